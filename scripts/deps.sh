@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages logship needs, only those that are missing.
+# Usage: scripts/deps.sh run|test|bench
+# Idempotent: with everything present it changes nothing and runs no apt.
+set -eu
+
+run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
+libssl-dev libyajl-dev libxxhash-dev"
+test_pkgs="$run_pkgs clang libclang-rt-14-dev libcmocka-dev python3 python3-pytest
+python3-websockets python3-requests curl bsdutils"
+bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
+
+case "${1:-run}" in
+run) want=$run_pkgs ;;
+test) want=$test_pkgs ;;
+bench) want=$bench_pkgs ;;
+*) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,92 @@
+/* filter.c - record filters for queries and tails: see filter.h. */
+#define _GNU_SOURCE /* memmem */
+#include "filter.h"
+
+#include <string.h>
+
+#include "../common/level.h"
+#include "../common/timeutil.h"
+#include "topic.h"
+
+void filter_init(filter_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->min_level = 7;
+    f->since = INT64_MIN;
+    f->until = INT64_MAX;
+}
+
+int filter_match(const filter_t *f, const record_t *r)
+{
+    if (r->seq <= f->after && f->after)
+        return 0;
+    if (r->level > f->min_level || r->ts < f->since || r->ts > f->until)
+        return 0;
+    if (f->ntopics) {
+        size_t i = 0;
+        while (i < f->ntopics &&
+               !topic_match(f->topics[i].p, f->topics[i].n, r->topic.p, r->topic.n))
+            i++;
+        if (i == f->ntopics)
+            return 0;
+    }
+    if (f->q.n && !memmem(r->msg.p, r->msg.n, f->q.p, f->q.n))
+        return 0;
+    return 1;
+}
+
+int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
+{
+    if (slice_eq(key, "topic")) {
+        if (topic_pattern_check(v.p, v.n, err))
+            return -1;
+        if (f->ntopics == FILTER_MAX_TOPICS) {
+            *err = "too many topic patterns (at most 16)";
+            return -1;
+        }
+        f->topics[f->ntopics++] = v;
+        return 0;
+    }
+    if (slice_eq(key, "level")) {
+        int lv = level_parse(v.p, v.n);
+        if (lv < 0) {
+            *err = "unknown level (use emerg, alert, crit, error, warning, notice, info, debug)";
+            return -1;
+        }
+        f->min_level = lv;
+        return 0;
+    }
+    if (slice_eq(key, "q")) {
+        f->q = v;
+        return 0;
+    }
+    if (slice_eq(key, "since") || slice_eq(key, "until")) {
+        int64_t ns;
+        if (time_parse_any(v.p, v.n, &ns)) {
+            *err = "bad time: use RFC 3339 (2026-11-21T10:45:56Z) or epoch ns";
+            return -1;
+        }
+        if (key.p[0] == 's')
+            f->since = ns;
+        else
+            f->until = ns;
+        return 0;
+    }
+    if (slice_eq(key, "after")) {
+        uint64_t a = 0;
+        if (!v.n || v.n > 19) {
+            *err = "bad after: expected a seq number";
+            return -1;
+        }
+        for (size_t i = 0; i < v.n; i++) {
+            if (v.p[i] < '0' || v.p[i] > '9') {
+                *err = "bad after: expected a seq number";
+                return -1;
+            }
+            a = a * 10 + (uint64_t)(v.p[i] - '0');
+        }
+        f->after = a;
+        return 0;
+    }
+    return 1;
+}

@@ -1,0 +1,34 @@
+/* filter.h - which records a query or a live tail wants.
+ *
+ * A record passes when it matches any of the topic patterns (or there are
+ * none), is at least as severe as min_level (syslog order: lower is more
+ * severe), contains q in its message, and lies inside the time and seq
+ * bounds. Strings are borrowed from the request that built the filter.
+ */
+#ifndef LOGSHIP_FILTER_H
+#define LOGSHIP_FILTER_H
+
+#include <stdint.h>
+
+#include "../common/record.h"
+
+#define FILTER_MAX_TOPICS 16
+
+typedef struct filter {
+    slice_t topics[FILTER_MAX_TOPICS];
+    size_t ntopics;
+    int min_level; /* 7 (debug) passes everything */
+    slice_t q;     /* substring of msg; empty passes everything */
+    int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
+    uint64_t after;       /* seq > after */
+} filter_t;
+
+void filter_init(filter_t *f);
+/* Applies one query parameter: topic (repeatable), level, q, since, until,
+ * after. Returns 0, 1 when key is not a filter key, or -1 with *err set to
+ * a static message for a bad value. v must outlive f. */
+int filter_set(filter_t *f, slice_t key, slice_t v, const char **err);
+/* 1 when r passes f. */
+int filter_match(const filter_t *f, const record_t *r);
+
+#endif

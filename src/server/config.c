@@ -1,0 +1,340 @@
+/* config.c - the option table, flags and config file: see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/level.h"
+#include "../common/log.h"
+#include "version.h"
+
+enum opt_type { OPT_ADDR, OPT_PATH, OPT_SIZE, OPT_INT, OPT_LOGLEVEL };
+
+typedef struct option_def {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+    const char *def;
+    const char *help;
+} option_def_t;
+
+#define OFF(f) offsetof(config_t, f)
+
+static const option_def_t options[] = {
+    {"http", OPT_ADDR, OFF(http), "127.0.0.1:8080",
+     "HTTP listener (ingest, query, tail, UI), ADDR:PORT or off; port 0 picks a free one"},
+    {"data", OPT_PATH, OFF(data), "./data", "directory for stored records"},
+    {"config", OPT_PATH, OFF(config_file), "", "read options from FILE (key = value lines)"},
+    {"max-body", OPT_SIZE, OFF(max_body), "8M", "largest HTTP request body accepted (413 above)"},
+    {"max-connections", OPT_INT, OFF(max_connections), "10000",
+     "most simultaneous client connections"},
+    {"memory-records", OPT_INT, OFF(memory_records), "100000",
+     "records kept in memory for queries and live tail"},
+    {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
+     "logshipd's own diagnostics: error, warning, info or debug"},
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+int config_parse_size(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || errno || s[0] == '-')
+        return -1;
+    while (*end == ' ')
+        end++;
+    unsigned long long mul = 1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        mul = 1ULL << 10;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1ULL << 20;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1ULL << 30;
+        break;
+    case 't':
+    case 'T':
+        mul = 1ULL << 40;
+        break;
+    case '\0':
+        break;
+    default:
+        return -1;
+    }
+    if (*end) {
+        end++;
+        if (*end == 'i')
+            end++;
+        if (*end == 'B' || *end == 'b')
+            end++;
+    }
+    if (*end)
+        return -1;
+    if (v > SIZE_MAX / mul)
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+int config_split_addr(const char *addr, char *host, size_t hostcap, int *port)
+{
+    const char *colon;
+    const char *h = addr;
+    size_t hn;
+    if (addr[0] == '[') {
+        const char *rb = strchr(addr, ']');
+        if (!rb || rb[1] != ':')
+            return -1;
+        h = addr + 1;
+        hn = (size_t)(rb - h);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(addr, ':');
+        if (!colon)
+            return -1;
+        hn = (size_t)(colon - addr);
+    }
+    if (hn == 0 || hn >= hostcap)
+        return -1;
+    memcpy(host, h, hn);
+    host[hn] = '\0';
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || errno || p < 0 || p > 65535)
+        return -1;
+    *port = (int)p;
+    return 0;
+}
+
+static const option_def_t *find(const char *name)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strcmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static int apply(config_t *c, const option_def_t *o, const char *v, const char **why)
+{
+    char *field = (char *)c + o->offset;
+    switch (o->type) {
+    case OPT_ADDR: {
+        char host[CONFIG_ADDR_MAX];
+        int port;
+        if (strcmp(v, "off") != 0 && config_split_addr(v, host, sizeof host, &port)) {
+            *why = "expected ADDR:PORT (like 127.0.0.1:8080) or off";
+            return -1;
+        }
+        snprintf(field, CONFIG_ADDR_MAX, "%s", v);
+        return 0;
+    }
+    case OPT_PATH:
+        if (strlen(v) >= CONFIG_PATH_MAX) {
+            *why = "path too long";
+            return -1;
+        }
+        snprintf(field, CONFIG_PATH_MAX, "%s", v);
+        return 0;
+    case OPT_SIZE: {
+        size_t sz;
+        if (config_parse_size(v, &sz) || sz == 0) {
+            *why = "expected a size like 8M, 512K or 1G";
+            return -1;
+        }
+        memcpy(field, &sz, sizeof sz);
+        return 0;
+    }
+    case OPT_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || errno || n <= 0) {
+            *why = "expected a positive integer";
+            return -1;
+        }
+        memcpy(field, &n, sizeof n);
+        return 0;
+    }
+    case OPT_LOGLEVEL: {
+        int lv = level_parse(v, strlen(v));
+        if (lv < LOG_ERROR || lv > LOG_DEBUG || lv == LEVEL_NOTICE) {
+            *why = "expected error, warning, info or debug";
+            return -1;
+        }
+        memcpy(field, &lv, sizeof lv);
+        return 0;
+    }
+    }
+    *why = "internal: unknown option type";
+    return -1;
+}
+
+int config_set(config_t *c, const char *key, const char *value, const char **why)
+{
+    const option_def_t *o = find(key);
+    if (!o) {
+        *why = "unknown option";
+        return -1;
+    }
+    return apply(c, o, value, why);
+}
+
+void config_defaults(config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *why;
+        if (apply(c, &options[i], options[i].def, &why) && options[i].def[0]) {
+            fprintf(stderr, "logshipd: bad default for %s: %s\n", options[i].name, why);
+            abort();
+        }
+    }
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+int config_load_file(config_t *c, const char *path, FILE *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(err, "logshipd: cannot read config %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char line[8192];
+    int lineno = 0, rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(err, "logshipd: %s:%d: expected 'key = value', got '%s'\n", path, lineno, s);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        /* allow quoting a value that has leading or trailing spaces */
+        size_t vn = strlen(val);
+        if (vn >= 2 && val[0] == '"' && val[vn - 1] == '"') {
+            val[vn - 1] = '\0';
+            val++;
+        }
+        const char *why;
+        if (strcmp(key, "config") == 0) {
+            fprintf(err, "logshipd: %s:%d: 'config' cannot be set inside a config file\n", path,
+                    lineno);
+            rc = -1;
+            break;
+        }
+        if (config_set(c, key, val, &why)) {
+            if (!find(key))
+                fprintf(err, "logshipd: %s:%d: unknown key '%s'\n", path, lineno, key);
+            else
+                fprintf(err, "logshipd: %s:%d: bad value '%s' for '%s': %s\n", path, lineno, val,
+                        key, why);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out, "usage: logshipd [--option value]...\n\n"
+                 "Collects logs over HTTP, stores them durably, answers queries and\n"
+                 "streams them live. Every option is also a config file key.\n\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", options[i].name);
+        fprintf(out, "  %-20s %s", flag, options[i].help);
+        if (options[i].def[0])
+            fprintf(out, " (default %s)", options[i].def);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-20s %s\n  %-20s %s\n", "--help", "show this help and exit", "--version",
+            "show the version and exit");
+}
+
+int config_from_args(config_t *c, int argc, char **argv, FILE *err)
+{
+    /* the config file goes first, so flags override it */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            config_usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("logshipd %s\n", LOGSHIP_VERSION);
+            return 1;
+        }
+        const char *file = NULL;
+        if (strcmp(a, "--config") == 0 && i + 1 < argc)
+            file = argv[i + 1];
+        else if (strncmp(a, "--config=", 9) == 0)
+            file = a + 9;
+        if (file) {
+            const char *why;
+            if (config_set(c, "config", file, &why) || config_load_file(c, file, err))
+                return -1;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(err, "logshipd: unexpected argument '%s' (see --help)\n", a);
+            return -1;
+        }
+        char name[64];
+        const char *val;
+        const char *eq = strchr(a + 2, '=');
+        size_t nl = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+        if (nl >= sizeof name) {
+            fprintf(err, "logshipd: unknown option '%s' (see --help)\n", a);
+            return -1;
+        }
+        memcpy(name, a + 2, nl);
+        name[nl] = '\0';
+        if (!find(name)) {
+            fprintf(err, "logshipd: unknown option '--%s' (see --help)\n", name);
+            return -1;
+        }
+        if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            fprintf(err, "logshipd: option '--%s' needs a value\n", name);
+            return -1;
+        }
+        if (strcmp(name, "config") == 0)
+            continue;
+        const char *why;
+        if (config_set(c, name, val, &why)) {
+            fprintf(err, "logshipd: bad value '%s' for --%s: %s\n", val, name, why);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,49 @@
+/* config.h - logshipd's options: one table drives flags, the config file
+ * and --help, so every flag is a config key and every key is documented.
+ *
+ * Precedence: built-in defaults, then the --config file, then flags.
+ */
+#ifndef LOGSHIP_CONFIG_H
+#define LOGSHIP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_ADDR_MAX 256
+#define CONFIG_PATH_MAX 4096
+
+typedef struct config {
+    char http[CONFIG_ADDR_MAX]; /* "127.0.0.1:8080", or "off" */
+    char data[CONFIG_PATH_MAX];
+    char config_file[CONFIG_PATH_MAX];
+    size_t max_body;
+    long max_connections;
+    long memory_records;
+    int log_level;
+} config_t;
+
+/* Fills c with the defaults. */
+void config_defaults(config_t *c);
+
+/* Applies argv (after defaults, loading --config first). Returns 0 to run,
+ * 1 when --help or --version was printed, -1 after printing an error. */
+int config_from_args(config_t *c, int argc, char **argv, FILE *err);
+
+/* Applies a key = value file. Returns 0, or -1 after printing an error that
+ * names the file and line. */
+int config_load_file(config_t *c, const char *path, FILE *err);
+
+/* Sets one option by name. Returns 0, or -1 with *why set. */
+int config_set(config_t *c, const char *key, const char *value, const char **why);
+
+/* Splits "HOST:PORT" or "[V6]:PORT" into host (NUL-terminated) and port.
+ * Returns 0, or -1 when malformed. "off" is not an address. */
+int config_split_addr(const char *addr, char *host, size_t hostcap, int *port);
+
+/* Parses "8M", "64KiB", "1g", "100": bytes. Returns 0 or -1. */
+int config_parse_size(const char *s, size_t *out);
+
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,65 @@
+/* http.h - libwebsockets glue: one HTTP listener on the server's loop,
+ * routing requests to the API handlers and writing their replies.
+ *
+ * Each handler runs on the loop thread inside an lws callback and returns
+ * what that callback must return: 0 to go on, -1 to close the connection.
+ */
+#ifndef LOGSHIP_HTTP_H
+#define LOGSHIP_HTTP_H
+
+#include <libwebsockets.h>
+
+#include "../ingest/http/http_parse.h"
+#include "metrics.h"
+#include "server.h"
+
+enum http_route { ROUTE_NONE, ROUTE_INGEST, ROUTE_LOGS, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_INDEX };
+enum http_method { METHOD_OTHER, METHOD_GET, METHOD_POST, METHOD_HEAD };
+
+/* Per-connection state: lws allocates it with the connection. Fields are
+ * reset at the start of every request on a keep-alive connection. */
+typedef struct http_conn {
+    server_t *srv;
+    enum http_route route;
+    enum http_method method;
+    int counted;  /* included in srv->inflight */
+    int answered; /* reply written for the current request */
+
+    /* request body (POST /api/log) */
+    enum http_body_kind kind;
+    enum http_reject reject; /* set with reject_status when refusing */
+    int reject_status;
+    const char *reject_msg;
+    uint64_t content_length; /* 0 when absent */
+    buf_t body;
+    uint64_t received;
+    form_t query; /* the decoded query string, kept until the body is in */
+} http_conn_t;
+
+int http_start(server_t *srv);
+/* Stops accepting new connections; open ones are served to completion. */
+void http_drain(server_t *srv);
+/* Closes every connection and releases lws. */
+void http_stop(server_t *srv);
+
+/* Writes a complete response (headers and body in one write) and finishes
+ * the transaction. */
+int http_reply(struct lws *wsi, http_conn_t *c, int status, const char *ctype, const char *body,
+               size_t n);
+/* {"error":"msg"} with status, counted under reason. */
+int http_reply_error(struct lws *wsi, http_conn_t *c, int status, enum http_reject reason,
+                     const char *msg);
+/* Decodes the request's query string into f (lws has already undone the
+ * percent-escapes and '+'). */
+void http_query(struct lws *wsi, form_t *f);
+
+/* Handlers, one per route. */
+int ingest_on_request(struct lws *wsi, http_conn_t *c);
+int ingest_on_body(struct lws *wsi, http_conn_t *c, const char *in, size_t len);
+int ingest_on_complete(struct lws *wsi, http_conn_t *c);
+int logs_on_request(struct lws *wsi, http_conn_t *c);
+int status_health(struct lws *wsi, http_conn_t *c);
+int status_metrics(struct lws *wsi, http_conn_t *c);
+int status_index(struct lws *wsi, http_conn_t *c);
+
+#endif

@@ -1,0 +1,146 @@
+/* main.c - logshipd: options, the event loop, signals and shutdown.
+ *
+ * Shutdown (SIGINT or SIGTERM): stop accepting connections, let requests
+ * already received finish, then close everything and exit 0. Requests still
+ * running after 4 s are cut so the process is gone within 5 s.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "http.h"
+#include "metrics.h"
+
+#define DRAIN_MAX_NS (4 * NS_PER_SEC)
+#define RING_BYTES   (256u << 20)
+
+int server_append(server_t *srv, batch_t *b, uint64_t *first, uint64_t *last)
+{
+    if (b->count == 0) {
+        *first = *last = 0;
+        return 0;
+    }
+    *first = srv->next_seq;
+    const char *p = b->frames.data, *end = p + b->frames.len;
+    while (p < end) {
+        size_t n = (size_t)rd32(p) + RECORD_FRAME_HDR;
+        wr64((char *)p + 8, srv->next_seq++);
+        ring_push(&srv->ring, p, n);
+        p += n;
+    }
+    *last = srv->next_seq - 1;
+    return 0;
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void finish(server_t *srv)
+{
+    log_info("shutting down (%zu requests unanswered)", srv->inflight);
+    http_stop(srv);
+    uv_timer_stop(&srv->drain_timer);
+    close_handle((uv_handle_t *)&srv->drain_timer);
+    close_handle((uv_handle_t *)&srv->sigint);
+    close_handle((uv_handle_t *)&srv->sigterm);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+    server_t *srv = t->data;
+    if (srv->inflight == 0 || time_mono_ns() >= srv->drain_deadline)
+        finish(srv);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    server_t *srv = h->data;
+    if (srv->draining) {
+        log_warn("second signal %d: stopping now", signum);
+        finish(srv);
+        return;
+    }
+    log_info("signal %d: no new connections, finishing %zu requests", signum, srv->inflight);
+    srv->draining = 1;
+    srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
+    http_drain(srv);
+    uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[CONFIG_PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static server_t srv;
+    int rc;
+
+    config_defaults(&srv.cfg);
+    rc = config_from_args(&srv.cfg, argc, argv, stderr);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    log_threshold = srv.cfg.log_level;
+    signal(SIGPIPE, SIG_IGN);
+    srv.started_ns = time_now_ns();
+
+    if (mkdir_p(srv.cfg.data)) {
+        log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
+        return 1;
+    }
+    if (ring_init(&srv.ring, (size_t)srv.cfg.memory_records, RING_BYTES)) {
+        log_error("cannot allocate the memory window");
+        return 1;
+    }
+    srv.next_seq = 1;
+    ring_reset(&srv.ring, srv.next_seq);
+    http_parse_init(&srv.hp, srv.cfg.max_body);
+
+    uv_loop_init(&srv.loop);
+    uv_timer_init(&srv.loop, &srv.drain_timer);
+    srv.drain_timer.data = &srv;
+    uv_signal_init(&srv.loop, &srv.sigint);
+    uv_signal_init(&srv.loop, &srv.sigterm);
+    srv.sigint.data = srv.sigterm.data = &srv;
+    uv_signal_start(&srv.sigint, on_signal, SIGINT);
+    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+
+    if (http_start(&srv)) {
+        finish(&srv);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return 1;
+    }
+    log_info("logshipd ready: data in %s", srv.cfg.data);
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    /* lws closes its handles asynchronously: let them finish */
+    uv_run(&srv.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&srv.loop))
+        log_warn("event loop closed with handles still open");
+
+    http_parse_free(&srv.hp);
+    batch_free(&srv.batch);
+    ingest_report_free(&srv.report);
+    buf_free(&srv.out);
+    ring_free(&srv.ring);
+    log_info("bye");
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* metrics.c - Prometheus rendering of the counters: see metrics.h. */
+#include "metrics.h"
+
+metrics_t metrics;
+
+static const char *const input_names[INPUT_COUNT] = {"http", "syslog_udp", "syslog_tcp", "tcp"};
+static const char *const reject_names[HREJ_COUNT] = {
+    "malformed_json", "bad_line", "bad_form", "unsupported_media_type", "body_too_large",
+    "empty_body",     "headers",  "bad_query", "shutting_down",         "not_found",
+    "method_not_allowed",
+};
+
+const char *input_name(enum input in)
+{
+    return input_names[in];
+}
+
+const char *http_reject_name(enum http_reject r)
+{
+    return reject_names[r];
+}
+
+static void family(buf_t *out, const char *name, const char *type, const char *help)
+{
+    buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void per_input(buf_t *out, const char *name, const char *type, const char *help,
+                      const uint64_t *v)
+{
+    family(out, name, type, help);
+    for (int i = 0; i < INPUT_COUNT; i++)
+        buf_printf(out, "%s{input=\"%s\"} %llu\n", name, input_names[i], (unsigned long long)v[i]);
+}
+
+void metrics_render(buf_t *out)
+{
+    per_input(out, "logship_records_accepted_total", "counter", "Records accepted, by input.",
+              metrics.records);
+    per_input(out, "logship_bytes_received_total", "counter",
+              "Request or stream bytes received, by input.", metrics.bytes);
+    per_input(out, "logship_records_utf8_repaired_total", "counter",
+              "Records whose invalid UTF-8 was replaced by U+FFFD.", metrics.repaired);
+    per_input(out, "logship_records_truncated_total", "counter",
+              "Records whose message was cut to the size limit.", metrics.truncated);
+    per_input(out, "logship_connections_open", "gauge", "Open client connections, by input.",
+              metrics.conns_open);
+    per_input(out, "logship_connections_total", "counter", "Connections accepted, by input.",
+              metrics.conns_total);
+    family(out, "logship_http_responses_total", "counter", "HTTP responses sent, by status.");
+    for (int code = 100; code < 600; code++)
+        if (metrics.http_status[code])
+            buf_printf(out, "logship_http_responses_total{code=\"%d\"} %llu\n", code,
+                       (unsigned long long)metrics.http_status[code]);
+    family(out, "logship_http_rejected_total", "counter",
+           "HTTP requests or batch lines refused, by reason.");
+    for (int r = 0; r < HREJ_COUNT; r++)
+        buf_printf(out, "logship_http_rejected_total{reason=\"%s\"} %llu\n", reject_names[r],
+                   (unsigned long long)metrics.http_reject[r]);
+}

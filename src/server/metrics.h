@@ -1,0 +1,51 @@
+/* metrics.h - counters for /metrics (Prometheus text format).
+ *
+ * Plain integers owned by the event loop thread: updated without locks on
+ * the hot path and rendered on request. Gauges that belong to another module
+ * (memory window size, store state) are appended by their owners.
+ */
+#ifndef LOGSHIP_METRICS_H
+#define LOGSHIP_METRICS_H
+
+#include <stdint.h>
+
+#include "../common/buf.h"
+
+enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
+
+/* Why an HTTP request was refused. */
+enum http_reject {
+    HREJ_MALFORMED_JSON,
+    HREJ_BAD_LINE, /* one NDJSON or JSON element refused inside a batch */
+    HREJ_BAD_FORM,
+    HREJ_UNSUPPORTED_TYPE,
+    HREJ_TOO_LARGE,
+    HREJ_EMPTY,
+    HREJ_HEADERS,
+    HREJ_BAD_QUERY,
+    HREJ_SHUTTING_DOWN,
+    HREJ_NOT_FOUND,
+    HREJ_METHOD,
+    HREJ_COUNT
+};
+
+typedef struct metrics {
+    uint64_t records[INPUT_COUNT];
+    uint64_t bytes[INPUT_COUNT];
+    uint64_t repaired[INPUT_COUNT];  /* records with invalid UTF-8 replaced */
+    uint64_t truncated[INPUT_COUNT]; /* records cut to the size limit */
+    uint64_t conns_open[INPUT_COUNT];
+    uint64_t conns_total[INPUT_COUNT];
+    uint64_t http_status[600];
+    uint64_t http_reject[HREJ_COUNT];
+} metrics_t;
+
+extern metrics_t metrics;
+
+const char *input_name(enum input in);
+const char *http_reject_name(enum http_reject r);
+
+/* Appends every counter above in Prometheus text format. */
+void metrics_render(buf_t *out);
+
+#endif

@@ -1,0 +1,49 @@
+/* server.h - logshipd's process-wide state, owned by the event loop thread.
+ *
+ * One libuv loop runs everything here: libwebsockets (HTTP, WebSocket) as a
+ * guest on the loop, the store's completions, timers and signals. Nothing in
+ * this struct is touched from another thread.
+ */
+#ifndef LOGSHIP_SERVER_H
+#define LOGSHIP_SERVER_H
+
+#include <uv.h>
+
+#include "../common/record.h"
+#include "../ingest/http/http_parse.h"
+#include "../ingest/ingest.h"
+#include "../store/ring.h"
+#include "config.h"
+
+struct lws_context;
+struct lws_vhost;
+
+typedef struct server {
+    config_t cfg;
+    uv_loop_t loop;
+    struct lws_context *lws; /* NULL once lws has torn itself down */
+    struct lws_vhost *vhost;
+    int http_port; /* the bound port (useful with --http ...:0) */
+
+    ring_t ring;       /* memory window of the newest records */
+    uint64_t next_seq; /* seq of the next record appended */
+
+    /* scratch reused by every request: the loop handles one at a time */
+    http_parse_t hp;
+    batch_t batch;
+    ingest_report_t report;
+    buf_t out; /* response being written */
+
+    uv_signal_t sigint, sigterm;
+    uv_timer_t drain_timer;
+    int draining;
+    int64_t drain_deadline; /* monotonic ns */
+    size_t inflight;        /* HTTP requests received and not yet answered */
+    int64_t started_ns;
+} server_t;
+
+/* Appends the batch's frames to the store, assigning seqs. Sets *first and
+ * *last (0 and 0 for an empty batch). Returns 0. */
+int server_append(server_t *srv, batch_t *b, uint64_t *first, uint64_t *last);
+
+#endif
