@@ -5,6 +5,7 @@
  * newest `limit` matching records. Either way the array is oldest first
  * unless order=desc.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../route/filter.h"
@@ -50,9 +51,12 @@ int logs_on_request(struct lws *wsi, http_conn_t *c)
                 return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY,
                                         "bad order: expected asc or desc");
         } else {
-            return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY,
-                                    "unknown parameter (use topic, level, q, since, until, "
-                                    "after, limit, order)");
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "unknown parameter '%.*s' (use topic, level, q, since, until, after, "
+                     "limit, order)",
+                     (int)(k.n > 32 ? 32 : k.n), k.p);
+            return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, msg);
         }
     }
 

@@ -55,7 +55,9 @@ void http_query(struct lws *wsi, form_t *f)
         const char *eq = memchr(frag, '=', (size_t)n);
         if (eq)
             form_add(f, frag, (size_t)(eq - frag), eq + 1, (size_t)n - (size_t)(eq - frag) - 1);
-        else if (n)
+        else if (n && !(n == 1 && frag[0] == '/'))
+            /* lws 4.1 reports an empty argument ("?" or a trailing "&")
+             * as the fragment "/": skip it, it is no parameter */
             form_add(f, frag, (size_t)n, "", 0);
     }
 }
@@ -94,8 +96,8 @@ int http_reply(struct lws *wsi, http_conn_t *c, int status, const char *ctype, c
     done(c);
     if (lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL) != (int)total)
         return -1;
-    /* a refused body was not read: the connection cannot be reused */
-    if (c->reject_status && c->received < c->content_length)
+    /* a body left unread would be taken for the next request: close */
+    if (c->received < c->content_length || (c->chunked && !c->body_done))
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -123,6 +125,8 @@ static void conn_reset(http_conn_t *c, server_t *srv)
     c->reject_status = 0;
     c->reject_msg = NULL;
     c->content_length = 0;
+    c->chunked = 0;
+    c->body_done = 0;
     c->received = 0;
     buf_reset(&c->body);
 }
@@ -144,6 +148,18 @@ static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *p
     srv->inflight++;
     c->method = method_of(wsi);
     c->route = route_of(path);
+
+    char cl[32];
+    if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+        char *end;
+        c->content_length = strtoull(cl, &end, 10);
+        if (end == cl || *end) {
+            c->content_length = 0;
+            c->chunked = 1; /* unknown extent: never reuse the connection */
+            return http_reply_error(wsi, c, 400, HREJ_HEADERS, "bad Content-Length");
+        }
+    }
+    c->chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
 
     switch (c->route) {
     case ROUTE_INGEST:
@@ -200,6 +216,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             return ingest_on_body(wsi, c, in, len);
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        c->body_done = 1;
         if (c->route == ROUTE_INGEST && !c->answered)
             return ingest_on_complete(wsi, c);
         return 0;

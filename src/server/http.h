@@ -31,6 +31,8 @@ typedef struct http_conn {
     int reject_status;
     const char *reject_msg;
     uint64_t content_length; /* 0 when absent */
+    int chunked;             /* Transfer-Encoding: body length unknown */
+    int body_done;           /* lws reported the end of the body */
     buf_t body;
     uint64_t received;
     form_t query; /* the decoded query string, kept until the body is in */

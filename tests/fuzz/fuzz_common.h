@@ -11,6 +11,11 @@
 
 static inline void fuzz_check_batch(const batch_t *b)
 {
+    if (!b->frames.len) {
+        if (b->count)
+            abort();
+        return;
+    }
     const char *p = b->frames.data, *end = p + b->frames.len;
     size_t count = 0;
     buf_t js = BUF_INIT;

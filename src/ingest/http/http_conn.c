@@ -131,19 +131,8 @@ int ingest_on_request(struct lws *wsi, http_conn_t *c)
     if (c->method == METHOD_GET)
         return ingest_get(wsi, c);
 
-    n = lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-    int has_length = n > 0;
-    if (has_length) {
-        char *end;
-        unsigned long long v = strtoull(hdr, &end, 10);
-        if (end == hdr || *end)
-            return http_reply_error(wsi, c, 400, HREJ_HEADERS, "bad Content-Length");
-        c->content_length = v;
-    }
-    int chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-    if ((!has_length && !chunked) || (has_length && c->content_length == 0)) {
+    if (!c->chunked && c->content_length == 0)
         return http_reply_error(wsi, c, 400, HREJ_EMPTY, http_err_empty);
-    }
 
     n = lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_CONTENT_TYPE);
     c->kind = n > 0 ? http_body_kind(hdr, (size_t)n) : HTTP_BODY_UNKNOWN;

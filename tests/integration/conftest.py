@@ -1,0 +1,144 @@
+"""Fixtures for integration tests: start the real logshipd on an ephemeral
+loopback port with a private data directory, and talk to it over HTTP."""
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LOGSHIPD = os.path.abspath(os.environ.get("LOGSHIPD", os.path.join(ROOT, "build", "logshipd")))
+
+# The sanitizers must make a bad run fail loudly.
+os.environ.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1:exitcode=86")
+os.environ.setdefault("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1:exitcode=87")
+
+
+class Server:
+    """A running logshipd; stderr is collected in self.log_lines."""
+
+    def __init__(self, data_dir, args=()):
+        self.data_dir = str(data_dir)
+        self.args = list(args)
+        self.proc = None
+        self.log_lines = []
+        self.port = None
+
+    def start(self, timeout=15):
+        cmd = [LOGSHIPD, "--data", self.data_dir]
+        if not any(a == "--http" or a.startswith("--http=") for a in self.args):
+            cmd += ["--http", "127.0.0.1:0"]
+        cmd += self.args
+        if "--log-level" not in self.args:
+            cmd += ["--log-level", "info"]  # the fixture waits for info lines
+        self.log_lines = []
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, errors="replace")
+        ready = threading.Event()
+        ports = {}
+
+        def pump():
+            for line in self.proc.stdout:
+                self.log_lines.append(line.rstrip("\n"))
+                m = re.search(r"(\w+) listening on (\S+):(\d+)", line)
+                if m:
+                    ports[m.group(1)] = int(m.group(3))
+                if "logshipd ready" in line:
+                    ready.set()
+            ready.set()
+
+        self.thread = threading.Thread(target=pump, daemon=True)
+        self.thread.start()
+        if not ready.wait(timeout) or self.proc.poll() is not None:
+            raise RuntimeError("logshipd did not start:\n" + "\n".join(self.log_lines))
+        self.ports = ports
+        self.port = ports.get("http")
+        return self
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Stops the server and returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self.thread.join(5)
+        self.proc = None
+        return rc
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.thread.join(5)
+        self.proc = None
+
+    def log_text(self):
+        return "\n".join(self.log_lines)
+
+    # -- HTTP helpers -----------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        req = urllib.request.Request(self.url + path, data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def post(self, path, body, ctype):
+        if isinstance(body, str):
+            body = body.encode()
+        st, data = self.request("POST", path, body, {"Content-Type": ctype})
+        return st, json.loads(data)
+
+    def logs(self, **params):
+        qs = urllib.parse.urlencode(params, doseq=True)
+        st, data = self.request("GET", "/api/logs?" + qs)
+        assert st == 200, data
+        return json.loads(data)
+
+    def metrics(self):
+        st, data = self.request("GET", "/metrics")
+        assert st == 200
+        out = {}
+        for line in data.decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+
+@pytest.fixture
+def make_server(tmp_path):
+    """Factory: make_server(*args) starts a server; all are stopped at the
+    end and must have exited 0 (sanitizer reports make them exit non-zero)."""
+    servers = []
+
+    def make(*args, data_dir=None):
+        s = Server(data_dir or tmp_path / f"data{len(servers)}", args).start()
+        servers.append(s)
+        return s
+
+    yield make
+    for s in servers:
+        if s.proc is not None:
+            rc = s.stop()
+            assert rc == 0, f"logshipd exited {rc}:\n{s.log_text()}"
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()
