@@ -79,7 +79,9 @@ slice_t slice_trim(slice_t s)
 
 char *buf_reserve(buf_t *b, size_t extra)
 {
-    if (b->cap - b->len < extra) {
+    /* an empty buffer gets memory even for extra == 0, so the pointer
+     * returned is never NULL (NULL + 0 is undefined) */
+    if (!b->data || b->cap - b->len < extra) {
         size_t need = b->len + extra;
         if (need < b->len)
             oom(SIZE_MAX);

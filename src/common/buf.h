@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The struct of type T whose member m is at p. */
+#define container_of(p, T, m) ((T *)(void *)((char *)(p)-offsetof(T, m)))
+
 typedef struct slice {
     const char *p;
     size_t n;

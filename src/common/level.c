@@ -54,9 +54,9 @@ int level_parse(const char *s, size_t n)
         char c = s[i];
         low[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
-    low[n] = '\0';
+    /* compare n bytes, not up to a NUL: "info\0x" is not "info" */
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (strcmp(low, aliases[i].name) == 0)
+        if (strlen(aliases[i].name) == n && memcmp(low, aliases[i].name, n) == 0)
             return aliases[i].level;
     return -1;
 }

@@ -1,6 +1,8 @@
 /* record.c - record frames, batches and the record builder: see record.h. */
 #include "record.h"
 
+#include <xxhash.h>
+
 #include "json_write.h"
 #include "level.h"
 #include "timeutil.h"
@@ -79,6 +81,27 @@ long record_decode(const char *p, size_t n, record_t *out)
         q += lens[i];
     }
     return (long)size;
+}
+
+uint32_t record_checksum(const char *frame)
+{
+    return (uint32_t)XXH3_64bits(frame + RECORD_FRAME_HDR, rd32(frame));
+}
+
+void record_seal(char *frame, uint64_t seq)
+{
+    wr64(frame + 8, seq);
+    wr32(frame + 4, record_checksum(frame));
+}
+
+int record_verify(const char *p, size_t n, size_t *size)
+{
+    record_t r;
+    long k = record_decode(p, n, &r);
+    if (k <= 0 || record_checksum(p) != rd32(p + 4))
+        return 0;
+    *size = (size_t)k;
+    return 1;
 }
 
 void record_to_json(buf_t *b, const record_t *r)
@@ -174,6 +197,8 @@ void recbuild_set(recbuild_t *rb, enum rec_field f, const char *s, size_t n)
 {
     size_t max = f == RF_MSG ? rb->max_msg : RECORD_NAME_MAX;
     size_t start = rb->scratch.len;
+    /* allocate even for an empty text: readers compute scratch.data + off */
+    buf_reserve(&rb->scratch, n);
     if (utf8_repair_append(&rb->scratch, s, n))
         rb->flags |= RECORD_F_REPAIRED;
     size_t len = rb->scratch.len - start;

@@ -36,6 +36,7 @@
 
 #define RECORD_F_TRUNCATED 0x01 /* msg was cut to the configured limit */
 #define RECORD_F_REPAIRED  0x02 /* invalid UTF-8 was replaced by U+FFFD */
+#define RECORD_F_META      0x80 /* store bookkeeping, not a record: seq 0 */
 
 typedef struct record {
     uint64_t seq;
@@ -55,6 +56,13 @@ void record_encode(char *dst, const record_t *r);
  * Returns the frame size, 0 when more bytes are needed, -1 when the frame
  * is malformed (lengths do not add up). Does not verify the checksum. */
 long record_decode(const char *p, size_t n, record_t *out);
+/* Checksum of a frame's body: XXH3-64 of the body, low 32 bits. */
+uint32_t record_checksum(const char *frame);
+/* Sets seq and the checksum of a complete frame. */
+void record_seal(char *frame, uint64_t seq);
+/* 1 when the frame at p (n bytes available) is whole, well-formed and its
+ * checksum matches; *size is then its size. */
+int record_verify(const char *p, size_t n, size_t *size);
 /* Appends the record as the API's JSON object. */
 void record_to_json(buf_t *b, const record_t *r);
 

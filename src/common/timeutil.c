@@ -102,6 +102,22 @@ size_t time_format_local(int64_t ns, char *out, size_t cap)
     return strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Stores secs + frac ns (0 <= frac < NS_PER_SEC) in *ns; returns -1 when
+ * that is outside int64_t (before 1677 or after 2262), which would overflow.
+ * A negative secs borrows one second so that INT64_MIN itself is reachable. */
+static int ns_from_secs(int64_t secs, int64_t frac, int64_t *ns)
+{
+    int64_t v;
+    if (secs < 0 && frac > 0) {
+        secs++;
+        frac -= NS_PER_SEC;
+    }
+    if (__builtin_mul_overflow(secs, NS_PER_SEC, &v) || __builtin_add_overflow(v, frac, &v))
+        return -1;
+    *ns = v;
+    return 0;
+}
+
 static int digits(const char *s, size_t n, size_t at, size_t count, unsigned *v)
 {
     if (at + count > n)
@@ -163,8 +179,7 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *ns)
         return -1;
     int64_t days = time_days_from_civil(Y, M, D);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
-    *ns = secs * NS_PER_SEC + frac;
-    return 0;
+    return ns_from_secs(secs, frac, ns);
 }
 
 int time_parse_epoch(const char *s, size_t n, int64_t *ns)
@@ -176,9 +191,9 @@ int time_parse_epoch(const char *s, size_t n, int64_t *ns)
     if (n == 0)
         return -1;
     while (i < n && s[i] >= '0' && s[i] <= '9') {
-        if (++nd > 19)
+        if (++nd > 19 || __builtin_mul_overflow(whole, 10, &whole) ||
+            __builtin_add_overflow(whole, s[i] - '0', &whole))
             return -1;
-        whole = whole * 10 + (s[i] - '0');
         i++;
     }
     if (nd == 0)
@@ -206,9 +221,10 @@ int time_parse_epoch(const char *s, size_t n, int64_t *ns)
         if (i == start)
             return -1;
     }
-    if (i != n)
+    if (i != n || __builtin_mul_overflow(whole, unit, &whole) ||
+        __builtin_add_overflow(whole, frac, &whole))
         return -1;
-    *ns = whole * unit + frac;
+    *ns = whole;
     return 0;
 }
 

@@ -18,7 +18,7 @@ void filter_init(filter_t *f)
 
 int filter_match(const filter_t *f, const record_t *r)
 {
-    if (r->seq <= f->after && f->after)
+    if ((f->after && r->seq <= f->after) || (f->before && r->seq >= f->before))
         return 0;
     if (r->level > f->min_level || r->ts < f->since || r->ts > f->until)
         return 0;

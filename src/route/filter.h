@@ -21,6 +21,7 @@ typedef struct filter {
     slice_t q;     /* substring of msg; empty passes everything */
     int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
     uint64_t after;       /* seq > after */
+    uint64_t before;      /* seq < before; 0: no bound */
 } filter_t;
 
 void filter_init(filter_t *f);

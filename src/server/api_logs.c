@@ -1,103 +1,166 @@
-/* api_logs.c - GET /api/logs: records from the memory window, filtered.
+/* api_logs.c - GET /api/logs: a query over the store, run on libuv's
+ * thread pool and written back in chunks.
  *
- * With after= or since= (and order=asc, the default) the answer is the
- * first `limit` matching records from that point on; otherwise it is the
- * newest `limit` matching records. Either way the array is oldest first
- * unless order=desc.
+ * The first chunk decides the shape of the reply: a query that completes
+ * within it is sent whole with a Content-Length (the connection stays
+ * open); a longer one is streamed without a length and the connection
+ * closes at its end. JSON array by default; NDJSON with
+ * `Accept: application/x-ndjson`.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../route/filter.h"
+#include "../query/query.h"
 #include "http.h"
 #include "metrics.h"
 
-#define LIMIT_DEFAULT 1000
-#define LIMIT_MAX     100000
+#define CHUNK (256u * 1024)
+
+typedef struct query_job {
+    uv_work_t work;
+    query_t q;
+    store_t *store;
+    http_conn_t *conn; /* NULL once the connection is gone */
+    buf_t out;
+    int running;   /* on the thread pool */
+    int streaming; /* headers sent without a length */
+} query_job_t;
+
+static void job_free(query_job_t *j)
+{
+    query_free(&j->q);
+    buf_free(&j->out);
+    free(j);
+}
+
+static void work_cb(uv_work_t *w)
+{
+    query_job_t *j = container_of(w, query_job_t, work);
+    query_run(&j->q, j->store, &j->out, CHUNK);
+}
+
+static void after_cb(uv_work_t *w, int status);
+
+static void schedule(query_job_t *j, uv_loop_t *loop)
+{
+    buf_reset(&j->out);
+    j->running = 1;
+    uv_queue_work(loop, &j->work, work_cb, after_cb);
+}
+
+static const char *ctype_of(const query_job_t *j)
+{
+    return j->q.format == QUERY_NDJSON ? "application/x-ndjson" : "application/json";
+}
+
+static void after_cb(uv_work_t *w, int status)
+{
+    query_job_t *j = container_of(w, query_job_t, work);
+    j->running = 0;
+    if (!j->conn || status) {
+        if (j->conn)
+            j->conn->job = NULL;
+        job_free(j);
+        return;
+    }
+    /* write from the writable callback: lws allows writes only there */
+    lws_callback_on_writable(j->conn->wsi);
+}
+
+int logs_on_writable(struct lws *wsi, http_conn_t *c)
+{
+    query_job_t *j = c->job;
+    if (j->running)
+        return 0;
+    if (!j->streaming) {
+        if (j->q.error && !j->q.emitted) {
+            c->job = NULL;
+            job_free(j);
+            return http_reply_error(wsi, c, 500, HREJ_BAD_QUERY, "store read error");
+        }
+        if (j->q.done) {
+            /* the whole answer fits one chunk: send it with its length */
+            c->job = NULL;
+            int rc = http_reply(wsi, c, 200, ctype_of(j), j->out.data, j->out.len);
+            job_free(j);
+            return rc;
+        }
+        unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start,
+                                          *end = hdr + sizeof hdr - 1;
+        if (lws_add_http_common_headers(wsi, 200, ctype_of(j), LWS_ILLEGAL_HTTP_CONTENT_LEN, &p,
+                                        end) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        metrics.http_status[200]++;
+        j->streaming = 1;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    int final = j->q.done;
+    size_t n = j->out.len;
+    buf_t frame = BUF_INIT;
+    char *dst = buf_reserve(&frame, LWS_PRE + n + 1) + LWS_PRE;
+    if (n)
+        memcpy(dst, j->out.data, n);
+    int w = lws_write(wsi, (unsigned char *)dst, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
+    buf_free(&frame);
+    if (w < (int)n)
+        return -1;
+    if (!final) {
+        schedule(j, &c->srv->loop);
+        return 0;
+    }
+    c->job = NULL;
+    job_free(j);
+    if (c->counted) {
+        c->counted = 0;
+        c->srv->inflight--;
+    }
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void logs_on_close(http_conn_t *c)
+{
+    query_job_t *j = c->job;
+    c->job = NULL;
+    if (j->running)
+        j->conn = NULL; /* after_cb frees it */
+    else
+        job_free(j);
+}
 
 int logs_on_request(struct lws *wsi, http_conn_t *c)
 {
     server_t *srv = c->srv;
-    filter_t f;
     const char *err = NULL;
-    size_t limit = LIMIT_DEFAULT;
-    int desc = 0;
+    char accept[128];
 
     http_query(wsi, &c->query);
-    filter_init(&f);
+    query_job_t *j = xcalloc(1, sizeof *j);
+    query_init(&j->q);
     for (size_t i = 0; i < c->query.n; i++) {
         slice_t k = form_key(&c->query, i), v = form_val(&c->query, i);
-        int r = filter_set(&f, k, v, &err);
-        if (r < 0)
-            return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, err);
+        int r = query_param(&j->q, k, v, &err);
         if (r == 0)
             continue;
-        if (slice_eq(k, "limit")) {
-            char tmp[24];
-            char *end;
-            if (!v.n || v.n >= sizeof tmp)
-                return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, "bad limit");
-            memcpy(tmp, v.p, v.n);
-            tmp[v.n] = '\0';
-            long l = strtol(tmp, &end, 10);
-            if (*end || l < 1 || l > LIMIT_MAX)
-                return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY,
-                                        "bad limit: expected 1..100000");
-            limit = (size_t)l;
-        } else if (slice_eq(k, "order")) {
-            if (slice_eq(v, "desc"))
-                desc = 1;
-            else if (!slice_eq(v, "asc"))
-                return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY,
-                                        "bad order: expected asc or desc");
-        } else {
-            char msg[160];
+        char msg[200];
+        if (r > 0) {
             snprintf(msg, sizeof msg,
                      "unknown parameter '%.*s' (use topic, level, q, since, until, after, "
                      "limit, order)",
                      (int)(k.n > 32 ? 32 : k.n), k.p);
-            return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, msg);
+            err = msg;
         }
+        job_free(j);
+        return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, err);
     }
-
-    ring_t *r = &srv->ring;
-    int forward = !desc && (f.after || f.since != INT64_MIN);
-    uint64_t *seqs = malloc(limit * sizeof *seqs);
-    if (!seqs)
-        return http_reply_error(wsi, c, 503, HREJ_BAD_QUERY, "out of memory");
-    size_t n = 0;
-    record_t rec;
-    if (forward) {
-        uint64_t s = f.after + 1 > r->first_seq ? f.after + 1 : r->first_seq;
-        for (; s < r->next_seq && n < limit; s++) {
-            const char *p = ring_get(r, s);
-            if (record_decode(p, (size_t)-1 >> 1, &rec) > 0 && filter_match(&f, &rec))
-                seqs[n++] = s;
-        }
-    } else {
-        for (uint64_t s = r->next_seq; s-- > r->first_seq && n < limit;) {
-            if (s <= f.after)
-                break;
-            const char *p = ring_get(r, s);
-            if (record_decode(p, (size_t)-1 >> 1, &rec) > 0 && filter_match(&f, &rec))
-                seqs[n++] = s;
-        }
-    }
-    /* seqs is in scan order; emit oldest first unless order=desc */
-    int reverse = forward ? desc : !desc;
-    buf_t b = BUF_INIT;
-    buf_putc(&b, '[');
-    for (size_t i = 0; i < n; i++) {
-        uint64_t s = seqs[reverse ? n - 1 - i : i];
-        record_decode(ring_get(r, s), (size_t)-1 >> 1, &rec);
-        if (i)
-            buf_putc(&b, ',');
-        buf_putc(&b, '\n');
-        record_to_json(&b, &rec);
-    }
-    buf_puts(&b, "\n]\n");
-    free(seqs);
-    int rc = http_reply(wsi, c, 200, "application/json", b.data, b.len);
-    buf_free(&b);
-    return rc;
+    if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0 &&
+        strstr(accept, "application/x-ndjson"))
+        j->q.format = QUERY_NDJSON;
+    j->store = srv->store;
+    j->conn = c;
+    c->job = j;
+    c->awaiting = 1;
+    schedule(j, &srv->loop);
+    return 0;
 }

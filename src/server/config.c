@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,16 @@
 #include "../common/log.h"
 #include "version.h"
 
-enum opt_type { OPT_ADDR, OPT_PATH, OPT_SIZE, OPT_INT, OPT_LOGLEVEL };
+enum opt_type {
+    OPT_ADDR,
+    OPT_PATH,
+    OPT_SIZE,
+    OPT_SIZE0, /* a size where 0 means "no limit" */
+    OPT_INT,
+    OPT_AGE,   /* a duration in seconds, 0 means "no limit" */
+    OPT_FSYNC,
+    OPT_LOGLEVEL,
+};
 
 typedef struct option_def {
     const char *name;
@@ -30,7 +40,17 @@ static const option_def_t options[] = {
     {"max-connections", OPT_INT, OFF(max_connections), "10000",
      "most simultaneous client connections"},
     {"memory-records", OPT_INT, OFF(memory_records), "100000",
-     "records kept in memory for queries and live tail"},
+     "newest records also kept in memory, for live tail"},
+    {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "256M", "memory for those records, at most"},
+    {"segment-size", OPT_SIZE, OFF(segment_size), "64M", "size at which a segment file is sealed"},
+    {"fsync", OPT_FSYNC, OFF(fsync), "interval",
+     "always (ack after fsync), interval (fsync every --fsync-interval-ms) or never"},
+    {"fsync-interval-ms", OPT_INT, OFF(fsync_interval_ms), "200",
+     "how often to fsync with --fsync interval"},
+    {"retain-bytes", OPT_SIZE0, OFF(retain_bytes), "0",
+     "delete the oldest segments above this total size; 0 keeps all"},
+    {"retain-age", OPT_AGE, OFF(retain_age_s), "0",
+     "delete segments older than this (30m, 12h, 7d); 0 keeps all"},
     {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
      "logshipd's own diagnostics: error, warning, info or debug"},
 };
@@ -81,6 +101,32 @@ int config_parse_size(const char *s, size_t *out)
     if (v > SIZE_MAX / mul)
         return -1;
     *out = (size_t)(v * mul);
+    return 0;
+}
+
+int config_parse_duration_ms(const char *s, long *ms)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0)
+        return -1;
+    long long mul;
+    if (*end == '\0' || strcmp(end, "s") == 0)
+        mul = 1000;
+    else if (strcmp(end, "ms") == 0)
+        mul = 1;
+    else if (strcmp(end, "m") == 0)
+        mul = 60 * 1000;
+    else if (strcmp(end, "h") == 0)
+        mul = 3600 * 1000;
+    else if (strcmp(end, "d") == 0)
+        mul = 86400 * 1000;
+    else
+        return -1;
+    if (v > LONG_MAX / mul)
+        return -1;
+    *ms = (long)(v * mul);
     return 0;
 }
 
@@ -152,6 +198,38 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         }
         memcpy(field, &sz, sizeof sz);
         return 0;
+    }
+    case OPT_SIZE0: {
+        size_t sz;
+        if (strcmp(v, "0") != 0 && (config_parse_size(v, &sz) || sz == 0)) {
+            *why = "expected a size like 10G or 0 for no limit";
+            return -1;
+        }
+        if (strcmp(v, "0") == 0)
+            sz = 0;
+        memcpy(field, &sz, sizeof sz);
+        return 0;
+    }
+    case OPT_AGE: {
+        long ms;
+        if (config_parse_duration_ms(v, &ms) || (ms > 0 && ms < 1000)) {
+            *why = "expected a duration like 30m, 12h or 7d, or 0 for no limit";
+            return -1;
+        }
+        long secs = ms / 1000;
+        memcpy(field, &secs, sizeof secs);
+        return 0;
+    }
+    case OPT_FSYNC: {
+        static const char *const names[] = {"always", "interval", "never"};
+        for (int i = 0; i < 3; i++) {
+            if (strcmp(v, names[i]) == 0) {
+                memcpy(field, &i, sizeof i);
+                return 0;
+            }
+        }
+        *why = "expected always, interval or never";
+        return -1;
     }
     case OPT_INT: {
         char *end;

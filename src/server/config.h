@@ -20,6 +20,12 @@ typedef struct config {
     size_t max_body;
     long max_connections;
     long memory_records;
+    size_t memory_bytes;
+    size_t segment_size;
+    int fsync; /* enum fsync_policy */
+    long fsync_interval_ms;
+    size_t retain_bytes; /* 0: keep everything */
+    long retain_age_s;   /* 0: keep everything */
     int log_level;
 } config_t;
 
@@ -43,6 +49,8 @@ int config_split_addr(const char *addr, char *host, size_t hostcap, int *port);
 
 /* Parses "8M", "64KiB", "1g", "100": bytes. Returns 0 or -1. */
 int config_parse_size(const char *s, size_t *out);
+/* Parses "30s", "15m", "12h", "7d", "500ms", "90" (seconds) into ms. */
+int config_parse_duration_ms(const char *s, long *ms);
 
 void config_usage(FILE *out);
 

@@ -115,6 +115,13 @@ int http_reply_error(struct lws *wsi, http_conn_t *c, int status, enum http_reje
     return rc;
 }
 
+void http_reply_later(http_conn_t *c, int status)
+{
+    c->resp_status = status;
+    c->resp_ready = 1;
+    lws_callback_on_writable(c->wsi);
+}
+
 static void conn_reset(http_conn_t *c, server_t *srv)
 {
     c->srv = srv;
@@ -128,22 +135,31 @@ static void conn_reset(http_conn_t *c, server_t *srv)
     c->chunked = 0;
     c->body_done = 0;
     c->received = 0;
+    c->awaiting = 0;
+    c->resp_ready = 0;
     buf_reset(&c->body);
+    buf_reset(&c->resp);
 }
 
 static void conn_free(http_conn_t *c)
 {
+    if (c->waiter.linked)
+        store_cancel(c->srv->store, &c->waiter);
+    if (c->job)
+        logs_on_close(c);
     if (c->counted) {
         c->counted = 0;
         c->srv->inflight--;
     }
     buf_free(&c->body);
+    buf_free(&c->resp);
     form_free(&c->query);
 }
 
 static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *path)
 {
     conn_reset(c, srv);
+    c->wsi = wsi;
     c->counted = 1;
     srv->inflight++;
     c->method = method_of(wsi);
@@ -219,6 +235,18 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         c->body_done = 1;
         if (c->route == ROUTE_INGEST && !c->answered)
             return ingest_on_complete(wsi, c);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!c || !c->srv)
+            return 0;
+        if (c->resp_ready) {
+            c->resp_ready = 0;
+            c->awaiting = 0;
+            return http_reply(wsi, c, c->resp_status, "application/json", c->resp.data,
+                              c->resp.len);
+        }
+        if (c->job)
+            return logs_on_writable(wsi, c);
         return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
         return 0;

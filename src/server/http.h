@@ -36,6 +36,15 @@ typedef struct http_conn {
     buf_t body;
     uint64_t received;
     form_t query; /* the decoded query string, kept until the body is in */
+
+    /* a reply that waits for the store (or a query running off the loop) */
+    struct lws *wsi;
+    store_waiter_t waiter;
+    int awaiting;   /* a reply will come from store or query completion */
+    int resp_ready; /* resp holds the reply: write it when writable */
+    int resp_status;
+    buf_t resp;
+    struct query_job *job; /* GET /api/logs in progress */
 } http_conn_t;
 
 int http_start(server_t *srv);
@@ -48,6 +57,9 @@ void http_stop(server_t *srv);
  * the transaction. */
 int http_reply(struct lws *wsi, http_conn_t *c, int status, const char *ctype, const char *body,
                size_t n);
+/* Queues resp (already filled) to be written when the socket is writable:
+ * for replies produced outside the lws callback that received the request. */
+void http_reply_later(http_conn_t *c, int status);
 /* {"error":"msg"} with status, counted under reason. */
 int http_reply_error(struct lws *wsi, http_conn_t *c, int status, enum http_reject reason,
                      const char *msg);
@@ -60,6 +72,10 @@ int ingest_on_request(struct lws *wsi, http_conn_t *c);
 int ingest_on_body(struct lws *wsi, http_conn_t *c, const char *in, size_t len);
 int ingest_on_complete(struct lws *wsi, http_conn_t *c);
 int logs_on_request(struct lws *wsi, http_conn_t *c);
+/* The connection is writable again while a query streams its answer. */
+int logs_on_writable(struct lws *wsi, http_conn_t *c);
+/* The connection goes away while a query runs: detach from it. */
+void logs_on_close(http_conn_t *c);
 int status_health(struct lws *wsi, http_conn_t *c);
 int status_metrics(struct lws *wsi, http_conn_t *c);
 int status_index(struct lws *wsi, http_conn_t *c);

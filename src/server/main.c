@@ -14,25 +14,6 @@
 #include "metrics.h"
 
 #define DRAIN_MAX_NS (4 * NS_PER_SEC)
-#define RING_BYTES   (256u << 20)
-
-int server_append(server_t *srv, batch_t *b, uint64_t *first, uint64_t *last)
-{
-    if (b->count == 0) {
-        *first = *last = 0;
-        return 0;
-    }
-    *first = srv->next_seq;
-    const char *p = b->frames.data, *end = p + b->frames.len;
-    while (p < end) {
-        size_t n = (size_t)rd32(p) + RECORD_FRAME_HDR;
-        wr64((char *)p + 8, srv->next_seq++);
-        ring_push(&srv->ring, p, n);
-        p += n;
-    }
-    *last = srv->next_seq - 1;
-    return 0;
-}
 
 static void close_handle(uv_handle_t *h)
 {
@@ -44,6 +25,10 @@ static void finish(server_t *srv)
 {
     log_info("shutting down (%zu requests unanswered)", srv->inflight);
     http_stop(srv);
+    /* after HTTP: answers to appends still queued have nowhere to go, but
+     * what was accepted is written and synced before the store closes */
+    store_close(srv->store);
+    srv->store = NULL;
     uv_timer_stop(&srv->drain_timer);
     close_handle((uv_handle_t *)&srv->drain_timer);
     close_handle((uv_handle_t *)&srv->sigint);
@@ -106,15 +91,27 @@ int main(int argc, char **argv)
         log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
         return 1;
     }
-    if (ring_init(&srv.ring, (size_t)srv.cfg.memory_records, RING_BYTES)) {
-        log_error("cannot allocate the memory window");
+    http_parse_init(&srv.hp, srv.cfg.max_body);
+    uv_loop_init(&srv.loop);
+
+    store_opts_t so = {
+        .dir = srv.cfg.data,
+        .segment_size = srv.cfg.segment_size,
+        .fsync = (enum fsync_policy)srv.cfg.fsync,
+        .fsync_interval_ms = (unsigned)srv.cfg.fsync_interval_ms,
+        .retain_bytes = srv.cfg.retain_bytes,
+        .retain_age_ns = (int64_t)srv.cfg.retain_age_s * NS_PER_SEC,
+        .memory_records = (size_t)srv.cfg.memory_records,
+        .memory_bytes = srv.cfg.memory_bytes,
+        .max_pending = srv.cfg.max_body * 8 > (256u << 20) ? srv.cfg.max_body * 8 : (256u << 20),
+    };
+    char err[512];
+    srv.store = store_open(&srv.loop, &so, err, sizeof err);
+    if (!srv.store) {
+        log_error("%s", err);
         return 1;
     }
-    srv.next_seq = 1;
-    ring_reset(&srv.ring, srv.next_seq);
-    http_parse_init(&srv.hp, srv.cfg.max_body);
 
-    uv_loop_init(&srv.loop);
     uv_timer_init(&srv.loop, &srv.drain_timer);
     srv.drain_timer.data = &srv;
     uv_signal_init(&srv.loop, &srv.sigint);
@@ -140,7 +137,6 @@ int main(int argc, char **argv)
     batch_free(&srv.batch);
     ingest_report_free(&srv.report);
     buf_free(&srv.out);
-    ring_free(&srv.ring);
     log_info("bye");
     return 0;
 }

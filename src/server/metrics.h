@@ -26,6 +26,7 @@ enum http_reject {
     HREJ_SHUTTING_DOWN,
     HREJ_NOT_FOUND,
     HREJ_METHOD,
+    HREJ_STORE, /* the store refused: behind, or failed */
     HREJ_COUNT
 };
 

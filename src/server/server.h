@@ -12,7 +12,7 @@
 #include "../common/record.h"
 #include "../ingest/http/http_parse.h"
 #include "../ingest/ingest.h"
-#include "../store/ring.h"
+#include "../store/store.h"
 #include "config.h"
 
 struct lws_context;
@@ -25,8 +25,7 @@ typedef struct server {
     struct lws_vhost *vhost;
     int http_port; /* the bound port (useful with --http ...:0) */
 
-    ring_t ring;       /* memory window of the newest records */
-    uint64_t next_seq; /* seq of the next record appended */
+    store_t *store;
 
     /* scratch reused by every request: the loop handles one at a time */
     http_parse_t hp;
@@ -41,9 +40,5 @@ typedef struct server {
     size_t inflight;        /* HTTP requests received and not yet answered */
     int64_t started_ns;
 } server_t;
-
-/* Appends the batch's frames to the store, assigning seqs. Sets *first and
- * *last (0 and 0 for an empty batch). Returns 0. */
-int server_append(server_t *srv, batch_t *b, uint64_t *first, uint64_t *last);
 
 #endif

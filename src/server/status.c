@@ -1,4 +1,7 @@
 /* status.c - GET /, /healthz and /metrics. */
+#include <stdio.h>
+#include <string.h>
+
 #include "../common/json_write.h"
 #include "../common/timeutil.h"
 #include "http.h"
@@ -9,10 +12,19 @@ int status_health(struct lws *wsi, http_conn_t *c)
 {
     server_t *srv = c->srv;
     buf_t b = BUF_INIT;
-    buf_printf(&b, "{\"status\":\"ok\",\"version\":\"%s\",\"uptime_s\":%lld,\"last_seq\":%llu}\n",
-               LOGSHIP_VERSION, (long long)((time_now_ns() - srv->started_ns) / NS_PER_SEC),
-               (unsigned long long)(srv->next_seq - 1));
-    int rc = http_reply(wsi, c, 200, "application/json", b.data, b.len);
+    int err = store_error(srv->store);
+    buf_printf(&b, "{\"status\":\"%s\",", err ? "failing" : "ok");
+    if (err) {
+        buf_puts(&b, "\"error\":");
+        char msg[160];
+        snprintf(msg, sizeof msg, "store cannot write: %s", strerror(-err));
+        json_str(&b, msg, strlen(msg));
+        buf_putc(&b, ',');
+    }
+    buf_printf(&b, "\"version\":\"%s\",\"uptime_s\":%lld,\"last_seq\":%llu}\n", LOGSHIP_VERSION,
+               (long long)((time_now_ns() - srv->started_ns) / NS_PER_SEC),
+               (unsigned long long)store_last_seq(srv->store));
+    int rc = http_reply(wsi, c, err ? 503 : 200, "application/json", b.data, b.len);
     buf_free(&b);
     return rc;
 }
@@ -21,15 +33,35 @@ int status_metrics(struct lws *wsi, http_conn_t *c)
 {
     server_t *srv = c->srv;
     buf_t b = BUF_INIT;
+    store_stats_t st;
+    const ring_t *ring = store_ring(srv->store);
     metrics_render(&b);
-    buf_printf(&b,
-               "# HELP logship_memory_records Records held in the memory window.\n"
-               "# TYPE logship_memory_records gauge\nlogship_memory_records %zu\n"
-               "# HELP logship_memory_bytes Bytes held in the memory window.\n"
-               "# TYPE logship_memory_bytes gauge\nlogship_memory_bytes %zu\n"
-               "# HELP logship_last_seq Seq of the newest record.\n"
-               "# TYPE logship_last_seq gauge\nlogship_last_seq %llu\n",
-               ring_count(&srv->ring), srv->ring.bytes, (unsigned long long)(srv->next_seq - 1));
+    store_get_stats(srv->store, &st);
+    static const struct {
+        const char *name, *type, *help;
+    } g[] = {
+        {"logship_memory_records", "gauge", "Records held in the memory window."},
+        {"logship_memory_bytes", "gauge", "Bytes held in the memory window."},
+        {"logship_store_last_seq", "gauge", "Seq of the newest stored record."},
+        {"logship_store_first_seq", "gauge", "Seq of the oldest stored record."},
+        {"logship_store_segments", "gauge", "Segment files."},
+        {"logship_store_bytes", "gauge", "Bytes in segment files."},
+        {"logship_store_records_written_total", "counter", "Records written to segments."},
+        {"logship_store_group_commits_total", "counter", "Writes of grouped batches."},
+        {"logship_store_fsyncs_total", "counter", "fdatasync calls on segments."},
+        {"logship_store_write_errors_total", "counter", "Failed segment writes or syncs."},
+        {"logship_store_damaged_records_total", "counter",
+         "Corrupt records found and skipped by readers."},
+        {"logship_store_pending_bytes", "gauge", "Bytes accepted and not yet written."},
+        {"logship_store_failed", "gauge", "1 while the store refuses appends after a disk error."},
+    };
+    uint64_t v[] = {ring_count(ring),  ring->bytes,     st.last_seq,     st.first_seq,
+                    st.segments,       st.bytes,        st.records_written, st.groups,
+                    st.syncs,          st.write_errors, st.damaged,      st.pending_bytes,
+                    store_error(srv->store) != 0};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", g[i].name, g[i].help, g[i].name,
+                   g[i].type, g[i].name, (unsigned long long)v[i]);
     int rc = http_reply(wsi, c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
     return rc;

@@ -7,9 +7,11 @@
 int ring_init(ring_t *r, size_t max_records, size_t max_bytes)
 {
     memset(r, 0, sizeof *r);
-    r->mem = malloc(max_bytes);
-    r->offs = malloc(max_records * sizeof *r->offs);
-    if (!r->mem || !r->offs) {
+    if (!max_records)
+        max_records = 1;
+    r->mem = malloc(max_bytes ? max_bytes : 1);
+    r->slots = malloc(max_records * sizeof *r->slots);
+    if (!r->mem || !r->slots) {
         ring_free(r);
         return -1;
     }
@@ -21,32 +23,28 @@ int ring_init(ring_t *r, size_t max_records, size_t max_bytes)
 void ring_free(ring_t *r)
 {
     free(r->mem);
-    free(r->offs);
+    free(r->slots);
     r->mem = NULL;
-    r->offs = NULL;
+    r->slots = NULL;
+    r->count = 0;
 }
 
-void ring_reset(ring_t *r, uint64_t next)
+void ring_clear(ring_t *r)
 {
     r->head = r->tail = r->wrap_end = 0;
     r->wrapped = 0;
-    r->first_seq = r->next_seq = next;
+    r->first = r->count = 0;
     r->bytes = 0;
-}
-
-static size_t frame_size(const char *p)
-{
-    return (size_t)rd32(p) + RECORD_FRAME_HDR;
 }
 
 static void evict(ring_t *r)
 {
-    size_t n = frame_size(r->mem + r->tail);
+    size_t n = (size_t)rd32(r->mem + r->tail) + RECORD_FRAME_HDR;
     r->tail += n;
     r->bytes -= n;
-    r->first_seq++;
-    if (r->first_seq == r->next_seq) {
-        ring_reset(r, r->next_seq);
+    r->first = (r->first + 1) % r->max_records;
+    if (--r->count == 0) {
+        ring_clear(r);
         return;
     }
     if (r->wrapped && r->tail >= r->wrap_end) {
@@ -57,15 +55,17 @@ static void evict(ring_t *r)
 
 void ring_push(ring_t *r, const char *frame, size_t n)
 {
+    uint64_t seq = rd64(frame + 8);
+    assert(r->count == 0 || seq > ring_last_seq(r)); /* invariant 2 */
     if (n > r->size) {
-        ring_reset(r, r->next_seq + 1);
+        ring_clear(r);
         return;
     }
-    if (ring_count(r) == r->max_records)
+    if (r->count == r->max_records)
         evict(r);
     for (;;) {
-        if (ring_count(r) == 0) {
-            ring_reset(r, r->next_seq);
+        if (r->count == 0) {
+            ring_clear(r);
             break;
         }
         if (!r->wrapped) {
@@ -81,16 +81,39 @@ void ring_push(ring_t *r, const char *frame, size_t n)
         evict(r);
     }
     memcpy(r->mem + r->head, frame, n);
-    r->offs[r->next_seq % r->max_records] = r->head;
+    ring_slot_t *s = &r->slots[(r->first + r->count) % r->max_records];
+    s->seq = seq;
+    s->off = r->head;
     r->head += n;
     r->bytes += n;
-    r->next_seq++;
-    assert(ring_count(r) <= r->max_records); /* invariant 1 */
+    r->count++;
 }
 
-const char *ring_get(const ring_t *r, uint64_t s)
+uint64_t ring_first_seq(const ring_t *r)
 {
-    if (s < r->first_seq || s >= r->next_seq)
-        return NULL;
-    return r->mem + r->offs[s % r->max_records];
+    return r->count ? ring_seq_at(r, 0) : 0;
+}
+
+uint64_t ring_last_seq(const ring_t *r)
+{
+    return r->count ? ring_seq_at(r, r->count - 1) : 0;
+}
+
+size_t ring_lower_bound(const ring_t *r, uint64_t seq)
+{
+    size_t lo = 0, hi = r->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ring_seq_at(r, mid) < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const char *ring_get(const ring_t *r, uint64_t seq)
+{
+    size_t i = ring_lower_bound(r, seq);
+    return i < r->count && ring_seq_at(r, i) == seq ? ring_at(r, i) : NULL;
 }

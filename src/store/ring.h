@@ -1,9 +1,10 @@
-/* ring.h - the memory window: the newest records' frames, in seq order.
+/* ring.h - the memory window: the newest records' frames, oldest first.
  *
- * Holds at most max_records frames and max_bytes bytes; appending evicts the
- * oldest. Frames are stored exactly as built (see record.h), contiguous, so a
- * reader gets a pointer and no copy. Any seq in [first, next) is found in
- * O(1) through a circular offset index.
+ * Holds at most max_records frames and max_bytes bytes; pushing evicts the
+ * oldest. Frames are kept exactly as stored (record.h), contiguous, so a
+ * reader gets a pointer and no copy. Seqs increase but may have gaps (seqs
+ * of a failed write are never reused), so frames are found by position or
+ * by a binary search on seq.
  *
  * Layout: live bytes are [tail, head) when not wrapped, or [tail, wrap_end)
  * followed by [0, head) when wrapped (head <= tail). A frame never straddles
@@ -11,9 +12,10 @@
  * restarts at 0 and the space after wrap_end is unused.
  *
  * Invariants:
- *   1. next_seq - first_seq == count <= max_records.
- *   2. offs[s % max_records] is the offset of frame s for first <= s < next.
- *   3. frames are in seq order, oldest at tail.
+ *   1. count <= max_records and bytes <= max_bytes.
+ *   2. slots[(first + i) % max_records] is the i-th oldest frame; seqs
+ *      strictly increase with i.
+ *   3. frames sit in the buffer in the same order, oldest at tail.
  * Owned by the event loop thread; not thread-safe.
  */
 #ifndef LOGSHIP_RING_H
@@ -23,33 +25,49 @@
 
 #include "../common/record.h"
 
+typedef struct ring_slot {
+    uint64_t seq;
+    size_t off;
+} ring_slot_t;
+
 typedef struct ring {
     char *mem;
     size_t size; /* bytes */
     size_t head, tail, wrap_end;
     int wrapped;
-    size_t *offs;
-    size_t max_records;
-    uint64_t first_seq, next_seq;
+    ring_slot_t *slots;
+    size_t max_records, first, count;
     size_t bytes; /* live frame bytes */
 } ring_t;
 
 /* Returns 0, or -1 when memory cannot be had. */
 int ring_init(ring_t *r, size_t max_records, size_t max_bytes);
 void ring_free(ring_t *r);
-/* Empties the ring; the next appended frame must have seq next. */
-void ring_reset(ring_t *r, uint64_t next);
+void ring_clear(ring_t *r);
 
-/* Copies one frame (its seq must be next_seq) in, evicting as needed. A
- * frame larger than the whole ring is not kept (the ring is emptied). */
+/* Copies one sealed frame in (its seq above every seq held), evicting the
+ * oldest as needed. A frame larger than the whole ring empties it. */
 void ring_push(ring_t *r, const char *frame, size_t n);
-
-/* Frame of seq s, or NULL when s is outside the window. */
-const char *ring_get(const ring_t *r, uint64_t s);
 
 static inline size_t ring_count(const ring_t *r)
 {
-    return (size_t)(r->next_seq - r->first_seq);
+    return r->count;
 }
+/* The i-th oldest frame, 0 <= i < count. */
+static inline const char *ring_at(const ring_t *r, size_t i)
+{
+    return r->mem + r->slots[(r->first + i) % r->max_records].off;
+}
+static inline uint64_t ring_seq_at(const ring_t *r, size_t i)
+{
+    return r->slots[(r->first + i) % r->max_records].seq;
+}
+/* Seq of the oldest and newest frame held; 0 when empty. */
+uint64_t ring_first_seq(const ring_t *r);
+uint64_t ring_last_seq(const ring_t *r);
+/* Position of the first frame with seq >= seq (count when none). */
+size_t ring_lower_bound(const ring_t *r, uint64_t seq);
+/* The frame of exactly seq, or NULL. */
+const char *ring_get(const ring_t *r, uint64_t seq);
 
 #endif

@@ -6,12 +6,15 @@
  * the reply reaches the client and the connection stays usable, unless the
  * client asked "Expect: 100-continue" and so has not sent it yet.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
 #include "../../server/http.h"
 #include "../../server/metrics.h"
+#include "../../store/producer.h"
 
 /* Beyond this many bytes of a refused body, closing beats reading. */
 #define DISCARD_LIMIT(srv) ((srv)->cfg.max_body * 4 + (1u << 20))
@@ -23,27 +26,94 @@ static void defaults_init(rec_defaults_t *d)
     d->now = time_now_ns();
 }
 
-/* Appends the batch and writes {"accepted":N,...}. */
+static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
+{
+    http_conn_t *c = container_of(w, http_conn_t, waiter);
+    (void)first;
+    (void)last;
+    if (err) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "records not stored: %s", strerror(-err));
+        buf_reset(&c->resp);
+        buf_puts(&c->resp, "{\"error\":");
+        json_str(&c->resp, msg, strlen(msg));
+        buf_puts(&c->resp, "}\n");
+        http_reply_later(c, 503);
+        return;
+    }
+    http_reply_later(c, 200);
+}
+
+/* Reads Logship-Producer and Logship-Batch. Returns 0 (none: *id NULL),
+ * 1 with both set, or -1 with *err when they are malformed. */
+static int producer_headers(struct lws *wsi, char *id, size_t cap, uint64_t *batch,
+                            const char **err)
+{
+    char num[32];
+    int n = lws_hdr_custom_copy(wsi, id, (int)cap, "logship-producer:", 17);
+    int m = lws_hdr_custom_copy(wsi, num, sizeof num, "logship-batch:", 14);
+    if (n <= 0 && m <= 0)
+        return 0;
+    if (n <= 0 || m <= 0) {
+        *err = "Logship-Producer and Logship-Batch go together";
+        return -1;
+    }
+    if (producer_id_check(id, (size_t)n)) {
+        *err = "bad Logship-Producer: 1 to 64 printable ASCII characters";
+        return -1;
+    }
+    char *end;
+    errno = 0;
+    unsigned long long b = strtoull(num, &end, 10);
+    if (end == num || *end || errno || b == 0 || num[0] == '-') {
+        *err = "bad Logship-Batch: a number from 1 up";
+        return -1;
+    }
+    *batch = b;
+    return 1;
+}
+
+/* Appends the batch; replies {"accepted":N,...} once it is stored. */
 static int accept_batch(struct lws *wsi, http_conn_t *c)
 {
     server_t *srv = c->srv;
     batch_t *b = &srv->batch;
     ingest_report_t *rep = &srv->report;
-    uint64_t first = 0, last = 0;
+    uint64_t first = 0, last = 0, batch_no = 0;
+    char producer[PRODUCER_ID_MAX + 1];
+    const char *err = NULL;
 
-    server_append(srv, b, &first, &last);
-    metrics.records[INPUT_HTTP] += b->count;
-    metrics.repaired[INPUT_HTTP] += b->repaired;
-    metrics.truncated[INPUT_HTTP] += b->truncated;
+    int hp = producer_headers(wsi, producer, sizeof producer, &batch_no, &err);
+    if (hp < 0)
+        return http_reply_error(wsi, c, 400, HREJ_HEADERS, err);
+    c->waiter.done = on_stored;
+    int rc = store_append(srv->store, b, hp ? producer : NULL, batch_no, &c->waiter, &first,
+                          &last);
+    if (rc < 0) {
+        char msg[160];
+        if (rc == -EAGAIN)
+            snprintf(msg, sizeof msg, "store is behind; retry shortly");
+        else
+            snprintf(msg, sizeof msg, "store cannot write: %s", strerror(-rc));
+        return http_reply_error(wsi, c, 503, HREJ_STORE, msg);
+    }
+    int duplicate = hp && rc == STORE_DONE;
+    if (!duplicate) {
+        metrics.records[INPUT_HTTP] += b->count;
+        metrics.repaired[INPUT_HTTP] += b->repaired;
+        metrics.truncated[INPUT_HTTP] += b->truncated;
+    }
 
-    buf_t *body = &srv->hp.text;
+    buf_t *body = &c->resp;
     buf_reset(body);
     buf_puts(body, "{\"accepted\":");
-    buf_append_u64(body, b->count);
+    buf_append_u64(body, duplicate ? (first ? last - first + 1 : 0) : b->count);
     buf_puts(body, ",\"first_seq\":");
     buf_append_u64(body, first);
     buf_puts(body, ",\"last_seq\":");
     buf_append_u64(body, last);
+    if (duplicate)
+        buf_puts(body, ",\"duplicate\":true");
     if (rep->rejected) {
         buf_puts(body, ",\"rejected_count\":");
         buf_append_u64(body, rep->rejected);
@@ -60,7 +130,10 @@ static int accept_batch(struct lws *wsi, http_conn_t *c)
         buf_append_u64(body, b->truncated);
     }
     buf_puts(body, "}\n");
-    return http_reply(wsi, c, 200, "application/json", body->data, body->len);
+    if (rc == STORE_DONE)
+        return http_reply(wsi, c, 200, "application/json", body->data, body->len);
+    c->awaiting = 1;
+    return 0;
 }
 
 /* A 400 for a body that yielded no record, listing why lines failed. */

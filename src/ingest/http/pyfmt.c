@@ -1,6 +1,7 @@
 /* pyfmt.c - Python %-formatting from an args repr: see pyfmt.h. */
 #include "pyfmt.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +324,71 @@ static int as_double(const pyval_t *v, double *d)
     return 0;
 }
 
+/* The integer v stands for, for %d %i %u %x %X %o %c. Ints are read exactly
+ * (through a double they would be rounded past 2**53); floats only for %d %i
+ * %u, truncated, since Python raises for %x or %c of a float. */
+static int as_int(const pyval_t *v, char conv, long long *ll)
+{
+    char tmp[32], *end;
+    if (v->t == PV_BOOL) {
+        *ll = v->repr.p[0] == 'T';
+        return 0;
+    }
+    if (v->t == PV_FLOAT && (conv == 'd' || conv == 'i' || conv == 'u')) {
+        double d;
+        if (as_double(v, &d) || !isfinite(d) || d > 9.2e18 || d < -9.2e18)
+            return -1;
+        *ll = (long long)d;
+        return 0;
+    }
+    if (v->t != PV_INT || v->repr.n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, v->repr.p, v->repr.n);
+    tmp[v->repr.n] = '\0';
+    errno = 0;
+    *ll = strtoll(tmp, &end, 10);
+    return errno || *end ? -1 : 0;
+}
+
+/* Formats v the way Python's %d %x %X %o do, which C's printf does not
+ * quite: a negative hex or octal number gets a '-' (not two's complement),
+ * '#' adds 0x, 0X or 0o after the sign, the precision zero-pads the digits
+ * (and "%.0d" of 0 is "0"), and the '0' flag pads even with a precision. */
+static void format_int(buf_t *out, const char *flags, long width, long prec, char conv,
+                       long long v)
+{
+    char digits[32], head[4];
+    size_t nh = 0;
+    unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    const char *fmt = conv == 'x' ? "%llx" : conv == 'X' ? "%llX" : conv == 'o' ? "%llo" : "%llu";
+    size_t nd = (size_t)snprintf(digits, sizeof digits, fmt, mag);
+
+    if (v < 0)
+        head[nh++] = '-';
+    else if (strchr(flags, '+'))
+        head[nh++] = '+';
+    else if (strchr(flags, ' '))
+        head[nh++] = ' ';
+    if (strchr(flags, '#') && conv != 'd') {
+        head[nh++] = '0';
+        head[nh++] = conv;
+    }
+    size_t zeros = prec > 0 && (size_t)prec > nd ? (size_t)prec - nd : 0;
+    size_t len = nh + zeros + nd;
+    size_t fill = width > 0 && (size_t)width > len ? (size_t)width - len : 0;
+    int left = strchr(flags, '-') != NULL;
+    if (!left && !strchr(flags, '0'))
+        pad(out, fill);
+    buf_append(out, head, nh);
+    if (!left && strchr(flags, '0'))
+        zeros += fill;
+    while (zeros--)
+        buf_putc(out, '0');
+    buf_append(out, digits, nd);
+    if (left)
+        pad(out, fill);
+}
+
 int pyfmt_format(buf_t *out, const char *tmpl, size_t tn, const char *args, size_t an)
 {
     pyval_t vals[PYFMT_MAX_ARGS];
@@ -331,6 +397,8 @@ int pyfmt_format(buf_t *out, const char *tmpl, size_t tn, const char *args, size
     int is_dict = 0, used = 0;
     size_t mark = out->len;
 
+    /* decoded strings point into scratch, also when all are empty */
+    buf_reserve(&scratch, an);
     int count = parse_args(&p, vals, &is_dict);
     if (count < 0)
         goto fail;
@@ -386,7 +454,8 @@ int pyfmt_format(buf_t *out, const char *tmpl, size_t tn, const char *args, size
             while (i < tn && tmpl[i] >= '0' && tmpl[i] <= '9' && prec < 10000)
                 prec = prec * 10 + (tmpl[i++] - '0');
         }
-        while (i < tn && (tmpl[i] == 'h' || tmpl[i] == 'l' || tmpl[i] == 'L'))
+        /* Python skips one length modifier; "%lld" is an error there */
+        if (i < tn && (tmpl[i] == 'h' || tmpl[i] == 'l' || tmpl[i] == 'L'))
             i++;
         if (i >= tn)
             goto fail;
@@ -413,33 +482,32 @@ int pyfmt_format(buf_t *out, const char *tmpl, size_t tn, const char *args, size
                 pad(out, fill);
             continue;
         }
+        /* conv may be a NUL byte of the template: strchr would match it */
+        if (conv && strchr("diuxXoc", conv)) {
+            long long ll;
+            if (as_int(v, conv, &ll))
+                goto fail;
+            if (conv != 'c') {
+                format_int(out, flags, width, prec, conv == 'i' || conv == 'u' ? 'd' : conv, ll);
+                continue;
+            }
+            if (ll < 0 || ll > 0x10FFFF)
+                goto fail;
+            /* one character, padded like a string */
+            size_t fill = width > 1 ? (size_t)width - 1 : 0;
+            if (!left)
+                pad(out, fill);
+            put_utf8(out, (unsigned long)ll);
+            if (left)
+                pad(out, fill);
+            continue;
+        }
         double d;
         if (as_double(v, &d))
             goto fail;
         char spec[32], num[512];
         int k;
-        if (strchr("diuxXoc", conv)) {
-            if (!isfinite(d) || d > 9.2e18 || d < -9.2e18)
-                goto fail;
-            long long ll = (long long)d;
-            if (conv == 'c') {
-                if (ll < 0 || ll > 0x10FFFF)
-                    goto fail;
-                put_utf8(out, (unsigned long)ll);
-                continue;
-            }
-            char c = conv == 'i' || conv == 'u' ? 'd' : conv;
-            snprintf(spec, sizeof spec, "%%%s%s%s%s", flags, width >= 0 ? "*" : "",
-                     prec >= 0 ? ".*" : "", c == 'd' ? "lld" : c == 'x' ? "llx" : c == 'X' ? "llX" : "llo");
-            if (width >= 0 && prec >= 0)
-                k = snprintf(num, sizeof num, spec, (int)width, (int)prec, ll);
-            else if (width >= 0)
-                k = snprintf(num, sizeof num, spec, (int)width, ll);
-            else if (prec >= 0)
-                k = snprintf(num, sizeof num, spec, (int)prec, ll);
-            else
-                k = snprintf(num, sizeof num, spec, ll);
-        } else if (strchr("eEfFgG", conv)) {
+        if (conv && strchr("eEfFgG", conv)) {
             snprintf(spec, sizeof spec, "%%%s*.*%c", flags, conv);
             k = snprintf(num, sizeof num, spec, (int)(width > 0 ? width : 0),
                          (int)(prec >= 0 ? prec : 6), d);

@@ -1,0 +1,142 @@
+/* query.c - chunked query execution over the store: see query.h. */
+#include "query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void query_init(query_t *q)
+{
+    memset(q, 0, sizeof *q);
+    filter_init(&q->f);
+    q->limit = QUERY_LIMIT_DEFAULT;
+}
+
+void query_free(query_t *q)
+{
+    buf_free(&q->strings);
+}
+
+/* Stores a copy of v whose address stays valid: strings is sized once. */
+static slice_t keep(query_t *q, slice_t v)
+{
+    if (!q->strings.cap)
+        buf_reserve(&q->strings, 8192);
+    if (q->strings.cap - q->strings.len < v.n)
+        return SLICE_NULL; /* over the budget: refuse rather than move */
+    char *p = q->strings.data + q->strings.len;
+    memcpy(p, v.p, v.n);
+    q->strings.len += v.n;
+    return slice_make(p, v.n);
+}
+
+int query_param(query_t *q, slice_t key, slice_t v, const char **err)
+{
+    if (slice_eq(key, "limit")) {
+        size_t n = 0;
+        if (!v.n || v.n > 9)
+            goto bad_limit;
+        for (size_t i = 0; i < v.n; i++) {
+            if (v.p[i] < '0' || v.p[i] > '9')
+                goto bad_limit;
+            n = n * 10 + (size_t)(v.p[i] - '0');
+        }
+        if (n < 1 || n > QUERY_LIMIT_MAX)
+            goto bad_limit;
+        q->limit = n;
+        return 0;
+    bad_limit:
+        *err = "bad limit: expected 1..1000000";
+        return -1;
+    }
+    if (slice_eq(key, "order")) {
+        if (slice_eq(v, "desc"))
+            q->desc = 1;
+        else if (slice_eq(v, "asc"))
+            q->desc = 0;
+        else {
+            *err = "bad order: expected asc or desc";
+            return -1;
+        }
+        return 0;
+    }
+    if (slice_eq(key, "topic") || slice_eq(key, "q")) {
+        slice_t kept = keep(q, v);
+        if (v.n && !kept.p) {
+            *err = "query parameters too long";
+            return -1;
+        }
+        v = kept;
+    }
+    return filter_set(&q->f, key, v, err);
+}
+
+typedef struct emit {
+    query_t *q;
+    buf_t *out;
+    size_t chunk;
+    uint64_t last_seq;
+} emit_t;
+
+static int emit_one(void *arg, const record_t *r)
+{
+    emit_t *e = arg;
+    query_t *q = e->q;
+    if (q->format == QUERY_JSON_ARRAY)
+        buf_puts(e->out, q->emitted ? ",\n" : "\n");
+    record_to_json(e->out, r);
+    if (q->format == QUERY_NDJSON)
+        buf_putc(e->out, '\n');
+    q->emitted++;
+    e->last_seq = r->seq;
+    return q->emitted >= q->limit || e->out->len >= e->chunk;
+}
+
+typedef struct locate {
+    size_t left;
+    uint64_t seq;
+} locate_t;
+
+static int locate_one(void *arg, const record_t *r)
+{
+    locate_t *l = arg;
+    l->seq = r->seq;
+    return --l->left == 0;
+}
+
+void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
+{
+    if (!q->started) {
+        q->started = 1;
+        q->backward = q->desc;
+        if (!q->desc && !q->f.after && q->f.since == INT64_MIN) {
+            /* newest `limit` oldest first: find the oldest of them */
+            locate_t l = {q->limit, 0};
+            q->error = store_scan(s, &q->f, 1, locate_one, &l);
+            q->f.after = l.seq ? l.seq - 1 : 0;
+            if (!l.seq)
+                q->done = 1; /* nothing matches */
+            q->f.before = 0;
+        }
+        if (q->format == QUERY_JSON_ARRAY)
+            buf_putc(out, '[');
+    }
+    size_t goal = out->len + chunk;
+    while (!q->done && out->len < goal) {
+        emit_t e = {q, out, goal, 0};
+        size_t before = q->emitted;
+        int rc = store_scan(s, &q->f, q->backward, emit_one, &e);
+        if (rc)
+            q->error = rc;
+        if (rc || q->emitted >= q->limit || q->emitted == before) {
+            q->done = 1;
+            break;
+        }
+        /* continue after the last record written */
+        if (q->backward)
+            q->f.before = e.last_seq;
+        else
+            q->f.after = e.last_seq;
+    }
+    if (q->done && q->format == QUERY_JSON_ARRAY)
+        buf_puts(out, q->emitted ? "\n]\n" : "]\n");
+}

@@ -1,0 +1,50 @@
+/* query.h - running a log query over the store, in bounded chunks.
+ *
+ * A query is a filter, a limit and an order. It runs as one scan of the
+ * store, forward or backward, producing JSON in chunks so a large answer
+ * never sits in memory whole:
+ *   - order=desc: newest first, scanning backward (down to `after` if set);
+ *   - with after= or since= (ascending): the first `limit` matches from there;
+ *   - otherwise (ascending): the newest `limit` matches, oldest first. A
+ *     first backward pass finds where they start, without formatting.
+ * query_run() may be called from any thread, one call at a time per query.
+ */
+#ifndef LOGSHIP_QUERY_H
+#define LOGSHIP_QUERY_H
+
+#include "../common/buf.h"
+#include "../route/filter.h"
+#include "../store/store.h"
+
+#define QUERY_LIMIT_DEFAULT 1000
+#define QUERY_LIMIT_MAX     1000000
+
+enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON };
+
+typedef struct query {
+    filter_t f; /* strings point into `strings` */
+    buf_t strings;
+    size_t limit;
+    int desc;
+    enum query_format format;
+
+    /* progress */
+    int backward;   /* scan direction */
+    int located;    /* the start of "newest N, oldest first" is known */
+    size_t emitted; /* records written so far */
+    int started;    /* opening '[' written */
+    int done;
+    int error; /* -errno from the store */
+} query_t;
+
+void query_init(query_t *q);
+void query_free(query_t *q);
+/* Applies one request parameter: the filter keys, limit, order. Returns 0,
+ * 1 for an unknown key, -1 with *err for a bad value. The value is copied. */
+int query_param(query_t *q, slice_t key, slice_t value, const char **err);
+
+/* Appends output to out until it holds about `chunk` bytes or the query is
+ * complete (q->done). */
+void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk);
+
+#endif

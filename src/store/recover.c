@@ -1,0 +1,394 @@
+/* recover.c - opening the store: find segments, check or rebuild their
+ * indexes, cut a torn tail, restore producers and the next seq.
+ *
+ * RECOVERY
+ *
+ * A crash can leave, at worst: a last segment that ends in part of a frame
+ * (a write cut short), a new segment file with no complete header (a roll
+ * cut short), a missing or stale index (a seal cut short), a producer
+ * snapshot older than the last segment (a roll cut short). Sealed segments
+ * were synced before the next one was created, so their frames are whole.
+ *
+ *   1. Segments are listed by name; each header must name the same seq.
+ *   2. A sealed segment keeps its index when the index describes exactly
+ *      the file's size; otherwise it is rebuilt by a scan and saved.
+ *   3. The last segment is scanned frame by frame. At the first bad frame
+ *      the rest of the file is searched for a good one: if there is one,
+ *      the damage is reported and skipped (records after it are kept);
+ *      if not, the tail is cut at the last good frame and the cut is
+ *      reported in records and bytes.
+ *   4. next_seq continues after the newest record, or after the seq
+ *      reservation when that is higher (an unclean stop), so no seq that a
+ *      reader may have seen is handed out twice.
+ *   5. Producers: the snapshot, plus meta frames of the segments from the
+ *      snapshot's segment on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "segment.h"
+#include "store_int.h"
+
+/* The kernel's id for this boot: written records survive a crash of the
+ * process, so only a reservation made in another boot may cover lost ones. */
+static void boot_id(char *out, size_t cap)
+{
+    snprintf(out, cap, "unknown");
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t r = read(fd, out, cap - 1);
+    close(fd);
+    if (r <= 0)
+        r = 0;
+    out[r] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+}
+
+int store_write_reserve(const char *dir, uint64_t upto)
+{
+    char path[4200], tmp[4200], text[128], boot[64];
+    snprintf(path, sizeof path, "%s/seq.reserve", dir);
+    snprintf(tmp, sizeof tmp, "%s/seq.reserve.tmp", dir);
+    boot_id(boot, sizeof boot);
+    int n = snprintf(text, sizeof text, "%" PRIu64 " %s\n", upto, boot);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    if (write(fd, text, (size_t)n) != n)
+        rc = errno ? -errno : -ENOSPC;
+    else if (fdatasync(fd))
+        rc = -errno;
+    close(fd);
+    if (!rc && rename(tmp, path))
+        rc = -errno;
+    if (!rc)
+        rc = store_sync_dir(dir);
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+/* The reserved seq, or 0 when the reservation was made in this boot (so
+ * every record written before the stop is still there) or is missing. */
+static uint64_t read_reserve(const char *dir)
+{
+    char path[4200], text[128] = {0}, boot[64];
+    snprintf(path, sizeof path, "%s/seq.reserve", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t r = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (r <= 0)
+        return 0;
+    char *end;
+    uint64_t v = strtoull(text, &end, 10);
+    boot_id(boot, sizeof boot);
+    while (*end == ' ')
+        end++;
+    end[strcspn(end, "\n")] = '\0';
+    if (strcmp(end, boot) == 0 && strcmp(boot, "unknown") != 0)
+        return 0;
+    return v;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* First seqs of the segment files in dir/segments, sorted. */
+static uint64_t *list_segments(const char *segdir, size_t *n)
+{
+    DIR *d = opendir(segdir);
+    uint64_t *v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (!d)
+        return NULL;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (len != 24 || strcmp(name + 20, ".log") != 0 || strspn(name, "0123456789") != 20)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[(*n)++] = strtoull(name, NULL, 10);
+    }
+    closedir(d);
+    if (*n)
+        qsort(v, *n, sizeof *v, cmp_u64);
+    return v;
+}
+
+static void apply_meta(void *arg, const record_t *r)
+{
+    store_t *s = arg;
+    producer_batch_t b;
+    if (store_meta_parse(r, &b) == 0) {
+        producer_record(&s->producers, r->app.p, r->app.n, &b);
+        producer_record(&s->wproducers, r->app.p, r->app.n, &b);
+    }
+}
+
+/* Scans a whole segment into g->ix, skipping damaged stretches. Returns the
+ * offset after the last good frame. *damaged counts skipped stretches. */
+static uint64_t scan_segment(store_t *s, segment_t *g, uint64_t prev_seq, uint64_t file_size,
+                             int metas, uint64_t *damaged, enum scan_stop *last_stop)
+{
+    uint64_t from = SEGMENT_HDR, end = SEGMENT_HDR;
+    seg_scan_t sc;
+    for (;;) {
+        if (segment_scan(g->fd, from, prev_seq, &g->ix, metas ? apply_meta : NULL, s, &sc)) {
+            log_error("store: reading segment %" PRIu64 ": %s", g->first_seq, strerror(errno));
+            *last_stop = SCAN_CORRUPT;
+            return end;
+        }
+        end = sc.end;
+        prev_seq = sc.last_seq;
+        *last_stop = sc.stop;
+        if (sc.stop == SCAN_END || sc.end >= file_size)
+            return end;
+        uint64_t next = segment_resync(g->fd, sc.end + 1, file_size, prev_seq);
+        if (next >= file_size)
+            return end; /* nothing good after: a torn or corrupt tail */
+        log_warn("store: segment %" PRIu64 ": damaged bytes %" PRIu64 "..%" PRIu64
+                 " skipped, records after them kept",
+                 g->first_seq, sc.end, next);
+        (*damaged)++;
+        from = next;
+    }
+}
+
+/* Counts whole-looking frames in [from, to): what a cut tail held. */
+static uint64_t count_frames(int fd, uint64_t from, uint64_t to)
+{
+    uint64_t n = 0;
+    char hdr[RECORD_FRAME_HDR];
+    while (from + RECORD_FRAME_HDR <= to) {
+        if (pread(fd, hdr, sizeof hdr, (off_t)from) != (ssize_t)sizeof hdr)
+            break;
+        uint64_t size = (uint64_t)rd32(hdr) + RECORD_FRAME_HDR;
+        if (size < RECORD_HEAD || from + size > to)
+            break;
+        n++;
+        from += size;
+    }
+    return n;
+}
+
+static int open_one(store_t *s, uint64_t first, int last, uint64_t *prev_seq, int metas,
+                    char *err, size_t errcap)
+{
+    char path[4200], hdr[SEGMENT_HDR];
+    segment_path(path, sizeof path, s->dir, first, ".log");
+    int fd = open(path, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    fstat(fd, &st);
+    uint64_t hseq;
+    if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
+        segment_header_decode(hdr, sizeof hdr, &hseq) || hseq != first) {
+        close(fd);
+        if (last && st.st_size <= SEGMENT_HDR) {
+            /* a roll cut short: the new file never got its header */
+            log_warn("store: removing unfinished segment %s (%lld bytes)", path,
+                     (long long)st.st_size);
+            unlink(path);
+            return 0;
+        }
+        snprintf(err, errcap, "%s is not a logship segment (bad header)", path);
+        return -1;
+    }
+    segment_t *g = xcalloc(1, sizeof *g);
+    g->first_seq = first;
+    g->fd = fd;
+    atomic_init(&g->refs, 1);
+    index_init(&g->ix, first);
+    g->mtime_ns = (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec;
+    uint64_t size = (uint64_t)st.st_size, damaged = 0;
+    enum scan_stop stop = SCAN_END;
+
+    char ipath[4200];
+    segment_path(ipath, sizeof ipath, s->dir, first, ".idx");
+    if (!last && !metas && index_load(&g->ix, ipath, size) == 0) {
+        /* step 2: the index describes this file exactly */
+    } else {
+        index_free(&g->ix);
+        index_init(&g->ix, first);
+        g->ix.bytes = SEGMENT_HDR;
+        uint64_t end = scan_segment(s, g, *prev_seq, size, metas, &damaged, &stop);
+        if (end < size) {
+            if (last) {
+                uint64_t frames = count_frames(fd, end, size);
+                log_warn("store: recovery cut the tail of segment %" PRIu64 ": %" PRIu64
+                         " bytes, %" PRIu64 " whole-looking record(s) after a %s frame",
+                         first, size - end, frames, stop == SCAN_TORN ? "torn" : "corrupt");
+                if (ftruncate(fd, (off_t)end) || fdatasync(fd)) {
+                    snprintf(err, errcap, "cannot cut the torn tail of %s: %s", path,
+                             strerror(errno));
+                    seg_unref(g);
+                    return -1;
+                }
+                size = end;
+            } else {
+                log_warn("store: sealed segment %" PRIu64 " has %" PRIu64
+                         " damaged bytes at its end; readers skip them",
+                         first, size - end);
+            }
+        }
+        g->ix.bytes = size;
+        if (!last && index_save(&g->ix, ipath))
+            log_warn("store: cannot save rebuilt index %s: %s", ipath, strerror(errno));
+        else if (!last)
+            log_info("store: rebuilt index of segment %" PRIu64 " (%" PRIu64 " records)", first,
+                     g->ix.records);
+    }
+    atomic_init(&g->size, size);
+    g->sealed = !last;
+    if (g->ix.records) {
+        if (g->ix.e[0].seq <= *prev_seq)
+            log_warn("store: segment %" PRIu64 " overlaps the one before it", first);
+        *prev_seq = g->ix.last_seq;
+    }
+    segs_push(s, g);
+    return 0;
+}
+
+typedef struct newest {
+    buf_t frames; /* newest first */
+    size_t left;
+} newest_t;
+
+static int keep_newest(void *arg, const record_t *r)
+{
+    newest_t *nw = arg;
+    size_t size = record_frame_size(r);
+    char *p = buf_reserve(&nw->frames, size);
+    record_encode(p, r);
+    record_seal(p, r->seq);
+    nw->frames.len += size;
+    return --nw->left == 0;
+}
+
+/* Loads the newest records into the memory window. */
+static void fill_ring(store_t *s)
+{
+    newest_t nw = {BUF_INIT, s->o.memory_records};
+    filter_t f;
+    filter_init(&f);
+    if (!nw.left || !atomic_load(&s->visible_seq))
+        return;
+    store_scan(s, &f, 1, keep_newest, &nw);
+    size_t n = 0, cap = 1024;
+    size_t *offs = xmalloc(cap * sizeof *offs);
+    for (size_t off = 0; off < nw.frames.len;
+         off += (size_t)rd32(nw.frames.data + off) + RECORD_FRAME_HDR) {
+        if (n == cap)
+            offs = xrealloc(offs, (cap *= 2) * sizeof *offs);
+        offs[n++] = off;
+    }
+    for (size_t i = n; i-- > 0;) {
+        const char *p = nw.frames.data + offs[i];
+        ring_push(&s->ring, p, (size_t)rd32(p) + RECORD_FRAME_HDR);
+    }
+    free(offs);
+    buf_free(&nw.frames);
+}
+
+store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap)
+{
+    char segdir[4200];
+    store_t *s = store_alloc(loop, o);
+    snprintf(segdir, sizeof segdir, "%s/segments", s->dir);
+    if (mkdir(s->dir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    if (mkdir(segdir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", segdir, strerror(errno));
+        goto fail;
+    }
+    if (ring_init(&s->ring, o->memory_records, o->memory_bytes)) {
+        snprintf(err, errcap, "cannot allocate the memory window");
+        goto fail;
+    }
+
+    /* producers: the snapshot says from which segment on to replay metas */
+    char snap[4200];
+    uint64_t snap_seg = 0;
+    snprintf(snap, sizeof snap, "%s/producers.snap", s->dir);
+    if (producer_load(&s->producers, snap, &snap_seg) == 0)
+        producer_load(&s->wproducers, snap, &snap_seg);
+    else
+        snap_seg = 0;
+
+    size_t n;
+    uint64_t *firsts = list_segments(segdir, &n);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        int last = i + 1 == n;
+        int metas = firsts[i] >= snap_seg;
+        if (open_one(s, firsts[i], last, &prev, metas, err, errcap)) {
+            free(firsts);
+            goto fail;
+        }
+    }
+    free(firsts);
+
+    uint64_t reserve = read_reserve(s->dir);
+    s->next_seq = (prev > reserve ? prev : reserve) + 1;
+    if (reserve > prev)
+        log_warn("store: the machine restarted since the last write: seqs %" PRIu64 "..%" PRIu64
+                 " may have been seen and are skipped",
+                 prev + 1, reserve);
+    s->reserved = reserve > prev ? reserve : prev;
+    atomic_store(&s->visible_seq, prev);
+
+    /* an empty last segment whose name no longer fits next_seq is replaced */
+    if (s->nsegs) {
+        segment_t *g = s->segs[s->nsegs - 1];
+        if (!g->ix.records && g->first_seq != s->next_seq && s->nsegs > 0) {
+            char path[4200];
+            segment_path(path, sizeof path, s->dir, g->first_seq, ".log");
+            unlink(path);
+            s->nsegs--;
+            seg_unref(g);
+        }
+    }
+    fill_ring(s);
+
+    if (store_init_active(s)) {
+        snprintf(err, errcap, "cannot create a segment in %s: %s", segdir, strerror(errno));
+        goto fail;
+    }
+    if (store_init_async(s) || store_start_writer(s)) {
+        snprintf(err, errcap, "cannot start the store writer");
+        goto fail;
+    }
+    uint64_t first = store_first_seq(s);
+    log_info("store: %zu segment(s), records %" PRIu64 "..%" PRIu64 ", next seq %" PRIu64,
+             s->nsegs, first, prev, s->next_seq);
+    return s;
+fail:
+    store_free(s);
+    return NULL;
+}

@@ -1,0 +1,761 @@
+/* store.c - the durable record log: append, group commit, writer thread,
+ * segments, retention and readers. See store.h for the design and its
+ * invariants; recovery at open is in recover.c.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "producer.h"
+#include "segment.h"
+#include "store_int.h"
+
+#define RESERVE_STEP  1000000 /* seqs reserved at a time (see reserve_seqs) */
+#define PROBE_EVERY   (1 * NS_PER_SEC)
+#define RETAIN_EVERY  (10 * NS_PER_SEC)
+#define PRODUCER_META "logship.producer"
+
+/* ---- segments, shared by the writer and readers --------------------------- */
+
+void seg_ref(segment_t *g)
+{
+    atomic_fetch_add(&g->refs, 1);
+}
+
+void seg_unref(segment_t *g)
+{
+    if (atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    if (g->fd >= 0)
+        close(g->fd);
+    index_free(&g->ix);
+    free(g);
+}
+
+/* Adds g to the list (seg_lock held for writing). */
+void segs_push(store_t *s, segment_t *g)
+{
+    if (s->nsegs == s->capsegs) {
+        s->capsegs = s->capsegs ? s->capsegs * 2 : 16;
+        s->segs = xrealloc(s->segs, s->capsegs * sizeof *s->segs);
+    }
+    s->segs[s->nsegs++] = g;
+}
+
+/* ---- groups and waiters (loop thread) -------------------------------------- */
+
+static void waiters_init(store_waiter_t *head)
+{
+    head->next = head->prev = head;
+}
+
+static void waiter_unlink(store_waiter_t *w)
+{
+    w->prev->next = w->next;
+    w->next->prev = w->prev;
+    w->next = w->prev = NULL;
+    w->linked = 0;
+}
+
+static void waiter_link(store_waiter_t *head, store_waiter_t *w)
+{
+    w->prev = head->prev;
+    w->next = head;
+    head->prev->next = w;
+    head->prev = w;
+    w->linked = 1;
+}
+
+static void group_reset(group_t *g)
+{
+    buf_reset(&g->data);
+    buf_shrink(&g->data, 64u << 20);
+    g->first_seq = g->last_seq = 0;
+    g->records = 0;
+    g->err = 0;
+}
+
+/* Meta frame naming a producer batch: app = producer id, msg = "batch first
+ * last". Written just before the batch's records, in the same group. */
+static void add_meta(buf_t *out, const char *id, size_t idn, uint64_t batch, uint64_t first,
+                     uint64_t last)
+{
+    char msg[80];
+    int n = snprintf(msg, sizeof msg, "%" PRIu64 " %" PRIu64 " %" PRIu64, batch, first, last);
+    record_t r = {0};
+    r.flags = RECORD_F_META;
+    r.level = 7;
+    r.topic = SLICE_LIT(PRODUCER_META);
+    r.app = slice_make(id, idn);
+    r.msg = slice_make(msg, (size_t)n);
+    size_t size = record_frame_size(&r);
+    char *p = buf_reserve(out, size);
+    record_encode(p, &r);
+    record_seal(p, 0);
+    out->len += size;
+}
+
+/* Parses a producer meta frame; 0 on success. */
+int store_meta_parse(const record_t *r, producer_batch_t *b)
+{
+    char msg[80];
+    if (!slice_eq(r->topic, PRODUCER_META) || r->msg.n >= sizeof msg ||
+        producer_id_check(r->app.p, r->app.n))
+        return -1;
+    memcpy(msg, r->msg.p, r->msg.n);
+    msg[r->msg.n] = '\0';
+    memset(b, 0, sizeof *b);
+    if (sscanf(msg, "%" SCNu64 " %" SCNu64 " %" SCNu64, &b->batch, &b->first, &b->last) != 3)
+        return -1;
+    return 0;
+}
+
+/* The group (open or with the writer) that has generation gen. */
+static group_t *group_of_gen(store_t *s, uint64_t gen)
+{
+    if (s->open->gen == gen)
+        return s->open;
+    return s->open == &s->groups[0] ? &s->groups[1] : &s->groups[0];
+}
+
+/* Hands the open group to the writer when it is idle. */
+static void kick(store_t *s)
+{
+    if (s->writer_busy || s->open->data.len == 0)
+        return;
+    group_t *g = s->open;
+    s->open = g == &s->groups[0] ? &s->groups[1] : &s->groups[0];
+    s->open->gen = ++s->gen;
+    s->writer_busy = 1;
+    uv_mutex_lock(&s->mu);
+    s->todo = g;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+}
+
+/* Walks the frames of g->data, calling fn on each. */
+static void each_frame(const group_t *g, void (*fn)(store_t *, const char *, size_t, int),
+                       store_t *s)
+{
+    const char *p = g->data.data, *end = p + g->data.len;
+    while (p < end) {
+        size_t n = (size_t)rd32(p) + RECORD_FRAME_HDR;
+        fn(s, p, n, (unsigned char)p[25] & RECORD_F_META);
+        p += n;
+    }
+}
+
+static void push_ring(store_t *s, const char *p, size_t n, int meta)
+{
+    if (!meta)
+        ring_push(&s->ring, p, n);
+}
+
+static void forget_meta(store_t *s, const char *p, size_t n, int meta)
+{
+    record_t r;
+    producer_batch_t b;
+    if (meta && record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+        producer_forget(&s->producers, r.app.p, r.app.n, b.batch);
+}
+
+/* A group came back from the writer: publish it and answer its waiters. */
+static void complete(store_t *s, group_t *g)
+{
+    if (!g->err) {
+        each_frame(g, push_ring, s);
+        if (g->records) {
+            atomic_store(&s->visible_seq, g->last_seq);
+            if (s->commit_fn)
+                s->commit_fn(s->commit_arg, g->first_seq, g->last_seq);
+        }
+    } else {
+        /* not stored: a retry of these batches must be stored anew */
+        each_frame(g, forget_meta, s);
+    }
+    s->done_gen = g->gen;
+    atomic_fetch_sub(&s->pending_bytes, g->data.len);
+    while (g->waiters.next != &g->waiters) {
+        store_waiter_t *w = g->waiters.next;
+        waiter_unlink(w);
+        w->done(w, g->err, w->first, w->last);
+    }
+    group_reset(g);
+}
+
+static void on_async(uv_async_t *a)
+{
+    store_t *s = a->data;
+    uv_mutex_lock(&s->mu);
+    group_t *g = s->done;
+    s->done = NULL;
+    uv_mutex_unlock(&s->mu);
+    if (!g)
+        return;
+    s->writer_busy = 0;
+    complete(s, g);
+    kick(s);
+}
+
+int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
+                 store_waiter_t *w, uint64_t *first, uint64_t *last)
+{
+    int err = atomic_load(&s->error);
+    size_t idn = producer ? strlen(producer) : 0;
+
+    if (err)
+        return err;
+    if (b->count == 0) {
+        *first = *last = 0;
+        return STORE_DONE;
+    }
+    if (producer) {
+        producer_batch_t seen;
+        switch (producer_lookup(&s->producers, producer, idn, batch_no, &seen)) {
+        case PRODUCER_DUPLICATE:
+            *first = seen.first;
+            *last = seen.last;
+            if (seen.gen <= s->done_gen)
+                return STORE_DONE;
+            /* still on its way to disk: wait for the original */
+            w->first = seen.first;
+            w->last = seen.last;
+            waiter_link(&group_of_gen(s, seen.gen)->waiters, w);
+            return STORE_PENDING;
+        case PRODUCER_SUPERSEDED:
+            *first = *last = 0;
+            return STORE_DONE;
+        case PRODUCER_NEW:
+            break;
+        }
+    }
+    if ((size_t)atomic_load(&s->pending_bytes) + b->frames.len > s->o.max_pending)
+        return -EAGAIN;
+
+    group_t *g = s->open;
+    uint64_t f = s->next_seq, l = s->next_seq + b->count - 1;
+    size_t before = g->data.len;
+    if (producer)
+        add_meta(&g->data, producer, idn, batch_no, f, l);
+    size_t start = g->data.len;
+    buf_append(&g->data, b->frames.data, b->frames.len);
+    char *p = g->data.data + start, *end = g->data.data + g->data.len;
+    while (p < end) {
+        record_seal(p, s->next_seq++);
+        p += (size_t)rd32(p) + RECORD_FRAME_HDR;
+    }
+    atomic_fetch_add(&s->pending_bytes, g->data.len - before);
+    if (!g->first_seq)
+        g->first_seq = f;
+    g->last_seq = l;
+    g->records += b->count;
+    if (producer) {
+        producer_batch_t pb = {batch_no, f, l, g->gen};
+        producer_record(&s->producers, producer, idn, &pb);
+    }
+    *first = w->first = f;
+    *last = w->last = l;
+    waiter_link(&g->waiters, w);
+    kick(s);
+    return STORE_PENDING;
+}
+
+void store_cancel(store_t *s, store_waiter_t *w)
+{
+    (void)s;
+    if (w->linked)
+        waiter_unlink(w);
+}
+
+void store_on_commit(store_t *s, store_commit_fn fn, void *arg)
+{
+    s->commit_fn = fn;
+    s->commit_arg = arg;
+}
+
+uint64_t store_last_seq(const store_t *s)
+{
+    return atomic_load(&((store_t *)s)->visible_seq);
+}
+
+uint64_t store_first_seq(store_t *s)
+{
+    uint64_t first = 0;
+    uv_rwlock_rdlock(&s->seg_lock);
+    for (size_t i = 0; i < s->nsegs && !first; i++)
+        if (s->segs[i]->ix.n)
+            first = s->segs[i]->ix.e[0].seq;
+    uv_rwlock_rdunlock(&s->seg_lock);
+    return first;
+}
+
+int store_error(const store_t *s)
+{
+    return atomic_load(&((store_t *)s)->error);
+}
+
+const ring_t *store_ring(const store_t *s)
+{
+    return &s->ring;
+}
+
+void store_get_stats(store_t *s, store_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    uv_rwlock_rdlock(&s->seg_lock);
+    st->segments = s->nsegs;
+    for (size_t i = 0; i < s->nsegs; i++)
+        st->bytes += atomic_load(&s->segs[i]->size);
+    uv_rwlock_rdunlock(&s->seg_lock);
+    st->records_written = atomic_load(&s->st_records);
+    st->groups = atomic_load(&s->st_groups);
+    st->syncs = atomic_load(&s->st_syncs);
+    st->write_errors = atomic_load(&s->st_write_errors);
+    st->damaged = atomic_load(&s->st_damaged);
+    st->pending_bytes = atomic_load(&s->pending_bytes);
+    st->last_seq = store_last_seq(s);
+    st->first_seq = store_first_seq(s);
+}
+
+/* ---- the writer thread ----------------------------------------------------- */
+
+static int write_all(int fd, const char *p, size_t n, uint64_t off)
+{
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -ENOSPC;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+int store_sync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = fsync(fd) ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+/* Makes sure seqs up to `upto` are covered by the reservation on disk, so
+ * that after a crash that loses written-but-unsynced records no seq already
+ * shown to a reader is handed out again (invariant 1). */
+static int reserve_seqs(store_t *s, uint64_t upto)
+{
+    if (upto <= s->reserved)
+        return 0;
+    uint64_t r = upto + RESERVE_STEP;
+    int rc = store_write_reserve(s->dir, r);
+    if (rc == 0)
+        s->reserved = r;
+    return rc;
+}
+
+/* Creates the segment that starts at first_seq and makes it active. */
+static int open_segment(store_t *s, uint64_t first_seq)
+{
+    char path[4200], hdr[SEGMENT_HDR];
+    segment_path(path, sizeof path, s->dir, first_seq, ".log");
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    segment_header_encode(hdr, first_seq, time_now_ns());
+    int rc = write_all(fd, hdr, sizeof hdr, 0);
+    if (!rc && fdatasync(fd))
+        rc = -errno;
+    if (!rc) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/segments", s->dir);
+        rc = store_sync_dir(dir);
+    }
+    if (rc) {
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    segment_t *g = xcalloc(1, sizeof *g);
+    g->first_seq = first_seq;
+    g->fd = fd;
+    atomic_init(&g->refs, 1);
+    atomic_init(&g->size, SEGMENT_HDR);
+    index_init(&g->ix, first_seq);
+    g->ix.bytes = SEGMENT_HDR;
+    g->mtime_ns = time_now_ns();
+    uv_rwlock_wrlock(&s->seg_lock);
+    segs_push(s, g);
+    uv_rwlock_wrunlock(&s->seg_lock);
+    s->active = g;
+    return 0;
+}
+
+/* Seals the active segment: synced, its index saved, never written again. */
+static int seal(store_t *s)
+{
+    segment_t *g = s->active;
+    char path[4200];
+    if (fdatasync(g->fd))
+        return -errno;
+    atomic_fetch_add(&s->st_syncs, 1);
+    s->dirty = 0;
+    segment_path(path, sizeof path, s->dir, g->first_seq, ".idx");
+    uv_rwlock_wrlock(&s->seg_lock);
+    g->sealed = 1;
+    uv_rwlock_wrunlock(&s->seg_lock);
+    if (index_save(&g->ix, path))
+        log_warn("store: cannot save index %s: %s (it will be rebuilt)", path, strerror(errno));
+    return 0;
+}
+
+/* Deletes sealed segments beyond --retain-bytes or older than --retain-age. */
+static void retain(store_t *s)
+{
+    if (!s->o.retain_bytes && !s->o.retain_age_ns)
+        return;
+    int64_t now = time_now_ns();
+    for (;;) {
+        segment_t *victim = NULL;
+        uint64_t total = 0;
+        uv_rwlock_wrlock(&s->seg_lock);
+        for (size_t i = 0; i < s->nsegs; i++)
+            total += atomic_load(&s->segs[i]->size);
+        if (s->nsegs > 1 && s->segs[0]->sealed) {
+            segment_t *g = s->segs[0];
+            int too_big = s->o.retain_bytes && total > s->o.retain_bytes;
+            int too_old = s->o.retain_age_ns && now - g->mtime_ns > s->o.retain_age_ns;
+            if (too_big || too_old) {
+                victim = g;
+                memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof *s->segs);
+                s->nsegs--;
+            }
+        }
+        uv_rwlock_wrunlock(&s->seg_lock);
+        if (!victim)
+            return;
+        char path[4200];
+        segment_path(path, sizeof path, s->dir, victim->first_seq, ".log");
+        unlink(path);
+        segment_path(path, sizeof path, s->dir, victim->first_seq, ".idx");
+        unlink(path);
+        log_info("store: retention removed segment %" PRIu64 " (%" PRIu64 " records, %" PRIu64
+                 " bytes)",
+                 victim->first_seq, victim->ix.records, (uint64_t)atomic_load(&victim->size));
+        seg_unref(victim); /* readers holding it keep the open file */
+    }
+}
+
+/* Rolls to a new segment starting at first_seq. */
+static int roll(store_t *s, uint64_t first_seq)
+{
+    int rc = seal(s);
+    if (rc)
+        return rc;
+    rc = open_segment(s, first_seq);
+    if (rc)
+        return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/producers.snap", s->dir);
+    if (producer_save(&s->wproducers, path, first_seq))
+        log_warn("store: cannot save producer snapshot: %s", strerror(errno));
+    retain(s);
+    return 0;
+}
+
+/* Writes frames [p, p+n) at the end of the active segment and indexes them. */
+static int write_chunk(store_t *s, const char *p, size_t n)
+{
+    segment_t *g = s->active;
+    uint64_t off = atomic_load(&g->size);
+    int rc = write_all(g->fd, p, n, off);
+    if (rc) {
+        /* roll back a partial write so the file ends on a whole frame */
+        if (ftruncate(g->fd, (off_t)off))
+            log_error("store: cannot cut partial write: %s", strerror(errno));
+        return rc;
+    }
+    s->dirty = 1;
+    uv_rwlock_wrlock(&s->seg_lock);
+    const char *q = p, *end = p + n;
+    while (q < end) {
+        size_t fs = (size_t)rd32(q) + RECORD_FRAME_HDR;
+        uint64_t at = off + (uint64_t)(q - p);
+        if ((unsigned char)q[25] & RECORD_F_META)
+            index_skip(&g->ix, at, fs);
+        else
+            index_add(&g->ix, rd64(q + 8), at, fs, (int64_t)rd64(q + 16));
+        q += fs;
+    }
+    atomic_store(&g->size, off + n);
+    g->mtime_ns = time_now_ns();
+    uv_rwlock_wrunlock(&s->seg_lock);
+    return 0;
+}
+
+static void note_meta(store_t *s, const char *p, size_t n)
+{
+    record_t r;
+    producer_batch_t b;
+    if (record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+        producer_record(&s->wproducers, r.app.p, r.app.n, &b);
+}
+
+/* Writes one group, rolling segments at their size limit. A roll happens
+ * before a record that would take a non-empty segment past the limit, and
+ * never between a batch's meta frame and its first record. */
+static int write_group(store_t *s, group_t *g)
+{
+    int rc = reserve_seqs(s, g->last_seq);
+    if (rc)
+        return rc;
+    const char *p = g->data.data, *end = p + g->data.len, *chunk = p, *metas = NULL;
+    while (p < end) {
+        size_t fs = (size_t)rd32(p) + RECORD_FRAME_HDR;
+        if ((unsigned char)p[25] & RECORD_F_META) {
+            if (!metas)
+                metas = p;
+            note_meta(s, p, fs);
+            p += fs;
+            continue;
+        }
+        const char *unit = metas ? metas : p;
+        metas = NULL;
+        uint64_t used = atomic_load(&s->active->size) + (uint64_t)(unit - chunk);
+        if (used + (uint64_t)(p + fs - unit) > s->o.segment_size && used > SEGMENT_HDR) {
+            if (unit > chunk && (rc = write_chunk(s, chunk, (size_t)(unit - chunk))))
+                return rc;
+            chunk = unit;
+            if ((rc = roll(s, rd64(p + 8))))
+                return rc;
+        }
+        p += fs;
+    }
+    if (p > chunk && (rc = write_chunk(s, chunk, (size_t)(p - chunk))))
+        return rc;
+    atomic_fetch_add(&s->st_records, g->records);
+    atomic_fetch_add(&s->st_groups, 1);
+    if (s->o.fsync == FSYNC_ALWAYS) {
+        if (fdatasync(s->active->fd))
+            return -errno;
+        atomic_fetch_add(&s->st_syncs, 1);
+        s->dirty = 0;
+        s->last_sync = time_mono_ns();
+    }
+    return 0;
+}
+
+static void fail(store_t *s, int err, const char *what)
+{
+    if (atomic_load(&s->error) == 0)
+        log_error("store: %s failed: %s; refusing appends until the disk recovers", what,
+                  strerror(-err));
+    atomic_store(&s->error, err);
+    atomic_fetch_add(&s->st_write_errors, 1);
+    s->next_probe = time_mono_ns() + PROBE_EVERY;
+}
+
+/* In the failed state: tries a small synced write; clears the error when it
+ * works. The active segment is cut back to its last whole frame first. */
+static void probe(store_t *s)
+{
+    char path[4200], block[4096];
+    memset(block, 'p', sizeof block);
+    snprintf(path, sizeof path, "%s/.probe", s->dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int ok = fd >= 0 && write_all(fd, block, sizeof block, 0) == 0 && fdatasync(fd) == 0;
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    if (ok && s->active) {
+        uint64_t size = atomic_load(&s->active->size);
+        ok = ftruncate(s->active->fd, (off_t)size) == 0 && fdatasync(s->active->fd) == 0;
+    }
+    if (ok) {
+        atomic_store(&s->error, 0);
+        log_info("store: writes succeed again; accepting appends");
+    } else {
+        s->next_probe = time_mono_ns() + PROBE_EVERY;
+    }
+}
+
+static void writer_main(void *arg)
+{
+    store_t *s = arg;
+    int64_t next_retain = time_mono_ns() + RETAIN_EVERY;
+
+    uv_mutex_lock(&s->mu);
+    for (;;) {
+        if (!s->todo && !s->stop) {
+            int64_t now = time_mono_ns(), wake = next_retain;
+            if (s->dirty && s->o.fsync == FSYNC_INTERVAL)
+                wake = s->last_sync + (int64_t)s->o.fsync_interval_ms * NS_PER_MS;
+            if (atomic_load(&s->error) && s->next_probe < wake)
+                wake = s->next_probe;
+            if (wake > now)
+                uv_cond_timedwait(&s->cond, &s->mu, (uint64_t)(wake - now));
+        }
+        group_t *g = s->todo;
+        int stop = s->stop;
+        s->todo = NULL;
+        uv_mutex_unlock(&s->mu);
+
+        if (g) {
+            int err = atomic_load(&s->error);
+            if (!err) {
+                err = write_group(s, g);
+                if (err)
+                    fail(s, err, s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
+            }
+            g->err = err;
+        }
+        int64_t now = time_mono_ns();
+        if (s->dirty && s->o.fsync == FSYNC_INTERVAL &&
+            (stop || now - s->last_sync >= (int64_t)s->o.fsync_interval_ms * NS_PER_MS)) {
+            if (fdatasync(s->active->fd)) {
+                fail(s, -errno, "sync");
+            } else {
+                atomic_fetch_add(&s->st_syncs, 1);
+                s->dirty = 0;
+            }
+            s->last_sync = now;
+        }
+        if (atomic_load(&s->error) && now >= s->next_probe)
+            probe(s);
+        if (now >= next_retain) {
+            retain(s);
+            next_retain = now + RETAIN_EVERY;
+        }
+
+        uv_mutex_lock(&s->mu);
+        if (g) {
+            s->done = g;
+            uv_cond_signal(&s->done_cond);
+            uv_async_send(&s->async);
+        }
+        if (stop && !s->todo)
+            break;
+    }
+    uv_mutex_unlock(&s->mu);
+    /* clean stop: everything is written; sync and release the reservation
+     * so a clean restart continues at the next seq without a gap */
+    if (s->active && s->dirty && s->o.fsync != FSYNC_NEVER && fdatasync(s->active->fd) == 0)
+        s->dirty = 0;
+    if (s->active && !s->dirty && atomic_load(&s->error) == 0)
+        store_write_reserve(s->dir, s->written_seq_at_stop);
+}
+
+int store_start_writer(store_t *s)
+{
+    return uv_thread_create(&s->thread, writer_main, s);
+}
+
+/* ---- open and close -------------------------------------------------------- */
+
+static void on_async_closed(uv_handle_t *h)
+{
+    store_t *s = h->data;
+    store_free(s);
+}
+
+void store_close(store_t *s)
+{
+    if (!s)
+        return;
+    /* drain: hand over what is queued and wait for each group, answering
+     * its waiters here since the loop is not running this callback */
+    for (;;) {
+        uv_mutex_lock(&s->mu);
+        while (s->writer_busy && !s->done)
+            uv_cond_wait(&s->done_cond, &s->mu);
+        group_t *g = s->done;
+        s->done = NULL;
+        uv_mutex_unlock(&s->mu);
+        if (g) {
+            s->writer_busy = 0;
+            complete(s, g);
+        }
+        if (s->open->data.len == 0 && !s->writer_busy)
+            break;
+        kick(s);
+    }
+    s->written_seq_at_stop = s->next_seq - 1;
+    uv_mutex_lock(&s->mu);
+    s->stop = 1;
+    uv_cond_signal(&s->cond);
+    uv_mutex_unlock(&s->mu);
+    uv_thread_join(&s->thread);
+    uv_close((uv_handle_t *)&s->async, on_async_closed);
+}
+
+void store_free(store_t *s)
+{
+    for (size_t i = 0; i < s->nsegs; i++)
+        seg_unref(s->segs[i]);
+    free(s->segs);
+    for (int i = 0; i < 2; i++)
+        buf_free(&s->groups[i].data);
+    ring_free(&s->ring);
+    producer_table_free(&s->producers);
+    producer_table_free(&s->wproducers);
+    uv_rwlock_destroy(&s->seg_lock);
+    uv_mutex_destroy(&s->mu);
+    uv_cond_destroy(&s->cond);
+    uv_cond_destroy(&s->done_cond);
+    free(s);
+}
+
+store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
+{
+    store_t *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->o = *o;
+    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
+    s->o.dir = s->dir;
+    for (int i = 0; i < 2; i++)
+        waiters_init(&s->groups[i].waiters);
+    s->open = &s->groups[0];
+    s->open->gen = s->gen = 1;
+    uv_rwlock_init(&s->seg_lock);
+    uv_mutex_init(&s->mu);
+    uv_cond_init(&s->cond);
+    uv_cond_init(&s->done_cond);
+    producer_table_init(&s->producers);
+    producer_table_init(&s->wproducers);
+    atomic_init(&s->error, 0);
+    atomic_init(&s->visible_seq, 0);
+    atomic_init(&s->pending_bytes, 0);
+    return s;
+}
+
+int store_init_active(store_t *s)
+{
+    if (s->nsegs && !s->segs[s->nsegs - 1]->sealed) {
+        s->active = s->segs[s->nsegs - 1];
+        return 0;
+    }
+    return open_segment(s, s->next_seq);
+}
+
+int store_init_async(store_t *s)
+{
+    s->async.data = s;
+    return uv_async_init(s->loop, &s->async, on_async);
+}

@@ -1,0 +1,134 @@
+/* store.h - the durable, append-only record log.
+ *
+ * DESIGN
+ *
+ * Records live in segment files (segment.h) under <data>/segments, each with
+ * a sparse index (index.h) once sealed. The event loop thread appends; one
+ * writer thread writes and syncs; readers (queries, lagging tails) scan on
+ * libuv's thread pool. Nothing on the loop waits for the disk.
+ *
+ * Append path (group commit):
+ *   1. store_append() runs on the loop: it checks the producer table for a
+ *      retried batch, assigns seqs, seals each frame (seq + checksum) and
+ *      copies the batch into the open group. No system call.
+ *   2. When the writer is idle, the open group becomes the flushing group and
+ *      the writer wakes. Batches that arrive meanwhile fill the next group,
+ *      so many batches share one write() and one fdatasync().
+ *   3. The writer writes the group (rolling to a new segment at
+ *      --segment-size), fdatasyncs it when --fsync always, and signals the
+ *      loop. With --fsync interval it syncs at most every interval, off the
+ *      loop; with never, the kernel decides.
+ *   4. On the loop the group completes: its records enter the memory window,
+ *      become visible to readers and subscribers, and waiters are answered.
+ *
+ * Invariants:
+ *   1. seq is strictly increasing across segments and restarts and is never
+ *      reused; a failed write leaves a gap, never a reuse. Seqs are reserved
+ *      ahead on disk (seq.reserve, with the boot id): after a machine crash
+ *      that lost written-but-unsynced records, numbering resumes past the
+ *      reservation; after a process crash the page cache kept them all.
+ *   2. A waiter is answered only after its records are written, and with
+ *      --fsync always only after the fdatasync that covers them.
+ *   3. Readers never see a record before its waiter could be answered.
+ *   4. Segment files only grow, except when recovery cuts a torn tail or a
+ *      failed write is rolled back; sealed segments are never written.
+ *   5. Only the writer thread writes segment files; only the loop thread
+ *      calls store_append() and sees waiters.
+ *
+ * States: OK, or FAILED after a write or sync error (sticky, like SQLite's
+ * pager): appends are refused with the error until a periodic probe write
+ * succeeds, then the store is OK again. Nothing stored is touched meanwhile.
+ *
+ * Producers: a batch may carry a producer id and batch number. A meta frame
+ * (RECORD_F_META) written with the batch records them; a retried batch that
+ * the store already holds is answered with its original seqs. The table is
+ * snapshotted at each segment roll and rebuilt at startup from the last
+ * snapshot plus the meta frames after it.
+ */
+#ifndef LOGSHIP_STORE_H
+#define LOGSHIP_STORE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../common/record.h"
+#include "../route/filter.h"
+#include "ring.h"
+
+enum fsync_policy { FSYNC_ALWAYS, FSYNC_INTERVAL, FSYNC_NEVER };
+
+typedef struct store_opts {
+    const char *dir;
+    uint64_t segment_size;
+    enum fsync_policy fsync;
+    unsigned fsync_interval_ms;
+    uint64_t retain_bytes; /* 0: no size limit */
+    int64_t retain_age_ns; /* 0: no age limit */
+    size_t memory_records; /* the memory window */
+    size_t memory_bytes;
+    size_t max_pending; /* bytes queued for the writer before appends are refused */
+} store_opts_t;
+
+typedef struct store store_t;
+
+/* Someone waiting for an append to be durable. Embedded in the caller's
+ * object (no allocation per append); the store links it until done. */
+typedef struct store_waiter store_waiter_t;
+typedef void (*store_done_fn)(store_waiter_t *w, int err, uint64_t first, uint64_t last);
+struct store_waiter {
+    store_done_fn done;
+    store_waiter_t *prev, *next;
+    uint64_t first, last;
+    int linked;
+};
+
+/* Return values of store_append(). */
+#define STORE_PENDING 0 /* the waiter will be called */
+#define STORE_DONE    1 /* already stored (a retried batch, or empty): *first, *last set */
+/* Negative values are -errno: -EAGAIN when the writer is too far behind,
+ * the sticky error (-ENOSPC, -EIO, ...) when the store has failed. */
+
+/* Opens (creating if needed) and recovers the store at o->dir, logging what
+ * recovery did. Returns NULL with err filled on failure. Loop thread. */
+store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap);
+/* Writes what is queued, syncs, stops the writer and frees everything.
+ * Waiters still queued are answered first. Loop thread. */
+void store_close(store_t *s);
+
+/* Appends b's frames (copied; b may be reused at once). producer may be NULL
+ * (then batch_no is ignored). Loop thread. */
+int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
+                 store_waiter_t *w, uint64_t *first, uint64_t *last);
+/* Forgets a waiter whose owner is going away; its records are still stored. */
+void store_cancel(store_t *s, store_waiter_t *w);
+
+/* Called on the loop after records [first, last] became visible. */
+typedef void (*store_commit_fn)(void *arg, uint64_t first, uint64_t last);
+void store_on_commit(store_t *s, store_commit_fn fn, void *arg);
+
+/* Newest visible seq (0 when empty), and the oldest one still stored. */
+uint64_t store_last_seq(const store_t *s);
+uint64_t store_first_seq(store_t *s);
+/* 0, or the sticky -errno. */
+int store_error(const store_t *s);
+/* The memory window: frames of the newest visible records. Loop thread. */
+const ring_t *store_ring(const store_t *s);
+
+/* Reading. Calls fn for each visible record that passes f, in seq order
+ * (or newest first when backward), starting after f->after; stops when fn
+ * returns nonzero. Skips segments and blocks whose times cannot match.
+ * Damaged records are reported in the log and skipped. Any thread.
+ * Returns 0, or -errno on a read error. */
+typedef int (*store_read_fn)(void *arg, const record_t *r);
+int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg);
+
+/* Counters for /metrics and /healthz. */
+typedef struct store_stats {
+    uint64_t segments, bytes, records_written, groups, syncs, write_errors;
+    uint64_t damaged; /* corrupt records skipped by readers */
+    uint64_t pending_bytes;
+    uint64_t first_seq, last_seq;
+} store_stats_t;
+void store_get_stats(store_t *s, store_stats_t *st);
+
+#endif
