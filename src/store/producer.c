@@ -73,7 +73,8 @@ static void rebuild(producer_table_t *t, size_t cap, size_t keep)
     for (size_t i = 0; i < oldcap; i++)
         if (old[i].idlen)
             old[n++] = old[i];
-    qsort(old, n, sizeof *old, by_touched_desc);
+    if (n)
+        qsort(old, n, sizeof *old, by_touched_desc);
     if (n > keep)
         n = keep;
     t->slots = xcalloc(cap, sizeof *t->slots);
@@ -131,6 +132,14 @@ enum producer_seen producer_lookup(producer_table_t *t, const char *id, size_t n
 void producer_record(producer_table_t *t, const char *id, size_t n, const producer_batch_t *b)
 {
     producer_t *p = get(t, id, n);
+    /* recording a batch twice (a snapshot and the meta frame after it)
+     * must not push another batch out of the window */
+    for (unsigned i = 0; i < p->n; i++) {
+        if (p->recent[i].batch == b->batch) {
+            p->recent[i] = *b;
+            return;
+        }
+    }
     p->recent[p->head] = *b;
     p->head = (unsigned char)((p->head + 1) % PRODUCER_WINDOW);
     if (p->n < PRODUCER_WINDOW)

@@ -62,6 +62,7 @@ int segment_scan(int fd, uint64_t from, uint64_t prev_seq, seg_index_t *idx,
     out->last_seq = prev_seq;
     out->records = 0;
     out->stop = SCAN_END;
+    buf_reserve(&b, SCAN_CHUNK);
     for (;;) {
         size_t avail = b.len - pos;
         size_t need = RECORD_FRAME_HDR;

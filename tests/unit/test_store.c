@@ -1,0 +1,525 @@
+/* test_store.c - the durable store (src/store): frames, index, appends,
+ * recovery of every truncation point of the last segment, damaged records,
+ * producers, rolling and retention. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "store/index.h"
+#include "store/segment.h"
+#include "store/store.h"
+
+typedef struct fixture {
+    uv_loop_t loop;
+    char dir[256];
+    store_t *s;
+} fixture_t;
+
+typedef struct wait {
+    store_waiter_t w;
+    int done, err;
+} wait_t;
+
+static void on_done(store_waiter_t *w, int err, uint64_t first, uint64_t last)
+{
+    wait_t *x = container_of(w, wait_t, w);
+    (void)first;
+    (void)last;
+    x->done = 1;
+    x->err = err;
+}
+
+static store_opts_t opts(const char *dir)
+{
+    store_opts_t o = {
+        .dir = dir,
+        .segment_size = 64u << 20,
+        .fsync = FSYNC_ALWAYS,
+        .fsync_interval_ms = 200,
+        .memory_records = 1000,
+        .memory_bytes = 1u << 20,
+        .max_pending = 64u << 20,
+    };
+    return o;
+}
+
+static void open_store(fixture_t *f, const store_opts_t *o)
+{
+    char err[256] = "";
+    f->s = store_open(&f->loop, o, err, sizeof err);
+    if (!f->s)
+        fail_msg("store_open: %s", err);
+}
+
+static void close_store(fixture_t *f)
+{
+    store_close(f->s);
+    f->s = NULL;
+    uv_run(&f->loop, UV_RUN_DEFAULT); /* lets the store's handle close */
+}
+
+static int setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    uv_loop_init(&f->loop);
+    snprintf(f->dir, sizeof f->dir, "/tmp/logship-test-store.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    log_threshold = LOG_ERROR;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+    if (f->s)
+        close_store(f);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    uv_loop_close(&f->loop);
+    free(f);
+    return 0;
+}
+
+/* Builds a batch of n records "<prefix> i" and appends it, waiting until it
+ * is stored. Returns the first seq. */
+static uint64_t append(fixture_t *f, const char *prefix, int n, const char *producer,
+                       uint64_t batch_no, int *rc_out)
+{
+    batch_t b = {0};
+    char msg[128];
+    for (int i = 0; i < n; i++) {
+        record_t r = {0};
+        snprintf(msg, sizeof msg, "%s %d", prefix, i);
+        r.msg = slice_cstr(msg);
+        r.topic = SLICE_LIT("test.info");
+        r.app = SLICE_LIT("test");
+        r.level = 6;
+        r.ts = 1000 + i;
+        batch_add(&b, &r);
+    }
+    wait_t w = {0};
+    w.w.done = on_done;
+    uint64_t first = 0, last = 0;
+    int rc = store_append(f->s, &b, producer, batch_no, &w.w, &first, &last);
+    if (rc_out)
+        *rc_out = rc;
+    if (rc == STORE_PENDING) {
+        while (!w.done)
+            uv_run(&f->loop, UV_RUN_ONCE);
+        assert_int_equal(w.err, 0);
+    }
+    batch_free(&b);
+    return first;
+}
+
+typedef struct collected {
+    uint64_t seqs[4096];
+    char msgs[4096][32];
+    size_t n;
+} collected_t;
+
+static int collect(void *arg, const record_t *r)
+{
+    collected_t *c = arg;
+    if (c->n < 4096) {
+        c->seqs[c->n] = r->seq;
+        snprintf(c->msgs[c->n], sizeof c->msgs[0], "%.*s", (int)r->msg.n, r->msg.p);
+        c->n++;
+    }
+    return 0;
+}
+
+static collected_t *scan_all(store_t *s, int backward, uint64_t after)
+{
+    static collected_t c;
+    filter_t flt;
+    memset(&c, 0, sizeof c);
+    filter_init(&flt);
+    flt.after = after;
+    assert_int_equal(store_scan(s, &flt, backward, collect, &c), 0);
+    return &c;
+}
+
+static void test_frame_roundtrip_and_checksum(void **state)
+{
+    (void)state;
+    batch_t b = {0};
+    record_t r = {0}, d;
+    r.msg = SLICE_LIT("hello \xe2\x82\xac");
+    r.topic = SLICE_LIT("a.b");
+    r.app = SLICE_LIT("app");
+    r.host = SLICE_LIT("h");
+    r.pid = SLICE_LIT("42");
+    r.fields = SLICE_LIT("{\"k\":1}");
+    r.level = 3;
+    r.ts = -5;
+    batch_add(&b, &r);
+    char *p = b.frames.data;
+    record_seal(p, 77);
+    size_t size;
+    assert_true(record_verify(p, b.frames.len, &size));
+    assert_int_equal(size, b.frames.len);
+    assert_int_equal(record_decode(p, size, &d), (long)size);
+    assert_int_equal(d.seq, 77);
+    assert_int_equal(d.ts, -5);
+    assert_int_equal(d.level, 3);
+    assert_memory_equal(d.msg.p, r.msg.p, r.msg.n);
+    assert_memory_equal(d.fields.p, "{\"k\":1}", 7);
+    /* any flipped bit in the body fails the checksum */
+    for (size_t i = RECORD_FRAME_HDR; i < size; i++) {
+        p[i] ^= 0x10;
+        assert_false(record_verify(p, size, &size));
+        p[i] ^= 0x10;
+    }
+    assert_true(record_verify(p, size, &size));
+    /* a short buffer is not a frame */
+    assert_false(record_verify(p, size - 1, &size));
+    batch_free(&b);
+}
+
+static void test_index_find(void **state)
+{
+    (void)state;
+    seg_index_t ix;
+    index_init(&ix, 10);
+    /* 1000 records of 1 KiB: a new block every 64 */
+    for (uint64_t i = 0; i < 1000; i++)
+        index_add(&ix, 10 + i * 2, SEGMENT_HDR + i * 1024, 1024, (int64_t)(5000 - i));
+    assert_int_equal(ix.records, 1000);
+    assert_int_equal(ix.last_seq, 10 + 999 * 2);
+    assert_int_equal(ix.min_ts, 5000 - 999);
+    assert_int_equal(ix.max_ts, 5000);
+    assert_true(ix.n >= 15 && ix.n <= 17);
+    for (uint64_t i = 0; i < 1000; i++) {
+        uint64_t seq = 10 + i * 2;
+        size_t e = index_find(&ix, seq);
+        assert_true(ix.e[e].seq <= seq);
+        assert_true(e + 1 == ix.n || ix.e[e + 1].seq > seq);
+        /* a seq in a gap finds the block before the gap */
+        assert_int_equal(index_find(&ix, seq + 1), e);
+    }
+    assert_int_equal(index_find(&ix, 0), 0);
+    /* per-block time bounds cover exactly that block's records */
+    assert_int_equal(ix.e[0].max_ts, 5000);
+    assert_int_equal(ix.e[0].min_ts, 5000 - 63);
+
+    char path[] = "/tmp/logship-test-index.XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    assert_int_equal(index_save(&ix, path), 0);
+    seg_index_t back;
+    index_init(&back, 10);
+    assert_int_equal(index_load(&back, path, ix.bytes), 0);
+    assert_int_equal(back.n, ix.n);
+    assert_memory_equal(back.e, ix.e, ix.n * sizeof *ix.e);
+    assert_int_equal(back.records, 1000);
+    index_free(&back);
+    /* an index for a different file size is refused (it is rebuilt) */
+    index_init(&back, 10);
+    assert_int_equal(index_load(&back, path, ix.bytes + 1), -1);
+    index_free(&back);
+    /* so is one for another segment */
+    index_init(&back, 11);
+    assert_int_equal(index_load(&back, path, ix.bytes), -1);
+    index_free(&back);
+    /* and a damaged one */
+    FILE *fp = fopen(path, "r+b");
+    fseek(fp, 70, SEEK_SET);
+    fputc('X', fp);
+    fclose(fp);
+    index_init(&back, 10);
+    assert_int_equal(index_load(&back, path, ix.bytes), -1);
+    index_free(&back);
+    unlink(path);
+    index_free(&ix);
+}
+
+static void test_append_scan_restart(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    open_store(f, &o);
+    assert_int_equal(append(f, "a", 3, NULL, 0, NULL), 1);
+    assert_int_equal(append(f, "b", 2, NULL, 0, NULL), 4);
+    assert_int_equal(store_last_seq(f->s), 5);
+    collected_t *c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 5);
+    assert_string_equal(c->msgs[0], "a 0");
+    assert_string_equal(c->msgs[4], "b 1");
+    c = scan_all(f->s, 1, 0);
+    assert_int_equal(c->seqs[0], 5);
+    assert_int_equal(c->seqs[4], 1);
+    c = scan_all(f->s, 0, 3);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->seqs[0], 4);
+    assert_int_equal(ring_count(store_ring(f->s)), 5);
+    close_store(f);
+
+    open_store(f, &o);
+    assert_int_equal(store_last_seq(f->s), 5);
+    assert_int_equal(ring_count(store_ring(f->s)), 5); /* the window is refilled */
+    assert_int_equal(append(f, "c", 1, NULL, 0, NULL), 6); /* no gap after a clean stop */
+    c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 6);
+}
+
+static void copy_file(const char *from, const char *to, size_t len)
+{
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    assert_non_null(in);
+    assert_non_null(out);
+    char *b = malloc(len ? len : 1);
+    assert_int_equal(fread(b, 1, len, in), len);
+    assert_int_equal(fwrite(b, 1, len, out), len);
+    free(b);
+    fclose(in);
+    fclose(out);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Cuts the last segment at every byte of its last records: recovery keeps
+ * exactly the records that are whole and cuts the rest. */
+static void test_recover_every_truncation_point(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    open_store(f, &o);
+    append(f, "keep", 10, NULL, 0, NULL);
+    append(f, "tail", 4, "prod-1", 1, NULL); /* a meta frame goes with it */
+    close_store(f);
+
+    char seg[400], work[300], wseg[400], cmd[700];
+    segment_path(seg, sizeof seg, f->dir, 1, ".log");
+    long full = file_size(seg);
+    assert_true(full > SEGMENT_HDR);
+    /* frame end offsets, from a scan of the intact file */
+    uint64_t ends[32];
+    size_t nends = 0;
+    {
+        FILE *fp = fopen(seg, "rb");
+        char *b = malloc((size_t)full);
+        assert_int_equal(fread(b, 1, (size_t)full, fp), (size_t)full);
+        fclose(fp);
+        for (long off = SEGMENT_HDR; off < full;) {
+            off += (long)rd32(b + off) + RECORD_FRAME_HDR;
+            ends[nends++] = (uint64_t)off;
+        }
+        free(b);
+    }
+    assert_int_equal(nends, 15); /* 14 records and one meta frame */
+    assert_int_equal(ends[nends - 1], (uint64_t)full);
+
+    snprintf(work, sizeof work, "%s/cut", f->dir);
+    long from = (long)ends[8]; /* the last few records, meta frame included */
+    for (long cut = from; cut <= full; cut++) {
+        snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s/segments", work, work);
+        assert_int_equal(system(cmd), 0);
+        segment_path(wseg, sizeof wseg, work, 1, ".log");
+        copy_file(seg, wseg, (size_t)cut);
+
+        /* whole frames before the cut */
+        size_t whole = 0;
+        while (whole < nends && ends[whole] <= (uint64_t)cut)
+            whole++;
+        uint64_t keep_end = whole ? ends[whole - 1] : SEGMENT_HDR;
+        size_t records = whole >= 11 ? whole - 1 : whole; /* frame 10 is the meta */
+
+        store_opts_t wo = opts(work);
+        fixture_t g = {0};
+        uv_loop_init(&g.loop);
+        open_store(&g, &wo);
+        collected_t *c = scan_all(g.s, 0, 0);
+        if (c->n != records)
+            fail_msg("cut at %ld: %zu records recovered, expected %zu", cut, c->n, records);
+        for (size_t i = 0; i < c->n; i++)
+            assert_int_equal(c->seqs[i], i + 1);
+        assert_int_equal(file_size(wseg), (long)keep_end);
+        /* the store goes on appending after the recovered tail */
+        uint64_t next = append(&g, "new", 1, NULL, 0, NULL);
+        assert_int_equal(next, records + 1);
+        close_store(&g);
+        uv_loop_close(&g.loop);
+    }
+}
+
+static void test_corrupt_record_in_sealed_segment_is_skipped(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    o.segment_size = 4096; /* many small segments */
+    open_store(f, &o);
+    for (int i = 0; i < 20; i++)
+        append(f, "rec", 10, NULL, 0, NULL);
+    close_store(f);
+
+    /* damage one record in the first (sealed) segment, keep its length */
+    char seg[400];
+    segment_path(seg, sizeof seg, f->dir, 1, ".log");
+    FILE *fp = fopen(seg, "r+b");
+    assert_non_null(fp);
+    char hdr[8];
+    fseek(fp, SEGMENT_HDR, SEEK_SET);
+    assert_int_equal(fread(hdr, 1, 8, fp), 8);
+    long second = SEGMENT_HDR + (long)rd32(hdr) + RECORD_FRAME_HDR;
+    fseek(fp, second + RECORD_HEAD + 1, SEEK_SET); /* inside record 2's text */
+    fputc('#', fp);
+    fclose(fp);
+
+    open_store(f, &o);
+    collected_t *c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 199);
+    assert_int_equal(c->seqs[0], 1);
+    assert_int_equal(c->seqs[1], 3); /* seq 2 is reported and skipped */
+    store_stats_t st;
+    store_get_stats(f->s, &st);
+    assert_true(st.damaged >= 1);
+    assert_true(st.segments >= 3);
+    /* a damaged length: the reader resyncs at the next good frame */
+    close_store(f);
+    fp = fopen(seg, "r+b");
+    fseek(fp, second, SEEK_SET);
+    fputc(0x7f, fp); /* record 2's length byte */
+    fclose(fp);
+    open_store(f, &o);
+    c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 199);
+    assert_int_equal(c->seqs[1], 3);
+}
+
+static void test_roll_index_and_seek(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    o.segment_size = 32 * 1024;
+    open_store(f, &o);
+    for (int i = 0; i < 40; i++)
+        append(f, "roll", 50, NULL, 0, NULL);
+    store_stats_t st;
+    store_get_stats(f->s, &st);
+    assert_true(st.segments >= 4);
+    assert_int_equal(st.last_seq, 2000);
+    collected_t *c = scan_all(f->s, 0, 1234);
+    assert_int_equal(c->seqs[0], 1235);
+    assert_int_equal(c->n, 766);
+    c = scan_all(f->s, 1, 0);
+    assert_int_equal(c->seqs[0], 2000);
+    assert_int_equal(c->n, 2000);
+    close_store(f);
+    /* sealed segments have index files that are used as they are */
+    char idx[400];
+    segment_path(idx, sizeof idx, f->dir, 1, ".idx");
+    assert_true(file_size(idx) > 0);
+    unlink(idx); /* a missing index is rebuilt */
+    open_store(f, &o);
+    assert_true(file_size(idx) > 0);
+    c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 2000);
+    for (size_t i = 0; i < 2000; i++)
+        assert_int_equal(c->seqs[i], i + 1);
+}
+
+static void test_retention_by_bytes(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    o.segment_size = 16 * 1024;
+    o.retain_bytes = 64 * 1024;
+    open_store(f, &o);
+    for (int i = 0; i < 100; i++)
+        append(f, "old", 20, NULL, 0, NULL);
+    store_stats_t st;
+    store_get_stats(f->s, &st);
+    assert_true(st.bytes <= 64 * 1024 + 16 * 1024);
+    assert_true(st.first_seq > 1);
+    assert_int_equal(st.last_seq, 2000);
+    collected_t *c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->seqs[0], st.first_seq);
+    assert_int_equal(c->seqs[c->n - 1], 2000);
+}
+
+static void test_producer_retry_is_stored_once(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    open_store(f, &o);
+    int rc;
+    uint64_t a = append(f, "p", 3, "client-a", 1, &rc);
+    assert_int_equal(rc, STORE_PENDING);
+    uint64_t again = append(f, "p", 3, "client-a", 1, &rc);
+    assert_int_equal(rc, STORE_DONE);
+    assert_int_equal(again, a);
+    uint64_t b = append(f, "p", 3, "client-a", 2, &rc);
+    assert_int_equal(b, a + 3);
+    /* another producer's batch 1 is its own */
+    uint64_t other = append(f, "p", 2, "client-b", 1, &rc);
+    assert_int_equal(rc, STORE_PENDING);
+    assert_int_equal(other, b + 3);
+    close_store(f);
+    /* after a restart the store still knows batch 1 and 2 of client-a */
+    open_store(f, &o);
+    assert_int_equal(append(f, "p", 3, "client-a", 1, &rc), a);
+    assert_int_equal(rc, STORE_DONE);
+    assert_int_equal(append(f, "p", 3, "client-a", 2, &rc), b);
+    assert_int_equal(rc, STORE_DONE);
+    assert_int_equal(append(f, "p", 1, "client-a", 3, &rc), other + 2);
+    assert_int_equal(rc, STORE_PENDING);
+    collected_t *c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 9);
+}
+
+static void test_producer_table_survives_roll(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = opts(f->dir);
+    o.segment_size = 4096;
+    open_store(f, &o);
+    int rc;
+    uint64_t firsts[30];
+    for (int i = 0; i < 30; i++)
+        firsts[i] = append(f, "q", 5, "roller", (uint64_t)i + 1, &rc);
+    close_store(f);
+    open_store(f, &o);
+    /* the window holds the last 16 batches */
+    for (int i = 14; i < 30; i++) {
+        assert_int_equal(append(f, "q", 5, "roller", (uint64_t)i + 1, &rc), firsts[i]);
+        assert_int_equal(rc, STORE_DONE);
+    }
+    /* older ones are known to be stored: acknowledged without seqs */
+    assert_int_equal(append(f, "q", 5, "roller", 2, &rc), 0);
+    assert_int_equal(rc, STORE_DONE);
+    collected_t *c = scan_all(f->s, 0, 0);
+    assert_int_equal(c->n, 150);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_roundtrip_and_checksum),
+        cmocka_unit_test(test_index_find),
+        cmocka_unit_test_setup_teardown(test_append_scan_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_every_truncation_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_record_in_sealed_segment_is_skipped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_roll_index_and_seek, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_by_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_producer_retry_is_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_producer_table_survives_roll, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
