@@ -1,0 +1,33 @@
+/* format.h - the human form of the server's JSON records and errors, for
+ * `logship` output on a terminal.
+ *
+ * A record such as
+ *   {"seq":42,"ts":"2026-11-21T10:45:56.123456789Z","level":"info","app":"web","msg":"hi"}
+ * becomes the line
+ *   [2026-11-21 10:45:56] [INFO] web: hi
+ * with the time in local time. Text taken from a record never reaches the
+ * terminal raw: control characters (C0, DEL, C1) and bidirectional overrides
+ * are written as escapes (\n, \t, \x1b, \u009b, \u202e), so a log line can not
+ * move the cursor, change colours or retitle the window. Pure code on yajl:
+ * no I/O, no sockets; any thread.
+ */
+#ifndef LOGSHIP_CLI_FORMAT_H
+#define LOGSHIP_CLI_FORMAT_H
+
+#include "../common/buf.h"
+
+/* Appends s[0..n) to out with every character that could drive a terminal
+ * escaped (see above). Invalid UTF-8 bytes become \xNN. */
+void format_escape(buf_t *out, const char *s, size_t n);
+
+/* Appends the human line for the JSON record json[0..n), newline included.
+ * color: 1 to colour the level with ANSI SGR sequences (only ever for a
+ * terminal). Returns 0, or -1 when the text is not a JSON object; out is
+ * then unchanged. */
+int format_record(buf_t *out, const char *json, size_t n, int color);
+
+/* Appends the message of a server error body {"error":"..."}, escaped.
+ * Returns 0, or -1 when the body is not such an object (out unchanged). */
+int format_error(buf_t *out, const char *json, size_t n);
+
+#endif

@@ -1,0 +1,325 @@
+/* http_client.c - one HTTP/1.1 GET on libwebsockets' client API: see
+ * http_client.h.
+ *
+ * Each request gets its own lws context on lws's default poll loop, with
+ * room for one connection; lws_service() runs until the connection is gone.
+ * lws reports the request's life through the protocol callback:
+ *   CLIENT_CONNECTION_ERROR      no connection, or it failed before headers
+ *   ESTABLISHED_CLIENT_HTTP      status line and headers are in
+ *   RECEIVE_CLIENT_HTTP          body bytes are waiting: lws_http_client_read()
+ *   RECEIVE_CLIENT_HTTP_READ     ... hands them over, de-chunked
+ *   COMPLETED_CLIENT_HTTP        the whole body arrived
+ *   CLOSED_CLIENT_HTTP           the connection is gone
+ * A body without Content-Length or chunking ends when the server closes the
+ * connection (logshipd streams large answers that way), so for it a close
+ * is the normal end; with a length, a close before COMPLETED is a cut.
+ */
+#include "http_client.h"
+
+#include <libwebsockets.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+
+#include "../server/version.h"
+
+#define RX_BUF          (64 * 1024)
+#define CONNECT_TIMEOUT 10 /* seconds for the TCP connection */
+/* seconds for lws's other waits, the response headers among them: logshipd
+ * sends them after its first chunk, and a query may scan a lot first */
+#define REPLY_TIMEOUT 60
+
+typedef struct url {
+    char host[256];      /* name or address, IPv6 without brackets */
+    char authority[256]; /* for the Host header: as given */
+    int port;
+    const char *path; /* borrowed from the URL; "" means "/" */
+} url_t;
+
+typedef struct conn {
+    const http_request_t *req;
+    int status;
+    int connected;    /* the request is being sent */
+    int established;  /* headers are in */
+    int length_known; /* Content-Length or chunked */
+    int completed;    /* COMPLETED_CLIENT_HTTP seen */
+    int aborted;      /* a callback said stop */
+    int finished;     /* nothing more will happen: leave the loop */
+    char *err;
+    size_t errlen;
+    char rx[LWS_PRE + RX_BUF];
+} conn_t;
+
+static void set_err(conn_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_err(conn_t *c, const char *fmt, ...)
+{
+    if (c->err[0])
+        return; /* the first reason is the real one */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, c->errlen, fmt, ap);
+    va_end(ap);
+}
+
+void http_url_encode(buf_t *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            buf_putc(out, (char)c);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            buf_append(out, e, 3);
+        }
+    }
+}
+
+/* Splits http://HOST[:PORT][/PATH][?QUERY]. Returns 0, or -1 with err set. */
+static int parse_url(const char *s, url_t *u, char *err, size_t errlen)
+{
+    static const char scheme[] = "http://";
+    for (const char *p = s; *p; p++) {
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
+            snprintf(err, errlen, "bad character in URL (encode it as %%XX)");
+            return -1;
+        }
+    }
+    if (strncasecmp(s, scheme, sizeof scheme - 1) != 0) {
+        if (strncasecmp(s, "https://", 8) == 0)
+            snprintf(err, errlen, "https:// is not supported, use http://");
+        else
+            snprintf(err, errlen, "expected http://HOST[:PORT], not '%.200s'", s);
+        return -1;
+    }
+    const char *a = s + sizeof scheme - 1;
+    size_t alen = strcspn(a, "/?");
+    if (!alen || alen >= sizeof u->authority) {
+        snprintf(err, errlen, "missing or too long host in URL");
+        return -1;
+    }
+    if (memchr(a, '@', alen)) {
+        snprintf(err, errlen, "user names in URLs are not supported");
+        return -1;
+    }
+    memcpy(u->authority, a, alen);
+    u->authority[alen] = '\0';
+    u->path = a + alen;
+
+    const char *host = u->authority, *colon;
+    size_t hlen;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (!close || (close[1] && close[1] != ':')) {
+            snprintf(err, errlen, "bad IPv6 address in URL");
+            return -1;
+        }
+        host++;
+        hlen = (size_t)(close - host);
+        colon = close[1] ? close + 1 : NULL;
+    } else {
+        colon = strrchr(host, ':');
+        hlen = colon ? (size_t)(colon - host) : alen;
+    }
+    if (!hlen) {
+        snprintf(err, errlen, "missing host in URL");
+        return -1;
+    }
+    memcpy(u->host, host, hlen);
+    u->host[hlen] = '\0';
+    u->port = 80;
+    if (colon) {
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || port < 1 || port > 65535) {
+            snprintf(err, errlen, "bad port in URL");
+            return -1;
+        }
+        u->port = (int)port;
+    }
+    return 0;
+}
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    conn_t *c = lws_context_user(lws_get_context(wsi));
+    const http_request_t *req = c ? c->req : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        if (!c->aborted)
+            set_err(c, "%s", in && len ? (const char *)in : "connection failed");
+        c->finished = 1;
+        lws_cancel_service(lws_get_context(wsi));
+        return 0;
+
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+        unsigned char **p = in, *end = *p + len;
+        c->connected = 1;
+        static const char agent[] = "logship/" LOGSHIP_VERSION;
+        if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_USER_AGENT,
+                                         (const unsigned char *)agent, (int)sizeof agent - 1, p,
+                                         end))
+            return -1;
+        if (req->accept &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCEPT,
+                                         (const unsigned char *)req->accept,
+                                         (int)strlen(req->accept), p, end))
+            return -1;
+        return 0;
+    }
+
+    case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+        c->established = 1;
+        c->status = (int)lws_http_client_http_response(wsi);
+        c->length_known = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+                          lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        if (req->on_status && req->on_status(req->arg, c->status)) {
+            c->aborted = 1;
+            return -1;
+        }
+        return 0;
+
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
+        if (len && req->on_body && req->on_body(req->arg, in, len)) {
+            c->aborted = 1;
+            return -1;
+        }
+        return 0;
+
+    case LWS_CALLBACK_RECEIVE_CLIENT_HTTP: {
+        char *px = c->rx + LWS_PRE;
+        int n = RX_BUF;
+        /* delivers the bytes through RECEIVE_CLIENT_HTTP_READ above */
+        return lws_http_client_read(wsi, &px, &n) < 0 ? -1 : 0;
+    }
+
+    case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
+        c->completed = 1;
+        return 0;
+
+    case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+        c->finished = 1;
+        lws_cancel_service(lws_get_context(wsi));
+        return 0;
+
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"logship-http", callback, 0, RX_BUF, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
+{
+    url_t u;
+    err[0] = '\0';
+    *status = 0;
+    if (parse_url(req->url, &u, err, errlen))
+        return HTTP_EURL;
+    const char *path = u.path[0] ? u.path : "/";
+    char *fixed = NULL;
+    if (path[0] == '?') {
+        /* "http://h:1?x" means "/?x" */
+        fixed = xmalloc(strlen(path) + 2);
+        fixed[0] = '/';
+        strcpy(fixed + 1, path);
+        path = fixed;
+    }
+    if (strlen(path) > HTTP_PATH_MAX) {
+        snprintf(err, errlen, "request URL too long (%zu bytes, at most %d)", strlen(path),
+                 HTTP_PATH_MAX);
+        free(fixed);
+        return HTTP_EURL;
+    }
+
+    conn_t *c = xcalloc(1, sizeof *c);
+    c->req = req;
+    c->err = err;
+    c->errlen = errlen;
+
+    /* our own messages say what went wrong; lws's notices would only add
+     * noise to a command's stderr */
+    lws_set_log_level(0, NULL);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    info.protocols = protocols;
+    info.user = c;
+    info.options = LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    info.fd_limit_per_thread = 1 + 1 + 1; /* lws's own pipe, our socket, a spare */
+    info.connect_timeout_secs = CONNECT_TIMEOUT;
+    info.timeout_secs = REPLY_TIMEOUT;
+    struct lws_context *ctx = lws_create_context(&info);
+    if (!ctx) {
+        snprintf(err, errlen, "cannot create the HTTP client context");
+        free(c);
+        free(fixed);
+        return HTTP_ECONNECT;
+    }
+
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof ci);
+    ci.context = ctx;
+    ci.address = u.host;
+    ci.port = u.port;
+    ci.path = path;
+    ci.host = u.authority;
+    ci.method = "GET";
+    ci.protocol = protocols[0].name;
+    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    ci.alpn = "http/1.1";
+
+    int rc = HTTP_OK;
+    if (!lws_client_connect_via_info(&ci)) {
+        /* the error callback may already have run with a reason; a name
+         * that does not resolve fails here without one */
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        int gai = getaddrinfo(u.host, NULL, &hints, &ai);
+        if (gai)
+            set_err(c, "cannot resolve '%s': %s", u.host, gai_strerror(gai));
+        else
+            freeaddrinfo(ai);
+        set_err(c, "cannot start a connection");
+        c->finished = 1;
+    }
+    while (!c->finished)
+        if (lws_service(ctx, 0) < 0)
+            break;
+    lws_context_destroy(ctx);
+
+    if (c->aborted)
+        rc = HTTP_ABORTED;
+    else if (!c->established)
+        rc = c->connected ? HTTP_EPROTO : HTTP_ECONNECT;
+    else if (!c->completed && c->length_known)
+        rc = HTTP_EBROKEN;
+    if (rc == HTTP_EPROTO) {
+        /* lws's reason alone ("read failed") would hide that the
+         * connection itself worked */
+        char why[128];
+        snprintf(why, sizeof why, "%s", c->err[0] ? c->err : "connection closed");
+        c->err[0] = '\0';
+        set_err(c, "no valid HTTP response (%s)", why);
+    } else if (rc == HTTP_ECONNECT) {
+        set_err(c, "connection failed");
+    } else if (rc == HTTP_EBROKEN) {
+        set_err(c, "connection closed before the response was complete");
+    } else if (rc == HTTP_OK) {
+        err[0] = '\0';
+    }
+    *status = c->status;
+    free(c);
+    free(fixed);
+    return rc;
+}

@@ -1,0 +1,198 @@
+/* test_format.c - human lines from API records (src/cli/format.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "cli/format.h"
+
+static buf_t out;
+
+static const char *line(const char *json, int color)
+{
+    buf_reset(&out);
+    assert_int_equal(format_record(&out, json, strlen(json), color), 0);
+    return buf_cstr(&out);
+}
+
+/* escapes a string literal, NULs included */
+#define ESC(lit) esc((lit), sizeof(lit) - 1)
+
+static const char *esc(const char *s, size_t n)
+{
+    buf_reset(&out);
+    format_escape(&out, s, n);
+    return buf_cstr(&out);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    buf_free(&out);
+    return 0;
+}
+
+static void test_human_line(void **state)
+{
+    (void)state;
+    assert_string_equal(line("{\"seq\":42,\"ts\":\"2026-11-21T10:45:56.123456789Z\","
+                             "\"level\":\"info\",\"topic\":\"web.info\",\"host\":\"h1\","
+                             "\"app\":\"web\",\"msg\":\"user login\"}",
+                             0),
+                        "[2026-11-21 10:45:56] [INFO] web: user login\n");
+    /* member order does not matter; nested values and unknown keys are
+     * skipped, even when they use the same names */
+    assert_string_equal(line("{\"fields\":{\"msg\":\"no\",\"app\":[\"no\"]},\"msg\":\"yes\","
+                             "\"extra\":[1,{\"level\":\"debug\"}],\"app\":\"db\","
+                             "\"level\":\"warning\",\"ts\":\"2026-01-02T03:04:05Z\"}",
+                             0),
+                        "[2026-01-02 03:04:05] [WARNING] db: yes\n");
+}
+
+static void test_local_time(void **state)
+{
+    (void)state;
+    /* a fixed offset needs no zone data: 2 hours east of UTC */
+    setenv("TZ", "XST-2", 1);
+    tzset();
+    const char *l = line("{\"ts\":\"2026-11-21T23:45:56.999999999Z\",\"level\":\"info\","
+                         "\"app\":\"a\",\"msg\":\"m\"}",
+                         0);
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_string_equal(l, "[2026-11-22 01:45:56] [INFO] a: m\n");
+}
+
+static void test_levels(void **state)
+{
+    (void)state;
+    assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"warn\",\"app\":\"a\","
+                             "\"msg\":\"m\"}",
+                             0),
+                        "[2026-11-21 10:45:56] [WARNING] a: m\n");
+    assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"emerg\",\"app\":\"a\","
+                             "\"msg\":\"m\"}",
+                             0),
+                        "[2026-11-21 10:45:56] [EMERG] a: m\n");
+    /* an unknown level is shown as sent, upper-cased and escaped */
+    assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"loud\\u001b\","
+                             "\"app\":\"a\",\"msg\":\"m\"}",
+                             0),
+                        "[2026-11-21 10:45:56] [LOUD\\X1B] a: m\n");
+}
+
+static void test_color(void **state)
+{
+    (void)state;
+    const char *rec = "{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"%s\",\"app\":\"a\","
+                      "\"msg\":\"m\"}";
+    static const struct {
+        const char *level, *expect;
+    } cases[] = {
+        {"crit", "[2026-11-21 10:45:56] \x1b[1;31m[CRIT]\x1b[0m a: m\n"},
+        {"error", "[2026-11-21 10:45:56] \x1b[31m[ERROR]\x1b[0m a: m\n"},
+        {"warning", "[2026-11-21 10:45:56] \x1b[33m[WARNING]\x1b[0m a: m\n"},
+        {"notice", "[2026-11-21 10:45:56] \x1b[36m[NOTICE]\x1b[0m a: m\n"},
+        {"info", "[2026-11-21 10:45:56] \x1b[36m[INFO]\x1b[0m a: m\n"},
+        {"debug", "[2026-11-21 10:45:56] \x1b[2m[DEBUG]\x1b[0m a: m\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[256];
+        snprintf(json, sizeof json, rec, cases[i].level);
+        assert_string_equal(line(json, 1), cases[i].expect);
+        /* without colour, not one escape sequence */
+        assert_null(strchr(line(json, 0), '\x1b'));
+    }
+}
+
+static void test_escapes_controls(void **state)
+{
+    (void)state;
+    assert_string_equal(ESC("a\x1b[2Jb"), "a\\x1b[2Jb");
+    assert_string_equal(ESC("l1\nl2\r\tx"), "l1\\nl2\\r\\tx");
+    assert_string_equal(ESC("nul\0del\x7f"), "nul\\x00del\\x7f");
+    assert_string_equal(ESC("bell\a"), "bell\\x07");
+    /* C1 controls, e.g. U+009B (8-bit CSI), and bidi overrides */
+    assert_string_equal(ESC("\xc2\x9b" "31m"), "\\u009b31m");
+    assert_string_equal(ESC("x\xe2\x80\xaey"), "x\\u202ey");
+    assert_string_equal(ESC("x\xe2\x81\xa6y"), "x\\u2066y");
+    /* printable UTF-8 passes unchanged */
+    assert_string_equal(ESC("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82"),
+                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
+    /* invalid UTF-8 becomes \xNN */
+    assert_string_equal(ESC("a\xff\xc3"), "a\\xff\\xc3");
+    /* through a record: JSON escapes decode to control bytes, which are
+     * escaped again on output */
+    assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"info\","
+                             "\"app\":\"w\\u001b]0;x\\u0007\",\"msg\":\"\\u001b[31mred\\u009b\"}",
+                             0),
+                        "[2026-11-21 10:45:56] [INFO] w\\x1b]0;x\\x07: \\x1b[31mred\\u009b\n");
+}
+
+static void test_missing_members(void **state)
+{
+    (void)state;
+    assert_string_equal(line("{\"msg\":\"only\"}", 0), "[-] [-] only\n");
+    assert_string_equal(line("{\"ts\":\"yesterday\",\"level\":\"info\",\"app\":\"\",\"msg\":7}",
+                             0),
+                        "[yesterday] [INFO] 7\n");
+    assert_string_equal(line("{\"ts\":null,\"level\":true,\"app\":\"a\",\"msg\":null}", 0),
+                        "[-] [-] a: \n");
+}
+
+static void test_not_a_record(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "", "[]", "[{\"msg\":\"x\"}]", "\"msg\"", "42", "null", "{\"msg\":", "{\"msg\":\"x\"} {}",
+        "{\"msg\":\"x\"}garbage", "{msg:1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        buf_reset(&out);
+        buf_puts(&out, "keep");
+        assert_int_equal(format_record(&out, bad[i], strlen(bad[i]), 0), -1);
+        assert_int_equal(out.len, 4);
+    }
+}
+
+static void test_error_body(void **state)
+{
+    (void)state;
+    const char *body = "{\"error\":\"unknown level (use emerg, ...)\"}\n";
+    buf_reset(&out);
+    assert_int_equal(format_error(&out, body, strlen(body)), 0);
+    assert_string_equal(buf_cstr(&out), "unknown level (use emerg, ...)");
+    body = "{\"error\":\"bad \\u001b\"}";
+    buf_reset(&out);
+    assert_int_equal(format_error(&out, body, strlen(body)), 0);
+    assert_string_equal(buf_cstr(&out), "bad \\x1b");
+    buf_reset(&out);
+    assert_int_equal(format_error(&out, "{\"status\":\"ok\"}", 15), -1);
+    assert_int_equal(format_error(&out, "<html>", 6), -1);
+    assert_int_equal(out.len, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_human_line),      cmocka_unit_test(test_local_time),
+        cmocka_unit_test(test_levels),          cmocka_unit_test(test_color),
+        cmocka_unit_test(test_escapes_controls), cmocka_unit_test(test_missing_members),
+        cmocka_unit_test(test_not_a_record),    cmocka_unit_test(test_error_body),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
