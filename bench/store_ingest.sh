@@ -49,40 +49,41 @@ for n in (1000, 100):
 PY
 BODY_BYTES=$(stat -c %s "$WORK/b1000.body")
 
-# run NAME BINARY RECS_PER_REQ -- server args...  -> "req/s p50 p99 max"
+# run NAME BINARY RECS_PER_REQ -- server args...: starts a server on a fresh
+# store, loads it, leaves "req/s p50 p99 max" in $OUT/store-NAME.sum and the
+# server's pid and port in SPID/SPORT (the caller stops it).
 run() {
     local name=$1 bin=$2 recs=$3; shift 3
-    local port; port=$(free_port)
+    SPORT=$(free_port)
     rm -rf "$WORK/data"
-    "$bin" --http 127.0.0.1:"$port" --data "$WORK/data" --log-level warning "$@" &
-    local pid=$!; PIDS="$PIDS $pid"
-    wait_port "$port"
-    wrk -t2 -c50 -d"${DUR}s" --latency -s "$WORK/b$recs.lua" "http://127.0.0.1:$port/api/log" \
+    "$bin" --http 127.0.0.1:"$SPORT" --data "$WORK/data" --log-level warning "$@" \
+        >"$OUT/store-$name.log" 2>&1 &
+    SPID=$!; PIDS="$PIDS $SPID"
+    wait_port "$SPORT"
+    wrk -t2 -c50 -d"${DUR}s" --latency -s "$WORK/b$recs.lua" "http://127.0.0.1:$SPORT/api/log" \
         >"$OUT/store-$name.txt" 2>&1
-    if [ "$name" = interval ]; then
-        # keep this store for the scan test
-        QPORT=$port QPID=$pid
-    else
-        kill "$pid"; wait "$pid" 2>/dev/null || true
-    fi
     awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Latency +[0-9]/ {max=$4}
-         END {print rps, p50, p99, max}' "$OUT/store-$name.txt"
+         END {print rps, p50, p99, max}' "$OUT/store-$name.txt" >"$OUT/store-$name.sum"
 }
+stop() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; }
 
-MEM=$(run memory "$WORK/base/build/logshipd" 1000)
-NEVER=$(run never ./build/logshipd 1000 --fsync never)
-ALWAYS=$(run always ./build/logshipd 1000 --fsync always)
-ACKS=$(run acks ./build/logshipd 100 --fsync always)
-INTERVAL=$(run interval ./build/logshipd 1000 --fsync interval)
+run memory "$WORK/base/build/logshipd" 1000; stop
+run never ./build/logshipd 1000 --fsync never; stop
+run always ./build/logshipd 1000 --fsync always; stop
+run acks ./build/logshipd 100 --fsync always; stop
+run interval ./build/logshipd 1000 --fsync interval   # kept for the scan
+MEM=$(cat "$OUT/store-memory.sum"); NEVER=$(cat "$OUT/store-never.sum")
+ALWAYS=$(cat "$OUT/store-always.sum"); ACKS=$(cat "$OUT/store-acks.sum")
+INTERVAL=$(cat "$OUT/store-interval.sum")
 
 # scan: a query that reads every segment and matches nothing
 STORE_BYTES=$(du -sb "$WORK/data/segments" | cut -f1)
 sync; sleep 1
 SCAN_S=$(curl -s -o /dev/null -w '%{time_total}' \
-    "http://127.0.0.1:$QPORT/api/logs?q=no-such-text&after=0&limit=10")
+    "http://127.0.0.1:$SPORT/api/logs?q=no-such-text&after=0&limit=10")
 SCAN_S2=$(curl -s -o /dev/null -w '%{time_total}' \
-    "http://127.0.0.1:$QPORT/api/logs?q=no-such-text&after=0&limit=10")
-kill "$QPID"
+    "http://127.0.0.1:$SPORT/api/logs?q=no-such-text&after=0&limit=10")
+stop
 
 /usr/bin/python3 - "$BODY_BYTES" "$STORE_BYTES" "$SCAN_S" "$SCAN_S2" "$MEM" "$INTERVAL" "$NEVER" "$ALWAYS" "$ACKS" <<'PY'
 import sys

@@ -67,6 +67,8 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
         }
         v = kept;
     }
+    if (slice_eq(key, "after") || slice_eq(key, "since"))
+        q->anchored = 1;
     return filter_set(&q->f, key, v, err);
 }
 
@@ -108,7 +110,7 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
     if (!q->started) {
         q->started = 1;
         q->backward = q->desc;
-        if (!q->desc && !q->f.after && q->f.since == INT64_MIN) {
+        if (!q->desc && !q->anchored) {
             /* newest `limit` oldest first: find the oldest of them */
             locate_t l = {q->limit, 0};
             q->error = store_scan(s, &q->f, 1, locate_one, &l);

@@ -26,6 +26,7 @@ typedef struct query {
     buf_t strings;
     size_t limit;
     int desc;
+    int anchored; /* after= or since= given: read forward from there */
     enum query_format format;
 
     /* progress */

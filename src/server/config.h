@@ -15,6 +15,11 @@
 
 typedef struct config {
     char http[CONFIG_ADDR_MAX]; /* "127.0.0.1:8080", or "off" */
+    char syslog_udp[CONFIG_ADDR_MAX];
+    char syslog_tcp[CONFIG_ADDR_MAX];
+    char tcp[CONFIG_ADDR_MAX];
+    size_t max_line;
+    long idle_timeout_s; /* 0: never */
     char data[CONFIG_PATH_MAX];
     char config_file[CONFIG_PATH_MAX];
     size_t max_body;

@@ -10,6 +10,8 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../ingest/syslog/syslog_conn.h"
+#include "../ingest/tcp/tcp_conn.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -25,7 +27,12 @@ static void finish(server_t *srv)
 {
     log_info("shutting down (%zu requests unanswered)", srv->inflight);
     http_stop(srv);
-    /* after HTTP: answers to appends still queued have nowhere to go, but
+    stream_close(srv->syslog_tcp);
+    stream_close(srv->tcp);
+    dgram_close(srv->syslog_udp);
+    srv->syslog_tcp = srv->tcp = NULL;
+    srv->syslog_udp = NULL;
+    /* after the inputs: answers to appends still queued have nowhere to go, but
      * what was accepted is written and synced before the store closes */
     store_close(srv->store);
     srv->store = NULL;
@@ -54,7 +61,38 @@ static void on_signal(uv_signal_t *h, int signum)
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
     http_drain(srv);
+    stream_stop_accepting(srv->syslog_tcp);
+    stream_stop_accepting(srv->tcp);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
+}
+
+/* The syslog and raw TCP listeners; each may be off. */
+static int start_inputs(server_t *srv)
+{
+    stream_opts_t o = {
+        .max_connections = srv->cfg.max_connections,
+        .idle_timeout_ns = (int64_t)srv->cfg.idle_timeout_s * NS_PER_SEC,
+    };
+    int port;
+    if (strcmp(srv->cfg.syslog_udp, "off") != 0) {
+        srv->syslog_udp = syslog_udp_listen(&srv->loop, srv->store, srv->cfg.syslog_udp,
+                                            srv->cfg.max_line, &port);
+        if (!srv->syslog_udp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.syslog_tcp, "off") != 0) {
+        o.addr = srv->cfg.syslog_tcp;
+        srv->syslog_tcp = syslog_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->syslog_tcp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.tcp, "off") != 0) {
+        o.addr = srv->cfg.tcp;
+        srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->tcp)
+            return -1;
+    }
+    return 0;
 }
 
 static int mkdir_p(const char *path)
@@ -126,6 +164,12 @@ int main(int argc, char **argv)
         uv_loop_close(&srv.loop);
         return 1;
     }
+    if (start_inputs(&srv)) {
+        finish(&srv);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return 1;
+    }
     log_info("logshipd ready: data in %s", srv.cfg.data);
     uv_run(&srv.loop, UV_RUN_DEFAULT);
     /* lws closes its handles asynchronously: let them finish */
@@ -133,6 +177,7 @@ int main(int argc, char **argv)
     if (uv_loop_close(&srv.loop))
         log_warn("event loop closed with handles still open");
 
+    syslog_conn_cleanup();
     http_parse_free(&srv.hp);
     batch_free(&srv.batch);
     ingest_report_free(&srv.report);

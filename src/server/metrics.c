@@ -47,6 +47,16 @@ void metrics_render(buf_t *out)
               metrics.conns_open);
     per_input(out, "logship_connections_total", "counter", "Connections accepted, by input.",
               metrics.conns_total);
+    per_input(out, "logship_connections_refused_total", "counter",
+              "Connections closed at once: over --max-connections.", metrics.conns_refused);
+    per_input(out, "logship_connections_idle_closed_total", "counter",
+              "Connections closed after --idle-timeout without data.", metrics.conns_idle_closed);
+    per_input(out, "logship_parse_errors_total", "counter",
+              "Messages that did not parse, stored whole with fields.parse_error.",
+              metrics.parse_errors);
+    per_input(out, "logship_records_dropped_total", "counter",
+              "Records lost: UDP datagrams while the store could not take them.",
+              metrics.dropped);
     family(out, "logship_http_responses_total", "counter", "HTTP responses sent, by status.");
     for (int code = 100; code < 600; code++)
         if (metrics.http_status[code])

@@ -26,6 +26,8 @@ typedef struct server {
     int http_port; /* the bound port (useful with --http ...:0) */
 
     store_t *store;
+    struct stream_listener *syslog_tcp, *tcp;
+    struct dgram_listener *syslog_udp;
 
     /* scratch reused by every request: the loop handles one at a time */
     http_parse_t hp;

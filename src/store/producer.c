@@ -129,6 +129,13 @@ enum producer_seen producer_lookup(producer_table_t *t, const char *id, size_t n
     return p->n == PRODUCER_WINDOW ? PRODUCER_SUPERSEDED : PRODUCER_NEW;
 }
 
+uint64_t producer_max_batch(producer_table_t *t, const char *id, size_t n)
+{
+    int found;
+    producer_t *p = find(t, id, n, &found);
+    return found ? p->max_batch : 0;
+}
+
 void producer_record(producer_table_t *t, const char *id, size_t n, const producer_batch_t *b)
 {
     producer_t *p = get(t, id, n);

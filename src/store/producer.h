@@ -50,6 +50,8 @@ void producer_table_free(producer_table_t *t);
 int producer_id_check(const char *id, size_t n);
 enum producer_seen producer_lookup(producer_table_t *t, const char *id, size_t n, uint64_t batch,
                                    producer_batch_t *out);
+/* Highest batch number recorded for id (0 when unknown). */
+uint64_t producer_max_batch(producer_table_t *t, const char *id, size_t n);
 void producer_record(producer_table_t *t, const char *id, size_t n, const producer_batch_t *b);
 /* Drops a batch that turned out not to be stored (its write failed). */
 void producer_forget(producer_table_t *t, const char *id, size_t n, uint64_t batch);

@@ -174,11 +174,8 @@ static void complete(store_t *s, group_t *g)
 {
     if (!g->err) {
         each_frame(g, push_ring, s);
-        if (g->records) {
+        if (g->records)
             atomic_store(&s->visible_seq, g->last_seq);
-            if (s->commit_fn)
-                s->commit_fn(s->commit_arg, g->first_seq, g->last_seq);
-        }
     } else {
         /* not stored: a retry of these batches must be stored anew */
         each_frame(g, forget_meta, s);
@@ -190,7 +187,20 @@ static void complete(store_t *s, group_t *g)
         waiter_unlink(w);
         w->done(w, g->err, w->first, w->last);
     }
+    uint64_t first = !g->err && g->records ? g->first_seq : 0, last = first ? g->last_seq : 0;
     group_reset(g);
+    for (size_t i = 0; i < s->nlisteners; i++)
+        s->listeners[i].fn(s->listeners[i].arg, first, last);
+}
+
+int store_backlogged(store_t *s)
+{
+    uint64_t pending = atomic_load(&s->pending_bytes);
+    if (s->backlogged && pending < s->o.max_pending / 4)
+        s->backlogged = 0;
+    else if (!s->backlogged && pending > s->o.max_pending / 2)
+        s->backlogged = 1;
+    return s->backlogged;
 }
 
 static void on_async(uv_async_t *a)
@@ -208,7 +218,7 @@ static void on_async(uv_async_t *a)
 }
 
 int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
-                 store_waiter_t *w, uint64_t *first, uint64_t *last)
+                 unsigned flags, store_waiter_t *w, uint64_t *first, uint64_t *last)
 {
     int err = atomic_load(&s->error);
     size_t idn = producer ? strlen(producer) : 0;
@@ -228,6 +238,8 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
             if (seen.gen <= s->done_gen)
                 return STORE_DONE;
             /* still on its way to disk: wait for the original */
+            if (!w)
+                return STORE_DONE;
             w->first = seen.first;
             w->last = seen.last;
             waiter_link(&group_of_gen(s, seen.gen)->waiters, w);
@@ -239,7 +251,8 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
             break;
         }
     }
-    if ((size_t)atomic_load(&s->pending_bytes) + b->frames.len > s->o.max_pending)
+    if (!(flags & STORE_NOLIMIT) &&
+        (size_t)atomic_load(&s->pending_bytes) + b->frames.len > s->o.max_pending)
         return -EAGAIN;
 
     group_t *g = s->open;
@@ -263,9 +276,13 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
         producer_batch_t pb = {batch_no, f, l, g->gen};
         producer_record(&s->producers, producer, idn, &pb);
     }
-    *first = w->first = f;
-    *last = w->last = l;
-    waiter_link(&g->waiters, w);
+    *first = f;
+    *last = l;
+    if (w) {
+        w->first = f;
+        w->last = l;
+        waiter_link(&g->waiters, w);
+    }
     kick(s);
     return STORE_PENDING;
 }
@@ -279,8 +296,28 @@ void store_cancel(store_t *s, store_waiter_t *w)
 
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg)
 {
-    s->commit_fn = fn;
-    s->commit_arg = arg;
+    if (s->nlisteners == STORE_MAX_LISTENERS)
+        abort(); /* a fixed set of modules listens; more is a programming error */
+    s->listeners[s->nlisteners].fn = fn;
+    s->listeners[s->nlisteners].arg = arg;
+    s->nlisteners++;
+}
+
+void store_off_commit(store_t *s, store_commit_fn fn, void *arg)
+{
+    for (size_t i = 0; i < s->nlisteners; i++) {
+        if (s->listeners[i].fn == fn && s->listeners[i].arg == arg) {
+            memmove(&s->listeners[i], &s->listeners[i + 1],
+                    (s->nlisteners - i - 1) * sizeof s->listeners[0]);
+            s->nlisteners--;
+            return;
+        }
+    }
+}
+
+uint64_t store_producer_last_batch(store_t *s, const char *producer)
+{
+    return producer_max_batch(&s->producers, producer, strlen(producer));
 }
 
 uint64_t store_last_seq(const store_t *s)

@@ -95,16 +95,31 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
  * Waiters still queued are answered first. Loop thread. */
 void store_close(store_t *s);
 
+#define STORE_NOLIMIT 0x01 /* append even when the writer is behind */
+
 /* Appends b's frames (copied; b may be reused at once). producer may be NULL
- * (then batch_no is ignored). Loop thread. */
+ * (then batch_no is ignored). w may be NULL when nobody waits for the
+ * records to be durable. Without STORE_NOLIMIT, an append that would take
+ * the bytes queued for the writer past max_pending is refused (-EAGAIN);
+ * inputs that cannot refuse use store_backlogged() to stop reading instead,
+ * and append what they already read with STORE_NOLIMIT. Loop thread. */
 int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
-                 store_waiter_t *w, uint64_t *first, uint64_t *last);
+                 unsigned flags, store_waiter_t *w, uint64_t *first, uint64_t *last);
+/* 1 from when the bytes queued for the writer pass max_pending / 2 until
+ * they drop below max_pending / 4: stream inputs stop reading meanwhile. */
+int store_backlogged(store_t *s);
 /* Forgets a waiter whose owner is going away; its records are still stored. */
 void store_cancel(store_t *s, store_waiter_t *w);
 
-/* Called on the loop after records [first, last] became visible. */
+/* Called on the loop after each write completes: records [first, last]
+ * became visible (first is 0 when the write held no records or failed).
+ * Up to STORE_MAX_LISTENERS listeners (live tail, inputs waiting to resume). */
+#define STORE_MAX_LISTENERS 8
 typedef void (*store_commit_fn)(void *arg, uint64_t first, uint64_t last);
 void store_on_commit(store_t *s, store_commit_fn fn, void *arg);
+void store_off_commit(store_t *s, store_commit_fn fn, void *arg);
+/* Highest batch number stored (or being stored) for a producer; 0 if none. */
+uint64_t store_producer_last_batch(store_t *s, const char *producer);
 
 /* Newest visible seq (0 when empty), and the oldest one still stored. */
 uint64_t store_last_seq(const store_t *s);

@@ -44,8 +44,12 @@ struct store {
     uint64_t gen, done_gen; /* newest group generation, newest completed */
     ring_t ring;
     producer_table_t producers;
-    store_commit_fn commit_fn;
-    void *commit_arg;
+    struct {
+        store_commit_fn fn;
+        void *arg;
+    } listeners[STORE_MAX_LISTENERS];
+    size_t nlisteners;
+    int backlogged;
     uv_async_t async;
 
     /* shared */

@@ -31,8 +31,10 @@ class Server:
 
     def start(self, timeout=15):
         cmd = [LOGSHIPD, "--data", self.data_dir]
-        if not any(a == "--http" or a.startswith("--http=") for a in self.args):
-            cmd += ["--http", "127.0.0.1:0"]
+        # every listener on a free port unless the test says otherwise
+        for flag in ("--http", "--syslog-udp", "--syslog-tcp", "--tcp"):
+            if not any(a == flag or a.startswith(flag + "=") for a in self.args):
+                cmd += [flag, "127.0.0.1:0"]
         cmd += self.args
         if "--log-level" not in self.args:
             cmd += ["--log-level", "info"]  # the fixture waits for info lines
@@ -45,7 +47,7 @@ class Server:
         def pump():
             for line in self.proc.stdout:
                 self.log_lines.append(line.rstrip("\n"))
-                m = re.search(r"(\w+) listening on (\S+):(\d+)", line)
+                m = re.search(r"([\w-]+) listening on (\S+):(\d+)", line)
                 if m:
                     ports[m.group(1)] = int(m.group(3))
                 if "logshipd ready" in line:

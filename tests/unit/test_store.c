@@ -111,7 +111,7 @@ static uint64_t append(fixture_t *f, const char *prefix, int n, const char *prod
     wait_t w = {0};
     w.w.done = on_done;
     uint64_t first = 0, last = 0;
-    int rc = store_append(f->s, &b, producer, batch_no, &w.w, &first, &last);
+    int rc = store_append(f->s, &b, producer, batch_no, 0, &w.w, &first, &last);
     if (rc_out)
         *rc_out = rc;
     if (rc == STORE_PENDING) {

@@ -87,7 +87,7 @@ static int accept_batch(struct lws *wsi, http_conn_t *c)
     if (hp < 0)
         return http_reply_error(wsi, c, 400, HREJ_HEADERS, err);
     c->waiter.done = on_stored;
-    int rc = store_append(srv->store, b, hp ? producer : NULL, batch_no, &c->waiter, &first,
+    int rc = store_append(srv->store, b, hp ? producer : NULL, batch_no, 0, &c->waiter, &first,
                           &last);
     if (rc < 0) {
         char msg[160];

@@ -1,0 +1,528 @@
+/* stream.c - TCP and UDP listeners for the non-HTTP inputs: see stream.h. */
+#include "stream.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/timeutil.h"
+#include "../server/config.h"
+
+#define SWEEP_MS       1000
+#define DGRAM_BUF      (64u * 1024)
+#define DGRAM_FLUSH_AT 4096 /* records */
+
+struct stream_listener {
+    uv_tcp_t server;
+    uv_timer_t sweep;
+    uv_loop_t *loop;
+    store_t *store;
+    const stream_proto_t *proto;
+    long max_connections;
+    int64_t idle_timeout_ns;
+    char addr[CONFIG_ADDR_MAX];
+    stream_conn_t head; /* list sentinel */
+    long nconns;
+    int paused; /* backpressure: every connection stopped reading */
+    int accepting, closing, handles;
+    char rbuf[STREAM_READ_BUF];
+};
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss)
+{
+    char host[CONFIG_ADDR_MAX];
+    int port;
+    if (config_split_addr(addr, host, sizeof host, &port))
+        return UV_EINVAL;
+    if (strchr(host, ':'))
+        return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+    return uv_ip4_addr(host, port, (struct sockaddr_in *)ss);
+}
+
+static int bound_port(const uv_handle_t *h, int udp)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    int rc = udp ? uv_udp_getsockname((const uv_udp_t *)h, (struct sockaddr *)&ss, &len)
+                 : uv_tcp_getsockname((const uv_tcp_t *)h, (struct sockaddr *)&ss, &len);
+    if (rc)
+        return -1;
+    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                          : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
+{
+    if (ss->ss_family == AF_INET6)
+        uv_ip6_name((const struct sockaddr_in6 *)ss, out, cap);
+    else if (ss->ss_family == AF_INET)
+        uv_ip4_name((const struct sockaddr_in *)ss, out, cap);
+    else
+        snprintf(out, cap, "unknown");
+}
+
+store_t *stream_store(const stream_conn_t *c)
+{
+    return c->l->store;
+}
+
+/* ---- backpressure ---------------------------------------------------------- */
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+
+static void start_reading(stream_conn_t *c)
+{
+    if (!c->reading && !c->closing && !c->half_closed && c->held.count == 0) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+            c->reading = 1;
+    }
+}
+
+static void stop_reading(stream_conn_t *c)
+{
+    if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+}
+
+static void pause_all(stream_listener_t *l)
+{
+    if (l->paused)
+        return;
+    l->paused = 1;
+    for (stream_conn_t *c = l->head.next; c != &l->head; c = c->next)
+        stop_reading(c);
+}
+
+static void count(stream_conn_t *c, const batch_t *b)
+{
+    enum input in = c->l->proto->input;
+    metrics.records[in] += b->count;
+    metrics.repaired[in] += b->repaired;
+    metrics.truncated[in] += b->truncated;
+}
+
+/* Tries the records a connection holds; 0 when they are in the store. */
+static int flush_held(stream_conn_t *c)
+{
+    uint64_t first, last;
+    if (!c->held.count)
+        return 0;
+    if (store_append(c->l->store, &c->held, NULL, 0, STORE_NOLIMIT, NULL, &first, &last) < 0)
+        return -1;
+    count(c, &c->held);
+    batch_reset(&c->held);
+    buf_shrink(&c->held.frames, STREAM_READ_BUF * 2);
+    return 0;
+}
+
+/* Resumes reading when the store can take records again. */
+static void maybe_resume(stream_listener_t *l)
+{
+    if (l->closing || store_error(l->store) || store_backlogged(l->store))
+        return;
+    l->paused = 0;
+    for (stream_conn_t *c = l->head.next; c != &l->head; c = c->next) {
+        if (flush_held(c))
+            return;
+        start_reading(c);
+    }
+}
+
+static void on_commit(void *arg, uint64_t first, uint64_t last)
+{
+    (void)first;
+    (void)last;
+    stream_listener_t *l = arg;
+    if (l->paused)
+        maybe_resume(l);
+}
+
+void stream_append(stream_conn_t *c, batch_t *b)
+{
+    uint64_t first, last;
+    stream_listener_t *l = c->l;
+    if (!b->count)
+        return;
+    if (c->held.count || store_append(l->store, b, NULL, 0, STORE_NOLIMIT, NULL, &first,
+                                      &last) < 0) {
+        /* the store failed: keep the records, stop reading until it works */
+        buf_append(&c->held.frames, b->frames.data, b->frames.len);
+        c->held.count += b->count;
+        c->held.repaired += b->repaired;
+        c->held.truncated += b->truncated;
+        stop_reading(c);
+        pause_all(l);
+        return;
+    }
+    count(c, b);
+    if (store_backlogged(l->store))
+        pause_all(l);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+static void free_listener_if_done(stream_listener_t *l);
+
+static void on_listener_handle_closed(uv_handle_t *h)
+{
+    stream_listener_t *l = h->data;
+    l->handles--;
+    free_listener_if_done(l);
+}
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    stream_conn_t *c = h->data;
+    stream_listener_t *l = c->l;
+    batch_free(&c->held);
+    free(c);
+    l->handles--;
+    free_listener_if_done(l);
+}
+
+void stream_close_conn(stream_conn_t *c)
+{
+    stream_listener_t *l = c->l;
+    if (c->closing)
+        return;
+    c->closing = 1;
+    stop_reading(c);
+    if (c->held.count && flush_held(c)) {
+        metrics.dropped[l->proto->input] += c->held.count;
+        log_warn("%s: connection from %s closed with %zu records the store could not take",
+                 l->proto->name, c->peer, c->held.count);
+    }
+    if (l->proto->close)
+        l->proto->close(c);
+    free(c->state);
+    c->state = NULL;
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    l->nconns--;
+    metrics.conns_open[l->proto->input]--;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    stream_conn_t *c = h->data;
+    (void)hint;
+    *buf = uv_buf_init(c->l->rbuf, sizeof c->l->rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    stream_conn_t *c = s->data;
+    stream_listener_t *l = c->l;
+    if (nread > 0) {
+        c->last_active = time_mono_ns();
+        metrics.bytes[l->proto->input] += (uint64_t)nread;
+        if (l->proto->data(c, buf->base, (size_t)nread))
+            stream_close_conn(c);
+        return;
+    }
+    if (nread == UV_EOF) {
+        stop_reading(c);
+        c->half_closed = 1;
+        if (l->proto->eof)
+            l->proto->eof(c);
+        stream_close_conn(c);
+        return;
+    }
+    if (nread < 0)
+        stream_close_conn(c);
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    char data[];
+} write_req_t;
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(container_of(req, write_req_t, req));
+}
+
+void stream_write(stream_conn_t *c, const char *p, size_t n)
+{
+    if (c->closing || !n)
+        return;
+    write_req_t *w = xmalloc(sizeof *w + n);
+    memcpy(w->data, p, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written))
+        free(w);
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+    stream_listener_t *l = h->data;
+    free(h);
+    l->handles--;
+    free_listener_if_done(l);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    stream_listener_t *l = server->data;
+    if (status < 0 || !l->accepting)
+        return;
+    const stream_proto_t *proto = l->proto;
+    if (l->nconns >= l->max_connections) {
+        /* accept and close at once: the peer learns now, not after a timeout */
+        uv_tcp_t *t = xmalloc(sizeof *t);
+        uv_tcp_init(l->loop, t);
+        t->data = l;
+        l->handles++;
+        uv_accept(server, (uv_stream_t *)t);
+        uv_close((uv_handle_t *)t, on_refused_closed);
+        metrics.conns_refused[proto->input]++;
+        return;
+    }
+    stream_conn_t *c = xcalloc(1, sizeof *c);
+    c->l = l;
+    uv_tcp_init(l->loop, &c->tcp);
+    c->tcp.data = c;
+    l->handles++;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+        peer_name(&ss, c->peer, sizeof c->peer);
+    c->state = proto->state_size ? xcalloc(1, proto->state_size) : NULL;
+    c->last_active = time_mono_ns();
+    c->next = &l->head;
+    c->prev = l->head.prev;
+    l->head.prev->next = c;
+    l->head.prev = c;
+    l->nconns++;
+    metrics.conns_open[proto->input]++;
+    metrics.conns_total[proto->input]++;
+    if (proto->open)
+        proto->open(c);
+    if (!l->paused)
+        start_reading(c);
+}
+
+static void on_sweep(uv_timer_t *t)
+{
+    stream_listener_t *l = t->data;
+    int64_t now = time_mono_ns();
+    if (l->idle_timeout_ns) {
+        stream_conn_t *c = l->head.next;
+        while (c != &l->head) {
+            stream_conn_t *next = c->next;
+            if (now - c->last_active > l->idle_timeout_ns && !c->held.count) {
+                metrics.conns_idle_closed[l->proto->input]++;
+                stream_close_conn(c);
+            }
+            c = next;
+        }
+    }
+    if (l->paused)
+        maybe_resume(l);
+}
+
+stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_proto_t *proto,
+                                 const stream_opts_t *o, int *port)
+{
+    struct sockaddr_storage ss;
+    stream_listener_t *l = xcalloc(1, sizeof *l);
+    l->loop = loop;
+    l->store = store;
+    l->proto = proto;
+    l->max_connections = o->max_connections;
+    l->idle_timeout_ns = o->idle_timeout_ns;
+    snprintf(l->addr, sizeof l->addr, "%s", o->addr);
+    l->head.next = l->head.prev = &l->head;
+    int rc = parse_addr(o->addr, &ss);
+    if (!rc)
+        rc = uv_tcp_init(loop, &l->server);
+    if (rc) {
+        log_error("%s: bad address %s: %s", proto->name, o->addr, uv_strerror(rc));
+        free(l);
+        return NULL;
+    }
+    l->server.data = l;
+    l->handles = 1;
+    rc = uv_tcp_bind(&l->server, (struct sockaddr *)&ss, 0);
+    if (!rc)
+        rc = uv_listen((uv_stream_t *)&l->server, 1024, on_connection);
+    if (rc) {
+        log_error("%s: cannot listen on %s: %s", proto->name, o->addr, uv_strerror(rc));
+        l->closing = 1;
+        uv_close((uv_handle_t *)&l->server, on_listener_handle_closed);
+        return NULL; /* freed once the handle has closed */
+    }
+    uv_timer_init(loop, &l->sweep);
+    l->sweep.data = l;
+    l->handles++;
+    uv_timer_start(&l->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    store_on_commit(store, on_commit, l);
+    l->accepting = 1;
+    *port = bound_port((uv_handle_t *)&l->server, 0);
+    char host[CONFIG_ADDR_MAX];
+    config_split_addr(o->addr, host, sizeof host, &rc);
+    log_info("%s listening on %s:%d", proto->name, host, *port);
+    return l;
+}
+
+static void free_listener_if_done(stream_listener_t *l)
+{
+    if (l->closing && l->handles == 0)
+        free(l);
+}
+
+void stream_stop_accepting(stream_listener_t *l)
+{
+    if (!l || !l->accepting)
+        return;
+    l->accepting = 0;
+    uv_close((uv_handle_t *)&l->server, on_listener_handle_closed);
+}
+
+void stream_close(stream_listener_t *l)
+{
+    if (!l || l->closing)
+        return;
+    store_off_commit(l->store, on_commit, l);
+    stream_stop_accepting(l);
+    l->closing = 1;
+    while (l->head.next != &l->head)
+        stream_close_conn(l->head.next);
+    uv_timer_stop(&l->sweep);
+    uv_close((uv_handle_t *)&l->sweep, on_listener_handle_closed);
+}
+
+/* ---- datagrams ----------------------------------------------------------- */
+
+struct dgram_listener {
+    uv_udp_t udp;
+    uv_check_t check;
+    store_t *store;
+    enum input in;
+    dgram_fn fn;
+    void *arg;
+    batch_t batch;
+    int handles;
+    char buf[DGRAM_BUF];
+};
+
+static void dgram_flush(dgram_listener_t *l)
+{
+    uint64_t first, last;
+    batch_t *b = &l->batch;
+    if (!b->count)
+        return;
+    if (store_error(l->store) || store_backlogged(l->store) ||
+        store_append(l->store, b, NULL, 0, STORE_NOLIMIT, NULL, &first, &last) < 0) {
+        /* UDP cannot push back: count what is dropped */
+        metrics.dropped[l->in] += b->count;
+    } else {
+        metrics.records[l->in] += b->count;
+        metrics.repaired[l->in] += b->repaired;
+        metrics.truncated[l->in] += b->truncated;
+    }
+    batch_reset(b);
+}
+
+static void on_dgram_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    dgram_listener_t *l = h->data;
+    (void)hint;
+    *buf = uv_buf_init(l->buf, sizeof l->buf);
+}
+
+static void on_dgram(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                     unsigned flags)
+{
+    dgram_listener_t *l = u->data;
+    char peer[64] = "";
+    if (nread <= 0 || !addr)
+        return;
+    if (flags & UV_UDP_PARTIAL)
+        metrics.truncated[l->in]++;
+    metrics.bytes[l->in] += (uint64_t)nread;
+    peer_name((const struct sockaddr_storage *)addr, peer, sizeof peer);
+    l->fn(l->arg, buf->base, (size_t)nread, peer, &l->batch);
+    if (l->batch.count >= DGRAM_FLUSH_AT)
+        dgram_flush(l);
+}
+
+/* After each round of I/O: one append for all datagrams of the round. */
+static void on_check(uv_check_t *c)
+{
+    dgram_flush(c->data);
+}
+
+static void on_dgram_closed(uv_handle_t *h);
+
+dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
+                               dgram_fn fn, void *arg, int *port)
+{
+    struct sockaddr_storage ss;
+    dgram_listener_t *l = xcalloc(1, sizeof *l);
+    l->store = store;
+    l->in = in;
+    l->fn = fn;
+    l->arg = arg;
+    int rc = parse_addr(addr, &ss);
+    if (!rc)
+        rc = uv_udp_init(loop, &l->udp);
+    if (rc) {
+        log_error("syslog-udp: bad address %s: %s", addr, uv_strerror(rc));
+        free(l);
+        return NULL;
+    }
+    l->udp.data = l;
+    l->handles = 1;
+    rc = uv_udp_bind(&l->udp, (struct sockaddr *)&ss, 0);
+    if (!rc) {
+        int size = 4 << 20; /* ride out bursts while the loop is busy */
+        uv_recv_buffer_size((uv_handle_t *)&l->udp, &size);
+        rc = uv_udp_recv_start(&l->udp, on_dgram_alloc, on_dgram);
+    }
+    if (rc) {
+        log_error("syslog-udp: cannot listen on %s: %s", addr, uv_strerror(rc));
+        uv_close((uv_handle_t *)&l->udp, on_dgram_closed);
+        return NULL; /* freed once the handle has closed */
+    }
+    uv_check_init(loop, &l->check);
+    l->check.data = l;
+    uv_check_start(&l->check, on_check);
+    uv_unref((uv_handle_t *)&l->check);
+    l->handles++;
+    *port = bound_port((uv_handle_t *)&l->udp, 1);
+    char host[CONFIG_ADDR_MAX];
+    config_split_addr(addr, host, sizeof host, &rc);
+    log_info("syslog-udp listening on %s:%d", host, *port);
+    return l;
+}
+
+static void on_dgram_closed(uv_handle_t *h)
+{
+    dgram_listener_t *l = h->data;
+    if (--l->handles == 0) {
+        batch_free(&l->batch);
+        free(l);
+    }
+}
+
+void dgram_close(dgram_listener_t *l)
+{
+    if (!l)
+        return;
+    dgram_flush(l);
+    uv_udp_recv_stop(&l->udp);
+    uv_check_stop(&l->check);
+    uv_close((uv_handle_t *)&l->udp, on_dgram_closed);
+    uv_close((uv_handle_t *)&l->check, on_dgram_closed);
+}

@@ -1,0 +1,82 @@
+/* stream.h - TCP listeners for the line-based inputs (syslog over TCP, raw
+ * TCP): accepting, connection limits, idle timeouts, reading and
+ * backpressure, shared so each protocol only turns bytes into records.
+ *
+ * Backpressure: when the store falls behind (store_backlogged) or fails,
+ * every connection of every stream listener stops reading, so the kernel's
+ * buffers fill and senders slow down; memory stays bounded. Records already
+ * read when that happens are held by their connection (at most one read's
+ * worth) and appended first when reading resumes. Nothing read is dropped.
+ */
+#ifndef LOGSHIP_STREAM_H
+#define LOGSHIP_STREAM_H
+
+#include <uv.h>
+
+#include "../common/record.h"
+#include "../server/metrics.h"
+#include "../store/store.h"
+
+#define STREAM_READ_BUF (64u * 1024)
+
+typedef struct stream_listener stream_listener_t;
+typedef struct stream_conn stream_conn_t;
+
+typedef struct stream_proto {
+    const char *name; /* "syslog-tcp", "tcp" */
+    enum input input; /* metrics slot */
+    size_t state_size;
+    /* A connection opened: initialise c->state. */
+    void (*open)(stream_conn_t *c);
+    /* Bytes arrived: turn them into records with stream_append() (or reply,
+     * for acknowledged protocols). Return 0, or -1 to close the connection. */
+    int (*data)(stream_conn_t *c, const char *p, size_t n);
+    /* The peer closed its side: flush a partial last record. */
+    void (*eof)(stream_conn_t *c);
+    /* The connection is going away: free c->state. */
+    void (*close)(stream_conn_t *c);
+} stream_proto_t;
+
+struct stream_conn {
+    uv_tcp_t tcp;
+    stream_listener_t *l;
+    stream_conn_t *prev, *next;
+    int64_t last_active; /* monotonic ns */
+    int reading, closing, half_closed;
+    batch_t held; /* read but not yet taken by the store */
+    char peer[64];
+    void *state;
+};
+
+typedef struct stream_opts {
+    const char *addr; /* "HOST:PORT" */
+    long max_connections;
+    int64_t idle_timeout_ns; /* 0: none */
+} stream_opts_t;
+
+/* Starts listening; returns NULL after logging why not. The bound port (for
+ * ADDR:0) is in *port. Loop thread. */
+stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_proto_t *proto,
+                                 const stream_opts_t *o, int *port);
+/* Stops accepting (open connections go on). */
+void stream_stop_accepting(stream_listener_t *l);
+/* Closes everything; the listener frees itself once libuv is done. */
+void stream_close(stream_listener_t *l);
+
+store_t *stream_store(const stream_conn_t *c);
+/* Appends records of connection c (fire and forget). When the store cannot
+ * take them now, c holds them and stops reading until it can. */
+void stream_append(stream_conn_t *c, batch_t *b);
+/* Writes bytes back to the peer (copied). */
+void stream_write(stream_conn_t *c, const char *p, size_t n);
+/* Closes the connection after pending writes. */
+void stream_close_conn(stream_conn_t *c);
+
+/* Datagram listener (syslog over UDP): each datagram is one message. */
+typedef struct dgram_listener dgram_listener_t;
+typedef void (*dgram_fn)(void *arg, const char *p, size_t n, const char *peer, batch_t *out);
+dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
+                               dgram_fn fn, void *arg, int *port);
+void dgram_close(dgram_listener_t *l);
+
+#endif

@@ -1,0 +1,118 @@
+/* syslog_conn.c - syslog over UDP and TCP: the socket side. Framing is in
+ * syslog_frame.c, parsing in syslog_parse.c; both are pure. All listeners run
+ * on the loop thread, so they share one record builder. */
+#include "syslog_conn.h"
+
+#include <stdlib.h>
+
+#include "../../common/timeutil.h"
+#include "syslog_frame.h"
+#include "syslog_parse.h"
+
+typedef struct syslog_state {
+    stream_conn_t *conn;
+    syslog_framer_t fr;
+    batch_t out;
+    rec_defaults_t d;
+} syslog_state_t;
+
+static recbuild_t g_rb;
+static int g_rb_ready;
+static size_t g_max_line = 64 * 1024;
+
+static recbuild_t *builder(void)
+{
+    if (!g_rb_ready) {
+        recbuild_init(&g_rb, g_max_line);
+        g_rb_ready = 1;
+    }
+    return &g_rb;
+}
+
+void syslog_conn_cleanup(void)
+{
+    if (g_rb_ready) recbuild_free(&g_rb);
+    g_rb_ready = 0;
+}
+
+/* Parses one message into b; a frame the framer cut is marked truncated. */
+static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_defaults_t *d,
+                      enum input in)
+{
+    size_t mark = b->frames.len;
+    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW) metrics.parse_errors[in]++;
+    if (cut && b->frames.len > mark) {
+        char *f = b->frames.data + mark;
+        if (!((unsigned char)f[25] & RECORD_F_TRUNCATED)) {
+            f[25] = (char)((unsigned char)f[25] | RECORD_F_TRUNCATED);
+            b->truncated++;
+        }
+    }
+}
+
+static void on_frame(void *arg, const char *frame, size_t n, int truncated)
+{
+    syslog_state_t *st = arg;
+    parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP);
+}
+
+static void on_open(stream_conn_t *c)
+{
+    syslog_state_t *st = c->state;
+    st->conn = c;
+    syslog_framer_init(&st->fr, g_max_line);
+    st->d.level = -1;
+    st->d.host = slice_cstr(c->peer);
+}
+
+static int on_data(stream_conn_t *c, const char *p, size_t n)
+{
+    syslog_state_t *st = c->state;
+    st->d.now = time_now_ns();
+    batch_reset(&st->out);
+    int rc = syslog_framer_feed(&st->fr, p, n, on_frame, st);
+    stream_append(c, &st->out);
+    return rc;
+}
+
+static void on_eof(stream_conn_t *c)
+{
+    syslog_state_t *st = c->state;
+    st->d.now = time_now_ns();
+    batch_reset(&st->out);
+    syslog_framer_finish(&st->fr, on_frame, st);
+    stream_append(c, &st->out);
+}
+
+static void on_close(stream_conn_t *c)
+{
+    syslog_state_t *st = c->state;
+    syslog_framer_free(&st->fr);
+    batch_free(&st->out);
+}
+
+static const stream_proto_t syslog_tcp_proto = {
+    "syslog-tcp", INPUT_SYSLOG_TCP, sizeof(syslog_state_t), on_open, on_data, on_eof, on_close,
+};
+
+stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
+                                     size_t max_line, int *port)
+{
+    g_max_line = max_line;
+    return stream_listen(loop, store, &syslog_tcp_proto, o, port);
+}
+
+static void on_datagram(void *arg, const char *p, size_t n, const char *peer, batch_t *out)
+{
+    (void)arg;
+    rec_defaults_t d = {.level = -1, .now = time_now_ns(), .host = slice_cstr(peer)};
+    size_t cut = n > g_max_line ? g_max_line : n;
+    parse_one(p, cut, cut < n, out, &d, INPUT_SYSLOG_UDP);
+}
+
+dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                                    size_t max_line, int *port)
+{
+    g_max_line = max_line;
+    return dgram_listen(loop, store, addr, INPUT_SYSLOG_UDP, on_datagram, NULL, port);
+}

@@ -1,0 +1,62 @@
+/* tcp_parse.h - the raw TCP input protocol (pure: bytes in, records out).
+ *
+ * Plain mode: every line is a record, a JSON object when it starts with '{'
+ * (json_parse.h mapping) and text otherwise; a line that starts with '{' but
+ * is not valid JSON is stored as text with fields.parse_error.
+ *
+ * Acknowledged mode (docs/PROTOCOL.md): the first line of the connection is
+ *   {"logship":"hello","version":1,"producer":"<id>"}
+ * and then every batch is a header line followed by its records:
+ *   {"logship":"batch","batch":<n>,"count":<k>}
+ *   <k record lines>
+ * The parser reports the hello and each complete batch; the connection glue
+ * answers them. Lines longer than max_line are cut to it and flagged.
+ */
+#ifndef LOGSHIP_TCP_PARSE_H
+#define LOGSHIP_TCP_PARSE_H
+
+#include "../../common/record.h"
+#include "../json/json_parse.h"
+
+#define TCP_MAX_BATCH 100000 /* records in one acknowledged batch */
+
+typedef struct tcp_events {
+    /* acknowledged mode began; producer may be "" */
+    void (*hello)(void *arg, const char *producer);
+    /* batch n is complete: its records are in b */
+    void (*batch)(void *arg, uint64_t n, batch_t *b);
+    /* the stream broke the protocol: the connection should close */
+    void (*error)(void *arg, const char *why);
+} tcp_events_t;
+
+enum tcp_mode { TCP_FIRST_LINE, TCP_PLAIN, TCP_ACKED };
+
+typedef struct tcp_session {
+    enum tcp_mode mode;
+    buf_t line;       /* a line split across reads */
+    int discarding;   /* the rest of an over-long line is skipped */
+    size_t max_line;
+    uint64_t batch_no; /* acknowledged mode: the batch being read */
+    size_t expect;     /* its record lines still to come */
+    int in_batch;
+    batch_t acked;     /* records of that batch */
+    recbuild_t rb;
+    json_parser_t *jp;
+    ingest_report_t rep;
+    size_t parse_errors; /* lines stored as text with parse_error */
+    int failed;
+} tcp_session_t;
+
+void tcp_session_init(tcp_session_t *s, size_t max_line);
+void tcp_session_free(tcp_session_t *s);
+
+/* Feeds bytes: plain records go to out; acknowledged batches and the hello
+ * go to ev. d gives defaults (host = the peer, now). Returns 0, or -1 after
+ * ev->error (then the session takes no more input). */
+int tcp_feed(tcp_session_t *s, const char *p, size_t n, batch_t *out, const rec_defaults_t *d,
+             const tcp_events_t *ev, void *arg);
+/* End of stream: a last line without a newline is a record (plain mode). */
+void tcp_finish(tcp_session_t *s, batch_t *out, const rec_defaults_t *d, const tcp_events_t *ev,
+                void *arg);
+
+#endif
