@@ -72,9 +72,31 @@ store_t *stream_store(const stream_conn_t *c)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 
+/* An append whose records the connection keeps until they are durable. */
+typedef struct inflight {
+    store_waiter_t w;
+    stream_conn_t *c; /* NULL once the connection is gone */
+    enum input in;
+    size_t bytes, count, repaired, truncated;
+    struct inflight *next;
+} inflight_t;
+
+static void count_durable(enum input in, size_t count, size_t repaired, size_t truncated)
+{
+    metrics.records[in] += count;
+    metrics.repaired[in] += repaired;
+    metrics.truncated[in] += truncated;
+}
+
+static size_t unconfirmed(const stream_conn_t *c)
+{
+    return c->unconf.frames.len - c->unconf_off;
+}
+
 static void start_reading(stream_conn_t *c)
 {
-    if (!c->reading && !c->closing && !c->half_closed && c->held.count == 0) {
+    if (!c->reading && !c->closing && !c->half_closed && !c->held.count && !c->failed &&
+        !c->l->paused && unconfirmed(c) < STREAM_UNCONFIRMED) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = 1;
     }
@@ -97,25 +119,89 @@ static void pause_all(stream_listener_t *l)
         stop_reading(c);
 }
 
-static void count(stream_conn_t *c, const batch_t *b)
+static void batch_append(batch_t *dst, const char *frames, size_t len, size_t count,
+                         size_t repaired, size_t truncated)
 {
-    enum input in = c->l->proto->input;
-    metrics.records[in] += b->count;
-    metrics.repaired[in] += b->repaired;
-    metrics.truncated[in] += b->truncated;
+    buf_append(&dst->frames, frames, len);
+    dst->count += count;
+    dst->repaired += repaired;
+    dst->truncated += truncated;
 }
 
-/* Tries the records a connection holds; 0 when they are in the store. */
-static int flush_held(stream_conn_t *c)
+static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t last)
+{
+    inflight_t *f = container_of(w, inflight_t, w);
+    stream_conn_t *c = f->c;
+    (void)first;
+    (void)last;
+    if (!c) {
+        /* its connection closed meanwhile: only the counting is left */
+        if (err)
+            metrics.dropped[f->in] += f->count;
+        else
+            count_durable(f->in, f->count, f->repaired, f->truncated);
+        free(f);
+        return;
+    }
+    c->inf_head = f->next; /* the store answers appends in order */
+    if (!c->inf_head)
+        c->inf_tail = NULL;
+    if (!err && !c->failed) {
+        c->unconf_off += f->bytes;
+        c->unconf_count -= f->count;
+        count_durable(f->in, f->count, f->repaired, f->truncated);
+        if (c->unconf_off == c->unconf.frames.len) {
+            batch_reset(&c->unconf);
+            c->unconf_off = 0;
+        }
+    } else {
+        c->failed = 1;
+    }
+    free(f);
+    if (c->failed && !c->inf_head) {
+        /* every append of ours is answered: put what failed back in front
+         * of what is held, in order, for when the store works again */
+        batch_t again = {0};
+        batch_append(&again, c->unconf.frames.data + c->unconf_off, unconfirmed(c),
+                     c->unconf_count, 0, 0);
+        batch_append(&again, c->held.frames.data, c->held.frames.len, c->held.count,
+                     c->held.repaired, c->held.truncated);
+        batch_free(&c->held);
+        c->held = again;
+        batch_reset(&c->unconf);
+        c->unconf_off = c->unconf_count = 0;
+        c->failed = 0;
+        stop_reading(c);
+        pause_all(c->l);
+        return;
+    }
+    start_reading(c);
+}
+
+/* Appends b for c keeping a copy until it is durable; 0, or -1 when the
+ * store refused it. */
+static int append_now(stream_conn_t *c, batch_t *b)
 {
     uint64_t first, last;
-    if (!c->held.count)
-        return 0;
-    if (store_append(c->l->store, &c->held, NULL, 0, STORE_NOLIMIT, NULL, &first, &last) < 0)
+    inflight_t *f = xcalloc(1, sizeof *f);
+    f->c = c;
+    f->in = c->l->proto->input;
+    f->w.done = on_confirmed;
+    f->bytes = b->frames.len;
+    f->count = b->count;
+    f->repaired = b->repaired;
+    f->truncated = b->truncated;
+    if (store_append(c->l->store, b, NULL, 0, STORE_NOLIMIT, &f->w, &first, &last) < 0) {
+        free(f);
         return -1;
-    count(c, &c->held);
-    batch_reset(&c->held);
-    buf_shrink(&c->held.frames, STREAM_READ_BUF * 2);
+    }
+    if (c->inf_tail)
+        c->inf_tail->next = f;
+    else
+        c->inf_head = f;
+    c->inf_tail = f;
+    buf_append(&c->unconf.frames, b->frames.data, b->frames.len);
+    c->unconf_count += b->count;
     return 0;
 }
 
@@ -124,12 +210,17 @@ static void maybe_resume(stream_listener_t *l)
 {
     if (l->closing || store_error(l->store) || store_backlogged(l->store))
         return;
-    l->paused = 0;
     for (stream_conn_t *c = l->head.next; c != &l->head; c = c->next) {
-        if (flush_held(c))
-            return;
-        start_reading(c);
+        if (c->held.count && !c->failed && !c->inf_head) {
+            if (append_now(c, &c->held))
+                return;
+            batch_reset(&c->held);
+            buf_shrink(&c->held.frames, STREAM_READ_BUF * 2);
+        }
     }
+    l->paused = 0;
+    for (stream_conn_t *c = l->head.next; c != &l->head; c = c->next)
+        start_reading(c);
 }
 
 static void on_commit(void *arg, uint64_t first, uint64_t last)
@@ -143,24 +234,21 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
 
 void stream_append(stream_conn_t *c, batch_t *b)
 {
-    uint64_t first, last;
     stream_listener_t *l = c->l;
     if (!b->count)
         return;
-    if (c->held.count || store_append(l->store, b, NULL, 0, STORE_NOLIMIT, NULL, &first,
-                                      &last) < 0) {
-        /* the store failed: keep the records, stop reading until it works */
-        buf_append(&c->held.frames, b->frames.data, b->frames.len);
-        c->held.count += b->count;
-        c->held.repaired += b->repaired;
-        c->held.truncated += b->truncated;
+    if (c->held.count || c->failed || store_error(l->store) || append_now(c, b)) {
+        /* the store cannot take them now: keep them, stop reading */
+        batch_append(&c->held, b->frames.data, b->frames.len, b->count, b->repaired,
+                     b->truncated);
         stop_reading(c);
         pause_all(l);
         return;
     }
-    count(c, b);
     if (store_backlogged(l->store))
         pause_all(l);
+    else if (unconfirmed(c) >= STREAM_UNCONFIRMED)
+        stop_reading(c);
 }
 
 /* ---- connections ----------------------------------------------------------- */
@@ -179,6 +267,7 @@ static void on_conn_closed(uv_handle_t *h)
     stream_conn_t *c = h->data;
     stream_listener_t *l = c->l;
     batch_free(&c->held);
+    batch_free(&c->unconf);
     free(c);
     l->handles--;
     free_listener_if_done(l);
@@ -191,7 +280,14 @@ void stream_close_conn(stream_conn_t *c)
         return;
     c->closing = 1;
     stop_reading(c);
-    if (c->held.count && flush_held(c)) {
+    if (c->held.count && !c->failed && !store_error(l->store) && append_now(c, &c->held) == 0)
+        batch_reset(&c->held);
+    /* appends in flight are stored or not whatever happens to us now; they
+     * are only counted when the store answers */
+    for (inflight_t *f = c->inf_head; f; f = f->next)
+        f->c = NULL;
+    c->inf_head = c->inf_tail = NULL;
+    if (c->held.count) {
         metrics.dropped[l->proto->input] += c->held.count;
         log_warn("%s: connection from %s closed with %zu records the store could not take",
                  l->proto->name, c->peer, c->held.count);
@@ -320,7 +416,7 @@ static void on_sweep(uv_timer_t *t)
         stream_conn_t *c = l->head.next;
         while (c != &l->head) {
             stream_conn_t *next = c->next;
-            if (now - c->last_active > l->idle_timeout_ns && !c->held.count) {
+            if (now - c->last_active > l->idle_timeout_ns && !c->held.count && !c->inf_head) {
                 metrics.conns_idle_closed[l->proto->input]++;
                 stream_close_conn(c);
             }
@@ -404,7 +500,16 @@ void stream_close(stream_listener_t *l)
 
 /* ---- datagrams ----------------------------------------------------------- */
 
+typedef struct dgram_inflight {
+    store_waiter_t w;
+    dgram_listener_t *l; /* NULL once the listener is gone */
+    enum input in;
+    size_t count, repaired, truncated;
+    struct dgram_inflight *next;
+} dgram_inflight_t;
+
 struct dgram_listener {
+    dgram_inflight_t *inf_head, *inf_tail;
     uv_udp_t udp;
     uv_check_t check;
     store_t *store;
@@ -416,20 +521,47 @@ struct dgram_listener {
     char buf[DGRAM_BUF];
 };
 
+static void on_dgram_durable(store_waiter_t *w, int err, uint64_t first, uint64_t last)
+{
+    dgram_inflight_t *f = container_of(w, dgram_inflight_t, w);
+    dgram_listener_t *l = f->l;
+    (void)first;
+    (void)last;
+    if (l) {
+        l->inf_head = f->next;
+        if (!l->inf_head)
+            l->inf_tail = NULL;
+    }
+    if (err)
+        metrics.dropped[f->in] += f->count; /* the write failed: they are lost */
+    else
+        count_durable(f->in, f->count, f->repaired, f->truncated);
+    free(f);
+}
+
 static void dgram_flush(dgram_listener_t *l)
 {
     uint64_t first, last;
     batch_t *b = &l->batch;
     if (!b->count)
         return;
+    dgram_inflight_t *f = xcalloc(1, sizeof *f);
+    f->l = l;
+    f->in = l->in;
+    f->w.done = on_dgram_durable;
+    f->count = b->count;
+    f->repaired = b->repaired;
+    f->truncated = b->truncated;
     if (store_error(l->store) || store_backlogged(l->store) ||
-        store_append(l->store, b, NULL, 0, STORE_NOLIMIT, NULL, &first, &last) < 0) {
+        store_append(l->store, b, NULL, 0, STORE_NOLIMIT, &f->w, &first, &last) < 0) {
         /* UDP cannot push back: count what is dropped */
         metrics.dropped[l->in] += b->count;
+        free(f);
+    } else if (l->inf_tail) {
+        l->inf_tail->next = f;
+        l->inf_tail = f;
     } else {
-        metrics.records[l->in] += b->count;
-        metrics.repaired[l->in] += b->repaired;
-        metrics.truncated[l->in] += b->truncated;
+        l->inf_head = l->inf_tail = f;
     }
     batch_reset(b);
 }
@@ -521,6 +653,9 @@ void dgram_close(dgram_listener_t *l)
     if (!l)
         return;
     dgram_flush(l);
+    for (dgram_inflight_t *f = l->inf_head; f; f = f->next)
+        f->l = NULL;
+    l->inf_head = l->inf_tail = NULL;
     uv_udp_recv_stop(&l->udp);
     uv_check_stop(&l->check);
     uv_close((uv_handle_t *)&l->udp, on_dgram_closed);

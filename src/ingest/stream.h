@@ -4,9 +4,13 @@
  *
  * Backpressure: when the store falls behind (store_backlogged) or fails,
  * every connection of every stream listener stops reading, so the kernel's
- * buffers fill and senders slow down; memory stays bounded. Records already
- * read when that happens are held by their connection (at most one read's
- * worth) and appended first when reading resumes. Nothing read is dropped.
+ * buffers fill and senders slow down; memory stays bounded.
+ *
+ * Nothing read is dropped: a connection keeps a copy of the records it
+ * appended until the store reports them durable (at most STREAM_UNCONFIRMED
+ * bytes; it stops reading beyond that). If their write fails, the copy is
+ * appended again, in order, once the store works again; they get new seqs.
+ * Only datagrams, which cannot be pushed back, are dropped and counted.
  */
 #ifndef LOGSHIP_STREAM_H
 #define LOGSHIP_STREAM_H
@@ -17,7 +21,8 @@
 #include "../server/metrics.h"
 #include "../store/store.h"
 
-#define STREAM_READ_BUF (64u * 1024)
+#define STREAM_READ_BUF    (64u * 1024)
+#define STREAM_UNCONFIRMED (1u << 20)
 
 typedef struct stream_listener stream_listener_t;
 typedef struct stream_conn stream_conn_t;
@@ -43,7 +48,11 @@ struct stream_conn {
     stream_conn_t *prev, *next;
     int64_t last_active; /* monotonic ns */
     int reading, closing, half_closed;
-    batch_t held; /* read but not yet taken by the store */
+    batch_t held;       /* to append when the store can take it, oldest first */
+    batch_t unconf;     /* appended, not yet durable; valid from unconf_off */
+    size_t unconf_off, unconf_count;
+    struct inflight *inf_head, *inf_tail;
+    int failed; /* a write of ours failed: re-append once all are answered */
     char peer[64];
     void *state;
 };

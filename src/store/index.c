@@ -64,6 +64,30 @@ void index_skip(seg_index_t *ix, uint64_t offset, size_t size)
     ix->bytes = offset + size;
 }
 
+void index_mark(const seg_index_t *ix, index_mark_t *m)
+{
+    m->n = ix->n;
+    m->last_seq = ix->last_seq;
+    m->records = ix->records;
+    m->bytes = ix->bytes;
+    m->last_min = ix->n ? ix->e[ix->n - 1].min_ts : 0;
+    m->last_max = ix->n ? ix->e[ix->n - 1].max_ts : 0;
+}
+
+void index_restore(seg_index_t *ix, const index_mark_t *m)
+{
+    /* the segment's overall time bounds may stay wider: that only makes a
+     * reader look at it when it need not */
+    ix->n = m->n;
+    ix->last_seq = m->last_seq;
+    ix->records = m->records;
+    ix->bytes = m->bytes;
+    if (ix->n) {
+        ix->e[ix->n - 1].min_ts = m->last_min;
+        ix->e[ix->n - 1].max_ts = m->last_max;
+    }
+}
+
 size_t index_find(const seg_index_t *ix, uint64_t seq)
 {
     size_t lo = 0, hi = ix->n;

@@ -49,6 +49,15 @@ void index_skip(seg_index_t *ix, uint64_t offset, size_t size);
  * 0 when seq is before the first entry. ix->n must be > 0. */
 size_t index_find(const seg_index_t *ix, uint64_t seq);
 
+/* What index_restore() needs to undo the index_add() calls after it. */
+typedef struct index_mark {
+    size_t n;
+    uint64_t last_seq, records, bytes;
+    int64_t last_min, last_max;
+} index_mark_t;
+void index_mark(const seg_index_t *ix, index_mark_t *m);
+void index_restore(seg_index_t *ix, const index_mark_t *m);
+
 /* Writes path atomically. Returns 0 or -1 (errno set). */
 int index_save(const seg_index_t *ix, const char *path);
 /* Loads path into ix (initialised by the caller). Returns 0, or -1 when

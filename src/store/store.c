@@ -555,47 +555,51 @@ static void note_meta(store_t *s, const char *p, size_t n)
         producer_record(&s->wproducers, r.app.p, r.app.n, &b);
 }
 
-/* Writes one group, rolling segments at their size limit. A roll happens
- * before a record that would take a non-empty segment past the limit, and
- * never between a batch's meta frame and its first record. */
+/* Writes one group, all of it or none of it: a group that fails leaves no
+ * frame on disk, so its records can be appended again without a duplicate.
+ * The segment rolls before a group that would take a non-empty segment past
+ * --segment-size, so a group never spans two segments. */
 static int write_group(store_t *s, group_t *g)
 {
     int rc = reserve_seqs(s, g->last_seq);
     if (rc)
         return rc;
-    const char *p = g->data.data, *end = p + g->data.len, *chunk = p, *metas = NULL;
-    while (p < end) {
-        size_t fs = (size_t)rd32(p) + RECORD_FRAME_HDR;
-        if ((unsigned char)p[25] & RECORD_F_META) {
-            if (!metas)
-                metas = p;
-            note_meta(s, p, fs);
-            p += fs;
-            continue;
-        }
-        const char *unit = metas ? metas : p;
-        metas = NULL;
-        uint64_t used = atomic_load(&s->active->size) + (uint64_t)(unit - chunk);
-        if (used + (uint64_t)(p + fs - unit) > s->o.segment_size && used > SEGMENT_HDR) {
-            if (unit > chunk && (rc = write_chunk(s, chunk, (size_t)(unit - chunk))))
-                return rc;
-            chunk = unit;
-            if ((rc = roll(s, rd64(p + 8))))
-                return rc;
-        }
-        p += fs;
+    const char *p = g->data.data, *end = p + g->data.len;
+    uint64_t size = atomic_load(&s->active->size);
+    if (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size) {
+        const char *first = p;
+        while (first < end && ((unsigned char)first[25] & RECORD_F_META))
+            first += (size_t)rd32(first) + RECORD_FRAME_HDR;
+        if (first < end && (rc = roll(s, rd64(first + 8))))
+            return rc;
     }
-    if (p > chunk && (rc = write_chunk(s, chunk, (size_t)(p - chunk))))
-        return rc;
-    atomic_fetch_add(&s->st_records, g->records);
-    atomic_fetch_add(&s->st_groups, 1);
+    segment_t *a = s->active;
+    index_mark_t mark;
+    index_mark(&a->ix, &mark);
+    uint64_t start = atomic_load(&a->size);
+    if ((rc = write_chunk(s, p, g->data.len)))
+        return rc; /* write_chunk cut the file back to start */
     if (s->o.fsync == FSYNC_ALWAYS) {
-        if (fdatasync(s->active->fd))
-            return -errno;
+        if (fdatasync(a->fd)) {
+            rc = -errno;
+            /* not known to be on disk: take it back so it can be redone */
+            uv_rwlock_wrlock(&s->seg_lock);
+            index_restore(&a->ix, &mark);
+            atomic_store(&a->size, start);
+            uv_rwlock_wrunlock(&s->seg_lock);
+            if (ftruncate(a->fd, (off_t)start))
+                log_error("store: cannot cut unsynced write: %s", strerror(errno));
+            return rc;
+        }
         atomic_fetch_add(&s->st_syncs, 1);
         s->dirty = 0;
         s->last_sync = time_mono_ns();
     }
+    for (; p < end; p += (size_t)rd32(p) + RECORD_FRAME_HDR)
+        if ((unsigned char)p[25] & RECORD_F_META)
+            note_meta(s, p, (size_t)rd32(p) + RECORD_FRAME_HDR);
+    atomic_fetch_add(&s->st_records, g->records);
+    atomic_fetch_add(&s->st_groups, 1);
     return 0;
 }
 
@@ -613,17 +617,21 @@ static void fail(store_t *s, int err, const char *what)
  * works. The active segment is cut back to its last whole frame first. */
 static void probe(store_t *s)
 {
-    char path[4200], block[4096];
-    memset(block, 'p', sizeof block);
+    char path[4200];
+    /* as much as the write that failed needed (capped), so the store does
+     * not flap between failing writes and succeeding small probes */
+    size_t size = s->probe_size < 4096 ? 4096 : s->probe_size > (8u << 20) ? 8u << 20 : s->probe_size;
+    char *block = xcalloc(1, size);
     snprintf(path, sizeof path, "%s/.probe", s->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && write_all(fd, block, sizeof block, 0) == 0 && fdatasync(fd) == 0;
+    int ok = fd >= 0 && write_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
+    free(block);
     if (fd >= 0)
         close(fd);
     unlink(path);
     if (ok && s->active) {
-        uint64_t size = atomic_load(&s->active->size);
-        ok = ftruncate(s->active->fd, (off_t)size) == 0 && fdatasync(s->active->fd) == 0;
+        uint64_t end = atomic_load(&s->active->size);
+        ok = ftruncate(s->active->fd, (off_t)end) == 0 && fdatasync(s->active->fd) == 0;
     }
     if (ok) {
         atomic_store(&s->error, 0);
@@ -658,8 +666,10 @@ static void writer_main(void *arg)
             int err = atomic_load(&s->error);
             if (!err) {
                 err = write_group(s, g);
-                if (err)
+                if (err) {
+                    s->probe_size = g->data.len;
                     fail(s, err, s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
+                }
             }
             g->err = err;
         }

@@ -14,9 +14,11 @@
  *   2. When the writer is idle, the open group becomes the flushing group and
  *      the writer wakes. Batches that arrive meanwhile fill the next group,
  *      so many batches share one write() and one fdatasync().
- *   3. The writer writes the group (rolling to a new segment at
+ *   3. The writer writes the group with one write() (first rolling to a new
+ *      segment if the group would take the current one past
  *      --segment-size), fdatasyncs it when --fsync always, and signals the
- *      loop. With --fsync interval it syncs at most every interval, off the
+ *      loop. A group is written whole or not at all: a failed write or sync
+ *      is cut back off the file. With --fsync interval it syncs at most every interval, off the
  *      loop; with never, the kernel decides.
  *   4. On the loop the group completes: its records enter the memory window,
  *      become visible to readers and subscribers, and waiters are answered.

@@ -68,6 +68,7 @@ struct store {
     segment_t *active;
     int dirty;
     int64_t last_sync, next_probe;
+    size_t probe_size; /* bytes the failed write needed */
     uint64_t reserved;
     producer_table_t wproducers;
 

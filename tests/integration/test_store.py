@@ -151,14 +151,19 @@ def test_producer_retry_after_lost_reply_is_stored_once(make_server, tmp_path):
     assert r.status_code == 400 and "go together" in r.json()["error"]
 
 
-@pytest.fixture
-def small_fs(tmp_path):
-    mnt = tmp_path / "mnt"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
+def mount_tmpfs(path, size):
+    path.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
                        capture_output=True, text=True)
     if r.returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): " + r.stderr.strip())
+    return path
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 3 MiB filesystem of the test's own, to fill for real."""
+    mnt = mount_tmpfs(tmp_path / "mnt", "3m")
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)], check=False)
 

@@ -31,7 +31,8 @@ static recbuild_t *builder(void)
 
 void syslog_conn_cleanup(void)
 {
-    if (g_rb_ready) recbuild_free(&g_rb);
+    if (g_rb_ready)
+        recbuild_free(&g_rb);
     g_rb_ready = 0;
 }
 
@@ -40,7 +41,8 @@ static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_de
                       enum input in)
 {
     size_t mark = b->frames.len;
-    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW) metrics.parse_errors[in]++;
+    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW)
+        metrics.parse_errors[in]++;
     if (cut && b->frames.len > mark) {
         char *f = b->frames.data + mark;
         if (!((unsigned char)f[25] & RECORD_F_TRUNCATED)) {

@@ -1,0 +1,171 @@
+/* fuzz_syslog_frame.c - RFC 6587 framing on arbitrary bytes. The first byte
+ * picks max_line, the next two a split point. Checks: no frame is empty or
+ * longer than max_line; the frames (bytes and flags) and the result are the
+ * same unsplit, split in two, split at every byte and in uneven chunks; and a
+ * stream built from the input's lines, LF-framed or octet-counted, gives back
+ * exactly those lines (cut to max_line). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "ingest/syslog/syslog_frame.h"
+
+typedef struct out {
+    buf_t log; /* per frame: 8-byte length, truncated byte, the bytes */
+    size_t max;
+} out_t;
+
+static void on_frame(void *arg, const char *p, size_t n, int truncated)
+{
+    out_t *o = arg;
+    if (n == 0 || n > o->max || (truncated != 0 && truncated != 1))
+        abort();
+    uint64_t len = n;
+    buf_append(&o->log, &len, 8);
+    buf_putc(&o->log, (char)truncated);
+    buf_append(&o->log, p, n);
+}
+
+/* Feeds s in pieces of the sizes in cuts (0 ends the list; the rest goes in
+ * the last piece), then finishes. Returns feed's result. */
+static int run(const char *s, size_t n, size_t max, const size_t *cuts, out_t *o)
+{
+    syslog_framer_t f;
+    syslog_framer_init(&f, max);
+    o->max = max;
+    buf_reset(&o->log);
+    int rc = 0;
+    size_t at = 0;
+    for (size_t k = 0; rc == 0 && at < n; k++) {
+        size_t piece = cuts && cuts[k] ? cuts[k] : n - at;
+        if (piece > n - at)
+            piece = n - at;
+        rc = syslog_framer_feed(&f, s + at, piece, on_frame, o);
+        at += piece;
+    }
+    if (rc == 0)
+        syslog_framer_finish(&f, on_frame, o);
+    syslog_framer_free(&f);
+    return rc;
+}
+
+static void same(const out_t *a, const out_t *b)
+{
+    if (a->log.len != b->log.len || (a->log.len && memcmp(a->log.data, b->log.data, a->log.len)))
+        abort();
+}
+
+/* The frames expected for the non-empty lines of lines (LF-separated). */
+static void expect_lines(const buf_t *lines, size_t max, out_t *o)
+{
+    buf_reset(&o->log);
+    o->max = max;
+    size_t i = 0;
+    while (i < lines->len) {
+        const char *nl = memchr(lines->data + i, '\n', lines->len - i);
+        size_t e = nl ? (size_t)(nl - lines->data) : lines->len;
+        if (e > i)
+            on_frame(o, lines->data + i, e - i > max ? max : e - i, e - i > max);
+        i = e + 1;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 3)
+        return 0;
+    size_t max = 1 + data[0] % 64;
+    size_t split = ((size_t)data[1] << 8 | data[2]);
+    const char *s = (const char *)data + 3;
+    size_t n = size - 3;
+    split = n ? split % (n + 1) : 0;
+
+    out_t whole = {BUF_INIT, 0}, other = {BUF_INIT, 0};
+    int rc = run(s, n, max, NULL, &whole);
+
+    size_t two[3] = {split, 0, 0};
+    if (split == 0)
+        two[0] = n + 1; /* all in one piece again, through the cut path */
+    if (run(s, n, max, two, &other) != rc)
+        abort();
+    same(&whole, &other);
+
+    if (n <= 2048) {
+        size_t *ones = malloc((n + 1) * sizeof *ones);
+        for (size_t k = 0; k < n; k++)
+            ones[k] = 1;
+        ones[n] = 0;
+        if (run(s, n, max, ones, &other) != rc)
+            abort();
+        same(&whole, &other);
+        /* uneven pieces: 1, 2, 3, ... */
+        size_t k = 0;
+        for (size_t at = 0; at < n; k++)
+            at += ones[k] = k + 1;
+        ones[k] = 0;
+        if (run(s, n, max, ones, &other) != rc)
+            abort();
+        same(&whole, &other);
+        free(ones);
+    }
+
+    /* valid streams from the input's lines: no NUL or CR inside a line, no
+     * digit first (that would be octet counting) */
+    buf_t lines = BUF_INIT, oc = BUF_INIT;
+    size_t i = 0;
+    while (i < n) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - s) : n;
+        if (e > i && s[i] >= '0' && s[i] <= '9')
+            buf_putc(&lines, '<');
+        for (size_t k = i; k < e; k++)
+            buf_putc(&lines, s[k] == '\0' || s[k] == '\r' ? '.' : s[k]);
+        buf_putc(&lines, '\n');
+        i = e + 1;
+    }
+    out_t want = {BUF_INIT, 0};
+    expect_lines(&lines, max, &want);
+    if (run(lines.data, lines.len, max, NULL, &other) != 0)
+        abort();
+    same(&want, &other);
+    size_t lsplit = lines.len ? split % (lines.len + 1) : 0;
+    size_t lcut[2] = {lsplit ? lsplit : lines.len + 1, 0};
+    if (run(lines.data, lines.len, max, lcut, &other) != 0)
+        abort();
+    same(&want, &other);
+    /* the same lines octet-counted, CRLF-terminated or NUL-terminated */
+    i = 0;
+    int mode = 0;
+    while (i < lines.len) {
+        const char *nl = memchr(lines.data + i, '\n', lines.len - i);
+        size_t e = (size_t)(nl - lines.data);
+        switch (mode++ % 3) {
+        case 0:
+            buf_printf(&oc, "%zu ", e - i);
+            buf_append(&oc, lines.data + i, e - i);
+            break;
+        case 1:
+            buf_append(&oc, lines.data + i, e - i);
+            buf_append(&oc, "\r\n", 2);
+            break;
+        default:
+            buf_append(&oc, lines.data + i, e - i);
+            buf_putc(&oc, '\0');
+        }
+        i = e + 1;
+    }
+    size_t ocut[2] = {oc.len ? split % (oc.len + 1) : 0, 0};
+    if (!ocut[0])
+        ocut[0] = oc.len + 1;
+    if (run(oc.data, oc.len, max, ocut, &other) != 0)
+        abort();
+    same(&want, &other);
+
+    buf_free(&lines);
+    buf_free(&oc);
+    buf_free(&want.log);
+    buf_free(&whole.log);
+    buf_free(&other.log);
+    return 0;
+}
