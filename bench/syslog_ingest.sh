@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# bench/syslog_ingest.sh - syslog over TCP (LF framing) into disk: logshipd
+# against rsyslog (imtcp -> omfile) and syslog-ng (network() -> file()), in
+# the same run, each with a private config, pid and work directory on
+# loopback. COUNT RFC 3164 messages of 128 bytes are sent by tcp_blast
+# (preformatted, 64 KiB writes) and the clock stops when the last one is
+# stored: logshipd's durable count in /metrics, the peers' output line count.
+# Also reported: the receiver's CPU time, and a second pass with syslog-ng's
+# own loggen as the sender (one send() per message).
+# Usage: bench/syslog_ingest.sh [COUNT]   (default 1000000)
+set -eu
+cd "$(dirname "$0")/.."
+COUNT=${1:-1000000}
+SIZE=128
+OUT=bench/out
+mkdir -p "$OUT"
+scripts/deps.sh bench
+if ! dpkg-query -W -f='${Status}' rsyslog 2>/dev/null | grep -q "install ok installed"; then
+    sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_=sudo
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq rsyslog >/dev/null
+fi
+make build >/dev/null
+
+WORK=$(mktemp -d /tmp/logship-syslog-bench.XXXXXX)
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; sleep 0.5; rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+
+# syslog-ng conflicts with rsyslog as a package: unpack it privately
+SNG="$WORK/syslog-ng"
+mkdir -p "$SNG"
+(cd "$SNG" && apt-get download syslog-ng-core >/dev/null 2>&1 && dpkg -x syslog-ng-core_*.deb root)
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libivykis0 libnet1 libjson-c5 libwrap0 \
+    libpcre3 >/dev/null 2>&1 || true
+SNG_LIB="$SNG/root/usr/lib/syslog-ng"
+SNG_MOD=$(ls -d "$SNG_LIB"/3.* | head -1)
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+now() { date +%s.%N; }
+
+# measure NAME PID PORT COUNTCMD SENDER...: sends, waits until COUNTCMD says
+# COUNT, prints "seconds cpu_seconds"
+measure() {
+    local name=$1 pid=$2 count_cmd=$3; shift 3
+    local c0 t0 t1 c1
+    c0=$(cpu_ticks "$pid"); t0=$(now)
+    "$@" 2>>"$OUT/syslog-$name.sender"
+    while [ "$(eval "$count_cmd")" -lt "$COUNT" ]; do sleep 0.02; done
+    t1=$(now); c1=$(cpu_ticks "$pid")
+    echo "$t0 $t1 $c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f %.2f\n", $2-$1, ($4-$3)/hz}'
+}
+
+lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
+
+run_logshipd() {
+    local port hport
+    port=$(free_port); hport=$(free_port)
+    rm -rf "$WORK/ls-data"
+    ./build/logshipd --data "$WORK/ls-data" --http 127.0.0.1:"$hport" --syslog-tcp 127.0.0.1:"$port" \
+        --syslog-udp off --tcp off --log-level warning --fsync interval >"$OUT/syslog-logshipd.log" 2>&1 &
+    local pid=$!; PIDS="$PIDS $pid"
+    wait_port "$port"; wait_port "$hport"
+    local q="curl -s http://127.0.0.1:$hport/metrics | awk '/^logship_records_accepted_total.input=\"syslog_tcp\"/ {print int(\$2)}'"
+    measure "logshipd-$1" "$pid" "$q" "${@:2}" 127.0.0.1 "$port" "$COUNT" "$SIZE"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run_rsyslog() {
+    local port; port=$(free_port)
+    local d="$WORK/rsyslog"; rm -rf "$d"; mkdir -p "$d"
+    cat >"$d/rsyslog.conf" <<CONF
+global(workDirectory="$d")
+module(load="imtcp" MaxSessions="100")
+input(type="imtcp" address="127.0.0.1" port="$port")
+*.* action(type="omfile" file="$d/out.log" template="RSYSLOG_FileFormat"
+           ioBufferSize="64k" flushOnTXEnd="off" asyncWriting="on" flushInterval="1")
+CONF
+    rsyslogd -n -f "$d/rsyslog.conf" -i "$d/pid" >"$OUT/syslog-rsyslog.log" 2>&1 &
+    local pid=$!; PIDS="$PIDS $pid"
+    wait_port "$port"
+    measure "rsyslog-$1" "$pid" "lines $d/out.log" "${@:2}" 127.0.0.1 "$port" "$COUNT" "$SIZE"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+run_syslogng() {
+    local port; port=$(free_port)
+    local d="$WORK/sng-run"; rm -rf "$d"; mkdir -p "$d"
+    cat >"$d/syslog-ng.conf" <<CONF
+@version: 3.38
+options { threaded(yes); use_dns(no); use_fqdn(no); keep_hostname(yes); chain_hostnames(no);
+          stats_freq(0); flush_lines(1000); log_fifo_size(100000); };
+source s { network(ip(127.0.0.1) port($port) transport(tcp) max-connections(100)
+                   log-iw-size(100000) log-fetch-limit(1000)); };
+destination d { file("$d/out.log" template("\${ISODATE} \${HOST} \${MSGHDR}\${MSG}\n")); };
+log { source(s); destination(d); };
+CONF
+    LD_LIBRARY_PATH="$SNG_LIB" "$SNG/root/usr/sbin/syslog-ng" -F -f "$d/syslog-ng.conf" \
+        --module-path "$SNG_MOD" -p "$d/pid" -c "$d/ctl" -R "$d/persist" --no-caps \
+        >"$OUT/syslog-syslog-ng.log" 2>&1 &
+    local pid=$!; PIDS="$PIDS $pid"
+    wait_port "$port"
+    measure "syslog-ng-$1" "$pid" "lines $d/out.log" "${@:2}" 127.0.0.1 "$port" "$COUNT" "$SIZE"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+BLAST=./build/tcp_blast
+LOGGEN="env LD_LIBRARY_PATH=$SNG_LIB $SNG/root/usr/bin/loggen"
+loggen_send() { # HOST PORT COUNT SIZE
+    $LOGGEN --stream --inet --size "$4" --number "$3" --rate 100000000 --active-connections 1 \
+        "$1" "$2" >/dev/null
+}
+
+L=$(run_logshipd blast $BLAST); R=$(run_rsyslog blast $BLAST); S=$(run_syslogng blast $BLAST)
+LG=$(run_logshipd loggen loggen_send); RG=$(run_rsyslog loggen loggen_send)
+SG=$(run_syslogng loggen loggen_send)
+
+/usr/bin/python3 - "$COUNT" "$L" "$R" "$S" "$LG" "$RG" "$SG" <<'PY'
+import sys
+count = int(sys.argv[1])
+def p(s):
+    t, cpu = s.split()
+    return float(t), float(cpu)
+rows = [("blast", sys.argv[2:5]), ("loggen", sys.argv[5:8])]
+print("| sender | receiver | seconds | messages/s | receiver CPU s | vs rsyslog | vs syslog-ng |")
+print("|---|---|---:|---:|---:|---:|---:|")
+for sender, (l, r, s) in rows:
+    lt, lc = p(l); rt, rc = p(r); st, sc = p(s)
+    for name, t, c in (("logshipd", lt, lc), ("rsyslog", rt, rc), ("syslog-ng", st, sc)):
+        print(f"| {sender} | {name} | {t:.2f} | {count/t:,.0f} | {c:.2f} | "
+              f"{rt/t:.2f} | {st/t:.2f} |")
+PY
