@@ -61,6 +61,12 @@ static const option_def_t options[] = {
      "delete the oldest segments above this total size; 0 keeps all"},
     {"retain-age", OPT_AGE, OFF(retain_age_s), "0",
      "delete segments older than this (30m, 12h, 7d); 0 keeps all"},
+    {"ws-ping", OPT_AGE, OFF(ws_ping_s), "30s",
+     "ping live tail WebSockets after this much silence"},
+    {"ws-timeout", OPT_AGE, OFF(ws_timeout_s), "10s",
+     "close a WebSocket whose peer has not answered a ping this long"},
+    {"max-subscribers", OPT_INT, OFF(max_subscribers), "10000",
+     "most live tail subscribers at once"},
     {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
      "logshipd's own diagnostics: error, warning, info or debug"},
 };

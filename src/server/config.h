@@ -31,6 +31,9 @@ typedef struct config {
     long fsync_interval_ms;
     size_t retain_bytes; /* 0: keep everything */
     long retain_age_s;   /* 0: keep everything */
+    long ws_ping_s;
+    long ws_timeout_s;
+    long max_subscribers;
     int log_level;
 } config_t;
 

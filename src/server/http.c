@@ -35,7 +35,8 @@ static enum http_route route_of(const char *path)
         const char *path;
         enum http_route route;
     } routes[] = {
-        {"/api/log", ROUTE_INGEST}, {"/api/logs", ROUTE_LOGS}, {"/healthz", ROUTE_HEALTH},
+        {"/api/log", ROUTE_INGEST}, {"/api/logs", ROUTE_LOGS}, {"/api/tail", ROUTE_TAIL},
+        {"/healthz", ROUTE_HEALTH},
         {"/metrics", ROUTE_METRICS}, {"/", ROUTE_INDEX},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
@@ -143,6 +144,7 @@ static void conn_reset(http_conn_t *c, server_t *srv)
 
 static void conn_free(http_conn_t *c)
 {
+    tail_conn_closed(c);
     if (c->waiter.linked)
         store_cancel(c->srv->store, &c->waiter);
     if (c->job)
@@ -192,6 +194,8 @@ static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *p
     switch (c->route) {
     case ROUTE_LOGS:
         return logs_on_request(wsi, c);
+    case ROUTE_TAIL:
+        return tail_http_request(wsi, c);
     case ROUTE_HEALTH:
         return status_health(wsi, c);
     case ROUTE_METRICS:
@@ -236,9 +240,41 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
         if (c->route == ROUTE_INGEST && !c->answered)
             return ingest_on_complete(wsi, c);
         return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        /* a WebSocket upgrade binds here whatever its URL: only the tail
+         * endpoints take one */
+        char uri[64];
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
+            strcmp(uri, "/api/tail") != 0)
+            return 1;
+        return 0;
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        memset(c, 0, sizeof *c);
+        c->srv = srv;
+        metrics.conns_open[INPUT_HTTP]++;
+        metrics.conns_total[INPUT_HTTP]++;
+        return tail_ws_established(wsi, c);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c && c->srv ? tail_writable(wsi, c) : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return 0; /* subscribers have nothing to say yet */
+    case LWS_CALLBACK_CLOSED:
+        if (c && c->srv) {
+            conn_free(c);
+            c->srv = NULL;
+            metrics.conns_open[INPUT_HTTP]--;
+        }
+        return 0;
+    case LWS_CALLBACK_TIMER:
+        if (c && c->srv && c->is_sse)
+            tail_sse_timer(wsi, c);
+        return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!c || !c->srv)
             return 0;
+        if (c->is_sse)
+            return tail_writable(wsi, c);
         if (c->resp_ready) {
             c->resp_ready = 0;
             c->awaiting = 0;
@@ -298,6 +334,12 @@ int http_start(server_t *srv)
     info.timeout_secs = 30;
     info.keepalive_timeout = 60;
     info.server_string = "logshipd";
+    /* WebSocket heartbeat: ping after --ws-ping of silence, hang up when no
+     * valid traffic (a pong) came --ws-timeout later */
+    static lws_retry_bo_t retry;
+    retry.secs_since_valid_ping = (uint16_t)srv->cfg.ws_ping_s;
+    retry.secs_since_valid_hangup = (uint16_t)(srv->cfg.ws_ping_s + srv->cfg.ws_timeout_s);
+    info.retry_and_idle_policy = &retry;
     srv->lws = lws_create_context(&info);
     if (!srv->lws) {
         log_error("cannot create the HTTP context");

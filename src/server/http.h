@@ -13,7 +13,15 @@
 #include "metrics.h"
 #include "server.h"
 
-enum http_route { ROUTE_NONE, ROUTE_INGEST, ROUTE_LOGS, ROUTE_HEALTH, ROUTE_METRICS, ROUTE_INDEX };
+enum http_route {
+    ROUTE_NONE,
+    ROUTE_INGEST,
+    ROUTE_LOGS,
+    ROUTE_TAIL,
+    ROUTE_HEALTH,
+    ROUTE_METRICS,
+    ROUTE_INDEX,
+};
 enum http_method { METHOD_OTHER, METHOD_GET, METHOD_POST, METHOD_HEAD };
 
 /* Per-connection state: lws allocates it with the connection. Fields are
@@ -45,6 +53,12 @@ typedef struct http_conn {
     int resp_status;
     buf_t resp;
     struct query_job *job; /* GET /api/logs in progress */
+
+    /* live tail */
+    struct tail_sub *sub;
+    int is_ws, is_sse;
+    int keepalive_due; /* SSE: send a comment to keep the stream alive */
+    int close_after;   /* WebSocket: send resp, then close */
 } http_conn_t;
 
 int http_start(server_t *srv);
@@ -76,6 +90,11 @@ int logs_on_request(struct lws *wsi, http_conn_t *c);
 int logs_on_writable(struct lws *wsi, http_conn_t *c);
 /* The connection goes away while a query runs: detach from it. */
 void logs_on_close(http_conn_t *c);
+int tail_http_request(struct lws *wsi, http_conn_t *c);
+int tail_ws_established(struct lws *wsi, http_conn_t *c);
+int tail_writable(struct lws *wsi, http_conn_t *c);
+void tail_sse_timer(struct lws *wsi, http_conn_t *c);
+void tail_conn_closed(http_conn_t *c);
 int status_health(struct lws *wsi, http_conn_t *c);
 int status_metrics(struct lws *wsi, http_conn_t *c);
 int status_index(struct lws *wsi, http_conn_t *c);

@@ -12,6 +12,7 @@
 #include "../common/timeutil.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
+#include "../tail/tail.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -27,6 +28,8 @@ static void finish(server_t *srv)
 {
     log_info("shutting down (%zu requests unanswered)", srv->inflight);
     http_stop(srv);
+    tail_destroy(srv->tail);
+    srv->tail = NULL;
     stream_close(srv->syslog_tcp);
     stream_close(srv->tcp);
     dgram_close(srv->syslog_udp);
@@ -158,6 +161,7 @@ int main(int argc, char **argv)
     uv_signal_start(&srv.sigint, on_signal, SIGINT);
     uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 
+    srv.tail = tail_create(&srv.loop, srv.store, (size_t)srv.cfg.max_subscribers);
     if (http_start(&srv)) {
         finish(&srv);
         uv_run(&srv.loop, UV_RUN_DEFAULT);

@@ -26,6 +26,7 @@ typedef struct server {
     int http_port; /* the bound port (useful with --http ...:0) */
 
     store_t *store;
+    struct tail *tail;
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
 

@@ -1,0 +1,630 @@
+/* tail.c - live tail subscribers as cursors over the store: see tail.h. */
+#include "tail.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "../common/json_write.h"
+#include "../common/level.h"
+#include "../route/topic.h"
+
+#define CACHE_SLOTS 64
+
+enum job_kind { JOB_BACKLOG, JOB_DISK };
+
+typedef struct job {
+    uv_work_t work;
+    tail_sub_t *sub;
+    enum job_kind kind;
+    filter_t f;       /* the sub's filter with the scan's bounds */
+    size_t limit;     /* JOB_BACKLOG: n */
+    uint64_t visible; /* newest seq the scan may return */
+    store_t *store;
+    enum tail_framing framing;
+    buf_t out;        /* the message, framed */
+    uint64_t next;    /* the cursor after it */
+    size_t records;
+    int error;
+} job_t;
+
+struct tail_sub {
+    tail_t *t;
+    tail_sub_t *prev, *next;
+    void *conn;
+    tail_wake_fn wake;
+    enum tail_framing framing;
+    filter_t f;
+    buf_t strings;   /* the filter's strings, and its key */
+    size_t key_off, key_len;
+    uint64_t fid;
+    uint64_t cursor; /* next seq wanted */
+    size_t backlog;
+    int started;     /* backlog sent (or not wanted) */
+    int on_disk;     /* reading from segments, not the window */
+    int say_live;    /* a "source":"live" status is due */
+    uint64_t gap_from, gap_to;
+    job_t *job;      /* a scan running for it */
+    buf_t msg;       /* its own message, when not a shared one */
+    int ready;       /* msg holds a finished scan's message */
+    int wake_pending;
+    int dead;        /* unsubscribed while a scan ran */
+};
+
+typedef struct cache_entry {
+    uint64_t fid, from, to, gen;
+    int framing;
+    buf_t key;
+    buf_t msg;
+    size_t records;
+} cache_entry_t;
+
+struct tail {
+    uv_loop_t *loop;
+    store_t *store;
+    size_t max, count;
+    tail_sub_t head;
+    uint64_t gen; /* bumps at every commit: cached messages go stale */
+    cache_entry_t cache[CACHE_SLOTS];
+    buf_t scratch;
+    tail_stats_t st;
+};
+
+/* ---- message framing ---------------------------------------------------- */
+
+static void msg_begin(buf_t *b, enum tail_framing fr, const char *event)
+{
+    buf_reset(b);
+    buf_reserve(b, TAIL_HEADROOM + 256);
+    b->len = TAIL_HEADROOM;
+    if (fr == TAIL_SSE) {
+        buf_puts(b, "event: ");
+        buf_puts(b, event);
+        buf_puts(b, "\ndata: ");
+    }
+}
+
+static void msg_end(buf_t *b, enum tail_framing fr, uint64_t last_seq)
+{
+    if (fr == TAIL_SSE) {
+        buf_putc(b, '\n');
+        if (last_seq) {
+            buf_puts(b, "id: ");
+            buf_append_u64(b, last_seq);
+            buf_putc(b, '\n');
+        }
+        buf_putc(b, '\n');
+    }
+}
+
+static void msg_status(buf_t *b, enum tail_framing fr, uint64_t lag, const char *source)
+{
+    msg_begin(b, fr, "status");
+    buf_puts(b, "{\"type\":\"status\",\"lag\":");
+    buf_append_u64(b, lag);
+    buf_puts(b, ",\"source\":\"");
+    buf_puts(b, source);
+    buf_puts(b, "\"}");
+    msg_end(b, fr, 0);
+}
+
+static void msg_gap(buf_t *b, enum tail_framing fr, uint64_t from, uint64_t to)
+{
+    msg_begin(b, fr, "gap");
+    buf_puts(b, "{\"type\":\"gap\",\"from\":");
+    buf_append_u64(b, from);
+    buf_puts(b, ",\"to\":");
+    buf_append_u64(b, to);
+    buf_putc(b, '}');
+    /* the id moves past the gap so an SSE reconnect does not ask again */
+    msg_end(b, fr, to);
+}
+
+/* ---- parameters ----------------------------------------------------------- */
+
+void tail_params_init(tail_params_t *p)
+{
+    memset(p, 0, sizeof *p);
+    filter_init(&p->f);
+    p->n = TAIL_BACKLOG;
+}
+
+int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
+{
+    if (slice_eq(key, "n")) {
+        size_t n = 0;
+        if (!v.n || v.n > 7)
+            goto bad_n;
+        for (size_t i = 0; i < v.n; i++) {
+            if (v.p[i] < '0' || v.p[i] > '9')
+                goto bad_n;
+            n = n * 10 + (size_t)(v.p[i] - '0');
+        }
+        if (n > 100000)
+            goto bad_n;
+        p->n = n;
+        return 0;
+    bad_n:
+        *err = "bad n: expected 0..100000";
+        return -1;
+    }
+    if (slice_eq(key, "since") || slice_eq(key, "until")) {
+        *err = "since and until are for /api/logs; a tail starts now or after a seq";
+        return -1;
+    }
+    if (slice_eq(key, "after"))
+        p->has_after = 1;
+    int rc = filter_set(&p->f, key, v, err);
+    if (rc > 0) {
+        *err = "unknown parameter (use topic, level, q, n, after)";
+        return -1;
+    }
+    return rc;
+}
+
+/* ---- the hub -------------------------------------------------------------- */
+
+static void on_commit(void *arg, uint64_t first, uint64_t last);
+
+tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers)
+{
+    tail_t *t = xcalloc(1, sizeof *t);
+    t->loop = loop;
+    t->store = store;
+    t->max = max_subscribers;
+    t->head.next = t->head.prev = &t->head;
+    store_on_commit(store, on_commit, t);
+    return t;
+}
+
+static void sub_free(tail_sub_t *s)
+{
+    buf_free(&s->strings);
+    buf_free(&s->msg);
+    free(s);
+}
+
+void tail_destroy(tail_t *t)
+{
+    if (!t)
+        return;
+    store_off_commit(t->store, on_commit, t);
+    while (t->head.next != &t->head)
+        tail_unsubscribe(t->head.next);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        buf_free(&t->cache[i].key);
+        buf_free(&t->cache[i].msg);
+    }
+    buf_free(&t->scratch);
+    /* subscribers with a scan in flight free themselves when it ends; the
+     * scans only touch their job and the store */
+    free(t);
+}
+
+size_t tail_count(const tail_t *t)
+{
+    return t->count;
+}
+
+void tail_get_stats(const tail_t *t, tail_stats_t *st)
+{
+    *st = t->st;
+    st->subscribers = t->count;
+}
+
+static void wake(tail_sub_t *s)
+{
+    if (!s->wake_pending && !s->dead) {
+        s->wake_pending = 1;
+        s->wake(s->conn);
+    }
+}
+
+static void on_commit(void *arg, uint64_t first, uint64_t last)
+{
+    tail_t *t = arg;
+    (void)last;
+    if (!first)
+        return;
+    t->gen++;
+    for (tail_sub_t *s = t->head.next; s != &t->head; s = s->next)
+        if (s->started && !s->job && !s->on_disk)
+            wake(s);
+}
+
+/* A key naming the filter: equal filters share cached messages. */
+static void filter_key(tail_sub_t *s)
+{
+    buf_t *b = &s->strings;
+    s->key_off = b->len;
+    /* topics in a canonical order: insertion sort of a handful */
+    size_t order[FILTER_MAX_TOPICS];
+    for (size_t i = 0; i < s->f.ntopics; i++) {
+        size_t j = i;
+        while (j > 0) {
+            slice_t a = s->f.topics[order[j - 1]], c = s->f.topics[i];
+            size_t m = a.n < c.n ? a.n : c.n;
+            int cmp = memcmp(a.p, c.p, m);
+            if (cmp < 0 || (cmp == 0 && a.n <= c.n))
+                break;
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t i = 0; i < s->f.ntopics; i++) {
+        buf_puts(b, "t=");
+        buf_append(b, s->f.topics[order[i]].p, s->f.topics[order[i]].n);
+        buf_putc(b, '\x1f');
+    }
+    buf_printf(b, "l=%d\x1fq=", s->f.min_level);
+    buf_append(b, s->f.q.p, s->f.q.n);
+    s->key_len = b->len - s->key_off;
+    s->fid = XXH3_64bits(b->data + s->key_off, s->key_len);
+}
+
+tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing,
+                           void *conn, tail_wake_fn wakefn, const char **err)
+{
+    if (t->count >= t->max) {
+        *err = "too many subscribers (--max-subscribers)";
+        return NULL;
+    }
+    tail_sub_t *s = xcalloc(1, sizeof *s);
+    s->t = t;
+    s->conn = conn;
+    s->wake = wakefn;
+    s->framing = framing;
+    s->f = p->f;
+    /* own the filter's strings: one allocation sized up front, so the
+     * slices into it never move */
+    size_t need = 64 + p->f.q.n;
+    for (size_t i = 0; i < p->f.ntopics; i++)
+        need += 2 * p->f.topics[i].n + 4;
+    buf_reserve(&s->strings, need + 64);
+    for (size_t i = 0; i < p->f.ntopics; i++) {
+        char *dst = s->strings.data + s->strings.len;
+        buf_append(&s->strings, p->f.topics[i].p, p->f.topics[i].n);
+        s->f.topics[i] = slice_make(dst, p->f.topics[i].n);
+    }
+    if (p->f.q.n) {
+        char *dst = s->strings.data + s->strings.len;
+        buf_append(&s->strings, p->f.q.p, p->f.q.n);
+        s->f.q = slice_make(dst, p->f.q.n);
+    }
+    s->f.after = s->f.before = 0;
+    s->f.since = INT64_MIN;
+    s->f.until = INT64_MAX;
+    filter_key(s);
+    uint64_t visible = store_last_seq(t->store);
+    if (p->has_after) {
+        s->cursor = p->f.after + 1;
+        s->started = 1;
+    } else {
+        s->cursor = visible + 1;
+        s->backlog = p->n;
+        s->started = p->n == 0;
+    }
+    s->next = &t->head;
+    s->prev = t->head.prev;
+    t->head.prev->next = s;
+    t->head.prev = s;
+    t->count++;
+    wake(s);
+    return s;
+}
+
+void tail_unsubscribe(tail_sub_t *s)
+{
+    tail_t *t = s->t;
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    t->count--;
+    if (s->job) {
+        /* its scan reads the filter strings s owns: free s when it ends */
+        s->dead = 1;
+        return;
+    }
+    sub_free(s);
+}
+
+/* ---- scans on the thread pool ---------------------------------------------- */
+
+typedef struct acc {
+    job_t *j;
+    buf_t *out;
+    size_t *offs; /* JOB_BACKLOG: record starts, newest first */
+    size_t n, cap;
+    uint64_t last;
+} acc_t;
+
+static int take(void *arg, const record_t *r)
+{
+    acc_t *a = arg;
+    job_t *j = a->j;
+    if (j->kind == JOB_BACKLOG) {
+        if (a->n == a->cap) {
+            a->cap = a->cap ? a->cap * 2 : 128;
+            a->offs = xrealloc(a->offs, a->cap * sizeof *a->offs);
+        }
+        a->offs[a->n++] = a->out->len;
+        record_to_json(a->out, r);
+        if (!a->last)
+            a->last = r->seq; /* the newest comes first */
+        return a->n >= j->limit;
+    }
+    if (j->records)
+        buf_putc(a->out, ',');
+    record_to_json(a->out, r);
+    j->records++;
+    a->last = r->seq;
+    return a->out->len >= TAIL_MSG_MAX;
+}
+
+static void work(uv_work_t *w)
+{
+    job_t *j = container_of(w, job_t, work);
+    acc_t a = {.j = j};
+    if (j->kind == JOB_DISK) {
+        msg_begin(&j->out, j->framing, "records");
+        buf_putc(&j->out, '[');
+        a.out = &j->out;
+        j->error = store_scan(j->store, &j->f, 0, take, &a);
+        /* stopped by size: go on after the last one sent; otherwise
+         * everything up to the visible end was looked at */
+        j->next = j->out.len >= TAIL_MSG_MAX && a.last ? a.last + 1 : j->visible + 1;
+        buf_putc(&j->out, ']');
+        msg_end(&j->out, j->framing, a.last);
+        return;
+    }
+    /* backlog: newest first into scratch, then oldest first into out */
+    buf_t scratch = BUF_INIT;
+    a.out = &scratch;
+    j->error = store_scan(j->store, &j->f, 1, take, &a);
+    msg_begin(&j->out, j->framing, "records");
+    buf_putc(&j->out, '[');
+    for (size_t i = a.n; i-- > 0;) {
+        size_t end = i == 0 ? scratch.len : a.offs[i - 1];
+        if (i + 1 != a.n)
+            buf_putc(&j->out, ',');
+        buf_append(&j->out, scratch.data + a.offs[i], end - a.offs[i]);
+    }
+    buf_putc(&j->out, ']');
+    msg_end(&j->out, j->framing, a.last);
+    j->records = a.n;
+    j->next = j->visible + 1;
+    free(a.offs);
+    buf_free(&scratch);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    job_t *j = container_of(w, job_t, work);
+    tail_sub_t *s = j->sub;
+    s->job = NULL;
+    if (s->dead) {
+        /* the subscriber left meanwhile */
+        buf_free(&j->out);
+        free(j);
+        sub_free(s);
+        return;
+    }
+    if (status || j->error) {
+        /* a failed read: try again on the next wake, from the same cursor */
+        buf_free(&j->out);
+        free(j);
+        wake(s);
+        return;
+    }
+    if (j->kind == JOB_BACKLOG)
+        s->started = 1;
+    if (j->next > s->cursor)
+        s->cursor = j->next; /* invariant 2 */
+    s->t->st.disk_scans++;
+    if (j->records) {
+        buf_free(&s->msg);
+        s->msg = j->out; /* hand the buffer over */
+        s->ready = 1;
+        s->t->st.records += j->records;
+    } else {
+        buf_free(&j->out);
+    }
+    free(j);
+    wake(s);
+}
+
+static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
+{
+    job_t *j = xcalloc(1, sizeof *j);
+    j->sub = s;
+    j->kind = kind;
+    j->store = s->t->store;
+    j->framing = s->framing;
+    j->visible = visible;
+    j->f = s->f;
+    j->f.before = visible + 1;
+    if (kind == JOB_BACKLOG) {
+        j->limit = s->backlog;
+    } else {
+        j->f.after = s->cursor ? s->cursor - 1 : 0;
+    }
+    s->job = j;
+    uv_queue_work(s->t->loop, &j->work, work, after_work);
+}
+
+/* ---- building messages on the loop ------------------------------------------ */
+
+/* The newest `n` matches in the memory window up to visible, when the window
+ * is known to hold all of them (it reaches back far enough). 0 when found. */
+static int backlog_from_window(tail_sub_t *s, uint64_t visible, buf_t *out, size_t *count)
+{
+    const ring_t *r = store_ring(s->t->store);
+    size_t want = s->backlog, found = 0, i = ring_lower_bound(r, visible + 1);
+    size_t start = i;
+    record_t rec;
+    while (i > 0 && found < want) {
+        i--;
+        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) > 0 && filter_match(&s->f, &rec))
+            found++;
+    }
+    /* not enough, and the store holds older records than the window */
+    if (found < want && ring_count(r) && ring_first_seq(r) > store_first_seq(s->t->store))
+        return -1;
+    if (found < want && !ring_count(r) && visible)
+        return -1;
+    msg_begin(out, s->framing, "records");
+    buf_putc(out, '[');
+    uint64_t last = 0;
+    size_t n = 0;
+    for (; i < start; i++) {
+        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) <= 0 || !filter_match(&s->f, &rec))
+            continue;
+        if (n++)
+            buf_putc(out, ',');
+        record_to_json(out, &rec);
+        last = rec.seq;
+    }
+    buf_putc(out, ']');
+    msg_end(out, s->framing, last);
+    *count = n;
+    return 0;
+}
+
+/* Builds the live message for s at its cursor from the window into out.
+ * Returns the records in it; *to is the cursor after it. */
+static size_t live_message(tail_sub_t *s, uint64_t visible, buf_t *out, uint64_t *to)
+{
+    const ring_t *r = store_ring(s->t->store);
+    size_t i = ring_lower_bound(r, s->cursor), n = 0;
+    uint64_t last = 0;
+    record_t rec;
+    msg_begin(out, s->framing, "records");
+    buf_putc(out, '[');
+    *to = s->cursor;
+    for (; i < ring_count(r); i++) {
+        uint64_t seq = ring_seq_at(r, i);
+        if (seq > visible)
+            break;
+        *to = seq + 1;
+        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) <= 0 || !filter_match(&s->f, &rec))
+            continue;
+        if (n++)
+            buf_putc(out, ',');
+        record_to_json(out, &rec);
+        last = rec.seq;
+        if (out->len >= TAIL_MSG_MAX)
+            break;
+    }
+    buf_putc(out, ']');
+    msg_end(out, s->framing, last);
+    return n;
+}
+
+static cache_entry_t *cache_slot(tail_t *t, const tail_sub_t *s)
+{
+    uint64_t h = s->fid ^ (s->cursor * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)s->framing;
+    return &t->cache[h % CACHE_SLOTS];
+}
+
+static int cache_hit(const cache_entry_t *e, const tail_sub_t *s, uint64_t gen)
+{
+    return e->gen == gen && e->fid == s->fid && e->from == s->cursor &&
+           e->framing == (int)s->framing && e->key.len == s->key_len &&
+           memcmp(e->key.data, s->strings.data + s->key_off, s->key_len) == 0;
+}
+
+int tail_next(tail_sub_t *s, char **data, size_t *len)
+{
+    tail_t *t = s->t;
+    store_t *store = t->store;
+    s->wake_pending = 0;
+    if (s->job || s->dead)
+        return 0;
+    if (s->ready) {
+        s->ready = 0;
+        *data = s->msg.data + TAIL_HEADROOM;
+        *len = s->msg.len - TAIL_HEADROOM;
+        t->st.messages++;
+        return 1;
+    }
+    uint64_t visible = store_last_seq(store);
+    if (!s->started) {
+        size_t n = 0;
+        if (backlog_from_window(s, visible, &s->msg, &n) == 0) {
+            s->started = 1;
+            s->cursor = visible + 1;
+            t->st.records += n;
+            if (!n)
+                return 0;
+            *data = s->msg.data + TAIL_HEADROOM;
+            *len = s->msg.len - TAIL_HEADROOM;
+            t->st.messages++;
+            return 1;
+        }
+        start_job(s, JOB_BACKLOG, visible);
+        return 0;
+    }
+    if (s->cursor > visible)
+        return 0;
+    uint64_t first = store_first_seq(store);
+    if (first && s->cursor < first) {
+        /* retention removed what it had not read yet */
+        msg_gap(&s->msg, s->framing, s->cursor, first - 1);
+        s->cursor = first;
+        t->st.gaps++;
+        goto own;
+    }
+    const ring_t *r = store_ring(store);
+    if (!ring_count(r) || s->cursor < ring_first_seq(r)) {
+        if (!s->on_disk) {
+            s->on_disk = 1;
+            msg_status(&s->msg, s->framing, visible - s->cursor + 1, "disk");
+            goto own;
+        }
+        start_job(s, JOB_DISK, visible);
+        return 0;
+    }
+    if (s->on_disk) {
+        s->on_disk = 0;
+        msg_status(&s->msg, s->framing, visible - s->cursor + 1, "live");
+        goto own;
+    }
+    cache_entry_t *e = cache_slot(t, s);
+    if (cache_hit(e, s, t->gen)) {
+        t->st.shared_hits++;
+    } else {
+        uint64_t to;
+        size_t n = live_message(s, visible, &e->msg, &to);
+        e->gen = t->gen;
+        e->fid = s->fid;
+        e->from = s->cursor;
+        e->to = to;
+        e->framing = (int)s->framing;
+        e->records = n;
+        buf_reset(&e->key);
+        buf_append(&e->key, s->strings.data + s->key_off, s->key_len);
+    }
+    s->cursor = e->to;
+    if (!e->records)
+        return 0;
+    t->st.records += e->records;
+    t->st.messages++;
+    *data = e->msg.data + TAIL_HEADROOM;
+    *len = e->msg.len - TAIL_HEADROOM;
+    return 1;
+own:
+    t->st.messages++;
+    *data = s->msg.data + TAIL_HEADROOM;
+    *len = s->msg.len - TAIL_HEADROOM;
+    return 1;
+}
+
+int tail_more(const tail_sub_t *s)
+{
+    if (s->dead || s->job)
+        return 0;
+    if (s->ready || !s->started)
+        return 1;
+    return s->cursor <= store_last_seq(s->t->store);
+}

@@ -1,0 +1,99 @@
+/* tail.h - live tail: every subscriber is a cursor over the store.
+ *
+ * DESIGN
+ *
+ * A subscriber has a filter and a cursor, the next seq it wants. The hub
+ * never pushes records into per-subscriber queues; when the transport says
+ * the subscriber can take a message, the hub builds the next one from where
+ * its cursor is:
+ *
+ *   LIVE   cursor inside the memory window: records come straight from the
+ *          window's frames, all that are ready in one message (JSON array).
+ *   DISK   cursor older than the window: a scan of the segments on libuv's
+ *          thread pool makes the next message, up to TAIL_MSG_MAX bytes,
+ *          preceded by {"type":"status","lag":N,"source":"disk"}; when the
+ *          cursor is back in the window, {"type":"status","lag":0,"source":"live"}.
+ *   GAP    cursor older than the oldest stored record (retention removed
+ *          what it missed): {"type":"gap","from":A,"to":B}, then on.
+ *
+ * A slow subscriber therefore never slows ingest and never silently loses a
+ * record: it falls back to the disk and catches up. Memory per subscriber is
+ * one message at most (plus what the socket layer buffers of it).
+ *
+ * Start: with after=S the cursor is S+1 (resume without gap or duplicate);
+ * otherwise the last n matching records up to the newest visible one L are
+ * sent first (found by a backward scan), then the cursor is L+1.
+ *
+ * Many subscribers: identical filters share an id, and a message built for
+ * (filter, cursor, framing) is reused by every subscriber at the same point
+ * until the next commit, so a thousand watchers of the same stream cost one
+ * JSON rendering per record, not a thousand.
+ *
+ * Invariants:
+ *   1. A subscriber receives records in seq order, each at most once; any
+ *      seq it skips without a gap message did not pass its filter.
+ *   2. cursor only moves forward.
+ *   3. Only records visible in the store (durable per the fsync policy) are
+ *      ever sent.
+ * Loop thread only, except the scans run by the thread pool.
+ */
+#ifndef LOGSHIP_TAIL_H
+#define LOGSHIP_TAIL_H
+
+#include <uv.h>
+
+#include "../route/filter.h"
+#include "../store/store.h"
+
+#define TAIL_MSG_MAX   (256u * 1024) /* records of one message, about */
+#define TAIL_HEADROOM  64            /* bytes free before every message */
+#define TAIL_BACKLOG   100           /* default n */
+
+typedef struct tail tail_t;
+typedef struct tail_sub tail_sub_t;
+
+enum tail_framing {
+    TAIL_WS,  /* a WebSocket text message: the JSON itself */
+    TAIL_SSE, /* an SSE event: "event: ...\nid: ...\ndata: <json>\n\n" */
+};
+
+typedef struct tail_params {
+    filter_t f;    /* topics, level, q, after (strings borrowed) */
+    size_t n;      /* backlog */
+    int has_after; /* resume after f.after (which may be 0) */
+} tail_params_t;
+
+/* The transport's side: the hub calls wake() when the subscriber has
+ * something to send; the transport then calls tail_next(). */
+typedef void (*tail_wake_fn)(void *conn);
+
+tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers);
+/* Detaches every subscriber (their transports are being closed). */
+void tail_destroy(tail_t *t);
+
+/* Parses tail query parameters (topic..., level, q, n, after) into p.
+ * Returns 0, or -1 with *err. Strings in p borrow from the pairs. */
+int tail_param(tail_params_t *p, slice_t key, slice_t value, const char **err);
+void tail_params_init(tail_params_t *p);
+
+/* Adds a subscriber. Returns NULL with *err when the hub is full. */
+tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing,
+                           void *conn, tail_wake_fn wake, const char **err);
+/* Removes it; safe while a scan for it runs. */
+void tail_unsubscribe(tail_sub_t *s);
+
+/* The next message for s, or 0 when none is ready (a wake() follows when
+ * one is). *data has TAIL_HEADROOM writable bytes before it and stays valid
+ * until the next call on the hub. */
+int tail_next(tail_sub_t *s, char **data, size_t *len);
+/* 1 when s should be woken again right away (more is ready). */
+int tail_more(const tail_sub_t *s);
+
+size_t tail_count(const tail_t *t);
+/* Records delivered, messages sent, scans from disk, gaps: for /metrics. */
+typedef struct tail_stats {
+    uint64_t subscribers, records, messages, disk_scans, gaps, shared_hits;
+} tail_stats_t;
+void tail_get_stats(const tail_t *t, tail_stats_t *st);
+
+#endif
