@@ -46,8 +46,12 @@ measure() {
     local name=$1 pid=$2 count_cmd=$3; shift 3
     local c0 t0 t1 c1
     c0=$(cpu_ticks "$pid"); t0=$(now)
-    "$@" 2>>"$OUT/syslog-$name.sender"
-    while [ "$(eval "$count_cmd")" -lt "$COUNT" ]; do sleep 0.02; done
+    "$@" 2>>"$OUT/syslog-$name.sender" || { echo "nan nan"; return; }
+    local deadline=$(( $(date +%s) + 300 ))
+    while [ "$(eval "$count_cmd")" -lt "$COUNT" ]; do
+        [ "$(date +%s)" -gt "$deadline" ] && { echo "nan nan"; return; }
+        sleep 0.02
+    done
     t1=$(now); c1=$(cpu_ticks "$pid")
     echo "$t0 $t1 $c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f %.2f\n", $2-$1, ($4-$3)/hz}'
 }
@@ -74,8 +78,7 @@ run_rsyslog() {
 global(workDirectory="$d")
 module(load="imtcp" MaxSessions="100")
 input(type="imtcp" address="127.0.0.1" port="$port")
-*.* action(type="omfile" file="$d/out.log" template="RSYSLOG_FileFormat"
-           ioBufferSize="64k" flushOnTXEnd="off" asyncWriting="on" flushInterval="1")
+*.* action(type="omfile" file="$d/out.log" template="RSYSLOG_FileFormat")
 CONF
     rsyslogd -n -f "$d/rsyslog.conf" -i "$d/pid" >"$OUT/syslog-rsyslog.log" 2>&1 &
     local pid=$!; PIDS="$PIDS $pid"
@@ -106,7 +109,7 @@ CONF
 }
 
 BLAST=./build/tcp_blast
-LOGGEN="env LD_LIBRARY_PATH=$SNG_LIB $SNG/root/usr/bin/loggen"
+LOGGEN="env LD_LIBRARY_PATH=$SNG_LIB SYSLOGNG_PREFIX=$SNG/root/usr $SNG/root/usr/bin/loggen"
 loggen_send() { # HOST PORT COUNT SIZE
     $LOGGEN --stream --inet --size "$4" --number "$3" --rate 100000000 --active-connections 1 \
         "$1" "$2" >/dev/null
