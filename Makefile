@@ -26,6 +26,7 @@ test: deps-test
 	    -DLOGSHIP_TESTS=ON -DLOGSHIP_FUZZ=ON >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd tests/integration/node && { [ -d node_modules/ws ] || npm ci --no-audit --no-fund; }
 	LOGSHIPD=$(TEST_BUILD)/logshipd /usr/bin/python3 -m pytest -q tests/integration
 
 unit: deps-test

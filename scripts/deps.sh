@@ -17,6 +17,12 @@ bench) want=$bench_pkgs ;;
 *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 
+# node (for the ws and browser test clients) may come from elsewhere: only
+# install Debian's when there is none
+if [ "${1:-run}" = test ] && ! command -v node >/dev/null 2>&1; then
+    want="$want nodejs npm"
+fi
+
 missing=""
 for p in $want; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -6,6 +6,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "../common/log.h"
@@ -98,6 +99,16 @@ static int start_inputs(server_t *srv)
     return 0;
 }
 
+/* Every connection is a descriptor: take all the system allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static int mkdir_p(const char *path)
 {
     char tmp[CONFIG_PATH_MAX];
@@ -126,6 +137,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     log_threshold = srv.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     srv.started_ns = time_now_ns();
 
     if (mkdir_p(srv.cfg.data)) {

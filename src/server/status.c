@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../common/json_write.h"
+#include "../tail/tail.h"
 #include "../common/timeutil.h"
 #include "http.h"
 #include "metrics.h"
@@ -62,6 +63,25 @@ int status_metrics(struct lws *wsi, http_conn_t *c)
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", g[i].name, g[i].help, g[i].name,
                    g[i].type, g[i].name, (unsigned long long)v[i]);
+    tail_stats_t ts;
+    tail_get_stats(srv->tail, &ts);
+    static const struct {
+        const char *name, *type, *help;
+    } tg[] = {
+        {"logship_tail_subscribers", "gauge", "Live tail subscribers connected."},
+        {"logship_tail_records_sent_total", "counter", "Records sent to live tail subscribers."},
+        {"logship_tail_messages_sent_total", "counter", "Messages sent to live tail subscribers."},
+        {"logship_tail_disk_scans_total", "counter",
+         "Segment scans for subscribers behind the memory window."},
+        {"logship_tail_gaps_total", "counter", "Gap messages: a subscriber fell behind retention."},
+        {"logship_tail_shared_messages_total", "counter",
+         "Messages reused for subscribers with the same filter and position."},
+    };
+    uint64_t tv[] = {ts.subscribers, ts.records, ts.messages, ts.disk_scans, ts.gaps,
+                     ts.shared_hits};
+    for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", tg[i].name, tg[i].help,
+                   tg[i].name, tg[i].type, tg[i].name, (unsigned long long)tv[i]);
     int rc = http_reply(wsi, c, 200, "text/plain; version=0.0.4", b.data, b.len);
     buf_free(&b);
     return rc;
