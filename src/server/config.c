@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,7 @@ enum opt_type {
     OPT_AGE,   /* a duration in seconds, 0 means "no limit" */
     OPT_FSYNC,
     OPT_LOGLEVEL,
+    OPT_ROOTS, /* repeatable: each use adds a directory */
 };
 
 typedef struct option_def {
@@ -67,6 +69,8 @@ static const option_def_t options[] = {
      "close a WebSocket whose peer has not answered a ping this long"},
     {"max-subscribers", OPT_INT, OFF(max_subscribers), "10000",
      "most live tail subscribers at once"},
+    {"tail-root", OPT_ROOTS, OFF(tail_roots), "",
+     "a directory whose files may be tailed over /api/files (repeatable; none: off)"},
     {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
      "logshipd's own diagnostics: error, warning, info or debug"},
 };
@@ -234,6 +238,25 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         }
         long secs = ms / 1000;
         memcpy(field, &secs, sizeof secs);
+        return 0;
+    }
+    case OPT_ROOTS: {
+        if (!*v)
+            return 0;
+        if (c->ntail_roots == CONFIG_ROOTS_MAX) {
+            *why = "at most 16 tail roots";
+            return -1;
+        }
+        struct stat st;
+        if (stat(v, &st) || !S_ISDIR(st.st_mode)) {
+            *why = "not a directory";
+            return -1;
+        }
+        if (strlen(v) >= CONFIG_PATH_MAX) {
+            *why = "path too long";
+            return -1;
+        }
+        snprintf(c->tail_roots[c->ntail_roots++], CONFIG_PATH_MAX, "%s", v);
         return 0;
     }
     case OPT_FSYNC: {

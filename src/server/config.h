@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_ADDR_MAX 256
-#define CONFIG_PATH_MAX 4096
+#define CONFIG_ADDR_MAX  256
+#define CONFIG_PATH_MAX  4096
+#define CONFIG_ROOTS_MAX 16
 
 typedef struct config {
     char http[CONFIG_ADDR_MAX]; /* "127.0.0.1:8080", or "off" */
@@ -34,6 +35,8 @@ typedef struct config {
     long ws_ping_s;
     long ws_timeout_s;
     long max_subscribers;
+    char tail_roots[CONFIG_ROOTS_MAX][CONFIG_PATH_MAX]; /* --tail-root, repeatable */
+    int ntail_roots;
     int log_level;
 } config_t;
 

@@ -42,6 +42,10 @@ static enum http_route route_of(const char *path)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0)
             return routes[i].route;
+    if (strcmp(path, "/api/files") == 0)
+        return ROUTE_FILES;
+    if (strncmp(path, "/api/files/", 11) == 0)
+        return ROUTE_FILE;
     return ROUTE_NONE;
 }
 
@@ -196,6 +200,10 @@ static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *p
         return logs_on_request(wsi, c);
     case ROUTE_TAIL:
         return tail_http_request(wsi, c);
+    case ROUTE_FILES:
+        return files_list_request(wsi, c);
+    case ROUTE_FILE:
+        return files_http_request(wsi, c, path + 11);
     case ROUTE_HEALTH:
         return status_health(wsi, c);
     case ROUTE_METRICS:
@@ -245,7 +253,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
          * endpoints take one */
         char uri[64];
         if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 ||
-            strcmp(uri, "/api/tail") != 0)
+            (strcmp(uri, "/api/tail") != 0 && strncmp(uri, "/api/files/", 11) != 0))
             return 1;
         return 0;
     }
@@ -273,7 +281,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!c || !c->srv)
             return 0;
-        if (c->is_sse)
+        if (c->is_sse || c->ff)
             return tail_writable(wsi, c);
         if (c->resp_ready) {
             c->resp_ready = 0;

@@ -18,6 +18,8 @@ enum http_route {
     ROUTE_INGEST,
     ROUTE_LOGS,
     ROUTE_TAIL,
+    ROUTE_FILES, /* GET /api/files: the list */
+    ROUTE_FILE,  /* GET /api/files/<root>/<path> */
     ROUTE_HEALTH,
     ROUTE_METRICS,
     ROUTE_INDEX,
@@ -54,8 +56,9 @@ typedef struct http_conn {
     buf_t resp;
     struct query_job *job; /* GET /api/logs in progress */
 
-    /* live tail */
+    /* live tail, of records or of a file */
     struct tail_sub *sub;
+    struct file_follow *ff;
     int is_ws, is_sse;
     int keepalive_due; /* SSE: send a comment to keep the stream alive */
     int close_after;   /* WebSocket: send resp, then close */
@@ -95,6 +98,8 @@ int tail_ws_established(struct lws *wsi, http_conn_t *c);
 int tail_writable(struct lws *wsi, http_conn_t *c);
 void tail_sse_timer(struct lws *wsi, http_conn_t *c);
 void tail_conn_closed(http_conn_t *c);
+int files_list_request(struct lws *wsi, http_conn_t *c);
+int files_http_request(struct lws *wsi, http_conn_t *c, const char *path);
 int status_health(struct lws *wsi, http_conn_t *c);
 int status_metrics(struct lws *wsi, http_conn_t *c);
 int status_index(struct lws *wsi, http_conn_t *c);

@@ -13,6 +13,7 @@
 #include "../common/timeutil.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
+#include "../tail/files.h"
 #include "../tail/tail.h"
 #include "http.h"
 #include "metrics.h"
@@ -174,6 +175,17 @@ int main(int argc, char **argv)
     uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 
     srv.tail = tail_create(&srv.loop, srv.store, (size_t)srv.cfg.max_subscribers);
+    static file_roots_t roots;
+    if (srv.cfg.ntail_roots) {
+        if (files_roots_init(&roots, (const char(*)[4096])srv.cfg.tail_roots, srv.cfg.ntail_roots,
+                             err, sizeof err)) {
+            log_error("%s", err);
+            return 1;
+        }
+        srv.roots = &roots;
+        for (int i = 0; i < roots.n; i++)
+            log_info("files: tailing under %s as '%s'", roots.r[i].real, roots.r[i].name);
+    }
     if (http_start(&srv)) {
         finish(&srv);
         uv_run(&srv.loop, UV_RUN_DEFAULT);

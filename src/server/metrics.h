@@ -26,7 +26,8 @@ enum http_reject {
     HREJ_SHUTTING_DOWN,
     HREJ_NOT_FOUND,
     HREJ_METHOD,
-    HREJ_STORE, /* the store refused: behind, or failed */
+    HREJ_STORE,     /* the store refused: behind, or failed */
+    HREJ_FORBIDDEN, /* a file path outside the tail roots */
     HREJ_COUNT
 };
 

@@ -27,6 +27,7 @@ typedef struct server {
 
     store_t *store;
     struct tail *tail;
+    struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
 
