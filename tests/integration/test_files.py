@@ -1,0 +1,144 @@
+"""File tail under --tail-root: listing, last n lines, following appends,
+rotation and truncation, and every escape attempt refused with 403."""
+import asyncio
+import json
+import os
+import socket
+
+import pytest
+import requests
+import websockets
+
+
+@pytest.fixture
+def root(tmp_path):
+    r = tmp_path / "logs"
+    (r / "nginx").mkdir(parents=True)
+    (r / "app.log").write_text("one\ntwo\nthree\n")
+    (r / "nginx" / "access.log").write_text("GET /\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("top secret\n")
+    os.symlink(outside / "secret", r / "escape")
+    os.symlink(outside, r / "escape-dir")
+    os.symlink(r / "app.log", r / "alias.log")  # a symlink that stays inside
+    os.mkfifo(r / "pipe")
+    return r
+
+
+def test_listing_and_last_lines(make_server, root):
+    s = make_server("--tail-root", str(root))
+    listing = requests.get(s.url + "/api/files").json()
+    (r,) = listing["roots"]
+    assert r["name"] == "logs" and r["path"] == str(root)
+    assert sorted(f["path"] for f in r["files"]) == ["alias.log", "app.log", "nginx/access.log"]
+    assert requests.get(s.url + "/api/files/logs/app.log?n=2").json() == ["two", "three"]
+    assert requests.get(s.url + "/api/files/logs/nginx/access.log").json() == ["GET /"]
+    assert requests.get(s.url + "/api/files/logs/alias.log?n=1").json() == ["three"]
+
+
+@pytest.mark.parametrize("path", [
+    "logs/escape",                  # symlink out of the root
+    "logs/escape-dir/secret",       # through a symlinked directory
+    "logs/nginx",                   # a directory
+    "logs/pipe",                    # a fifo
+    "logs/%2e%2e/outside/secret",   # encoded ..
+    "logs/nginx/%2e%2e/%2e%2e/outside/secret",
+    "nope/app.log",                 # no such root
+    "logs/missing.log",
+    "logs//etc/passwd",             # absolute inside
+])
+def test_escape_attempts_are_refused(make_server, root, path):
+    s = make_server("--tail-root", str(root))
+    # raw request: no client-side normalisation of the path
+    with socket.create_connection(("127.0.0.1", s.port)) as c:
+        c.sendall(f"GET /api/files/{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                  .encode())
+        reply = b""
+        while chunk := c.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    assert status in (403, 404), reply
+    assert b"top secret" not in reply
+    assert "error" in json.loads(body)
+    if status == 403:
+        assert "files: refused" in s.log_text()
+    m = s.metrics()
+    assert m['logship_http_rejected_total{reason="forbidden"}'] + \
+        m['logship_http_rejected_total{reason="not_found"}'] >= 1
+
+
+def test_no_root_means_off(server):
+    assert requests.get(server.url + "/api/files").json() == {"roots": []}
+    r = requests.get(server.url + "/api/files/x/y")
+    assert r.status_code == 404 and "off" in r.json()["error"]
+
+
+def test_follow_append_rotation_truncation(make_server, root):
+    s = make_server("--tail-root", str(root))
+    log = root / "app.log"
+
+    async def run():
+        url = f"ws://127.0.0.1:{s.port}/api/files/logs/app.log?n=1"
+        async with websockets.connect(url) as ws:
+            assert json.loads(await ws.recv()) == ["three"]
+            with open(log, "a") as f:
+                f.write("four\nfi")
+                f.flush()
+                await asyncio.sleep(0.5)
+                f.write("ve\n")
+            got = []
+            while len(got) < 2:
+                got += json.loads(await ws.recv())
+            assert got == ["four", "five"]
+            # rotation: rename away, then a new file at the path
+            with open(log, "a") as f:
+                f.write("last of old\n")
+            os.rename(log, root / "app.log.1")
+            log.write_text("first of new\n")
+            msgs = []
+            while ["first of new"] not in msgs:
+                msgs.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            flat = [m for m in msgs if isinstance(m, list)]
+            assert sum(flat, []) == ["last of old", "first of new"]
+            assert {"type": "rotated"} in msgs
+            # truncation in place (copytruncate)
+            with open(log, "r+") as f:
+                f.truncate(0)
+            await asyncio.sleep(0.5)  # the writer goes on a little later
+            with open(log, "a") as f:
+                f.write("after truncate\n")
+            msgs = []
+            while ["after truncate"] not in msgs:
+                msgs.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+            assert {"type": "truncated"} in msgs
+    asyncio.run(run())
+
+
+def test_websocket_escape_is_refused(make_server, root):
+    s = make_server("--tail-root", str(root))
+
+    async def run():
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/api/files/logs/escape") as ws:
+            msg = json.loads(await ws.recv())
+            assert msg["type"] == "error" and "leaves its root" in msg["error"]
+    asyncio.run(run())
+
+
+def test_sse_follow(make_server, root):
+    s = make_server("--tail-root", str(root))
+    r = requests.get(s.url + "/api/files/logs/app.log?n=2",
+                     headers={"Accept": "text/event-stream"}, stream=True, timeout=10)
+    lines = r.iter_lines(chunk_size=1, decode_unicode=True)
+    for line in lines:
+        if line.startswith("data: "):
+            assert json.loads(line[6:]) == ["two", "three"]
+            break
+    with open(root / "app.log", "a") as f:
+        f.write("sse more\n")
+    for line in lines:
+        if line.startswith("data: "):
+            assert json.loads(line[6:]) == ["sse more"]
+            break
+    r.close()
