@@ -46,6 +46,8 @@ static enum http_route route_of(const char *path)
         return ROUTE_FILES;
     if (strncmp(path, "/api/files/", 11) == 0)
         return ROUTE_FILE;
+    if (strncmp(path, "/ui/", 4) == 0)
+        return ROUTE_UI;
     return ROUTE_NONE;
 }
 
@@ -79,17 +81,29 @@ static void done(http_conn_t *c)
 int http_reply(struct lws *wsi, http_conn_t *c, int status, const char *ctype, const char *body,
                size_t n)
 {
+    static const http_header_t no_store[] = {{"cache-control:", "no-store"}};
+    return http_reply_with(wsi, c, status, ctype, no_store, 1, body, n);
+}
+
+int http_reply_with(struct lws *wsi, http_conn_t *c, int status, const char *ctype,
+                    const http_header_t *hdrs, size_t nhdrs, const char *body, size_t n)
+{
     server_t *srv = c->srv;
     buf_t *out = &srv->out;
     size_t hdr_room = 512;
+    for (size_t i = 0; i < nhdrs; i++)
+        hdr_room += strlen(hdrs[i].name) + strlen(hdrs[i].value) + 4;
 
     buf_reset(out);
     unsigned char *start = (unsigned char *)buf_reserve(out, LWS_PRE + hdr_room + n) + LWS_PRE;
     unsigned char *p = start, *end = start + hdr_room;
-    if (lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)n, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_http_header(wsi, &p, end)) {
+    int fail = lws_add_http_common_headers(wsi, (unsigned int)status, ctype, (lws_filepos_t)n,
+                                           &p, end);
+    for (size_t i = 0; i < nhdrs && !fail; i++)
+        fail = lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[i].name,
+                                           (const unsigned char *)hdrs[i].value,
+                                           (int)strlen(hdrs[i].value), &p, end);
+    if (fail || lws_finalize_http_header(wsi, &p, end)) {
         done(c);
         return -1;
     }
@@ -122,9 +136,13 @@ int http_reply_error(struct lws *wsi, http_conn_t *c, int status, enum http_reje
 
 void http_reply_later(http_conn_t *c, int status)
 {
-    c->resp_status = status;
-    c->resp_ready = 1;
-    lws_callback_on_writable(c->wsi);
+    /* Written at once rather than from a writable callback: for HTTP/1 an
+     * lws_write() on the service thread is a plain send (lws keeps what
+     * the socket does not take), and asking for POLLOUT first would cost
+     * a loop pass and several epoll_ctl calls per request. */
+    c->awaiting = 0;
+    if (http_reply(c->wsi, c, status, "application/json", c->resp.data, c->resp.len))
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
 }
 
 static void conn_reset(http_conn_t *c, server_t *srv)
@@ -209,7 +227,10 @@ static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *p
     case ROUTE_METRICS:
         return status_metrics(wsi, c);
     case ROUTE_INDEX:
-        return status_index(wsi, c);
+        return status_wants_page(wsi) ? status_ui(wsi, c, "index.html", 10)
+                                      : status_index(wsi, c);
+    case ROUTE_UI:
+        return status_ui(wsi, c, path + 4, strlen(path + 4));
     default:
         return http_reply_error(wsi, c, 404, HREJ_NOT_FOUND, "no such endpoint");
     }
