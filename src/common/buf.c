@@ -77,10 +77,8 @@ slice_t slice_trim(slice_t s)
     return s;
 }
 
-char *buf_reserve(buf_t *b, size_t extra)
+char *buf_grow(buf_t *b, size_t extra)
 {
-    /* an empty buffer gets memory even for extra == 0, so the pointer
-     * returned is never NULL (NULL + 0 is undefined) */
     if (!b->data || b->cap - b->len < extra) {
         size_t need = b->len + extra;
         if (need < b->len)
@@ -100,12 +98,6 @@ void buf_append(buf_t *b, const void *p, size_t n)
         return;
     memcpy(buf_reserve(b, n), p, n);
     b->len += n;
-}
-
-void buf_putc(buf_t *b, char c)
-{
-    *buf_reserve(b, 1) = c;
-    b->len++;
 }
 
 void buf_puts(buf_t *b, const char *s)

@@ -48,10 +48,22 @@ typedef struct buf {
 
 #define BUF_INIT {NULL, 0, 0}
 
+/* Grows b so extra more bytes fit (the slow path of buf_reserve). */
+char *buf_grow(buf_t *b, size_t extra);
 /* Ensures room for extra more bytes; returns a pointer to data + len. */
-char *buf_reserve(buf_t *b, size_t extra);
+static inline char *buf_reserve(buf_t *b, size_t extra)
+{
+    /* an empty buffer gets memory even for extra == 0: never NULL + 0 */
+    if (b->data && b->cap - b->len >= extra)
+        return b->data + b->len;
+    return buf_grow(b, extra);
+}
 void buf_append(buf_t *b, const void *p, size_t n);
-void buf_putc(buf_t *b, char c);
+static inline void buf_putc(buf_t *b, char c)
+{
+    *buf_reserve(b, 1) = c;
+    b->len++;
+}
 void buf_puts(buf_t *b, const char *s);
 /* printf-style append. */
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -7,6 +7,8 @@
 int ring_init(ring_t *r, size_t max_records, size_t max_bytes)
 {
     memset(r, 0, sizeof *r);
+    if (max_bytes > UINT32_MAX)
+        max_bytes = UINT32_MAX; /* offsets are 32-bit */
     if (!max_records)
         max_records = 1;
     r->mem = malloc(max_bytes ? max_bytes : 1);
@@ -39,7 +41,7 @@ void ring_clear(ring_t *r)
 
 static void evict(ring_t *r)
 {
-    size_t n = (size_t)rd32(r->mem + r->tail) + RECORD_FRAME_HDR;
+    size_t n = r->slots[r->first].len;
     r->tail += n;
     r->bytes -= n;
     r->first = (r->first + 1) % r->max_records;
@@ -83,7 +85,8 @@ void ring_push(ring_t *r, const char *frame, size_t n)
     memcpy(r->mem + r->head, frame, n);
     ring_slot_t *s = &r->slots[(r->first + r->count) % r->max_records];
     s->seq = seq;
-    s->off = r->head;
+    s->off = (uint32_t)r->head;
+    s->len = (uint32_t)n;
     r->head += n;
     r->bytes += n;
     r->count++;

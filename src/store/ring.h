@@ -27,7 +27,8 @@
 
 typedef struct ring_slot {
     uint64_t seq;
-    size_t off;
+    uint32_t off;
+    uint32_t len; /* kept here so eviction never touches cold frame memory */
 } ring_slot_t;
 
 typedef struct ring {
