@@ -28,5 +28,6 @@ const char *cli_server(const char *flag, char *buf, size_t cap);
 int cli_color(int fd);
 
 int cmd_query(int argc, char **argv);
+int cmd_send(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct command {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"query", "search the stored records", cmd_query},
+    {"send", "send records (a message, stdin lines, or a followed file)", cmd_send},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

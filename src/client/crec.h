@@ -18,8 +18,8 @@
 #define CREC_F_CUT 1 /* the message was cut to max_msg_bytes */
 
 typedef struct crec_head {
-    int64_t ts;       /* ns since the epoch */
-    uint64_t pos;     /* resumable shipping: the caller's position */
+    int64_t ts;   /* ns since the epoch */
+    uint64_t pos; /* resumable shipping: the caller's position */
     uint32_t msg_len;
     uint32_t fields_len; /* bytes of the field encoding */
     uint16_t topic_len;
@@ -50,9 +50,8 @@ typedef struct crec {
  * the slot size. */
 static inline size_t crec_read(const char *p, crec_t *r)
 {
-    const qslot_t *s = (const qslot_t *)(const void *)p;
-    size_t size = atomic_load_explicit(&((qslot_t *)(void *)(uintptr_t)s)->size,
-                                       memory_order_relaxed);
+    uint32_t size; /* a private copy: a plain read of the size word */
+    memcpy(&size, p, sizeof size);
     crec_head_t h;
     memcpy(&h, p + QUEUE_SLOT_HDR, sizeof h);
     const char *b = p + QUEUE_SLOT_HDR + sizeof h;
@@ -76,8 +75,7 @@ static inline size_t crec_read(const char *p, crec_t *r)
 static inline int crec_field_next(const char **p, const char *end, const char **k, size_t *kn,
                                   const char **v, size_t *vn)
 {
-    if (*p + CREC_FIELD_HDR > end)
-        return 0;
+    if (*p + CREC_FIELD_HDR > end) return 0;
     uint16_t a;
     uint32_t b;
     memcpy(&a, *p, 2);

@@ -10,20 +10,18 @@
  * fault on it (and it comes zeroed: invariant 2). */
 static char *ring_map(size_t cap)
 {
-    void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                   -1, 0);
+    void *p =
+        mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
 int queue_init(queue_t *q, size_t cap)
 {
     memset(q, 0, sizeof *q);
-    if (cap < QUEUE_MIN)
-        cap = QUEUE_MIN;
+    if (cap < QUEUE_MIN) cap = QUEUE_MIN;
     cap &= ~(size_t)7;
     q->buf = ring_map(cap);
-    if (!q->buf)
-        return -1;
+    if (!q->buf) return -1;
     q->cap = cap;
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
@@ -40,8 +38,7 @@ int queue_init(queue_t *q, size_t cap)
 
 void queue_free(queue_t *q)
 {
-    if (!q->buf)
-        return;
+    if (!q->buf) return;
     munmap(q->buf, q->cap);
     q->buf = NULL;
     pthread_mutex_destroy(&q->tail_mu);
@@ -52,8 +49,7 @@ void queue_free(queue_t *q)
 int queue_reset(queue_t *q)
 {
     char *nb = ring_map(q->cap);
-    if (!nb)
-        return -1;
+    if (!nb) return -1;
     munmap(q->buf, q->cap);
     q->buf = nb;
     atomic_store(&q->head, 0);
@@ -71,13 +67,11 @@ static inline qslot_t *slot_at(const queue_t *q, uint64_t pos)
  * Caller holds tail_mu. */
 static void release(queue_t *q, uint64_t from, uint64_t to)
 {
-    if (to == from)
-        return;
+    if (to == from) return;
     size_t off = (size_t)(from % q->cap), n = (size_t)(to - from);
     size_t first = n < q->cap - off ? n : q->cap - off;
     memset(q->buf + off, 0, first);
-    if (n > first)
-        memset(q->buf, 0, n - first);
+    if (n > first) memset(q->buf, 0, n - first);
     atomic_store_explicit(&q->tail, to, memory_order_release);
 }
 
@@ -95,18 +89,19 @@ static void wake_waiters(queue_t *q)
 
 /* Copies committed slots from pos on into out; returns bytes copied and
  * sets *end. Caller holds tail_mu. */
-static size_t copy_from(queue_t *q, uint64_t pos, char *out, size_t max, uint64_t *end)
+static size_t copy_from(queue_t *q, uint64_t pos, char *out, size_t max, size_t max_slots,
+                        uint64_t upto, uint64_t *end)
 {
+    size_t slots = 0;
     uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
     size_t n = 0;
+    if (upto < head) head = upto;
     while (pos < head) {
         qslot_t *s = slot_at(q, pos);
         uint32_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-        if (size == 0)
-            break; /* reserved, not committed yet (invariant 3) */
+        if (size == 0) break; /* reserved, not committed yet (invariant 3) */
         if (s->kind == QSLOT_REC) {
-            if (n + size > max)
-                break;
+            if (n + size > max || slots++ == max_slots) break;
             memcpy(out + n, s, size);
             n += size;
         }
@@ -116,16 +111,16 @@ static size_t copy_from(queue_t *q, uint64_t pos, char *out, size_t max, uint64_
     return n;
 }
 
-size_t queue_take(queue_t *q, char *out, size_t max, uint64_t *start, uint64_t *end)
+size_t queue_take(queue_t *q, char *out, size_t max, size_t max_slots, uint64_t upto,
+                  uint64_t *start, uint64_t *end)
 {
     pthread_mutex_lock(&q->tail_mu);
     uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    size_t n = copy_from(q, t, out, max, end);
+    size_t n = copy_from(q, t, out, max, max_slots, upto, end);
     *start = t;
     release(q, t, *end);
     pthread_mutex_unlock(&q->tail_mu);
-    if (*end != t)
-        wake_waiters(q);
+    if (*end != t) wake_waiters(q);
     return n;
 }
 
@@ -133,7 +128,7 @@ size_t queue_peek(queue_t *q, uint64_t from, char *out, size_t max, uint64_t *en
 {
     pthread_mutex_lock(&q->tail_mu);
     uint64_t t = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    size_t n = copy_from(q, from > t ? from : t, out, max, end);
+    size_t n = copy_from(q, from > t ? from : t, out, max, SIZE_MAX, UINT64_MAX, end);
     pthread_mutex_unlock(&q->tail_mu);
     return n;
 }
@@ -147,17 +142,14 @@ int queue_evict(queue_t *q, size_t size)
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         size_t off = (size_t)(h % q->cap);
         size_t pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t <= q->cap || t == h)
-            break;
+        if (h + pad + size - t <= q->cap || t == h) break;
         qslot_t *s = slot_at(q, t);
         uint32_t sz = atomic_load_explicit(&s->size, memory_order_acquire);
         if (sz == 0) {
-            if (dropped == 0)
-                dropped = -1;
+            if (dropped == 0) dropped = -1;
             break;
         }
-        if (s->kind == QSLOT_REC)
-            dropped++;
+        if (s->kind == QSLOT_REC) dropped++;
         t += sz;
     }
     release(q, t0, t);
@@ -174,8 +166,7 @@ int queue_wait_room(queue_t *q, size_t size, int64_t deadline, void (*wake)(void
         uint64_t h = atomic_load(&q->head), t = atomic_load(&q->tail);
         size_t off = (size_t)(h % q->cap);
         size_t pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t <= q->cap)
-            break;
+        if (h + pad + size - t <= q->cap) break;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
@@ -183,8 +174,7 @@ int queue_wait_room(queue_t *q, size_t size, int64_t deadline, void (*wake)(void
             rc = -1;
             break;
         }
-        if (wake)
-            wake(arg);
+        if (wake) wake(arg);
         /* short slices: a missed wake-up costs at most one slice */
         int64_t until = deadline - now_ns > 20000000 ? now_ns + 20000000 : deadline;
         struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};

@@ -89,8 +89,7 @@ static inline void *queue_reserve(queue_t *q, size_t size)
         }
         size_t off = (size_t)(h % q->cap);
         pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t > q->cap)
-            return NULL;
+        if (h + pad + size - t > q->cap) return NULL;
         if (atomic_compare_exchange_weak_explicit(&q->head, &h, h + pad + size,
                                                   memory_order_relaxed, memory_order_relaxed))
             break;
@@ -124,11 +123,13 @@ int queue_evict(queue_t *q, size_t size);
  * so the consumer hurries. Returns 0 when there may be room, -1 on timeout. */
 int queue_wait_room(queue_t *q, size_t size, int64_t deadline, void (*wake)(void *), void *arg);
 
-/* Consumer: copies committed slots starting at the tail into out (PAD
- * slots skipped), at most max bytes and at least one slot when one is
- * committed and fits, frees them, and wakes blocked producers. Sets *start
- * and *end to the positions taken. Returns the bytes copied. */
-size_t queue_take(queue_t *q, char *out, size_t max, uint64_t *start, uint64_t *end);
+/* Consumer: copies committed slots starting at the tail and before
+ * position upto into out (PAD slots skipped), at most max bytes and
+ * max_slots records, frees them, and wakes blocked producers. Sets *start
+ * and *end to the positions taken. Returns the bytes copied. out must hold
+ * the largest slot. */
+size_t queue_take(queue_t *q, char *out, size_t max, size_t max_slots, uint64_t upto,
+                  uint64_t *start, uint64_t *end);
 /* Consumer: like queue_take() from position from (or the tail, when it is
  * later) without freeing anything: for the stderr echo. */
 size_t queue_peek(queue_t *q, uint64_t from, char *out, size_t max, uint64_t *end);

@@ -1,0 +1,118 @@
+# client.cmake - liblogship (src/client/, include/logship.h): the shared and
+# static library, `logship send`, the example, the client tests and the
+# latency benchmark. Included from the top-level CMakeLists.txt.
+#
+# The library compiles three pure helpers of src/common (levels, UTF-8) into
+# itself with hidden visibility: liblogship.so exports only logship_*.
+
+option(LOGSHIP_TSAN "Build only the client tests, under ThreadSanitizer" OFF)
+find_package(Threads REQUIRED)
+
+set(LOGSHIP_CLIENT_SOURCES
+  src/client/queue.c
+  src/client/format.c
+  src/client/proto.c
+  src/client/spool.c
+  src/client/sender.c
+  src/client/logship.c
+  src/common/level.c
+  src/common/utf8.c
+  src/common/buf.c
+)
+
+# One compilation, two libraries.
+function(logship_client_objects name)
+  add_library(${name} OBJECT ${LOGSHIP_CLIENT_SOURCES})
+  set_target_properties(${name} PROPERTIES POSITION_INDEPENDENT_CODE ON
+                                           C_VISIBILITY_PRESET hidden)
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+  target_compile_options(${name} PRIVATE ${LOGSHIP_WARNINGS} ${ARGN})
+endfunction()
+
+if(NOT LOGSHIP_TSAN)
+  logship_client_objects(logship_client_obj)
+  add_library(logship_client SHARED $<TARGET_OBJECTS:logship_client_obj>)
+  set_target_properties(logship_client PROPERTIES OUTPUT_NAME logship
+                        VERSION ${PROJECT_VERSION} SOVERSION 0)
+  target_include_directories(logship_client PUBLIC ${CMAKE_SOURCE_DIR}/include)
+  target_link_libraries(logship_client PRIVATE Threads::Threads)
+
+  add_library(logship_client_static STATIC $<TARGET_OBJECTS:logship_client_obj>)
+  set_target_properties(logship_client_static PROPERTIES OUTPUT_NAME logship)
+  target_include_directories(logship_client_static PUBLIC ${CMAKE_SOURCE_DIR}/include)
+  target_link_libraries(logship_client_static PUBLIC Threads::Threads)
+
+  # `logship send` is on the public API
+  target_sources(logship PRIVATE src/cli/send.c)
+  target_link_libraries(logship PRIVATE logship_client_static)
+
+  # examples/: built, so they keep compiling
+  add_executable(example_hello examples/hello.c)
+  target_compile_options(example_hello PRIVATE ${LOGSHIP_WARNINGS})
+  target_link_libraries(example_hello PRIVATE logship_client)
+
+  # bench/client_latency: log-call latency (bench/client_latency.sh)
+  add_executable(client_latency bench/client_latency.c)
+  target_compile_options(client_latency PRIVATE ${LOGSHIP_WARNINGS})
+  target_link_libraries(client_latency PRIVATE logship_client_static m)
+
+  # the driver the integration tests (tests/integration/test_client.py) run
+  add_executable(client_driver tests/integration/clients/client_driver.c)
+  target_compile_options(client_driver PRIVATE ${LOGSHIP_WARNINGS})
+  target_link_libraries(client_driver PRIVATE logship_client_static)
+endif()
+
+if(LOGSHIP_TESTS)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+  set(LOGSHIP_CLIENT_UNIT_TESTS client_queue client_format client_spool client_api)
+  if(LOGSHIP_TSAN)
+    # the ThreadSanitizer build (see unit_client_tsan below): the queue and
+    # the whole library under threads
+    logship_client_objects(logship_client_tsan_obj -fsanitize=thread)
+    foreach(t client_queue client_api)
+      add_executable(test_${t}_tsan tests/unit/test_${t}.c $<TARGET_OBJECTS:logship_client_tsan_obj>)
+      target_compile_options(test_${t}_tsan PRIVATE ${LOGSHIP_WARNINGS} -fsanitize=thread)
+      target_include_directories(test_${t}_tsan PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
+      target_link_options(test_${t}_tsan PRIVATE -fsanitize=thread)
+      target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads)
+    endforeach()
+  else()
+    foreach(t ${LOGSHIP_CLIENT_UNIT_TESTS})
+      add_executable(test_${t} tests/unit/test_${t}.c)
+      target_compile_options(test_${t} PRIVATE ${LOGSHIP_WARNINGS})
+      target_include_directories(test_${t} PRIVATE ${CMAKE_SOURCE_DIR}/src)
+      target_link_libraries(test_${t} PRIVATE logship_client_static PkgConfig::CMOCKA)
+      add_test(NAME unit_${t} COMMAND test_${t})
+    endforeach()
+    # ThreadSanitizer can not share a binary with AddressSanitizer: the queue
+    # and API tests are built again, with -fsanitize=thread, in their own
+    # build directory, and run from there.
+    set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan)
+    add_test(NAME unit_client_tsan
+      COMMAND sh -c "cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF >/dev/null && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan >/dev/null && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 '${TSAN_DIR}/test_client_queue_tsan' && TSAN_OPTIONS=halt_on_error=1 '${TSAN_DIR}/test_client_api_tsan'")
+    set_tests_properties(unit_client_tsan PROPERTIES TIMEOUT 900)
+  endif()
+endif()
+
+# The reply parser reads network input: a fuzz driver, and its corpus
+# replayed by every test run.
+if(NOT LOGSHIP_TSAN)
+  if(LOGSHIP_FUZZ)
+    logship_client_objects(logship_client_fuzz_obj -fsanitize=fuzzer-no-link)
+    add_executable(fuzz_client_reply tests/fuzz/fuzz_client_reply.c
+                   $<TARGET_OBJECTS:logship_client_fuzz_obj>)
+    target_compile_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer ${LOGSHIP_WARNINGS})
+    target_link_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer)
+    target_include_directories(fuzz_client_reply PRIVATE ${CMAKE_SOURCE_DIR}/src)
+    target_link_libraries(fuzz_client_reply PRIVATE Threads::Threads)
+  else()
+    add_executable(fuzz_client_reply tests/fuzz/fuzz_client_reply.c tests/fuzz/replay_main.c)
+    target_compile_options(fuzz_client_reply PRIVATE ${LOGSHIP_WARNINGS})
+    target_include_directories(fuzz_client_reply PRIVATE ${CMAKE_SOURCE_DIR}/src)
+    target_link_libraries(fuzz_client_reply PRIVATE logship_client_static)
+  endif()
+  if(LOGSHIP_TESTS)
+    add_test(NAME fuzz_replay_client_reply
+      COMMAND sh -c "$<TARGET_FILE:fuzz_client_reply> ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/client_reply/*")
+  endif()
+endif()
