@@ -125,7 +125,10 @@ typedef struct logship_opts {
 
     const char *spool_dir; /* when set: overflow goes to append-only files here and is
                               sent, in order, when the server is back, also by the next
-                              process that opens a logger on the same directory */
+                              process that opens a logger on the same directory; a full
+                              queue then waits (up to block_timeout_ms) for the records
+                              to go to disk, and the overflow policy applies only when
+                              the spool is full too */
     size_t spool_bytes;    /* most disk space for the spool; default 256 MiB */
 
     /* Resumable shipping (logship send --file): the caller gives a stable

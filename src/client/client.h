@@ -130,6 +130,7 @@ struct logship {
     _Atomic uint64_t n_batches_acked, n_batches_dup, n_batches_resent, n_nacks;
     _Atomic uint64_t n_connects, n_connect_failures, n_spooled, n_lost;
     _Atomic size_t spool_used;
+    _Atomic int spool_room; /* the spool takes more: a full queue waits for it */
     _Atomic int connected;
 
     struct logship *list_next; /* all loggers, for the fork handlers */

@@ -116,6 +116,14 @@ static void *reserve(logship_t *lg, size_t size, int *err)
 {
     void *p = queue_reserve(&lg->q, size);
     if (p) return p;
+    if (atomic_load_explicit(&lg->spool_room, memory_order_relaxed)) {
+        /* with a spool, a full queue waits for the background thread to
+         * move records to disk; the policy applies only after that */
+        int64_t deadline = mono_ns() + (int64_t)lg->block_timeout_ms * 1000000;
+        while (atomic_load_explicit(&lg->spool_room, memory_order_relaxed) &&
+               queue_wait_room(&lg->q, size, deadline, wake_cb, lg) == 0)
+            if ((p = queue_reserve(&lg->q, size))) return p;
+    }
     switch (lg->overflow) {
     case LOGSHIP_DROP_OLDEST:
         for (int i = 0; i < 64; i++) {
@@ -610,6 +618,7 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     pthread_condattr_destroy(&ca);
     if (lg->spool_dir && (rc = spool_open(&spool, lg->spool_dir, lg->spool_bytes, &lg->own)))
         goto fail_spool;
+    if (spool) atomic_store(&lg->spool_room, spool_room(spool, lg->batch_bytes));
     pthread_once(&g_atfork_once, register_atfork);
     pthread_mutex_lock(&g_mu);
     atomic_store(&lg->fork_gen, atomic_load(&g_fork_gen));
@@ -689,6 +698,7 @@ static int restart_child(logship_t *lg)
     atomic_store(&lg->n_spooled, 0);
     atomic_store(&lg->n_lost, 0);
     atomic_store(&lg->spool_used, 0);
+    atomic_store(&lg->spool_room, 0);
     atomic_store(&lg->connected, 0);
     if ((rc = sender_start(lg, NULL))) goto out;
     atomic_store_explicit(&lg->fork_gen, gen, memory_order_release);

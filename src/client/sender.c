@@ -491,15 +491,17 @@ static int flushing(logship_t *lg)
     return atomic_load(&lg->flush_req) || atomic_load(&lg->stop);
 }
 
-/* Where a sealed batch may go: 1 the list, 2 the spool, 0 nowhere yet. */
+/* Where a sealed batch may go: 1 the list (sent from memory, so only while
+ * connected), 2 the spool, 0 nowhere yet. */
 static int destination(logship_t *lg)
 {
     sender_t *s = &lg->s;
     int spooled = s->spool && spool_pending(s->spool);
-    if (s->nlist < lg->max_inflight && !spooled) return 1;
+    if (s->state == SS_UP && s->nlist < lg->max_inflight && !spooled) return 1;
     if (!s->spool) return 0;
-    int urgent =
-        spooled || flushing(lg) || s->state != SS_UP || queue_used(&lg->q) * 2 >= lg->q.cap;
+    /* while the queue has room a batch waits for the list; the spool takes
+     * it when the server is away or the queue is half full */
+    int urgent = spooled || s->state != SS_UP || queue_used(&lg->q) * 2 >= lg->q.cap;
     return urgent ? 2 : 0;
 }
 
@@ -569,6 +571,7 @@ static void update_done(logship_t *lg)
         uint64_t sp = spool_own_start(s->spool);
         if (sp < p) p = sp;
         atomic_store(&lg->spool_used, spool_used(s->spool));
+        atomic_store(&lg->spool_room, spool_room(s->spool, lg->batch_bytes));
     }
     if (p != atomic_load(&lg->done_pos)) {
         atomic_store(&lg->done_pos, p);

@@ -320,6 +320,11 @@ size_t spool_used(const spool_t *s)
     return s->used;
 }
 
+int spool_room(const spool_t *s, size_t n)
+{
+    return !s->broken && s->used + n + ENT_HDR + FILE_HDR <= s->limit;
+}
+
 uint64_t spool_own_start(const spool_t *s)
 {
     return s->s_len ? s->starts[s->s_head] : UINT64_MAX;

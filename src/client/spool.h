@@ -54,6 +54,8 @@ void spool_abandon(spool_t *s);
 int spool_pending(const spool_t *s);
 /* Bytes the spool files take. */
 size_t spool_used(const spool_t *s);
+/* 1 when a batch of n bytes would still fit (and writes work). */
+int spool_room(const spool_t *s, size_t n);
 /* Queue position of the first own entry not loaded (UINT64_MAX: none). */
 uint64_t spool_own_start(const spool_t *s);
 
