@@ -29,5 +29,6 @@ int cli_color(int fd);
 
 int cmd_query(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+int cmd_tail(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct command {
 } commands[] = {
     {"query", "search the stored records", cmd_query},
     {"send", "send records (a message, stdin lines, or a followed file)", cmd_send},
+    {"tail", "follow new records (or a served file) live", cmd_tail},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
