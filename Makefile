@@ -27,6 +27,7 @@ test: deps-test
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
 	cd tests/integration/node && { [ -d node_modules/ws ] || npm ci --no-audit --no-fund; }
+	cd tests/ui && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 	LOGSHIPD=$(TEST_BUILD)/logshipd /usr/bin/python3 -m pytest -q tests/integration
 
 unit: deps-test

@@ -7,7 +7,7 @@ set -eu
 run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
 libssl-dev libyajl-dev libxxhash-dev"
 test_pkgs="$run_pkgs clang libclang-rt-14-dev libcmocka-dev python3 python3-pytest
-python3-websockets python3-requests curl bsdutils rsyslog"
+python3-websockets python3-requests curl bsdutils rsyslog chromium chromium-driver"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in
@@ -17,7 +17,8 @@ bench) want=$bench_pkgs ;;
 *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 
-# node (for the ws and browser test clients) may come from elsewhere: only
+# node (for the ws and browser test clients; the UI tests drive Debian's
+# chromium with npm's playwright-core) may come from elsewhere: only
 # install Debian's when there is none
 if [ "${1:-run}" = test ] && ! command -v node >/dev/null 2>&1; then
     want="$want nodejs npm"

@@ -117,7 +117,8 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
             q->f.after = l.seq ? l.seq - 1 : 0;
             if (!l.seq)
                 q->done = 1; /* nothing matches */
-            q->f.before = 0;
+            /* f.before stays: the forward pass must stop where the
+             * caller's before= bound is, when fewer than limit match */
         }
         if (q->format == QUERY_JSON_ARRAY)
             buf_putc(out, '[');

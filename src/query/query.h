@@ -7,6 +7,8 @@
  *   - with after= or since= (ascending): the first `limit` matches from there;
  *   - otherwise (ascending): the newest `limit` matches, oldest first. A
  *     first backward pass finds where they start, without formatting.
+ * before= (seq < before) bounds every case from above: order=desc with
+ * before= pages backward from the oldest record a reader already has.
  * query_run() may be called from any thread, one call at a time per query.
  */
 #ifndef LOGSHIP_QUERY_H

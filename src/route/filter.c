@@ -72,20 +72,30 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
             f->until = ns;
         return 0;
     }
-    if (slice_eq(key, "after")) {
+    if (slice_eq(key, "after") || slice_eq(key, "before")) {
         uint64_t a = 0;
+        int after = key.p[0] == 'a';
+        const char *bad = after ? "bad after: expected a seq number"
+                                : "bad before: expected a seq number";
         if (!v.n || v.n > 19) {
-            *err = "bad after: expected a seq number";
+            *err = bad;
             return -1;
         }
         for (size_t i = 0; i < v.n; i++) {
             if (v.p[i] < '0' || v.p[i] > '9') {
-                *err = "bad after: expected a seq number";
+                *err = bad;
                 return -1;
             }
             a = a * 10 + (uint64_t)(v.p[i] - '0');
         }
-        f->after = a;
+        if (after)
+            f->after = a;
+        else if (a == 0) {
+            /* no seq is below 1; before=0 would otherwise mean "no bound" */
+            *err = "bad before: seqs start at 1, so before must be at least 1";
+            return -1;
+        } else
+            f->before = a;
         return 0;
     }
     return 1;

@@ -26,8 +26,9 @@ typedef struct filter {
 
 void filter_init(filter_t *f);
 /* Applies one query parameter: topic (repeatable), level, q, since, until,
- * after. Returns 0, 1 when key is not a filter key, or -1 with *err set to
- * a static message for a bad value. v must outlive f. */
+ * after, before (seq < before; at least 1). Returns 0, 1 when key is not a
+ * filter key, or -1 with *err set to a static message for a bad value. v
+ * must outlive f. */
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err);
 /* 1 when r passes f. */
 int filter_match(const filter_t *f, const record_t *r);

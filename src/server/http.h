@@ -23,6 +23,7 @@ enum http_route {
     ROUTE_HEALTH,
     ROUTE_METRICS,
     ROUTE_INDEX,
+    ROUTE_UI, /* /ui/<file>: the web UI's embedded assets */
 };
 enum http_method { METHOD_OTHER, METHOD_GET, METHOD_POST, METHOD_HEAD };
 
@@ -74,6 +75,13 @@ void http_stop(server_t *srv);
  * the transaction. */
 int http_reply(struct lws *wsi, http_conn_t *c, int status, const char *ctype, const char *body,
                size_t n);
+/* One extra response header: name with its colon ("etag:"), value. */
+typedef struct http_header {
+    const char *name, *value;
+} http_header_t;
+/* http_reply with the given headers instead of "Cache-Control: no-store". */
+int http_reply_with(struct lws *wsi, http_conn_t *c, int status, const char *ctype,
+                    const http_header_t *hdrs, size_t nhdrs, const char *body, size_t n);
 /* Queues resp (already filled) to be written when the socket is writable:
  * for replies produced outside the lws callback that received the request. */
 void http_reply_later(http_conn_t *c, int status);
@@ -103,5 +111,9 @@ int files_http_request(struct lws *wsi, http_conn_t *c, const char *path);
 int status_health(struct lws *wsi, http_conn_t *c);
 int status_metrics(struct lws *wsi, http_conn_t *c);
 int status_index(struct lws *wsi, http_conn_t *c);
+/* 1 when GET / should answer with the web UI (Accept prefers text/html). */
+int status_wants_page(struct lws *wsi);
+/* The embedded UI file name (n bytes), with its caching and CSP headers. */
+int status_ui(struct lws *wsi, http_conn_t *c, const char *name, size_t n);
 
 #endif

@@ -1,9 +1,11 @@
-/* status.c - GET /, /healthz and /metrics. */
+/* status.c - GET / (the web UI, or a JSON index for API clients), the UI's
+ * assets under /ui/, /healthz and /metrics. */
 #include <stdio.h>
 #include <string.h>
 
 #include "../common/json_write.h"
 #include "../tail/tail.h"
+#include "../ui/ui_assets.h"
 #include "../common/timeutil.h"
 #include "http.h"
 #include "metrics.h"
@@ -91,6 +93,48 @@ int status_index(struct lws *wsi, http_conn_t *c)
 {
     static const char body[] =
         "{\"service\":\"logshipd\",\"version\":\"" LOGSHIP_VERSION "\",\"endpoints\":["
-        "\"POST /api/log\",\"GET /api/log\",\"GET /api/logs\",\"GET /healthz\",\"GET /metrics\"]}\n";
-    return http_reply(wsi, c, 200, "application/json", body, sizeof body - 1);
+        "\"POST /api/log\",\"GET /api/log\",\"GET /api/logs\",\"GET /api/tail\","
+        "\"GET /api/files\",\"GET /healthz\",\"GET /metrics\"],"
+        "\"ui\":\"GET / with Accept: text/html\"}\n";
+    static const http_header_t hdrs[] = {{"cache-control:", "no-store"}, {"vary:", "Accept"}};
+    return http_reply_with(wsi, c, 200, "application/json", hdrs, 2, body, sizeof body - 1);
+}
+
+int status_wants_page(struct lws *wsi)
+{
+    char accept[512];
+    if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) <= 0)
+        return 0;
+    return ui_wants_html(accept);
+}
+
+/* The page runs no inline script or style and loads nothing from elsewhere:
+ * a message that smuggled markup in could not run code even if it got into
+ * the DOM as HTML (the page only ever sets textContent). */
+#define UI_CSP                                                                                   \
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; " \
+    "script-src 'self'"
+
+int status_ui(struct lws *wsi, http_conn_t *c, const char *name, size_t n)
+{
+    const ui_asset_t *a = ui_asset_find(name, n);
+    if (!a)
+        return http_reply_error(wsi, c, 404, HREJ_NOT_FOUND, "no such file");
+    char inm[256];
+    int has_inm = lws_hdr_copy(wsi, inm, sizeof inm, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0;
+    /* small files, rebuilt with the binary: revalidate each time (a 304 is
+     * cheap) rather than risk a page whose script is a version behind */
+    const http_header_t hdrs[] = {
+        {"cache-control:", "no-cache"},
+        {"etag:", a->etag},
+        {"vary:", "Accept"},
+        {"x-content-type-options:", "nosniff"},
+        {"content-security-policy:", UI_CSP},
+        {"referrer-policy:", "no-referrer"},
+        {"x-frame-options:", "DENY"},
+    };
+    size_t nh = sizeof hdrs / sizeof hdrs[0];
+    if (has_inm && ui_etag_match(inm, a->etag))
+        return http_reply_with(wsi, c, 304, NULL, hdrs, nh, NULL, 0);
+    return http_reply_with(wsi, c, 200, a->ctype, hdrs, nh, (const char *)a->data, a->len);
 }

@@ -149,8 +149,8 @@ int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
         *err = "bad n: expected 0..100000";
         return -1;
     }
-    if (slice_eq(key, "since") || slice_eq(key, "until")) {
-        *err = "since and until are for /api/logs; a tail starts now or after a seq";
+    if (slice_eq(key, "since") || slice_eq(key, "until") || slice_eq(key, "before")) {
+        *err = "since, until and before are for /api/logs; a tail starts now or after a seq";
         return -1;
     }
     if (slice_eq(key, "after"))

@@ -237,6 +237,39 @@ static void test_after(void **state)
     assert_int_equal(f.after, 0);
 }
 
+static void test_before(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "before", "100"), 0);
+    assert_int_equal(f.before, 100);
+    record_t r = rec(99, 0, 6, "t", "m");
+    assert_true(filter_match(&f, &r));
+    r.seq = 100;
+    assert_false(filter_match(&f, &r));
+    assert_int_equal(set(&f, "before", "1"), 0);
+    r.seq = 1;
+    assert_false(filter_match(&f, &r)); /* nothing is below seq 1 */
+    assert_int_equal(set(&f, "before", "9999999999999999999"), 0);
+    assert_int_equal(f.before, 9999999999999999999ULL);
+    assert_int_equal(set(&f, "after", "5"), 0);
+    assert_int_equal(set(&f, "before", "8"), 0);
+    r.seq = 5;
+    assert_false(filter_match(&f, &r));
+    r.seq = 7;
+    assert_true(filter_match(&f, &r));
+    r.seq = 8;
+    assert_false(filter_match(&f, &r));
+
+    /* 0 would read as "no bound": refused; a bad value leaves it as it was */
+    assert_int_equal(set(&f, "before", "0"), -1);
+    assert_int_equal(set(&f, "before", ""), -1);
+    assert_int_equal(set(&f, "before", "x1"), -1);
+    assert_int_equal(set(&f, "before", "18446744073709551615"), -1);
+    assert_int_equal(f.before, 8);
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -297,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_q),
         cmocka_unit_test(test_time_bounds),
         cmocka_unit_test(test_after),
+        cmocka_unit_test(test_before),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_combined),
     };

@@ -1,0 +1,102 @@
+"""The web UI end to end: headless Chromium (Debian's chromium, driven by
+playwright-core from tests/ui) against the real logshipd.
+
+tests/ui/ui.test.mjs holds the browser tests (node's test runner); this file
+starts the server for them and fails when they fail. The restart test is
+orchestrated from here: tests/ui/restart.mjs says STOP/START on stdout and
+this side restarts logshipd on the same port and data directory.
+Screenshots land in tests/artifacts/."""
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import ROOT
+
+UI_DIR = os.path.join(ROOT, "tests", "ui")
+ARTIFACTS = os.path.join(ROOT, "tests", "artifacts")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def browser_tools():
+    missing = []
+    if not os.path.exists(CHROMIUM):
+        missing.append(f"{CHROMIUM} (apt-get install chromium chromium-driver)")
+    if not shutil.which("node"):
+        missing.append("node")
+    if not os.path.isdir(os.path.join(UI_DIR, "node_modules", "playwright-core")):
+        missing.append("tests/ui/node_modules (cd tests/ui && npm ci)")
+    if missing:
+        pytest.fail("the UI tests need: " + ", ".join(missing) + "; `make test` installs them")
+
+
+def node_env(server, **extra):
+    env = dict(os.environ, LOGSHIP_URL=server.url, LOGSHIP_ARTIFACTS=ARTIFACTS, **extra)
+    # the sanitizer settings are for logshipd, not for node or chromium
+    env.pop("ASAN_OPTIONS", None)
+    env.pop("UBSAN_OPTIONS", None)
+    return env
+
+
+def test_ui_in_chromium(make_server, tmp_path):
+    root = tmp_path / "logs"
+    (root / "nested").mkdir(parents=True)
+    (root / "app.log").write_text("first line\nsecond <b>line</b>\n\x1b[32mgreen\x1b[0m\n")
+    (root / "nested" / "deep.log").write_text("deep line\n")
+    server = make_server("--tail-root", str(root))
+    p = subprocess.run(
+        ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", "ansi.test.mjs",
+         "ui.test.mjs"],
+        cwd=UI_DIR, env=node_env(server, LOGSHIP_TAIL_ROOT=str(root)),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    print(p.stdout)
+    assert p.returncode == 0, p.stdout[-6000:]
+    # the run leaves its screenshots behind as artifacts
+    for name in ("ui-live-dark.png", "ui-live-light.png", "ui-phone.png"):
+        assert os.path.getsize(os.path.join(ARTIFACTS, name)) > 10000, name
+
+
+def post_batch(server, msgs):
+    body = "".join(json.dumps({"msg": m, "app": "restart"}) + "\n" for m in msgs)
+    st, reply = server.post("/api/log", body, "application/x-ndjson")
+    assert st == 200, reply
+    return reply
+
+
+def test_ui_reconnects_after_restart_without_gap_or_duplicate(make_server, tmp_path):
+    data = tmp_path / "data"
+    server = make_server(data_dir=data)
+    port = server.port
+    tag = f"rs{int(time.time() * 1000)}"
+    node = subprocess.Popen(["node", "restart.mjs"], cwd=UI_DIR, env=node_env(server, RESTART_TAG=tag),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, bufsize=1)
+    out = []
+    try:
+        for line in node.stdout:
+            out.append(line)
+            word = line.strip()
+            if word == "STOP":
+                assert server.stop() == 0, server.log_text()
+                node.stdin.write("STOPPED\n")
+                node.stdin.flush()
+            elif word == "START":
+                server = make_server("--http", f"127.0.0.1:{port}", data_dir=data)
+                # records stored while the page is still away: it must fetch
+                # them with after=, once each
+                post_batch(server, [f"{tag} B{i}" for i in range(20)])
+                node.stdin.write("STARTED\n")
+                node.stdin.flush()
+        rc = node.wait(timeout=120)
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+    print("".join(out))
+    assert rc == 0, "".join(out)[-6000:]
+    assert "OK" in "".join(out)
