@@ -228,8 +228,10 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
     if (!first)
         return;
     t->gen++;
+    /* a subscriber catching up from disk is woken too: its next message
+     * may be the one that brings it back to the window */
     for (tail_sub_t *s = t->head.next; s != &t->head; s = s->next)
-        if (s->started && !s->job && !s->on_disk)
+        if (s->started && !s->job)
             wake(s);
 }
 
@@ -626,5 +628,11 @@ int tail_more(const tail_sub_t *s)
         return 0;
     if (s->ready || !s->started)
         return 1;
+    if (s->on_disk) {
+        /* back inside the window: the "live" status is due */
+        const ring_t *r = store_ring(s->t->store);
+        if (ring_count(r) && s->cursor >= ring_first_seq(r))
+            return 1;
+    }
     return s->cursor <= store_last_seq(s->t->store);
 }

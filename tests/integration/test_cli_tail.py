@@ -445,9 +445,6 @@ def test_catching_up_from_disk_is_noted(make_server, tail):
     assert t.rest() == []
 
 
-@pytest.mark.xfail(strict=True, reason="logshipd: after a disk catch-up the subscriber keeps "
-                   "on_disk set and on_commit() (src/tail/tail.c) skips it, so the next "
-                   "record waits for the next WebSocket ping (--ws-ping, 30 s)")
 def test_live_again_right_after_catching_up(make_server, tail):
     t, s = behind_the_memory_window(make_server, tail)
     ingest(s, [{"msg": "live"}])
