@@ -15,6 +15,7 @@
  * is the normal end; with a length, a close before COMPLETED is a cut.
  */
 #include "http_client.h"
+#include "url.h"
 
 #include <libwebsockets.h>
 #include <netdb.h>
@@ -30,13 +31,6 @@
 /* seconds for lws's other waits, the response headers among them: logshipd
  * sends them after its first chunk, and a query may scan a lot first */
 #define REPLY_TIMEOUT 60
-
-typedef struct url {
-    char host[256];      /* name or address, IPv6 without brackets */
-    char authority[256]; /* for the Host header: as given */
-    int port;
-    const char *path; /* borrowed from the URL; "" means "/" */
-} url_t;
 
 typedef struct conn {
     const http_request_t *req;
@@ -77,71 +71,6 @@ void http_url_encode(buf_t *out, const char *s, size_t n)
             buf_append(out, e, 3);
         }
     }
-}
-
-/* Splits http://HOST[:PORT][/PATH][?QUERY]. Returns 0, or -1 with err set. */
-static int parse_url(const char *s, url_t *u, char *err, size_t errlen)
-{
-    static const char scheme[] = "http://";
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            snprintf(err, errlen, "bad character in URL (encode it as %%XX)");
-            return -1;
-        }
-    }
-    if (strncasecmp(s, scheme, sizeof scheme - 1) != 0) {
-        if (strncasecmp(s, "https://", 8) == 0)
-            snprintf(err, errlen, "https:// is not supported, use http://");
-        else
-            snprintf(err, errlen, "expected http://HOST[:PORT], not '%.200s'", s);
-        return -1;
-    }
-    const char *a = s + sizeof scheme - 1;
-    size_t alen = strcspn(a, "/?");
-    if (!alen || alen >= sizeof u->authority) {
-        snprintf(err, errlen, "missing or too long host in URL");
-        return -1;
-    }
-    if (memchr(a, '@', alen)) {
-        snprintf(err, errlen, "user names in URLs are not supported");
-        return -1;
-    }
-    memcpy(u->authority, a, alen);
-    u->authority[alen] = '\0';
-    u->path = a + alen;
-
-    const char *host = u->authority, *colon;
-    size_t hlen;
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        if (!close || (close[1] && close[1] != ':')) {
-            snprintf(err, errlen, "bad IPv6 address in URL");
-            return -1;
-        }
-        host++;
-        hlen = (size_t)(close - host);
-        colon = close[1] ? close + 1 : NULL;
-    } else {
-        colon = strrchr(host, ':');
-        hlen = colon ? (size_t)(colon - host) : alen;
-    }
-    if (!hlen) {
-        snprintf(err, errlen, "missing host in URL");
-        return -1;
-    }
-    memcpy(u->host, host, hlen);
-    u->host[hlen] = '\0';
-    u->port = 80;
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || *end || port < 1 || port > 65535) {
-            snprintf(err, errlen, "bad port in URL");
-            return -1;
-        }
-        u->port = (int)port;
-    }
-    return 0;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -224,7 +153,7 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
     url_t u;
     err[0] = '\0';
     *status = 0;
-    if (parse_url(req->url, &u, err, errlen))
+    if (url_parse(req->url, &u, err, errlen))
         return HTTP_EURL;
     const char *path = u.path[0] ? u.path : "/";
     char *fixed = NULL;

@@ -17,6 +17,7 @@
  * hangs up when nothing valid came back for HANGUP_SECS: a server that
  * vanished without closing (a pulled cable) is noticed.
  */
+#include "url.h"
 #include "ws_client.h"
 
 #include <libwebsockets.h>
@@ -36,13 +37,6 @@
 #define HANGUP_SECS     60
 #define TICK_US         (100 * LWS_US_PER_MS)
 #define STOP_GRACE_US   (1000 * LWS_US_PER_MS) /* for our close frame to go out */
-
-typedef struct url {
-    char host[256];      /* name or address, IPv6 without brackets */
-    char authority[256]; /* for the Host header: as given */
-    int port;
-    const char *path; /* borrowed from the URL; "" means "/" */
-} url_t;
 
 typedef struct conn {
     const ws_request_t *req;
@@ -73,75 +67,6 @@ static void set_err(conn_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(c->err, c->errlen, fmt, ap);
     va_end(ap);
-}
-
-/* Splits ws://HOST[:PORT][/PATH][?QUERY] (or http://). Returns 0, or -1
- * with err set. */
-static int parse_url(const char *s, url_t *u, char *err, size_t errlen)
-{
-    const char *a;
-    for (const char *p = s; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            snprintf(err, errlen, "bad character in URL (encode it as %%XX)");
-            return -1;
-        }
-    }
-    if (strncasecmp(s, "http://", 7) == 0) {
-        a = s + 7;
-    } else if (strncasecmp(s, "ws://", 5) == 0) {
-        a = s + 5;
-    } else {
-        if (strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "wss://", 6) == 0)
-            snprintf(err, errlen, "https:// is not supported, use http://");
-        else
-            snprintf(err, errlen, "expected http://HOST[:PORT], not '%.200s'", s);
-        return -1;
-    }
-    size_t alen = strcspn(a, "/?");
-    if (!alen || alen >= sizeof u->authority) {
-        snprintf(err, errlen, "missing or too long host in URL");
-        return -1;
-    }
-    if (memchr(a, '@', alen)) {
-        snprintf(err, errlen, "user names in URLs are not supported");
-        return -1;
-    }
-    memcpy(u->authority, a, alen);
-    u->authority[alen] = '\0';
-    u->path = a + alen;
-
-    const char *host = u->authority, *colon;
-    size_t hlen;
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        if (!close || (close[1] && close[1] != ':')) {
-            snprintf(err, errlen, "bad IPv6 address in URL");
-            return -1;
-        }
-        host++;
-        hlen = (size_t)(close - host);
-        colon = close[1] ? close + 1 : NULL;
-    } else {
-        colon = strrchr(host, ':');
-        hlen = colon ? (size_t)(colon - host) : alen;
-    }
-    if (!hlen) {
-        snprintf(err, errlen, "missing host in URL");
-        return -1;
-    }
-    memcpy(u->host, host, hlen);
-    u->host[hlen] = '\0';
-    u->port = 80;
-    if (colon) {
-        char *end;
-        long port = strtol(colon + 1, &end, 10);
-        if (end == colon + 1 || *end || port < 1 || port > 65535) {
-            snprintf(err, errlen, "bad port in URL");
-            return -1;
-        }
-        u->port = (int)port;
-    }
-    return 0;
 }
 
 static void finish(conn_t *c)
@@ -280,7 +205,7 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     url_t u;
     err[0] = '\0';
     *http_status = 0;
-    if (parse_url(req->url, &u, err, errlen))
+    if (url_parse(req->url, &u, err, errlen))
         return WS_EURL;
     /* lws sends the path as given: "ws://h:1?x" must become "/?x" */
     buf_t path = BUF_INIT;
