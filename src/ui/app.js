@@ -112,11 +112,22 @@ function appendText(parent, text, q) {
   if (from < text.length) parent.append(text.slice(from));
 }
 
+// A row shows at most this much of a message (the details show it all):
+// a 64 KiB line would cost layout for text nobody can see on one line.
+const ROW_CHARS = 2000;
+
 // Fills node with msg: one line (rows) or as written (details).
 function renderMessage(node, msg, q, oneLine) {
   node.textContent = '';
+  let room = oneLine ? ROW_CHARS : Infinity;
   for (const run of parseAnsi(String(msg ?? ''))) {
     let text = oneLine ? run.text.replace(/\r?\n/g, ' ↵ ') : run.text;
+    if (room <= 0 || text.length > room) {
+      text = `${text.slice(0, Math.max(0, room))}…`;
+      room = -1;
+    } else {
+      room -= text.length;
+    }
     text = showControls(text);
     let fg = run.fg;
     let bg = run.bg;
@@ -132,6 +143,7 @@ function renderMessage(node, msg, q, oneLine) {
     if (run.strike) classes.push('a-s');
     if (!classes.length && fg === null && bg === null) {
       appendText(node, text, q);
+      if (room < 0) break;
       continue;
     }
     const span = document.createElement('span');
@@ -140,6 +152,7 @@ function renderMessage(node, msg, q, oneLine) {
     span.className = classes.join(' ');
     appendText(span, text, q);
     node.append(span);
+    if (room < 0) break;
   }
 }
 

@@ -263,6 +263,23 @@ describe('live', () => {
     await sleep(200); // an onerror would have fired by now
   });
 
+  test('a long or multi-line message is one row; the details show all of it', async (t) => {
+    const tag = `long${Date.now()}`;
+    const page = await open(t, `?q=${tag}`);
+    const long = `${tag} ${'x'.repeat(5000)} end`;
+    await post([{ msg: long }, { msg: `${tag} line one\nline two\r\nline three\x07` }]);
+    await page.waitForFunction(() => document.querySelectorAll('#live-log .row[data-seq]:not([hidden])').length === 2);
+    const [a, b] = await shownMessages(page);
+    assert.equal(a.length, 2001);
+    assert.ok(a.startsWith(`${tag} xxx`) && a.endsWith('x…'));
+    assert.equal(b, `${tag} line one ↵ line two ↵ line three\u2407`);
+    const heights = await page.$$eval('#live-log .row[data-seq]:not([hidden])', (r) => r.map((e) => e.offsetHeight));
+    assert.equal(heights[0], heights[1]);
+    await page.locator('#live-log .row[data-seq]').first().click();
+    await page.waitForSelector('#detail:not([hidden])');
+    assert.equal(await page.textContent('#d-msg'), long);
+  });
+
   test('keeps the last N lines, renders only what is visible, follows and jumps', async (t) => {
     const tag = `bulk${Date.now()}`;
     const page = await open(t, `?q=${tag}&keep=1000`);
