@@ -5,10 +5,14 @@
  * Python's QueueHandler + HTTPHandler (bench/client_latency_py.py).
  *
  * Usage: client_latency --url tcp://HOST:PORT [--threads T] [--count N]
- *                       [--size BYTES] [--policy drop_newest|drop_oldest|block]
+ *                       [--size BYTES] [--rate R] [--untimed]
+ *                       [--policy drop_newest|drop_oldest|block]
  *                       [--queue-bytes B] [--label L]
  * N calls per thread (default 1000000) of a BYTES-long message (default 100)
- * after 10000 calls of warm-up. */
+ * after 10000 calls of warm-up. --rate paces each thread to R calls/s (it
+ * sleeps whenever it is 1 ms ahead); --untimed leaves out the per-call
+ * timing, for the calls/s of a tight loop; --flush counts the time until
+ * the server acknowledged everything. */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -22,7 +26,8 @@
 
 static struct {
     const char *url, *label;
-    long threads, count, size;
+    long threads, count, size, rate;
+    int untimed, flush;
     logship_opts_t o;
 } cfg;
 
@@ -65,15 +70,28 @@ static void *work(void *arg)
         logship_log(lg, LOGSHIP_INFO, msg);
     pthread_barrier_wait(&start_line);
     w->t0 = __rdtsc();
+    int64_t start = mono_ns(), period = cfg.rate ? 1000000000 / cfg.rate : 0;
     for (long i = 0; i < cfg.count; i++) {
-        /* a different message each time, written outside the timed part */
-        int n = snprintf(msg, 24, "t%d %ld ", w->id, i);
-        msg[n] = 'x';
-        unsigned aux;
-        uint64_t a = __rdtscp(&aux);
-        int rc = logship_log(lg, LOGSHIP_INFO, msg);
-        uint64_t b = __rdtscp(&aux);
-        w->ticks[i] = b - a > UINT32_MAX ? UINT32_MAX : (uint32_t)(b - a);
+        if (period && (i & 15) == 0) {
+            int64_t ahead = start + i * period - mono_ns();
+            if (ahead > 1000000) {
+                struct timespec d = {0, (long)ahead};
+                nanosleep(&d, NULL);
+            }
+        }
+        int rc;
+        if (cfg.untimed) {
+            rc = logship_log(lg, LOGSHIP_INFO, msg);
+        } else {
+            /* a different message each time, written outside the timed part */
+            int n = snprintf(msg, 24, "t%d %ld ", w->id, i);
+            msg[n] = 'x';
+            unsigned aux;
+            uint64_t a = __rdtscp(&aux);
+            rc = logship_log(lg, LOGSHIP_INFO, msg);
+            uint64_t b = __rdtscp(&aux);
+            w->ticks[i] = b - a > UINT32_MAX ? UINT32_MAX : (uint32_t)(b - a);
+        }
         if (rc == 0)
             w->ok++;
         else
@@ -94,7 +112,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"url", 1, 0, 'u'},   {"threads", 1, 0, 't'}, {"count", 1, 0, 'n'},
         {"size", 1, 0, 's'},  {"policy", 1, 0, 'p'},  {"queue-bytes", 1, 0, 'q'},
-        {"label", 1, 0, 'l'}, {0, 0, 0, 0},
+        {"label", 1, 0, 'l'}, {"rate", 1, 0, 'r'},    {"untimed", 0, 0, 'U'},
+        {"flush", 0, 0, 'f'}, {0, 0, 0, 0},
     };
     logship_opts_init(&cfg.o);
     cfg.o.app = "bench";
@@ -129,9 +148,20 @@ int main(int argc, char **argv)
         case 'l':
             cfg.label = optarg;
             break;
+        case 'r':
+            cfg.rate = atol(optarg);
+            break;
+        case 'U':
+            cfg.untimed = 1;
+            break;
+        case 'f':
+            cfg.flush = 1;
+            break;
         default:
-            fprintf(stderr, "usage: client_latency --url tcp://HOST:PORT [--threads T] [--count N] "
-                            "[--size B] [--policy P] [--queue-bytes B] [--label L]\n");
+            fprintf(stderr,
+                    "usage: client_latency --url tcp://HOST:PORT [--threads T] [--count N] "
+                    "[--size B] [--rate R] [--untimed] [--flush] [--policy P] [--queue-bytes B] "
+                    "[--label L]\n");
             return 2;
         }
     }
@@ -171,17 +201,29 @@ int main(int argc, char **argv)
         ok += ws[t].ok;
         dropped += ws[t].dropped;
     }
+    if (cfg.flush) { /* the rate of acknowledged delivery */
+        logship_flush(lg, -1);
+        t1 = __rdtsc();
+    }
     logship_stats_t st;
     logship_stats(lg, &st);
     logship_close(lg);
+    double secs = (double)(t1 - t0) / f / 1e9;
+    if (cfg.untimed) {
+        printf("{\"label\":\"%s\",\"impl\":\"liblogship\",\"threads\":%ld,\"calls\":%zu,"
+               "\"calls_per_s\":%.0f,\"queued\":%ld,\"dropped\":%ld}\n",
+               cfg.label, cfg.threads, total, (double)total / secs, ok, dropped);
+        free(all);
+        free(ws);
+        return 0;
+    }
     qsort(all, total, sizeof *all, cmp_u32);
 #define PCT(p) ((double)all[(size_t)((double)(total - 1) * (p))] / f)
-    double secs = (double)(t1 - t0) / f / 1e9;
     printf("{\"label\":\"%s\",\"impl\":\"liblogship\",\"threads\":%ld,\"calls\":%zu,"
-           "\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,\"max_ns\":%.0f,"
+           "\"rate\":%ld,\"p50_ns\":%.0f,\"p99_ns\":%.0f,\"p999_ns\":%.0f,\"max_ns\":%.0f,"
            "\"calls_per_s\":%.0f,\"queued\":%ld,\"dropped\":%ld,\"acked_at_end\":%llu,"
            "\"timer_ns\":%.0f}\n",
-           cfg.label, cfg.threads, total, PCT(0.5), PCT(0.99), PCT(0.999),
+           cfg.label, cfg.threads, total, cfg.rate, PCT(0.5), PCT(0.99), PCT(0.999),
            (double)all[total - 1] / f, (double)total / secs, ok, dropped,
            (unsigned long long)st.acked, (double)empty[500] / f);
     free(all);

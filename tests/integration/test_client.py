@@ -47,6 +47,16 @@ def start_driver(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
+def wait_logged(p, timeout=60):
+    """Waits until the driver's calls have returned (it is then in close)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = p.stderr.readline()
+        if line.startswith("logged") or not line:
+            return
+    pytest.fail("the driver did not finish logging")
+
+
 def finish_driver(p, timeout=120):
     out, err = p.communicate(timeout=timeout)
     assert p.returncode == 0, f"driver exited {p.returncode}:\n{err}\n{out}"
@@ -221,14 +231,18 @@ def test_server_killed_under_load(tmp_path):
         assert s.stop() == 0
 
 
-def overflow_run(tmp_path, policy, count, *extra):
+def overflow_run(tmp_path, policy, count, *extra, server_after=None):
     """Logs count records into a 64 KiB queue while no server listens, then
-    starts logshipd; returns (driver result, stored messages, notices' sum)."""
+    (when the calls returned, or after server_after seconds) starts
+    logshipd; returns (driver result, stored messages, notices' sum)."""
     port = free_port()
     p = start_driver("--url", url(port), "--count", count, "--queue-bytes", 65536,
                      "--policy", policy, "--close-timeout", 60000, "--backoff-max", 200, *extra)
     # the calls return at once (or after their block timeout); then close waits
-    time.sleep(2.0)
+    if server_after is None:
+        wait_logged(p)
+    else:
+        time.sleep(server_after)
     s = Server(tmp_path / "data", ["--tcp", f"127.0.0.1:{port}"]).start()
     try:
         res = finish_driver(p)[0]
@@ -276,7 +290,7 @@ def test_overflow_block_waits_for_the_server(tmp_path):
     """LOGSHIP_BLOCK with a long timeout: the callers wait for the server
     and nothing is dropped."""
     res, msgs, dropped = overflow_run(tmp_path, "block", 2000, "--pad", 1000,
-                                      "--block-timeout", 60000)
+                                      "--block-timeout", 60000, server_after=1.5)
     assert res["ok"] == 2000 and res["dropped"] == 0 and dropped == 0
     assert res["log_ns"] > 1e9  # they did wait
     assert [m.split(" x")[0] for m in msgs] == expect("m", 2000)
@@ -322,7 +336,8 @@ def test_spool_survives_a_crash(tmp_path):
     port = free_port()
     p = start_driver("--url", url(port), "--spool", spool, "--count", 2000, "--prefix", "a",
                      "--close-timeout", 60000)
-    time.sleep(1.5)  # logged, spooled, now waiting in close for a server
+    wait_logged(p)
+    time.sleep(1.0)  # spooled as it went; now it waits in close for a server
     assert spool_files(spool)
     p.kill()
     p.wait()
@@ -383,11 +398,12 @@ def test_echo_and_min_level(server):
     r, out = run_driver("--url", url(server.ports["tcp"]), "--count", 3, "--echo",
                         "--pattern", "<%L> %m", "--min-level", "warning")
     assert r.returncode == 0
-    assert r.stderr == ""  # info is below the minimum: neither echoed nor sent
+    assert r.stderr == "logged main\n"  # info is below the minimum: not echoed, not sent
     assert out[0]["queued"] == 0
     r, out = run_driver("--url", url(server.ports["tcp"]), "--count", 3, "--echo",
                         "--pattern", "<%L> %m")
-    assert r.stderr.splitlines() == ["<INFO> m t0 0", "<INFO> m t0 1", "<INFO> m t0 2"]
+    echoed = [l for l in r.stderr.splitlines() if not l.startswith("logged")]
+    assert echoed == ["<INFO> m t0 0", "<INFO> m t0 1", "<INFO> m t0 2"]
 
 
 def test_example_program(server):

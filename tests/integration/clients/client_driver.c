@@ -96,6 +96,7 @@ static int run(const char *who)
         ns += ws[t].ns;
     }
     free(ws);
+    fprintf(stderr, "logged %s\n", who); /* tests wait for this before starting a server */
     /* flush first, so the counters below are final */
     int frc =
         logship_flush(lg, cfg.flush_timeout >= 0 ? (int)cfg.flush_timeout : cfg.o.close_timeout_ms);
