@@ -89,7 +89,7 @@ if(LOGSHIP_TESTS)
     # build directory, and run from there.
     set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan)
     add_test(NAME unit_client_tsan
-      COMMAND sh -c "cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF >/dev/null && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan >/dev/null && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 '${TSAN_DIR}/test_client_queue_tsan' && TSAN_OPTIONS=halt_on_error=1 '${TSAN_DIR}/test_client_api_tsan'")
+      COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_api_tsan'")
     set_tests_properties(unit_client_tsan PROPERTIES TIMEOUT 900)
   endif()
 endif()
