@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import socket
+import time
 
 import pytest
 import requests
@@ -63,6 +64,10 @@ def test_escape_attempts_are_refused(make_server, root, path):
     assert b"top secret" not in reply
     assert "error" in json.loads(body)
     if status == 403:
+        # the server's log reaches us through a pipe: give it a moment
+        deadline = time.time() + 5
+        while "files: refused" not in s.log_text() and time.time() < deadline:
+            time.sleep(0.05)
         assert "files: refused" in s.log_text()
     m = s.metrics()
     assert m['logship_http_rejected_total{reason="forbidden"}'] + \

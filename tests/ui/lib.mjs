@@ -30,7 +30,7 @@ export async function launch({ viewport = { width: 1280, height: 800 }, deviceSc
     ],
   });
   const page = context.pages()[0] || await context.newPage();
-  const problems = watch(page);
+  const problems = await watch(page);
   return {
     context,
     page,
@@ -44,7 +44,7 @@ export async function launch({ viewport = { width: 1280, height: 800 }, deviceSc
 
 // Collects what must never happen on the page: dialogs (alert from an
 // injected script), uncaught errors, CSP violations.
-function watch(page) {
+async function watch(page) {
   const problems = [];
   page.on('dialog', async (d) => {
     problems.push(`dialog: ${d.type()} ${d.message()}`);
@@ -55,7 +55,8 @@ function watch(page) {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text()))
       problems.push(`csp: ${m.text()}`);
   });
-  page.addInitScript(() => {
+  // awaited: the page must not load before the listener is in place
+  await page.addInitScript(() => {
     window.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
       window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);

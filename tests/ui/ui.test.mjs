@@ -24,7 +24,7 @@ after(async () => { if (browser) await browser.close(); });
 async function open(t, query = '', opts = {}) {
   const b = opts.viewport ? await launch(opts) : browser;
   const page = b === browser ? await browser.context.newPage() : b.page;
-  const problems = b === browser ? watchPage(page) : b.problems;
+  const problems = b === browser ? await watchPage(page) : b.problems;
   t.after(async () => {
     const csp = await page.evaluate(() => window.__cspViolations || []).catch(() => []);
     if (b === browser) await page.close();
@@ -37,14 +37,15 @@ async function open(t, query = '', opts = {}) {
   return page;
 }
 
-function watchPage(page) {
+async function watchPage(page) {
   const problems = [];
   page.on('dialog', async (d) => {
     problems.push(`dialog: ${d.type()} ${d.message()}`);
     await d.dismiss().catch(() => {});
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.addInitScript(() => {
+  // awaited: the page must not load before the listener is in place
+  await page.addInitScript(() => {
     window.__cspViolations = [];
     document.addEventListener('securitypolicyviolation', (e) => {
       window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
