@@ -18,6 +18,7 @@ int ring_init(ring_t *r, size_t max_records, size_t max_bytes)
         return -1;
     }
     r->size = max_bytes;
+    r->limit = max_bytes < RING_START_BYTES ? max_bytes : RING_START_BYTES;
     r->max_records = max_records;
     return 0;
 }
@@ -71,8 +72,13 @@ void ring_push(ring_t *r, const char *frame, size_t n)
             break;
         }
         if (!r->wrapped) {
-            if (r->head + n <= r->size)
+            if (r->head + n <= r->limit)
                 break;
+            if (r->limit < r->size && r->count < r->max_records) {
+                /* short of bytes, not of records: use more of the buffer */
+                r->limit = r->limit * 2 < r->size ? r->limit * 2 : r->size;
+                continue;
+            }
             r->wrap_end = r->head;
             r->head = 0;
             r->wrapped = 1;

@@ -9,7 +9,11 @@
  * Layout: live bytes are [tail, head) when not wrapped, or [tail, wrap_end)
  * followed by [0, head) when wrapped (head <= tail). A frame never straddles
  * the end of the buffer: when it does not fit before the end, writing
- * restarts at 0 and the space after wrap_end is unused.
+ * restarts at 0 and the space after wrap_end is unused. Writing wraps at
+ * `limit`, which starts at RING_START_BYTES and doubles (up to the full
+ * size) only while the record count, not the bytes, has room left: so the
+ * memory touched follows what the newest max_records need, instead of
+ * faulting in every page of a large buffer once.
  *
  * Invariants:
  *   1. count <= max_records and bytes <= max_bytes.
@@ -31,9 +35,12 @@ typedef struct ring_slot {
     uint32_t len; /* kept here so eviction never touches cold frame memory */
 } ring_slot_t;
 
+#define RING_START_BYTES (16u << 20)
+
 typedef struct ring {
     char *mem;
-    size_t size; /* bytes */
+    size_t size;  /* bytes allocated */
+    size_t limit; /* bytes in use before wrapping: grows toward size */
     size_t head, tail, wrap_end;
     int wrapped;
     ring_slot_t *slots;
