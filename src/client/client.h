@@ -122,6 +122,7 @@ struct logship {
     _Atomic uint64_t done_pos; /* queue positions below it are resolved */
     _Atomic int flush_req;
     _Atomic int stop;
+    int running;         /* under mu: the thread is in its loop */
     int hello_seen;      /* under mu */
     uint64_t server_pos; /* under mu: last_batch of the last hello */
 

@@ -150,14 +150,18 @@ static void *reserve(logship_t *lg, size_t size, int *err)
     return NULL;
 }
 
-/* Cuts n to at most max bytes without splitting a UTF-8 sequence. */
+/* Cuts n to at most max bytes without splitting a UTF-8 sequence. Reads
+ * only s[0..max): logf's second pass has its terminating NUL at s[max]. */
 static size_t cut_utf8(const char *s, size_t n, size_t max)
 {
     if (n <= max) return n;
-    size_t k = max;
-    for (int i = 0; i < 3 && k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80; i++)
-        k--;
-    return k;
+    size_t i = max;
+    while (i > 0 && max - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0) return max; /* not UTF-8 anyway */
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return max - (i - 1) < need ? i - 1 : max;
 }
 
 static inline int check_gen(logship_t *lg)
@@ -682,6 +686,7 @@ static int restart_child(logship_t *lg)
     atomic_store(&lg->done_pos, 0);
     atomic_store(&lg->flush_req, 0);
     atomic_store(&lg->stop, 0);
+    lg->running = 0;
     lg->hello_seen = 0;
     lg->server_pos = 0;
     atomic_store(&lg->n_queued, 0);

@@ -46,9 +46,11 @@
  *  5. done_pos: every queue position below it is acknowledged or dropped;
  *     it is the least ring_start of the own batches still unacknowledged
  *     (building, list, spool) and the queue's tail.
- *  6. smu is held whenever this thread touches its state, and released
- *     around poll() and name resolution, so fork's prepare handler can take
- *     it and the child finds the state consistent.
+ *  6. smu is held whenever this thread touches its state or allocates, and
+ *     released only around poll() and writes to stderr, so fork's prepare
+ *     handler can take it and the child finds the state consistent and no
+ *     lock of this thread's (its own, the allocator's, the resolver's)
+ *     held.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,10 +183,10 @@ static void conn_start(logship_t *lg, int64_t now)
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    /* name resolution may block: not under smu (invariant 6) */
-    pthread_mutex_unlock(&lg->smu);
+    /* under smu (invariant 6): a fork waits for a name lookup in progress
+     * rather than leave the child with the resolver's or the allocator's
+     * locks held (numeric addresses resolve at once) */
     int rc = getaddrinfo(lg->host, lg->port, &hints, &res);
-    pthread_mutex_lock(&lg->smu);
     if (rc != 0 || !res) {
         conn_failed(lg);
         return;
@@ -654,18 +656,27 @@ static void finish(logship_t *lg)
     sender_t *s = &lg->s;
     uint64_t lost = 0;
     if (s->spool) {
-        /* memory-only batches are older than the spool's (invariant 1 of
-         * spool.h): they go in front */
-        cbatch_t *mem[64] = {0}; /* the list holds at most 15 */
+        /* batches only in memory before the first one loaded from the spool
+         * are older than everything spooled (spool.h, invariant 1): they go
+         * in front; those after it are newer than it and go at the end */
+        cbatch_t *front[64] = {0}; /* the list holds at most 15 */
         size_t n = 0;
-        for (cbatch_t *b = s->head; b && !b->sf && n < 64; b = b->next)
-            mem[n++] = b;
-        if (spool_prepend(s->spool, mem, n) == 0) {
+        cbatch_t *b = s->head;
+        for (; b && !b->sf && n < 64; b = b->next)
+            front[n++] = b;
+        if (spool_prepend(s->spool, front, n) == 0) {
             for (size_t i = 0; i < n; i++)
-                atomic_fetch_add(&lg->n_spooled, mem[i]->count);
+                atomic_fetch_add(&lg->n_spooled, front[i]->count);
         } else {
             for (size_t i = 0; i < n; i++)
-                lost += mem[i]->count;
+                lost += front[i]->count;
+        }
+        for (; b; b = b->next) {
+            if (b->sf) continue; /* still in its file, unacknowledged */
+            if (spool_append(s->spool, b) == 0)
+                atomic_fetch_add(&lg->n_spooled, b->count);
+            else
+                lost += b->count;
         }
     } else {
         for (cbatch_t *b = s->head; b; b = b->next)
@@ -697,6 +708,12 @@ static void *run(void *arg)
     logship_t *lg = arg;
     sender_t *s = &lg->s;
     pthread_mutex_lock(&lg->smu);
+    /* from here on a fork waits for smu: tell logship_open() (the thread's
+     * start-up, before this, may hold the allocator's locks) */
+    pthread_mutex_lock(&lg->mu);
+    lg->running = 1;
+    pthread_cond_broadcast(&lg->cv);
+    pthread_mutex_unlock(&lg->mu);
     while (!atomic_load(&lg->stop)) {
         int64_t now = mono_ns();
         short events;
@@ -746,6 +763,10 @@ int sender_start(logship_t *lg, struct spool *spool)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) return LOGSHIP_ESYS;
     lg->thread_started = 1;
+    pthread_mutex_lock(&lg->mu);
+    while (!lg->running)
+        pthread_cond_wait(&lg->cv, &lg->mu);
+    pthread_mutex_unlock(&lg->mu);
     return 0;
 }
 

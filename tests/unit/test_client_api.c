@@ -468,6 +468,14 @@ static void test_content(void **state)
     memset(big, 'b', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     assert_int_equal(logship_logf(lg, LOGSHIP_INFO, "%s", big), 0); /* past the stack buffer */
+    /* a cut never splits a character: "a" + 1500 x U+00E9 is cut to 1999 bytes */
+    char utf[3002];
+    utf[0] = 'a';
+    for (int i = 0; i < 1500; i++)
+        memcpy(utf + 1 + 2 * i, "\xc3\xa9", 2);
+    utf[3001] = '\0';
+    assert_int_equal(logship_log(lg, LOGSHIP_INFO, utf), 0);
+    assert_int_equal(logship_logf(lg, LOGSHIP_INFO, "%s", utf), 0);
     logship_record_t r = {.level = LOGSHIP_NOTICE,
                           .msg = "xyz-not-this",
                           .msg_len = 3,
@@ -476,7 +484,7 @@ static void test_content(void **state)
     assert_int_equal(logship_write(lg, &r), 0);
     assert_int_equal(logship_close(lg), 0);
     pthread_mutex_lock(&f->mu);
-    assert_int_equal(f->n, 3);
+    assert_int_equal(f->n, 5);
     assert_non_null(strstr(f->lines[0], "\"level\":\"error\",\"msg\":\"with field\","
                                         "\"topic\":\"t.default\""));
     assert_non_null(strstr(f->lines[0], "\"fields\":{\"env\":\"test\",\"user\":\"42\"}"));
@@ -484,7 +492,14 @@ static void test_content(void **state)
     snprintf(expect, sizeof expect, "\"msg\":\"%.*s\"", 2000, big);
     assert_non_null(strstr(f->lines[1], expect)); /* cut to max_msg_bytes */
     assert_non_null(strstr(f->lines[1], "\"msg_truncated\":true"));
-    assert_non_null(strstr(f->lines[2], "{\"ts\":1000000000000000000,\"level\":\"notice\","
+    for (int i = 2; i <= 3; i++) {
+        char m[4000];
+        msg_of(f->lines[i], m, sizeof m);
+        assert_int_equal(strlen(m), 1999);
+        assert_memory_equal(m, utf, 1999);
+        assert_non_null(strstr(f->lines[i], "\"msg_truncated\":true"));
+    }
+    assert_non_null(strstr(f->lines[4], "{\"ts\":1000000000000000000,\"level\":\"notice\","
                                         "\"msg\":\"xyz\",\"topic\":\"t.own\""));
     pthread_mutex_unlock(&f->mu);
     fake_stop(f);
