@@ -100,7 +100,10 @@ typedef struct logship_opts {
     const logship_field_t *fields; /* fields added to every record */
     size_t nfields;
 
-    size_t queue_bytes;          /* memory for queued records; default 8 MiB, min 64 KiB */
+    size_t queue_bytes;          /* memory for queued records; default 8 MiB, min 64 KiB;
+                                    mapped and touched by logship_open(), so log calls take
+                                    no page faults. The batches in flight (max_inflight x
+                                    batch_bytes at most) come on top. */
     logship_overflow_t overflow; /* policy when the queue is full */
     int block_timeout_ms;        /* LOGSHIP_BLOCK: longest wait; default 1000 */
     int min_level;               /* records less severe than it are ignored;
@@ -142,7 +145,7 @@ typedef struct logship_opts {
 
 /* A record for logship_write(). Only msg is required. */
 typedef struct logship_record {
-    int level;                     /* LOGSHIP_EMERG..LOGSHIP_DEBUG */
+    int level;                     /* LOGSHIP_EMERG (0)..LOGSHIP_DEBUG */
     const char *msg;               /* the message (UTF-8; invalid bytes become U+FFFD) */
     size_t msg_len;                /* its length; 0: strlen(msg) */
     const logship_field_t *fields; /* per-record fields, after the logger's */
