@@ -462,18 +462,12 @@ static void make_producer_id(logship_t *lg)
     lg->own.next_no = 1;
 }
 
-static void init_sync(logship_t *lg)
+/* The logger's own locks (queue_init makes the queue's). */
+static void init_locks(logship_t *lg)
 {
     pthread_mutex_init(&lg->mu, NULL);
     pthread_mutex_init(&lg->smu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&lg->cv, &ca);
-    pthread_cond_init(&lg->q.space_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&lg->q.tail_mu, NULL);
-    pthread_mutex_init(&lg->q.space_mu, NULL);
+    cond_init_mono(&lg->cv);
 }
 
 static void atfork_prepare(void)
@@ -502,8 +496,10 @@ static void atfork_child(void)
 {
     /* the other threads are gone: fresh locks (their waiters do not exist
      * here), and the loggers restart at their next use */
-    for (logship_t *lg = g_list; lg; lg = lg->list_next)
-        init_sync(lg);
+    for (logship_t *lg = g_list; lg; lg = lg->list_next) {
+        init_locks(lg);
+        queue_init_locks(&lg->q);
+    }
     atomic_fetch_add(&g_fork_gen, 1);
     pthread_mutex_init(&g_mu, NULL);
 }
@@ -612,14 +608,7 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
                         (const char *const *)lg->fkeys, (const char *const *)lg->fvals, lg->nfields,
                         lg->pattern))
         goto fail_fmt;
-    /* queue_init made the queue's locks; the rest are made here */
-    pthread_mutex_init(&lg->mu, NULL);
-    pthread_mutex_init(&lg->smu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&lg->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    init_locks(lg);
     if (lg->spool_dir && (rc = spool_open(&spool, lg->spool_dir, lg->spool_bytes, &lg->own)))
         goto fail_spool;
     if (spool) atomic_store(&lg->spool_room, spool_room(spool, lg->batch_bytes));

@@ -26,14 +26,15 @@ int queue_init(queue_t *q, size_t cap)
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
     atomic_init(&q->waiters, 0);
+    queue_init_locks(q);
+    return 0;
+}
+
+void queue_init_locks(queue_t *q)
+{
     pthread_mutex_init(&q->tail_mu, NULL);
     pthread_mutex_init(&q->space_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->space_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    return 0;
+    cond_init_mono(&q->space_cv);
 }
 
 void queue_free(queue_t *q)

@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define QUEUE_SLOT_HDR 8u
 #define QUEUE_MIN      (64u * 1024)
@@ -60,10 +61,23 @@ typedef struct queue {
     _Atomic int waiters;
 } queue_t;
 
+/* A condition variable timed against CLOCK_MONOTONIC (all of the client's
+ * waits are). */
+static inline void cond_init_mono(pthread_cond_t *c)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 /* Allocates and pre-faults a ring of cap bytes (rounded down to 8, at least
  * QUEUE_MIN). Returns 0, or -1 (errno set). */
 int queue_init(queue_t *q, size_t cap);
 void queue_free(queue_t *q);
+/* (Re)creates the queue's locks: queue_init, and a fork child. */
+void queue_init_locks(queue_t *q);
 /* Forgets all content (the child after fork: another thread may have been
  * between reserve and commit). Returns 0 or -1. */
 int queue_reset(queue_t *q);
