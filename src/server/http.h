@@ -66,6 +66,10 @@ typedef struct http_conn {
 } http_conn_t;
 
 int http_start(server_t *srv);
+/* accept.c: the listening socket; a connection goes to lws once its first
+ * request head is in. Returns 0 or -errno. */
+int http_listen(server_t *srv, const char *host, int port);
+void http_unlisten(server_t *srv);
 /* Stops accepting new connections; open ones are served to completion. */
 void http_drain(server_t *srv);
 /* Closes every connection and releases lws. */

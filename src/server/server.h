@@ -17,6 +17,7 @@
 
 struct lws_context;
 struct lws_vhost;
+typedef struct http_listener http_listener_t;
 
 typedef struct server {
     config_t cfg;
@@ -24,6 +25,8 @@ typedef struct server {
     struct lws_context *lws; /* NULL once lws has torn itself down */
     struct lws_vhost *vhost;
     int http_port; /* the bound port (useful with --http ...:0) */
+    http_listener_t *listener; /* ours (accept.c); NULL once closed */
+    size_t http_pending;       /* accepted, first request head not seen yet */
 
     store_t *store;
     struct tail *tail;

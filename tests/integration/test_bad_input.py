@@ -4,6 +4,7 @@ import json
 import socket
 import time
 
+import pytest
 import requests
 
 
@@ -133,22 +134,60 @@ def test_bad_form(server):
     assert reject_count(server, "bad_form") == 3
 
 
-def test_header_flood_refused_server_survives(server):
-    flood = "".join(f"X-Flood-{i}: {'v' * 40}\r\n" for i in range(3000))
+@pytest.mark.parametrize("count,size", [(3000, 40), (50, 2000), (1, 40000)])
+def test_header_flood_is_431_json(server, count, size):
+    flood = "".join(f"X-Flood-{i}: {'v' * size}\r\n" for i in range(count))
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(5)
-    try:
-        sock.sendall(("POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                      "Content-Length: 5\r\n" + flood + "\r\nhello").encode())
-        reply = sock.recv(4096)
-    except (ConnectionResetError, BrokenPipeError):
-        reply = b""
+    sock.sendall(("POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                  "Content-Length: 5\r\n" + flood + "\r\nhello").encode())
+    reply = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
     sock.close()
-    # refused: either a 431 JSON error or the connection cut; never stored
-    assert reply == b"" or reply.startswith(b"HTTP/1.1 431")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 431 ")
+    assert "16 KiB" in json.loads(body)["error"]
     assert server.logs() == []
     st, body = server.post("/api/log", "still alive", "text/plain")
     assert st == 200
+    assert reject_count(server, "headers") == 1
+    assert server.metrics()['logship_http_responses_total{code="431"}'] == 1
+
+
+def test_head_sent_in_pieces_is_fine(server):
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.settimeout(5)
+    for part in [b"POST /api/log HTTP/1.1\r\nHost: x\r\n",
+                 b"Content-Type: text/plain\r\nContent-Length: 4\r\n", b"\r\nslow"]:
+        sock.sendall(part)
+        time.sleep(0.1)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+    sock.close()
+    assert [r["msg"] for r in server.logs()] == ["slow"]
+
+
+def test_http_connection_limit_is_503_json(make_server):
+    s = make_server("--max-connections", "3")
+    held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(3)]
+    for h in held:  # make each a real, open HTTP connection
+        h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert h.recv(4096).startswith(b"HTTP/1.1 200")
+    extra = socket.create_connection(("127.0.0.1", s.port))
+    extra.settimeout(5)
+    reply = extra.recv(4096)
+    extra.close()
+    assert reply.startswith(b"HTTP/1.1 503 ")
+    assert "max-connections" in json.loads(reply.partition(b"\r\n\r\n")[2])["error"]
+    for h in held:
+        h.close()
+    time.sleep(0.3)
+    st, _ = s.request("GET", "/healthz")
+    assert st == 200
+    assert s.metrics()['logship_connections_refused_total{input="http"}'] == 1
 
 
 def test_unknown_endpoint_and_method(server):
