@@ -322,7 +322,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 }
 
 static const struct lws_protocols protocols[] = {
-    {"http", callback_http, sizeof(http_conn_t), 0, 0, NULL, 0},
+    /* tx_packet_size: lws's default sends at most 4 KiB per send() and copies
+     * the rest of a write aside; live tail messages are up to ~256 KiB */
+    {"http", callback_http, sizeof(http_conn_t), 0, 0, NULL, 512 * 1024},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -375,28 +377,32 @@ int http_start(server_t *srv)
         return -1;
     }
 
-    info.port = port;
-    info.iface = host;
+    /* lws does not listen: accept.c does, and hands connections over */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = protocols;
     info.vhost_name = "logship";
     srv->vhost = lws_create_vhost(srv->lws, &info);
     if (!srv->vhost) {
-        log_error("cannot listen for HTTP on %s", srv->cfg.http);
+        log_error("cannot create the HTTP vhost");
         return -1;
     }
-    srv->http_port = lws_get_vhost_listen_port(srv->vhost);
+    int rc = http_listen(srv, host, port);
+    if (rc) {
+        log_error("cannot listen for HTTP on %s: %s", srv->cfg.http, strerror(-rc));
+        return -1;
+    }
     log_info("http listening on %s:%d", host, srv->http_port);
     return 0;
 }
 
 void http_drain(server_t *srv)
 {
-    if (srv->lws)
-        lws_context_deprecate(srv->lws, NULL);
+    http_unlisten(srv);
 }
 
 void http_stop(server_t *srv)
 {
+    http_unlisten(srv);
     if (srv->lws)
         lws_context_destroy(srv->lws);
     srv->lws = NULL;

@@ -672,6 +672,13 @@ static void writer_main(void *arg)
                 }
             }
             g->err = err;
+            /* answer before the periodic sync below: with --fsync interval
+             * the group's waiters need the write, not the sync */
+            uv_mutex_lock(&s->mu);
+            s->done = g;
+            uv_cond_signal(&s->done_cond);
+            uv_async_send(&s->async);
+            uv_mutex_unlock(&s->mu);
         }
         int64_t now = time_mono_ns();
         if (s->dirty && s->o.fsync == FSYNC_INTERVAL &&
@@ -692,11 +699,6 @@ static void writer_main(void *arg)
         }
 
         uv_mutex_lock(&s->mu);
-        if (g) {
-            s->done = g;
-            uv_cond_signal(&s->done_cond);
-            uv_async_send(&s->async);
-        }
         if (stop && !s->todo)
             break;
     }
