@@ -103,6 +103,9 @@ int http_reply_with(struct lws *wsi, http_conn_t *c, int status, const char *cty
         fail = lws_add_http_header_by_name(wsi, (const unsigned char *)hdrs[i].name,
                                            (const unsigned char *)hdrs[i].value,
                                            (int)strlen(hdrs[i].value), &p, end);
+    if (!fail && c->close_requested)
+        fail = lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                           (const unsigned char *)"close", 5, &p, end);
     if (fail || lws_finalize_http_header(wsi, &p, end)) {
         done(c);
         return -1;
@@ -115,8 +118,9 @@ int http_reply_with(struct lws *wsi, http_conn_t *c, int status, const char *cty
     done(c);
     if (lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL) != (int)total)
         return -1;
-    /* a body left unread would be taken for the next request: close */
-    if (c->received < c->content_length || (c->chunked && !c->body_done))
+    /* a body left unread would be taken for the next request: close; and
+     * lws 4.1 keeps the connection even when the client asked to close */
+    if (c->received < c->content_length || (c->chunked && !c->body_done) || c->close_requested)
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -141,8 +145,12 @@ void http_reply_later(http_conn_t *c, int status)
      * the socket does not take), and asking for POLLOUT first would cost
      * a loop pass and several epoll_ctl calls per request. */
     c->awaiting = 0;
-    if (http_reply(c->wsi, c, status, "application/json", c->resp.data, c->resp.len))
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+    if (http_reply(c->wsi, c, status, "application/json", c->resp.data, c->resp.len)) {
+        /* the connection must close: lws closes it when a callback says
+         * so, and the writable one comes next */
+        c->close_now = 1;
+        lws_callback_on_writable(c->wsi);
+    }
 }
 
 static void conn_reset(http_conn_t *c, server_t *srv)
@@ -156,6 +164,8 @@ static void conn_reset(http_conn_t *c, server_t *srv)
     c->reject_msg = NULL;
     c->content_length = 0;
     c->chunked = 0;
+    c->close_requested = 0;
+    c->close_now = 0;
     c->body_done = 0;
     c->received = 0;
     c->awaiting = 0;
@@ -188,6 +198,11 @@ static int on_http(struct lws *wsi, http_conn_t *c, server_t *srv, const char *p
     srv->inflight++;
     c->method = method_of(wsi);
     c->route = route_of(path);
+    char conn[64];
+    int cn = lws_hdr_copy(wsi, conn, sizeof conn, WSI_TOKEN_CONNECTION);
+    for (int i = 0; i < cn; i++)
+        conn[i] = (char)(conn[i] >= 'A' && conn[i] <= 'Z' ? conn[i] + 32 : conn[i]);
+    c->close_requested = cn > 0 && strstr(conn, "close") != NULL;
 
     char cl[32];
     if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
@@ -302,6 +317,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!c || !c->srv)
             return 0;
+        if (c->close_now)
+            return -1;
         if (c->is_sse || c->ff)
             return tail_writable(wsi, c);
         if (c->resp_ready) {

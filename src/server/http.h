@@ -43,6 +43,8 @@ typedef struct http_conn {
     const char *reject_msg;
     uint64_t content_length; /* 0 when absent */
     int chunked;             /* Transfer-Encoding: body length unknown */
+    int close_requested;     /* Connection: close */
+    int close_now;           /* answered outside a callback; close when writable */
     int body_done;           /* lws reported the end of the body */
     buf_t body;
     uint64_t received;

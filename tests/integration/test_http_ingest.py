@@ -188,3 +188,23 @@ def test_topic_and_level_query(server):
     assert st == 400 and "empty word" in json.loads(body)["error"]
     st, body = server.request("GET", "/api/logs?level=loud")
     assert st == 400 and "level" in json.loads(body)["error"]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"POST /api/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
+])
+def test_connection_close_is_honoured(server, request_bytes):
+    """A client that asks to close gets its answer and then the close
+    (clients like wrk wait for it)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.settimeout(5)
+    s.sendall(request_bytes)
+    data = b""
+    while chunk := s.recv(4096):  # a timeout here fails the test
+        data += chunk
+    s.close()
+    head = data.split(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 200") and b"connection: close" in head
