@@ -16,7 +16,12 @@ enum job_kind { JOB_BACKLOG, JOB_DISK };
 
 typedef struct job {
     uv_work_t work;
-    tail_sub_t *sub;
+    tail_t *t;
+    tail_sub_t *sub; /* who started it */
+    tail_sub_t **more; /* JOB_DISK: subscribers at the same place, same filter */
+    size_t nmore, capmore;
+    struct job *link; /* the hub's running disk scans */
+    uint64_t fid, from;
     enum job_kind kind;
     filter_t f;       /* the sub's filter with the scan's bounds */
     size_t limit;     /* JOB_BACKLOG: n */
@@ -64,6 +69,9 @@ struct tail {
     uv_loop_t *loop;
     store_t *store;
     size_t max, count;
+    job_t *disk_jobs; /* running disk scans that others may join */
+    size_t njobs;
+    int destroyed;    /* freed when the last scan ends */
     tail_sub_t head;
     uint64_t gen; /* bumps at every commit: cached messages go stale */
     cache_entry_t cache[CACHE_SLOTS];
@@ -197,9 +205,12 @@ void tail_destroy(tail_t *t)
         buf_free(&t->cache[i].msg);
     }
     buf_free(&t->scratch);
-    /* subscribers with a scan in flight free themselves when it ends; the
-     * scans only touch their job and the store */
-    free(t);
+    /* subscribers with a scan in flight are freed when it ends, and so is
+     * the hub after the last one */
+    if (t->njobs)
+        t->destroyed = 1;
+    else
+        free(t);
 }
 
 size_t tail_count(const tail_t *t)
@@ -400,48 +411,97 @@ static void work(uv_work_t *w)
     buf_free(&scratch);
 }
 
-static void after_work(uv_work_t *w, int status)
+/* Hands a finished scan to one subscriber; owner takes the buffer, the
+ * others get a copy. */
+static void deliver(job_t *j, tail_sub_t *s, int status, int owner)
 {
-    job_t *j = container_of(w, job_t, work);
-    tail_sub_t *s = j->sub;
     s->job = NULL;
     if (s->dead) {
-        /* the subscriber left meanwhile */
-        buf_free(&j->out);
-        free(j);
-        sub_free(s);
+        sub_free(s); /* it left meanwhile */
         return;
     }
     if (status || j->error) {
-        /* a failed read: try again on the next wake, from the same cursor */
-        buf_free(&j->out);
-        free(j);
-        wake(s);
+        wake(s); /* a failed read: try again, from the same cursor */
         return;
     }
     if (j->kind == JOB_BACKLOG)
         s->started = 1;
     if (j->next > s->cursor)
         s->cursor = j->next; /* invariant 2 */
-    s->t->st.disk_scans++;
     if (j->records) {
-        buf_free(&s->msg);
-        s->msg = j->out; /* hand the buffer over */
+        buf_reset(&s->msg);
+        if (owner) {
+            buf_free(&s->msg);
+            s->msg = j->out; /* hand the buffer over */
+            memset(&j->out, 0, sizeof j->out);
+        } else {
+            buf_append(&s->msg, j->out.data, j->out.len);
+        }
         s->ready = 1;
         s->t->st.records += j->records;
-    } else {
-        buf_free(&j->out);
     }
-    free(j);
     wake(s);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    job_t *j = container_of(w, job_t, work);
+    tail_t *t = j->t;
+    for (job_t **p = &t->disk_jobs; *p; p = &(*p)->link) {
+        if (*p == j) {
+            *p = j->link;
+            break;
+        }
+    }
+    t->njobs--;
+    if (!t->destroyed)
+        t->st.disk_scans++;
+    for (size_t i = 0; i < j->nmore; i++)
+        deliver(j, j->more[i], status, 0);
+    deliver(j, j->sub, status, 1);
+    buf_free(&j->out);
+    free(j->more);
+    free(j);
+    if (t->destroyed && !t->njobs)
+        free(t);
+}
+
+/* A running disk scan that s can share: same filter, same place, same
+ * framing. */
+static job_t *joinable(tail_t *t, const tail_sub_t *s)
+{
+    for (job_t *j = t->disk_jobs; j; j = j->link) {
+        const tail_sub_t *o = j->sub;
+        if (j->fid == s->fid && j->from == s->cursor && j->framing == s->framing &&
+            o->key_len == s->key_len &&
+            memcmp(o->strings.data + o->key_off, s->strings.data + s->key_off, s->key_len) == 0)
+            return j;
+    }
+    return NULL;
 }
 
 static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
 {
-    job_t *j = xcalloc(1, sizeof *j);
+    tail_t *t = s->t;
+    job_t *j = kind == JOB_DISK ? joinable(t, s) : NULL;
+    if (j) {
+        /* a thousand subscribers behind at the same place read once */
+        if (j->nmore == j->capmore) {
+            j->capmore = j->capmore ? j->capmore * 2 : 8;
+            j->more = xrealloc(j->more, j->capmore * sizeof *j->more);
+        }
+        j->more[j->nmore++] = s;
+        s->job = j;
+        t->st.shared_hits++;
+        return;
+    }
+    j = xcalloc(1, sizeof *j);
+    j->t = t;
     j->sub = s;
     j->kind = kind;
-    j->store = s->t->store;
+    j->fid = s->fid;
+    j->from = s->cursor;
+    j->store = t->store;
     j->framing = s->framing;
     j->visible = visible;
     j->f = s->f;
@@ -450,9 +510,12 @@ static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
         j->limit = s->backlog;
     } else {
         j->f.after = s->cursor ? s->cursor - 1 : 0;
+        j->link = t->disk_jobs;
+        t->disk_jobs = j;
     }
+    t->njobs++;
     s->job = j;
-    uv_queue_work(s->t->loop, &j->work, work, after_work);
+    uv_queue_work(t->loop, &j->work, work, after_work);
 }
 
 /* ---- building messages on the loop ------------------------------------------ */
