@@ -43,7 +43,10 @@ static void after_cb(uv_work_t *w, int status);
 
 static void schedule(query_job_t *j, uv_loop_t *loop)
 {
+    /* the chunk is written after LWS_PRE bytes lws may use: no copy later */
     buf_reset(&j->out);
+    buf_reserve(&j->out, LWS_PRE + CHUNK);
+    j->out.len = LWS_PRE;
     j->running = 1;
     uv_queue_work(loop, &j->work, work_cb, after_cb);
 }
@@ -81,7 +84,8 @@ int logs_on_writable(struct lws *wsi, http_conn_t *c)
         if (j->q.done) {
             /* the whole answer fits one chunk: send it with its length */
             c->job = NULL;
-            int rc = http_reply(wsi, c, 200, ctype_of(j), j->out.data, j->out.len);
+            int rc = http_reply(wsi, c, 200, ctype_of(j), j->out.data + LWS_PRE,
+                                j->out.len - LWS_PRE);
             job_free(j);
             return rc;
         }
@@ -97,13 +101,9 @@ int logs_on_writable(struct lws *wsi, http_conn_t *c)
         return 0;
     }
     int final = j->q.done;
-    size_t n = j->out.len;
-    buf_t frame = BUF_INIT;
-    char *dst = buf_reserve(&frame, LWS_PRE + n + 1) + LWS_PRE;
-    if (n)
-        memcpy(dst, j->out.data, n);
-    int w = lws_write(wsi, (unsigned char *)dst, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
-    buf_free(&frame);
+    size_t n = j->out.len - LWS_PRE;
+    int w = lws_write(wsi, (unsigned char *)j->out.data + LWS_PRE, n,
+                      final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
     if (w < (int)n)
         return -1;
     if (!final) {
@@ -160,7 +160,6 @@ int logs_on_request(struct lws *wsi, http_conn_t *c)
     j->store = srv->store;
     j->conn = c;
     c->job = j;
-    c->awaiting = 1;
     schedule(j, &srv->loop);
     return 0;
 }

@@ -144,7 +144,6 @@ void http_reply_later(http_conn_t *c, int status)
      * lws_write() on the service thread is a plain send (lws keeps what
      * the socket does not take), and asking for POLLOUT first would cost
      * a loop pass and several epoll_ctl calls per request. */
-    c->awaiting = 0;
     if (http_reply(c->wsi, c, status, "application/json", c->resp.data, c->resp.len)) {
         /* the connection must close: lws closes it when a callback says
          * so, and the writable one comes next */
@@ -168,8 +167,6 @@ static void conn_reset(http_conn_t *c, server_t *srv)
     c->close_now = 0;
     c->body_done = 0;
     c->received = 0;
-    c->awaiting = 0;
-    c->resp_ready = 0;
     buf_reset(&c->body);
     buf_reset(&c->resp);
 }
@@ -321,12 +318,6 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
             return -1;
         if (c->is_sse || c->ff)
             return tail_writable(wsi, c);
-        if (c->resp_ready) {
-            c->resp_ready = 0;
-            c->awaiting = 0;
-            return http_reply(wsi, c, c->resp_status, "application/json", c->resp.data,
-                              c->resp.len);
-        }
         if (c->job)
             return logs_on_writable(wsi, c);
         return 0;

@@ -53,9 +53,6 @@ typedef struct http_conn {
     /* a reply that waits for the store (or a query running off the loop) */
     struct lws *wsi;
     store_waiter_t waiter;
-    int awaiting;   /* a reply will come from store or query completion */
-    int resp_ready; /* resp holds the reply: write it when writable */
-    int resp_status;
     buf_t resp;
     struct query_job *job; /* GET /api/logs in progress */
 

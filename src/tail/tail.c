@@ -75,7 +75,6 @@ struct tail {
     tail_sub_t head;
     uint64_t gen; /* bumps at every commit: cached messages go stale */
     cache_entry_t cache[CACHE_SLOTS];
-    buf_t scratch;
     tail_stats_t st;
 };
 
@@ -204,7 +203,6 @@ void tail_destroy(tail_t *t)
         buf_free(&t->cache[i].key);
         buf_free(&t->cache[i].msg);
     }
-    buf_free(&t->scratch);
     /* subscribers with a scan in flight are freed when it ends, and so is
      * the hub after the last one */
     if (t->njobs)

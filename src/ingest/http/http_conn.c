@@ -132,7 +132,6 @@ static int accept_batch(struct lws *wsi, http_conn_t *c)
     buf_puts(body, "}\n");
     if (rc == STORE_DONE)
         return http_reply(wsi, c, 200, "application/json", body->data, body->len);
-    c->awaiting = 1;
     return 0;
 }
 
