@@ -21,6 +21,7 @@ enum opt_type {
     OPT_FSYNC,
     OPT_LOGLEVEL,
     OPT_ROOTS, /* repeatable: each use adds a directory */
+    OPT_NAMES, /* repeatable: each use adds a name (config_names_t) */
 };
 
 typedef struct option_def {
@@ -71,6 +72,16 @@ static const option_def_t options[] = {
      "most live tail subscribers at once"},
     {"tail-root", OPT_ROOTS, OFF(tail_roots), "",
      "a directory whose files may be tailed over /api/files (repeatable; none: off)"},
+    {"request-timeout", OPT_AGE, OFF(request_timeout_s), "10s",
+     "an HTTP request head, each body read, and reading a reply must make progress this fast"},
+    {"keepalive-timeout", OPT_AGE, OFF(keepalive_timeout_s), "60s",
+     "close an idle keep-alive HTTP connection after this long"},
+    {"allowed-origin", OPT_NAMES, OFF(allowed_origins), "",
+     "a web origin (https://app.example) whose pages may write or open WebSockets "
+     "(repeatable; '*' any; default: same origin only)"},
+    {"allowed-host", OPT_NAMES, OFF(allowed_hosts), "",
+     "a Host name logshipd answers to besides IP addresses, localhost and this machine's "
+     "name (repeatable; '*' any)"},
     {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
      "logshipd's own diagnostics: error, warning, info or debug"},
 };
@@ -257,6 +268,23 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
             return -1;
         }
         snprintf(c->tail_roots[c->ntail_roots++], CONFIG_PATH_MAX, "%s", v);
+        return 0;
+    }
+    case OPT_NAMES: {
+        config_names_t *names = (config_names_t *)(void *)field;
+        if (!*v)
+            return 0;
+        if (names->n == CONFIG_NAMES_MAX) {
+            *why = "at most 16 names";
+            return -1;
+        }
+        if (strlen(v) >= CONFIG_ADDR_MAX) {
+            *why = "name too long";
+            return -1;
+        }
+        snprintf(names->v[names->n], CONFIG_ADDR_MAX, "%s", v);
+        names->ptr[names->n] = names->v[names->n];
+        names->n++;
         return 0;
     }
     case OPT_FSYNC: {

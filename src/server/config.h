@@ -14,6 +14,15 @@
 #define CONFIG_PATH_MAX  4096
 #define CONFIG_ROOTS_MAX 16
 
+#define CONFIG_NAMES_MAX 16
+
+/* A repeatable option's values; ptr[i] points at v[i]. */
+typedef struct config_names {
+    char v[CONFIG_NAMES_MAX][CONFIG_ADDR_MAX];
+    const char *ptr[CONFIG_NAMES_MAX];
+    int n;
+} config_names_t;
+
 typedef struct config {
     char http[CONFIG_ADDR_MAX]; /* "127.0.0.1:8080", or "off" */
     char syslog_udp[CONFIG_ADDR_MAX];
@@ -37,6 +46,9 @@ typedef struct config {
     long max_subscribers;
     char tail_roots[CONFIG_ROOTS_MAX][CONFIG_PATH_MAX]; /* --tail-root, repeatable */
     int ntail_roots;
+    long request_timeout_s;
+    long keepalive_timeout_s;
+    config_names_t allowed_origins, allowed_hosts;
     int log_level;
 } config_t;
 

@@ -15,8 +15,9 @@
 #include "../ingest/tcp/tcp_conn.h"
 #include "../tail/files.h"
 #include "../tail/tail.h"
-#include "http.h"
+#include "../http/ws.h"
 #include "metrics.h"
+#include "routes.h"
 
 #define DRAIN_MAX_NS (4 * NS_PER_SEC)
 
@@ -28,8 +29,8 @@ static void close_handle(uv_handle_t *h)
 
 static void finish(server_t *srv)
 {
-    log_info("shutting down (%zu requests unanswered)", srv->inflight);
-    http_stop(srv);
+    log_info("shutting down (%zu requests unanswered)", routes_inflight(srv));
+    routes_stop(srv);
     tail_destroy(srv->tail);
     srv->tail = NULL;
     stream_close(srv->syslog_tcp);
@@ -50,7 +51,7 @@ static void finish(server_t *srv)
 static void on_drain_tick(uv_timer_t *t)
 {
     server_t *srv = t->data;
-    if (srv->inflight == 0 || time_mono_ns() >= srv->drain_deadline)
+    if (routes_inflight(srv) == 0 || time_mono_ns() >= srv->drain_deadline)
         finish(srv);
 }
 
@@ -62,10 +63,11 @@ static void on_signal(uv_signal_t *h, int signum)
         finish(srv);
         return;
     }
-    log_info("signal %d: no new connections, finishing %zu requests", signum, srv->inflight);
+    log_info("signal %d: no new connections, finishing %zu requests", signum,
+             routes_inflight(srv));
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
-    http_drain(srv);
+    routes_drain(srv);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
@@ -186,7 +188,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < roots.n; i++)
             log_info("files: tailing under %s as '%s'", roots.r[i].real, roots.r[i].name);
     }
-    if (http_start(&srv)) {
+    if (routes_start(&srv)) {
         finish(&srv);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);
@@ -209,7 +211,7 @@ int main(int argc, char **argv)
     http_parse_free(&srv.hp);
     batch_free(&srv.batch);
     ingest_report_free(&srv.report);
-    buf_free(&srv.out);
+    ws_free(srv.ws);
     log_info("bye");
     return 0;
 }

@@ -42,7 +42,6 @@ typedef struct metrics {
     uint64_t conns_idle_closed[INPUT_COUNT]; /* quiet for --idle-timeout */
     uint64_t parse_errors[INPUT_COUNT];      /* stored raw with fields.parse_error */
     uint64_t dropped[INPUT_COUNT];           /* lost: UDP while the store could not take them */
-    uint64_t http_status[600];
     uint64_t http_reject[HREJ_COUNT];
 } metrics_t;
 
@@ -51,7 +50,11 @@ extern metrics_t metrics;
 const char *input_name(enum input in);
 const char *http_reject_name(enum http_reject r);
 
-/* Appends every counter above in Prometheus text format. */
-void metrics_render(buf_t *out);
+struct http_stats;
+/* Appends every counter above in Prometheus text format; the HTTP ones
+ * come from the HTTP layer's stats (NULL: none). */
+void metrics_render(buf_t *out, const struct http_stats *hs, size_t ws_open);
+/* The HTTP layer's own counters. */
+void metrics_render_http(buf_t *out, const struct http_stats *hs);
 
 #endif

@@ -1,7 +1,7 @@
 /* server.h - logshipd's process-wide state, owned by the event loop thread.
  *
- * One libuv loop runs everything here: libwebsockets (HTTP, WebSocket) as a
- * guest on the loop, the store's completions, timers and signals. Nothing in
+ * One libuv loop runs everything here: HTTP (src/http/), WebSocket (lws as
+ * a guest on the loop), the store's completions, timers and signals. Nothing in
  * this struct is touched from another thread.
  */
 #ifndef LOGSHIP_SERVER_H
@@ -15,18 +15,15 @@
 #include "../store/store.h"
 #include "config.h"
 
-struct lws_context;
-struct lws_vhost;
-typedef struct http_listener http_listener_t;
+struct http_server;
+struct ws_server;
 
 typedef struct server {
     config_t cfg;
     uv_loop_t loop;
-    struct lws_context *lws; /* NULL once lws has torn itself down */
-    struct lws_vhost *vhost;
-    int http_port; /* the bound port (useful with --http ...:0) */
-    http_listener_t *listener; /* ours (accept.c); NULL once closed */
-    size_t http_pending;       /* accepted, first request head not seen yet */
+    struct http_server *http; /* NULL with --http off, and once stopped */
+    struct ws_server *ws;     /* WebSocket connections (lws) */
+    int http_port;            /* the bound port (useful with --http ...:0) */
 
     store_t *store;
     struct tail *tail;
@@ -38,13 +35,11 @@ typedef struct server {
     http_parse_t hp;
     batch_t batch;
     ingest_report_t report;
-    buf_t out; /* response being written */
 
     uv_signal_t sigint, sigterm;
     uv_timer_t drain_timer;
     int draining;
     int64_t drain_deadline; /* monotonic ns */
-    size_t inflight;        /* HTTP requests received and not yet answered */
     int64_t started_ns;
 } server_t;
 

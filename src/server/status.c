@@ -7,13 +7,17 @@
 #include "../tail/tail.h"
 #include "../ui/ui_assets.h"
 #include "../common/timeutil.h"
-#include "http.h"
+#include "../http/http.h"
+#include "../http/ws.h"
 #include "metrics.h"
+#include "server.h"
+#include "status.h"
 #include "version.h"
 
-int status_health(struct lws *wsi, http_conn_t *c)
+static int health(http_conn_t *c, const http_req_t *r)
 {
-    server_t *srv = c->srv;
+    server_t *srv = http_data(c);
+    (void)r;
     buf_t b = BUF_INIT;
     int err = store_error(srv->store);
     buf_printf(&b, "{\"status\":\"%s\",", err ? "failing" : "ok");
@@ -27,18 +31,20 @@ int status_health(struct lws *wsi, http_conn_t *c)
     buf_printf(&b, "\"version\":\"%s\",\"uptime_s\":%lld,\"last_seq\":%llu}\n", LOGSHIP_VERSION,
                (long long)((time_now_ns() - srv->started_ns) / NS_PER_SEC),
                (unsigned long long)store_last_seq(srv->store));
-    int rc = http_reply(wsi, c, err ? 503 : 200, "application/json", b.data, b.len);
+    http_reply(c, err ? 503 : 200, "application/json", NULL, 0, b.data, b.len);
     buf_free(&b);
-    return rc;
+    return 0;
 }
 
-int status_metrics(struct lws *wsi, http_conn_t *c)
+static int metrics_page(http_conn_t *c, const http_req_t *r)
 {
-    server_t *srv = c->srv;
+    server_t *srv = http_data(c);
     buf_t b = BUF_INIT;
     store_stats_t st;
     const ring_t *ring = store_ring(srv->store);
-    metrics_render(&b);
+    (void)r;
+    metrics_render(&b, http_server_stats(srv->http), ws_open_count(srv->ws));
+    metrics_render_http(&b, http_server_stats(srv->http));
     store_get_stats(srv->store, &st);
     static const struct {
         const char *name, *type, *help;
@@ -84,57 +90,70 @@ int status_metrics(struct lws *wsi, http_conn_t *c)
     for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", tg[i].name, tg[i].help,
                    tg[i].name, tg[i].type, tg[i].name, (unsigned long long)tv[i]);
-    int rc = http_reply(wsi, c, 200, "text/plain; version=0.0.4", b.data, b.len);
+    http_reply(c, 200, "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
     buf_free(&b);
-    return rc;
+    return 0;
 }
 
-int status_index(struct lws *wsi, http_conn_t *c)
+static int ui_file(http_conn_t *c, const http_req_t *r, const char *name, size_t n);
+
+static int index_page(http_conn_t *c, const http_req_t *r)
 {
     static const char body[] =
         "{\"service\":\"logshipd\",\"version\":\"" LOGSHIP_VERSION "\",\"endpoints\":["
         "\"POST /api/log\",\"GET /api/log\",\"GET /api/logs\",\"GET /api/tail\","
         "\"GET /api/files\",\"GET /healthz\",\"GET /metrics\"],"
         "\"ui\":\"GET / with Accept: text/html\"}\n";
-    static const http_header_t hdrs[] = {{"cache-control:", "no-store"}, {"vary:", "Accept"}};
-    return http_reply_with(wsi, c, 200, "application/json", hdrs, 2, body, sizeof body - 1);
-}
-
-int status_wants_page(struct lws *wsi)
-{
+    static const http_header_t hdrs[] = {{"Cache-Control", "no-store"}, {"Vary", "Accept"}};
     char accept[512];
-    if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) <= 0)
-        return 0;
-    return ui_wants_html(accept);
+    if (http_header_copy(r, "accept", accept, sizeof accept) > 0 && ui_wants_html(accept))
+        return ui_file(c, r, "index.html", 10);
+    http_reply(c, 200, "application/json", hdrs, 2, body, sizeof body - 1);
+    return 0;
 }
 
 /* The page runs no inline script or style and loads nothing from elsewhere:
  * a message that smuggled markup in could not run code even if it got into
  * the DOM as HTML (the page only ever sets textContent). */
 #define UI_CSP                                                                                   \
-    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; " \
-    "script-src 'self'"
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " \
+    "script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-int status_ui(struct lws *wsi, http_conn_t *c, const char *name, size_t n)
+static int ui_file(http_conn_t *c, const http_req_t *r, const char *name, size_t n)
 {
     const ui_asset_t *a = ui_asset_find(name, n);
-    if (!a)
-        return http_reply_error(wsi, c, 404, HREJ_NOT_FOUND, "no such file");
+    if (!a) {
+        metrics.http_reject[HREJ_NOT_FOUND]++;
+        http_reply_error(c, 404, "no such file");
+        return 0;
+    }
     char inm[256];
-    int has_inm = lws_hdr_copy(wsi, inm, sizeof inm, WSI_TOKEN_HTTP_IF_NONE_MATCH) > 0;
+    int has_inm = http_header_copy(r, "if-none-match", inm, sizeof inm) > 0;
     /* small files, rebuilt with the binary: revalidate each time (a 304 is
      * cheap) rather than risk a page whose script is a version behind */
     const http_header_t hdrs[] = {
-        {"cache-control:", "no-cache"},
-        {"etag:", a->etag},
-        {"vary:", "Accept"},
-        {"x-content-type-options:", "nosniff"},
-        {"content-security-policy:", UI_CSP},
-        {"referrer-policy:", "no-referrer"},
-        {"x-frame-options:", "DENY"},
+        {"Cache-Control", "no-cache"},
+        {"ETag", a->etag},
+        {"Vary", "Accept"},
+        {"X-Content-Type-Options", "nosniff"},
+        {"Content-Security-Policy", UI_CSP},
+        {"Referrer-Policy", "no-referrer"},
+        {"X-Frame-Options", "DENY"},
     };
     size_t nh = sizeof hdrs / sizeof hdrs[0];
     if (has_inm && ui_etag_match(inm, a->etag))
-        return http_reply_with(wsi, c, 304, NULL, hdrs, nh, NULL, 0);
-    return http_reply_with(wsi, c, 200, a->ctype, hdrs, nh, (const char *)a->data, a->len);
+        http_reply(c, 304, NULL, hdrs, nh, NULL, 0);
+    else
+        http_reply(c, 200, a->ctype, hdrs, nh, (const char *)a->data, a->len);
+    return 0;
 }
+
+static int ui_asset(http_conn_t *c, const http_req_t *r)
+{
+    return ui_file(c, r, r->path.p + 4, r->path.n - 4); /* after "/ui/" */
+}
+
+const http_handler_t status_health_handler = {.name = "health", .on_request = health};
+const http_handler_t status_metrics_handler = {.name = "metrics", .on_request = metrics_page};
+const http_handler_t status_index_handler = {.name = "index", .on_request = index_page};
+const http_handler_t status_ui_handler = {.name = "ui", .on_request = ui_asset};

@@ -1,192 +1,82 @@
-/* tail_conn.c - GET /api/tail over WebSocket or Server-Sent Events: the
- * lws side of the tail hub (tail.c). One message per writable callback;
- * when more is ready the connection asks to be writable again, so a busy
- * subscriber gets one message per loop pass and a slow one none until its
- * socket drains. */
+/* tail_conn.c - the routes of the tail hub (tail.c) and the file follower
+ * (files.c): GET /api/tail over Server-Sent Events (an http_handler_t) or a
+ * WebSocket (a ws_handler_t), and /api/files.
+ *
+ * One message per writable callback; when more is ready the connection
+ * asks to be writable again, so a busy subscriber gets one message per
+ * loop pass and a slow one none until its socket drains.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../common/json_write.h"
-#include "../server/http.h"
-#include "../server/metrics.h"
 #include "../common/log.h"
+#include "../http/http.h"
+#include "../http/ws.h"
+#include "../server/metrics.h"
+#include "../server/server.h"
 #include "files.h"
 #include "tail.h"
+#include "tail_conn.h"
 
-_Static_assert(LWS_PRE <= TAIL_HEADROOM, "tail messages reserve room for lws");
+_Static_assert(WS_PRE <= TAIL_HEADROOM, "tail messages reserve room for lws");
 
-#define SSE_KEEPALIVE_US (15LL * 1000 * 1000)
+#define SSE_KEEPALIVE_MS 15000
 
-static void wake(void *conn)
+static const http_header_t sse_headers[] = {{"Cache-Control", "no-cache"},
+                                            {"X-Accel-Buffering", "no"}};
+
+/* Per connection: a subscription or a followed file, over SSE or WS. */
+typedef struct tail_state {
+    http_conn_t *conn; /* SSE */
+    ws_conn_t *ws;     /* WebSocket */
+    tail_sub_t *sub;
+    file_follow_t *ff;
+    form_t query;
+    int keepalive_due;
+    buf_t err; /* WebSocket: the error to send before closing */
+} tail_state_t;
+
+static void wake_http(void *arg)
 {
-    http_conn_t *c = conn;
-    lws_callback_on_writable(c->wsi);
+    http_want_writable(arg);
 }
 
-/* Parses the request's tail parameters; -1 with *err on a bad one. */
-static int params(struct lws *wsi, http_conn_t *c, tail_params_t *p, const char **err)
+static void wake_ws(void *arg)
 {
-    char last_id[32];
-    http_query(wsi, &c->query);
+    ws_want_writable(arg);
+}
+
+static void state_end(tail_state_t *st)
+{
+    if (st->sub) {
+        tail_unsubscribe(st->sub);
+        st->sub = NULL;
+    }
+    if (st->ff) {
+        files_unfollow(st->ff);
+        st->ff = NULL;
+    }
+}
+
+/* Parses the tail parameters; -1 with *err on a bad one. */
+static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const char **err)
+{
     tail_params_init(p);
-    for (size_t i = 0; i < c->query.n; i++)
-        if (tail_param(p, form_key(&c->query, i), form_val(&c->query, i), err))
+    for (size_t i = 0; i < st->query.n; i++)
+        if (tail_param(p, form_key(&st->query, i), form_val(&st->query, i), err))
             return -1;
     /* an EventSource reconnecting says where it was */
-    int n = lws_hdr_custom_copy(wsi, last_id, sizeof last_id, "last-event-id:", 14);
-    if (n > 0 && !p->has_after) {
-        slice_t v = slice_make(last_id, (size_t)n);
-        if (tail_param(p, SLICE_LIT("after"), v, err))
-            return -1;
-    }
-    return 0;
-}
-
-int tail_http_request(struct lws *wsi, http_conn_t *c)
-{
-    server_t *srv = c->srv;
-    char accept[128];
-    const char *err = NULL;
-    tail_params_t p;
-
-    if (lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) <= 0 ||
-        !strstr(accept, "text/event-stream"))
-        return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY,
-                                "use a WebSocket, or Accept: text/event-stream for SSE");
-    if (params(wsi, c, &p, &err))
-        return http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, err);
-    c->sub = tail_subscribe(srv->tail, &p, TAIL_SSE, c, wake, &err);
-    if (!c->sub)
-        return http_reply_error(wsi, c, 503, HREJ_STORE, err);
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start,
-                                      *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, 200, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN,
-                                    &q, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-cache", 8, &q, end) ||
-        lws_finalize_write_http_header(wsi, start, &q, end))
+    if (last_id.n && !p->has_after && tail_param(p, SLICE_LIT("after"), last_id, err))
         return -1;
-    metrics.http_status[200]++;
-    lws_http_mark_sse(wsi);
-    /* a stream, not a request in flight: shutdown need not wait for it */
-    if (c->counted) {
-        c->counted = 0;
-        srv->inflight--;
-    }
-    c->is_sse = 1;
-    lws_set_timer_usecs(wsi, SSE_KEEPALIVE_US);
     return 0;
-}
-
-static int start_file(struct lws *wsi, http_conn_t *c, const char *rel, enum tail_framing fr,
-                      int may_follow, const char **err);
-
-int tail_ws_established(struct lws *wsi, http_conn_t *c)
-{
-    const char *err = NULL;
-    tail_params_t p;
-    char uri[4200];
-    c->wsi = wsi;
-    c->is_ws = 1;
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) > 11 &&
-        strncmp(uri, "/api/files/", 11) == 0) {
-        start_file(wsi, c, uri + 11, TAIL_WS, 1, &err);
-    } else if (params(wsi, c, &p, &err) == 0) {
-        c->sub = tail_subscribe(c->srv->tail, &p, TAIL_WS, c, wake, &err);
-    }
-    if (!c->sub && !c->ff) {
-        /* tell the client why, then close */
-        buf_reset(&c->resp);
-        buf_reserve(&c->resp, LWS_PRE + 256);
-        c->resp.len = LWS_PRE;
-        buf_puts(&c->resp, "{\"type\":\"error\",\"error\":");
-        json_str(&c->resp, err, strlen(err));
-        buf_putc(&c->resp, '}');
-        c->close_after = 1;
-        lws_callback_on_writable(wsi);
-    }
-    return 0;
-}
-
-int tail_writable(struct lws *wsi, http_conn_t *c)
-{
-    char *data;
-    size_t len;
-    if (c->close_after) {
-        size_t n = c->resp.len - LWS_PRE;
-        lws_write(wsi, (unsigned char *)c->resp.data + LWS_PRE, n, LWS_WRITE_TEXT);
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
-        return -1;
-    }
-    if (c->ff) {
-        if (files_next(c->ff, &data, &len)) {
-            int w = lws_write(wsi, (unsigned char *)data, len,
-                              c->is_ws ? LWS_WRITE_TEXT : LWS_WRITE_HTTP);
-            if (w < (int)len)
-                return -1;
-        }
-        if (files_done(c->ff)) {
-            /* a one-shot read (follow=0) is complete */
-            if (c->is_ws)
-                lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-            return -1;
-        }
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    if (!c->sub)
-        return 0;
-    if (tail_next(c->sub, &data, &len)) {
-        int w = lws_write(wsi, (unsigned char *)data, len, c->is_ws ? LWS_WRITE_TEXT : LWS_WRITE_HTTP);
-        if (w < (int)len)
-            return -1;
-        if (!c->is_ws)
-            lws_set_timer_usecs(wsi, SSE_KEEPALIVE_US);
-    } else if (c->keepalive_due) {
-        static const char ka[] = ": keepalive\n\n";
-        unsigned char b[LWS_PRE + sizeof ka];
-        memcpy(b + LWS_PRE, ka, sizeof ka - 1);
-        if (lws_write(wsi, b + LWS_PRE, sizeof ka - 1, LWS_WRITE_HTTP) < (int)sizeof ka - 1)
-            return -1;
-        lws_set_timer_usecs(wsi, SSE_KEEPALIVE_US);
-    }
-    c->keepalive_due = 0;
-    if (tail_more(c->sub))
-        lws_callback_on_writable(wsi);
-    return 0;
-}
-
-void tail_sse_timer(struct lws *wsi, http_conn_t *c)
-{
-    c->keepalive_due = 1;
-    lws_callback_on_writable(wsi);
-}
-
-void tail_conn_closed(http_conn_t *c)
-{
-    if (c->sub) {
-        tail_unsubscribe(c->sub);
-        c->sub = NULL;
-    }
-    if (c->ff) {
-        files_unfollow(c->ff);
-        c->ff = NULL;
-    }
-}
-
-/* ---- files ------------------------------------------------------------------ */
-
-static void file_wake(void *conn)
-{
-    http_conn_t *c = conn;
-    lws_callback_on_writable(c->wsi);
 }
 
 /* Resolves rel and starts following it; 0, or -1 with *err (refused). */
-static int start_file(struct lws *wsi, http_conn_t *c, const char *rel, enum tail_framing fr,
-                      int may_follow, const char **err)
+static int start_file(server_t *srv, tail_state_t *st, const char *rel, const char *peer,
+                      enum tail_framing fr, int may_follow, void *conn, void (*wake)(void *),
+                      const char **err)
 {
-    server_t *srv = c->srv;
     char path[4200];
     size_t n = 100;
     int follow = 1;
@@ -195,15 +85,12 @@ static int start_file(struct lws *wsi, http_conn_t *c, const char *rel, enum tai
         return -1;
     }
     if (files_resolve(srv->roots, rel, path, sizeof path, err)) {
-        char peer[64] = "";
-        lws_get_peer_simple(wsi, peer, sizeof peer);
         log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
         metrics.http_reject[HREJ_FORBIDDEN]++;
         return -1;
     }
-    http_query(wsi, &c->query);
-    for (size_t i = 0; i < c->query.n; i++) {
-        slice_t k = form_key(&c->query, i), v = form_val(&c->query, i);
+    for (size_t i = 0; i < st->query.n; i++) {
+        slice_t k = form_key(&st->query, i), v = form_val(&st->query, i);
         char tmp[16];
         if (v.n >= sizeof tmp)
             continue;
@@ -217,32 +104,158 @@ static int start_file(struct lws *wsi, http_conn_t *c, const char *rel, enum tai
     if (n > 100000)
         n = 100000;
     follow &= may_follow;
-    c->wsi = wsi;
-    c->ff = files_follow(&srv->loop, path, n, follow, fr, c, file_wake, err);
-    return c->ff ? 0 : -1;
+    st->ff = files_follow(&srv->loop, path, n, follow, fr, conn, wake, err);
+    return st->ff ? 0 : -1;
 }
 
-int files_list_request(struct lws *wsi, http_conn_t *c)
+static int wants_sse(const http_req_t *r)
 {
+    char accept[256];
+    return http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
+           strstr(accept, "text/event-stream") != NULL;
+}
+
+static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
+{
+    metrics.http_reject[why]++;
+    http_reply_error(c, status, msg);
+}
+
+/* ---- SSE ------------------------------------------------------------------ */
+
+static int tail_request(http_conn_t *c, const http_req_t *r)
+{
+    tail_state_t *st = http_state(c);
+    server_t *srv = http_data(c);
+    const char *err = NULL;
+    tail_params_t p;
+
+    st->conn = c;
+    if (!wants_sse(r)) {
+        reply_error(c, 400, HREJ_BAD_QUERY,
+                    "use a WebSocket, or Accept: text/event-stream for SSE");
+        return 0;
+    }
+    if (http_query(r, &st->query, &err) || params(st, &p, http_header(r, "last-event-id"), &err)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, err ? err : "bad query string");
+        return 0;
+    }
+    st->sub = tail_subscribe(srv->tail, &p, TAIL_SSE, c, wake_http, &err);
+    if (!st->sub) {
+        reply_error(c, 503, HREJ_STORE, err);
+        return 0;
+    }
+    http_stream_begin(c, 200, "text/event-stream", sse_headers, 2);
+    http_set_timer(c, SSE_KEEPALIVE_MS);
+    return 0;
+}
+
+static int sse_writable(http_conn_t *c)
+{
+    tail_state_t *st = http_state(c);
+    char *data;
+    size_t len;
+    if (st->ff) {
+        if (files_next(st->ff, &data, &len))
+            http_stream_write(c, data, len);
+        if (files_done(st->ff)) {
+            http_stream_end(c); /* a one-shot read (follow=0) is complete */
+            return 0;
+        }
+        http_want_writable(c);
+        return 0;
+    }
+    if (!st->sub)
+        return 0;
+    if (tail_next(st->sub, &data, &len)) {
+        http_stream_write(c, data, len);
+        http_set_timer(c, SSE_KEEPALIVE_MS);
+    } else if (st->keepalive_due) {
+        static const char ka[] = ": keepalive\n\n";
+        http_stream_write(c, ka, sizeof ka - 1);
+        http_set_timer(c, SSE_KEEPALIVE_MS);
+    }
+    st->keepalive_due = 0;
+    if (tail_more(st->sub))
+        http_want_writable(c);
+    return 0;
+}
+
+static int sse_timer(http_conn_t *c)
+{
+    tail_state_t *st = http_state(c);
+    st->keepalive_due = 1;
+    http_want_writable(c);
+    return 0;
+}
+
+static void http_end(http_conn_t *c)
+{
+    tail_state_t *st = http_state(c);
+    state_end(st);
+    http_set_timer(c, 0);
+}
+
+static void state_free(void *state)
+{
+    tail_state_t *st = state;
+    state_end(st);
+    form_free(&st->query);
+    buf_free(&st->err);
+}
+
+const http_handler_t tail_sse_handler = {
+    .name = "tail",
+    .state_size = sizeof(tail_state_t),
+    .on_request = tail_request,
+    .on_writable = sse_writable,
+    .on_timer = sse_timer,
+    .on_end = http_end,
+    .on_free = state_free,
+};
+
+/* ---- files over HTTP ----------------------------------------------------------- */
+
+static int files_list(http_conn_t *c, const http_req_t *r)
+{
+    server_t *srv = http_data(c);
     buf_t b = BUF_INIT;
-    if (c->srv->roots)
-        files_list_json(c->srv->roots, &b);
+    (void)r;
+    if (srv->roots)
+        files_list_json(srv->roots, &b);
     else
         buf_puts(&b, "{\"roots\":[]}\n");
-    int rc = http_reply(wsi, c, 200, "application/json", b.data, b.len);
+    http_reply(c, 200, "application/json", NULL, 0, b.data, b.len);
     buf_free(&b);
-    return rc;
+    return 0;
 }
 
-int files_http_request(struct lws *wsi, http_conn_t *c, const char *rel)
+const http_handler_t files_list_handler = {.name = "files", .on_request = files_list};
+
+static int file_request(http_conn_t *c, const http_req_t *r)
 {
-    char accept[128];
+    tail_state_t *st = http_state(c);
+    server_t *srv = http_data(c);
     const char *err = NULL;
-    int sse = lws_hdr_copy(wsi, accept, sizeof accept, WSI_TOKEN_HTTP_ACCEPT) > 0 &&
-              strstr(accept, "text/event-stream");
-    if (start_file(wsi, c, rel, sse ? TAIL_SSE : TAIL_WS, sse, &err))
-        return http_reply_error(wsi, c, c->srv->roots ? 403 : 404,
-                                c->srv->roots ? HREJ_FORBIDDEN : HREJ_NOT_FOUND, err);
+    char rel[4200];
+    int sse = wants_sse(r);
+
+    st->conn = c;
+    size_t n = r->path.n - 11; /* after "/api/files/" */
+    if (n >= sizeof rel) {
+        reply_error(c, 400, HREJ_BAD_QUERY, "path too long");
+        return 0;
+    }
+    memcpy(rel, r->path.p + 11, n);
+    rel[n] = '\0';
+    if (http_query(r, &st->query, &err)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, err);
+        return 0;
+    }
+    if (start_file(srv, st, rel, r->peer, sse ? TAIL_SSE : TAIL_WS, sse, c, wake_http, &err)) {
+        reply_error(c, srv->roots ? 403 : 404, srv->roots ? HREJ_FORBIDDEN : HREJ_NOT_FOUND, err);
+        return 0;
+    }
     if (!sse) {
         /* a plain GET: the last n lines as one JSON array, no following */
         buf_t b = BUF_INIT;
@@ -250,8 +263,8 @@ int files_http_request(struct lws *wsi, http_conn_t *c, const char *rel)
         size_t len;
         int first = 1;
         buf_putc(&b, '[');
-        for (int guard = 0; guard < 1000 && !files_done(c->ff); guard++) {
-            if (!files_next(c->ff, &data, &len))
+        for (int guard = 0; guard < 1000 && !files_done(st->ff); guard++) {
+            if (!files_next(st->ff, &data, &len))
                 break;
             if (len > 2 && data[0] == '[') {
                 if (!first)
@@ -261,24 +274,95 @@ int files_http_request(struct lws *wsi, http_conn_t *c, const char *rel)
             }
         }
         buf_puts(&b, "]\n");
-        files_unfollow(c->ff);
-        c->ff = NULL;
-        int rc = http_reply(wsi, c, 200, "application/json", b.data, b.len);
+        state_end(st);
+        http_reply(c, 200, "application/json", NULL, 0, b.data, b.len);
         buf_free(&b);
-        return rc;
+        return 0;
     }
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *q = start,
-                                      *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, 200, "text/event-stream", LWS_ILLEGAL_HTTP_CONTENT_LEN,
-                                    &q, end) ||
-        lws_finalize_write_http_header(wsi, start, &q, end))
-        return -1;
-    metrics.http_status[200]++;
-    lws_http_mark_sse(wsi);
-    if (c->counted) {
-        c->counted = 0;
-        c->srv->inflight--;
-    }
-    c->is_sse = 1;
+    http_stream_begin(c, 200, "text/event-stream", sse_headers, 2);
+    http_want_writable(c);
     return 0;
 }
+
+const http_handler_t files_file_handler = {
+    .name = "file",
+    .state_size = sizeof(tail_state_t),
+    .on_request = file_request,
+    .on_writable = sse_writable,
+    .on_end = http_end,
+    .on_free = state_free,
+};
+
+/* ---- WebSocket ------------------------------------------------------------------ */
+
+/* Queues an error message; the connection closes once it is sent. */
+static void ws_fail(ws_conn_t *w, tail_state_t *st, const char *err)
+{
+    buf_reset(&st->err);
+    buf_reserve(&st->err, WS_PRE + 256);
+    st->err.len = WS_PRE;
+    buf_puts(&st->err, "{\"type\":\"error\",\"error\":");
+    json_str(&st->err, err, strlen(err));
+    buf_putc(&st->err, '}');
+    ws_want_writable(w);
+}
+
+static int ws_open(ws_conn_t *w, const char *uri)
+{
+    tail_state_t *st = ws_state(w);
+    server_t *srv = ws_data(w);
+    const char *err = NULL;
+    tail_params_t p;
+    char peer[64] = "";
+
+    st->ws = w;
+    ws_query(w, &st->query);
+    if (strncmp(uri, "/api/files/", 11) == 0)
+        start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w, wake_ws,
+                   &err);
+    else if (params(st, &p, SLICE_NULL, &err) == 0)
+        st->sub = tail_subscribe(srv->tail, &p, TAIL_WS, w, wake_ws, &err);
+    if (!st->sub && !st->ff)
+        ws_fail(w, st, err ? err : "refused");
+    return 0;
+}
+
+static int ws_writable(ws_conn_t *w)
+{
+    tail_state_t *st = ws_state(w);
+    char *data;
+    size_t len;
+    if (st->err.len) {
+        ws_write_text(w, st->err.data + WS_PRE, st->err.len - WS_PRE);
+        ws_close_reason(w, 1008);
+        return -1;
+    }
+    if (st->ff) {
+        if (files_next(st->ff, &data, &len) && ws_write_text(w, data, len))
+            return -1;
+        if (files_done(st->ff)) {
+            ws_close_reason(w, 1000); /* a one-shot read (follow=0) is complete */
+            return -1;
+        }
+        ws_want_writable(w);
+        return 0;
+    }
+    if (!st->sub)
+        return 0;
+    if (tail_next(st->sub, &data, &len) && ws_write_text(w, data, len))
+        return -1;
+    if (tail_more(st->sub))
+        ws_want_writable(w);
+    return 0;
+}
+
+static void ws_closed(ws_conn_t *w)
+{
+    tail_state_t *st = ws_state(w);
+    state_free(st);
+}
+
+const ws_handler_t tail_ws_handlers[2] = {
+    {"/api/tail", 0, sizeof(tail_state_t), ws_open, ws_writable, ws_closed},
+    {"/api/files/", 1, sizeof(tail_state_t), ws_open, ws_writable, ws_closed},
+};

@@ -69,7 +69,7 @@ def test_body_over_limit_is_413(make_server):
         assert r.status_code == 200
     # a client waiting for 100-continue is answered at once, body unsent
     sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
                  b"Content-Length: 100000000\r\nExpect: 100-continue\r\n\r\n")
     sock.settimeout(5)
     reply = sock.recv(4096)
@@ -82,7 +82,7 @@ def test_body_over_limit_is_413(make_server):
 def test_expect_100_continue_accepted(server):
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(5)
-    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
                  b"Content-Length: 5\r\nExpect: 100-continue\r\n\r\n")
     assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
     sock.sendall(b"hello")
@@ -139,7 +139,7 @@ def test_header_flood_is_431_json(server, count, size):
     flood = "".join(f"X-Flood-{i}: {'v' * size}\r\n" for i in range(count))
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(5)
-    sock.sendall(("POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+    sock.sendall(("POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
                   "Content-Length: 5\r\n" + flood + "\r\nhello").encode())
     reply = b""
     while True:
@@ -161,7 +161,7 @@ def test_header_flood_is_431_json(server, count, size):
 def test_head_sent_in_pieces_is_fine(server):
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.settimeout(5)
-    for part in [b"POST /api/log HTTP/1.1\r\nHost: x\r\n",
+    for part in [b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\n",
                  b"Content-Type: text/plain\r\nContent-Length: 4\r\n", b"\r\nslow"]:
         sock.sendall(part)
         time.sleep(0.1)
@@ -174,7 +174,7 @@ def test_http_connection_limit_is_503_json(make_server):
     s = make_server("--max-connections", "3")
     held = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(3)]
     for h in held:  # make each a real, open HTTP connection
-        h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        h.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert h.recv(4096).startswith(b"HTTP/1.1 200")
     extra = socket.create_connection(("127.0.0.1", s.port))
     extra.settimeout(5)

@@ -53,7 +53,7 @@ def test_escape_attempts_are_refused(make_server, root, path):
     s = make_server("--tail-root", str(root))
     # raw request: no client-side normalisation of the path
     with socket.create_connection(("127.0.0.1", s.port)) as c:
-        c.sendall(f"GET /api/files/{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        c.sendall(f"GET /api/files/{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
                   .encode())
         reply = b""
         while chunk := c.recv(65536):

@@ -191,8 +191,8 @@ def test_topic_and_level_query(server):
 
 
 @pytest.mark.parametrize("request_bytes", [
-    b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    b"POST /api/log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi",
 ])
 def test_connection_close_is_honoured(server, request_bytes):

@@ -76,7 +76,7 @@ def test_sigterm_answers_in_flight_request(make_server):
     s = make_server()
     sock = socket.create_connection(("127.0.0.1", s.port))
     sock.settimeout(5)
-    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+    sock.sendall(b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
                  b"Content-Length: 11\r\n\r\nhello")
     time.sleep(0.2)
     s.proc.send_signal(signal.SIGTERM)

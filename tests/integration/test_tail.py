@@ -177,7 +177,7 @@ def test_slow_reader_falls_back_to_disk_and_gets_everything(make_server):
 
     sock = socket.create_connection(("127.0.0.1", server.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /api/tail?after={after} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    sock.sendall((f"GET /api/tail?after={after} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                   "Sec-WebSocket-Version: 13\r\n\r\n").encode())
     hs = b""
@@ -238,7 +238,7 @@ def test_peer_that_never_answers_pings_is_closed(make_server):
     server = make_server("--ws-ping", "1s", "--ws-timeout", "1s")
     sock = socket.create_connection(("127.0.0.1", server.port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /api/tail?n=0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+    sock.sendall((f"GET /api/tail?n=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                   f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                   "Sec-WebSocket-Version: 13\r\n\r\n").encode())
     sock.settimeout(15)

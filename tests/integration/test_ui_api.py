@@ -95,8 +95,10 @@ def test_index_for_browsers_and_for_curl(server):
     assert r.status_code == 200
     assert r.headers["Content-Type"] == "text/html; charset=utf-8"
     csp = r.headers["Content-Security-Policy"]
-    assert csp == ("default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
-                   "style-src 'self'; script-src 'self'")
+    # connect-src 'self' covers ws:// and wss:// to this host, and no other
+    assert csp == ("default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                   "style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; "
+                   "frame-ancestors 'none'")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Cache-Control"] == "no-cache"
     assert "<title>logship</title>" in r.text

@@ -1,10 +1,11 @@
-/* http_conn.c - POST/GET /api/log: the I/O side of HTTP ingest.
+/* http_conn.c - POST/GET /api/log: the I/O side of HTTP ingest, an
+ * http_handler_t (src/http/http.h).
  *
- * Collects a request body (bounded by --max-body), hands it to the pure
- * parser in http_parse.c, appends the batch to the store and replies with the
- * seqs. A refused body (wrong type, too large) is still read to its end so
- * the reply reaches the client and the connection stays usable, unless the
- * client asked "Expect: 100-continue" and so has not sent it yet.
+ * Collects a request body as it arrives (bounded by --max-body), hands it to
+ * the pure parser in http_parse.c, appends the batch to the store and
+ * replies with the seqs once it is stored. A refused body (wrong type, too
+ * large) is answered at once; the HTTP layer reads and drops the rest, or
+ * closes when that would be too much.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,12 +13,26 @@
 
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
-#include "../../server/http.h"
+#include "../../http/http.h"
 #include "../../server/metrics.h"
+#include "../../server/server.h"
 #include "../../store/producer.h"
+#include "ingest_http.h"
 
-/* Beyond this many bytes of a refused body, closing beats reading. */
-#define DISCARD_LIMIT(srv) ((srv)->cfg.max_body * 4 + (1u << 20))
+/* Per connection, kept across its requests. */
+typedef struct ingest_state {
+    http_conn_t *conn;
+    server_t *srv;
+    enum http_body_kind kind;
+    buf_t body;
+    form_t query; /* the decoded query string, kept until the body is in */
+    char producer[PRODUCER_ID_MAX + 1];
+    int has_producer;
+    int reading; /* a POST whose body is wanted */
+    uint64_t batch_no;
+    store_waiter_t waiter;
+    buf_t resp;
+} ingest_state_t;
 
 static void defaults_init(rec_defaults_t *d)
 {
@@ -26,39 +41,44 @@ static void defaults_init(rec_defaults_t *d)
     d->now = time_now_ns();
 }
 
+static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
+{
+    metrics.http_reject[why]++;
+    http_reply_error(c, status, msg);
+}
+
 static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
 {
-    http_conn_t *c = container_of(w, http_conn_t, waiter);
+    ingest_state_t *st = container_of(w, ingest_state_t, waiter);
     (void)first;
     (void)last;
     if (err) {
         char msg[160];
         snprintf(msg, sizeof msg, "records not stored: %s", strerror(-err));
-        buf_reset(&c->resp);
-        buf_puts(&c->resp, "{\"error\":");
-        json_str(&c->resp, msg, strlen(msg));
-        buf_puts(&c->resp, "}\n");
-        http_reply_later(c, 503);
+        buf_reset(&st->resp);
+        buf_puts(&st->resp, "{\"error\":");
+        json_str(&st->resp, msg, strlen(msg));
+        buf_puts(&st->resp, "}\n");
+        http_reply(st->conn, 503, "application/json", NULL, 0, st->resp.data, st->resp.len);
         return;
     }
-    http_reply_later(c, 200);
+    http_reply(st->conn, 200, "application/json", NULL, 0, st->resp.data, st->resp.len);
 }
 
-/* Reads Logship-Producer and Logship-Batch. Returns 0 (none: *id NULL),
- * 1 with both set, or -1 with *err when they are malformed. */
-static int producer_headers(struct lws *wsi, char *id, size_t cap, uint64_t *batch,
-                            const char **err)
+/* Reads Logship-Producer and Logship-Batch. Returns 0 (none), 1 with both
+ * set, or -1 with *err when they are malformed. */
+static int producer_headers(const http_req_t *r, ingest_state_t *st, const char **err)
 {
     char num[32];
-    int n = lws_hdr_custom_copy(wsi, id, (int)cap, "logship-producer:", 17);
-    int m = lws_hdr_custom_copy(wsi, num, sizeof num, "logship-batch:", 14);
+    int n = http_header_copy(r, "logship-producer", st->producer, sizeof st->producer);
+    int m = http_header_copy(r, "logship-batch", num, sizeof num);
     if (n <= 0 && m <= 0)
         return 0;
     if (n <= 0 || m <= 0) {
         *err = "Logship-Producer and Logship-Batch go together";
         return -1;
     }
-    if (producer_id_check(id, (size_t)n)) {
+    if (producer_id_check(st->producer, (size_t)n) || http_header(r, "logship-producer").n > PRODUCER_ID_MAX) {
         *err = "bad Logship-Producer: 1 to 64 printable ASCII characters";
         return -1;
     }
@@ -69,42 +89,38 @@ static int producer_headers(struct lws *wsi, char *id, size_t cap, uint64_t *bat
         *err = "bad Logship-Batch: a number from 1 up";
         return -1;
     }
-    *batch = b;
+    st->batch_no = b;
     return 1;
 }
 
 /* Appends the batch; replies {"accepted":N,...} once it is stored. */
-static int accept_batch(struct lws *wsi, http_conn_t *c)
+static int accept_batch(http_conn_t *c, ingest_state_t *st)
 {
-    server_t *srv = c->srv;
+    server_t *srv = st->srv;
     batch_t *b = &srv->batch;
     ingest_report_t *rep = &srv->report;
-    uint64_t first = 0, last = 0, batch_no = 0;
-    char producer[PRODUCER_ID_MAX + 1];
-    const char *err = NULL;
+    uint64_t first = 0, last = 0;
 
-    int hp = producer_headers(wsi, producer, sizeof producer, &batch_no, &err);
-    if (hp < 0)
-        return http_reply_error(wsi, c, 400, HREJ_HEADERS, err);
-    c->waiter.done = on_stored;
-    int rc = store_append(srv->store, b, hp ? producer : NULL, batch_no, 0, &c->waiter, &first,
-                          &last);
+    st->waiter.done = on_stored;
+    int rc = store_append(srv->store, b, st->has_producer ? st->producer : NULL, st->batch_no, 0,
+                          &st->waiter, &first, &last);
     if (rc < 0) {
         char msg[160];
         if (rc == -EAGAIN)
             snprintf(msg, sizeof msg, "store is behind; retry shortly");
         else
             snprintf(msg, sizeof msg, "store cannot write: %s", strerror(-rc));
-        return http_reply_error(wsi, c, 503, HREJ_STORE, msg);
+        reply_error(c, 503, HREJ_STORE, msg);
+        return 0;
     }
-    int duplicate = hp && rc == STORE_DONE;
+    int duplicate = st->has_producer && rc == STORE_DONE;
     if (!duplicate) {
         metrics.records[INPUT_HTTP] += b->count;
         metrics.repaired[INPUT_HTTP] += b->repaired;
         metrics.truncated[INPUT_HTTP] += b->truncated;
     }
 
-    buf_t *body = &c->resp;
+    buf_t *body = &st->resp;
     buf_reset(body);
     buf_puts(body, "{\"accepted\":");
     buf_append_u64(body, duplicate ? (first ? last - first + 1 : 0) : b->count);
@@ -131,19 +147,20 @@ static int accept_batch(struct lws *wsi, http_conn_t *c)
     }
     buf_puts(body, "}\n");
     if (rc == STORE_DONE)
-        return http_reply(wsi, c, 200, "application/json", body->data, body->len);
+        http_reply(c, 200, "application/json", NULL, 0, body->data, body->len);
     return 0;
 }
 
 /* A 400 for a body that yielded no record, listing why lines failed. */
-static int refuse(struct lws *wsi, http_conn_t *c, int status, enum http_reject why,
-                  const char *msg)
+static void refuse(http_conn_t *c, ingest_state_t *st, int status, enum http_reject why,
+                   const char *msg)
 {
-    server_t *srv = c->srv;
-    ingest_report_t *rep = &srv->report;
-    if (!rep->rejected)
-        return http_reply_error(wsi, c, status, why, msg);
-    buf_t *body = &srv->hp.text;
+    ingest_report_t *rep = &st->srv->report;
+    if (!rep->rejected) {
+        reply_error(c, status, why, msg);
+        return;
+    }
+    buf_t *body = &st->resp;
     buf_reset(body);
     buf_puts(body, "{\"error\":");
     json_str(body, msg, strlen(msg));
@@ -153,129 +170,145 @@ static int refuse(struct lws *wsi, http_conn_t *c, int status, enum http_reject 
     buf_append(body, rep->json.data, rep->json.len);
     buf_puts(body, "]}\n");
     metrics.http_reject[why]++;
-    return http_reply(wsi, c, status, "application/json", body->data, body->len);
-}
-
-static int query_defaults(struct lws *wsi, http_conn_t *c, rec_defaults_t *d, int *rc)
-{
-    const char *err;
-    defaults_init(d);
-    if (http_parse_defaults(&c->query, d, &err)) {
-        *rc = http_reply_error(wsi, c, 400, HREJ_BAD_QUERY, err);
-        return -1;
-    }
-    return 0;
+    http_reply(c, status, "application/json", NULL, 0, body->data, body->len);
 }
 
 /* GET /api/log?log=... or Python's HTTPHandler with method GET. */
-static int ingest_get(struct lws *wsi, http_conn_t *c)
+static int ingest_get(http_conn_t *c, ingest_state_t *st, const http_req_t *r)
 {
-    server_t *srv = c->srv;
+    server_t *srv = st->srv;
     rec_defaults_t d;
     const char *err = NULL;
 
     defaults_init(&d);
-    metrics.bytes[INPUT_HTTP] += (uint64_t)lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    metrics.bytes[INPUT_HTTP] += r->query.n;
     batch_reset(&srv->batch);
     ingest_report_reset(&srv->report);
-    if (http_parse_form(&srv->hp, &c->query, &srv->batch, &d, &err) != 200)
-        return http_reply_error(wsi, c, 400, HREJ_BAD_FORM, err);
-    return accept_batch(wsi, c);
+    if (http_parse_form(&srv->hp, &st->query, &srv->batch, &d, &err) != 200) {
+        reply_error(c, 400, HREJ_BAD_FORM, err);
+        return 0;
+    }
+    return accept_batch(c, st);
 }
 
-static void reject(http_conn_t *c, int status, enum http_reject why, const char *msg)
+static int on_request(http_conn_t *c, const http_req_t *r)
 {
-    if (c->reject_status)
-        return;
-    c->reject_status = status;
-    c->reject = why;
-    c->reject_msg = msg;
-    buf_free(&c->body);
-}
-
-int ingest_on_request(struct lws *wsi, http_conn_t *c)
-{
-    server_t *srv = c->srv;
+    ingest_state_t *st = http_state(c);
+    server_t *srv = http_data(c);
+    const char *err = NULL;
     char hdr[256];
-    int n;
 
-    http_query(wsi, &c->query);
-    if (c->method == METHOD_GET)
-        return ingest_get(wsi, c);
-
-    if (!c->chunked && c->content_length == 0)
-        return http_reply_error(wsi, c, 400, HREJ_EMPTY, http_err_empty);
-
-    n = lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_CONTENT_TYPE);
-    c->kind = n > 0 ? http_body_kind(hdr, (size_t)n) : HTTP_BODY_UNKNOWN;
-    if (c->kind == HTTP_BODY_UNKNOWN)
-        reject(c, 415, HREJ_UNSUPPORTED_TYPE,
-               n > 0 ? "unsupported Content-Type: use application/x-www-form-urlencoded, "
-                       "application/json, application/x-ndjson or text/plain"
-                     : "missing Content-Type: use application/x-www-form-urlencoded, "
-                       "application/json, application/x-ndjson or text/plain");
-    else if (c->content_length > srv->cfg.max_body)
-        reject(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
-
-    int expect = lws_hdr_copy(wsi, hdr, sizeof hdr, WSI_TOKEN_HTTP_EXPECT) > 0 &&
-                 strncasecmp(hdr, "100-continue", 12) == 0;
-    if (c->reject_status) {
-        /* answer now when reading the body is pointless or not coming */
-        if (expect || c->content_length > DISCARD_LIMIT(srv))
-            return http_reply_error(wsi, c, c->reject_status, c->reject, c->reject_msg);
+    st->conn = c;
+    st->srv = srv;
+    st->reading = 0;
+    buf_reset(&st->body);
+    if (http_query(r, &st->query, &err)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, "bad query string: use percent-escapes");
         return 0;
     }
-    if (expect) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        unsigned char msg[LWS_PRE + sizeof cont];
-        memcpy(msg + LWS_PRE, cont, sizeof cont - 1);
-        if (lws_write(wsi, msg + LWS_PRE, sizeof cont - 1, LWS_WRITE_HTTP) < 0)
-            return -1;
+    int hp = producer_headers(r, st, &err);
+    if (hp < 0) {
+        reply_error(c, 400, HREJ_HEADERS, err);
+        return 0;
     }
-    if (c->content_length)
-        buf_reserve(&c->body, (size_t)c->content_length);
+    st->has_producer = hp;
+    if (r->method != HM_POST)
+        return ingest_get(c, st, r);
+
+    if (!r->has_body) {
+        reply_error(c, 400, HREJ_EMPTY, http_err_empty);
+        return 0;
+    }
+    int n = http_header_copy(r, "content-type", hdr, sizeof hdr);
+    st->kind = n > 0 ? http_body_kind(hdr, (size_t)n) : HTTP_BODY_UNKNOWN;
+    if (st->kind == HTTP_BODY_UNKNOWN) {
+        reply_error(c, 415, HREJ_UNSUPPORTED_TYPE,
+                    n > 0 ? "unsupported Content-Type: use application/x-www-form-urlencoded, "
+                            "application/json, application/x-ndjson or text/plain"
+                          : "missing Content-Type: use application/x-www-form-urlencoded, "
+                            "application/json, application/x-ndjson or text/plain");
+        return 0;
+    }
+    if (r->content_length > srv->cfg.max_body) {
+        reply_error(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
+        return 0;
+    }
+    if (r->expect_100)
+        http_continue(c);
+    st->reading = 1;
     return 0;
 }
 
-int ingest_on_body(struct lws *wsi, http_conn_t *c, const char *in, size_t len)
+static int on_body(http_conn_t *c, const char *p, size_t n)
 {
-    server_t *srv = c->srv;
-    (void)wsi;
-    c->received += len;
-    metrics.bytes[INPUT_HTTP] += len;
-    if (c->reject_status)
-        return c->received > DISCARD_LIMIT(srv) ? -1 : 0;
-    if (c->body.len + len > srv->cfg.max_body) {
-        reject(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
+    ingest_state_t *st = http_state(c);
+    metrics.bytes[INPUT_HTTP] += n;
+    if (st->body.len + n > st->srv->cfg.max_body) {
+        st->reading = 0;
+        buf_free(&st->body);
+        reply_error(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
         return 0;
     }
-    buf_append(&c->body, in, len);
+    /* grown as it arrives (doubling): a slow client holds only what it sent */
+    buf_append(&st->body, p, n);
     return 0;
 }
 
-int ingest_on_complete(struct lws *wsi, http_conn_t *c)
+static int on_body_done(http_conn_t *c)
 {
-    server_t *srv = c->srv;
+    ingest_state_t *st = http_state(c);
+    server_t *srv = st->srv;
     rec_defaults_t d;
     const char *err = NULL;
-    int rc;
 
-    if (c->reject_status)
-        return http_reply_error(wsi, c, c->reject_status, c->reject, c->reject_msg);
-    if (query_defaults(wsi, c, &d, &rc))
-        return rc;
+    if (!st->reading)
+        return 0; /* a GET, answered or waiting for the store */
+    st->reading = 0;
+    defaults_init(&d);
+    if (http_parse_defaults(&st->query, &d, &err)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, err);
+        return 0;
+    }
     batch_reset(&srv->batch);
     ingest_report_reset(&srv->report);
-    int status = http_parse_body(&srv->hp, c->kind, c->body.data ? c->body.data : "", c->body.len,
-                                 &srv->batch, &d, &srv->report, &err);
+    int status = http_parse_body(&srv->hp, st->kind, st->body.data ? st->body.data : "",
+                                 st->body.len, &srv->batch, &d, &srv->report, &err);
     metrics.http_reject[HREJ_BAD_LINE] += srv->report.rejected;
     /* one huge body must not pin its memory to an idle connection */
-    buf_reset(&c->body);
-    buf_shrink(&c->body, 64 * 1024);
+    buf_reset(&st->body);
+    buf_shrink(&st->body, 64 * 1024);
     if (status == 200)
-        return accept_batch(wsi, c);
+        return accept_batch(c, st);
     enum http_reject why = err == http_err_empty || err == http_err_no_records ? HREJ_EMPTY
-                           : c->kind == HTTP_BODY_FORM                            ? HREJ_BAD_FORM
+                           : st->kind == HTTP_BODY_FORM                          ? HREJ_BAD_FORM
                                                                  : HREJ_MALFORMED_JSON;
-    return refuse(wsi, c, status, why, err);
+    refuse(c, st, status, why, err);
+    return 0;
 }
+
+static void on_end(http_conn_t *c)
+{
+    ingest_state_t *st = http_state(c);
+    /* the records stay stored; only the reply is not wanted any more */
+    if (st->waiter.linked)
+        store_cancel(st->srv->store, &st->waiter);
+    buf_shrink(&st->resp, 4096);
+}
+
+static void on_free(void *state)
+{
+    ingest_state_t *st = state;
+    buf_free(&st->body);
+    buf_free(&st->resp);
+    form_free(&st->query);
+}
+
+const http_handler_t ingest_http_handler = {
+    .name = "ingest",
+    .state_size = sizeof(ingest_state_t),
+    .on_request = on_request,
+    .on_body = on_body,
+    .on_body_done = on_body_done,
+    .on_end = on_end,
+    .on_free = on_free,
+};

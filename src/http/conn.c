@@ -1,0 +1,1136 @@
+/* conn.c - one HTTP/1.1 connection: reading, parsing with http-parser,
+ * handing requests to their handlers one at a time, writing replies, and
+ * the deadlines. See http.h for the invariants (H1-H4) this file keeps.
+ *
+ * Reads land in the server's scratch buffer and are parsed from there;
+ * only bytes that outlive a read (a partial head, a request pipelined
+ * behind one still being answered) are copied into the connection's own
+ * buffer. Replies are written at once when the socket takes them, and
+ * queued otherwise.
+ */
+#define _GNU_SOURCE /* MSG_NOSIGNAL with sendmsg */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../common/json_write.h"
+#include "../common/log.h"
+#include "http_int.h"
+
+#define DISCARD_MAX (1u << 20) /* body bytes read after an early answer */
+#define OUT_KEEP    (64u * 1024)
+
+static void drive(http_conn_t *c);
+static void update_interest(http_conn_t *c);
+static void request_end(http_conn_t *c);
+static void rearm(http_conn_t *c);
+
+static const char *reason_of(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Server Error";
+    }
+}
+
+/* http-parser asserts when paused or resumed in an error state: an errored
+ * parser stays as it is (the connection is closing anyway). */
+static void set_paused(http_conn_t *c, int on)
+{
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+    if (e == HPE_OK || e == HPE_PAUSED)
+        http_parser_pause(&c->parser, on);
+}
+
+static long ms_or(long v, long def)
+{
+    return v > 0 ? v : def;
+}
+
+/* ---- closing --------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *hd)
+{
+    http_conn_t *c = hd->data;
+    if (--c->handles)
+        return;
+    http_server_t *s = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    if (c->handoff) {
+        /* the poll handle is gone: the upgrade's owner may watch fd now */
+        if (!s->upgrade || s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n))
+            log_debug("http: upgrade refused");
+        free(c->handoff);
+    } else if (c->fd >= 0) {
+        close(c->fd);
+    }
+    if (c->state && c->state_of && c->state_of->on_free)
+        c->state_of->on_free(c->state);
+    free(c->state);
+    buf_free(&c->rbuf);
+    buf_free(&c->head);
+    buf_free(&c->out);
+    free(c);
+    server_maybe_free(s);
+}
+
+void conn_close(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    c->dead = 1;
+    if (c->in_handler) {
+        c->in_handler = 0;
+        if (c->h && c->h->on_end)
+            c->h->on_end(c);
+    }
+    if (c->counted) {
+        c->counted = 0;
+        c->srv->inflight--;
+    }
+    c->srv->stats.conns_open--;
+    uv_poll_stop(&c->poll);
+    uv_timer_stop(&c->deadline);
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+}
+
+/* Ends the connection once the queue is written: stops sending, then reads
+ * and drops what the client still sends for a moment, so the close does not
+ * reset the reply away before the client has read it. */
+static void close_gracefully(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    c->cstate = CS_CLOSING;
+    c->close_after = 1;
+    set_paused(c, 1);
+    if (c->out.len == c->opos) {
+        shutdown(c->fd, SHUT_WR);
+        if (c->peer_eof) {
+            conn_close(c);
+            return;
+        }
+    }
+    rearm(c);
+    update_interest(c);
+}
+
+/* ---- deadlines (H3) ---------------------------------------------------------- */
+
+static void on_deadline(uv_timer_t *t)
+{
+    http_conn_t *c = t->data;
+    if (c->cstate != CS_CLOSING)
+        c->srv->stats.timeouts++;
+    if ((c->cstate == CS_HEAD || c->cstate == CS_BODY) && !c->answered) {
+        log_debug("http: %s: request not complete in time", c->peer);
+        c->close_after = 1;
+        if (c->cstate == CS_HEAD) {
+            c->counted = 1;
+            c->srv->inflight++;
+        }
+        http_reply_error(c, 408, "request not received in time (--request-timeout)");
+        if (!c->dead && c->cstate != CS_CLOSING)
+            close_gracefully(c);
+        return;
+    }
+    conn_close(c);
+}
+
+static void arm(http_conn_t *c, long ms)
+{
+    uv_timer_start(&c->deadline, on_deadline, (uint64_t)ms, 0);
+}
+
+static long request_ms(const http_conn_t *c)
+{
+    return ms_or(c->srv->o.request_timeout_ms, HTTP_DEFAULT_REQUEST_TIMEOUT_MS);
+}
+
+/* Sets the deadline for the state the connection is in now. */
+static void rearm(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    if (c->out.len > c->opos) { /* a reply the client must read */
+        arm(c, request_ms(c));
+        return;
+    }
+    switch (c->cstate) {
+    case CS_IDLE:
+        arm(c, c->served ? ms_or(c->srv->o.keepalive_timeout_ms, HTTP_DEFAULT_KEEPALIVE_TIMEOUT_MS)
+                         : request_ms(c));
+        break;
+    case CS_HEAD: /* set once at the first byte: the whole head has this long */
+        break;
+    case CS_BODY:
+        if (!c->body_done)
+            arm(c, request_ms(c));
+        else
+            uv_timer_stop(&c->deadline);
+        break;
+    case CS_WAIT: /* the server is working on it */
+        uv_timer_stop(&c->deadline);
+        break;
+    case CS_CLOSING: /* the reply is out: linger a moment */
+        arm(c, HTTP_LINGER_MS);
+        break;
+    }
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+/* Drops what was written; returns 0, or -1 when the connection closed. */
+static int flush(http_conn_t *c)
+{
+    while (c->out.len > c->opos) {
+        ssize_t w = send(c->fd, c->out.data + c->opos, c->out.len - c->opos, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            conn_close(c);
+            return -1;
+        }
+        c->opos += (size_t)w;
+    }
+    if (c->out.len == c->opos) {
+        buf_reset(&c->out);
+        buf_shrink(&c->out, OUT_KEEP);
+        c->opos = 0;
+    }
+    return 0;
+}
+
+/* Writes iov now as far as the socket takes it and queues the rest. */
+static void queue(http_conn_t *c, struct iovec *iov, int n)
+{
+    if (c->dead)
+        return;
+    size_t skip = 0;
+    if (c->out.len == c->opos) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) {
+            conn_close(c);
+            return;
+        }
+        skip = w > 0 ? (size_t)w : 0;
+    }
+    for (int i = 0; i < n; i++) {
+        if (skip >= iov[i].iov_len) {
+            skip -= iov[i].iov_len;
+            continue;
+        }
+        buf_append(&c->out, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+        skip = 0;
+    }
+    if (c->out.len > c->opos)
+        rearm(c);
+}
+
+/* ---- replies ------------------------------------------------------------------ */
+
+/* Whether the connection ends after this reply. */
+static int closing_after_reply(http_conn_t *c)
+{
+    if (c->close_after || !c->req.keep_alive || c->srv->draining)
+        return 1;
+    if (!c->body_done && c->req.has_body) {
+        /* an early answer: the rest of the body must be read or the
+         * connection closed; a client waiting for 100 Continue sends none */
+        if (c->req.expect_100)
+            return 1;
+        if (!c->req.chunked && c->req.content_length - c->received > DISCARD_MAX)
+            return 1;
+    }
+    return 0;
+}
+
+static size_t head_of(http_conn_t *c, char *out, size_t cap, int status, const char *ctype,
+                      const http_header_t *h, size_t nh, int64_t length, int closing)
+{
+    size_t n = (size_t)snprintf(out, cap, "HTTP/1.1 %d %s\r\nServer: logshipd\r\n", status,
+                                reason_of(status));
+    if (ctype && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "Content-Type: %s\r\n", ctype);
+    if (length >= 0 && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "Content-Length: %" PRId64 "\r\n", length);
+    else if (length == -1 && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "Transfer-Encoding: chunked\r\n");
+    if (!h && n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "Cache-Control: no-store\r\n");
+    for (size_t i = 0; h && i < nh && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%s: %s\r\n", h[i].name, h[i].value);
+    if (n < cap) {
+        if (closing)
+            n += (size_t)snprintf(out + n, cap - n, "Connection: close\r\n\r\n");
+        else if (c->parser.http_major == 1 && c->parser.http_minor == 0)
+            n += (size_t)snprintf(out + n, cap - n, "Connection: keep-alive\r\n\r\n");
+        else
+            n += (size_t)snprintf(out + n, cap - n, "\r\n");
+    }
+    return n < cap ? n : 0;
+}
+
+/* The reply is the request's completion (H2); 0 when it may be sent. */
+static int complete(http_conn_t *c, int status)
+{
+    if (c->dead)
+        return -1;
+    if (c->answered) {
+        c->srv->stats.double_replies++;
+        log_debug("http: %s: a second reply (%d) to one request ignored", c->peer, status);
+        return -1;
+    }
+    c->answered = 1;
+    if (c->counted) {
+        c->counted = 0;
+        c->srv->inflight--;
+    }
+    if (status >= 100 && status < 600)
+        c->srv->stats.status[status]++;
+    return 0;
+}
+
+/* After a complete reply: the request ends when its body is in. */
+static void after_reply(http_conn_t *c, int closing)
+{
+    if (closing) {
+        c->close_after = 1;
+        if (c->cstate != CS_CLOSING && !c->body_done) {
+            /* read no further: what follows is not ours to parse */
+            c->cstate = CS_CLOSING;
+            set_paused(c, 1);
+        }
+    }
+    if (c->body_done || c->cstate == CS_CLOSING)
+        request_end(c);
+}
+
+void http_reply(http_conn_t *c, int status, const char *ctype, const http_header_t *h, size_t nh,
+                const char *body, size_t n)
+{
+    char head[2048];
+    if (complete(c, status))
+        return;
+    int closing = closing_after_reply(c);
+    size_t hn = head_of(c, head, sizeof head, status, ctype, h, nh, (int64_t)n, closing);
+    if (!hn) {
+        conn_close(c);
+        return;
+    }
+    struct iovec iov[2] = {{head, hn}, {(void *)body, n}};
+    queue(c, iov, c->req.method == HM_HEAD || !n ? 1 : 2);
+    after_reply(c, closing);
+}
+
+void http_reply_error(http_conn_t *c, int status, const char *msg)
+{
+    buf_t b = BUF_INIT;
+    buf_puts(&b, "{\"error\":");
+    json_str(&b, msg, strlen(msg));
+    buf_puts(&b, "}\n");
+    http_reply(c, status, "application/json", NULL, 0, b.data, b.len);
+    buf_free(&b);
+}
+
+void http_continue(http_conn_t *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    struct iovec iov = {(void *)cont, sizeof cont - 1};
+    if (!c->answered)
+        queue(c, &iov, 1);
+}
+
+void http_stream_begin(http_conn_t *c, int status, const char *ctype, const http_header_t *h,
+                       size_t nh)
+{
+    char head[2048];
+    if (complete(c, status))
+        return;
+    int closing = closing_after_reply(c);
+    size_t hn = head_of(c, head, sizeof head, status, ctype, h, nh, -1, closing);
+    if (!hn) {
+        conn_close(c);
+        return;
+    }
+    struct iovec iov = {head, hn};
+    queue(c, &iov, 1);
+    c->streaming = 1;
+    if (closing)
+        c->close_after = 1;
+    if (c->req.method == HM_HEAD)
+        http_stream_end(c);
+}
+
+void http_stream_write(http_conn_t *c, const char *p, size_t n)
+{
+    char size[24];
+    if (!c->streaming || c->dead || !n || c->req.method == HM_HEAD)
+        return;
+    int sn = snprintf(size, sizeof size, "%zx\r\n", n);
+    struct iovec iov[3] = {{size, (size_t)sn}, {(void *)p, n}, {(void *)"\r\n", 2}};
+    queue(c, iov, 3);
+}
+
+void http_stream_end(http_conn_t *c)
+{
+    if (!c->streaming || c->dead)
+        return;
+    c->streaming = 0;
+    if (c->req.method != HM_HEAD) {
+        struct iovec iov = {(void *)"0\r\n\r\n", 5};
+        queue(c, &iov, 1);
+    }
+    after_reply(c, c->close_after);
+}
+
+void http_want_writable(http_conn_t *c)
+{
+    if (c->dead || c->want_writable)
+        return;
+    c->want_writable = 1;
+    update_interest(c);
+}
+
+static void on_htimer(uv_timer_t *t)
+{
+    http_conn_t *c = t->data;
+    if (c->in_handler && c->h && c->h->on_timer && c->h->on_timer(c) < 0)
+        http_close(c);
+}
+
+void http_set_timer(http_conn_t *c, long ms)
+{
+    if (c->dead)
+        return;
+    if (ms <= 0)
+        uv_timer_stop(&c->timer);
+    else
+        uv_timer_start(&c->timer, on_htimer, (uint64_t)ms, 0);
+}
+
+void http_close(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    c->close_after = 1;
+    c->streaming = 0;
+    c->cstate = CS_CLOSING;
+    if (c->in_handler) {
+        c->in_handler = 0;
+        if (c->h && c->h->on_end)
+            c->h->on_end(c);
+    }
+    if (c->out.len == c->opos)
+        conn_close(c);
+    else
+        update_interest(c);
+}
+
+int http_answered(const http_conn_t *c)
+{
+    return c->answered;
+}
+
+void *http_state(http_conn_t *c)
+{
+    return c->state;
+}
+
+void *http_data(http_conn_t *c)
+{
+    return c->srv->data;
+}
+
+const char *http_peer(const http_conn_t *c)
+{
+    return c->peer;
+}
+
+/* ---- requests ------------------------------------------------------------------ */
+
+/* The request is answered and read whole: on to the next one. */
+static void request_end(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    if (c->in_handler) {
+        c->in_handler = 0;
+        if (c->h && c->h->on_end)
+            c->h->on_end(c);
+    }
+    c->h = NULL;
+    c->answered = 0;
+    c->streaming = 0;
+    c->body_done = 0;
+    c->received = 0;
+    c->discarded = 0;
+    c->served++;
+    buf_reset(&c->head);
+    buf_shrink(&c->head, 4096);
+    if (c->close_after || c->cstate == CS_CLOSING) {
+        close_gracefully(c);
+        return;
+    }
+    c->cstate = CS_IDLE;
+    set_paused(c, 0);
+    rearm(c);
+    if (c->rpos < c->rbuf.len && !c->driving) {
+        /* a pipelined request is waiting: parse it from the loop, not from
+         * inside whatever completed this one (a store callback, say) */
+        c->resume = 1;
+        update_interest(c);
+    }
+}
+
+/* Copies a piece of the head; -1 past HTTP_HEAD_MAX. */
+static int head_add(http_conn_t *c, const char *at, size_t n)
+{
+    if (c->head.len + n > HTTP_HEAD_MAX) {
+        c->head_too_big = 1;
+        return -1;
+    }
+    buf_append(&c->head, at, n);
+    return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+    http_conn_t *c = p->data;
+    c->cstate = CS_HEAD;
+    buf_reset(&c->head);
+    c->url_o = c->url_n = 0;
+    c->nhdr = 0;
+    c->in_value = 0;
+    c->head_too_big = 0;
+    c->req.method = HM_GET;
+    c->req.has_body = c->req.chunked = c->req.expect_100 = c->req.upgrade = 0;
+    c->req.keep_alive = 0;
+    c->req.content_length = 0;
+    c->req.nheaders = 0;
+    arm(c, request_ms(c));
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n)
+{
+    http_conn_t *c = p->data;
+    if (!c->url_n)
+        c->url_o = (uint32_t)c->head.len;
+    c->url_n += (uint32_t)n;
+    return head_add(c, at, n);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t n)
+{
+    http_conn_t *c = p->data;
+    if (c->in_value || c->nhdr == 0) {
+        if (c->nhdr == HTTP_HEADERS_MAX) {
+            c->head_too_big = 1;
+            return -1;
+        }
+        hdr_span_t *h = &c->hdr[c->nhdr++];
+        h->no = (uint32_t)c->head.len;
+        h->nn = h->vo = h->vn = 0;
+        c->in_value = 0;
+    }
+    c->hdr[c->nhdr - 1].nn += (uint32_t)n;
+    return head_add(c, at, n);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t n)
+{
+    http_conn_t *c = p->data;
+    if (!c->nhdr)
+        return 0;
+    hdr_span_t *h = &c->hdr[c->nhdr - 1];
+    if (!c->in_value) {
+        h->vo = (uint32_t)c->head.len;
+        c->in_value = 1;
+    }
+    h->vn += (uint32_t)n;
+    return head_add(c, at, n);
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch |= 0x20;
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Percent-decodes the path into the head buffer. 0, or -1 with *err. */
+static int decode_path(http_conn_t *c, slice_t raw, const char **err)
+{
+    size_t o = c->head.len;
+    char *d = buf_reserve(&c->head, raw.n);
+    size_t n = 0;
+    for (size_t i = 0; i < raw.n; i++) {
+        int ch = (unsigned char)raw.p[i];
+        if (ch == '%') {
+            int hi = i + 2 < raw.n ? hexval(raw.p[i + 1]) : -1;
+            int lo = i + 2 < raw.n ? hexval(raw.p[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                *err = "bad percent-escape in the path";
+                return -1;
+            }
+            ch = hi * 16 + lo;
+            i += 2;
+        }
+        if (ch == 0) {
+            *err = "NUL in the path";
+            return -1;
+        }
+        d[n++] = (char)ch;
+    }
+    c->head.len += n;
+    c->req.path = slice_make(c->head.data + o, n);
+    return 0;
+}
+
+static int has_token(slice_t v, const char *tok)
+{
+    size_t tn = strlen(tok);
+    for (size_t i = 0; i + tn <= v.n; i++)
+        if (strncasecmp(v.p + i, tok, tn) == 0)
+            return 1;
+    return 0;
+}
+
+/* Fills c->req from the parsed head; -1 with *err when it cannot be served. */
+static int build_req(http_conn_t *c, http_parser *p, const char **err)
+{
+    http_req_t *r = &c->req;
+    const char *base = c->head.data ? c->head.data : "";
+    switch (p->method) {
+    case 1: r->method = HM_GET; break; /* http-parser's HTTP_GET... */
+    case 2: r->method = HM_HEAD; break;
+    case 3: r->method = HM_POST; break;
+    case 6: r->method = HM_OPTIONS; break;
+    default: r->method = HM_OTHER; break;
+    }
+    r->target = slice_make(base + c->url_o, c->url_n);
+    const char *q = memchr(r->target.p, '?', r->target.n);
+    slice_t raw = q ? slice_make(r->target.p, (size_t)(q - r->target.p)) : r->target;
+    r->query = q ? slice_make(q + 1, r->target.n - raw.n - 1) : slice_make("", 0);
+    r->nheaders = c->nhdr;
+    for (size_t i = 0; i < c->nhdr; i++) {
+        r->names[i] = slice_make(base + c->hdr[i].no, c->hdr[i].nn);
+        r->values[i] = slice_trim(slice_make(base + c->hdr[i].vo, c->hdr[i].vn));
+    }
+    r->chunked = (p->flags & F_CHUNKED) != 0;
+    r->content_length = r->chunked || !(p->flags & F_CONTENTLENGTH) ? 0 : p->content_length;
+    r->has_body = r->chunked || r->content_length > 0;
+    r->keep_alive = http_should_keep_alive(p) != 0;
+    slice_t up = http_header(r, "upgrade");
+    r->upgrade = p->upgrade && up.n && has_token(up, "websocket");
+    slice_t ex = http_header(r, "expect");
+    r->expect_100 = ex.n && has_token(ex, "100-continue");
+    r->peer = c->peer;
+    if (raw.n == 0 || raw.p[0] != '/') {
+        *err = "the request target must be a path";
+        return -1;
+    }
+    /* decoding appends to head: the slices above stay valid only if it does
+     * not move, so make room first */
+    buf_reserve(&c->head, raw.n);
+    base = c->head.data;
+    r->target = slice_make(base + c->url_o, c->url_n);
+    raw = slice_make(r->target.p, raw.n);
+    if (q)
+        r->query = slice_make(r->target.p + raw.n + 1, r->target.n - raw.n - 1);
+    for (size_t i = 0; i < c->nhdr; i++) {
+        r->names[i] = slice_make(base + c->hdr[i].no, c->hdr[i].nn);
+        r->values[i] = slice_trim(slice_make(base + c->hdr[i].vo, c->hdr[i].vn));
+    }
+    return decode_path(c, raw, err);
+}
+
+static const http_route_t *route_find(http_server_t *s, const http_req_t *r, int *path_matched)
+{
+    *path_matched = 0;
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const http_route_t *rt = &s->routes[i];
+        size_t n = strlen(rt->path);
+        int match = rt->prefix ? r->path.n >= n && memcmp(r->path.p, rt->path, n) == 0
+                               : r->path.n == n && memcmp(r->path.p, rt->path, n) == 0;
+        if (!match)
+            continue;
+        *path_matched = 1;
+        if (rt->methods & r->method)
+            return rt;
+    }
+    return NULL;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    http_conn_t *c = p->data;
+    http_server_t *s = c->srv;
+    const char *err = NULL;
+    c->cstate = CS_BODY;
+    c->counted = 1;
+    s->inflight++;
+    rearm(c);
+    if (build_req(c, p, &err) == 0 && p->upgrade)
+        /* not served as an upgrade: what follows the head is not HTTP */
+        c->close_after = 1;
+    if (err) {
+        s->stats.bad_requests++;
+        c->close_after = 1;
+        http_reply_error(c, 400, err);
+        return 0;
+    }
+    if (!origin_host_ok(&s->o, http_header(&c->req, "host"))) {
+        s->stats.cross_origin++;
+        http_reply_error(c, 403, "Host not allowed: add it with --allowed-host");
+        return 0;
+    }
+    int path_matched;
+    const http_route_t *rt = route_find(s, &c->req, &path_matched);
+    if (!rt) {
+        if (path_matched) {
+            s->stats.bad_method++;
+            http_reply_error(c, 405, "method not allowed here");
+        } else {
+            s->stats.not_found++;
+            http_reply_error(c, 404, "no such endpoint");
+        }
+        return 0;
+    }
+    int writes = rt->writes || (c->req.method & (HM_GET | HM_HEAD | HM_OPTIONS)) == 0 ||
+                 (c->req.upgrade && rt->websocket);
+    if (writes && !origin_ok(&s->o, &c->req)) {
+        s->stats.cross_origin++;
+        log_warn("http: refused a cross-site request from %s (Origin %.*s)", c->peer,
+                 (int)http_header(&c->req, "origin").n, http_header(&c->req, "origin").p);
+        http_reply_error(c, 403, "cross-origin request refused: add the origin with "
+                                 "--allowed-origin");
+        return 0;
+    }
+    if (c->req.upgrade && rt->websocket && s->upgrade) {
+        c->upgrade = 1;
+        c->close_after = 0;
+        return 0;
+    }
+    c->h = rt->handler;
+    if (c->state_of != c->h) {
+        if (c->state && c->state_of && c->state_of->on_free)
+            c->state_of->on_free(c->state);
+        free(c->state);
+        c->state = c->h->state_size ? xcalloc(1, c->h->state_size) : NULL;
+        c->state_of = c->h;
+    }
+    c->in_handler = 1;
+    if (c->h->on_request(c, &c->req) < 0)
+        http_close(c);
+    return c->dead || c->cstate == CS_CLOSING ? -1 : 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n)
+{
+    http_conn_t *c = p->data;
+    c->received += n;
+    if (c->answered || !c->h || !c->h->on_body) {
+        c->discarded += n;
+        if (c->discarded > DISCARD_MAX) {
+            http_close(c);
+            return -1;
+        }
+        return 0;
+    }
+    if (c->h->on_body(c, at, n) < 0) {
+        http_close(c);
+        return -1;
+    }
+    return c->dead || c->cstate == CS_CLOSING ? -1 : 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    http_conn_t *c = p->data;
+    c->body_done = 1;
+    if (c->upgrade) {
+        set_paused(c, 1);
+        return 0;
+    }
+    if (!c->answered && c->h && c->h->on_body_done && c->h->on_body_done(c) < 0) {
+        http_close(c);
+        return -1;
+    }
+    if (c->dead || c->cstate == CS_CLOSING)
+        return -1;
+    if (!c->answered && c->h && !c->h->on_body_done && !c->in_handler)
+        http_reply_error(c, 500, "no reply");
+    if (c->answered && !c->streaming) {
+        /* answered: the parser goes on with what follows in this read */
+        set_paused(c, 1);
+        request_end(c);
+        return 0;
+    }
+    c->cstate = CS_WAIT;
+    rearm(c);
+    set_paused(c, 1); /* H1: nothing more until this one is answered */
+    return 0;
+}
+
+void http_settings_init(http_parser_settings *st)
+{
+    memset(st, 0, sizeof *st);
+    st->on_message_begin = on_message_begin;
+    st->on_url = on_url;
+    st->on_header_field = on_header_field;
+    st->on_header_value = on_header_value;
+    st->on_headers_complete = on_headers_complete;
+    st->on_body = on_body;
+    st->on_message_complete = on_message_complete;
+}
+
+/* ---- reading ------------------------------------------------------------------ */
+
+static void bad_request(http_conn_t *c, enum http_errno e)
+{
+    http_server_t *s = c->srv;
+    s->stats.bad_requests++;
+    c->close_after = 1;
+    if (c->head_too_big) {
+        log_warn("http: %s: request head over %u bytes or %u headers", c->peer, HTTP_HEAD_MAX,
+                 HTTP_HEADERS_MAX);
+        http_reply_error(c, 431, "request head larger than 16 KiB or over 64 headers");
+    } else if (c->answered) {
+        http_close(c);
+        return;
+    } else {
+        char msg[160];
+        const char *why = http_errno_description(e);
+        if (e == HPE_INVALID_CONTENT_LENGTH)
+            why = "bad Content-Length";
+        else if (e == HPE_UNEXPECTED_CONTENT_LENGTH)
+            why = "Content-Length together with Transfer-Encoding";
+        else if (e == HPE_INVALID_TRANSFER_ENCODING)
+            why = "unsupported Transfer-Encoding (only chunked)";
+        snprintf(msg, sizeof msg, "bad request: %s", why);
+        log_debug("http: %s: %s", c->peer, msg);
+        if (c->cstate == CS_HEAD || c->cstate == CS_IDLE) {
+            c->counted = 1;
+            s->inflight++;
+        }
+        http_reply_error(c, e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400, msg);
+    }
+    if (!c->dead)
+        close_gracefully(c);
+}
+
+/* Parses p[0..n); returns how much the parser took. */
+static size_t parse(http_conn_t *c, const char *p, size_t n)
+{
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED || c->cstate == CS_CLOSING || c->dead)
+        return 0;
+    size_t used = http_parser_execute(&c->parser, &c->srv->settings, p, n);
+    for (;;) {
+        if (c->dead || c->cstate == CS_CLOSING)
+            return n;
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+        if (e == HPE_PAUSED || (e == HPE_OK && used == n) || (e == HPE_OK && c->upgrade))
+            return used;
+        if (e != HPE_OK) {
+            bad_request(c, e);
+            return n;
+        }
+        /* http-parser stops after a head that asks for an upgrade we did not
+         * take; such a request was answered with close, so this is rare */
+        size_t more = http_parser_execute(&c->parser, &c->srv->settings, p + used, n - used);
+        if (!more) {
+            bad_request(c, HPE_UNKNOWN);
+            return n;
+        }
+        used += more;
+    }
+}
+
+/* Parses what the connection buffered, as far as the parser goes. */
+static void drive(http_conn_t *c)
+{
+    if (c->driving) {
+        c->redrive = 1;
+        return;
+    }
+    c->driving = 1;
+    do {
+        c->redrive = 0;
+        if (c->rpos < c->rbuf.len) {
+            size_t used = parse(c, c->rbuf.data + c->rpos, c->rbuf.len - c->rpos);
+            if (c->dead)
+                break;
+            c->rpos += used;
+            if (c->rpos == c->rbuf.len) {
+                buf_reset(&c->rbuf);
+                buf_shrink(&c->rbuf, 0);
+                c->rpos = 0;
+            }
+        }
+    } while (c->redrive && !c->dead);
+    c->driving = 0;
+    if (c->dead)
+        return;
+    if (c->upgrade && !c->handoff) {
+        /* hand the socket over with the head, rebuilt, and what followed */
+        http_req_t *r = &c->req;
+        buf_t b = BUF_INIT;
+        buf_puts(&b, "GET ");
+        buf_append(&b, r->target.p, r->target.n);
+        buf_puts(&b, " HTTP/1.1\r\n");
+        for (size_t i = 0; i < r->nheaders; i++) {
+            buf_append(&b, r->names[i].p, r->names[i].n);
+            buf_puts(&b, ": ");
+            buf_append(&b, r->values[i].p, r->values[i].n);
+            buf_puts(&b, "\r\n");
+        }
+        buf_puts(&b, "\r\n");
+        if (c->rpos < c->rbuf.len)
+            buf_append(&b, c->rbuf.data + c->rpos, c->rbuf.len - c->rpos);
+        c->handoff = b.data;
+        c->handoff_n = b.len;
+        if (c->counted) {
+            c->counted = 0;
+            c->srv->inflight--;
+        }
+        conn_close(c);
+        return;
+    }
+    update_interest(c);
+}
+
+/* Takes n bytes just read into buf (the scratch or rbuf's free room). */
+static void take(http_conn_t *c, const char *buf, size_t n, int in_rbuf)
+{
+    if (in_rbuf) {
+        c->rbuf.len += n;
+        drive(c);
+        return;
+    }
+    size_t used = 0;
+    if (!c->driving) {
+        c->driving = 1;
+        used = parse(c, buf, n);
+        c->driving = 0;
+    }
+    if (c->dead)
+        return;
+    if (used < n && c->cstate != CS_CLOSING)
+        buf_append(&c->rbuf, buf + used, n - used);
+    drive(c);
+}
+
+static void on_readable(http_conn_t *c)
+{
+    http_server_t *s = c->srv;
+    for (int round = 0; round < 4 && !c->dead; round++) {
+        size_t pending = c->rbuf.len - c->rpos;
+        if (c->cstate == CS_CLOSING) {
+            /* lingering: read and drop until the client stops */
+            ssize_t r = recv(c->fd, s->read_scratch, sizeof s->read_scratch, 0);
+            if (r == 0) {
+                c->peer_eof = 1;
+                if (c->out.len == c->opos)
+                    conn_close(c);
+                else
+                    update_interest(c);
+            } else if (r < 0 && errno != EAGAIN && errno != EINTR) {
+                conn_close(c);
+            }
+            return;
+        }
+        if (pending >= HTTP_RBUF_MAX)
+            break; /* H4: the next request waits in the socket */
+        char *dst;
+        size_t room;
+        int in_rbuf = pending > 0;
+        if (in_rbuf) {
+            room = HTTP_RBUF_MAX - pending;
+            dst = buf_reserve(&c->rbuf, room);
+        } else {
+            dst = s->read_scratch;
+            room = sizeof s->read_scratch;
+        }
+        ssize_t r = recv(c->fd, dst, room, 0);
+        if (r < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                conn_close(c);
+            break;
+        }
+        if (r == 0) {
+            c->peer_eof = 1;
+            if (c->cstate == CS_WAIT && !c->answered) {
+                /* a half-close after a whole request: answer, then close */
+                c->close_after = 1;
+                break;
+            }
+            if (c->cstate == CS_HEAD || (c->cstate == CS_BODY && !c->body_done)) {
+                /* cut off mid-request */
+                http_parser_execute(&c->parser, &s->settings, NULL, 0);
+            }
+            conn_close(c);
+            return;
+        }
+        s->stats.bytes_in += (uint64_t)r;
+        take(c, dst, (size_t)r, in_rbuf);
+        if (c->dead)
+            return;
+        if (c->cstate == CS_BODY)
+            rearm(c); /* the body made progress */
+        if ((size_t)r < room)
+            break;
+    }
+    if (!c->dead)
+        update_interest(c);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    http_conn_t *c = h->data;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->resume) {
+        c->resume = 0;
+        drive(c);
+        if (c->dead)
+            return;
+    }
+    if (events & UV_WRITABLE) {
+        int had = c->out.len > c->opos;
+        if (flush(c))
+            return;
+        if (had && c->out.len == c->opos) {
+            if (c->cstate == CS_CLOSING) {
+                /* written: stop sending, read what the client still sends
+                 * so the close does not reset the reply away */
+                shutdown(c->fd, SHUT_WR);
+                if (c->peer_eof) {
+                    conn_close(c);
+                    return;
+                }
+            }
+            rearm(c);
+        }
+        if (c->want_writable && c->out.len == c->opos && !c->dead) {
+            c->want_writable = 0;
+            if (c->in_handler && c->h && c->h->on_writable && c->h->on_writable(c) < 0)
+                http_close(c);
+            if (c->dead)
+                return;
+        }
+    }
+    if (events & (UV_READABLE | UV_DISCONNECT))
+        on_readable(c);
+    if (!c->dead)
+        update_interest(c);
+}
+
+static void update_interest(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    int ev = 0;
+    if (!c->peer_eof && c->rbuf.len - c->rpos < HTTP_RBUF_MAX)
+        ev |= UV_READABLE;
+    if (c->out.len > c->opos || c->want_writable || c->resume)
+        ev |= UV_WRITABLE;
+    if (c->cstate == CS_CLOSING && c->out.len == c->opos && c->peer_eof) {
+        conn_close(c);
+        return;
+    }
+    if (ev == c->events)
+        return;
+    c->events = ev;
+    if (ev)
+        uv_poll_start(&c->poll, ev, on_poll);
+    else
+        uv_poll_stop(&c->poll);
+}
+
+void conn_drain(http_conn_t *c)
+{
+    if (c->dead)
+        return;
+    if (c->cstate == CS_IDLE || c->cstate == CS_HEAD || c->streaming) {
+        /* nothing accepted that must be answered: go now */
+        c->streaming = 0;
+        if (c->in_handler) {
+            c->in_handler = 0;
+            if (c->h && c->h->on_end)
+                c->h->on_end(c);
+        }
+        conn_close(c);
+        return;
+    }
+    c->close_after = 1;
+}
+
+void conn_start(http_server_t *s, int fd, const char *peer)
+{
+    http_conn_t *c = xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->fd = fd;
+    snprintf(c->peer, sizeof c->peer, "%s", peer);
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    uv_poll_init(s->loop, &c->poll, fd);
+    uv_timer_init(s->loop, &c->deadline);
+    uv_timer_init(s->loop, &c->timer);
+    c->poll.data = c->deadline.data = c->timer.data = c;
+    c->handles = 3;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->stats.conns_open++;
+    s->stats.conns_total++;
+    c->cstate = CS_IDLE;
+    if (s->nconns > (s->o.max_connections ? s->o.max_connections : 10000)) {
+        s->stats.conns_refused++;
+        c->counted = 1;
+        s->inflight++;
+        c->req.keep_alive = 0;
+        c->close_after = 1;
+        http_reply_error(c, 503, "too many connections (--max-connections)");
+        return;
+    }
+    rearm(c);
+    update_interest(c);
+}

@@ -1,0 +1,206 @@
+/* http.h - logshipd's HTTP/1.1 server: connections, requests, replies and
+ * the route table. It knows no handler and no server: whoever owns the
+ * routes (server/main.c) registers them.
+ *
+ * A connection is a socket on the server's libuv loop, read into a buffer
+ * and parsed with http-parser (Debian's libhttp-parser). Requests on a
+ * keep-alive connection are handled strictly one at a time, in order: the
+ * parser is paused at the end of each request until its reply has been
+ * queued, whatever the client sent behind it. Request bodies are decoded
+ * (Content-Length or chunked) and handed to the handler as they arrive;
+ * nothing is reserved up front.
+ *
+ * Invariants:
+ *   H1. At most one request per connection is in a handler at a time; the
+ *       next one is not parsed before the current one is complete.
+ *   H2. A request has one completion: the first http_reply (or the end of
+ *       a stream) answers it; later ones are ignored and counted.
+ *   H3. Every connection has a deadline: the request head and each body
+ *       read must make progress within --request-timeout, an idle
+ *       keep-alive connection lasts --keepalive-timeout, and a reply the
+ *       client does not read is given up after --request-timeout too.
+ *   H4. Memory per connection is bounded: the read buffer holds at most
+ *       HTTP_RBUF_MAX bytes, the request head HTTP_HEAD_MAX, the write queue
+ *       one reply or one stream message (streams write only when writable).
+ *
+ * WebSocket upgrades are handed to libwebsockets (ws.c): the socket, the
+ * request head and whatever followed it. All of it runs on the loop thread.
+ */
+#ifndef LOGSHIP_HTTP_HTTP_H
+#define LOGSHIP_HTTP_HTTP_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "../common/buf.h"
+
+#define HTTP_HEAD_MAX    (16u * 1024) /* request line and headers */
+#define HTTP_HEADERS_MAX 64
+#define HTTP_RBUF_MAX    (64u * 1024)
+
+/* Methods as bits, for route tables. */
+enum {
+    HM_GET = 1,
+    HM_HEAD = 2,
+    HM_POST = 4,
+    HM_OPTIONS = 8,
+    HM_OTHER = 16,
+};
+
+typedef struct http_conn http_conn_t;
+typedef struct http_server http_server_t;
+
+/* One request head; valid until the request is complete. */
+typedef struct http_req {
+    unsigned method; /* one HM_* bit */
+    slice_t target; /* as sent: path and query */
+    slice_t path;   /* the target up to '?', not decoded */
+    slice_t query;  /* after '?', not decoded; empty when none */
+    uint64_t content_length;
+    int has_body;      /* Content-Length > 0 or chunked */
+    int chunked;       /* Transfer-Encoding: chunked (decoded for the handler) */
+    int expect_100;    /* Expect: 100-continue */
+    int keep_alive;    /* the client will send another request */
+    int upgrade;       /* Upgrade: websocket */
+    const char *peer;  /* the client's address, without the port */
+    size_t nheaders;
+    slice_t names[HTTP_HEADERS_MAX], values[HTTP_HEADERS_MAX];
+} http_req_t;
+
+/* The value of header name (case-insensitive; the last one of several),
+ * or SLICE_NULL. */
+slice_t http_header(const http_req_t *r, const char *name);
+/* Copies a header value NUL-terminated into out (cut to cap - 1); returns
+ * its length, or -1 when absent. */
+int http_header_copy(const http_req_t *r, const char *name, char *out, size_t cap);
+
+/* What a route does with a request. Callbacks return 0 to go on or -1 to
+ * close the connection (after what was queued has been written). All but
+ * on_request may be NULL. */
+typedef struct http_handler {
+    const char *name;
+    /* Handler state per connection, allocated zeroed the first time the
+     * connection serves this handler and kept across its requests. */
+    size_t state_size;
+    /* The head is in. Reply now, or later (the body, a store append, a
+     * query on the thread pool). */
+    int (*on_request)(http_conn_t *c, const http_req_t *r);
+    /* Decoded body bytes, as they arrive; valid during the call only. */
+    int (*on_body)(http_conn_t *c, const char *p, size_t n);
+    /* The body is in (also for a request without one), unless the request
+     * has been answered already. */
+    int (*on_body_done)(http_conn_t *c);
+    /* After http_want_writable(): everything queued has been written. */
+    int (*on_writable)(http_conn_t *c);
+    /* After http_set_timer(). */
+    int (*on_timer)(http_conn_t *c);
+    /* The request ends (answered and done, or the connection goes away):
+     * drop what refers to the connection. Called once per request that
+     * reached on_request. */
+    void (*on_end)(http_conn_t *c);
+    /* The connection goes away: free what the state holds. */
+    void (*on_free)(void *state);
+} http_handler_t;
+
+/* A route: a method set and a path, exact or (prefix) a prefix. */
+typedef struct http_route {
+    unsigned methods;
+    const char *path;
+    int prefix;
+    int websocket; /* an Upgrade: websocket here goes to the upgrade callback */
+    int writes;    /* changes state even as GET: cross-site requests are refused */
+    const http_handler_t *handler;
+} http_route_t;
+
+/* Limits and timeouts; zero fields take the defaults. */
+typedef struct http_options {
+    size_t max_connections;
+    long request_timeout_ms;   /* head, body progress, unread reply */
+    long keepalive_timeout_ms; /* between requests */
+    const char *const *origins; /* allowed Origin values besides same-origin */
+    size_t norigins;
+    const char *const *hosts; /* allowed Host names besides addresses and localhost */
+    size_t nhosts;
+} http_options_t;
+
+/* Counters of the HTTP layer, for /metrics. */
+typedef struct http_stats {
+    uint64_t status[600];      /* replies sent, by status */
+    uint64_t conns_open, conns_total, conns_refused;
+    uint64_t timeouts;         /* connections closed at a deadline */
+    uint64_t bad_requests;     /* unparsable heads or bodies */
+    uint64_t double_replies;   /* second completions, ignored (H2) */
+    uint64_t bytes_in;
+    uint64_t cross_origin;     /* refused for their Origin or Host */
+    uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
+} http_stats_t;
+
+/* Creates the server on loop: routes are tried in order, the first match
+ * wins. The table must outlive the server. Returns NULL on bad options. */
+http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
+                                  const http_route_t *routes, size_t nroutes);
+/* Serves an accepted socket (nonblocking) as a connection; peer names the
+ * client in logs. Returns 0, or -1 when draining (fd is not taken). */
+int http_server_adopt(http_server_t *s, int fd, const char *peer);
+/* Listens on host:port (port 0: any free one). Returns 0 or -errno. */
+int http_server_listen(http_server_t *s, const char *host, int port);
+int http_server_port(const http_server_t *s);
+/* Stops accepting and closes idle connections; requests in progress go on. */
+void http_server_drain(http_server_t *s);
+/* Requests received and not yet answered (streams do not count). */
+size_t http_server_inflight(const http_server_t *s);
+/* Closes every connection and frees s once their handles are closed. */
+void http_server_destroy(http_server_t *s);
+const http_stats_t *http_server_stats(const http_server_t *s);
+/* Who receives WebSocket upgrades: called with the connection's socket
+ * (ours no more: the callee owns it) and the bytes to replay (the request
+ * head and what followed it). Returns 0, or -1 when it closed fd. */
+typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n);
+void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
+/* Handlers' shared context (the server's owner). */
+void http_server_set_data(http_server_t *s, void *data);
+void *http_server_data(const http_server_t *s);
+
+/* ---- inside a handler ---------------------------------------------------- */
+
+void *http_state(http_conn_t *c);
+void *http_data(http_conn_t *c); /* http_server_data() of the connection's server */
+/* Whether the connection wants the reply to say keep-alive or close. */
+const char *http_peer(const http_conn_t *c);
+
+typedef struct http_header {
+    const char *name, *value; /* name without the colon */
+} http_header_t;
+
+/* A complete reply with a Content-Length: the request's completion (H2).
+ * ctype NULL sends no Content-Type. Headers and body go in one write. */
+void http_reply(http_conn_t *c, int status, const char *ctype, const http_header_t *h, size_t nh,
+                const char *body, size_t n);
+/* {"error":msg} with status. */
+void http_reply_error(http_conn_t *c, int status, const char *msg);
+/* 100 Continue, for a request that asked (Expect: 100-continue). */
+void http_continue(http_conn_t *c);
+/* Starts a reply of unknown length (chunked); the request is complete, and
+ * the connection keeps serving it until http_stream_end. Streams do not
+ * count as in flight. */
+void http_stream_begin(http_conn_t *c, int status, const char *ctype, const http_header_t *h,
+                       size_t nh);
+/* Queues one chunk. Write again only from on_writable. */
+void http_stream_write(http_conn_t *c, const char *p, size_t n);
+/* The last chunk: the connection goes on with the next request. */
+void http_stream_end(http_conn_t *c);
+/* Calls on_writable once the write queue is empty (at once if it is). */
+void http_want_writable(http_conn_t *c);
+/* Calls on_timer after ms (replacing an earlier one); 0 cancels. */
+void http_set_timer(http_conn_t *c, long ms);
+/* Closes the connection once what is queued has been written. */
+void http_close(http_conn_t *c);
+/* 1 while the current request has been answered. */
+int http_answered(const http_conn_t *c);
+
+/* Decodes the query string into pairs (form_parse rules). 0, or -1 with
+ * *err set. */
+struct form;
+int http_query(const http_req_t *r, struct form *f, const char **err);
+
+#endif

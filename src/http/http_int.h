@@ -1,0 +1,110 @@
+/* http_int.h - what the files of src/http/ share: the server and connection
+ * structs. Nothing outside src/http/ includes it. */
+#ifndef LOGSHIP_HTTP_INT_H
+#define LOGSHIP_HTTP_INT_H
+
+#include <http_parser.h>
+
+#include "http.h"
+
+#define HTTP_DEFAULT_REQUEST_TIMEOUT_MS   10000
+#define HTTP_DEFAULT_KEEPALIVE_TIMEOUT_MS 60000
+#define HTTP_LINGER_MS                    2000 /* reading what a refused client still sends */
+
+enum conn_state {
+    CS_IDLE,   /* between requests: no byte of the next one yet */
+    CS_HEAD,   /* reading a request head */
+    CS_BODY,   /* head handed to the handler, body arriving */
+    CS_WAIT,   /* request read whole, its reply not yet complete */
+    CS_CLOSING /* nothing more is read; close once the queue is written */
+};
+
+typedef struct hdr_span {
+    uint32_t no, nn, vo, vn; /* offsets into head */
+} hdr_span_t;
+
+struct http_conn {
+    http_server_t *srv;
+    http_conn_t *prev, *next;
+    uv_poll_t poll;
+    uv_timer_t deadline; /* H3 */
+    uv_timer_t timer;    /* the handler's (http_set_timer) */
+    int handles;         /* open libuv handles; freed at 0 */
+    int fd;
+    int events; /* poll interest now */
+    enum conn_state cstate;
+    http_parser parser;
+
+    buf_t rbuf; /* unparsed bytes that outlived a read (H4) */
+    size_t rpos;
+
+    /* the current request's head, copied as it is parsed */
+    buf_t head;
+    uint32_t url_o, url_n;
+    hdr_span_t hdr[HTTP_HEADERS_MAX];
+    size_t nhdr;
+    int in_value; /* the last callback was a header value */
+    int head_too_big;
+    http_req_t req;
+
+    const http_handler_t *h; /* of the current request; NULL: the layer answers */
+    void *state;
+    const http_handler_t *state_of;
+    int in_handler; /* on_request ran and on_end has not */
+    int answered;   /* H2 */
+    int counted;    /* in srv->inflight */
+    int body_done;
+    int streaming; /* answered with a stream that has not ended */
+    int peer_eof;  /* the client closed its side */
+    uint64_t received; /* body bytes of the current request */
+    uint64_t served;   /* requests completed on this connection */
+    int upgrade;    /* hand over once the head is parsed */
+    int close_after;
+    int want_writable;
+    uint64_t discarded; /* body bytes after an early answer */
+
+    buf_t out; /* queued, not yet written */
+    size_t opos;
+
+    int driving, redrive, dead;
+    int resume; /* parse what is buffered at the next loop pass */
+    char peer[64];
+    char *handoff; /* bytes to replay to the upgrade callback */
+    size_t handoff_n;
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    http_options_t o;
+    const http_route_t *routes;
+    size_t nroutes;
+    void *data;
+    http_upgrade_fn upgrade;
+    void *upgrade_arg;
+
+    int lfd;
+    uv_poll_t lpoll;
+    int listening, port;
+
+    http_conn_t *conns; /* every open connection */
+    size_t nconns, inflight;
+    int draining, destroying;
+    http_stats_t stats;
+    char read_scratch[HTTP_RBUF_MAX]; /* reads land here first */
+    http_parser_settings settings;
+};
+
+/* conn.c */
+void conn_start(http_server_t *s, int fd, const char *peer);
+void http_settings_init(http_parser_settings *st);
+void conn_close(http_conn_t *c);
+void conn_drain(http_conn_t *c);
+/* listen.c: the server frees itself once draining is over and no
+ * connection is left. */
+void server_maybe_free(http_server_t *s);
+
+/* origin.c: the cross-site policy. 1 when the request may go on. */
+int origin_host_ok(const http_options_t *o, slice_t host);
+int origin_ok(const http_options_t *o, const http_req_t *r);
+
+#endif

@@ -1,0 +1,233 @@
+/* ws.c - libwebsockets as the WebSocket engine: see ws.h.
+ *
+ * lws runs as a guest on our loop (LWS_SERVER_OPTION_LIBUV with a foreign
+ * loop). It never listens and never serves plain HTTP: every connection it
+ * sees was adopted with an upgrade head that conn.c already vetted, so the
+ * only HTTP it parses is that one head.
+ */
+#include "ws.h"
+
+#include <libwebsockets.h>
+#include <stdlib.h>
+
+#include "../common/log.h"
+#include "../ingest/http/form_parse.h"
+
+_Static_assert(LWS_PRE <= WS_PRE, "WS_PRE covers lws's headroom");
+
+#define URI_MAX 4200
+
+struct ws_server {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    const ws_handler_t *h;
+    size_t nh;
+    void *data;
+    size_t open;
+    lws_retry_bo_t retry;
+};
+
+struct ws_conn {
+    ws_server_t *ws;
+    struct lws *wsi;
+    const ws_handler_t *h;
+    void *state;
+};
+
+static const ws_handler_t *find(ws_server_t *ws, const char *uri)
+{
+    for (size_t i = 0; i < ws->nh; i++) {
+        size_t n = strlen(ws->h[i].path);
+        if (ws->h[i].prefix ? strncmp(uri, ws->h[i].path, n) == 0 : strcmp(uri, ws->h[i].path) == 0)
+            return &ws->h[i];
+    }
+    return NULL;
+}
+
+static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    ws_conn_t *w = user;
+    ws_server_t *ws = lws_context_user(lws_get_context(wsi));
+    char uri[URI_MAX];
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        /* an upgrade binds here whatever its URL: only ours take one */
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || !find(ws, uri))
+            return 1;
+        return 0;
+    case LWS_CALLBACK_ESTABLISHED: {
+        memset(w, 0, sizeof *w);
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+            return -1;
+        w->ws = ws;
+        w->wsi = wsi;
+        w->h = find(ws, uri);
+        if (!w->h)
+            return -1;
+        w->state = w->h->state_size ? xcalloc(1, w->h->state_size) : NULL;
+        ws->open++;
+        return w->h->on_open(w, uri) < 0 ? -1 : 0;
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return w && w->h && w->h->on_writable ? (w->h->on_writable(w) < 0 ? -1 : 0) : 0;
+    case LWS_CALLBACK_RECEIVE:
+        return 0; /* subscribers have nothing to say */
+    case LWS_CALLBACK_CLOSED:
+        if (w && w->h) {
+            if (w->h->on_close)
+                w->h->on_close(w);
+            free(w->state);
+            w->state = NULL;
+            w->h = NULL;
+            ws->open--;
+        }
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return -1; /* never plain HTTP: conn.c serves that */
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    /* tx_packet_size: lws's default sends at most 4 KiB per send() and copies
+     * the rest of a write aside; live tail messages are up to ~256 KiB */
+    {"logship", callback_ws, sizeof(ws_conn_t), 0, 0, NULL, 512 * 1024},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n')
+        n--;
+    log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
+                       void *data)
+{
+    struct lws_context_creation_info info;
+    ws_server_t *ws = xcalloc(1, sizeof *ws);
+    ws->h = h;
+    ws->nh = n;
+    ws->data = data;
+
+    lws_set_log_level(log_threshold >= LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log);
+    void *loops[1] = {loop};
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN |
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+    info.foreign_loops = loops;
+    info.user = ws;
+    info.max_http_header_data = 16384;
+    info.max_http_header_pool = 1024;
+    info.fd_limit_per_thread = 65536;
+    info.timeout_secs = 30;
+    info.server_string = "logshipd";
+    /* heartbeat: ping after ping_s of silence, hang up when no valid
+     * traffic (a pong) came timeout_s later */
+    ws->retry.secs_since_valid_ping = (uint16_t)o->ping_s;
+    ws->retry.secs_since_valid_hangup = (uint16_t)(o->ping_s + o->timeout_s);
+    info.retry_and_idle_policy = &ws->retry;
+    ws->ctx = lws_create_context(&info);
+    if (!ws->ctx) {
+        log_error("cannot create the WebSocket context");
+        free(ws);
+        return NULL;
+    }
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    info.protocols = protocols;
+    info.vhost_name = "logship";
+    ws->vhost = lws_create_vhost(ws->ctx, &info);
+    if (!ws->vhost) {
+        log_error("cannot create the WebSocket vhost");
+        lws_context_destroy(ws->ctx);
+        free(ws);
+        return NULL;
+    }
+    return ws;
+}
+
+int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
+{
+    ws_server_t *ws = arg;
+    if (!ws || !ws->vhost || !lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
+        /* lws closes fd when adoption fails part way; when it never
+         * started, it is still ours */
+        log_warn("http: cannot hand a WebSocket to lws");
+        return -1;
+    }
+    return 0;
+}
+
+void ws_destroy(ws_server_t *ws)
+{
+    if (!ws || !ws->ctx)
+        return;
+    lws_context_destroy(ws->ctx);
+    ws->ctx = NULL;
+    ws->vhost = NULL;
+}
+
+void ws_free(ws_server_t *ws)
+{
+    ws_destroy(ws);
+    free(ws);
+}
+
+size_t ws_open_count(const ws_server_t *ws)
+{
+    return ws ? ws->open : 0;
+}
+
+void *ws_state(ws_conn_t *w)
+{
+    return w->state;
+}
+
+void *ws_data(ws_conn_t *w)
+{
+    return w->ws->data;
+}
+
+void ws_query(ws_conn_t *w, struct form *f)
+{
+    char frag[LWS_RECOMMENDED_MIN_HEADER_SPACE * 8];
+    form_reset(f);
+    for (int i = 0;; i++) {
+        int n = lws_hdr_copy_fragment(w->wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0)
+            break;
+        const char *eq = memchr(frag, '=', (size_t)n);
+        if (eq)
+            form_add(f, frag, (size_t)(eq - frag), eq + 1, (size_t)n - (size_t)(eq - frag) - 1);
+        else if (n && !(n == 1 && frag[0] == '/'))
+            /* lws 4.1 reports an empty argument ("?" or a trailing "&") as
+             * the fragment "/": it is no parameter */
+            form_add(f, frag, (size_t)n, "", 0);
+    }
+}
+
+int ws_write_text(ws_conn_t *w, char *p, size_t n)
+{
+    return lws_write(w->wsi, (unsigned char *)p, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
+}
+
+void ws_want_writable(ws_conn_t *w)
+{
+    lws_callback_on_writable(w->wsi);
+}
+
+void ws_close_reason(ws_conn_t *w, int status)
+{
+    lws_close_reason(w->wsi, (enum lws_close_status)status, NULL, 0);
+}
+
+const char *ws_peer(ws_conn_t *w, char *buf, size_t cap)
+{
+    return lws_get_peer_simple(w->wsi, buf, cap);
+}

@@ -1,0 +1,179 @@
+/* query_http.c - GET /api/logs: a query over the store, run on libuv's
+ * thread pool and written back in chunks; an http_handler_t.
+ *
+ * The first chunk decides the shape of the reply: a query that completes
+ * within it is sent whole with a Content-Length; a longer one is streamed
+ * with chunked encoding. Either way the connection stays open. JSON array
+ * by default; NDJSON with `Accept: application/x-ndjson`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../http/http.h"
+#include "../server/metrics.h"
+#include "../server/server.h"
+#include "query.h"
+#include "query_http.h"
+
+#define CHUNK (256u * 1024)
+
+typedef struct query_job {
+    uv_work_t work;
+    query_t q;
+    store_t *store;
+    http_conn_t *conn; /* NULL once the request is gone */
+    buf_t out;
+    int running;   /* on the thread pool */
+    int streaming; /* headers sent without a length */
+} query_job_t;
+
+typedef struct query_state {
+    query_job_t *job;
+    form_t query;
+} query_state_t;
+
+static void job_free(query_job_t *j)
+{
+    query_free(&j->q);
+    buf_free(&j->out);
+    free(j);
+}
+
+static void work_cb(uv_work_t *w)
+{
+    query_job_t *j = container_of(w, query_job_t, work);
+    query_run(&j->q, j->store, &j->out, CHUNK);
+}
+
+static void after_cb(uv_work_t *w, int status);
+
+static void schedule(query_job_t *j, uv_loop_t *loop)
+{
+    buf_reset(&j->out);
+    buf_reserve(&j->out, CHUNK);
+    j->running = 1;
+    uv_queue_work(loop, &j->work, work_cb, after_cb);
+}
+
+static const char *ctype_of(const query_job_t *j)
+{
+    return j->q.format == QUERY_NDJSON ? "application/x-ndjson" : "application/json";
+}
+
+/* A chunk is ready: send it (the first decides the reply's shape). */
+static void deliver(query_job_t *j)
+{
+    http_conn_t *c = j->conn;
+    if (!j->streaming) {
+        if (j->q.error && !j->q.emitted) {
+            metrics.http_reject[HREJ_BAD_QUERY]++;
+            http_reply_error(c, 500, "store read error");
+            return;
+        }
+        if (j->q.done) {
+            http_reply(c, 200, ctype_of(j), NULL, 0, j->out.data, j->out.len);
+            return;
+        }
+        http_stream_begin(c, 200, ctype_of(j), NULL, 0);
+        j->streaming = 1;
+    }
+    http_stream_write(c, j->out.data, j->out.len);
+    if (j->q.done) {
+        http_stream_end(c);
+        return;
+    }
+    /* the next chunk once this one is on its way: a slow reader holds one */
+    http_want_writable(c);
+}
+
+static void after_cb(uv_work_t *w, int status)
+{
+    query_job_t *j = container_of(w, query_job_t, work);
+    j->running = 0;
+    if (!j->conn || status) {
+        if (j->conn)
+            ((query_state_t *)http_state(j->conn))->job = NULL;
+        job_free(j);
+        return;
+    }
+    deliver(j);
+}
+
+static int on_writable(http_conn_t *c)
+{
+    query_state_t *st = http_state(c);
+    query_job_t *j = st->job;
+    if (j && !j->running)
+        schedule(j, &((server_t *)http_data(c))->loop);
+    return 0;
+}
+
+static void on_end(http_conn_t *c)
+{
+    query_state_t *st = http_state(c);
+    query_job_t *j = st->job;
+    st->job = NULL;
+    if (!j)
+        return;
+    if (j->running)
+        j->conn = NULL; /* after_cb frees it */
+    else
+        job_free(j);
+}
+
+static int on_request(http_conn_t *c, const http_req_t *r)
+{
+    query_state_t *st = http_state(c);
+    server_t *srv = http_data(c);
+    const char *err = NULL;
+    char accept[128];
+
+    if (http_query(r, &st->query, &err)) {
+        metrics.http_reject[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, "bad query string: use percent-escapes");
+        return 0;
+    }
+    query_job_t *j = xcalloc(1, sizeof *j);
+    query_init(&j->q);
+    for (size_t i = 0; i < st->query.n; i++) {
+        slice_t k = form_key(&st->query, i), v = form_val(&st->query, i);
+        int rc = query_param(&j->q, k, v, &err);
+        if (rc == 0)
+            continue;
+        char msg[200];
+        if (rc > 0) {
+            snprintf(msg, sizeof msg,
+                     "unknown parameter '%.*s' (use topic, level, q, since, until, after, "
+                     "before, limit, order)",
+                     (int)(k.n > 32 ? 32 : k.n), k.p);
+            err = msg;
+        }
+        job_free(j);
+        metrics.http_reject[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, err);
+        return 0;
+    }
+    if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
+        strstr(accept, "application/x-ndjson"))
+        j->q.format = QUERY_NDJSON;
+    j->store = srv->store;
+    j->conn = c;
+    st->job = j;
+    schedule(j, &srv->loop);
+    return 0;
+}
+
+static void on_free(void *state)
+{
+    query_state_t *st = state;
+    form_free(&st->query);
+}
+
+const http_handler_t query_http_handler = {
+    .name = "query",
+    .state_size = sizeof(query_state_t),
+    .on_request = on_request,
+    .on_writable = on_writable,
+    .on_end = on_end,
+    .on_free = on_free,
+};

@@ -1,0 +1,86 @@
+/* routes.c - logshipd's HTTP routes and WebSocket handlers: the one place
+ * that knows every handler, and starts and stops the HTTP side. */
+#include <stdio.h>
+
+#include "../common/log.h"
+#include "../http/http.h"
+#include "../http/ws.h"
+#include "../ingest/http/ingest_http.h"
+#include "../query/query_http.h"
+#include "../tail/tail_conn.h"
+#include "routes.h"
+#include "status.h"
+
+#define GET_HEAD (HM_GET | HM_HEAD)
+
+static const http_route_t routes[] = {
+    /* GET /api/log stores a record: a cross-site page must not make one */
+    {HM_GET | HM_POST, "/api/log", 0, 0, 1, &ingest_http_handler},
+    {GET_HEAD, "/api/logs", 0, 0, 0, &query_http_handler},
+    {HM_GET, "/api/tail", 0, 1, 0, &tail_sse_handler},
+    {GET_HEAD, "/api/files", 0, 0, 0, &files_list_handler},
+    {HM_GET, "/api/files/", 1, 1, 0, &files_file_handler},
+    {GET_HEAD, "/healthz", 0, 0, 0, &status_health_handler},
+    {GET_HEAD, "/metrics", 0, 0, 0, &status_metrics_handler},
+    {GET_HEAD, "/", 0, 0, 0, &status_index_handler},
+    {GET_HEAD, "/ui/", 1, 0, 0, &status_ui_handler},
+};
+
+int routes_start(server_t *srv)
+{
+    char host[CONFIG_ADDR_MAX];
+    int port;
+    if (strcmp(srv->cfg.http, "off") == 0)
+        return 0;
+    if (config_split_addr(srv->cfg.http, host, sizeof host, &port)) {
+        log_error("bad --http address %s", srv->cfg.http);
+        return -1;
+    }
+    ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
+    srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, srv);
+    if (!srv->ws)
+        return -1;
+    /* the option structs may have been copied: point at this copy */
+    for (int i = 0; i < srv->cfg.allowed_origins.n; i++)
+        srv->cfg.allowed_origins.ptr[i] = srv->cfg.allowed_origins.v[i];
+    for (int i = 0; i < srv->cfg.allowed_hosts.n; i++)
+        srv->cfg.allowed_hosts.ptr[i] = srv->cfg.allowed_hosts.v[i];
+    http_options_t ho = {
+        .max_connections = (size_t)srv->cfg.max_connections,
+        .request_timeout_ms = srv->cfg.request_timeout_s * 1000,
+        .keepalive_timeout_ms = srv->cfg.keepalive_timeout_s * 1000,
+        .origins = srv->cfg.allowed_origins.ptr,
+        .norigins = (size_t)srv->cfg.allowed_origins.n,
+        .hosts = srv->cfg.allowed_hosts.ptr,
+        .nhosts = (size_t)srv->cfg.allowed_hosts.n,
+    };
+    srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
+    http_server_set_data(srv->http, srv);
+    http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
+    int rc = http_server_listen(srv->http, host, port);
+    if (rc) {
+        log_error("cannot listen for HTTP on %s: %s", srv->cfg.http, strerror(-rc));
+        return -1;
+    }
+    srv->http_port = http_server_port(srv->http);
+    log_info("http listening on %s:%d", host, srv->http_port);
+    return 0;
+}
+
+void routes_drain(server_t *srv)
+{
+    if (srv->http)
+        http_server_drain(srv->http);
+}
+
+size_t routes_inflight(const server_t *srv)
+{
+    return srv->http ? http_server_inflight(srv->http) : 0;
+}
+
+void routes_stop(server_t *srv)
+{
+    http_server_destroy(srv->http);
+    srv->http = NULL;
+    ws_destroy(srv->ws); /* freed by ws_free once the loop has ended */
+}

@@ -1,0 +1,17 @@
+/* routes.h - the HTTP side of logshipd: routes, start, drain, stop. */
+#ifndef LOGSHIP_ROUTES_H
+#define LOGSHIP_ROUTES_H
+
+#include "server.h"
+
+/* Starts WebSocket and HTTP on srv's loop (nothing with --http off).
+ * Returns 0, or -1 after logging why. */
+int routes_start(server_t *srv);
+/* Stops accepting; idle connections close, requests in progress go on. */
+void routes_drain(server_t *srv);
+/* HTTP requests received and not yet answered. */
+size_t routes_inflight(const server_t *srv);
+/* Closes every connection. */
+void routes_stop(server_t *srv);
+
+#endif
