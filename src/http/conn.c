@@ -786,12 +786,15 @@ static int on_message_complete(http_parser *p)
         set_paused(c, 1);
         return 0;
     }
+    uint64_t served = c->served;
     if (!c->answered && c->h && c->h->on_body_done && c->h->on_body_done(c) < 0) {
         http_close(c);
         return -1;
     }
     if (c->dead || c->cstate == CS_CLOSING)
         return -1;
+    if (c->served != served)
+        return 0; /* answered from on_body_done: the request has ended, on to the next */
     if (!c->answered && c->h && !c->h->on_body_done && !c->in_handler)
         http_reply_error(c, 500, "no reply");
     if (c->answered && !c->streaming) {

@@ -1,0 +1,431 @@
+"""The HTTP connection path against hostile and unlucky clients: pipelining,
+bodies that trickle or never end, stray bytes, idle connections, chunked
+bodies, cross-site requests, and the shutdown that must not wait on them."""
+import itertools
+import json
+import os
+import resource
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from httpraw import Conn, chunked, request, wait_for
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raise_nofile(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+# ---- pipelining -------------------------------------------------------------
+
+# (name, bytes of the request with {m} for a unique marker, expected status,
+#  whether it stores the marker). "late" shapes send their body in a second
+# write, after the rest has been sent.
+SHAPES = [
+    ("health", lambda m: request("GET", "/healthz"), 200, False),
+    ("form", lambda m: request("POST", "/api/log", f"log={m}".encode(), {"Content-Type": FORM}),
+     200, True),
+    ("json", lambda m: request("POST", "/api/log", json.dumps({"msg": m}).encode(),
+                               {"Content-Type": "application/json"}), 200, True),
+    ("ndjson", lambda m: request("POST", "/api/log",
+                                 (json.dumps({"msg": m}) + "\n").encode(),
+                                 {"Content-Type": "application/x-ndjson"}), 200, True),
+    ("chunked", lambda m: request("POST", "/api/log", chunked(f"{m}\n".encode(), 3),
+                                  {"Content-Type": "text/plain",
+                                   "Transfer-Encoding": "chunked"}), 200, True),
+    ("get-ingest", lambda m: request("GET", f"/api/log?log={m}"), 200, True),
+    ("bad-type", lambda m: request("POST", "/api/log", f"log={m}".encode(),
+                                   {"Content-Type": "text/xml"}), 415, False),
+    ("bad-json", lambda m: request("POST", "/api/log", b"{nope",
+                                   {"Content-Type": "application/json"}), 400, False),
+    ("empty", lambda m: request("POST", "/api/log", b"", {"Content-Type": FORM,
+                                                           "Content-Length": "0"}), 400, False),
+    ("query", lambda m: request("GET", "/api/logs?limit=1"), 200, False),
+    ("404", lambda m: request("GET", "/nope"), 404, False),
+]
+
+
+def run_sequence(port, shapes, late, tag):
+    """Sends the requests in one write (the last one's body later when
+    late), reads the replies in order and returns (statuses, markers)."""
+    blobs, markers = [], []
+    for i, (name, make, _, stores) in enumerate(shapes):
+        m = f"{tag}-{i}-{name}"
+        blobs.append(make(m))
+        if stores:
+            markers.append(m)
+    data = b"".join(blobs)
+    c = Conn(port)
+    try:
+        if late:
+            head_end = data.rfind(b"\r\n\r\n") + 4
+            c.send(data[:head_end])
+            time.sleep(0.02)
+            c.send(data[head_end:])
+        else:
+            c.send(data)
+        return [c.reply().status for _ in shapes], markers
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("length", [2, 3])
+def test_pipelined_pairs_and_triples_answered_in_order(make_server, length):
+    """Every pair and triple of request shapes in one send on one
+    connection is answered in order; every good record is stored once;
+    another client is served throughout."""
+    server = make_server()
+    stop = threading.Event()
+    other = {"ok": 0, "bad": 0}
+
+    def bystander():
+        while not stop.is_set():
+            c = Conn(server.port, timeout=5)
+            try:
+                c.send(request("GET", "/healthz"))
+                other["ok" if c.reply().status == 200 else "bad"] += 1
+            except Exception:
+                other["bad"] += 1
+            finally:
+                c.close()
+            time.sleep(0.01)
+
+    t = threading.Thread(target=bystander)
+    t.start()
+    expected = []
+    try:
+        combos = list(itertools.product(SHAPES, repeat=length))
+        if length == 3:
+            # every triple of a representative subset, and every shape in
+            # every position against it
+            core = [s for s in SHAPES if s[0] in ("health", "form", "chunked", "bad-type",
+                                                  "empty", "get-ingest", "404")]
+            combos = list(itertools.product(core, repeat=3))
+        for n, combo in enumerate(combos):
+            late = n % 2 == 1 and combo[-1][0] in ("form", "json", "ndjson", "chunked",
+                                                   "bad-type", "bad-json")
+            statuses, markers = run_sequence(server.port, combo, late, f"p{length}x{n}")
+            assert statuses == [s[2] for s in combo], [s[0] for s in combo]
+            expected += markers
+    finally:
+        stop.set()
+        t.join()
+    got = [r["msg"] for r in server.logs(limit=100000)]
+    assert sorted(got) == sorted(expected)  # each once: nothing lost, nothing twice
+    assert other["bad"] == 0 and other["ok"] > 0
+    assert server.metrics()["logship_http_second_replies_total"] == 0
+
+
+def test_pipelined_post_behind_get_does_not_wedge(make_server):
+    """GET /healthz + POST /api/log in one write: both answered, the right
+    bytes stored, other inputs still served, and SIGTERM ends it."""
+    server = make_server()
+    c = Conn(server.port)
+    c.send(request("GET", "/healthz") +
+           request("POST", "/api/log", b"log=behind", {"Content-Type": FORM}))
+    assert c.reply().status == 200
+    r = c.reply()
+    assert r.status == 200 and json.loads(r.body)["accepted"] == 1
+    assert [x["msg"] for x in server.logs()] == ["behind"]
+    s = socket.create_connection(("127.0.0.1", server.ports["tcp"]))
+    s.sendall(b"over tcp\n")
+    s.close()
+    assert wait_for(lambda: len(server.logs()) == 2)
+    c.close()
+    t0 = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - t0 < 5
+
+
+def test_crlf_after_body_is_one_reply_one_record(make_server):
+    """A POST followed by CRLF: one 200, one record; the connection goes on."""
+    server = make_server()
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=crlf", {"Content-Type": FORM}) + b"\r\n")
+    r = c.reply()
+    assert r.status == 200
+    c.send(request("GET", "/healthz"))
+    assert c.reply().status == 200
+    assert not c.buf  # nothing more was sent: no second answer
+    c.close()
+    assert [x["msg"] for x in server.logs()] == ["crlf"]
+    m = server.metrics()
+    assert m["logship_http_second_replies_total"] == 0
+    assert m.get('logship_http_responses_total{code="400"}', 0) == 0
+
+
+def test_stray_bytes_after_a_close_request_are_ignored(make_server):
+    server = make_server()
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=last", {"Content-Type": FORM,
+                                                      "Connection": "close"}) + b"GARBAGE\r\n")
+    r = c.reply()
+    assert r.status == 200 and r.headers.get("connection") == "close"
+    assert c.closed()
+    assert [x["msg"] for x in server.logs()] == ["last"]
+
+
+def test_garbage_between_requests_gets_400_and_keeps_the_good_ones(make_server):
+    server = make_server()
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=good", {"Content-Type": FORM}) + b"\x00\x01BAD\r\n\r\n")
+    assert c.reply().status == 200
+    r = c.reply()
+    assert r.status == 400 and "bad request" in json.loads(r.body)["error"]
+    assert c.closed()
+    assert [x["msg"] for x in server.logs()] == ["good"]
+
+
+# ---- deadlines ----------------------------------------------------------------
+
+def test_idle_connections_closed_at_their_deadline(make_server):
+    """1,000 connections that send nothing are closed after
+    --request-timeout, a kept-alive one after --keepalive-timeout; new
+    clients are served meanwhile."""
+    raise_nofile(4096)
+    server = make_server("--request-timeout", "1s", "--keepalive-timeout", "2s",
+                         "--max-connections", "1100")
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1000)]
+    st, _ = server.request("GET", "/healthz")
+    assert st == 200
+    kept = Conn(server.port)
+    kept.send(request("GET", "/healthz"))
+    assert kept.reply().status == 200
+    t0 = time.monotonic()
+    for s in socks:
+        s.settimeout(max(0.1, 6 - (time.monotonic() - t0)))
+        assert s.recv(1) == b""  # closed by the server, not by our timeout
+        s.close()
+    assert time.monotonic() - t0 < 6
+    assert kept.closed(timeout=4)
+    assert server.metrics()["logship_http_timeouts_total"] >= 1001
+
+
+def test_a_head_that_never_ends_gets_408(make_server):
+    server = make_server("--request-timeout", "1s")
+    c = Conn(server.port)
+    c.send(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    r = c.reply()
+    assert r.status == 408
+    assert c.closed()
+
+
+def test_a_body_that_stops_gets_408_and_is_not_stored(make_server):
+    server = make_server("--request-timeout", "1s")
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=x", {"Content-Type": FORM,
+                                                   "Content-Length": "100"}))
+    r = c.reply()
+    assert r.status == 408
+    assert server.logs() == []
+
+
+def test_sigterm_with_idle_connections_open_exits_within_5s(make_server):
+    raise_nofile(4096)
+    server = make_server()  # default timeouts: 10 s head, 60 s keep-alive
+    socks = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1000)]
+    kept = Conn(server.port)
+    kept.send(request("GET", "/healthz"))
+    assert kept.reply().status == 200
+    sse = Conn(server.port)
+    sse.send(request("GET", "/api/tail", headers={"Accept": "text/event-stream"}))
+    assert sse.reply(head_only=True).status == 200
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - t0 < 5
+    for s in socks:
+        s.close()
+
+
+def test_slowloris_heads_cost_no_cpu(make_server):
+    """Partial heads wait in the socket without being looked at again: 500
+    of them keep the server idle."""
+    raise_nofile(4096)
+    server = make_server("--request-timeout", "30s")
+    socks = []
+    for _ in range(500):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
+        socks.append(s)
+    time.sleep(0.5)
+    before = cpu_s(server.proc.pid)
+    time.sleep(2)
+    used = cpu_s(server.proc.pid) - before
+    assert used < 0.5, f"{used:.2f} s of CPU in 2 s with 500 partial heads"
+    st, _ = server.request("GET", "/healthz")
+    assert st == 200
+    for s in socks:
+        s.close()
+
+
+# ---- memory --------------------------------------------------------------------
+
+def test_trickled_large_bodies_do_not_reserve_memory(make_server):
+    """200 clients announce 8 MB bodies and send a byte a second: memory
+    grows with what arrived, not with what was announced."""
+    raise_nofile(4096)
+    server = make_server()
+    pid = server.proc.pid
+    base = rss_kb(pid)
+    socks = []
+    for _ in range(200):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(request("POST", "/api/log", b"", {"Content-Type": "text/plain",
+                                                     "Content-Length": str(8 << 20)}))
+        socks.append(s)
+    peak = 0
+    for _ in range(4):
+        for s in socks:
+            s.sendall(b"x")
+        time.sleep(1)
+        peak = max(peak, rss_kb(pid))
+    assert peak - base < 64 * 1024, f"RSS grew {(peak - base) // 1024} MB"
+    for s in socks:
+        s.close()
+    st, _ = server.request("GET", "/healthz")
+    assert st == 200
+
+
+# ---- chunked bodies --------------------------------------------------------------
+
+def test_chunked_bodies_are_decoded(make_server):
+    server = make_server()
+    lines = "".join(json.dumps({"msg": f"c{i}"}) + "\n" for i in range(50)).encode()
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", chunked(lines, 13),
+                   {"Content-Type": "application/x-ndjson", "Transfer-Encoding": "chunked"}))
+    r = c.reply()
+    assert r.status == 200 and json.loads(r.body)["accepted"] == 50
+    # chunk extensions and a trailer
+    c.send(request("POST", "/api/log", b"4;ext=1\r\nlog=\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n",
+                   {"Content-Type": FORM, "Transfer-Encoding": "chunked"}))
+    assert c.reply().status == 200
+    # a chunk size that is not hex: 400 and close; the records before stay
+    c.send(request("POST", "/api/log", b"zz\r\nlog=bad\r\n0\r\n\r\n",
+                   {"Content-Type": FORM, "Transfer-Encoding": "chunked"}))
+    r = c.reply()
+    assert r.status == 400
+    assert c.closed()
+    msgs = [x["msg"] for x in server.logs(limit=1000)]
+    assert msgs == [f"c{i}" for i in range(50)] + ["ok"]
+
+
+def test_chunked_body_over_max_body_is_413(make_server):
+    server = make_server("--max-body", "1K")
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", chunked(b"x" * 4000, 500),
+                   {"Content-Type": "text/plain", "Transfer-Encoding": "chunked"}))
+    assert c.reply().status == 413
+    c.send(request("GET", "/healthz"))
+    assert c.reply().status == 200
+    assert server.logs() == []
+
+
+def test_bad_content_length_is_400(make_server):
+    server = make_server()
+    for cl in ("-1", "abc", "1 2"):
+        c = Conn(server.port)
+        c.send(b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+               b"Content-Length: " + cl.encode() + b"\r\n\r\nhello")
+        r = c.reply()
+        assert r.status == 400, cl
+        assert "Content-Length" in json.loads(r.body)["error"]
+        c.close()
+    assert server.logs() == []
+
+
+def test_nul_in_path_is_400(make_server, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a").write_text("x\n")
+    server = make_server("--tail-root", str(root))
+    c = Conn(server.port)
+    c.send(request("GET", "/api/files/root/a%00b"))
+    r = c.reply()
+    assert r.status == 400 and "NUL" in json.loads(r.body)["error"]
+
+
+# ---- cross-site --------------------------------------------------------------------
+
+def test_cross_origin_writes_and_upgrades_are_refused(make_server):
+    server = make_server()
+    same = f"http://127.0.0.1:{server.port}"
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=forged", {"Content-Type": FORM,
+                                                        "Origin": "http://evil.example"}))
+    r = c.reply()
+    assert r.status == 403 and "--allowed-origin" in json.loads(r.body)["error"]
+    c.send(request("POST", "/api/log", b"same", {"Content-Type": "text/plain",
+                                                      "Origin": same},
+                   host=f"127.0.0.1:{server.port}"))
+    assert c.reply().status == 200
+    # an <img src> or a plain link sends no Origin, but says where it came from
+    c.send(request("GET", "/api/log?log=forged2", headers={"Sec-Fetch-Site": "cross-site"}))
+    assert c.reply().status == 403
+    c.close()
+    ws = Conn(server.port)
+    ws.send(request("GET", "/api/tail", headers={
+        "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Origin": "http://evil.example"}))
+    assert ws.reply().status == 403
+    assert [x["msg"] for x in server.logs()] == ["same"]
+    # reading is not state-changing: a GET of /healthz from anywhere is fine
+    st, _ = server.request("GET", "/healthz", headers={"Origin": "http://evil.example"})
+    assert st == 200
+    assert server.metrics()["logship_http_cross_origin_refused_total"] == 3
+
+
+def test_allowed_origin_and_host(make_server):
+    server = make_server("--allowed-origin", "https://app.example", "--allowed-host",
+                         "logs.example")
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=ok", {"Content-Type": FORM,
+                                                    "Origin": "https://app.example"}))
+    assert c.reply().status == 200
+    c.send(request("GET", "/healthz", host="logs.example:8080"))
+    assert c.reply().status == 200
+    c.send(request("GET", "/healthz", host="rebound.example"))
+    r = c.reply()
+    assert r.status == 403 and "--allowed-host" in json.loads(r.body)["error"]
+    c.send(request("GET", "/healthz", host="localhost:1234"))
+    assert c.reply().status == 200
+
+
+def test_websocket_upgrade_on_a_long_uri(make_server, tmp_path):
+    """A WebSocket URI of 64 bytes or more (a deeply nested file) works."""
+    import asyncio
+    import websockets
+    root = tmp_path / "root"
+    deep = root / ("d" * 40) / ("e" * 40)
+    deep.mkdir(parents=True)
+    (deep / "f.log").write_text("one\ntwo\n")
+    server = make_server("--tail-root", str(root))
+    uri = f"ws://127.0.0.1:{server.port}/api/files/root/{'d' * 40}/{'e' * 40}/f.log?n=2"
+
+    async def run():
+        async with websockets.connect(uri, open_timeout=5) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+    text = json.dumps(asyncio.run(run()))
+    assert "one" in text and "two" in text
