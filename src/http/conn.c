@@ -307,7 +307,7 @@ static int complete(http_conn_t *c, int status)
 {
     if (c->dead)
         return -1;
-    if (c->answered) {
+    if (c->answered || c->ended) {
         c->srv->stats.double_replies++;
         log_debug("http: %s: a second reply (%d) to one request ignored", c->peer, status);
         return -1;
@@ -491,6 +491,10 @@ static void request_end(http_conn_t *c)
             c->h->on_end(c);
     }
     c->h = NULL;
+    c->ended = 1; /* until the next head begins: a late reply is a second one */
+    /* an error before the next head is answered as to a GET (with a body),
+     * not as to this request's method */
+    c->req.method = HM_GET;
     c->answered = 0;
     c->streaming = 0;
     c->body_done = 0;
@@ -529,6 +533,7 @@ static int on_message_begin(http_parser *p)
 {
     http_conn_t *c = p->data;
     c->cstate = CS_HEAD;
+    c->ended = 0;
     buf_reset(&c->head);
     c->url_o = c->url_n = 0;
     c->nhdr = 0;
@@ -828,6 +833,7 @@ static void bad_request(http_conn_t *c, enum http_errno e)
     http_server_t *s = c->srv;
     s->stats.bad_requests++;
     c->close_after = 1;
+    c->ended = 0; /* bytes that are no request get one answer too */
     if (c->head_too_big) {
         log_warn("http: %s: request head over %u bytes or %u headers", c->peer, HTTP_HEAD_MAX,
                  HTTP_HEADERS_MAX);
@@ -1005,7 +1011,14 @@ static void on_readable(http_conn_t *c)
                 /* cut off mid-request */
                 http_parser_execute(&c->parser, &s->settings, NULL, 0);
             }
-            conn_close(c);
+            if (c->dead)
+                return;
+            if (c->streaming || c->out.len == c->opos) {
+                conn_close(c);
+                return;
+            }
+            /* replies to what came before the half-close are still owed */
+            close_gracefully(c);
             return;
         }
         s->stats.bytes_in += (uint64_t)r;

@@ -52,6 +52,7 @@ struct http_conn {
     const http_handler_t *state_of;
     int in_handler; /* on_request ran and on_end has not */
     int answered;   /* H2 */
+    int ended;      /* the last request ended and no next head has begun */
     int counted;    /* in srv->inflight */
     int body_done;
     int streaming; /* answered with a stream that has not ended */

@@ -50,6 +50,8 @@ static const option_def_t options[] = {
     {"data", OPT_PATH, OFF(data), "./data", "directory for stored records"},
     {"config", OPT_PATH, OFF(config_file), "", "read options from FILE (key = value lines)"},
     {"max-body", OPT_SIZE, OFF(max_body), "8M", "largest HTTP request body accepted (413 above)"},
+    {"max-body-memory", OPT_SIZE, OFF(max_body_memory), "256M",
+     "HTTP request bodies held in memory at once, all connections together (503 above)"},
     {"max-connections", OPT_INT, OFF(max_connections), "10000",
      "most simultaneous client connections"},
     {"memory-records", OPT_INT, OFF(memory_records), "100000",

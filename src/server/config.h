@@ -33,6 +33,7 @@ typedef struct config {
     char data[CONFIG_PATH_MAX];
     char config_file[CONFIG_PATH_MAX];
     size_t max_body;
+    size_t max_body_memory;
     long max_connections;
     long memory_records;
     size_t memory_bytes;

@@ -9,7 +9,7 @@ static const char *const input_names[INPUT_COUNT] = {"http", "syslog_udp", "sysl
 static const char *const reject_names[HREJ_COUNT] = {
     "malformed_json", "bad_line", "bad_form", "unsupported_media_type", "body_too_large",
     "empty_body",     "headers",  "bad_query", "shutting_down",         "not_found",
-    "method_not_allowed", "store_unavailable", "forbidden",
+    "method_not_allowed", "store_unavailable", "forbidden", "bodies_in_memory",
 };
 
 const char *input_name(enum input in)

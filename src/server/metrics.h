@@ -28,6 +28,7 @@ enum http_reject {
     HREJ_METHOD,
     HREJ_STORE,     /* the store refused: behind, or failed */
     HREJ_FORBIDDEN, /* a file path outside the tail roots */
+    HREJ_BUSY,      /* --max-body-memory reached */
     HREJ_COUNT
 };
 

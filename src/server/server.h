@@ -35,6 +35,7 @@ typedef struct server {
     http_parse_t hp;
     batch_t batch;
     ingest_report_t report;
+    size_t body_memory; /* request bodies held now (--max-body-memory) */
 
     uv_signal_t sigint, sigterm;
     uv_timer_t drain_timer;

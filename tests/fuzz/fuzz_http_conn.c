@@ -484,6 +484,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (T.active || T.requests != T.ends)
         abort();
 
+    if (getenv("FUZZ_HTTP_DEBUG")) /* what came back, to read a crash */
+        fprintf(stderr, "requests %zu, reply bytes:\n%.*s\n", R.n, (int)out.len,
+                out.data ? out.data : "");
+
     /* the answers: well-formed, in order, each counted one sent */
     http_parser_init(&S.p, HTTP_RESPONSE);
     size_t used = http_parser_execute(&S.p, &rs_settings, out.data ? out.data : "", out.len);

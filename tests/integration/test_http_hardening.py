@@ -429,3 +429,31 @@ def test_websocket_upgrade_on_a_long_uri(make_server, tmp_path):
             return json.loads(await asyncio.wait_for(ws.recv(), 5))
     text = json.dumps(asyncio.run(run()))
     assert "one" in text and "two" in text
+
+
+def test_bodies_in_memory_have_a_total_bound(make_server):
+    """--max-body-memory bounds the bodies held at once, across
+    connections: past it a body is refused with 503 and Retry-After, the
+    others finish, and the memory is given back."""
+    server = make_server("--max-body-memory", "1M", "--max-body", "8M")
+    first = Conn(server.port)
+    first.send(request("POST", "/api/log", b"", {"Content-Type": "text/plain",
+                                                  "Content-Length": str(700 * 1024)}))
+    first.send(b"a" * (600 * 1024))
+    time.sleep(0.2)
+    second = Conn(server.port)
+    second.send(request("POST", "/api/log", b"", {"Content-Type": "text/plain",
+                                                   "Content-Length": str(700 * 1024)}))
+    second.send(b"b" * (600 * 1024))
+    r = second.reply()
+    assert r.status == 503 and r.headers.get("retry-after") == "1"
+    assert "--max-body-memory" in json.loads(r.body)["error"]
+    first.send(b"a" * (100 * 1024 - 1) + b"\n")
+    r = first.reply()
+    assert r.status == 200 and json.loads(r.body)["accepted"] == 1
+    # given back: the same body fits now
+    third = Conn(server.port)
+    third.send(request("POST", "/api/log", b"c" * (400 * 1024), {"Content-Type": "text/plain"}))
+    assert third.reply().status == 200
+    m = server.metrics()
+    assert m['logship_http_rejected_total{reason="bodies_in_memory"}'] == 1

@@ -25,6 +25,7 @@ typedef struct ingest_state {
     server_t *srv;
     enum http_body_kind kind;
     buf_t body;
+    size_t held; /* body.cap, as counted in srv->body_memory */
     form_t query; /* the decoded query string, kept until the body is in */
     char producer[PRODUCER_ID_MAX + 1];
     int has_producer;
@@ -45,6 +46,16 @@ static void reply_error(http_conn_t *c, int status, enum http_reject why, const 
 {
     metrics.http_reject[why]++;
     http_reply_error(c, status, msg);
+}
+
+/* The body's memory, counted against --max-body-memory. */
+static void body_release(ingest_state_t *st, size_t keep)
+{
+    buf_reset(&st->body);
+    buf_shrink(&st->body, keep);
+    st->srv->body_memory -= st->held;
+    st->held = st->body.cap;
+    st->srv->body_memory += st->held;
 }
 
 static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
@@ -201,7 +212,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     st->conn = c;
     st->srv = srv;
     st->reading = 0;
-    buf_reset(&st->body);
+    body_release(st, 64 * 1024);
     if (http_query(r, &st->query, &err)) {
         reply_error(c, 400, HREJ_BAD_QUERY, "bad query string: use percent-escapes");
         return 0;
@@ -243,13 +254,36 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
 {
     ingest_state_t *st = http_state(c);
     metrics.bytes[INPUT_HTTP] += n;
-    if (st->body.len + n > st->srv->cfg.max_body) {
+    server_t *srv = st->srv;
+    if (!st->reading)
+        return 0;
+    if (st->body.len + n > srv->cfg.max_body) {
         st->reading = 0;
-        buf_free(&st->body);
+        body_release(st, 0);
         reply_error(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
         return 0;
     }
     /* grown as it arrives (doubling): a slow client holds only what it sent */
+    if (st->body.len + n > st->body.cap) {
+        size_t want = st->body.cap ? st->body.cap : 4096;
+        while (want < st->body.len + n)
+            want *= 2;
+        if (srv->body_memory - st->held + want > srv->cfg.max_body_memory) {
+            st->reading = 0;
+            body_release(st, 0);
+            metrics.http_reject[HREJ_BUSY]++;
+            static const http_header_t retry[] = {{"Retry-After", "1"},
+                                                  {"Cache-Control", "no-store"}};
+            static const char msg[] =
+                "{\"error\":\"too many request bodies in memory (--max-body-memory): "
+                "retry shortly\"}\n";
+            http_reply(c, 503, "application/json", retry, 2, msg, sizeof msg - 1);
+            return 0;
+        }
+        buf_reserve(&st->body, want - st->body.len);
+        srv->body_memory += st->body.cap - st->held;
+        st->held = st->body.cap;
+    }
     buf_append(&st->body, p, n);
     return 0;
 }
@@ -275,8 +309,7 @@ static int on_body_done(http_conn_t *c)
                                  st->body.len, &srv->batch, &d, &srv->report, &err);
     metrics.http_reject[HREJ_BAD_LINE] += srv->report.rejected;
     /* one huge body must not pin its memory to an idle connection */
-    buf_reset(&st->body);
-    buf_shrink(&st->body, 64 * 1024);
+    body_release(st, 64 * 1024);
     if (status == 200)
         return accept_batch(c, st);
     enum http_reject why = err == http_err_empty || err == http_err_no_records ? HREJ_EMPTY
@@ -292,12 +325,16 @@ static void on_end(http_conn_t *c)
     /* the records stay stored; only the reply is not wanted any more */
     if (st->waiter.linked)
         store_cancel(st->srv->store, &st->waiter);
+    st->reading = 0;
+    body_release(st, 64 * 1024);
     buf_shrink(&st->resp, 4096);
 }
 
 static void on_free(void *state)
 {
     ingest_state_t *st = state;
+    if (st->srv)
+        st->srv->body_memory -= st->held;
     buf_free(&st->body);
     buf_free(&st->resp);
     form_free(&st->query);
