@@ -100,3 +100,16 @@ def test_ui_reconnects_after_restart_without_gap_or_duplicate(make_server, tmp_p
     print("".join(out))
     assert rc == 0, "".join(out)[-6000:]
     assert "OK" in "".join(out)
+
+
+def test_pages_on_other_sites_cannot_write_or_read(make_server):
+    """A page on another site, in Chromium, posts forms, no-cors fetches, a
+    beacon and an image GET, and opens a WebSocket, an EventSource and a
+    fetch of the logs: nothing is stored and nothing read
+    (tests/ui/cross_site.mjs)."""
+    server = make_server()
+    p = subprocess.run(["node", "cross_site.mjs"], cwd=UI_DIR, env=node_env(server),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    print(p.stdout)
+    assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
+    assert [r["msg"] for r in server.logs()] == ["secret record"]
