@@ -12,6 +12,14 @@ extern int log_threshold;
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Sends stderr (these messages, and any library's) to path, appending;
+ * NULL or "" keeps stderr as it is. 0, or -1 with errno. */
+int log_open(const char *path);
+/* Opens the file again under its name (after logrotate moved it away).
+ * 0, or -1 with errno (the old file stays in use). */
+int log_reopen(void);
+void log_close(void);
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -139,6 +139,8 @@ typedef struct http_stats {
  * wins. The table must outlive the server. Returns NULL on bad options. */
 http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
                                   const http_route_t *routes, size_t nroutes);
+/* Replaces the options of a running server (the lists must outlive it). */
+void http_server_set_options(http_server_t *s, const http_options_t *o);
 /* Serves an accepted socket (nonblocking) as a connection; peer names the
  * client in logs. Returns 0, or -1 when draining (fd is not taken). */
 int http_server_adopt(http_server_t *s, int fd, const char *peer);

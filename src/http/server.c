@@ -92,6 +92,11 @@ http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
     return s;
 }
 
+void http_server_set_options(http_server_t *s, const http_options_t *o)
+{
+    s->o = *o;
+}
+
 int http_server_adopt(http_server_t *s, int fd, const char *peer)
 {
     if (s->draining)

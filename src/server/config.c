@@ -1,7 +1,10 @@
 /* config.c - the option table, flags and config file: see config.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -84,6 +87,8 @@ static const option_def_t options[] = {
     {"allowed-host", OPT_NAMES, OFF(allowed_hosts), "",
      "a Host name logshipd answers to besides IP addresses, localhost and this machine's "
      "name (repeatable; '*' any)"},
+    {"log-file", OPT_PATH, OFF(log_file), "",
+     "write logshipd's own messages to FILE, appending (reopened on SIGHUP); default stderr"},
     {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
      "logshipd's own diagnostics: error, warning, info or debug"},
 };
@@ -191,6 +196,52 @@ int config_split_addr(const char *addr, char *host, size_t hostcap, int *port)
     if (end == colon + 1 || *end || errno || p < 0 || p > 65535)
         return -1;
     *port = (int)p;
+    return 0;
+}
+
+int config_resolve_addrs(config_t *c, FILE *err)
+{
+    struct {
+        const char *flag;
+        char *v;
+    } a[] = {{"http", c->http}, {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
+             {"tcp", c->tcp}};
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
+        char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
+        int port;
+        unsigned char tmp[16];
+        if (strcmp(a[i].v, "off") == 0)
+            continue;
+        if (config_split_addr(a[i].v, host, sizeof host, &port)) {
+            fprintf(err, "logshipd: --%s %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", a[i].flag,
+                    a[i].v);
+            return -1;
+        }
+        if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
+            continue;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_ADDRCONFIG};
+        struct addrinfo *res = NULL, *r;
+        int e = getaddrinfo(host, NULL, &hints, &res);
+        if (e) {
+            fprintf(err, "logshipd: --%s %s: cannot resolve '%s': %s\n", a[i].flag, a[i].v, host,
+                    gai_strerror(e));
+            return -1;
+        }
+        for (r = res; r && r->ai_family != AF_INET; r = r->ai_next)
+            ; /* IPv4 first, as "localhost" is meant */
+        if (!r)
+            r = res;
+        const void *addr = r->ai_family == AF_INET
+                               ? (const void *)&((struct sockaddr_in *)r->ai_addr)->sin_addr
+                               : (const void *)&((struct sockaddr_in6 *)r->ai_addr)->sin6_addr;
+        inet_ntop(r->ai_family, addr, num, sizeof num);
+        if (r->ai_family == AF_INET6)
+            snprintf(a[i].v, CONFIG_ADDR_MAX, "[%s]:%d", num, port);
+        else
+            snprintf(a[i].v, CONFIG_ADDR_MAX, "%s:%d", num, port);
+        freeaddrinfo(res);
+    }
     return 0;
 }
 
@@ -404,6 +455,50 @@ int config_load_file(config_t *c, const char *path, FILE *err)
     }
     fclose(f);
     return rc;
+}
+
+static int option_differs(const config_t *a, const config_t *b, const option_def_t *o)
+{
+    const char *fa = (const char *)a + o->offset, *fb = (const char *)b + o->offset;
+    switch (o->type) {
+    case OPT_ADDR:
+    case OPT_PATH:
+        return strcmp(fa, fb) != 0;
+    case OPT_SIZE:
+    case OPT_SIZE0:
+        return memcmp(fa, fb, sizeof(size_t)) != 0;
+    case OPT_INT:
+    case OPT_AGE:
+        return memcmp(fa, fb, sizeof(long)) != 0;
+    case OPT_FSYNC:
+    case OPT_LOGLEVEL:
+        return memcmp(fa, fb, sizeof(int)) != 0;
+    case OPT_ROOTS:
+        if (a->ntail_roots != b->ntail_roots)
+            return 1;
+        for (int i = 0; i < a->ntail_roots; i++)
+            if (strcmp(a->tail_roots[i], b->tail_roots[i]))
+                return 1;
+        return 0;
+    case OPT_NAMES: {
+        const config_names_t *na = (const void *)fa, *nb = (const void *)fb;
+        if (na->n != nb->n)
+            return 1;
+        for (int i = 0; i < na->n; i++)
+            if (strcmp(na->v[i], nb->v[i]))
+                return 1;
+        return 0;
+    }
+    }
+    return 1;
+}
+
+void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, const char *name),
+                 void *arg)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (option_differs(a, b, &options[i]))
+            fn(arg, options[i].name);
 }
 
 void config_usage(FILE *out)

@@ -50,6 +50,7 @@ typedef struct config {
     long request_timeout_s;
     long keepalive_timeout_s;
     config_names_t allowed_origins, allowed_hosts;
+    char log_file[CONFIG_PATH_MAX];
     int log_level;
 } config_t;
 
@@ -71,10 +72,19 @@ int config_set(config_t *c, const char *key, const char *value, const char **why
  * Returns 0, or -1 when malformed. "off" is not an address. */
 int config_split_addr(const char *addr, char *host, size_t hostcap, int *port);
 
+/* Resolves listen addresses given with a host name ("localhost:8080") to
+ * the first address the name has (IPv4 first), so that a bad one stops
+ * logshipd before anything is created. 0, or -1 after printing why. */
+int config_resolve_addrs(config_t *c, FILE *err);
+
 /* Parses "8M", "64KiB", "1g", "100": bytes. Returns 0 or -1. */
 int config_parse_size(const char *s, size_t *out);
 /* Parses "30s", "15m", "12h", "7d", "500ms", "90" (seconds) into ms. */
 int config_parse_duration_ms(const char *s, long *ms);
+
+/* Calls fn with the name of every option whose value differs in a and b. */
+void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, const char *name),
+                 void *arg);
 
 void config_usage(FILE *out);
 

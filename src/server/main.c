@@ -1,8 +1,15 @@
 /* main.c - logshipd: options, the event loop, signals and shutdown.
  *
- * Shutdown (SIGINT or SIGTERM): stop accepting connections, let requests
- * already received finish, then close everything and exit 0. Requests still
- * running after 4 s are cut so the process is gone within 5 s.
+ * Signals:
+ *   SIGINT, SIGTERM  stop accepting connections, let requests already
+ *                    received finish, then close everything and exit 0.
+ *                    Requests still running after 4 s are cut so the
+ *                    process is gone within 5 s. A second one stops at once.
+ *   SIGHUP           reload: the --config file and the flags are read again
+ *                    and what can change live is applied (reload.c); the
+ *                    log file is reopened (after logrotate).
+ *   SIGUSR1          a status summary in the log.
+ *   SIGUSR2, SIGPIPE ignored.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -16,8 +23,10 @@
 #include "../tail/files.h"
 #include "../tail/tail.h"
 #include "../http/ws.h"
+#include "../store/dirlock.h"
 #include "metrics.h"
 #include "routes.h"
+#include "signals.h"
 
 #define DRAIN_MAX_NS (4 * NS_PER_SEC)
 
@@ -46,6 +55,9 @@ static void finish(server_t *srv)
     close_handle((uv_handle_t *)&srv->drain_timer);
     close_handle((uv_handle_t *)&srv->sigint);
     close_handle((uv_handle_t *)&srv->sigterm);
+    close_handle((uv_handle_t *)&srv->sighup);
+    close_handle((uv_handle_t *)&srv->sigusr1);
+    close_handle((uv_handle_t *)&srv->sigusr2);
 }
 
 static void on_drain_tick(uv_timer_t *t)
@@ -71,6 +83,28 @@ static void on_signal(uv_signal_t *h, int signum)
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
+}
+
+static void on_hup(uv_signal_t *h, int signum)
+{
+    server_t *srv = h->data;
+    (void)signum;
+    if (srv->draining)
+        return;
+    reload(srv);
+}
+
+static void on_usr1(uv_signal_t *h, int signum)
+{
+    server_t *srv = h->data;
+    (void)signum;
+    status_log(srv);
+}
+
+static void on_ignored(uv_signal_t *h, int signum)
+{
+    (void)h;
+    log_info("signal %d ignored (HUP reloads, USR1 logs a status, TERM stops)", signum);
 }
 
 /* The syslog and raw TCP listeners; each may be off. */
@@ -129,6 +163,13 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+static void signal_on(server_t *srv, uv_signal_t *h, uv_signal_cb cb, int signum)
+{
+    uv_signal_init(&srv->loop, h);
+    h->data = srv;
+    uv_signal_start(h, cb, signum);
+}
+
 int main(int argc, char **argv)
 {
     static server_t srv;
@@ -143,8 +184,23 @@ int main(int argc, char **argv)
     raise_fd_limit();
     srv.started_ns = time_now_ns();
 
+    srv.argc = argc;
+    srv.argv = argv;
+    if (log_open(srv.cfg.log_file)) {
+        fprintf(stderr, "logshipd: cannot open --log-file %s: %s\n", srv.cfg.log_file,
+                strerror(errno));
+        return 1;
+    }
+    if (config_resolve_addrs(&srv.cfg, stderr))
+        return 2;
     if (mkdir_p(srv.cfg.data)) {
         log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
+        return 1;
+    }
+    char lerr[512];
+    srv.lock_fd = dirlock_take(srv.cfg.data, 0, lerr, sizeof lerr);
+    if (srv.lock_fd < 0) {
+        log_error("%s", lerr);
         return 1;
     }
     http_parse_init(&srv.hp, srv.cfg.max_body);
@@ -170,11 +226,11 @@ int main(int argc, char **argv)
 
     uv_timer_init(&srv.loop, &srv.drain_timer);
     srv.drain_timer.data = &srv;
-    uv_signal_init(&srv.loop, &srv.sigint);
-    uv_signal_init(&srv.loop, &srv.sigterm);
-    srv.sigint.data = srv.sigterm.data = &srv;
-    uv_signal_start(&srv.sigint, on_signal, SIGINT);
-    uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
+    signal_on(&srv, &srv.sigint, on_signal, SIGINT);
+    signal_on(&srv, &srv.sigterm, on_signal, SIGTERM);
+    signal_on(&srv, &srv.sighup, on_hup, SIGHUP);
+    signal_on(&srv, &srv.sigusr1, on_usr1, SIGUSR1);
+    signal_on(&srv, &srv.sigusr2, on_ignored, SIGUSR2);
 
     srv.tail = tail_create(&srv.loop, srv.store, (size_t)srv.cfg.max_subscribers);
     static file_roots_t roots;
@@ -212,6 +268,8 @@ int main(int argc, char **argv)
     batch_free(&srv.batch);
     ingest_report_free(&srv.report);
     ws_free(srv.ws);
+    dirlock_release(srv.lock_fd);
     log_info("bye");
+    log_close();
     return 0;
 }

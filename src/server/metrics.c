@@ -65,6 +65,8 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
     per_input(out, "logship_records_dropped_total", "counter",
               "Records lost: UDP datagrams while the store could not take them.",
               metrics.dropped);
+    family(out, "logship_config_reloads_total", "counter", "Configuration reloads (SIGHUP).");
+    buf_printf(out, "logship_config_reloads_total %llu\n", (unsigned long long)metrics.reloads);
     family(out, "logship_http_responses_total", "counter", "HTTP responses sent, by status.");
     for (int code = 100; hs && code < 600; code++)
         if (hs->status[code])

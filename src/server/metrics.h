@@ -38,6 +38,7 @@ typedef struct metrics {
     uint64_t repaired[INPUT_COUNT];  /* records with invalid UTF-8 replaced */
     uint64_t truncated[INPUT_COUNT]; /* records cut to the size limit */
     uint64_t conns_open[INPUT_COUNT];
+    uint64_t reloads; /* SIGHUP reloads applied */
     uint64_t conns_total[INPUT_COUNT];
     uint64_t conns_refused[INPUT_COUNT];     /* over --max-connections */
     uint64_t conns_idle_closed[INPUT_COUNT]; /* quiet for --idle-timeout */

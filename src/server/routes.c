@@ -26,6 +26,34 @@ static const http_route_t routes[] = {
     {GET_HEAD, "/ui/", 1, 0, 0, &status_ui_handler},
 };
 
+/* The HTTP layer's options from srv->cfg. */
+static void http_options_of(server_t *srv, http_options_t *ho)
+{
+    /* the option structs may have been copied: point at this copy */
+    for (int i = 0; i < srv->cfg.allowed_origins.n; i++)
+        srv->cfg.allowed_origins.ptr[i] = srv->cfg.allowed_origins.v[i];
+    for (int i = 0; i < srv->cfg.allowed_hosts.n; i++)
+        srv->cfg.allowed_hosts.ptr[i] = srv->cfg.allowed_hosts.v[i];
+    *ho = (http_options_t){
+        .max_connections = (size_t)srv->cfg.max_connections,
+        .request_timeout_ms = srv->cfg.request_timeout_s * 1000,
+        .keepalive_timeout_ms = srv->cfg.keepalive_timeout_s * 1000,
+        .origins = srv->cfg.allowed_origins.ptr,
+        .norigins = (size_t)srv->cfg.allowed_origins.n,
+        .hosts = srv->cfg.allowed_hosts.ptr,
+        .nhosts = (size_t)srv->cfg.allowed_hosts.n,
+    };
+}
+
+void routes_reconfigure(server_t *srv)
+{
+    if (!srv->http)
+        return;
+    http_options_t ho;
+    http_options_of(srv, &ho);
+    http_server_set_options(srv->http, &ho);
+}
+
 int routes_start(server_t *srv)
 {
     char host[CONFIG_ADDR_MAX];
@@ -40,20 +68,8 @@ int routes_start(server_t *srv)
     srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, srv);
     if (!srv->ws)
         return -1;
-    /* the option structs may have been copied: point at this copy */
-    for (int i = 0; i < srv->cfg.allowed_origins.n; i++)
-        srv->cfg.allowed_origins.ptr[i] = srv->cfg.allowed_origins.v[i];
-    for (int i = 0; i < srv->cfg.allowed_hosts.n; i++)
-        srv->cfg.allowed_hosts.ptr[i] = srv->cfg.allowed_hosts.v[i];
-    http_options_t ho = {
-        .max_connections = (size_t)srv->cfg.max_connections,
-        .request_timeout_ms = srv->cfg.request_timeout_s * 1000,
-        .keepalive_timeout_ms = srv->cfg.keepalive_timeout_s * 1000,
-        .origins = srv->cfg.allowed_origins.ptr,
-        .norigins = (size_t)srv->cfg.allowed_origins.n,
-        .hosts = srv->cfg.allowed_hosts.ptr,
-        .nhosts = (size_t)srv->cfg.allowed_hosts.n,
-    };
+    http_options_t ho;
+    http_options_of(srv, &ho);
     srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
     http_server_set_data(srv->http, srv);
     http_server_on_upgrade(srv->http, ws_adopt, srv->ws);

@@ -7,6 +7,10 @@
 /* Starts WebSocket and HTTP on srv's loop (nothing with --http off).
  * Returns 0, or -1 after logging why. */
 int routes_start(server_t *srv);
+/* Applies srv->cfg's HTTP limits, timeouts and Origin/Host lists to the
+ * running server (after a reload); connections keep their current
+ * deadlines until their next state change. */
+void routes_reconfigure(server_t *srv);
 /* Stops accepting; idle connections close, requests in progress go on. */
 void routes_drain(server_t *srv);
 /* HTTP requests received and not yet answered. */

@@ -37,7 +37,10 @@ typedef struct server {
     ingest_report_t report;
     size_t body_memory; /* request bodies held now (--max-body-memory) */
 
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
+    int lock_fd; /* the data directory's lock (store/dirlock.h) */
+    int argc;    /* for reloads: the flags are applied again over the file */
+    char **argv;
     uv_timer_t drain_timer;
     int draining;
     int64_t drain_deadline; /* monotonic ns */

@@ -346,6 +346,12 @@ const ring_t *store_ring(const store_t *s)
     return &s->ring;
 }
 
+void store_set_retention(store_t *s, uint64_t bytes, int64_t age_ns)
+{
+    atomic_store(&s->retain_bytes, bytes);
+    atomic_store(&s->retain_age_ns, age_ns);
+}
+
 void store_get_stats(store_t *s, store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
@@ -360,6 +366,8 @@ void store_get_stats(store_t *s, store_stats_t *st)
     st->write_errors = atomic_load(&s->st_write_errors);
     st->damaged = atomic_load(&s->st_damaged);
     st->pending_bytes = atomic_load(&s->pending_bytes);
+    st->retained_segments = atomic_load(&s->st_retained_segments);
+    st->retained_bytes = atomic_load(&s->st_retained_bytes);
     st->last_seq = store_last_seq(s);
     st->first_seq = store_first_seq(s);
 }
@@ -466,7 +474,9 @@ static int seal(store_t *s)
 /* Deletes sealed segments beyond --retain-bytes or older than --retain-age. */
 static void retain(store_t *s)
 {
-    if (!s->o.retain_bytes && !s->o.retain_age_ns)
+    uint64_t max_bytes = atomic_load(&s->retain_bytes);
+    int64_t max_age = atomic_load(&s->retain_age_ns);
+    if (!max_bytes && !max_age)
         return;
     int64_t now = time_now_ns();
     for (;;) {
@@ -477,8 +487,8 @@ static void retain(store_t *s)
             total += atomic_load(&s->segs[i]->size);
         if (s->nsegs > 1 && s->segs[0]->sealed) {
             segment_t *g = s->segs[0];
-            int too_big = s->o.retain_bytes && total > s->o.retain_bytes;
-            int too_old = s->o.retain_age_ns && now - g->mtime_ns > s->o.retain_age_ns;
+            int too_big = max_bytes && total > max_bytes;
+            int too_old = max_age && now - g->mtime_ns > max_age;
             if (too_big || too_old) {
                 victim = g;
                 memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof *s->segs);
@@ -496,6 +506,8 @@ static void retain(store_t *s)
         log_info("store: retention removed segment %" PRIu64 " (%" PRIu64 " records, %" PRIu64
                  " bytes)",
                  victim->first_seq, victim->ix.records, (uint64_t)atomic_load(&victim->size));
+        atomic_fetch_add(&s->st_retained_segments, 1);
+        atomic_fetch_add(&s->st_retained_bytes, (uint64_t)atomic_load(&victim->size));
         seg_unref(victim); /* readers holding it keep the open file */
     }
 }
@@ -776,6 +788,8 @@ store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
     store_t *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->o = *o;
+    atomic_init(&s->retain_bytes, o->retain_bytes);
+    atomic_init(&s->retain_age_ns, o->retain_age_ns);
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     s->o.dir = s->dir;
     for (int i = 0; i < 2; i++)

@@ -144,8 +144,11 @@ typedef struct store_stats {
     uint64_t segments, bytes, records_written, groups, syncs, write_errors;
     uint64_t damaged; /* corrupt records skipped by readers */
     uint64_t pending_bytes;
+    uint64_t retained_segments, retained_bytes; /* removed by retention */
     uint64_t first_seq, last_seq;
 } store_stats_t;
+/* Changes --retain-bytes and --retain-age of a running store (0: none). */
+void store_set_retention(store_t *s, uint64_t bytes, int64_t age_ns);
 void store_get_stats(store_t *s, store_stats_t *st);
 
 #endif

@@ -57,6 +57,11 @@ struct store {
     _Atomic int error; /* 0 or -errno, sticky until a probe succeeds */
     _Atomic uint64_t pending_bytes;
     _Atomic uint64_t st_records, st_groups, st_syncs, st_write_errors, st_damaged;
+    _Atomic uint64_t st_retained_segments, st_retained_bytes; /* removed by retention */
+    /* --retain-bytes and --retain-age as they are now (a reload may change
+     * them; the writer thread reads them) */
+    _Atomic uint64_t retain_bytes;
+    _Atomic int64_t retain_age_ns;
     uv_mutex_t mu;
     uv_cond_t cond, done_cond;
     group_t *todo, *done;

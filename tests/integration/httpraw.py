@@ -77,6 +77,19 @@ class Conn:
         body, self.buf = self.buf, b""
         return Reply(status, headers, body)
 
+    def read_some(self, timeout=0.2):
+        """Whatever has arrived (kept in buf), waiting at most timeout."""
+        old = self.sock.gettimeout()
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(65536)
+            self.buf += chunk
+        except (socket.timeout, BlockingIOError):
+            pass
+        finally:
+            self.sock.settimeout(old)
+        return self.buf
+
     def closed(self, timeout=5):
         """True when the server closes the connection within timeout (any
         bytes it sends first are kept in self.buf)."""
