@@ -20,6 +20,7 @@
 
 #include "../common/json_write.h"
 #include "../common/log.h"
+#include "../common/timeutil.h"
 #include "http_int.h"
 
 #define DISCARD_MAX (1u << 20) /* body bytes read after an early answer */
@@ -29,6 +30,7 @@ static void drive(http_conn_t *c);
 static void update_interest(http_conn_t *c);
 static void request_end(http_conn_t *c);
 static void rearm(http_conn_t *c);
+static void on_deadline(uv_timer_t *t);
 
 static const char *reason_of(int status)
 {
@@ -150,6 +152,10 @@ static void close_gracefully(http_conn_t *c)
 static void on_deadline(uv_timer_t *t)
 {
     http_conn_t *c = t->data;
+    if (c->failed) {
+        conn_close(c);
+        return;
+    }
     if (c->cstate != CS_CLOSING)
         c->srv->stats.timeouts++;
     if ((c->cstate == CS_HEAD || c->cstate == CS_BODY) && !c->answered) {
@@ -180,7 +186,7 @@ static long request_ms(const http_conn_t *c)
 /* Sets the deadline for the state the connection is in now. */
 static void rearm(http_conn_t *c)
 {
-    if (c->dead)
+    if (c->dead || c->failed)
         return;
     if (c->out.len > c->opos) { /* a reply the client must read */
         arm(c, request_ms(c));
@@ -231,17 +237,30 @@ static int flush(http_conn_t *c)
     return 0;
 }
 
+/* The socket failed under a write a handler made: close from the loop, not
+ * from inside the handler's call (its on_end would free what the handler
+ * is still using). Nothing more is read, written or called back. */
+static void fail_later(http_conn_t *c)
+{
+    c->failed = 1;
+    buf_reset(&c->out);
+    c->opos = 0;
+    uv_poll_stop(&c->poll);
+    c->events = 0;
+    uv_timer_start(&c->deadline, on_deadline, 0, 0);
+}
+
 /* Writes iov now as far as the socket takes it and queues the rest. */
 static void queue(http_conn_t *c, struct iovec *iov, int n)
 {
-    if (c->dead)
+    if (c->dead || c->failed)
         return;
     size_t skip = 0;
     if (c->out.len == c->opos) {
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
-            conn_close(c);
+            fail_later(c);
             return;
         }
         skip = w > 0 ? (size_t)w : 0;
@@ -319,6 +338,9 @@ static int complete(http_conn_t *c, int status)
     }
     if (status >= 100 && status < 600)
         c->srv->stats.status[status]++;
+    if (c->t0)
+        hist_observe_ns(&c->srv->stats.request_seconds, time_mono_ns() - c->t0);
+    c->t0 = 0;
     return 0;
 }
 
@@ -346,7 +368,7 @@ void http_reply(http_conn_t *c, int status, const char *ctype, const http_header
     int closing = closing_after_reply(c);
     size_t hn = head_of(c, head, sizeof head, status, ctype, h, nh, (int64_t)n, closing);
     if (!hn) {
-        conn_close(c);
+        fail_later(c);
         return;
     }
     struct iovec iov[2] = {{head, hn}, {(void *)body, n}};
@@ -381,7 +403,7 @@ void http_stream_begin(http_conn_t *c, int status, const char *ctype, const http
     int closing = closing_after_reply(c);
     size_t hn = head_of(c, head, sizeof head, status, ctype, h, nh, -1, closing);
     if (!hn) {
-        conn_close(c);
+        fail_later(c);
         return;
     }
     struct iovec iov = {head, hn};
@@ -534,6 +556,7 @@ static int on_message_begin(http_parser *p)
     http_conn_t *c = p->data;
     c->cstate = CS_HEAD;
     c->ended = 0;
+    c->t0 = time_mono_ns();
     buf_reset(&c->head);
     c->url_o = c->url_n = 0;
     c->nhdr = 0;
@@ -1079,7 +1102,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static void update_interest(http_conn_t *c)
 {
-    if (c->dead)
+    if (c->dead || c->failed)
         return;
     int ev = 0;
     if (!c->peer_eof && c->rbuf.len - c->rpos < HTTP_RBUF_MAX)

@@ -33,6 +33,7 @@
 #include <uv.h>
 
 #include "../common/buf.h"
+#include "../common/hist.h"
 
 #define HTTP_HEAD_MAX    (16u * 1024) /* request line and headers */
 #define HTTP_HEADERS_MAX 64
@@ -133,6 +134,7 @@ typedef struct http_stats {
     uint64_t bytes_in;
     uint64_t cross_origin;     /* refused for their Origin or Host */
     uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
+    hist_t request_seconds; /* first byte of the head to the reply (or stream start) */
 } http_stats_t;
 
 /* Creates the server on loop: routes are tried in order, the first match

@@ -59,6 +59,7 @@ struct http_conn {
     int peer_eof;  /* the client closed its side */
     uint64_t received; /* body bytes of the current request */
     uint64_t served;   /* requests completed on this connection */
+    int64_t t0;        /* monotonic ns at the first byte of this request's head */
     int upgrade;    /* hand over once the head is parsed */
     int close_after;
     int want_writable;
@@ -68,6 +69,7 @@ struct http_conn {
     size_t opos;
 
     int driving, redrive, dead;
+    int failed; /* a write failed inside a handler's call: closing from the loop */
     int resume; /* parse what is buffered at the next loop pass */
     char peer[64];
     char *handoff; /* bytes to replay to the upgrade callback */

@@ -88,6 +88,7 @@ http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
     s->routes = routes;
     s->nroutes = nroutes;
     s->lfd = -1;
+    hist_init(&s->stats.request_seconds, &hist_seconds);
     http_settings_init(&s->settings);
     return s;
 }

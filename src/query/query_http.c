@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../common/timeutil.h"
 #include "../http/http.h"
 #include "../server/metrics.h"
 #include "../server/server.h"
@@ -19,6 +20,7 @@
 
 typedef struct query_job {
     uv_work_t work;
+    int64_t t0; /* monotonic ns at the request */
     query_t q;
     store_t *store;
     http_conn_t *conn; /* NULL once the request is gone */
@@ -71,6 +73,7 @@ static void deliver(query_job_t *j)
             return;
         }
         if (j->q.done) {
+            hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
             http_reply(c, 200, ctype_of(j), NULL, 0, j->out.data, j->out.len);
             return;
         }
@@ -79,6 +82,7 @@ static void deliver(query_job_t *j)
     }
     http_stream_write(c, j->out.data, j->out.len);
     if (j->q.done) {
+        hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
         http_stream_end(c);
         return;
     }
@@ -134,6 +138,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
         return 0;
     }
     query_job_t *j = xcalloc(1, sizeof *j);
+    j->t0 = time_mono_ns();
     query_init(&j->q);
     for (size_t i = 0; i < st->query.n; i++) {
         slice_t k = form_key(&st->query, i), v = form_val(&st->query, i);

@@ -1,7 +1,15 @@
 /* metrics.c - Prometheus rendering of the counters: see metrics.h. */
 #include "metrics.h"
 
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "../common/level.h"
 #include "../http/http.h"
+#include "version.h"
 
 metrics_t metrics;
 
@@ -27,12 +35,40 @@ static void family(buf_t *out, const char *name, const char *type, const char *h
     buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void per_input(buf_t *out, const char *name, const char *type, const char *help,
-                      const uint64_t *v)
+/* Inputs as bits, for series that only some inputs can move. */
+#define ALL_INPUTS  0xf
+#define CONNECTED   (1u << INPUT_HTTP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP)
+#define ACKED       (1u << INPUT_HTTP | 1u << INPUT_TCP)
+#define DATAGRAMS   (1u << INPUT_SYSLOG_UDP)
+
+static void per_input_of(buf_t *out, const char *name, const char *type, const char *help,
+                         const uint64_t *v, unsigned inputs)
 {
     family(out, name, type, help);
     for (int i = 0; i < INPUT_COUNT; i++)
-        buf_printf(out, "%s{input=\"%s\"} %llu\n", name, input_names[i], (unsigned long long)v[i]);
+        if (inputs & (1u << i))
+            buf_printf(out, "%s{input=\"%s\"} %llu\n", name, input_names[i],
+                       (unsigned long long)v[i]);
+}
+
+static void per_input(buf_t *out, const char *name, const char *type, const char *help,
+                      const uint64_t *v)
+{
+    per_input_of(out, name, type, help, v, ALL_INPUTS);
+}
+
+void metrics_init(void)
+{
+    for (int i = 0; i < INPUT_COUNT; i++)
+        if (ACKED & (1u << i))
+            hist_init(&metrics.ack_seconds[i], &hist_seconds);
+    hist_init(&metrics.query_seconds, &hist_seconds);
+}
+
+void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h)
+{
+    family(out, name, "histogram", help);
+    hist_render(out, name, "", h);
 }
 
 void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
@@ -51,20 +87,33 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
               "Records whose invalid UTF-8 was replaced by U+FFFD.", metrics.repaired);
     per_input(out, "logship_records_truncated_total", "counter",
               "Records whose message was cut to the size limit.", metrics.truncated);
-    per_input(out, "logship_connections_open", "gauge", "Open client connections, by input.",
-              metrics.conns_open);
-    per_input(out, "logship_connections_total", "counter", "Connections accepted, by input.",
-              metrics.conns_total);
-    per_input(out, "logship_connections_refused_total", "counter",
-              "Connections closed at once: over --max-connections.", metrics.conns_refused);
-    per_input(out, "logship_connections_idle_closed_total", "counter",
-              "Connections closed after --idle-timeout without data.", metrics.conns_idle_closed);
+    per_input_of(out, "logship_connections_open", "gauge", "Open client connections, by input.",
+                 metrics.conns_open, CONNECTED);
+    per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",
+                 metrics.conns_total, CONNECTED);
+    per_input_of(out, "logship_connections_refused_total", "counter",
+                 "Connections closed at once: over --max-connections.", metrics.conns_refused,
+                 CONNECTED);
+    per_input_of(out, "logship_connections_idle_closed_total", "counter",
+                 "Connections closed after --idle-timeout without data.",
+                 metrics.conns_idle_closed, CONNECTED);
     per_input(out, "logship_parse_errors_total", "counter",
               "Messages that did not parse, stored whole with fields.parse_error.",
               metrics.parse_errors);
-    per_input(out, "logship_records_dropped_total", "counter",
-              "Records lost: UDP datagrams while the store could not take them.",
-              metrics.dropped);
+    per_input_of(out, "logship_records_dropped_total", "counter",
+                 "Records lost: UDP datagrams while the store could not take them.",
+                 metrics.dropped, DATAGRAMS);
+    family(out, "logship_ack_seconds", "histogram",
+           "Time from a request or acknowledged batch to its acknowledgement, by input.");
+    for (int i = 0; i < INPUT_COUNT; i++) {
+        char label[32];
+        if (!(ACKED & (1u << i)))
+            continue;
+        snprintf(label, sizeof label, "input=\"%s\"", input_names[i]);
+        hist_render(out, "logship_ack_seconds", label, &metrics.ack_seconds[i]);
+    }
+    metrics_hist(out, "logship_query_seconds",
+                 "Time from a /api/logs request to its last byte queued.", &metrics.query_seconds);
     family(out, "logship_config_reloads_total", "counter", "Configuration reloads (SIGHUP).");
     buf_printf(out, "logship_config_reloads_total %llu\n", (unsigned long long)metrics.reloads);
     family(out, "logship_http_responses_total", "counter", "HTTP responses sent, by status.");
@@ -91,6 +140,9 @@ void metrics_render_http(buf_t *out, const http_stats_t *hs)
 {
     if (!hs)
         return;
+    metrics_hist(out, "logship_http_request_seconds",
+                 "Time from the first byte of an HTTP request to its reply (or stream start).",
+                 &hs->request_seconds);
     family(out, "logship_http_bad_requests_total", "counter",
            "HTTP requests that did not parse (answered 400 or 431, then closed).");
     buf_printf(out, "logship_http_bad_requests_total %llu\n", (unsigned long long)hs->bad_requests);
@@ -105,4 +157,77 @@ void metrics_render_http(buf_t *out, const http_stats_t *hs)
            "Requests refused for their Origin or Host.");
     buf_printf(out, "logship_http_cross_origin_refused_total %llu\n",
                (unsigned long long)hs->cross_origin);
+}
+
+/* Descriptors open now: the entries of /proc/self/fd, less the one the
+ * listing itself holds. */
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1;
+}
+
+static void gauge(buf_t *out, const char *name, const char *type, const char *help, double v)
+{
+    family(out, name, type, help);
+    buf_printf(out, "%s %.17g\n", name, v);
+}
+
+void metrics_render_process(buf_t *out, int64_t started_ns, const char *data_dir)
+{
+    family(out, "logship_build_info", "gauge", "logshipd's version; always 1.");
+    buf_printf(out, "logship_build_info{version=\"%s\"} 1\n", LOGSHIP_VERSION);
+
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            size = resident = 0;
+        fclose(f);
+    }
+    gauge(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+          (double)resident * (double)page);
+    gauge(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+          (double)size * (double)page);
+    long fds = open_fds();
+    if (fds >= 0)
+        gauge(out, "process_open_fds", "gauge", "Open file descriptors.", (double)fds);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        gauge(out, "process_max_fds", "gauge", "The limit on open file descriptors.",
+              rl.rlim_cur == RLIM_INFINITY ? 1e18 : (double)rl.rlim_cur);
+    gauge(out, "process_start_time_seconds", "gauge",
+          "Start time of the process since the epoch, in seconds.", (double)started_ns / 1e9);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        gauge(out, "process_cpu_seconds_total", "counter", "User and system CPU time, in seconds.",
+              (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+                  ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6);
+    struct statvfs vfs;
+    if (data_dir && statvfs(data_dir, &vfs) == 0) {
+        gauge(out, "logship_data_free_bytes", "gauge",
+              "Bytes free for logshipd on the data directory's filesystem.",
+              (double)vfs.f_bavail * (double)vfs.f_frsize);
+        gauge(out, "logship_data_size_bytes", "gauge",
+              "Size of the data directory's filesystem.",
+              (double)vfs.f_blocks * (double)vfs.f_frsize);
+    }
+}
+
+void metrics_render_levels(buf_t *out, const uint64_t levels[8])
+{
+    family(out, "logship_records_stored_by_level_total", "counter",
+           "Records stored since start, by level.");
+    for (int i = 0; i < 8; i++)
+        buf_printf(out, "logship_records_stored_by_level_total{level=\"%s\"} %llu\n",
+                   level_name(i), (unsigned long long)levels[i]);
 }

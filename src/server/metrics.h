@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../common/hist.h"
 
 enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
 
@@ -39,6 +40,8 @@ typedef struct metrics {
     uint64_t truncated[INPUT_COUNT]; /* records cut to the size limit */
     uint64_t conns_open[INPUT_COUNT];
     uint64_t reloads; /* SIGHUP reloads applied */
+    hist_t ack_seconds[INPUT_COUNT]; /* request or batch to its acknowledgement */
+    hist_t query_seconds;            /* /api/logs, request to the last byte queued */
     uint64_t conns_total[INPUT_COUNT];
     uint64_t conns_refused[INPUT_COUNT];     /* over --max-connections */
     uint64_t conns_idle_closed[INPUT_COUNT]; /* quiet for --idle-timeout */
@@ -58,5 +61,14 @@ struct http_stats;
 void metrics_render(buf_t *out, const struct http_stats *hs, size_t ws_open);
 /* The HTTP layer's own counters. */
 void metrics_render_http(buf_t *out, const struct http_stats *hs);
+/* Sets up the histograms above; before the loop runs. */
+void metrics_init(void);
+/* One histogram family. */
+void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h);
+/* logship_build_info, the process_* series and the data filesystem's
+ * free space. */
+void metrics_render_process(buf_t *out, int64_t started_ns, const char *data_dir);
+/* Records stored by level. */
+void metrics_render_levels(buf_t *out, const uint64_t levels[8]);
 
 #endif

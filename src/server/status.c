@@ -71,6 +71,34 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", g[i].name, g[i].help, g[i].name,
                    g[i].type, g[i].name, (unsigned long long)v[i]);
+    static const struct {
+        const char *name, *type, *help;
+    } rg[] = {
+        {"logship_store_retention_removed_segments_total", "counter",
+         "Segments deleted by --retain-bytes or --retain-age."},
+        {"logship_store_retention_removed_bytes_total", "counter",
+         "Bytes deleted by --retain-bytes or --retain-age."},
+    };
+    uint64_t rv[] = {st.retained_segments, st.retained_bytes};
+    for (size_t i = 0; i < sizeof rg / sizeof rg[0]; i++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rg[i].name, rg[i].help,
+                   rg[i].name, rg[i].type, rg[i].name, (unsigned long long)rv[i]);
+    if (st.has_ts) {
+        buf_printf(&b, "# HELP logship_store_oldest_record_timestamp_seconds Time of the oldest "
+                       "stored record.\n# TYPE logship_store_oldest_record_timestamp_seconds "
+                       "gauge\nlogship_store_oldest_record_timestamp_seconds %.9f\n",
+                   (double)st.min_ts / 1e9);
+        buf_printf(&b, "# HELP logship_store_newest_record_timestamp_seconds Time of the newest "
+                       "stored record.\n# TYPE logship_store_newest_record_timestamp_seconds "
+                       "gauge\nlogship_store_newest_record_timestamp_seconds %.9f\n",
+                   (double)st.max_ts / 1e9);
+    }
+    metrics_hist(&b, "logship_store_fsync_seconds", "Duration of fdatasync on segments.",
+                 st.fsync_seconds);
+    metrics_hist(&b, "logship_store_group_records", "Records per group commit.",
+                 st.group_records);
+    metrics_render_levels(&b, st.levels);
+    metrics_render_process(&b, srv->started_ns, srv->cfg.data);
     tail_stats_t ts;
     tail_get_stats(srv->tail, &ts);
     static const struct {

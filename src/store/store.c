@@ -157,8 +157,10 @@ static void each_frame(const group_t *g, void (*fn)(store_t *, const char *, siz
 
 static void push_ring(store_t *s, const char *p, size_t n, int meta)
 {
-    if (!meta)
-        ring_push(&s->ring, p, n);
+    if (meta)
+        return;
+    ring_push(&s->ring, p, n);
+    s->levels[(unsigned char)p[24] & 7]++;
 }
 
 static void forget_meta(store_t *s, const char *p, size_t n, int meta)
@@ -357,9 +359,21 @@ void store_get_stats(store_t *s, store_stats_t *st)
     memset(st, 0, sizeof *st);
     uv_rwlock_rdlock(&s->seg_lock);
     st->segments = s->nsegs;
-    for (size_t i = 0; i < s->nsegs; i++)
-        st->bytes += atomic_load(&s->segs[i]->size);
+    for (size_t i = 0; i < s->nsegs; i++) {
+        const segment_t *g = s->segs[i];
+        st->bytes += atomic_load(&g->size);
+        if (!g->ix.records)
+            continue;
+        if (!st->has_ts || g->ix.min_ts < st->min_ts)
+            st->min_ts = g->ix.min_ts;
+        if (!st->has_ts || g->ix.max_ts > st->max_ts)
+            st->max_ts = g->ix.max_ts;
+        st->has_ts = 1;
+    }
     uv_rwlock_rdunlock(&s->seg_lock);
+    memcpy(st->levels, s->levels, sizeof st->levels);
+    st->fsync_seconds = &s->fsync_seconds;
+    st->group_records = &s->group_records;
     st->records_written = atomic_load(&s->st_records);
     st->groups = atomic_load(&s->st_groups);
     st->syncs = atomic_load(&s->st_syncs);
@@ -373,6 +387,15 @@ void store_get_stats(store_t *s, store_stats_t *st)
 }
 
 /* ---- the writer thread ----------------------------------------------------- */
+
+/* fdatasync, timed for /metrics. */
+static int timed_sync(store_t *s, int fd)
+{
+    int64_t t0 = time_mono_ns();
+    int rc = fdatasync(fd);
+    hist_observe_ns(&s->fsync_seconds, time_mono_ns() - t0);
+    return rc;
+}
 
 static int write_all(int fd, const char *p, size_t n, uint64_t off)
 {
@@ -458,7 +481,7 @@ static int seal(store_t *s)
 {
     segment_t *g = s->active;
     char path[4200];
-    if (fdatasync(g->fd))
+    if (timed_sync(s, g->fd))
         return -errno;
     atomic_fetch_add(&s->st_syncs, 1);
     s->dirty = 0;
@@ -592,7 +615,7 @@ static int write_group(store_t *s, group_t *g)
     if ((rc = write_chunk(s, p, g->data.len)))
         return rc; /* write_chunk cut the file back to start */
     if (s->o.fsync == FSYNC_ALWAYS) {
-        if (fdatasync(a->fd)) {
+        if (timed_sync(s, a->fd)) {
             rc = -errno;
             /* not known to be on disk: take it back so it can be redone */
             uv_rwlock_wrlock(&s->seg_lock);
@@ -612,6 +635,7 @@ static int write_group(store_t *s, group_t *g)
             note_meta(s, p, (size_t)rd32(p) + RECORD_FRAME_HDR);
     atomic_fetch_add(&s->st_records, g->records);
     atomic_fetch_add(&s->st_groups, 1);
+    hist_observe(&s->group_records, (double)g->records);
     return 0;
 }
 
@@ -695,7 +719,7 @@ static void writer_main(void *arg)
         int64_t now = time_mono_ns();
         if (s->dirty && s->o.fsync == FSYNC_INTERVAL &&
             (stop || now - s->last_sync >= (int64_t)s->o.fsync_interval_ms * NS_PER_MS)) {
-            if (fdatasync(s->active->fd)) {
+            if (timed_sync(s, s->active->fd)) {
                 fail(s, -errno, "sync");
             } else {
                 atomic_fetch_add(&s->st_syncs, 1);
@@ -788,6 +812,8 @@ store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
     store_t *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->o = *o;
+    hist_init(&s->fsync_seconds, &hist_seconds);
+    hist_init(&s->group_records, &hist_sizes);
     atomic_init(&s->retain_bytes, o->retain_bytes);
     atomic_init(&s->retain_age_ns, o->retain_age_ns);
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);

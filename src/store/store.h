@@ -146,6 +146,10 @@ typedef struct store_stats {
     uint64_t pending_bytes;
     uint64_t retained_segments, retained_bytes; /* removed by retention */
     uint64_t first_seq, last_seq;
+    int has_ts;             /* min_ts and max_ts are set: some record is stored */
+    int64_t min_ts, max_ts; /* the oldest and newest record times */
+    uint64_t levels[8];     /* records stored since start, by level */
+    const struct hist *fsync_seconds, *group_records; /* live, for /metrics */
 } store_stats_t;
 /* Changes --retain-bytes and --retain-age of a running store (0: none). */
 void store_set_retention(store_t *s, uint64_t bytes, int64_t age_ns);

@@ -7,6 +7,7 @@
 
 #include "index.h"
 #include "producer.h"
+#include "../common/hist.h"
 #include "store.h"
 
 /* A segment file. Sealed segments are immutable; the active one grows.
@@ -61,6 +62,8 @@ struct store {
     /* --retain-bytes and --retain-age as they are now (a reload may change
      * them; the writer thread reads them) */
     _Atomic uint64_t retain_bytes;
+    hist_t fsync_seconds, group_records; /* observed by the writer thread */
+    uint64_t levels[8]; /* records stored since start, by level (loop thread) */
     _Atomic int64_t retain_age_ns;
     uv_mutex_t mu;
     uv_cond_t cond, done_cond;

@@ -4,9 +4,12 @@
  * adopted, with the server's libuv loop run between the pieces - the same
  * code that serves sockets, with no network.
  *
- * Input: byte 0 picks how the rest is cut into writes (whole, single bytes,
- * or pseudo-random pieces seeded by byte 0). The client half-closes after
- * the last piece; the server must then finish and close the connection.
+ * Input: byte 0 picks how the rest is cut into writes (bits 0-1: whole,
+ * single bytes, or pseudo-random pieces seeded by byte 0) and how the client
+ * leaves (bit 2: it half-closes after the last piece and reads every reply;
+ * set: it vanishes, closing its socket, so that replies and streams meet a
+ * dead socket inside the handlers' calls). Either way the server must then
+ * finish and close the connection.
  *
  * The test routes echo "echo:<target>" so that every reply can be matched
  * to its request:
@@ -463,6 +466,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             stuck++;
         }
         pump(sv[1]);
+    }
+    if (data[0] & 4) {
+        /* the client vanishes: only the handler invariants and the close */
+        close(sv[1]);
+        for (int pass = 0; pass < 20000 && st->conns_open; pass++) {
+            uv_run(&loop, UV_RUN_NOWAIT);
+            if (T.pending) {
+                http_conn_t *c = T.pending;
+                T.pending = NULL;
+                echo(c, 200);
+            }
+        }
+        if (st->conns_open)
+            abort(); /* wedged on a dead socket */
+        for (int pass = 0; pass < 4; pass++)
+            uv_run(&loop, UV_RUN_NOWAIT);
+        if (T.active || T.requests != T.ends)
+            abort();
+        return 0;
     }
     shutdown(sv[1], SHUT_WR);
 

@@ -30,6 +30,7 @@ typedef struct ingest_state {
     char producer[PRODUCER_ID_MAX + 1];
     int has_producer;
     int reading; /* a POST whose body is wanted */
+    int64_t t0;  /* monotonic ns at the request head */
     uint64_t batch_no;
     store_waiter_t waiter;
     buf_t resp;
@@ -73,6 +74,7 @@ static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
         http_reply(st->conn, 503, "application/json", NULL, 0, st->resp.data, st->resp.len);
         return;
     }
+    hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
     http_reply(st->conn, 200, "application/json", NULL, 0, st->resp.data, st->resp.len);
 }
 
@@ -157,8 +159,10 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
         buf_append_u64(body, b->truncated);
     }
     buf_puts(body, "}\n");
-    if (rc == STORE_DONE)
+    if (rc == STORE_DONE) {
+        hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
         http_reply(c, 200, "application/json", NULL, 0, body->data, body->len);
+    }
     return 0;
 }
 
@@ -212,6 +216,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     st->conn = c;
     st->srv = srv;
     st->reading = 0;
+    st->t0 = time_mono_ns();
     body_release(st, 64 * 1024);
     if (http_query(r, &st->query, &err)) {
         reply_error(c, 400, HREJ_BAD_QUERY, "bad query string: use percent-escapes");

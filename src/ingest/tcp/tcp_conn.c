@@ -18,6 +18,7 @@ typedef struct pending_ack {
     store_waiter_t w;
     tcp_state_t *st;
     uint64_t batch, first, last;
+    int64_t t0; /* monotonic ns at the batch's end */
     int done, err, duplicate;
     struct pending_ack *next;
 } pending_ack_t;
@@ -44,11 +45,13 @@ static void flush_acks(tcp_state_t *st)
                          "{\"logship\":\"nack\",\"batch\":%llu,\"error\":\"%s\"}\n",
                          (unsigned long long)a->batch,
                          a->err == -EAGAIN ? "store is behind; resend" : strerror(-a->err));
-        else
+        else {
+            hist_observe_ns(&metrics.ack_seconds[INPUT_TCP], time_mono_ns() - a->t0);
             n = snprintf(line, sizeof line,
                          "{\"logship\":\"ack\",\"batch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu%s}\n",
                          (unsigned long long)a->batch, (unsigned long long)a->first,
                          (unsigned long long)a->last, a->duplicate ? ",\"duplicate\":true" : "");
+        }
         stream_write(st->conn, line, (size_t)n);
         st->head = a->next;
         if (!st->head)
@@ -91,6 +94,7 @@ static void ev_batch(void *arg, uint64_t n, batch_t *b)
     pending_ack_t *a = xcalloc(1, sizeof *a);
     a->st = st;
     a->batch = n;
+    a->t0 = time_mono_ns();
     a->w.done = on_durable;
     if (st->tail)
         st->tail->next = a;
