@@ -264,6 +264,7 @@ int main(int argc, char **argv)
     if (uv_loop_close(&srv.loop))
         log_warn("event loop closed with handles still open");
 
+    files_roots_free(&roots);
     syslog_conn_cleanup();
     http_parse_free(&srv.hp);
     batch_free(&srv.batch);

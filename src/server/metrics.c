@@ -100,6 +100,10 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
     per_input(out, "logship_parse_errors_total", "counter",
               "Messages that did not parse, stored whole with fields.parse_error.",
               metrics.parse_errors);
+    per_input_of(out, "logship_framing_fallbacks_total", "counter",
+                 "Syslog TCP frames that started with digits but were not octet-counted: kept "
+                 "whole as lines with fields.parse_error.",
+                 metrics.framing_fallbacks, 1u << INPUT_SYSLOG_TCP);
     per_input_of(out, "logship_records_dropped_total", "counter",
                  "Records lost: UDP datagrams while the store could not take them.",
                  metrics.dropped, DATAGRAMS);

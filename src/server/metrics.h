@@ -46,6 +46,7 @@ typedef struct metrics {
     uint64_t conns_refused[INPUT_COUNT];     /* over --max-connections */
     uint64_t conns_idle_closed[INPUT_COUNT]; /* quiet for --idle-timeout */
     uint64_t parse_errors[INPUT_COUNT];      /* stored raw with fields.parse_error */
+    uint64_t framing_fallbacks[INPUT_COUNT]; /* TCP frames that looked octet-counted, kept as lines */
     uint64_t dropped[INPUT_COUNT];           /* lost: UDP while the store could not take them */
     uint64_t http_reject[HREJ_COUNT];
 } metrics_t;

@@ -1,4 +1,5 @@
 /* files.c - file tail under allowed roots: see files.h. */
+#define _GNU_SOURCE /* O_PATH */
 #include "files.h"
 
 #include <dirent.h>
@@ -14,9 +15,8 @@
 #include "../common/json_write.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "beneath.h"
 
-#define LIST_MAX      2000 /* files listed per root */
-#define LIST_DEPTH    4
 #define READ_PER_TICK (1u << 20)
 #define BACK_MAX      (4u << 20) /* bytes searched backwards for the last n lines */
 
@@ -30,6 +30,12 @@ int files_roots_init(file_roots_t *fr, const char (*roots)[4096], int n, char *e
             return -1;
         }
         snprintf(fr->r[i].real, sizeof fr->r[i].real, "%s", real);
+        fr->r[i].fd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fr->r[i].fd < 0) {
+            snprintf(err, cap, "tail root %s: %s", roots[i], strerror(errno));
+            files_roots_free(fr);
+            return -1;
+        }
         const char *base = strrchr(real, '/');
         base = base && base[1] ? base + 1 : "root";
         snprintf(fr->r[i].name, sizeof fr->r[i].name, "%s", base);
@@ -45,6 +51,92 @@ int files_roots_init(file_roots_t *fr, const char (*roots)[4096], int n, char *e
         fr->n++;
     }
     return 0;
+}
+
+void files_roots_free(file_roots_t *fr)
+{
+    for (int i = 0; i < fr->n; i++)
+        if (fr->r[i].fd >= 0)
+            close(fr->r[i].fd);
+    fr->n = 0;
+}
+
+static const char WHY_SYMLINK[] =
+    "the path goes through a symlink now (refused: it could lead out of the root)";
+static const char WHY_HARDLINK[] =
+    "hard links are refused (the file has more than one link: it may be any file)";
+
+/* What is at rel beneath rootfd now, without opening it for reading (no
+ * device or fifo is ever opened): 0 with *st, or -1 with *why, and *hard = 1
+ * when the path is unsafe rather than missing. */
+static int probe(int rootfd, const char *rel, struct stat *st, const char **why, int *hard)
+{
+    *hard = 0;
+    int fd = beneath_open(rootfd, rel, O_PATH);
+    if (fd < 0) {
+        *hard = errno == ELOOP || errno == EXDEV;
+        *why = *hard ? WHY_SYMLINK : errno == ENOENT ? "no such file" : "cannot open the file";
+        return -1;
+    }
+    int rc = fstat(fd, st);
+    close(fd);
+    if (rc) {
+        *why = "cannot open the file";
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens rel beneath rootfd for reading: a regular file with one link.
+ * Returns the descriptor with *st, or -1 with *why and *hard as probe(). */
+static int open_checked(int rootfd, const char *rel, struct stat *st, const char **why,
+                        int *hard)
+{
+    struct stat pst;
+    if (probe(rootfd, rel, &pst, why, hard))
+        return -1;
+    if (!S_ISREG(pst.st_mode)) {
+        *why = "not a regular file";
+        return -1;
+    }
+    int fd = beneath_open(rootfd, rel, O_RDONLY | O_NONBLOCK);
+    if (fd < 0) {
+        *hard = errno == ELOOP || errno == EXDEV;
+        *why = *hard ? WHY_SYMLINK : "cannot open the file";
+        return -1;
+    }
+    if (fstat(fd, st) || st->st_dev != pst.st_dev || st->st_ino != pst.st_ino ||
+        !S_ISREG(st->st_mode)) {
+        close(fd);
+        *why = "the file changed while it was opened";
+        return -1;
+    }
+    if (st->st_nlink > 1) {
+        close(fd);
+        *hard = 1;
+        *why = WHY_HARDLINK;
+        return -1;
+    }
+    return fd;
+}
+
+/* The root whose real path holds path ("<root>/<rel>"), the longest; -1
+ * when none. *rel: the path inside it. */
+static int root_of(const file_roots_t *fr, const char *path, const char **rel)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (int i = 0; i < fr->n; i++) {
+        size_t rl = strlen(fr->r[i].real);
+        if (rl > best_len && strncmp(path, fr->r[i].real, rl) == 0 && path[rl] == '/' &&
+            path[rl + 1]) {
+            best = i;
+            best_len = rl;
+        }
+    }
+    if (best >= 0)
+        *rel = path + best_len + 1;
+    return best;
 }
 
 int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap,
@@ -90,59 +182,88 @@ int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap
         *why = "the path leaves its root (symlink)";
         return -1;
     }
+    /* the real path has no symlinks left: it must open beneath the root
+     * without following any, or something changed since realpath() */
     struct stat st;
-    if (stat(real, &st) || !S_ISREG(st.st_mode)) {
-        *why = "not a regular file";
+    int hard, fd = open_checked(fr->r[root].fd, real + rl + 1, &st, why, &hard);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    if (strlen(real) >= cap) {
+        *why = "path too long";
         return -1;
     }
     snprintf(out, cap, "%s", real);
     return 0;
 }
 
-static void list_dir(buf_t *out, const char *root, const char *sub, int depth, int *count)
+/* A listing of one root in progress (FILES_* limits of files.h). */
+typedef struct lister {
+    buf_t *out;
+    const char *root;
+    size_t rl;
+    int files, visits, truncated;
+} lister_t;
+
+/* Lists the files of root/sub, then its subdirectories: the limits cut the
+ * deepest parts of a large tree first. */
+static void list_dir(lister_t *l, const char *sub, int depth)
 {
     char dir[PATH_MAX * 2];
-    snprintf(dir, sizeof dir, "%s%s%s", root, *sub ? "/" : "", sub);
+    snprintf(dir, sizeof dir, "%s%s%s", l->root, *sub ? "/" : "", sub);
     DIR *d = opendir(dir);
     if (!d)
         return;
+    buf_t subdirs = BUF_INIT; /* relative paths, each NUL-terminated */
     struct dirent *e;
-    size_t rl = strlen(root);
-    while ((e = readdir(d)) && *count < LIST_MAX) {
+    while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
+        if (l->files >= FILES_LIST_MAX || l->visits >= FILES_VISIT_MAX) {
+            l->truncated = 1;
+            break;
+        }
+        l->visits++;
         char rel[PATH_MAX], full[PATH_MAX * 2], real[PATH_MAX];
-        snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
-        snprintf(full, sizeof full, "%s/%s", root, rel);
+        int rn = snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
+        if (rn < 0 || (size_t)rn >= sizeof rel)
+            continue;
+        snprintf(full, sizeof full, "%s/%s", l->root, rel);
         struct stat st;
         if (stat(full, &st))
             continue;
         /* only what files_resolve would allow */
-        if (!realpath(full, real) || strncmp(real, root, rl) != 0 || real[rl] != '/')
+        if (!realpath(full, real) || strncmp(real, l->root, l->rl) != 0 || real[l->rl] != '/')
             continue;
         if (S_ISDIR(st.st_mode)) {
-            if (depth < LIST_DEPTH)
-                list_dir(out, root, rel, depth + 1, count);
+            if (depth < FILES_LIST_DEPTH)
+                buf_append(&subdirs, rel, (size_t)rn + 1);
             continue;
         }
-        if (!S_ISREG(st.st_mode))
+        if (!S_ISREG(st.st_mode) || st.st_nlink > 1)
             continue;
         char ts[RFC3339_MAX];
         time_format_rfc3339((int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec, ts);
-        if ((*count)++)
-            buf_putc(out, ',');
-        buf_puts(out, "{\"path\":");
-        json_str(out, rel, strlen(rel));
-        buf_printf(out, ",\"size\":%lld,\"mtime\":\"%s\"}", (long long)st.st_size, ts);
+        if (l->files++)
+            buf_putc(l->out, ',');
+        buf_puts(l->out, "{\"path\":");
+        json_str(l->out, rel, (size_t)rn);
+        buf_printf(l->out, ",\"size\":%lld,\"mtime\":\"%s\"}", (long long)st.st_size, ts);
     }
     closedir(d);
+    for (size_t at = 0; at < subdirs.len && !l->truncated;) {
+        const char *s = subdirs.data + at;
+        at += strlen(s) + 1;
+        list_dir(l, s, depth + 1);
+    }
+    buf_free(&subdirs);
 }
 
 void files_list_json(const file_roots_t *fr, buf_t *out)
 {
     buf_puts(out, "{\"roots\":[");
     for (int i = 0; i < fr->n; i++) {
-        int count = 0;
+        lister_t l = {out, fr->r[i].real, strlen(fr->r[i].real), 0, 0, 0};
         if (i)
             buf_putc(out, ',');
         buf_puts(out, "{\"name\":");
@@ -150,8 +271,8 @@ void files_list_json(const file_roots_t *fr, buf_t *out)
         buf_puts(out, ",\"path\":");
         json_str(out, fr->r[i].real, strlen(fr->r[i].real));
         buf_puts(out, ",\"files\":[");
-        list_dir(out, fr->r[i].real, "", 0, &count);
-        buf_puts(out, "]}");
+        list_dir(&l, "", 0);
+        buf_printf(out, "],\"truncated\":%s}", l.truncated ? "true" : "false");
     }
     buf_puts(out, "]}\n");
 }
@@ -161,6 +282,8 @@ void files_list_json(const file_roots_t *fr, buf_t *out)
 struct file_follow {
     uv_timer_t timer;
     char path[PATH_MAX];
+    int rootfd;      /* the root's directory (borrowed from file_roots_t) */
+    const char *rel; /* the path inside it: points into path */
     int fd;
     dev_t dev;
     ino_t ino;
@@ -172,10 +295,12 @@ struct file_follow {
     buf_t partial;  /* a line not finished yet */
     buf_t lines;    /* JSON strings of complete lines, comma separated */
     size_t nlines;
-    const char *control; /* "rotated" / "truncated" to send first */
+    const char *control; /* "rotated" / "truncated" / "error" to send first */
+    const char *error;   /* why it stopped (control "error") */
     buf_t msg;
     int initial_sent;
-    int closing;
+    int failed;     /* stopped: the path became unsafe */
+    int error_sent; /* and the error went out */
 };
 
 static void add_line(file_follow_t *f, const char *p, size_t n)
@@ -262,11 +387,60 @@ static void seek_last_lines(file_follow_t *f, size_t n, uint64_t size)
     f->off = pos;
 }
 
+/* The path is no longer safe to follow: what was read is sent, then the
+ * error, and the follower is done. */
+static void fail(file_follow_t *f, const char *why)
+{
+    log_warn("files: stopped following %s: %s", f->path, why);
+    if (f->partial.len) {
+        add_line(f, f->partial.data, f->partial.len);
+        buf_reset(&f->partial);
+    }
+    f->failed = 1;
+    f->error = why;
+    f->control = "error";
+    uv_timer_stop(&f->timer);
+}
+
+/* Nothing new in the file: is there a new one at the path (rotation)? Only
+ * beneath the root, through no symlink, and with one link. */
+static void check_rotation(file_follow_t *f)
+{
+    struct stat now, nst;
+    const char *why;
+    int hard;
+    if (probe(f->rootfd, f->rel, &now, &why, &hard)) {
+        if (hard)
+            fail(f, why);
+        return; /* missing for now: renamed away, the new one not there yet */
+    }
+    if (now.st_ino == f->ino && now.st_dev == f->dev)
+        return;
+    /* renamed away and a new file created: the old one is drained */
+    int fd = open_checked(f->rootfd, f->rel, &nst, &why, &hard);
+    if (fd < 0) {
+        if (hard)
+            fail(f, why);
+        return; /* not a regular file (yet): the old one is followed still */
+    }
+    if (f->partial.len) {
+        add_line(f, f->partial.data, f->partial.len);
+        buf_reset(&f->partial);
+    }
+    close(f->fd);
+    f->fd = fd;
+    f->dev = nst.st_dev;
+    f->ino = nst.st_ino;
+    f->off = 0;
+    f->control = "rotated";
+    read_new(f);
+}
+
 static void on_poll(uv_timer_t *t)
 {
     file_follow_t *f = t->data;
-    struct stat st, now;
-    if (fstat(f->fd, &st))
+    struct stat st;
+    if (f->failed || fstat(f->fd, &st))
         return;
     if (st.st_size > (off_t)f->off) {
         read_new(f);
@@ -276,44 +450,31 @@ static void on_poll(uv_timer_t *t)
         buf_reset(&f->partial);
         f->control = "truncated";
         read_new(f);
-    } else if (stat(f->path, &now) == 0 && (now.st_ino != f->ino || now.st_dev != f->dev)) {
-        /* renamed away and a new file created: the old one is drained */
-        int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        struct stat nst;
-        if (fd >= 0 && fstat(fd, &nst) == 0 && S_ISREG(nst.st_mode)) {
-            if (f->partial.len) {
-                add_line(f, f->partial.data, f->partial.len);
-                buf_reset(&f->partial);
-            }
-            close(f->fd);
-            f->fd = fd;
-            f->dev = nst.st_dev;
-            f->ino = nst.st_ino;
-            f->off = 0;
-            f->control = "rotated";
-            read_new(f);
-        } else if (fd >= 0) {
-            close(fd);
-        }
+    } else {
+        check_rotation(f);
     }
     if (f->nlines || f->control)
         f->wake(f->conn);
 }
 
-file_follow_t *files_follow(uv_loop_t *loop, const char *path, size_t n, int follow,
-                            enum tail_framing framing, void *conn, tail_wake_fn wake,
+file_follow_t *files_follow(uv_loop_t *loop, const file_roots_t *fr, const char *path, size_t n,
+                            int follow, enum tail_framing framing, void *conn, tail_wake_fn wake,
                             const char **why)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        *why = "cannot open the file";
+    const char *rel;
+    int root = root_of(fr, path, &rel);
+    if (root < 0 || strlen(path) >= PATH_MAX) {
+        *why = "not under a tail root";
         return NULL;
     }
+    struct stat st;
+    int hard, fd = open_checked(fr->r[root].fd, rel, &st, why, &hard);
+    if (fd < 0)
+        return NULL;
     file_follow_t *f = xcalloc(1, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
+    f->rootfd = fr->r[root].fd;
+    f->rel = f->path + (rel - path);
     f->fd = fd;
     f->dev = st.st_dev;
     f->ino = st.st_ino;
@@ -348,10 +509,21 @@ static void put(buf_t *b, enum tail_framing fr, const char *event, const char *j
 
 int files_next(file_follow_t *f, char **data, size_t *len)
 {
-    if (f->control) {
-        char json[64];
-        int n = snprintf(json, sizeof json, "{\"type\":\"%s\"}", f->control);
-        put(&f->msg, f->framing, f->control, json, (size_t)n);
+    /* after a failure, the lines read before it go first */
+    if (f->control && !(f->failed && (f->nlines || !f->initial_sent))) {
+        if (f->failed) {
+            buf_t json = BUF_INIT;
+            buf_puts(&json, "{\"type\":\"error\",\"error\":");
+            json_str(&json, f->error, strlen(f->error));
+            buf_putc(&json, '}');
+            put(&f->msg, f->framing, "error", json.data, json.len);
+            buf_free(&json);
+            f->error_sent = 1;
+        } else {
+            char json[64];
+            int n = snprintf(json, sizeof json, "{\"type\":\"%s\"}", f->control);
+            put(&f->msg, f->framing, f->control, json, (size_t)n);
+        }
         f->control = NULL;
     } else if (f->nlines || !f->initial_sent) {
         if (!f->follow && f->partial.len) {
@@ -384,9 +556,16 @@ int files_next(file_follow_t *f, char **data, size_t *len)
     return 1;
 }
 
+int files_failed(const file_follow_t *f)
+{
+    return f->failed;
+}
+
 int files_done(const file_follow_t *f)
 {
     struct stat st;
+    if (f->failed)
+        return f->error_sent;
     if (f->follow || !f->initial_sent || f->nlines || f->control || f->partial.len)
         return 0;
     return fstat(f->fd, &st) || (uint64_t)st.st_size <= f->off;

@@ -104,7 +104,11 @@ static int start_file(server_t *srv, tail_state_t *st, const char *rel, const ch
     if (n > 100000)
         n = 100000;
     follow &= may_follow;
-    st->ff = files_follow(&srv->loop, path, n, follow, fr, conn, wake, err);
+    st->ff = files_follow(&srv->loop, srv->roots, path, n, follow, fr, conn, wake, err);
+    if (!st->ff) {
+        log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
+        metrics.http_reject[HREJ_FORBIDDEN]++;
+    }
     return st->ff ? 0 : -1;
 }
 
@@ -216,21 +220,72 @@ const http_handler_t tail_sse_handler = {
 
 /* ---- files over HTTP ----------------------------------------------------------- */
 
+/* GET /api/files: the listing walks directories, so it runs on the thread
+ * pool (files_list_json is bounded and touches only the filesystem); the
+ * loop answers once it is done, if the request is still there. */
+typedef struct list_job {
+    uv_work_t work;
+    const file_roots_t *roots;
+    http_conn_t *conn; /* NULL once the request is gone */
+    buf_t out;
+} list_job_t;
+
+typedef struct list_state {
+    list_job_t *job; /* running */
+} list_state_t;
+
+static void list_work(uv_work_t *w)
+{
+    list_job_t *j = container_of(w, list_job_t, work);
+    files_list_json(j->roots, &j->out);
+}
+
+static void list_after(uv_work_t *w, int status)
+{
+    list_job_t *j = container_of(w, list_job_t, work);
+    if (j->conn) {
+        ((list_state_t *)http_state(j->conn))->job = NULL;
+        if (status)
+            http_reply_error(j->conn, 503, "listing cancelled");
+        else
+            http_reply(j->conn, 200, "application/json", NULL, 0, j->out.data, j->out.len);
+    }
+    buf_free(&j->out);
+    free(j);
+}
+
 static int files_list(http_conn_t *c, const http_req_t *r)
 {
     server_t *srv = http_data(c);
-    buf_t b = BUF_INIT;
+    list_state_t *st = http_state(c);
     (void)r;
-    if (srv->roots)
-        files_list_json(srv->roots, &b);
-    else
-        buf_puts(&b, "{\"roots\":[]}\n");
-    http_reply(c, 200, "application/json", NULL, 0, b.data, b.len);
-    buf_free(&b);
+    if (!srv->roots) {
+        static const char none[] = "{\"roots\":[]}\n";
+        http_reply(c, 200, "application/json", NULL, 0, none, sizeof none - 1);
+        return 0;
+    }
+    list_job_t *j = xcalloc(1, sizeof *j);
+    j->roots = srv->roots;
+    j->conn = c;
+    st->job = j;
+    uv_queue_work(&srv->loop, &j->work, list_work, list_after);
     return 0;
 }
 
-const http_handler_t files_list_handler = {.name = "files", .on_request = files_list};
+static void files_list_end(http_conn_t *c)
+{
+    list_state_t *st = http_state(c);
+    if (st->job)
+        st->job->conn = NULL; /* list_after frees it */
+    st->job = NULL;
+}
+
+const http_handler_t files_list_handler = {
+    .name = "files",
+    .state_size = sizeof(list_state_t),
+    .on_request = files_list,
+    .on_end = files_list_end,
+};
 
 static int file_request(http_conn_t *c, const http_req_t *r)
 {
@@ -341,7 +396,8 @@ static int ws_writable(ws_conn_t *w)
         if (files_next(st->ff, &data, &len) && ws_write_text(w, data, len))
             return -1;
         if (files_done(st->ff)) {
-            ws_close_reason(w, 1000); /* a one-shot read (follow=0) is complete */
+            /* a one-shot read (follow=0) is complete, or the path became unsafe */
+            ws_close_reason(w, files_failed(st->ff) ? 1008 : 1000);
             return -1;
         }
         ws_want_writable(w);

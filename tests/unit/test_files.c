@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/buf.h"
 #include "tail/files.h"
 
 static char base[256];
@@ -50,6 +51,10 @@ static int setup(void **state)
     snprintf(p, sizeof p, "%s/out", base);
     snprintf(q, sizeof q, "%s/a/outdir", base);
     assert_int_equal(symlink(p, q), 0);
+    touch("out/linked", "l\n");
+    snprintf(p, sizeof p, "%s/out/linked", base);
+    snprintf(q, sizeof q, "%s/a/hard.log", base);
+    assert_int_equal(link(p, q), 0);
     char r[3][4096];
     snprintf(r[0], sizeof r[0], "%s/a", base);
     snprintf(r[1], sizeof r[1], "%s/b", base);
@@ -63,6 +68,7 @@ static int teardown(void **state)
 {
     (void)state;
     char cmd[300];
+    files_roots_free(&roots);
     snprintf(cmd, sizeof cmd, "rm -rf %s", base);
     return system(cmd);
 }
@@ -123,6 +129,26 @@ static void test_escapes_are_refused(void **state)
     assert_non_null(refused("zz/app.log"));
     assert_non_null(refused("a/missing"));
     assert_non_null(refused("b/../a/app.log"));
+    /* a hard link could name any file of the filesystem */
+    assert_non_null(refused("a/hard.log"));
+    assert_non_null(strstr(refused("a/hard.log"), "hard link"));
+}
+
+static void test_listing(void **state)
+{
+    (void)state;
+    buf_t b = BUF_INIT;
+    files_list_json(&roots, &b);
+    buf_putc(&b, '\0');
+    /* files and in-root symlinks; no escapes, no hard links */
+    assert_non_null(strstr(b.data, "\"path\":\"app.log\""));
+    assert_non_null(strstr(b.data, "\"path\":\"sub/deep.log\""));
+    assert_non_null(strstr(b.data, "\"path\":\"sub/alias\""));
+    assert_null(strstr(b.data, "escape"));
+    assert_null(strstr(b.data, "secret"));
+    assert_null(strstr(b.data, "hard.log"));
+    assert_non_null(strstr(b.data, "\"truncated\":false"));
+    buf_free(&b);
 }
 
 int main(void)
@@ -131,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_names_are_unique),
         cmocka_unit_test(test_files_inside_resolve),
         cmocka_unit_test(test_escapes_are_refused),
+        cmocka_unit_test(test_listing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

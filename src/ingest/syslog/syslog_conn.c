@@ -36,14 +36,10 @@ void syslog_conn_cleanup(void)
     g_rb_ready = 0;
 }
 
-/* Parses one message into b; a frame the framer cut is marked truncated. */
-static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_defaults_t *d,
-                      enum input in)
+/* Marks the record just added to b (from mark on) as cut by the framer. */
+static void mark_cut(batch_t *b, size_t mark)
 {
-    size_t mark = b->frames.len;
-    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW)
-        metrics.parse_errors[in]++;
-    if (cut && b->frames.len > mark) {
+    if (b->frames.len > mark) {
         char *f = b->frames.data + mark;
         if (!((unsigned char)f[25] & RECORD_F_TRUNCATED)) {
             f[25] = (char)((unsigned char)f[25] | RECORD_F_TRUNCATED);
@@ -52,10 +48,31 @@ static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_de
     }
 }
 
-static void on_frame(void *arg, const char *frame, size_t n, int truncated)
+/* Parses one message into b; a frame the framer cut is marked truncated. */
+static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_defaults_t *d,
+                      enum input in)
+{
+    size_t mark = b->frames.len;
+    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW)
+        metrics.parse_errors[in]++;
+    if (cut)
+        mark_cut(b, mark);
+}
+
+static void on_frame(void *arg, const char *frame, size_t n, int truncated, const char *unframed)
 {
     syslog_state_t *st = arg;
-    parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP);
+    if (!unframed) {
+        parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP);
+        return;
+    }
+    /* digits first but not octet counting: kept whole as a line, with why */
+    size_t mark = st->out.frames.len;
+    syslog_raw(frame, n, unframed, builder(), &st->out, &st->d);
+    metrics.parse_errors[INPUT_SYSLOG_TCP]++;
+    metrics.framing_fallbacks[INPUT_SYSLOG_TCP]++;
+    if (truncated)
+        mark_cut(&st->out, mark);
 }
 
 static void on_open(stream_conn_t *c)
@@ -72,9 +89,9 @@ static int on_data(stream_conn_t *c, const char *p, size_t n)
     syslog_state_t *st = c->state;
     st->d.now = time_now_ns();
     batch_reset(&st->out);
-    int rc = syslog_framer_feed(&st->fr, p, n, on_frame, st);
+    syslog_framer_feed(&st->fr, p, n, on_frame, st);
     stream_append(c, &st->out);
-    return rc;
+    return 0;
 }
 
 static void on_eof(stream_conn_t *c)

@@ -519,6 +519,21 @@ static void set_topic(recbuild_t *rb, int pri)
     rb->level = sev;
 }
 
+void syslog_raw(const char *msg, size_t n, const char *why, recbuild_t *rb, batch_t *b,
+                const rec_defaults_t *d)
+{
+    while (n && (msg[n - 1] == '\0' || msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        n--;
+    /* keep the whole text: a bad message is never dropped */
+    recbuild_reset(rb);
+    rb->level = LEVEL_NOTICE;
+    recbuild_set(rb, RF_TOPIC, "user.notice", 11);
+    recbuild_set(rb, RF_MSG, msg, n);
+    recbuild_field_key(rb, "parse_error", 11);
+    recbuild_field_str(rb, why, strlen(why));
+    recbuild_finish(rb, b, d);
+}
+
 enum syslog_result syslog_parse(const char *msg, size_t n, recbuild_t *rb, batch_t *b,
                                 const rec_defaults_t *d)
 {
@@ -537,14 +552,7 @@ enum syslog_result syslog_parse(const char *msg, size_t n, recbuild_t *rb, batch
             parse_bare(p, end, rb);
     }
     if (why) {
-        /* keep the whole text: a bad message is never dropped */
-        recbuild_reset(rb);
-        rb->level = LEVEL_NOTICE;
-        recbuild_set(rb, RF_TOPIC, "user.notice", 11);
-        recbuild_set(rb, RF_MSG, msg, n);
-        recbuild_field_key(rb, "parse_error", 11);
-        recbuild_field_str(rb, why, strlen(why));
-        recbuild_finish(rb, b, d);
+        syslog_raw(msg, n, why, rb, b, d);
         return SYSLOG_RAW;
     }
     set_topic(rb, pri);

@@ -92,6 +92,12 @@ enum syslog_result { SYSLOG_OK = 0, SYSLOG_RAW = 1 };
 enum syslog_result syslog_parse(const char *msg, size_t n, recbuild_t *rb, batch_t *b,
                                 const rec_defaults_t *d);
 
+/* Adds the record SYSLOG_RAW stands for (above) with parse_error why, without
+ * parsing: for a frame that is known not to be a syslog message (a TCP frame
+ * the framer could only take as a line, syslog_frame.h). */
+void syslog_raw(const char *msg, size_t n, const char *why, recbuild_t *rb, batch_t *b,
+                const rec_defaults_t *d);
+
 /* Facility name for 0..23 ("kern", "user", ..., "local7"), NULL otherwise. */
 const char *syslog_facility_name(int facility);
 
