@@ -1,6 +1,8 @@
 /* timeutil.c - time formatting and parsing: see timeutil.h. */
 #include "timeutil.h"
 
+#include <string.h>
+
 #include <stdio.h>
 #include <time.h>
 
@@ -233,4 +235,64 @@ int time_parse_any(const char *s, size_t n, int64_t *ns)
     if (time_parse_epoch(s, n, ns) == 0)
         return 0;
     return time_parse_rfc3339(s, n, ns);
+}
+
+int time_parse_age(const char *s, size_t n, int64_t *ns)
+{
+    static const struct {
+        const char *unit;
+        int64_t ns;
+    } units[] = {{"ms", NS_PER_MS}, {"s", NS_PER_SEC}, {"m", 60 * NS_PER_SEC},
+                 {"h", 3600 * NS_PER_SEC}, {"d", 86400 * NS_PER_SEC},
+                 {"w", 7 * 86400 * NS_PER_SEC}};
+    size_t i = 0;
+    int64_t whole = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        if (i >= 12)
+            return -1;
+        whole = whole * 10 + (s[i] - '0');
+        i++;
+    }
+    if (i == 0)
+        return -1;
+    int64_t frac = 0, scale = 1; /* frac / scale of a unit */
+    if (i < n && s[i] == '.') {
+        size_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && i - start < 9) {
+            frac = frac * 10 + (s[i] - '0');
+            scale *= 10;
+            i++;
+        }
+        if (i == start)
+            return -1;
+    }
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t ul = strlen(units[u].unit);
+        if (n - i != ul || memcmp(s + i, units[u].unit, ul) != 0)
+            continue;
+        int64_t v;
+        if (__builtin_mul_overflow(whole, units[u].ns, &v) ||
+            __builtin_add_overflow(v, frac * (units[u].ns / scale), &v) ||
+            v > 200LL * 366 * 86400 * NS_PER_SEC)
+            return -1;
+        *ns = v;
+        return 0;
+    }
+    return -1;
+}
+
+int time_parse_when(const char *s, size_t n, int64_t now, int64_t *ns)
+{
+    int64_t age;
+    if (time_parse_any(s, n, ns) == 0)
+        return 0;
+    if (n == 3 && memcmp(s, "now", 3) == 0) {
+        *ns = now;
+        return 0;
+    }
+    if (time_parse_age(s, n, &age) == 0) {
+        *ns = now - age;
+        return 0;
+    }
+    return -1;
 }

@@ -29,6 +29,16 @@ int time_parse_epoch(const char *s, size_t n, int64_t *ns);
 /* Either of the two forms above. */
 int time_parse_any(const char *s, size_t n, int64_t *ns);
 
+/* Parses an age: a number (a fraction allowed) and a unit, ms, s, m, h, d
+ * or w ("15m", "1.5h", "7d"). Returns 0 and sets *ns to its length. */
+int time_parse_age(const char *s, size_t n, int64_t *ns);
+/* The one time grammar of query and tail parameters and CLI flags: RFC
+ * 3339, epoch s/ms/us/ns by magnitude, "now", or an age before now. */
+int time_parse_when(const char *s, size_t n, int64_t now, int64_t *ns);
+#define TIME_FORMS                                                                              \
+    "RFC 3339 (2026-11-21T10:45:56Z), epoch seconds, ms, us or ns (1764684000), now, or an "   \
+    "age before now (90s, 15m, 2h, 7d, 1w)"
+
 /* Days since 1970-01-01 for a proleptic Gregorian date. */
 int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
 

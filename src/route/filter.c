@@ -62,8 +62,8 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
     }
     if (slice_eq(key, "since") || slice_eq(key, "until")) {
         int64_t ns;
-        if (time_parse_any(v.p, v.n, &ns)) {
-            *err = "bad time: use RFC 3339 (2026-11-21T10:45:56Z) or epoch ns";
+        if (time_parse_when(v.p, v.n, time_now_ns(), &ns)) {
+            *err = key.p[0] == 's' ? "bad since: use " TIME_FORMS : "bad until: use " TIME_FORMS;
             return -1;
         }
         if (key.p[0] == 's')

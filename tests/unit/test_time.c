@@ -340,6 +340,53 @@ static void test_days_from_civil(void **state)
     assert_int_equal(expect, time_days_from_civil(2104, 1, 1));
 }
 
+/* The one grammar of since/until: every form, and what it is not. */
+static void test_parse_when_table(void **state)
+{
+    (void)state;
+    const int64_t now = 1764684000LL * NS_PER_SEC; /* 2025-12-02T14:00:00Z */
+    static const struct {
+        const char *in;
+        int ok;
+        int64_t ns; /* expected, as an offset from now when rel */
+        int rel;
+    } t[] = {
+        {"2026-11-21T10:45:56Z", 1, 1795257956LL * NS_PER_SEC, 0},
+        {"2026-11-21 10:45:56+01:00", 1, 1795254356LL * NS_PER_SEC, 0},
+        {"1764684000", 1, 1764684000LL * NS_PER_SEC, 0},          /* epoch s */
+        {"1764684000123", 1, 1764684000123LL * NS_PER_MS, 0},     /* ms */
+        {"1764684000123456", 1, 1764684000123456LL * 1000, 0},    /* us */
+        {"1764684000123456789", 1, 1764684000123456789LL, 0},     /* ns */
+        {"1764684000.5", 1, 1764684000LL * NS_PER_SEC + NS_PER_SEC / 2, 0},
+        {"now", 1, 0, 1},
+        {"90s", 1, -90 * NS_PER_SEC, 1},
+        {"15m", 1, -15 * 60 * NS_PER_SEC, 1},
+        {"2h", 1, -2 * 3600 * NS_PER_SEC, 1},
+        {"1.5h", 1, -5400 * NS_PER_SEC, 1},
+        {"7d", 1, -7 * 86400 * NS_PER_SEC, 1},
+        {"1w", 1, -7 * 86400 * NS_PER_SEC, 1},
+        {"250ms", 1, -250 * NS_PER_MS, 1},
+        {"", 0, 0, 0},
+        {"h", 0, 0, 0},
+        {"2x", 0, 0, 0},
+        {"-2h", 0, 0, 0},
+        {"2h ago", 0, 0, 0},
+        {"1.h", 0, 0, 0},
+        {"yesterday", 0, 0, 0},
+        {"99999999999999999999", 0, 0, 0},
+        {"999999999999999w", 0, 0, 0},
+        {"2026-13-01T00:00:00Z", 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        int64_t ns = 0;
+        int rc = time_parse_when(t[i].in, strlen(t[i].in), now, &ns);
+        if (rc != (t[i].ok ? 0 : -1))
+            fail_msg("'%s': rc %d", t[i].in, rc);
+        if (t[i].ok && ns != (t[i].rel ? now + t[i].ns : t[i].ns))
+            fail_msg("'%s': %lld", t[i].in, (long long)ns);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_parse_out_of_range), cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_epoch_units),     cmocka_unit_test(test_epoch_bad),
         cmocka_unit_test(test_parse_any),       cmocka_unit_test(test_days_from_civil),
+        cmocka_unit_test(test_parse_when_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
