@@ -1,6 +1,9 @@
 """Live tail hardening: the backlog of a tail that starts behind the memory
 window comes from a newest-first disk scan and must still be exactly the n
-newest matching records, oldest first and intact.
+newest matching records, oldest first and intact; and a subscriber's topic
+patterns are bounded (16 patterns, 32 words and 255 bytes each), a request
+over the bounds getting a clear 400 over SSE, the same error with status 400
+over a WebSocket, and a 400 from /api/logs, which shares the filter.
 
 One server per test; the tests loop over n rather than start servers."""
 import asyncio
@@ -155,3 +158,86 @@ def test_disk_backlog_filtered_behind_newer_records(behind):
     wait_visible(server, stored[-1]["seq"] + 1)
     got = sse_backlog(server, "n=1&level=crit", 1)
     assert got[0]["msg"] == "live one"
+
+
+# ---- topic pattern limits ------------------------------------------------------
+
+LONG_TOPIC = ".".join(["a"] * 125 + ["hit"])  # 253 bytes: records keep 255
+
+
+def worst(k):
+    """A legal worst case: 32 words, "#" then literals that all match a
+    topic of "a"s, failing only at the last word."""
+    return ".".join(["#"] + ["a"] * 30 + [f"z{k}"])
+
+
+def tail_qs(patterns, n=0):
+    return urllib.parse.urlencode([("n", str(n))] + [("topic", p) for p in patterns])
+
+
+def sse_status(server, qs):
+    r = requests.get(server.url + "/api/tail?" + qs, headers={"Accept": "text/event-stream"},
+                     stream=True, timeout=10)
+    try:
+        if r.status_code != 200:
+            return r.status_code, r.json()
+        return 200, None
+    finally:
+        r.close()
+
+
+async def ws_refusal(server, qs):
+    """The error message a refused WebSocket gets; the server then closes."""
+    async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/tail?{qs}") as ws:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        return msg
+
+
+OVER_LIMITS = [
+    ([worst(k) for k in range(17)], "too many topic patterns (at most 16)"),
+    ([".".join(["a"] * 33)], "topic pattern has more than 32 words"),
+    (["#." * 32 + "a"], "topic pattern has more than 32 words"),
+    (["x" * 256], "topic pattern longer than 255 bytes"),
+]
+
+
+def test_topic_pattern_limits_are_400_over_sse_ws_and_logs(server):
+    for patterns, why in OVER_LIMITS:
+        st, body = sse_status(server, tail_qs(patterns))
+        assert st == 400 and body["error"] == why, (st, body)
+        st, data = server.request("GET", "/api/logs?" + urllib.parse.urlencode(
+            [("topic", p) for p in patterns]))
+        assert st == 400 and json.loads(data)["error"] == why
+
+    async def ws_all():
+        for patterns, why in OVER_LIMITS:
+            msg = await ws_refusal(server, tail_qs(patterns))
+            assert msg == {"type": "error", "status": 400, "error": why}
+    asyncio.run(ws_all())
+    # nobody was subscribed by a refused request
+    assert server.metrics()["logship_tail_subscribers"] == 0
+
+
+def test_sixteen_worst_case_patterns_are_accepted_and_match(server):
+    """At the limits, 16 patterns of 32 words each: accepted over SSE and
+    WebSocket, and they match what they should."""
+    patterns = [worst(k) for k in range(15)] + [".".join(["#"] + ["a"] * 30 + ["hit"])]
+    assert all(len(p.split(".")) == 32 for p in patterns)
+    qs = tail_qs(patterns)
+    assert sse_status(server, qs)[0] == 200
+
+    async def run():
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/tail?{qs}") as ws:
+            post(server, [{"msg": "miss", "topic": ".".join(["a"] * 128)},
+                          {"msg": "short", "topic": "a.hit"},
+                          {"msg": "hit", "topic": LONG_TOPIC},
+                          {"msg": "z3", "topic": ".".join(["b"] + ["a"] * 40 + ["z3"])}])
+            got = []
+            while len(got) < 2:
+                data = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert isinstance(data, list), data
+                got.extend(data)
+            assert [r["msg"] for r in got] == ["hit", "z3"]
+    asyncio.run(run())
