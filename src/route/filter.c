@@ -6,7 +6,6 @@
 
 #include "../common/level.h"
 #include "../common/timeutil.h"
-#include "topic.h"
 
 void filter_init(filter_t *f)
 {
@@ -22,14 +21,8 @@ int filter_match(const filter_t *f, const record_t *r)
         return 0;
     if (r->level > f->min_level || r->ts < f->since || r->ts > f->until)
         return 0;
-    if (f->ntopics) {
-        size_t i = 0;
-        while (i < f->ntopics &&
-               !topic_match(f->topics[i].p, f->topics[i].n, r->topic.p, r->topic.n))
-            i++;
-        if (i == f->ntopics)
-            return 0;
-    }
+    if (f->ntopics && !topic_match_any(f->pats, f->topics, f->ntopics, r->topic.p, r->topic.n))
+        return 0;
     if (f->q.n && !memmem(r->msg.p, r->msg.n, f->q.p, f->q.n))
         return 0;
     return 1;
@@ -44,6 +37,8 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
             *err = "too many topic patterns (at most 16)";
             return -1;
         }
+        if (topic_compile(&f->pats[f->ntopics], v.p, v.n, err))
+            return -1; /* never once checked */
         f->topics[f->ntopics++] = v;
         return 0;
     }

@@ -4,6 +4,10 @@
  * none), is at least as severe as min_level (syslog order: lower is more
  * severe), contains q in its message, and lies inside the time and seq
  * bounds. Strings are borrowed from the request that built the filter.
+ *
+ * Topic patterns are compiled when set (topic.h) and the compiled form only
+ * refers to its text by offset: copying a filter and pointing topics[i] at
+ * a copy of the same text keeps it valid.
  */
 #ifndef LOGSHIP_FILTER_H
 #define LOGSHIP_FILTER_H
@@ -11,11 +15,15 @@
 #include <stdint.h>
 
 #include "../common/record.h"
+#include "topic.h"
 
+/* Topic patterns per filter, so per subscriber and per query: matching
+ * costs every subscriber's patterns for every record. */
 #define FILTER_MAX_TOPICS 16
 
 typedef struct filter {
     slice_t topics[FILTER_MAX_TOPICS];
+    topic_pat_t pats[FILTER_MAX_TOPICS]; /* topics[i] compiled; travels with it */
     size_t ntopics;
     int min_level; /* 7 (debug) passes everything */
     slice_t q;     /* substring of msg; empty passes everything */

@@ -389,14 +389,17 @@ static void work(uv_work_t *w)
         msg_end(&j->out, j->framing, a.last);
         return;
     }
-    /* backlog: newest first into scratch, then oldest first into out */
+    /* backlog: newest first into scratch, then oldest first into out.
+     * Record i of scratch starts at offs[i] and ends where the next one
+     * rendered (the next older record, i + 1) starts; the last one rendered
+     * ends at scratch.len. */
     buf_t scratch = BUF_INIT;
     a.out = &scratch;
     j->error = store_scan(j->store, &j->f, 1, take, &a);
     msg_begin(&j->out, j->framing, "records");
     buf_putc(&j->out, '[');
     for (size_t i = a.n; i-- > 0;) {
-        size_t end = i == 0 ? scratch.len : a.offs[i - 1];
+        size_t end = i + 1 < a.n ? a.offs[i + 1] : scratch.len;
         if (i + 1 != a.n)
             buf_putc(&j->out, ',');
         buf_append(&j->out, scratch.data + a.offs[i], end - a.offs[i]);

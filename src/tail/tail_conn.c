@@ -350,13 +350,15 @@ const http_handler_t files_file_handler = {
 
 /* ---- WebSocket ------------------------------------------------------------------ */
 
-/* Queues an error message; the connection closes once it is sent. */
-static void ws_fail(ws_conn_t *w, tail_state_t *st, const char *err)
+/* Queues an error message, {"type":"error","status":S,"error":"..."} with
+ * the HTTP status the same refusal gets over SSE; the connection closes
+ * once it is sent. (A refused handshake would tell a browser nothing.) */
+static void ws_fail(ws_conn_t *w, tail_state_t *st, int status, const char *err)
 {
     buf_reset(&st->err);
     buf_reserve(&st->err, WS_PRE + 256);
     st->err.len = WS_PRE;
-    buf_puts(&st->err, "{\"type\":\"error\",\"error\":");
+    buf_printf(&st->err, "{\"type\":\"error\",\"status\":%d,\"error\":", status);
     json_str(&st->err, err, strlen(err));
     buf_putc(&st->err, '}');
     ws_want_writable(w);
@@ -372,13 +374,15 @@ static int ws_open(ws_conn_t *w, const char *uri)
 
     st->ws = w;
     ws_query(w, &st->query);
-    if (strncmp(uri, "/api/files/", 11) == 0)
-        start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w, wake_ws,
-                   &err);
-    else if (params(st, &p, SLICE_NULL, &err) == 0)
-        st->sub = tail_subscribe(srv->tail, &p, TAIL_WS, w, wake_ws, &err);
-    if (!st->sub && !st->ff)
-        ws_fail(w, st, err ? err : "refused");
+    if (strncmp(uri, "/api/files/", 11) == 0) {
+        if (start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w, wake_ws,
+                       &err))
+            ws_fail(w, st, srv->roots ? 403 : 404, err ? err : "refused");
+    } else if (params(st, &p, SLICE_NULL, &err)) {
+        ws_fail(w, st, 400, err ? err : "bad query string");
+    } else if (!(st->sub = tail_subscribe(srv->tail, &p, TAIL_WS, w, wake_ws, &err))) {
+        ws_fail(w, st, 503, err ? err : "refused");
+    }
     return 0;
 }
 

@@ -209,10 +209,12 @@ const marker = (text, bad = false) => ({ kind: 'marker', text, bad });
 const splitTopics = (s) => s.split(/[\s,]+/).filter(Boolean);
 
 // The server's rule (src/route/topic.c): words separated by dots, none
-// empty, '*' and '#' only as whole words.
+// empty, '*' and '#' only as whole words; at most 255 bytes and 32 words.
 function topicError(p) {
-  if (p.length > 255) return 'a topic pattern is at most 255 bytes';
-  for (const w of p.split('.')) {
+  if (new TextEncoder().encode(p).length > 255) return 'a topic pattern is at most 255 bytes';
+  const words = p.split('.');
+  if (words.length > 32) return `"${p}": a topic pattern is at most 32 words`;
+  for (const w of words) {
     if (!w) return `"${p}": empty word (two dots, or a dot at an end)`;
     if (w.length > 1 && /[*#]/.test(w)) return `"${p}": '*' and '#' must be whole words`;
   }
