@@ -6,7 +6,10 @@
 # Loads (wrk, keep-alive, 2 threads, 50 connections, DURATION seconds each):
 #   single  POST /api/log with one ~120-byte log= record per request
 #   ndjson  POST /api/log with 1,000 NDJSON records per request
-# Usage: bench/http_ingest.sh [DURATION]   (default 10)
+# Each logshipd is freshly started; "single" runs twice on it (fresh, then
+# warm) before the NDJSON load. BASELINE=path/to/another/logshipd runs the
+# same loads on that binary too, in the same run (before/after a change).
+# Usage: [BASELINE=BIN] bench/http_ingest.sh [DURATION]   (default 10)
 # Prints a markdown table; raw wrk output goes to bench/out/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -49,16 +52,30 @@ wrk_rps() {
 }
 cpu_of() { ps -o times= -p "$1" | tr -d ' '; }
 
-# logshipd
-LP=$(free_port)
-./build/logshipd --http 127.0.0.1:"$LP" --data "$WORK/data" --log-level warning &
-LPID=$!; PIDS="$PIDS $LPID"
-wait_port "$LP"
-L_SINGLE=$(wrk_rps logshipd-single "$LP" "$WORK/single.lua")
-L_NDJSON=$(wrk_rps logshipd-ndjson "$LP" "$WORK/ndjson.lua")
-L_CPU=$(cpu_of "$LPID")
-STORED=$(curl -s "http://127.0.0.1:$LP/metrics" | awk -F' ' '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
-kill "$LPID"
+peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
+cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
+
+# run_logshipd LABEL BIN: fresh single, warm single, NDJSON; sets R_<LABEL>
+run_logshipd() {
+    local label=$1 bin=$2 port pid fresh warm nd cpu rss stored
+    port=$(free_port)
+    rm -rf "$WORK/data-$label"
+    "$bin" --http 127.0.0.1:"$port" --data "$WORK/data-$label" --syslog-udp off --syslog-tcp off \
+        --tcp off --log-level warning &
+    pid=$!; PIDS="$PIDS $pid"
+    wait_port "$port"
+    fresh=$(wrk_rps "logshipd-$label-single-fresh" "$port" "$WORK/single.lua")
+    warm=$(wrk_rps "logshipd-$label-single-warm" "$port" "$WORK/single.lua")
+    nd=$(wrk_rps "logshipd-$label-ndjson" "$port" "$WORK/ndjson.lua")
+    cpu=$(cpu_s "$pid")
+    rss=$(peak_rss_kb "$pid")
+    stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
+    kill "$pid"; sleep 0.5
+    echo "$label $fresh $warm $nd $cpu $rss $stored"
+}
+L_ROW=$(run_logshipd current ./build/logshipd)
+B_ROW=""
+[ -n "${BASELINE:-}" ] && B_ROW=$(run_logshipd baseline "$BASELINE")
 
 # nginx: return 204, one worker (logshipd runs one event loop) and auto
 run_nginx() {
@@ -95,19 +112,29 @@ wait_port "$AP"
 A_SINGLE=$(wrk_rps aiohttp-single "$AP" "$WORK/single.lua")
 kill "$APID"
 
-/usr/bin/python3 - "$L_SINGLE" "$L_NDJSON" "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$L_CPU" "$STORED" "$DUR" <<'PY'
+/usr/bin/python3 - "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$DUR" "$L_ROW" "$B_ROW" <<'PY'
 import sys
-ls, ln, n1, na, a, cpu, stored, dur = sys.argv[1:]
-ls, ln, n1, na, a = map(float, (ls, ln, n1, na, a))
-print(f"| load | server | requests/s | records/s |")
-print(f"|---|---|---:|---:|")
-print(f"| single log= | logshipd | {ls:,.0f} | {ls:,.0f} |")
+n1, na, a, dur = map(float, sys.argv[1:5])
+rows = [r.split() for r in sys.argv[5:] if r.strip()]
+print("| load | server | requests/s | records/s |")
+print("|---|---|---:|---:|")
+for label, fresh, warm, nd, cpu, rss, stored in rows:
+    fresh, warm, nd = float(fresh), float(warm), float(nd)
+    print(f"| single log=, fresh server | logshipd ({label}) | {fresh:,.0f} | {fresh:,.0f} |")
+    print(f"| single log=, warm | logshipd ({label}) | {warm:,.0f} | {warm:,.0f} |")
+    print(f"| NDJSON x1000 | logshipd ({label}) | {nd:,.0f} | {nd*1000:,.0f} |")
 print(f"| single log= | nginx return 204, 1 worker | {n1:,.0f} | — |")
 print(f"| single log= | nginx return 204, auto workers | {na:,.0f} | — |")
 print(f"| single log= | Python aiohttp, append to file | {a:,.0f} | {a:,.0f} |")
-print(f"| NDJSON x1000 | logshipd | {ln:,.0f} | {ln*1000:,.0f} |")
 print()
-print(f"ratios: logshipd/nginx(1 worker) {ls/n1:.2f}, logshipd/nginx(auto) {ls/na:.2f}, "
-      f"logshipd/aiohttp {ls/a:.1f}x; NDJSON {ln*1000/1e6:.2f} M records/s")
-print(f"logshipd CPU time over both loads ({2*int(dur)} s): {cpu}; records stored: {stored}")
+for label, fresh, warm, nd, cpu, rss, stored in rows:
+    fresh, warm, nd = float(fresh), float(warm), float(nd)
+    print(f"logshipd ({label}): fresh/nginx(1) {fresh/n1:.2f}, warm/nginx(1) {warm/n1:.2f}, "
+          f"warm/nginx(auto) {warm/na:.2f}, warm/aiohttp {warm/a:.1f}x; "
+          f"NDJSON {nd*1000/1e6:.2f} M records/s; CPU {cpu} s over {3*int(dur)} s of load; "
+          f"peak RSS {int(rss)//1024} MB; records stored {stored}")
+if len(rows) == 2:
+    c, b = rows
+    print(f"current/baseline: single fresh {float(c[1])/float(b[1]):.2f}, "
+          f"warm {float(c[2])/float(b[2]):.2f}, NDJSON {float(c[3])/float(b[3]):.2f}")
 PY
