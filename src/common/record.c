@@ -143,7 +143,7 @@ void record_to_json(buf_t *b, const record_t *r)
 void batch_reset(batch_t *b)
 {
     buf_reset(&b->frames);
-    b->count = b->repaired = b->truncated = 0;
+    b->count = b->repaired = b->truncated = b->unknown_levels = 0;
 }
 
 void batch_free(batch_t *b)
@@ -184,6 +184,7 @@ void recbuild_reset(recbuild_t *rb)
     rb->set = 0;
     rb->has_ts = 0;
     rb->level = -1;
+    rb->level_unknown = 0;
     rb->flags = 0;
 }
 
@@ -270,4 +271,5 @@ void recbuild_finish(recbuild_t *rb, batch_t *b, const rec_defaults_t *d)
         r.fields = SLICE_NULL;
     }
     batch_add(b, &r);
+    b->unknown_levels += rb->level_unknown != 0;
 }

@@ -93,6 +93,7 @@ typedef struct batch {
     size_t count;
     size_t repaired;  /* records that had invalid UTF-8 replaced */
     size_t truncated; /* records whose msg was cut */
+    size_t unknown_levels; /* records whose level was not one we know (kept in fields.level_raw) */
 } batch_t;
 
 void batch_reset(batch_t *b);
@@ -122,6 +123,7 @@ typedef struct recbuild {
     int64_t ts;
     int has_ts;
     int level; /* -1 unset */
+    int level_unknown; /* a level was given that no name or number maps to */
     unsigned flags;
     size_t max_msg;
 } recbuild_t;

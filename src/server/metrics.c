@@ -87,6 +87,10 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
               "Records whose invalid UTF-8 was replaced by U+FFFD.", metrics.repaired);
     per_input(out, "logship_records_truncated_total", "counter",
               "Records whose message was cut to the size limit.", metrics.truncated);
+    per_input_of(out, "logship_records_unknown_level_total", "counter",
+                 "Records whose level was not a known name or number: stored at the default "
+                 "level with the original in fields.level_raw.",
+                 metrics.unknown_levels, 1u << INPUT_HTTP);
     per_input_of(out, "logship_connections_open", "gauge", "Open client connections, by input.",
                  metrics.conns_open, CONNECTED);
     per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",

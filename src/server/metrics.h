@@ -40,6 +40,7 @@ typedef struct metrics {
     uint64_t truncated[INPUT_COUNT]; /* records cut to the size limit */
     uint64_t conns_open[INPUT_COUNT];
     uint64_t reloads; /* SIGHUP reloads applied */
+    uint64_t unknown_levels[INPUT_COUNT]; /* stored at the default level, fields.level_raw */
     hist_t ack_seconds[INPUT_COUNT]; /* request or batch to its acknowledgement */
     hist_t query_seconds;            /* /api/logs, request to the last byte queued */
     uint64_t conns_total[INPUT_COUNT];

@@ -208,3 +208,37 @@ def test_connection_close_is_honoured(server, request_bytes):
     s.close()
     head = data.split(b"\r\n\r\n")[0].lower()
     assert head.startswith(b"http/1.1 200") and b"connection: close" in head
+
+
+def test_records_without_a_message_are_refused_like_forms(server):
+    st, body = server.post("/api/log", "{}", "application/json")
+    assert st == 400 and body["error"] == "record has no message: use message, msg or log"
+    st, body = server.post("/api/log", '{"level":"error","app":"x"}', "application/json")
+    assert st == 400 and "use message, msg or log" in body["error"]
+    lines = '{"msg":"one"}\n{"app":"no message"}\n{"msg":"three"}\n'
+    st, body = server.post("/api/log", lines, "application/x-ndjson")
+    assert st == 200 and body["accepted"] == 2 and body["rejected_count"] == 1
+    assert body["rejected"][0]["line"] == 2 and "no message" in body["rejected"][0]["error"]
+    st, body = server.post("/api/log", '[{"msg":"four"},{"level":"info"}]', "application/json")
+    assert st == 200 and body["accepted"] == 1 and body["rejected"][0]["element"] == 2
+    assert [r["msg"] for r in server.logs()] == ["one", "three", "four"]
+
+
+def test_an_unknown_level_is_kept_raw_and_counted(server):
+    st, _ = server.post("/api/log", '{"msg":"odd","level":"bogus"}', "application/json")
+    assert st == 200
+    st, _ = server.post("/api/log", "log=form&level=loud", "application/x-www-form-urlencoded")
+    assert st == 200
+    recs = server.logs()
+    assert [(r["msg"], r["level"], r["fields"]["level_raw"]) for r in recs] == \
+        [("odd", "info", "bogus"), ("form", "info", "loud")]
+    assert server.metrics()['logship_records_unknown_level_total{input="http"}'] == 2
+
+
+def test_http_records_carry_the_senders_address_as_host(server):
+    assert server.post("/api/log", '{"msg":"a"}', "application/json")[0] == 200
+    assert server.post("/api/log", '{"msg":"b","host":"web-7"}', "application/json")[0] == 200
+    assert server.post("/api/log", "log=c", "application/x-www-form-urlencoded")[0] == 200
+    assert server.post("/api/log?host=box", "d\n", "text/plain")[0] == 200
+    assert [(r["msg"], r["host"]) for r in server.logs()] == \
+        [("a", "127.0.0.1"), ("b", "web-7"), ("c", "127.0.0.1"), ("d", "box")]

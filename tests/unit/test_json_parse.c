@@ -132,8 +132,13 @@ static void test_defaults(void **state)
     defs.level = -1;
     defs.now = NOW;
 
-    /* an empty object is an empty record */
-    r = one("{}");
+    /* a record must say something, as a form must: {} is refused */
+    const char *err = NULL;
+    assert_int_equal(doc("{}", &err), -1);
+    assert_string_equal(err, "record has no message: use message, msg or log");
+    assert_int_equal(b.count, 0);
+    /* an empty message is a message */
+    r = one("{\"msg\":\"\"}");
     slice_is(r.msg, "");
     slice_is(r.topic, "default.info");
 }
@@ -172,74 +177,74 @@ static void test_msg_ranks(void **state)
 static void test_levels(void **state)
 {
     (void)state;
-    assert_int_equal(one("{\"level\":\"WARN\"}").level, LEVEL_WARNING);
-    assert_int_equal(one("{\"level\":\"critical\"}").level, LEVEL_CRIT);
-    assert_int_equal(one("{\"level\":3}").level, LEVEL_ERROR);
-    assert_int_equal(one("{\"level\":\"3\"}").level, LEVEL_ERROR);
-    assert_int_equal(one("{\"level\":30}").level, LEVEL_WARNING);
-    assert_int_equal(one("{\"levelname\":\"ERROR\"}").level, LEVEL_ERROR);
-    assert_int_equal(one("{\"severity\":\"notice\"}").level, LEVEL_NOTICE);
-    assert_int_equal(one("{\"levelno\":10}").level, LEVEL_DEBUG);
-    assert_int_equal(one("{\"levelno\":50}").level, LEVEL_CRIT);
+    assert_int_equal(one("{\"msg\":\"m\",\"level\":\"WARN\"}").level, LEVEL_WARNING);
+    assert_int_equal(one("{\"msg\":\"m\",\"level\":\"critical\"}").level, LEVEL_CRIT);
+    assert_int_equal(one("{\"msg\":\"m\",\"level\":3}").level, LEVEL_ERROR);
+    assert_int_equal(one("{\"msg\":\"m\",\"level\":\"3\"}").level, LEVEL_ERROR);
+    assert_int_equal(one("{\"msg\":\"m\",\"level\":30}").level, LEVEL_WARNING);
+    assert_int_equal(one("{\"msg\":\"m\",\"levelname\":\"ERROR\"}").level, LEVEL_ERROR);
+    assert_int_equal(one("{\"msg\":\"m\",\"severity\":\"notice\"}").level, LEVEL_NOTICE);
+    assert_int_equal(one("{\"msg\":\"m\",\"levelno\":10}").level, LEVEL_DEBUG);
+    assert_int_equal(one("{\"msg\":\"m\",\"levelno\":50}").level, LEVEL_CRIT);
 
     /* the higher-ranked key wins in either order */
-    record_t r = one("{\"level\":\"error\",\"levelname\":\"INFO\"}");
+    record_t r = one("{\"msg\":\"m\",\"level\":\"error\",\"levelname\":\"INFO\"}");
     assert_int_equal(r.level, LEVEL_ERROR);
     slice_is(r.fields, "{\"levelname\":\"INFO\"}");
-    r = one("{\"levelno\":20,\"level\":\"debug\"}");
+    r = one("{\"msg\":\"m\",\"levelno\":20,\"level\":\"debug\"}");
     assert_int_equal(r.level, LEVEL_DEBUG);
 
     /* values that are no level stay in fields */
     r = one("{\"msg\":\"m\",\"level\":\"loud\"}");
     assert_int_equal(r.level, LEVEL_INFO);
     slice_is(r.topic, "default.info");
-    slice_is(r.fields, "{\"level\":\"loud\"}");
-    r = one("{\"level\":true}");
+    slice_is(r.fields, "{\"level_raw\":\"loud\"}");
+    r = one("{\"msg\":\"m\",\"level\":true}");
     assert_int_equal(r.level, LEVEL_INFO);
     slice_is(r.fields, "{\"level\":true}");
-    r = one("{\"level\":-1}");
-    slice_is(r.fields, "{\"level\":-1}");
-    r = one("{\"level\":2.5}");
-    slice_is(r.fields, "{\"level\":2.5}");
+    r = one("{\"msg\":\"m\",\"level\":-1}");
+    slice_is(r.fields, "{\"level_raw\":-1}");
+    r = one("{\"msg\":\"m\",\"level\":2.5}");
+    slice_is(r.fields, "{\"level_raw\":2.5}");
     /* a bad high-ranked level does not hide a good lower one */
-    r = one("{\"level\":\"loud\",\"levelname\":\"ERROR\"}");
+    r = one("{\"msg\":\"m\",\"level\":\"loud\",\"levelname\":\"ERROR\"}");
     assert_int_equal(r.level, LEVEL_ERROR);
-    slice_is(r.fields, "{\"level\":\"loud\"}");
+    slice_is(r.fields, "{\"level_raw\":\"loud\"}");
 }
 
 static void test_timestamps(void **state)
 {
     (void)state;
-    assert_int_equal(one("{\"ts\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
-    assert_int_equal(one("{\"ts\":\"2024-11-21T11:46:40.25+01:00\"}").ts, T2024 + SEC / 4);
-    assert_int_equal(one("{\"ts\":1732186000.5}").ts, T2024 + SEC / 2);
-    assert_int_equal(one("{\"ts\":1732186000123}").ts, T2024 + 123000000);
-    assert_int_equal(one("{\"ts\":1732186000123456789}").ts, T2024 + 123456789);
-    assert_int_equal(one("{\"ts\":\"1732186000\"}").ts, T2024);
-    assert_int_equal(one("{\"time\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
-    assert_int_equal(one("{\"timestamp\":1732186000}").ts, T2024);
-    assert_int_equal(one("{\"@timestamp\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
-    assert_int_equal(one("{\"created\":1732186000.25}").ts, T2024 + SEC / 4);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"2024-11-21T11:46:40.25+01:00\"}").ts, T2024 + SEC / 4);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000.5}").ts, T2024 + SEC / 2);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000123}").ts, T2024 + 123000000);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000123456789}").ts, T2024 + 123456789);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"1732186000\"}").ts, T2024);
+    assert_int_equal(one("{\"msg\":\"m\",\"time\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
+    assert_int_equal(one("{\"msg\":\"m\",\"timestamp\":1732186000}").ts, T2024);
+    assert_int_equal(one("{\"msg\":\"m\",\"@timestamp\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
+    assert_int_equal(one("{\"msg\":\"m\",\"created\":1732186000.25}").ts, T2024 + SEC / 4);
 
     /* ts outranks created */
-    record_t r = one("{\"created\":1,\"ts\":1732186000}");
+    record_t r = one("{\"msg\":\"m\",\"created\":1,\"ts\":1732186000}");
     assert_int_equal(r.ts, T2024);
-    r = one("{\"ts\":1732186000,\"created\":1}");
+    r = one("{\"msg\":\"m\",\"ts\":1732186000,\"created\":1}");
     assert_int_equal(r.ts, T2024);
     slice_is(r.fields, "{\"created\":1}");
 
     /* bad times stay in fields and the record gets the default */
-    r = one("{\"ts\":\"yesterday\"}");
+    r = one("{\"msg\":\"m\",\"ts\":\"yesterday\"}");
     assert_int_equal(r.ts, NOW);
     slice_is(r.fields, "{\"ts\":\"yesterday\"}");
-    r = one("{\"ts\":true}");
+    r = one("{\"msg\":\"m\",\"ts\":true}");
     assert_int_equal(r.ts, NOW);
     slice_is(r.fields, "{\"ts\":true}");
-    r = one("{\"ts\":-5}");
+    r = one("{\"msg\":\"m\",\"ts\":-5}");
     slice_is(r.fields, "{\"ts\":-5}");
-    r = one("{\"ts\":1.7e9}");
+    r = one("{\"msg\":\"m\",\"ts\":1.7e9}");
     slice_is(r.fields, "{\"ts\":1.7e9}");
-    r = one("{\"ts\":\"9999-12-31T23:59:59Z\"}"); /* beyond int64 ns */
+    r = one("{\"msg\":\"m\",\"ts\":\"9999-12-31T23:59:59Z\"}"); /* beyond int64 ns */
     assert_int_equal(r.ts, NOW);
     slice_is(r.fields, "{\"ts\":\"9999-12-31T23:59:59Z\"}");
 }
@@ -247,34 +252,34 @@ static void test_timestamps(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    slice_is(one("{\"service\":\"s\"}").app, "s");
-    slice_is(one("{\"name\":\"py.logger\"}").app, "py.logger");
-    record_t r = one("{\"name\":\"n\",\"app\":\"a\",\"service\":\"s\"}");
+    slice_is(one("{\"msg\":\"m\",\"service\":\"s\"}").app, "s");
+    slice_is(one("{\"msg\":\"m\",\"name\":\"py.logger\"}").app, "py.logger");
+    record_t r = one("{\"msg\":\"m\",\"name\":\"n\",\"app\":\"a\",\"service\":\"s\"}");
     slice_is(r.app, "a");
     slice_is(r.topic, "a.info");
     slice_is(r.fields, "{\"name\":\"n\",\"service\":\"s\"}");
     /* a number is no app name */
-    r = one("{\"app\":5}");
+    r = one("{\"msg\":\"m\",\"app\":5}");
     slice_is(r.app, "default");
     slice_is(r.fields, "{\"app\":5}");
 
-    slice_is(one("{\"hostname\":\"h2\"}").host, "h2");
-    r = one("{\"hostname\":\"h2\",\"host\":\"h1\"}");
+    slice_is(one("{\"msg\":\"m\",\"hostname\":\"h2\"}").host, "h2");
+    r = one("{\"msg\":\"m\",\"hostname\":\"h2\",\"host\":\"h1\"}");
     slice_is(r.host, "h1");
     slice_is(r.fields, "{\"hostname\":\"h2\"}");
 
-    slice_is(one("{\"pid\":\"abc\"}").pid, "abc");
-    slice_is(one("{\"process\":77}").pid, "77");
-    r = one("{\"process\":77,\"pid\":78}");
+    slice_is(one("{\"msg\":\"m\",\"pid\":\"abc\"}").pid, "abc");
+    slice_is(one("{\"msg\":\"m\",\"process\":77}").pid, "77");
+    r = one("{\"msg\":\"m\",\"process\":77,\"pid\":78}");
     slice_is(r.pid, "78");
     slice_is(r.fields, "{\"process\":\"77\"}"); /* displaced text */
-    r = one("{\"pid\":null}");
+    r = one("{\"msg\":\"m\",\"pid\":null}");
     slice_is(r.pid, "");
     slice_is(r.fields, "{\"pid\":null}");
 
-    r = one("{\"topic\":\"a.b.c\"}");
+    r = one("{\"msg\":\"m\",\"topic\":\"a.b.c\"}");
     slice_is(r.topic, "a.b.c");
-    r = one("{\"topic\":1}");
+    r = one("{\"msg\":\"m\",\"topic\":1}");
     slice_is(r.topic, "default.info");
     slice_is(r.fields, "{\"topic\":1}");
 }
@@ -297,10 +302,10 @@ static void test_nested_and_fields(void **state)
     assert_int_equal(r.level, LEVEL_INFO);
     slice_is(r.fields, "{\"ctx.msg\":\"inner\",\"ctx.level\":\"error\"}");
     /* "fields" that is not an object is a field named fields */
-    r = one("{\"fields\":\"x\"}");
+    r = one("{\"msg\":\"m\",\"fields\":\"x\"}");
     slice_is(r.fields, "{\"fields\":\"x\"}");
     /* keys are escaped */
-    r = one("{\"a\\\"b\":{\"c\\nd\":1}}");
+    r = one("{\"msg\":\"m\",\"a\\\"b\":{\"c\\nd\":1}}");
     slice_is(r.fields, "{\"a\\\"b.c\\nd\":1}");
     /* empty nested objects add nothing */
     r = one("{\"e\":{},\"msg\":\"m\"}");
@@ -313,14 +318,17 @@ static void test_arrays_kept_as_json(void **state)
     record_t r = one("{\"tags\":[\"a\",1,{\"k\":\"v\",\"n\":[]},[null,true]],\"msg\":\"m\"}");
     slice_is(r.msg, "m");
     slice_is(r.fields, "{\"tags\":[\"a\",1,{\"k\":\"v\",\"n\":[]},[null,true]]}");
-    r = one("{\"e\":[],\"x\":{\"l\":[1, 2]}}");
+    r = one("{\"msg\":\"m\",\"e\":[],\"x\":{\"l\":[1, 2]}}");
     slice_is(r.fields, "{\"e\":[],\"x.l\":[1,2]}");
     /* an array under a record key is no value for that key */
-    r = one("{\"msg\":[\"a\"]}");
-    slice_is(r.msg, "");
+    r = one("{\"log\":\"l\",\"msg\":[\"a\"]}");
+    slice_is(r.msg, "l");
     slice_is(r.fields, "{\"msg\":[\"a\"]}");
+    const char *err = NULL;
+    assert_int_equal(doc("{\"msg\":[\"a\"]}", &err), -1); /* and no message at all */
+    assert_string_equal(err, "record has no message: use message, msg or log");
     /* strings in arrays are escaped and repaired */
-    r = one("{\"a\":[\"q\\\"\",\"\xFF\"]}");
+    r = one("{\"msg\":\"m\",\"a\":[\"q\\\"\",\"\xFF\"]}");
     slice_is(r.fields, "{\"a\":[\"q\\\"\",\"\xEF\xBF\xBD\"]}");
     assert_int_equal(r.flags, RECORD_F_REPAIRED);
 }
@@ -354,8 +362,14 @@ static void test_array_of_records(void **state)
     assert_int_equal(doc("[]", &err), 0);
     assert_int_equal(b.count, 0);
     assert_int_equal(rep.rejected, 0);
-    assert_int_equal(doc(" [ {} , {} ] ", &err), 0);
-    assert_int_equal(b.count, 2);
+    /* elements without a message are refused one by one */
+    assert_int_equal(doc(" [ {} , {\"msg\":\"ok\"}, {\"level\":\"info\"} ] ", &err), 0);
+    assert_int_equal(b.count, 1);
+    assert_int_equal(rep.rejected, 2);
+    assert_string_equal(buf_cstr(&rep.json),
+                        "{\"element\":1,\"error\":\"element 1 has no message: use message, msg "
+                        "or log\"},{\"element\":3,\"error\":\"element 3 has no message: use "
+                        "message, msg or log\"}");
 }
 
 static void doc_fails(const char *json, const char *want_err)
@@ -405,7 +419,8 @@ static void test_depth_limit(void **state)
     (void)state;
     /* 32 levels of objects, the record being the first */
     char ok[512] = "", deep[512] = "";
-    for (int i = 0; i < 31; i++)
+    strcat(ok, "{\"msg\":\"m\",\"a\":");
+    for (int i = 0; i < 30; i++)
         strcat(ok, "{\"a\":");
     strcat(ok, "{\"a\":1}");
     for (int i = 0; i < 31; i++)
@@ -437,7 +452,7 @@ static void test_fresh_parser_empty_text(void **state)
     (void)state;
     /* a new parser whose first texts are empty: nothing allocated yet */
     static const char *const docs[] = {"{\"msg\":\"\"}", "{\"msg\":\"\",\"message\":\"x\"}",
-                                       "{\"app\":\"\",\"host\":\"\"}"};
+                                       "{\"msg\":\"\",\"app\":\"\",\"host\":\"\"}"};
     for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
         json_parser_t *p = json_parser_create(0);
         batch_t pb = {0};

@@ -36,11 +36,13 @@ typedef struct ingest_state {
     buf_t resp;
 } ingest_state_t;
 
-static void defaults_init(rec_defaults_t *d)
+/* Records that name no host get the client's address, as syslog's do. */
+static void defaults_init(rec_defaults_t *d, http_conn_t *c)
 {
     memset(d, 0, sizeof *d);
     d->level = -1;
     d->now = time_now_ns();
+    d->host = slice_cstr(http_peer(c));
 }
 
 static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
@@ -131,6 +133,7 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
         metrics.records[INPUT_HTTP] += b->count;
         metrics.repaired[INPUT_HTTP] += b->repaired;
         metrics.truncated[INPUT_HTTP] += b->truncated;
+        metrics.unknown_levels[INPUT_HTTP] += b->unknown_levels;
     }
 
     buf_t *body = &st->resp;
@@ -195,7 +198,7 @@ static int ingest_get(http_conn_t *c, ingest_state_t *st, const http_req_t *r)
     rec_defaults_t d;
     const char *err = NULL;
 
-    defaults_init(&d);
+    defaults_init(&d, c);
     metrics.bytes[INPUT_HTTP] += r->query.n;
     batch_reset(&srv->batch);
     ingest_report_reset(&srv->report);
@@ -303,7 +306,7 @@ static int on_body_done(http_conn_t *c)
     if (!st->reading)
         return 0; /* a GET, answered or waiting for the store */
     st->reading = 0;
-    defaults_init(&d);
+    defaults_init(&d, c);
     if (http_parse_defaults(&st->query, &d, &err)) {
         reply_error(c, 400, HREJ_BAD_QUERY, err);
         return 0;

@@ -105,9 +105,19 @@ int http_parse_form(http_parse_t *hp, const form_t *f, batch_t *b, const rec_def
     }
 
     static const char *const level_keys[] = {"level", "levelname", "levelno"};
-    for (size_t i = 0; i < 3 && rb->level < 0; i++)
-        if (form_get(f, level_keys[i], &v))
-            rb->level = level_parse(v.p, v.n);
+    for (size_t i = 0; i < 3 && rb->level < 0; i++) {
+        if (!form_get(f, level_keys[i], &v))
+            continue;
+        rb->level = level_parse(v.p, v.n);
+        if (rb->level < 0 && !rb->level_unknown && v.n) {
+            /* kept as sent; the record is stored at the default level */
+            rb->level_unknown = 1;
+            recbuild_field_key(rb, "level_raw", 9);
+            recbuild_field_str(rb, v.p, v.n);
+        }
+    }
+    if (rb->level >= 0)
+        rb->level_unknown = 0;
     static const char *const ts_keys[] = {"ts", "time", "created"};
     for (size_t i = 0; i < 3 && !rb->has_ts; i++)
         if (form_get(f, ts_keys[i], &v) && time_parse_any(v.p, v.n, &rb->ts) == 0)

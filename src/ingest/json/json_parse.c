@@ -181,7 +181,18 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
             int lv = kind == 'l' ? -1 : level_parse(s, n);
             if (lv >= 0 && better) {
                 rb->level = lv;
+                rb->level_unknown = 0;
                 jp->ranks[t] = jp->cur_rank;
+                return 1;
+            }
+            if (lv < 0 && kind != 'l' && rb->level < 0 && !rb->level_unknown) {
+                /* "bogus": kept as it was sent, the record stored at info */
+                rb->level_unknown = 1;
+                recbuild_field_key(rb, "level_raw", 9);
+                if (kind == 's')
+                    recbuild_field_str(rb, s, n);
+                else
+                    recbuild_field_raw(rb, s, n);
                 return 1;
             }
             break;
@@ -338,8 +349,18 @@ static int on_end_map(void *ctx)
         return 1;
     }
     if (jp->depth == jp->rec_depth) {
-        recbuild_finish(&jp->rb, jp->batch, jp->defs);
         jp->rec_depth = 0;
+        if (!recbuild_has(&jp->rb, RF_MSG)) {
+            /* as a form without log=: a record must say something */
+            if (!jp->top_array) {
+                fail(jp, "record has no message: use message, msg or log");
+                return 0;
+            }
+            ingest_reject(jp->rep, jp->line ? jp->line : jp->element,
+                          "element %zu has no message: use message, msg or log", jp->element);
+        } else {
+            recbuild_finish(&jp->rb, jp->batch, jp->defs);
+        }
     }
     jp->depth--;
     return 1;
