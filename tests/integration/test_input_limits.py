@@ -1,0 +1,179 @@
+"""Limits on what a client can make logshipd hold, through the real binary:
+the acknowledged raw TCP mode caps a batch in bytes as they arrive (not
+count x --max-line up front) and ends an over-cap batch with an error after
+the acks it owes."""
+import json
+import select
+import socket
+import subprocess
+import time
+
+import pytest
+
+
+MiB = 1 << 20
+
+
+# ---- raw TCP, acknowledged mode: batches are capped in bytes --------------
+
+def vmrss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def connect(server):
+    s = socket.create_connection(("127.0.0.1", server.ports["tcp"]), timeout=10)
+    s.sendall(b'{"logship":"hello","version":1,"producer":"limits"}\n')
+    f = s.makefile("rb")
+    hello = json.loads(f.readline())
+    assert hello["logship"] == "hello", hello
+    return s, f
+
+
+def header(n, count):
+    return (json.dumps({"logship": "batch", "batch": n, "count": count}) + "\n").encode()
+
+
+def batch(n, msgs):
+    return header(n, len(msgs)) + b"".join((json.dumps({"msg": m}) + "\n").encode() for m in msgs)
+
+
+def read_replies(f):
+    """Reply lines until the server closes (bounded by the socket timeout)."""
+    out = []
+    while True:
+        line = f.readline()
+        if not line:
+            return out
+        out.append(json.loads(line))
+
+
+def flood(sock, pid, limit, chunk):
+    """Sends chunk after chunk (one batch's record lines) until the server
+    answers or `limit` bytes are out; never blocks on a full socket, so an
+    answer is seen as soon as it comes. Returns (sent, answer, peak RSS)."""
+    sock.setblocking(False)
+    sent, answer, peak = 0, b"", vmrss(pid)
+    deadline = time.monotonic() + 120
+    view = memoryview(chunk)
+    off = 0
+    try:
+        while sent < limit and time.monotonic() < deadline:
+            r, w, _ = select.select([sock], [sock], [], 1.0)
+            if r:
+                try:
+                    data = sock.recv(65536)
+                except ConnectionResetError:
+                    break
+                answer += data
+                if not data or b"\n" in answer:
+                    break
+            if w:
+                try:
+                    n = sock.send(view[off:])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                sent += n
+                off = (off + n) % len(chunk)
+                if off == 0:
+                    view = memoryview(chunk)
+                peak = max(peak, vmrss(pid))
+    finally:
+        sock.setblocking(True)
+        sock.settimeout(10)
+    peak = max(peak, vmrss(pid))
+    return sent, answer, peak
+
+
+def test_unfinished_huge_batch_does_not_grow_memory(server):
+    """A header announcing 100,000 records, then a few lines, then line
+    after line of nearly --max-line (64 KiB): logshipd holds a few MB at
+    most, answers an error at --max-batch-bytes (default 8 MiB) and closes;
+    nothing of the batch is stored."""
+    pid = server.proc.pid
+    s, f = connect(server)
+    with s:
+        s.sendall(header(1, 100000))
+        line = b"x" * 60000 + b"\n"
+        base = vmrss(pid)
+        s.sendall(line * 3)
+        time.sleep(0.3)
+        assert vmrss(pid) - base < 8 * MiB  # a few lines cost what they are
+        # before the cap, 96 MiB of lines would all be kept (~250 MB RSS)
+        sent, answer, peak = flood(s, pid, 96 * MiB, line * 16)
+        assert peak - base < 40 * MiB, f"RSS grew {(peak - base) / MiB:.0f} MiB"
+        assert sent < 40 * MiB, "logshipd read on long past its cap"
+        first = answer.split(b"\n")[0]
+        err = json.loads(first)
+        assert err == {"logship": "error",
+                       "error": "batch 1 is larger than 8388608 bytes (--max-batch-bytes): "
+                                "send smaller batches"}
+        # then it closes, gracefully: the rest reads as EOF, not a reset
+        rest = answer[len(first) + 1:]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            data = s.recv(65536)
+            if not data:
+                break
+            rest += data
+        assert rest == b""
+    assert server.logs() == []
+    assert vmrss(pid) - base < 40 * MiB
+
+
+def test_over_cap_batch_answers_earlier_acks_first(make_server):
+    """Good batches pipelined before an over-cap one are stored and
+    acknowledged, in order, before the error; the producer's next
+    connection learns where it stands and goes on."""
+    server = make_server("--max-batch-bytes", "64K")
+    s, f = connect(server)
+    with s:
+        good = batch(1, [f"one {i}" for i in range(5)]) + batch(2, [f"two {i}" for i in range(3)])
+        big = header(3, 1000) + (b"y" * 999 + b"\n") * 70  # 70,000 bytes of lines
+        s.sendall(good + big)
+        replies = read_replies(f)
+    assert [r["logship"] for r in replies] == ["ack", "ack", "error"], replies
+    assert [(r["batch"], r["first_seq"], r["last_seq"]) for r in replies[:2]] == [(1, 1, 5), (2, 6, 8)]
+    assert replies[2]["error"] == ("batch 3 is larger than 65536 bytes (--max-batch-bytes): "
+                                   "send smaller batches")
+    assert [r["msg"] for r in server.logs()] == [f"one {i}" for i in range(5)] + \
+        [f"two {i}" for i in range(3)]
+    # a batch of exactly the cap is fine; the hello says what is stored
+    s, f = connect(server)
+    with s:
+        lines = [b"z" * 1023 + b"\n"] * 64  # 65,536 bytes
+        s.sendall(header(3, 64) + b"".join(lines))
+        ack = json.loads(f.readline())
+        assert ack == {"logship": "ack", "batch": 3, "first_seq": 9, "last_seq": 72}
+    assert len(server.logs()) == 72
+
+
+def test_record_count_cap(server):
+    s, f = connect(server)
+    with s:
+        s.sendall(header(1, 100001))
+        (err,) = read_replies(f)
+    assert err["logship"] == "error" and "count 0..100000" in err["error"]
+
+
+def test_acks_owed_when_the_sender_shuts_down_its_side(make_server):
+    """A sender that writes its last batches and half-closes still gets
+    their acks (with --fsync always they come after an fsync, later than
+    the EOF), then the server closes."""
+    server = make_server("--fsync", "always")
+    s, f = connect(server)
+    with s:
+        s.sendall(batch(1, ["a", "b"]) + batch(2, ["c"]))
+        s.shutdown(socket.SHUT_WR)
+        replies = read_replies(f)
+    assert [(r["logship"], r["batch"]) for r in replies] == [("ack", 1), ("ack", 2)], replies
+
+
+def test_max_batch_bytes_must_be_a_size(tmp_path):
+    from conftest import LOGSHIPD
+    p = subprocess.run([LOGSHIPD, "--data", str(tmp_path / "d"), "--max-batch-bytes", "0"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "max-batch-bytes" in p.stderr + p.stdout
