@@ -12,6 +12,7 @@
 #include "../http/http.h"
 #include "../server/metrics.h"
 #include "../server/server.h"
+#include "params.h"
 #include "query.h"
 #include "query_http.h"
 
@@ -131,6 +132,12 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     if (http_query(r, &st->query, &err)) {
         metrics.http_reject[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, "bad query string: use percent-escapes");
+        return 0;
+    }
+    char perr[PARAM_ERR_MAX];
+    if (params_check(&st->query, NULL, perr, sizeof perr)) {
+        metrics.http_reject[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, perr);
         return 0;
     }
     query_job_t *j = xcalloc(1, sizeof *j);
