@@ -1,9 +1,13 @@
-"""Limits on what a client can make logshipd hold, through the real binary:
-the acknowledged raw TCP mode caps a batch in bytes as they arrive (not
-count x --max-line up front) and ends an over-cap batch with an error after
-the acks it owes; query parameters are length-capped and must be UTF-8."""
+"""Limits on what a client can make logshipd hold or show, through the real
+binary: the acknowledged raw TCP mode caps a batch in bytes as they arrive
+(not count x --max-line up front) and ends an over-cap batch with an error
+after the acks it owes; query parameters are length-capped and must be
+UTF-8; bidirectional controls in a record are escaped by `logship` and by
+the web UI's text function."""
 import json
+import os
 import select
+import shutil
 import socket
 import subprocess
 import time
@@ -12,6 +16,8 @@ import urllib.request
 
 import pytest
 
+from test_cli_query import run_on_pty
+from test_cli_tail import LOGSHIP, Tail, env_for, tail_on_pty
 
 MiB = 1 << 20
 
@@ -258,3 +264,92 @@ def test_ingest_defaults_are_checked_and_cut(server):
     st, _ = server.request("GET", "/api/log?log=bad%FFbyte")
     assert st == 200
     assert server.logs()[-1]["msg"] == "bad\ufffdbyte"
+
+
+# ---- bidirectional and other controls in `logship` output -----------------
+
+HOSTILE = "red\x1b[31m rlo\u202eevil lrm\u200e rlm\u200f alm\u061c rli\u2067x\u2069 c1\u009b2J"
+ESCAPED = ("red\\x1b[31m rlo\\u202eevil lrm\\u200e rlm\\u200f alm\\u061c rli\\u2067x\\u2069 "
+           "c1\\u009b2J")
+RAW_BAD = [c.encode() for c in "\x1b\u202e\u200e\u200f\u061c\u2067\u2069\u009b"]
+
+
+def ingest_hostile(server):
+    rec = {"ts": "2026-11-21T10:46:00Z", "level": "info", "app": "ev\u202eil", "msg": HOSTILE}
+    st, reply = server.post("/api/log", json.dumps(rec) + "\n", "application/x-ndjson")
+    assert st == 200, reply
+    return "[2026-11-21 10:46:00] [INFO] ev\\u202eil: " + ESCAPED + "\n"
+
+
+def no_raw_controls(out):
+    for b in RAW_BAD:
+        assert b not in out, (b, out)
+
+
+def test_cli_escapes_controls_and_bidi(server):
+    line = ingest_hostile(server)
+    env = env_for(NO_COLOR="1")
+    p = subprocess.run([LOGSHIP, "query", "--server", server.url], capture_output=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == line
+    rc, out = run_on_pty(["query", "--server", server.url], env)
+    assert rc == 0 and out.decode() == line
+    rc, out = tail_on_pty(["--server", server.url], env, 1)
+    assert rc == 0 and out.decode() == line
+    t = Tail("--server", server.url, env=env)  # piped: the same escapes
+    assert t.text(1) == line
+    assert t.stop() == 0
+
+
+def test_cli_json_on_a_terminal_is_escaped_and_still_json(server):
+    ingest_hostile(server)
+    (want,) = server.logs()
+    env = env_for(TERM="xterm")
+    # piped, --json is the server's text, byte for byte
+    p = subprocess.run([LOGSHIP, "query", "--json", "--server", server.url], capture_output=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0 and json.loads(p.stdout) == want
+    assert "\u202e".encode() in p.stdout
+    # on a terminal: nothing raw that could act, the same JSON value
+    for out in (run_on_pty(["query", "--json", "--server", server.url], env)[1],
+                tail_on_pty(["--server", server.url, "--json"], env, 1)[1]):
+        no_raw_controls(out)
+        assert b"\\u202e" in out and b"\\u009b" in out
+        assert json.loads(out.decode().splitlines()[-1]) == want
+
+
+# ---- the web UI's text function, as served ---------------------------------
+
+@pytest.mark.skipif(not shutil.which("node"), reason="node is not installed")
+def test_served_ui_escapes_bidi_controls(server, tmp_path):
+    """Fetches the UI's ansi.js from logshipd and runs its safeText() in
+    node: every bidi control becomes a visible ⟨U+XXXX⟩, controls become
+    symbols, other text is untouched; app.js uses it and the stylesheet
+    isolates every field."""
+    st, js = server.request("GET", "/ui/ansi.js")
+    assert st == 200
+    (tmp_path / "ansi.mjs").write_bytes(js)
+    probe = tmp_path / "probe.mjs"
+    probe.write_text(
+        "import { safeText, showBidi } from './ansi.mjs';\n"
+        "const input = JSON.parse(process.argv[2]);\n"
+        "console.log(JSON.stringify(input.map((s) => [safeText(s), showBidi(s)])));\n")
+    cases = ["photo\u202egnp.exe", HOSTILE, "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d",
+             "שלום مرحبا plain"]
+    p = subprocess.run(["node", str(probe), json.dumps(cases)], capture_output=True, text=True,
+                       timeout=60, env={k: v for k, v in os.environ.items()
+                                        if k not in ("ASAN_OPTIONS", "UBSAN_OPTIONS")})
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    assert got[0] == ["photo\u27e8U+202E\u27e9gnp.exe"] * 2
+    assert got[1][0] == ("red\u241b[31m rlo\u27e8U+202E\u27e9evil lrm\u27e8U+200E\u27e9 "
+                         "rlm\u27e8U+200F\u27e9 alm\u27e8U+061C\u27e9 rli\u27e8U+2067\u27e9x"
+                         "\u27e8U+2069\u27e9 c1\u27e8U+009B\u27e92J")
+    assert got[2][1] == "".join(f"\u27e8U+{c:04X}\u27e9" for c in
+                                (0x2066, 0x2067, 0x2068, 0x2069, 0x202a, 0x202b, 0x202c, 0x202d))
+    assert got[3] == ["שלום مرحبا plain"] * 2
+    st, app = server.request("GET", "/ui/app.js")
+    assert st == 200 and b"showBidi(showControls(text))" in app and b"safeText(r.topic" in app
+    st, css = server.request("GET", "/ui/app.css")
+    assert st == 200 and b"unicode-bidi: isolate" in css
