@@ -24,8 +24,9 @@ typedef struct query_job {
     store_t *store;
     http_conn_t *conn; /* NULL once the request is gone */
     buf_t out;
-    int running;   /* on the thread pool */
-    int streaming; /* headers sent without a length */
+    int running;    /* on the thread pool */
+    int delivering; /* in deliver(): a reply or write may end the request */
+    int streaming;  /* headers sent without a length */
 } query_job_t;
 
 typedef struct query_state {
@@ -77,8 +78,12 @@ static void deliver(query_job_t *j)
         }
         http_stream_begin(c, 200, ctype_of(j), NULL, 0);
         j->streaming = 1;
+        if (!j->conn)
+            return; /* the write failed: the connection is gone */
     }
     http_stream_write(c, j->out.data, j->out.len);
+    if (!j->conn)
+        return;
     if (j->q.done) {
         http_stream_end(c);
         return;
@@ -97,7 +102,13 @@ static void after_cb(uv_work_t *w, int status)
         job_free(j);
         return;
     }
+    /* any write may end the connection, and with it the request (on_end):
+     * j stays until deliver() is done with it */
+    j->delivering = 1;
     deliver(j);
+    j->delivering = 0;
+    if (!j->conn && !j->running)
+        job_free(j);
 }
 
 static int on_writable(http_conn_t *c)
@@ -116,7 +127,7 @@ static void on_end(http_conn_t *c)
     st->job = NULL;
     if (!j)
         return;
-    if (j->running)
+    if (j->running || j->delivering)
         j->conn = NULL; /* after_cb frees it */
     else
         job_free(j);

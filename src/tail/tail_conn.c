@@ -161,9 +161,13 @@ static int sse_writable(http_conn_t *c)
     tail_state_t *st = http_state(c);
     char *data;
     size_t len;
+    /* a failed write closes the connection at once, and http_end() lets
+     * go of st->sub and st->ff: look again after each write */
     if (st->ff) {
         if (files_next(st->ff, &data, &len))
             http_stream_write(c, data, len);
+        if (!st->ff)
+            return 0;
         if (files_done(st->ff)) {
             http_stream_end(c); /* a one-shot read (follow=0) is complete */
             return 0;
@@ -182,7 +186,7 @@ static int sse_writable(http_conn_t *c)
         http_set_timer(c, SSE_KEEPALIVE_MS);
     }
     st->keepalive_due = 0;
-    if (tail_more(st->sub))
+    if (st->sub && tail_more(st->sub))
         http_want_writable(c);
     return 0;
 }
