@@ -115,7 +115,7 @@ typedef struct logship_opts {
     const char *pattern; /* echo format; default "[%Y-%m-%d %H:%M:%S] [%L] %m" (see below) */
 
     int linger_ms;          /* how long a batch waits for more records; default 5 */
-    size_t batch_bytes;     /* a batch is sent at this size; default 256 KiB */
+    size_t batch_bytes;     /* a batch is sent at this size; default 256 KiB, at most 1 MiB */
     unsigned batch_records; /* ... or this many records; default 5000 */
     unsigned max_inflight;  /* batches sent and not yet acknowledged; default 8, max 15 */
     int backoff_min_ms;     /* first reconnect delay; default 100 */

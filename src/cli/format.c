@@ -133,6 +133,57 @@ static slice_t member(const scan_t *s, enum key k)
     return slice_make(s->text.data + s->off[k], s->len[k]);
 }
 
+int format_is_unsafe_cp(unsigned cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The code point of the well-formed len-byte sequence at s. */
+static unsigned decode_cp(const unsigned char *s, size_t len)
+{
+    if (len == 2)
+        return ((s[0] & 0x1fu) << 6) | (s[1] & 0x3fu);
+    if (len == 3)
+        return ((s[0] & 0x0fu) << 12) | ((s[1] & 0x3fu) << 6) | (s[2] & 0x3fu);
+    if (len == 4)
+        return ((s[0] & 0x07u) << 18) | ((s[1] & 0x3fu) << 12) | ((s[2] & 0x3fu) << 6) |
+               (s[3] & 0x3fu);
+    return s[0];
+}
+
+static void put_u(buf_t *out, unsigned cp)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', 'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+                 hex[cp & 15]};
+    buf_append(out, e, 6);
+}
+
+void format_json_safe(buf_t *out, const char *json, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)json[i];
+        size_t len = 1;
+        if (c >= 0x20 && c < 0x7f) {
+            buf_putc(out, (char)c);
+        } else if (c < 0x80) {
+            if (c == '\t')
+                buf_putc(out, '\t');
+            else
+                put_u(out, c);
+        } else if (!utf8_next(json + i, n - i, &len)) {
+            put_u(out, 0xfffd);
+        } else if (format_is_unsafe_cp(decode_cp((const unsigned char *)json + i, len))) {
+            put_u(out, decode_cp((const unsigned char *)json + i, len));
+        } else {
+            buf_append(out, json + i, len);
+        }
+        i += len;
+    }
+}
+
 void format_escape(buf_t *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -165,19 +216,11 @@ void format_escape(buf_t *out, const char *s, size_t n)
             i += len;
             continue;
         }
-        /* decode just enough to spot C1 controls (U+0080..U+009F, e.g. the
-         * 8-bit CSI) and the bidirectional overrides that reorder a line */
-        unsigned cp = 0;
-        if (len == 2)
-            cp = ((c & 0x1fu) << 6) | ((unsigned char)s[i + 1] & 0x3fu);
-        else if (len == 3)
-            cp = ((c & 0x0fu) << 12) | (((unsigned char)s[i + 1] & 0x3fu) << 6) |
-                 ((unsigned char)s[i + 2] & 0x3fu);
-        if ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-            (cp >= 0x2066 && cp <= 0x2069)) {
-            char e[6] = {'\\', 'u', hex[cp >> 12], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
-                         hex[cp & 15]};
-            buf_append(out, e, 6);
+        /* C1 controls (U+0080..U+009F, e.g. the 8-bit CSI) and the
+         * bidirectional controls that reorder a line */
+        unsigned cp = decode_cp((const unsigned char *)s + i, len);
+        if (format_is_unsafe_cp(cp)) {
+            put_u(out, cp);
         } else {
             buf_append(out, s + i, len);
         }

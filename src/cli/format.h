@@ -6,10 +6,12 @@
  * becomes the line
  *   [2026-11-21 10:45:56] [INFO] web: hi
  * with the time in local time. Text taken from a record never reaches the
- * terminal raw: control characters (C0, DEL, C1) and bidirectional overrides
- * are written as escapes (\n, \t, \x1b, \u009b, \u202e), so a log line can not
- * move the cursor, change colours or retitle the window. Pure code on yajl:
- * no I/O, no sockets; any thread.
+ * terminal raw: control characters (C0, DEL, C1) and the bidirectional
+ * controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) are
+ * written as escapes (\n, \t, \x1b, \u009b, \u202e), so a log line can not
+ * move the cursor, change colours, retitle the window or reorder the text
+ * around it (an RLO would show "exe.txt" for "txt.exe"). Pure code on
+ * yajl: no I/O, no sockets; any thread.
  */
 #ifndef LOGSHIP_CLI_FORMAT_H
 #define LOGSHIP_CLI_FORMAT_H
@@ -19,6 +21,18 @@
 /* Appends s[0..n) to out with every character that could drive a terminal
  * escaped (see above). Invalid UTF-8 bytes become \xNN. */
 void format_escape(buf_t *out, const char *s, size_t n);
+
+/* 1 when the code point is one format_escape() writes as \uXXXX: a C1
+ * control or a bidirectional control. */
+int format_is_unsafe_cp(unsigned cp);
+
+/* Appends the JSON text json[0..n) (one NDJSON line, no newline) for a
+ * terminal: the same JSON value, with every C1 and bidirectional control
+ * written as a \uXXXX escape and control bytes other than tab as \u00XX,
+ * so --json output on a terminal is still valid JSON and still safe. Raw
+ * control bytes never occur in valid JSON outside strings' escapes; an
+ * invalid UTF-8 byte becomes \ufffd. */
+void format_json_safe(buf_t *out, const char *json, size_t n);
 
 /* Appends the human line for the JSON record json[0..n), newline included.
  * color: 1 to colour the level with ANSI SGR sequences (only ever for a

@@ -63,6 +63,7 @@ typedef struct opts {
 
 typedef struct stream {
     int json;  /* pass the body through */
+    int json_escape; /* ... with controls as \u escapes: it goes to a terminal */
     int color;
     int status;
     buf_t line;    /* a line split across pieces */
@@ -137,6 +138,11 @@ static void one_line(stream_t *s, const char *p, size_t n)
         n--;
     if (!n)
         return;
+    if (s->json) {
+        format_json_safe(&s->out, p, n);
+        buf_putc(&s->out, '\n');
+        return;
+    }
     if (format_record(&s->out, p, n, s->color) == 0)
         return;
     s->bad++;
@@ -166,7 +172,7 @@ static int on_body(void *arg, const char *p, size_t n)
         return 0;
     }
     s->open_line = p[n - 1] != '\n';
-    if (s->json)
+    if (s->json && !s->json_escape)
         return emit(s, p, n);
     buf_reset(&s->out);
     const char *end = p + n;
@@ -286,6 +292,7 @@ int cmd_query(int argc, char **argv)
     stream_t s;
     memset(&s, 0, sizeof s);
     s.json = o.json;
+    s.json_escape = o.json && isatty(STDOUT_FILENO);
     s.color = !o.json && cli_color(STDOUT_FILENO);
     http_request_t req = {
         .url = buf_cstr(&url),

@@ -96,6 +96,8 @@ typedef struct tailer {
     const char *server;
     int color;        /* colour levels: stdout is a terminal, no NO_COLOR */
     int escape_lines; /* file lines to a terminal: escape controls */
+    int escape_json;  /* --json to a terminal: controls as \u escapes */
+    buf_t tmp;
     uint64_t last;    /* newest seq printed, or skipped by a gap */
     int have_last;
     uint64_t base;    /* newest seq in the store before the first subscription */
@@ -298,7 +300,11 @@ static int print_batch(tailer_t *t, const char *json)
         const tail_proto_item_t *it = &m->items[i];
         slice_t s = tail_proto_item_text(m, json, i);
         if (it->is_line) {
-            if (t->o->json)
+            if (t->o->json && t->escape_json) {
+                buf_reset(&t->tmp);
+                json_str(&t->tmp, s.p, s.n);
+                format_json_safe(&t->out, t->tmp.data, t->tmp.len);
+            } else if (t->o->json)
                 json_str(&t->out, s.p, s.n);
             else
                 put_line(&t->out, s.p, s.n, t->escape_lines);
@@ -310,7 +316,10 @@ static int print_batch(tailer_t *t, const char *json)
         if (it->seq && t->have_last && it->seq <= t->last)
             continue;
         if (t->o->json) {
-            buf_append(&t->out, s.p, s.n);
+            if (t->escape_json)
+                format_json_safe(&t->out, s.p, s.n);
+            else
+                buf_append(&t->out, s.p, s.n);
             buf_putc(&t->out, '\n');
         } else {
             format_record(&t->out, s.p, s.n, t->color);
@@ -520,6 +529,7 @@ int cmd_tail(int argc, char **argv)
     t.server = server;
     t.color = !o.json && cli_color(STDOUT_FILENO);
     t.escape_lines = !o.json && isatty(STDOUT_FILENO);
+    t.escape_json = o.json && isatty(STDOUT_FILENO);
     tail_proto_init(&t.msg);
 
     srandom((unsigned)time_now_ns() ^ (unsigned)getpid());
@@ -589,6 +599,7 @@ int cmd_tail(int argc, char **argv)
     }
     buf_free(&url);
     buf_free(&t.out);
+    buf_free(&t.tmp);
     tail_proto_free(&t.msg);
     return rc;
 }

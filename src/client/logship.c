@@ -583,6 +583,10 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     lg->batch_bytes = DEFAULT(o->batch_bytes, d.batch_bytes);
     lg->batch_records = DEFAULT(o->batch_records, d.batch_records);
     if (lg->batch_records > 50000) lg->batch_records = 50000; /* the server takes 100000 */
+    /* the server takes 8 MiB of record lines by default (--max-batch-bytes);
+     * a batch passes batch_bytes by what one take() formats (its JSON
+     * escapes can be several times the queued bytes): keep well below */
+    if (lg->batch_bytes > (1u << 20)) lg->batch_bytes = 1u << 20;
     lg->max_inflight = DEFAULT(o->max_inflight, d.max_inflight);
     lg->backoff_min_ms = DEFAULT(o->backoff_min_ms, d.backoff_min_ms);
     lg->backoff_max_ms = DEFAULT(o->backoff_max_ms, d.backoff_max_ms);

@@ -253,6 +253,10 @@ void recbuild_finish(recbuild_t *rb, batch_t *b, const rec_defaults_t *d)
         r.host = d->host;
     if (!r.topic.n && d->topic.n)
         r.topic = d->topic;
+    /* defaults obey the name limit too (their caller checked the UTF-8) */
+    r.app.n = utf8_truncate(r.app.p, r.app.n, RECORD_NAME_MAX);
+    r.host.n = utf8_truncate(r.host.p, r.host.n, RECORD_NAME_MAX);
+    r.topic.n = utf8_truncate(r.topic.p, r.topic.n, RECORD_NAME_MAX);
     if (!r.topic.n) {
         /* <app>.<level>, cut so it fits the name limit */
         size_t an = r.app.n > RECORD_NAME_MAX - 8 ? RECORD_NAME_MAX - 8 : r.app.n;

@@ -95,8 +95,10 @@ static size_t unconfirmed(const stream_conn_t *c)
 
 static void start_reading(stream_conn_t *c)
 {
-    if (!c->reading && !c->closing && !c->half_closed && !c->held.count && !c->failed &&
-        !c->l->paused && unconfirmed(c) < STREAM_UNCONFIRMED) {
+    /* a lingering connection only drops what it reads: no backpressure */
+    int may = c->lingering || (!c->held.count && !c->failed && !c->l->paused &&
+                               unconfirmed(c) < STREAM_UNCONFIRMED);
+    if (!c->reading && !c->closing && !c->half_closed && may) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
             c->reading = 1;
     }
@@ -116,7 +118,8 @@ static void pause_all(stream_listener_t *l)
         return;
     l->paused = 1;
     for (stream_conn_t *c = l->head.next; c != &l->head; c = c->next)
-        stop_reading(c);
+        if (!c->lingering)
+            stop_reading(c);
 }
 
 static void batch_append(batch_t *dst, const char *frames, size_t len, size_t count,
@@ -171,7 +174,8 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
         batch_reset(&c->unconf);
         c->unconf_off = c->unconf_count = 0;
         c->failed = 0;
-        stop_reading(c);
+        if (!c->lingering)
+            stop_reading(c);
         pause_all(c->l);
         return;
     }
@@ -241,13 +245,14 @@ void stream_append(stream_conn_t *c, batch_t *b)
         /* the store cannot take them now: keep them, stop reading */
         batch_append(&c->held, b->frames.data, b->frames.len, b->count, b->repaired,
                      b->truncated);
-        stop_reading(c);
+        if (!c->lingering)
+            stop_reading(c);
         pause_all(l);
         return;
     }
     if (store_backlogged(l->store))
         pause_all(l);
-    else if (unconfirmed(c) >= STREAM_UNCONFIRMED)
+    else if (unconfirmed(c) >= STREAM_UNCONFIRMED && !c->lingering)
         stop_reading(c);
 }
 
@@ -317,6 +322,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         c->last_active = time_mono_ns();
         metrics.bytes[l->proto->input] += (uint64_t)nread;
+        if (c->lingering)
+            return; /* dropped: the protocol is done with this peer */
         if (l->proto->data(c, buf->base, (size_t)nread))
             stream_close_conn(c);
         return;
@@ -324,12 +331,46 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == UV_EOF) {
         stop_reading(c);
         c->half_closed = 1;
-        if (l->proto->eof)
+        if (!c->lingering && l->proto->eof)
             l->proto->eof(c);
-        stream_close_conn(c);
+        /* the protocol may owe answers (it called stream_linger): then
+         * stream_end()'s shutdown closes once they are out */
+        if (!c->lingering || c->shut)
+            stream_close_conn(c);
         return;
     }
     if (nread < 0)
+        stream_close_conn(c);
+}
+
+void stream_linger(stream_conn_t *c)
+{
+    if (c->lingering || c->closing)
+        return;
+    c->lingering = 1;
+    start_reading(c); /* even when backpressure had stopped it */
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    stream_conn_t *c = container_of(req, stream_conn_t, shutdown);
+    if (status == UV_ECANCELED)
+        return; /* closing already: c goes away after this callback */
+    /* our replies are out; now the peer's EOF, or the deadline */
+    c->shut = 1;
+    if (status < 0 || c->half_closed)
+        stream_close_conn(c);
+}
+
+void stream_end(stream_conn_t *c)
+{
+    if (c->closing || c->ending)
+        return;
+    stream_linger(c);
+    c->ending = 1;
+    c->linger_deadline = time_mono_ns() + (int64_t)STREAM_LINGER_MS * 1000000;
+    /* the shutdown runs after the writes queued before it */
+    if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown))
         stream_close_conn(c);
 }
 
@@ -412,16 +453,17 @@ static void on_sweep(uv_timer_t *t)
 {
     stream_listener_t *l = t->data;
     int64_t now = time_mono_ns();
-    if (l->idle_timeout_ns) {
-        stream_conn_t *c = l->head.next;
-        while (c != &l->head) {
-            stream_conn_t *next = c->next;
-            if (now - c->last_active > l->idle_timeout_ns && !c->held.count && !c->inf_head) {
-                metrics.conns_idle_closed[l->proto->input]++;
-                stream_close_conn(c);
-            }
-            c = next;
+    stream_conn_t *c = l->head.next;
+    while (c != &l->head) {
+        stream_conn_t *next = c->next;
+        if (c->ending && now > c->linger_deadline) {
+            stream_close_conn(c); /* the peer did not close its side in time */
+        } else if (l->idle_timeout_ns && now - c->last_active > l->idle_timeout_ns &&
+                   !c->held.count && !c->inf_head) {
+            metrics.conns_idle_closed[l->proto->input]++;
+            stream_close_conn(c);
         }
+        c = next;
     }
     if (l->paused)
         maybe_resume(l);

@@ -11,6 +11,15 @@
  * bytes; it stops reading beyond that). If their write fails, the copy is
  * appended again, in order, once the store works again; they get new seqs.
  * Only datagrams, which cannot be pushed back, are dropped and counted.
+ *
+ * Ending on our side (a protocol error, or an answer still owed after the
+ * peer's EOF): stream_linger() stops handing input to the protocol (what
+ * the peer still sends is read and dropped, whatever the backpressure, so
+ * the peer is never stuck writing while we wait to answer), and
+ * stream_end() closes once the replies written so far are sent: it shuts
+ * our side down and waits for the peer's EOF, at most STREAM_LINGER_MS.
+ * Closing at once instead would reset the connection and the peer could
+ * lose the last replies (an error, acknowledgements) before reading them.
  */
 #ifndef LOGSHIP_STREAM_H
 #define LOGSHIP_STREAM_H
@@ -23,6 +32,7 @@
 
 #define STREAM_READ_BUF    (64u * 1024)
 #define STREAM_UNCONFIRMED (1u << 20)
+#define STREAM_LINGER_MS   2000
 
 typedef struct stream_listener stream_listener_t;
 typedef struct stream_conn stream_conn_t;
@@ -48,6 +58,11 @@ struct stream_conn {
     stream_conn_t *prev, *next;
     int64_t last_active; /* monotonic ns */
     int reading, closing, half_closed;
+    int lingering;          /* stream_linger(): input is read and dropped */
+    int ending;             /* stream_end(): shutting down, then closing */
+    int shut;               /* that shutdown is done: close at the peer's EOF */
+    int64_t linger_deadline; /* monotonic ns: close by then */
+    uv_shutdown_t shutdown;
     batch_t held;       /* to append when the store can take it, oldest first */
     batch_t unconf;     /* appended, not yet durable; valid from unconf_off */
     size_t unconf_off, unconf_count;
@@ -78,8 +93,15 @@ store_t *stream_store(const stream_conn_t *c);
 void stream_append(stream_conn_t *c, batch_t *b);
 /* Writes bytes back to the peer (copied). */
 void stream_write(stream_conn_t *c, const char *p, size_t n);
-/* Closes the connection after pending writes. */
+/* Closes the connection now (writes not yet sent may be lost). */
 void stream_close_conn(stream_conn_t *c);
+/* From now on the protocol gets no more data or EOF; what arrives is
+ * dropped. The connection stays open for stream_write(). */
+void stream_linger(stream_conn_t *c);
+/* Closes the connection gracefully: once what was written is sent, shuts
+ * down our side and closes at the peer's EOF or after STREAM_LINGER_MS.
+ * Implies stream_linger(). */
+void stream_end(stream_conn_t *c);
 
 /* Datagram listener (syslog over UDP): each datagram is one message. */
 typedef struct dgram_listener dgram_listener_t;

@@ -13,6 +13,7 @@
 #include "../http/http.h"
 #include "../server/metrics.h"
 #include "../server/server.h"
+#include "params.h"
 #include "query.h"
 #include "query_http.h"
 
@@ -25,8 +26,9 @@ typedef struct query_job {
     store_t *store;
     http_conn_t *conn; /* NULL once the request is gone */
     buf_t out;
-    int running;   /* on the thread pool */
-    int streaming; /* headers sent without a length */
+    int running;    /* on the thread pool */
+    int delivering; /* in deliver(): a reply or write may end the request */
+    int streaming;  /* headers sent without a length */
 } query_job_t;
 
 typedef struct query_state {
@@ -79,8 +81,12 @@ static void deliver(query_job_t *j)
         }
         http_stream_begin(c, 200, ctype_of(j), NULL, 0);
         j->streaming = 1;
+        if (!j->conn)
+            return; /* the write failed: the connection is gone */
     }
     http_stream_write(c, j->out.data, j->out.len);
+    if (!j->conn)
+        return;
     if (j->q.done) {
         hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
         http_stream_end(c);
@@ -100,7 +106,13 @@ static void after_cb(uv_work_t *w, int status)
         job_free(j);
         return;
     }
+    /* any write may end the connection, and with it the request (on_end):
+     * j stays until deliver() is done with it */
+    j->delivering = 1;
     deliver(j);
+    j->delivering = 0;
+    if (!j->conn && !j->running)
+        job_free(j);
 }
 
 static int on_writable(http_conn_t *c)
@@ -119,7 +131,7 @@ static void on_end(http_conn_t *c)
     st->job = NULL;
     if (!j)
         return;
-    if (j->running)
+    if (j->running || j->delivering)
         j->conn = NULL; /* after_cb frees it */
     else
         job_free(j);
@@ -135,6 +147,12 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     if (http_query(r, &st->query, &err)) {
         metrics.http_reject[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, "bad query string: use percent-escapes");
+        return 0;
+    }
+    char perr[PARAM_ERR_MAX];
+    if (params_check(&st->query, NULL, perr, sizeof perr)) {
+        metrics.http_reject[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, perr);
         return 0;
     }
     query_job_t *j = xcalloc(1, sizeof *j);

@@ -48,6 +48,9 @@ static const option_def_t options[] = {
      "raw TCP: one JSON object or text line per line, or acknowledged batches; or off"},
     {"max-line", OPT_SIZE, OFF(max_line), "64K",
      "longest syslog or TCP message; longer ones are cut and marked truncated"},
+    {"max-batch-bytes", OPT_SIZE, OFF(max_batch_bytes), "8M",
+     "acknowledged raw TCP: most bytes of record lines in one batch (the sender gets an "
+     "error above)"},
     {"idle-timeout", OPT_AGE, OFF(idle_timeout_s), "5m",
      "close syslog and TCP connections silent this long (30s, 5m, 1h); 0 never"},
     {"data", OPT_PATH, OFF(data), "./data", "directory for stored records"},

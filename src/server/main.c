@@ -129,7 +129,8 @@ static int start_inputs(server_t *srv)
     }
     if (strcmp(srv->cfg.tcp, "off") != 0) {
         o.addr = srv->cfg.tcp;
-        srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                              srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp)
             return -1;
     }

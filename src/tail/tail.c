@@ -244,17 +244,19 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
             wake(s);
 }
 
-/* A key naming the filter: equal filters share cached messages. */
-static void filter_key(tail_sub_t *s)
+/* A key naming the filter f: equal filters share cached messages. It is
+ * appended to s->strings; f's strings must not live there (they could
+ * move as it grows). */
+static void filter_key(tail_sub_t *s, const filter_t *f)
 {
     buf_t *b = &s->strings;
     s->key_off = b->len;
     /* topics in a canonical order: insertion sort of a handful */
     size_t order[FILTER_MAX_TOPICS];
-    for (size_t i = 0; i < s->f.ntopics; i++) {
+    for (size_t i = 0; i < f->ntopics; i++) {
         size_t j = i;
         while (j > 0) {
-            slice_t a = s->f.topics[order[j - 1]], c = s->f.topics[i];
+            slice_t a = f->topics[order[j - 1]], c = f->topics[i];
             size_t m = a.n < c.n ? a.n : c.n;
             int cmp = memcmp(a.p, c.p, m);
             if (cmp < 0 || (cmp == 0 && a.n <= c.n))
@@ -264,13 +266,13 @@ static void filter_key(tail_sub_t *s)
         }
         order[j] = i;
     }
-    for (size_t i = 0; i < s->f.ntopics; i++) {
+    for (size_t i = 0; i < f->ntopics; i++) {
         buf_puts(b, "t=");
-        buf_append(b, s->f.topics[order[i]].p, s->f.topics[order[i]].n);
+        buf_append(b, f->topics[order[i]].p, f->topics[order[i]].n);
         buf_putc(b, '\x1f');
     }
-    buf_printf(b, "l=%d\x1fq=", s->f.min_level);
-    buf_append(b, s->f.q.p, s->f.q.n);
+    buf_printf(b, "l=%d\x1fq=", f->min_level);
+    buf_append(b, f->q.p, f->q.n);
     s->key_len = b->len - s->key_off;
     s->fid = XXH3_64bits(b->data + s->key_off, s->key_len);
 }
@@ -288,26 +290,23 @@ tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing 
     s->wake = wakefn;
     s->framing = framing;
     s->f = p->f;
-    /* own the filter's strings: one allocation sized up front, so the
-     * slices into it never move */
-    size_t need = 64 + p->f.q.n;
-    for (size_t i = 0; i < p->f.ntopics; i++)
-        need += 2 * p->f.topics[i].n + 4;
-    buf_reserve(&s->strings, need + 64);
+    /* own the filter's strings, then its key; the slices into them are
+     * made once the buffer is complete, so its growth cannot move them */
+    size_t off[FILTER_MAX_TOPICS + 1];
     for (size_t i = 0; i < p->f.ntopics; i++) {
-        char *dst = s->strings.data + s->strings.len;
+        off[i] = s->strings.len;
         buf_append(&s->strings, p->f.topics[i].p, p->f.topics[i].n);
-        s->f.topics[i] = slice_make(dst, p->f.topics[i].n);
     }
-    if (p->f.q.n) {
-        char *dst = s->strings.data + s->strings.len;
-        buf_append(&s->strings, p->f.q.p, p->f.q.n);
-        s->f.q = slice_make(dst, p->f.q.n);
-    }
+    off[FILTER_MAX_TOPICS] = s->strings.len;
+    buf_append(&s->strings, p->f.q.p, p->f.q.n);
+    filter_key(s, &p->f);
+    for (size_t i = 0; i < p->f.ntopics; i++)
+        s->f.topics[i] = slice_make(s->strings.data + off[i], p->f.topics[i].n);
+    if (p->f.q.n)
+        s->f.q = slice_make(s->strings.data + off[FILTER_MAX_TOPICS], p->f.q.n);
     s->f.after = s->f.before = 0;
     s->f.since = INT64_MIN;
     s->f.until = INT64_MAX;
-    filter_key(s);
     uint64_t visible = store_last_seq(t->store);
     if (p->has_after) {
         s->cursor = p->f.after + 1;

@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "../http/http.h"
 #include "../http/ws.h"
+#include "../query/params.h"
 #include "../server/metrics.h"
 #include "../server/server.h"
 #include "files.h"
@@ -35,6 +36,7 @@ typedef struct tail_state {
     form_t query;
     int keepalive_due;
     buf_t err; /* WebSocket: the error to send before closing */
+    char perr[PARAM_ERR_MAX]; /* a refused parameter's message */
 } tail_state_t;
 
 static void wake_http(void *arg)
@@ -63,6 +65,10 @@ static void state_end(tail_state_t *st)
 static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const char **err)
 {
     tail_params_init(p);
+    if (params_check(&st->query, NULL, st->perr, sizeof st->perr)) {
+        *err = st->perr;
+        return -1;
+    }
     for (size_t i = 0; i < st->query.n; i++)
         if (tail_param(p, form_key(&st->query, i), form_val(&st->query, i), err))
             return -1;
@@ -159,9 +165,13 @@ static int sse_writable(http_conn_t *c)
     tail_state_t *st = http_state(c);
     char *data;
     size_t len;
+    /* a failed write closes the connection at once, and http_end() lets
+     * go of st->sub and st->ff: look again after each write */
     if (st->ff) {
         if (files_next(st->ff, &data, &len))
             http_stream_write(c, data, len);
+        if (!st->ff)
+            return 0;
         if (files_done(st->ff)) {
             http_stream_end(c); /* a one-shot read (follow=0) is complete */
             return 0;
@@ -180,7 +190,7 @@ static int sse_writable(http_conn_t *c)
         http_set_timer(c, SSE_KEEPALIVE_MS);
     }
     st->keepalive_due = 0;
-    if (tail_more(st->sub))
+    if (st->sub && tail_more(st->sub))
         http_want_writable(c);
     return 0;
 }
@@ -307,6 +317,10 @@ static int file_request(http_conn_t *c, const http_req_t *r)
         reply_error(c, 400, HREJ_BAD_QUERY, err);
         return 0;
     }
+    if (params_check(&st->query, NULL, st->perr, sizeof st->perr)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, st->perr);
+        return 0;
+    }
     if (start_file(srv, st, rel, r->peer, sse ? TAIL_SSE : TAIL_WS, sse, c, wake_http, &err)) {
         reply_error(c, srv->roots ? 403 : 404, srv->roots ? HREJ_FORBIDDEN : HREJ_NOT_FOUND, err);
         return 0;
@@ -375,8 +389,10 @@ static int ws_open(ws_conn_t *w, const char *uri)
     st->ws = w;
     ws_query(w, &st->query);
     if (strncmp(uri, "/api/files/", 11) == 0) {
-        if (start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w, wake_ws,
-                       &err))
+        if (params_check(&st->query, NULL, st->perr, sizeof st->perr))
+            ws_fail(w, st, 400, st->perr);
+        else if (start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w,
+                            wake_ws, &err))
             ws_fail(w, st, srv->roots ? 403 : 404, err ? err : "refused");
     } else if (params(st, &p, SLICE_NULL, &err)) {
         ws_fail(w, st, 400, err ? err : "bad query string");

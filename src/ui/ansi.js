@@ -4,7 +4,9 @@
 // SGR sequences (ESC [ ... m) gave them; every other escape sequence (cursor
 // moves, OSC titles and hyperlinks, lone ESC bytes) is dropped. The caller
 // builds DOM nodes from the runs with textContent only, so nothing in a
-// message is ever parsed as HTML. Pure: no DOM, so node can test it.
+// message is ever parsed as HTML. showControls() and showBidi() make the
+// characters that act instead of showing visible. Pure: no DOM, so node
+// can test it.
 
 // A run: {text, fg, bg, bold, dim, italic, underline, strike, inverse}.
 // fg and bg are null (the default), a palette index 0..255, or an
@@ -138,4 +140,20 @@ export function stripAnsi(text) {
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
 export function showControls(text) {
   return text.replace(CONTROL, (c) => String.fromCharCode(c === '\x7f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+}
+
+// Bidirectional controls (U+061C, U+200E, U+200F, U+202A..U+202E,
+// U+2066..U+2069) reorder the text around them as it is displayed: an RLO
+// in "photo\u202egnp.exe" shows it as "photoexe.png". Each one, and each C1
+// control (U+0080..U+009F, invisible), is shown as a visible escape such
+// as ⟨U+202E⟩ instead, so it can neither act nor hide. (The stylesheet also
+// isolates every field, so right-to-left text in one cannot move another.)
+const BIDI = /[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+export function showBidi(text) {
+  return text.replace(BIDI, (c) => `\u27e8U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}\u27e9`);
+}
+
+// Any text taken from a record or the server, made safe to show as text.
+export function safeText(text) {
+  return showBidi(showControls(String(text ?? '')));
 }

@@ -12,8 +12,11 @@
 //
 // Safety: message text only ever reaches the DOM through textContent and
 // text nodes (ansi.js turns color codes into class names); the server's
-// Content-Security-Policy forbids inline scripts and styles besides.
-import { parseAnsi, xterm256, showControls } from './ansi.js';
+// Content-Security-Policy forbids inline scripts and styles besides. Text
+// from records (messages, topics, fields, file names) goes through
+// showControls/showBidi (safeText): control and bidirectional control
+// characters are shown as visible symbols and escapes, never obeyed.
+import { parseAnsi, xterm256, showControls, showBidi, safeText } from './ansi.js';
 import { LogList } from './loglist.js';
 
 const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
@@ -128,7 +131,7 @@ function renderMessage(node, msg, q, oneLine) {
     } else {
       room -= text.length;
     }
-    text = showControls(text);
+    text = showBidi(showControls(text));
     let fg = run.fg;
     let bg = run.bg;
     if (run.inverse) {
@@ -165,7 +168,7 @@ function levelOf(r) {
 function renderRecordRow(row, r, wide) {
   if (r.kind === 'marker') {
     row.className = `row marker${r.bad ? ' bad' : ''}`;
-    row.textContent = r.text;
+    row.textContent = safeText(r.text);
     row.title = '';
     delete row.dataset.seq;
     return;
@@ -186,19 +189,19 @@ function renderRecordRow(row, r, wide) {
     row.append(ts, badge, tp, msg);
   }
   ts.textContent = fmtTime(r.ts, wide);
-  ts.title = r.ts;
+  ts.title = safeText(r.ts);
   badge.className = `lv lv-${lv}`;
   badge.textContent = BADGES[lv];
-  tp.textContent = r.topic || r.app || '';
-  tp.title = [r.app && `app ${r.app}`, r.host && `host ${r.host}`, r.pid && `pid ${r.pid}`]
-    .filter(Boolean).join(' · ');
+  tp.textContent = safeText(r.topic || r.app || '');
+  tp.title = [r.app && `app ${safeText(r.app)}`, r.host && `host ${safeText(r.host)}`,
+    r.pid && `pid ${safeText(r.pid)}`].filter(Boolean).join(' · ');
   renderMessage(msg, r.msg, state.q, true);
   row.title = '';
 }
 
 function renderFileRow(row, it) {
   row.className = `row fline${it.kind === 'marker' ? ' marker' : ''}${it.bad ? ' bad' : ''}`;
-  if (it.kind === 'marker') row.textContent = it.text;
+  if (it.kind === 'marker') row.textContent = safeText(it.text);
   else renderMessage(row, it.text, '', true);
 }
 
@@ -479,7 +482,7 @@ function updatePause() {
 function showBanner(text, bad = false) {
   const b = $('live-banner');
   b.hidden = !text;
-  b.textContent = text;
+  b.textContent = safeText(text); // may quote the server, which may quote us
   b.classList.toggle('bad', bad);
 }
 
@@ -536,7 +539,7 @@ async function histFetch(p) {
 }
 
 function histStatus(text) {
-  $('h-status').textContent = text;
+  $('h-status').textContent = safeText(text);
 }
 
 function histSummary(extra = '') {
@@ -676,11 +679,11 @@ function renderFileList() {
   pick.append(none);
   for (const root of files.roots) {
     const h = document.createElement('h3');
-    h.textContent = root.name;
-    h.title = root.path || '';
+    h.textContent = safeText(root.name);
+    h.title = safeText(root.path || '');
     nav.append(h);
     const group = document.createElement('optgroup');
-    group.label = root.name;
+    group.label = safeText(root.name);
     for (const f of root.files || []) {
       const key = `${root.name}/${f.path}`;
       const b = document.createElement('button');
@@ -688,7 +691,7 @@ function renderFileList() {
       b.dataset.file = key;
       b.setAttribute('aria-current', String(key === state.file));
       const name = document.createElement('span');
-      name.textContent = f.path;
+      name.textContent = safeText(f.path);
       const size = document.createElement('span');
       size.className = 'size';
       size.textContent = fmtBytes(f.size || 0);
@@ -697,7 +700,7 @@ function renderFileList() {
       nav.append(b);
       const o = document.createElement('option');
       o.value = key;
-      o.textContent = f.path;
+      o.textContent = safeText(f.path);
       group.append(o);
     }
     pick.append(group);
@@ -712,7 +715,7 @@ function fileOpen(key) {
   for (const b of $('file-list').querySelectorAll('button'))
     b.setAttribute('aria-current', String(b.dataset.file === key));
   $('file-pick').value = key;
-  $('file-name').textContent = key || 'pick a file';
+  $('file-name').textContent = safeText(key || 'pick a file');
   files.list.clear();
   files.retry = 0;
   files.failed = false;
@@ -881,7 +884,7 @@ function showDetail(r) {
     const dt = document.createElement('dt');
     dt.textContent = k;
     const dd = document.createElement('dd');
-    dd.textContent = String(v);
+    dd.textContent = safeText(v);
     meta.append(dt, dd);
   }
   renderMessage($('d-msg'), r.msg, state.q, false);
@@ -891,8 +894,8 @@ function showDetail(r) {
     const tr = document.createElement('tr');
     const a = document.createElement('td');
     const b = document.createElement('td');
-    a.textContent = k;
-    b.textContent = typeof v === 'string' ? v : JSON.stringify(v);
+    a.textContent = safeText(k);
+    b.textContent = safeText(typeof v === 'string' ? v : JSON.stringify(v));
     tr.append(a, b);
     table.append(tr);
   }
@@ -969,7 +972,7 @@ function applyFilters(delay = 0) {
   const err = topics.length > 16 ? 'at most 16 topic patterns' : topics.map(topicError).find(Boolean);
   input.setAttribute('aria-invalid', String(Boolean(err)));
   $('f-error').hidden = !err;
-  $('f-error').textContent = err || '';
+  $('f-error').textContent = safeText(err || '');
   if (err) return;
   const level = $('f-level').value;
   const q = $('f-q').value;

@@ -1,7 +1,8 @@
 /* fuzz_tcp.c - the raw TCP input protocol (src/ingest/tcp/tcp_parse.c) on
- * arbitrary bytes, fed in two pieces split at a point the input chooses:
- * every record built decodes, every acknowledged batch has exactly the
- * records its header promised, and a session that failed takes no more. */
+ * arbitrary bytes, fed in two pieces split at a point the input chooses,
+ * with a batch byte cap the input chooses too: every record built decodes,
+ * every acknowledged batch has exactly the records its header promised and
+ * stays within the cap, and a session that failed takes no more. */
 #include <stdint.h>
 
 #include "fuzz_common.h"
@@ -9,6 +10,7 @@
 
 typedef struct seen {
     size_t batches, hellos, errors;
+    size_t cap; /* max_batch_bytes */
 } seen_t;
 
 static void ev_hello(void *arg, const char *producer)
@@ -24,6 +26,9 @@ static void ev_batch(void *arg, uint64_t n, batch_t *b)
     if (n == 0)
         abort(); /* batch numbers start at 1 */
     fuzz_check_batch(b);
+    /* a record takes at least one byte of line (its newline, or a cut) */
+    if (b->count > s->cap)
+        abort();
     s->batches++;
 }
 
@@ -45,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t cut = size ? data[0] % (size + 1) : 0;
 
     tcp_session_init(&sess, 512);
+    /* the second byte picks the cap: 64 bytes to 16 KiB */
+    sess.max_batch_bytes = seen.cap = 64 + (size > 1 ? (size_t)data[1] * 64 : 0);
     int rc = tcp_feed(&sess, (const char *)data, cut, &out, &d, &ev, &seen);
     if (rc == 0)
         rc = tcp_feed(&sess, (const char *)data + cut, size - cut, &out, &d, &ev, &seen);

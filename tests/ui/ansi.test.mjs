@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { parseAnsi, showControls, stripAnsi, xterm256 } from '../../src/ui/ansi.js';
+import { parseAnsi, safeText, showBidi, showControls, stripAnsi, xterm256 } from '../../src/ui/ansi.js';
 
 const styled = (text) => parseAnsi(text).map((r) => {
   const o = { text: r.text };
@@ -52,4 +52,37 @@ test('other escape sequences are removed, not shown', () => {
 
 test('control characters become visible symbols', () => {
   assert.equal(showControls('a\x07b\x00c\td\ne\x7f'), 'a\u2407b\u2400c\td\ne\u2421');
+});
+
+test('bidirectional controls become visible escapes and cannot reorder text', () => {
+  // an RLO would show "photo\u202egnp.exe" as "photoexe.png"
+  assert.equal(showBidi('photo\u202egnp.exe'), 'photo\u27e8U+202E\u27e9gnp.exe');
+  const all = ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e',
+    '\u2066', '\u2067', '\u2068', '\u2069'];
+  for (const c of all) {
+    const hex = c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    assert.equal(showBidi(`a${c}b`), `a\u27e8U+${hex}\u27e9b`);
+  }
+  // C1 controls are invisible otherwise: shown the same way
+  assert.equal(showBidi('x\u0085y\u009fz'), 'x\u27e8U+0085\u27e9y\u27e8U+009F\u27e9z');
+  // right-to-left text itself, joiners and neighbours are left alone
+  const text = 'שלום مرحبا a\u200db \u2065\u206a\u202f\u2070';
+  assert.equal(showBidi(text), text);
+  assert.equal(showBidi(''), '');
+});
+
+test('safeText: controls and bidi controls both, for any value', () => {
+  assert.equal(safeText('a\x1b[31m\u202eb\x07'), 'a\u241b[31m\u27e8U+202E\u27e9b\u2407');
+  assert.equal(safeText(undefined), '');
+  assert.equal(safeText(null), '');
+  assert.equal(safeText(42), '42');
+  assert.equal(safeText('tab\tand\nnewline'), 'tab\tand\nnewline');
+  // no other character is touched
+  let plain = '';
+  for (let c = 0x20; c < 0x3000; c++) {
+    if (c === 0x7f || (c >= 0x80 && c <= 0x9f) || c === 0x61c || c === 0x200e || c === 0x200f ||
+      (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) continue;
+    plain += String.fromCharCode(c);
+  }
+  assert.equal(safeText(plain), plain);
 });

@@ -281,6 +281,42 @@ describe('live', () => {
     assert.equal(await page.textContent('#d-msg'), long);
   });
 
+  test('bidirectional controls are shown, not obeyed; every field is isolated', async (t) => {
+    const tag = `bidi${Date.now()}`;
+    const page = await open(t, `?q=${tag}`);
+    // "photo<RLO>gnp.exe" would read "photoexe.png"; an RLI never closed
+    // would swallow what follows it
+    await post([{ msg: `${tag} photo\u202egnp.exe \u2067open \u200fend\x1b[31m`,
+      app: `ev\u202eil`, note: `x\u2066y` }]);
+    const shown = `${tag} photo\u27e8U+202E\u27e9gnp.exe \u27e8U+2067\u27e9open \u27e8U+200F\u27e9end`;
+    await expectShown(page, [shown]);
+    const row = await page.$eval('#live-log .row[data-seq]', (r) => {
+      const style = (sel) => getComputedStyle(r.querySelector(sel)).unicodeBidi;
+      return {
+        text: r.textContent, tp: r.querySelector('.tp').textContent, title: r.querySelector('.tp').title,
+        bidi: [style('.ts'), style('.tp'), style('.msg')],
+      };
+    });
+    assert.ok(!/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(row.text + row.title), row.text);
+    assert.equal(row.tp, 'ev\u27e8U+202E\u27e9il.info');
+    assert.equal(row.title, 'app ev\u27e8U+202E\u27e9il · host 127.0.0.1'); // the sender's address
+    assert.deepEqual(row.bidi, ['isolate', 'isolate', 'isolate']);
+    // the details too: meta, message and fields
+    await page.locator('#live-log .row[data-seq]').first().click();
+    await page.waitForSelector('#detail:not([hidden])');
+    const detail = await page.$eval('#detail', (d) => ({
+      text: d.textContent,
+      msg: d.querySelector('#d-msg').textContent,
+      field: [...d.querySelectorAll('#d-fields td')].map((e) => e.textContent),
+      bidi: getComputedStyle(d.querySelector('#d-msg')).unicodeBidi,
+    }));
+    assert.ok(!/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(detail.text));
+    assert.equal(detail.msg, shown);
+    assert.deepEqual(detail.field, ['note', 'x\u27e8U+2066\u27e9y']);
+    assert.equal(detail.bidi, 'isolate');
+    assert.ok(detail.text.includes('ev\u27e8U+202E\u27e9il'));
+  });
+
   test('keeps the last N lines, renders only what is visible, follows and jumps', async (t) => {
     const tag = `bulk${Date.now()}`;
     const page = await open(t, `?q=${tag}&keep=1000`);

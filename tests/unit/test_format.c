@@ -143,6 +143,66 @@ static void test_escapes_controls(void **state)
                         "[2026-11-21 10:45:56] [INFO] w\\x1b]0;x\\x07: \\x1b[31mred\\u009b\n");
 }
 
+/* Every bidirectional control, each with text around it, and the marks
+ * that are not controls left alone. */
+static void test_escapes_every_bidi_control(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *utf8, *escaped;
+    } bidi[] = {
+        {"\xd8\x9c", "\\u061c"},     /* ARABIC LETTER MARK */
+        {"\xe2\x80\x8e", "\\u200e"}, /* LRM */
+        {"\xe2\x80\x8f", "\\u200f"}, /* RLM */
+        {"\xe2\x80\xaa", "\\u202a"}, /* LRE */
+        {"\xe2\x80\xab", "\\u202b"}, /* RLE */
+        {"\xe2\x80\xac", "\\u202c"}, /* PDF */
+        {"\xe2\x80\xad", "\\u202d"}, /* LRO */
+        {"\xe2\x80\xae", "\\u202e"}, /* RLO */
+        {"\xe2\x81\xa6", "\\u2066"}, /* LRI */
+        {"\xe2\x81\xa7", "\\u2067"}, /* RLI */
+        {"\xe2\x81\xa8", "\\u2068"}, /* FSI */
+        {"\xe2\x81\xa9", "\\u2069"}, /* PDI */
+    };
+    for (size_t i = 0; i < sizeof bidi / sizeof bidi[0]; i++) {
+        char in[16], want[16];
+        snprintf(in, sizeof in, "a%sb", bidi[i].utf8);
+        snprintf(want, sizeof want, "a%sb", bidi[i].escaped);
+        assert_string_equal(esc(in, strlen(in)), want);
+        assert_true(format_is_unsafe_cp((unsigned)strtoul(bidi[i].escaped + 2, NULL, 16)));
+    }
+    /* neighbours that are ordinary text: Arabic letters, ZWJ, U+2070 */
+    assert_string_equal(ESC("\xd8\x9b\xd8\xa7 \xe2\x80\x8d \xe2\x81\xb0"),
+                        "\xd8\x9b\xd8\xa7 \xe2\x80\x8d \xe2\x81\xb0");
+    assert_false(format_is_unsafe_cp(0x202f));
+    assert_false(format_is_unsafe_cp(0x2065));
+    assert_false(format_is_unsafe_cp(0x206a));
+    assert_true(format_is_unsafe_cp(0x9f));
+}
+
+static const char *jsafe(const char *s)
+{
+    buf_reset(&out);
+    format_json_safe(&out, s, strlen(s));
+    return buf_cstr(&out);
+}
+
+/* --json on a terminal: the same JSON value, nothing that drives it. */
+static void test_json_safe(void **state)
+{
+    (void)state;
+    /* escapes already in the JSON stay as they are */
+    assert_string_equal(jsafe("{\"msg\":\"\\u001b[31mred\\t\"}"),
+                        "{\"msg\":\"\\u001b[31mred\\t\"}");
+    assert_string_equal(jsafe("{\"msg\":\"x\xe2\x80\xaey\xc2\x9b\xe2\x80\x8f\"}"),
+                        "{\"msg\":\"x\\u202ey\\u009b\\u200f\"}");
+    /* printable UTF-8 and tabs are kept; raw control bytes and DEL are
+     * escaped, invalid UTF-8 becomes U+FFFD */
+    assert_string_equal(jsafe("{\"a\":\t\"caf\xc3\xa9 \xf0\x9f\x99\x82\"}"),
+                        "{\"a\":\t\"caf\xc3\xa9 \xf0\x9f\x99\x82\"}");
+    assert_string_equal(jsafe("\"\x1b\x7f\r\xff\""), "\"\\u001b\\u007f\\u000d\\ufffd\"");
+}
+
 static void test_missing_members(void **state)
 {
     (void)state;
@@ -193,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_levels),          cmocka_unit_test(test_color),
         cmocka_unit_test(test_escapes_controls), cmocka_unit_test(test_missing_members),
         cmocka_unit_test(test_not_a_record),    cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_escapes_every_bidi_control), cmocka_unit_test(test_json_safe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,6 +14,7 @@
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
 #include "../../http/http.h"
+#include "../../query/params.h"
 #include "../../server/metrics.h"
 #include "../../server/server.h"
 #include "../../store/producer.h"
@@ -233,6 +234,13 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     st->has_producer = hp;
     if (r->method != HM_POST)
         return ingest_get(c, st, r);
+    /* on a POST the query string holds defaults for the body's records */
+    static const char *const default_keys[] = {"app", "topic", "host", "level", NULL};
+    char perr[PARAM_ERR_MAX];
+    if (params_check(&st->query, default_keys, perr, sizeof perr)) {
+        reply_error(c, 400, HREJ_BAD_QUERY, perr);
+        return 0;
+    }
 
     if (!r->has_body) {
         reply_error(c, 400, HREJ_EMPTY, http_err_empty);

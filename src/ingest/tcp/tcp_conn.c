@@ -1,5 +1,11 @@
 /* tcp_conn.c - the raw TCP input on the stream layer: plain lines, and the
- * acknowledged mode whose batches are answered in order once durable. */
+ * acknowledged mode whose batches are answered in order once durable.
+ *
+ * Ending an acknowledged connection: after a protocol error (a bad header,
+ * a batch over its caps) or the peer's EOF, input stops (stream_linger)
+ * but the batches read before still get their acks, in order; then the
+ * error, if any, and a graceful close (stream_end). So a sender never
+ * loses the answer for records that were stored. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +35,28 @@ struct tcp_state {
     batch_t out;
     char producer[65];
     pending_ack_t *head, *tail;
-    size_t max_line;
+    char *error; /* the protocol error to send once the acks are out */
+    int ending;  /* no more input: close once everything is answered */
 };
 
 static size_t g_max_line = 64 * 1024;
+static size_t g_max_batch_bytes = TCP_BATCH_BYTES_DEFAULT;
+
+/* Ends the connection once every batch read is answered. */
+static void maybe_end(tcp_state_t *st)
+{
+    if (!st->ending || st->head)
+        return;
+    if (st->error) {
+        buf_t b = BUF_INIT;
+        buf_puts(&b, "{\"logship\":\"error\",\"error\":");
+        json_str(&b, st->error, strlen(st->error));
+        buf_puts(&b, "}\n");
+        stream_write(st->conn, b.data, b.len);
+        buf_free(&b);
+    }
+    stream_end(st->conn);
+}
 
 static void flush_acks(tcp_state_t *st)
 {
@@ -58,6 +82,7 @@ static void flush_acks(tcp_state_t *st)
             st->tail = NULL;
         free(a);
     }
+    maybe_end(st);
 }
 
 static void on_durable(store_waiter_t *w, int err, uint64_t first, uint64_t last)
@@ -121,12 +146,12 @@ static void ev_batch(void *arg, uint64_t n, batch_t *b)
     flush_acks(st);
 }
 
+/* Sent by maybe_end(), after the acks of the batches before it. */
 static void ev_error(void *arg, const char *why)
 {
     tcp_state_t *st = arg;
-    char line[256];
-    int n = snprintf(line, sizeof line, "{\"logship\":\"error\",\"error\":\"%s\"}\n", why);
-    stream_write(st->conn, line, (size_t)n);
+    if (!st->error)
+        st->error = xstrdup(why);
 }
 
 static const tcp_events_t events = {ev_hello, ev_batch, ev_error};
@@ -136,6 +161,7 @@ static void on_open(stream_conn_t *c)
     tcp_state_t *st = c->state;
     st->conn = c;
     tcp_session_init(&st->sess, g_max_line);
+    st->sess.max_batch_bytes = g_max_batch_bytes;
 }
 
 static void defaults(const stream_conn_t *c, rec_defaults_t *d)
@@ -163,7 +189,13 @@ static int on_data(stream_conn_t *c, const char *p, size_t n)
     int rc = tcp_feed(&st->sess, p, n, &st->out, &d, &events, st);
     stream_append(c, &st->out);
     account(st);
-    return rc;
+    if (rc) {
+        /* a protocol error: answer what came before it, then the error */
+        st->ending = 1;
+        stream_linger(c);
+        maybe_end(st);
+    }
+    return 0;
 }
 
 static void on_eof(stream_conn_t *c)
@@ -175,6 +207,12 @@ static void on_eof(stream_conn_t *c)
     tcp_finish(&st->sess, &st->out, &d, &events, st);
     stream_append(c, &st->out);
     account(st);
+    if (st->head || st->error) {
+        /* acks still owed (the peer may only have shut down its side) */
+        st->ending = 1;
+        stream_linger(c);
+        maybe_end(st);
+    }
 }
 
 static void on_close(stream_conn_t *c)
@@ -189,6 +227,7 @@ static void on_close(stream_conn_t *c)
     }
     tcp_session_free(&st->sess);
     batch_free(&st->out);
+    free(st->error);
 }
 
 static const stream_proto_t tcp_proto = {
@@ -196,8 +235,9 @@ static const stream_proto_t tcp_proto = {
 };
 
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
-                              size_t max_line, int *port)
+                              size_t max_line, size_t max_batch_bytes, int *port)
 {
     g_max_line = max_line;
+    g_max_batch_bytes = max_batch_bytes ? max_batch_bytes : TCP_BATCH_BYTES_DEFAULT;
     return stream_listen(loop, store, &tcp_proto, o, port);
 }

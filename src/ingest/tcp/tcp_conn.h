@@ -4,7 +4,9 @@
 
 #include "../stream.h"
 
+/* max_batch_bytes caps the record lines of one acknowledged batch (0: the
+ * default, TCP_BATCH_BYTES_DEFAULT). */
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
-                              size_t max_line, int *port);
+                              size_t max_line, size_t max_batch_bytes, int *port);
 
 #endif

@@ -9,10 +9,15 @@
 
 #include "../../store/producer.h"
 
+/* Capacity a batch's records keep between batches: one huge batch does not
+ * pin its memory for the rest of the connection. */
+#define KEEP_BYTES (256u * 1024)
+
 void tcp_session_init(tcp_session_t *s, size_t max_line)
 {
     memset(s, 0, sizeof *s);
     s->max_line = max_line;
+    s->max_batch_bytes = TCP_BATCH_BYTES_DEFAULT;
     recbuild_init(&s->rb, max_line);
     s->jp = json_parser_create(max_line);
 }
@@ -98,12 +103,23 @@ static int batch_header(tcp_session_t *s, const char *p, size_t n, const tcp_eve
         s->batch_no = (uint64_t)YAJL_GET_INTEGER(b);
         s->expect = (size_t)YAJL_GET_INTEGER(c);
         s->in_batch = 1;
+        s->batch_bytes = 0;
         batch_reset(&s->acked);
     }
     yajl_tree_free(v);
     if (!ok)
         return fail(s, ev, arg, "bad batch header: need batch >= 1 and count 0..100000");
     return 0;
+}
+
+/* The batch being read is complete: hand it over, then let go of its memory. */
+static void batch_done(tcp_session_t *s, const tcp_events_t *ev, void *arg)
+{
+    s->in_batch = 0;
+    if (ev && ev->batch)
+        ev->batch(arg, s->batch_no, &s->acked);
+    batch_reset(&s->acked);
+    buf_shrink(&s->acked.frames, KEEP_BYTES);
 }
 
 static int line(tcp_session_t *s, const char *p, size_t n, batch_t *out, const rec_defaults_t *d,
@@ -138,22 +154,33 @@ static int line(tcp_session_t *s, const char *p, size_t n, batch_t *out, const r
     if (!s->in_batch)
         return n ? batch_header(s, p, n, ev, arg) : 0;
     record_line(s, p, n, &s->acked, d, truncated);
-    if (--s->expect == 0) {
-        s->in_batch = 0;
-        if (ev && ev->batch)
-            ev->batch(arg, s->batch_no, &s->acked);
-    }
+    if (--s->expect == 0)
+        batch_done(s, ev, arg);
     return 0;
 }
 
 /* An acknowledged batch with count 0 completes at its header. */
 static void empty_batch(tcp_session_t *s, const tcp_events_t *ev, void *arg)
 {
-    if (s->mode == TCP_ACKED && s->in_batch && s->expect == 0) {
-        s->in_batch = 0;
-        if (ev && ev->batch)
-            ev->batch(arg, s->batch_no, &s->acked);
+    if (s->mode == TCP_ACKED && s->in_batch && s->expect == 0)
+        batch_done(s, ev, arg);
+}
+
+/* Counts seg more bytes of the batch being read against its cap, before
+ * any of them is kept; -1 after ev->error when they do not fit. */
+static int batch_room(tcp_session_t *s, size_t seg, const tcp_events_t *ev, void *arg)
+{
+    if (s->mode != TCP_ACKED || !s->in_batch)
+        return 0;
+    if (seg > s->max_batch_bytes - s->batch_bytes) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "batch %llu is larger than %zu bytes (--max-batch-bytes): send smaller batches",
+                 (unsigned long long)s->batch_no, s->max_batch_bytes);
+        return fail(s, ev, arg, why);
     }
+    s->batch_bytes += seg;
+    return 0;
 }
 
 int tcp_feed(tcp_session_t *s, const char *p, size_t n, batch_t *out, const rec_defaults_t *d,
@@ -164,6 +191,8 @@ int tcp_feed(tcp_session_t *s, const char *p, size_t n, batch_t *out, const rec_
     while (n) {
         const char *nl = memchr(p, '\n', n);
         size_t len = nl ? (size_t)(nl - p) : n;
+        if (batch_room(s, len + (nl != NULL), ev, arg))
+            return -1;
         if (s->discarding) {
             /* the rest of a line already stored cut */
             if (nl)

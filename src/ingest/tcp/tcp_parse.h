@@ -11,6 +11,17 @@
  *   <k record lines>
  * The parser reports the hello and each complete batch; the connection glue
  * answers them. Lines longer than max_line are cut to it and flagged.
+ *
+ * Memory: a batch's records are kept until its last line arrives, so a
+ * batch is capped twice: at most TCP_MAX_BATCH records (its header says how
+ * many) and at most max_batch_bytes bytes of record lines as they arrive on
+ * the wire (newlines and the rest of cut lines included). Memory grows only
+ * with the bytes that came, never with the count a header announces; the
+ * byte cap is checked before a byte is kept, so a batch that announces
+ * 100,000 lines and sends gigabytes fails after max_batch_bytes with an
+ * error, and what it sent is dropped. Its records take at most about three
+ * times those bytes (invalid UTF-8 becomes U+FFFD) plus a frame header and
+ * the defaults (app, topic, host) each.
  */
 #ifndef LOGSHIP_TCP_PARSE_H
 #define LOGSHIP_TCP_PARSE_H
@@ -19,6 +30,7 @@
 #include "../json/json_parse.h"
 
 #define TCP_MAX_BATCH 100000 /* records in one acknowledged batch */
+#define TCP_BATCH_BYTES_DEFAULT (8u << 20) /* record line bytes in one batch */
 
 typedef struct tcp_events {
     /* acknowledged mode began; producer may be "" */
@@ -39,6 +51,8 @@ typedef struct tcp_session {
     uint64_t batch_no; /* acknowledged mode: the batch being read */
     size_t expect;     /* its record lines still to come */
     int in_batch;
+    size_t batch_bytes;     /* bytes of its record lines read so far */
+    size_t max_batch_bytes; /* the cap on those (TCP_BATCH_BYTES_DEFAULT) */
     batch_t acked;     /* records of that batch */
     recbuild_t rb;
     json_parser_t *jp;
@@ -47,6 +61,7 @@ typedef struct tcp_session {
     int failed;
 } tcp_session_t;
 
+/* max_batch_bytes may be changed after init, before the first feed. */
 void tcp_session_init(tcp_session_t *s, size_t max_line);
 void tcp_session_free(tcp_session_t *s);
 
