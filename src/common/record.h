@@ -87,6 +87,42 @@ static inline void wr64(char *p, uint64_t v)
     memcpy(p, &v, 8);
 }
 
+/* Accessors for the fixed part of a frame (the layout above): the one place
+ * its offsets are spelled out. */
+#define RECORD_OFF_SEQ   8
+#define RECORD_OFF_TS    16
+#define RECORD_OFF_LEVEL 24
+#define RECORD_OFF_FLAGS 25
+static inline size_t frame_size(const char *f)
+{
+    return (size_t)rd32(f) + RECORD_FRAME_HDR;
+}
+static inline uint64_t frame_seq(const char *f)
+{
+    return rd64(f + RECORD_OFF_SEQ);
+}
+static inline int64_t frame_ts(const char *f)
+{
+    return (int64_t)rd64(f + RECORD_OFF_TS);
+}
+static inline int frame_level(const char *f)
+{
+    return (unsigned char)f[RECORD_OFF_LEVEL] & 7;
+}
+static inline unsigned frame_flags(const char *f)
+{
+    return (unsigned char)f[RECORD_OFF_FLAGS];
+}
+static inline void frame_add_flags(char *f, unsigned flags)
+{
+    f[RECORD_OFF_FLAGS] = (char)(frame_flags(f) | flags);
+}
+/* The frame after f (frames lie back to back in batches and segments). */
+static inline const char *frame_next(const char *f)
+{
+    return f + frame_size(f);
+}
+
 /* A batch: frames back to back, built by one parse, appended as one. */
 typedef struct batch {
     buf_t frames;

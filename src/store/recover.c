@@ -301,14 +301,14 @@ static void fill_ring(store_t *s)
     size_t n = 0, cap = 1024;
     size_t *offs = xmalloc(cap * sizeof *offs);
     for (size_t off = 0; off < nw.frames.len;
-         off += (size_t)rd32(nw.frames.data + off) + RECORD_FRAME_HDR) {
+         off += frame_size(nw.frames.data + off)) {
         if (n == cap)
             offs = xrealloc(offs, (cap *= 2) * sizeof *offs);
         offs[n++] = off;
     }
     for (size_t i = n; i-- > 0;) {
         const char *p = nw.frames.data + offs[i];
-        ring_push(&s->ring, p, (size_t)rd32(p) + RECORD_FRAME_HDR);
+        ring_push(&s->ring, p, frame_size(p));
     }
     free(offs);
     buf_free(&nw.frames);

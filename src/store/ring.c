@@ -58,7 +58,7 @@ static void evict(ring_t *r)
 
 void ring_push(ring_t *r, const char *frame, size_t n)
 {
-    uint64_t seq = rd64(frame + 8);
+    uint64_t seq = frame_seq(frame);
     assert(r->count == 0 || seq > ring_last_seq(r)); /* invariant 2 */
     if (n > r->size) {
         ring_clear(r);

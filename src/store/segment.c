@@ -67,7 +67,7 @@ int segment_scan(int fd, uint64_t from, uint64_t prev_seq, seg_index_t *idx,
         size_t avail = b.len - pos;
         size_t need = RECORD_FRAME_HDR;
         if (avail >= RECORD_FRAME_HDR)
-            need = (size_t)rd32(b.data + pos) + RECORD_FRAME_HDR;
+            need = frame_size(b.data + pos);
         if (avail < need || avail < RECORD_FRAME_HDR) {
             if (eof) {
                 out->stop = avail ? SCAN_TORN : SCAN_END;

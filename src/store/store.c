@@ -149,8 +149,8 @@ static void each_frame(const group_t *g, void (*fn)(store_t *, const char *, siz
 {
     const char *p = g->data.data, *end = p + g->data.len;
     while (p < end) {
-        size_t n = (size_t)rd32(p) + RECORD_FRAME_HDR;
-        fn(s, p, n, (unsigned char)p[25] & RECORD_F_META);
+        size_t n = frame_size(p);
+        fn(s, p, n, frame_flags(p) & RECORD_F_META);
         p += n;
     }
 }
@@ -160,7 +160,7 @@ static void push_ring(store_t *s, const char *p, size_t n, int meta)
     if (meta)
         return;
     ring_push(&s->ring, p, n);
-    s->levels[(unsigned char)p[24] & 7]++;
+    s->levels[frame_level(p)]++;
 }
 
 static void forget_meta(store_t *s, const char *p, size_t n, int meta)
@@ -267,7 +267,7 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
     char *p = g->data.data + start, *end = g->data.data + g->data.len;
     while (p < end) {
         record_seal(p, s->next_seq++);
-        p += (size_t)rd32(p) + RECORD_FRAME_HDR;
+        p += frame_size(p);
     }
     atomic_fetch_add(&s->pending_bytes, g->data.len - before);
     if (!g->first_seq)
@@ -568,12 +568,12 @@ static int write_chunk(store_t *s, const char *p, size_t n)
     uv_rwlock_wrlock(&s->seg_lock);
     const char *q = p, *end = p + n;
     while (q < end) {
-        size_t fs = (size_t)rd32(q) + RECORD_FRAME_HDR;
+        size_t fs = frame_size(q);
         uint64_t at = off + (uint64_t)(q - p);
-        if ((unsigned char)q[25] & RECORD_F_META)
+        if (frame_flags(q) & RECORD_F_META)
             index_skip(&g->ix, at, fs);
         else
-            index_add(&g->ix, rd64(q + 8), at, fs, (int64_t)rd64(q + 16));
+            index_add(&g->ix, frame_seq(q), at, fs, frame_ts(q));
         q += fs;
     }
     atomic_store(&g->size, off + n);
@@ -603,9 +603,9 @@ static int write_group(store_t *s, group_t *g)
     uint64_t size = atomic_load(&s->active->size);
     if (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size) {
         const char *first = p;
-        while (first < end && ((unsigned char)first[25] & RECORD_F_META))
-            first += (size_t)rd32(first) + RECORD_FRAME_HDR;
-        if (first < end && (rc = roll(s, rd64(first + 8))))
+        while (first < end && (frame_flags(first) & RECORD_F_META))
+            first = frame_next(first);
+        if (first < end && (rc = roll(s, frame_seq(first))))
             return rc;
     }
     segment_t *a = s->active;
@@ -630,9 +630,9 @@ static int write_group(store_t *s, group_t *g)
         s->dirty = 0;
         s->last_sync = time_mono_ns();
     }
-    for (; p < end; p += (size_t)rd32(p) + RECORD_FRAME_HDR)
-        if ((unsigned char)p[25] & RECORD_F_META)
-            note_meta(s, p, (size_t)rd32(p) + RECORD_FRAME_HDR);
+    for (; p < end; p = frame_next(p))
+        if (frame_flags(p) & RECORD_F_META)
+            note_meta(s, p, frame_size(p));
     atomic_fetch_add(&s->st_records, g->records);
     atomic_fetch_add(&s->st_groups, 1);
     hist_observe(&s->group_records, (double)g->records);

@@ -457,3 +457,15 @@ def test_bodies_in_memory_have_a_total_bound(make_server):
     assert third.reply().status == 200
     m = server.metrics()
     assert m['logship_http_rejected_total{reason="bodies_in_memory"}'] == 1
+
+
+def test_sse_requests_log_no_errors(make_server):
+    server = make_server()
+    for _ in range(3):
+        c = Conn(server.port)
+        c.send(request("GET", "/api/tail", headers={"Accept": "text/event-stream"}))
+        assert c.reply(head_only=True).status == 200
+        c.close()
+    st, _ = server.request("GET", "/healthz")
+    assert st == 200
+    assert not [l for l in server.log_lines if " error: " in l or " warning: " in l]

@@ -41,8 +41,8 @@ static void mark_cut(batch_t *b, size_t mark)
 {
     if (b->frames.len > mark) {
         char *f = b->frames.data + mark;
-        if (!((unsigned char)f[25] & RECORD_F_TRUNCATED)) {
-            f[25] = (char)((unsigned char)f[25] | RECORD_F_TRUNCATED);
+        if (!(frame_flags(f) & RECORD_F_TRUNCATED)) {
+            frame_add_flags(f, RECORD_F_TRUNCATED);
             b->truncated++;
         }
     }
