@@ -21,6 +21,7 @@ struct stream_listener {
     const stream_proto_t *proto;
     long max_connections;
     int64_t idle_timeout_ns;
+    stream_opts_t o; /* as started, addr pointing at the copy below */
     char addr[CONFIG_ADDR_MAX];
     stream_conn_t head; /* list sentinel */
     long nconns;
@@ -60,6 +61,11 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
         uv_ip4_name((const struct sockaddr_in *)ss, out, cap);
     else
         snprintf(out, cap, "unknown");
+}
+
+const stream_opts_t *stream_opts_of(const stream_conn_t *c)
+{
+    return &c->l->o;
 }
 
 store_t *stream_store(const stream_conn_t *c)
@@ -479,6 +485,8 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     l->proto = proto;
     l->max_connections = o->max_connections;
     l->idle_timeout_ns = o->idle_timeout_ns;
+    l->o = *o;
+    l->o.addr = l->addr;
     snprintf(l->addr, sizeof l->addr, "%s", o->addr);
     l->head.next = l->head.prev = &l->head;
     int rc = parse_addr(o->addr, &ss);
@@ -556,6 +564,7 @@ struct dgram_listener {
     uv_check_t check;
     store_t *store;
     enum input in;
+    size_t max_len;
     dgram_fn fn;
     void *arg;
     batch_t batch;
@@ -626,7 +635,8 @@ static void on_dgram(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
         metrics.truncated[l->in]++;
     metrics.bytes[l->in] += (uint64_t)nread;
     peer_name((const struct sockaddr_storage *)addr, peer, sizeof peer);
-    l->fn(l->arg, buf->base, (size_t)nread, peer, &l->batch);
+    size_t n = (size_t)nread, cut = n > l->max_len ? l->max_len : n;
+    l->fn(l->arg, buf->base, cut, cut < n, peer, &l->batch);
     if (l->batch.count >= DGRAM_FLUSH_AT)
         dgram_flush(l);
 }
@@ -640,7 +650,7 @@ static void on_check(uv_check_t *c)
 static void on_dgram_closed(uv_handle_t *h);
 
 dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
-                               dgram_fn fn, void *arg, int *port)
+                               size_t max_len, dgram_fn fn, void *arg, int *port)
 {
     struct sockaddr_storage ss;
     dgram_listener_t *l = xcalloc(1, sizeof *l);
@@ -648,6 +658,7 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
     l->in = in;
     l->fn = fn;
     l->arg = arg;
+    l->max_len = max_len ? max_len : DGRAM_BUF;
     int rc = parse_addr(addr, &ss);
     if (!rc)
         rc = uv_udp_init(loop, &l->udp);

@@ -76,6 +76,9 @@ typedef struct stream_opts {
     const char *addr; /* "HOST:PORT" */
     long max_connections;
     int64_t idle_timeout_ns; /* 0: none */
+    /* limits of the protocol on the listener, read through stream_opts_of() */
+    size_t max_line;
+    size_t max_batch_bytes;
 } stream_opts_t;
 
 /* Starts listening; returns NULL after logging why not. The bound port (for
@@ -88,6 +91,8 @@ void stream_stop_accepting(stream_listener_t *l);
 void stream_close(stream_listener_t *l);
 
 store_t *stream_store(const stream_conn_t *c);
+/* The options its listener was started with (addr excepted). */
+const stream_opts_t *stream_opts_of(const stream_conn_t *c);
 /* Appends records of connection c (fire and forget). When the store cannot
  * take them now, c holds them and stops reading until it can. */
 void stream_append(stream_conn_t *c, batch_t *b);
@@ -105,9 +110,11 @@ void stream_end(stream_conn_t *c);
 
 /* Datagram listener (syslog over UDP): each datagram is one message. */
 typedef struct dgram_listener dgram_listener_t;
-typedef void (*dgram_fn)(void *arg, const char *p, size_t n, const char *peer, batch_t *out);
+/* A datagram cut to the listener's max_len (cut set when it was longer). */
+typedef void (*dgram_fn)(void *arg, const char *p, size_t n, int cut, const char *peer,
+                         batch_t *out);
 dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
-                               dgram_fn fn, void *arg, int *port);
+                               size_t max_len, dgram_fn fn, void *arg, int *port);
 void dgram_close(dgram_listener_t *l);
 
 #endif

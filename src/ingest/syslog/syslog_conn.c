@@ -18,14 +18,15 @@ typedef struct syslog_state {
 
 static recbuild_t g_rb;
 static int g_rb_ready;
-static size_t g_max_line = 64 * 1024;
-
-static recbuild_t *builder(void)
+/* The record builder every syslog listener shares (the loop parses one
+ * message at a time), set to the calling listener's --max-line. */
+static recbuild_t *builder(size_t max_line)
 {
     if (!g_rb_ready) {
-        recbuild_init(&g_rb, g_max_line);
+        recbuild_init(&g_rb, max_line);
         g_rb_ready = 1;
     }
+    g_rb.max_msg = max_line;
     return &g_rb;
 }
 
@@ -50,10 +51,10 @@ static void mark_cut(batch_t *b, size_t mark)
 
 /* Parses one message into b; a frame the framer cut is marked truncated. */
 static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_defaults_t *d,
-                      enum input in)
+                      enum input in, size_t max_line)
 {
     size_t mark = b->frames.len;
-    if (syslog_parse(p, n, builder(), b, d) == SYSLOG_RAW)
+    if (syslog_parse(p, n, builder(max_line), b, d) == SYSLOG_RAW)
         metrics.parse_errors[in]++;
     if (cut)
         mark_cut(b, mark);
@@ -63,12 +64,13 @@ static void on_frame(void *arg, const char *frame, size_t n, int truncated, cons
 {
     syslog_state_t *st = arg;
     if (!unframed) {
-        parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP);
+        parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP,
+                  stream_opts_of(st->conn)->max_line);
         return;
     }
     /* digits first but not octet counting: kept whole as a line, with why */
     size_t mark = st->out.frames.len;
-    syslog_raw(frame, n, unframed, builder(), &st->out, &st->d);
+    syslog_raw(frame, n, unframed, builder(stream_opts_of(st->conn)->max_line), &st->out, &st->d);
     metrics.parse_errors[INPUT_SYSLOG_TCP]++;
     metrics.framing_fallbacks[INPUT_SYSLOG_TCP]++;
     if (truncated)
@@ -79,7 +81,7 @@ static void on_open(stream_conn_t *c)
 {
     syslog_state_t *st = c->state;
     st->conn = c;
-    syslog_framer_init(&st->fr, g_max_line);
+    syslog_framer_init(&st->fr, stream_opts_of(c)->max_line);
     st->d.level = -1;
     st->d.host = slice_cstr(c->peer);
 }
@@ -117,21 +119,23 @@ static const stream_proto_t syslog_tcp_proto = {
 stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                                      size_t max_line, int *port)
 {
-    g_max_line = max_line;
-    return stream_listen(loop, store, &syslog_tcp_proto, o, port);
+    stream_opts_t so = *o;
+    so.max_line = max_line;
+    return stream_listen(loop, store, &syslog_tcp_proto, &so, port);
 }
 
-static void on_datagram(void *arg, const char *p, size_t n, const char *peer, batch_t *out)
+static void on_datagram(void *arg, const char *p, size_t n, int cut, const char *peer,
+                        batch_t *out)
 {
-    (void)arg;
+    size_t max_line = (size_t)(uintptr_t)arg;
     rec_defaults_t d = {.level = -1, .now = time_now_ns(), .host = slice_cstr(peer)};
-    size_t cut = n > g_max_line ? g_max_line : n;
-    parse_one(p, cut, cut < n, out, &d, INPUT_SYSLOG_UDP);
+    parse_one(p, n, cut, out, &d, INPUT_SYSLOG_UDP, max_line);
 }
 
 dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
                                     size_t max_line, int *port)
 {
-    g_max_line = max_line;
-    return dgram_listen(loop, store, addr, INPUT_SYSLOG_UDP, on_datagram, NULL, port);
+    /* the limit rides in the callback's argument: nothing to free */
+    return dgram_listen(loop, store, addr, INPUT_SYSLOG_UDP, max_line, on_datagram,
+                        (void *)(uintptr_t)max_line, port);
 }

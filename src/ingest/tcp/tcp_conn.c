@@ -39,8 +39,6 @@ struct tcp_state {
     int ending;  /* no more input: close once everything is answered */
 };
 
-static size_t g_max_line = 64 * 1024;
-static size_t g_max_batch_bytes = TCP_BATCH_BYTES_DEFAULT;
 
 /* Ends the connection once every batch read is answered. */
 static void maybe_end(tcp_state_t *st)
@@ -160,8 +158,9 @@ static void on_open(stream_conn_t *c)
 {
     tcp_state_t *st = c->state;
     st->conn = c;
-    tcp_session_init(&st->sess, g_max_line);
-    st->sess.max_batch_bytes = g_max_batch_bytes;
+    const stream_opts_t *o = stream_opts_of(c);
+    tcp_session_init(&st->sess, o->max_line);
+    st->sess.max_batch_bytes = o->max_batch_bytes;
 }
 
 static void defaults(const stream_conn_t *c, rec_defaults_t *d)
@@ -237,7 +236,8 @@ static const stream_proto_t tcp_proto = {
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                               size_t max_line, size_t max_batch_bytes, int *port)
 {
-    g_max_line = max_line;
-    g_max_batch_bytes = max_batch_bytes ? max_batch_bytes : TCP_BATCH_BYTES_DEFAULT;
-    return stream_listen(loop, store, &tcp_proto, o, port);
+    stream_opts_t so = *o;
+    so.max_line = max_line;
+    so.max_batch_bytes = max_batch_bytes ? max_batch_bytes : TCP_BATCH_BYTES_DEFAULT;
+    return stream_listen(loop, store, &tcp_proto, &so, port);
 }
