@@ -344,9 +344,8 @@ void tail_unsubscribe(tail_sub_t *s)
 typedef struct acc {
     job_t *j;
     buf_t *out;
-    size_t *offs; /* JOB_BACKLOG: record starts, newest first */
-    size_t n, cap;
-    uint64_t last;
+    size_t n;      /* JOB_BACKLOG: matches counted, newest first */
+    uint64_t last; /* JOB_BACKLOG: the oldest of them; JOB_DISK: the last sent */
 } acc_t;
 
 static int take(void *arg, const record_t *r)
@@ -354,15 +353,8 @@ static int take(void *arg, const record_t *r)
     acc_t *a = arg;
     job_t *j = a->j;
     if (j->kind == JOB_BACKLOG) {
-        if (a->n == a->cap) {
-            a->cap = a->cap ? a->cap * 2 : 128;
-            a->offs = xrealloc(a->offs, a->cap * sizeof *a->offs);
-        }
-        a->offs[a->n++] = a->out->len;
-        record_to_json(a->out, r);
-        if (!a->last)
-            a->last = r->seq; /* the newest comes first */
-        return a->n >= j->limit;
+        a->last = r->seq; /* counting only: the records go out as a catch-up */
+        return ++a->n >= j->limit;
     }
     if (j->records)
         buf_putc(a->out, ',');
@@ -388,27 +380,13 @@ static void work(uv_work_t *w)
         msg_end(&j->out, j->framing, a.last);
         return;
     }
-    /* backlog: newest first into scratch, then oldest first into out.
-     * Record i of scratch starts at offs[i] and ends where the next one
-     * rendered (the next older record, i + 1) starts; the last one rendered
-     * ends at scratch.len. */
-    buf_t scratch = BUF_INIT;
-    a.out = &scratch;
+    /* backlog: where the n newest matches start, found newest first without
+     * rendering them; they are then sent from there like any catch-up, in
+     * messages of TAIL_MSG_MAX (a backlog of 100,000 large records must not
+     * become one message) */
     j->error = store_scan(j->store, &j->f, 1, take, &a);
-    msg_begin(&j->out, j->framing, "records");
-    buf_putc(&j->out, '[');
-    for (size_t i = a.n; i-- > 0;) {
-        size_t end = i + 1 < a.n ? a.offs[i + 1] : scratch.len;
-        if (i + 1 != a.n)
-            buf_putc(&j->out, ',');
-        buf_append(&j->out, scratch.data + a.offs[i], end - a.offs[i]);
-    }
-    buf_putc(&j->out, ']');
-    msg_end(&j->out, j->framing, a.last);
-    j->records = a.n;
-    j->next = j->visible + 1;
-    free(a.offs);
-    buf_free(&scratch);
+    j->records = 0;
+    j->next = a.n ? a.last : j->visible + 1;
 }
 
 /* Hands a finished scan to one subscriber; owner takes the buffer, the
@@ -424,10 +402,12 @@ static void deliver(job_t *j, tail_sub_t *s, int status, int owner)
         wake(s); /* a failed read: try again, from the same cursor */
         return;
     }
-    if (j->kind == JOB_BACKLOG)
+    if (j->kind == JOB_BACKLOG) {
         s->started = 1;
-    if (j->next > s->cursor)
+        s->cursor = j->next; /* where its backlog starts */
+    } else if (j->next > s->cursor) {
         s->cursor = j->next; /* invariant 2 */
+    }
     if (j->records) {
         buf_reset(&s->msg);
         if (owner) {
@@ -520,39 +500,28 @@ static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
 
 /* ---- building messages on the loop ------------------------------------------ */
 
-/* The newest `n` matches in the memory window up to visible, when the window
- * is known to hold all of them (it reaches back far enough). 0 when found. */
-static int backlog_from_window(tail_sub_t *s, uint64_t visible, buf_t *out, size_t *count)
+/* Where the newest `n` matches up to visible start, when the memory window
+ * is known to hold all of them (it reaches back far enough): 0 with *start
+ * set (visible + 1 when nothing matches), or -1 when the disk must tell. */
+static int backlog_start_in_window(tail_sub_t *s, uint64_t visible, uint64_t *start)
 {
     const ring_t *r = store_ring(s->t->store);
     size_t want = s->backlog, found = 0, i = ring_lower_bound(r, visible + 1);
-    size_t start = i;
+    uint64_t first = visible + 1;
     record_t rec;
     while (i > 0 && found < want) {
         i--;
-        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) > 0 && filter_match(&s->f, &rec))
+        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) > 0 && filter_match(&s->f, &rec)) {
             found++;
+            first = rec.seq;
+        }
     }
     /* not enough, and the store holds older records than the window */
     if (found < want && ring_count(r) && ring_first_seq(r) > store_first_seq(s->t->store))
         return -1;
     if (found < want && !ring_count(r) && visible)
         return -1;
-    msg_begin(out, s->framing, "records");
-    buf_putc(out, '[');
-    uint64_t last = 0;
-    size_t n = 0;
-    for (; i < start; i++) {
-        if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) <= 0 || !filter_match(&s->f, &rec))
-            continue;
-        if (n++)
-            buf_putc(out, ',');
-        record_to_json(out, &rec);
-        last = rec.seq;
-    }
-    buf_putc(out, ']');
-    msg_end(out, s->framing, last);
-    *count = n;
+    *start = first;
     return 0;
 }
 
@@ -615,20 +584,14 @@ int tail_next(tail_sub_t *s, char **data, size_t *len)
     }
     uint64_t visible = store_last_seq(store);
     if (!s->started) {
-        size_t n = 0;
-        if (backlog_from_window(s, visible, &s->msg, &n) == 0) {
-            s->started = 1;
-            s->cursor = visible + 1;
-            t->st.records += n;
-            if (!n)
-                return 0;
-            *data = s->msg.data + TAIL_HEADROOM;
-            *len = s->msg.len - TAIL_HEADROOM;
-            t->st.messages++;
-            return 1;
+        uint64_t start;
+        if (backlog_start_in_window(s, visible, &start)) {
+            start_job(s, JOB_BACKLOG, visible);
+            return 0;
         }
-        start_job(s, JOB_BACKLOG, visible);
-        return 0;
+        /* from here on the backlog is a catch-up like any other */
+        s->started = 1;
+        s->cursor = start;
     }
     if (s->cursor > visible)
         return 0;

@@ -241,3 +241,27 @@ def test_sixteen_worst_case_patterns_are_accepted_and_match(server):
                 got.extend(data)
             assert [r["msg"] for r in got] == ["hit", "z3"]
     asyncio.run(run())
+
+
+def test_a_large_backlog_comes_in_bounded_messages(make_server):
+    """n=3000 records of 2 KB (6 MB): the backlog is sent as a catch-up, in
+    messages of about 256 KiB, not as one message of everything."""
+    server = make_server("--memory-records", "1000")
+    pad = "x" * 2000
+    for k in range(3):
+        post(server, [{"msg": f"big {k * 1000 + i:05d} {pad}"} for i in range(1000)])
+    post(server, [{"msg": "newest"}])
+    wait_visible(server, 3001)
+    s = SSE(server, "n=3001")
+    try:
+        got, sizes = [], []
+        while len(got) < 3001:
+            ev = s.event()
+            if ev.get("event") == "records":
+                sizes.append(len(ev["data"]))
+                got.extend(json.loads(ev["data"]))
+    finally:
+        s.close()
+    assert [r["msg"][:9] for r in got[:-1]] == [f"big {i:05d}" for i in range(3000)]
+    assert got[-1]["msg"] == "newest"
+    assert len(sizes) >= 20 and max(sizes) < 400 * 1024, sizes
