@@ -86,6 +86,12 @@ int config_parse_duration_ms(const char *s, long *ms);
 void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, const char *name),
                  void *arg);
 
+/* --help: the options by group with their placeholders, signals, exit
+ * codes and examples, every line within 80 columns. */
 void config_usage(FILE *out);
+/* The option table, for tests: name and --help placeholder of option i;
+ * 0, or -1 past the end. */
+size_t config_option_count(void);
+int config_option_info(size_t i, const char **name, const char **value);
 
 #endif
