@@ -25,6 +25,7 @@ enum opt_type {
     OPT_LOGLEVEL,
     OPT_ROOTS, /* repeatable: each use adds a directory */
     OPT_NAMES, /* repeatable: each use adds a name (config_names_t) */
+    OPT_ORIGINS, /* OPT_NAMES whose values are web origins, '*' or "null" */
 };
 
 /* --help's sections, in the order they are printed. */
@@ -107,6 +108,11 @@ static const option_def_t options[] = {
     {"allowed-host", OPT_NAMES, OFF(allowed_hosts), "", G_HTTP, "NAME",
      "a Host name logshipd answers to besides IP addresses, localhost and this machine's "
      "name (repeatable; '*' any)"},
+    {"cors-origin", OPT_ORIGINS, OFF(cors_origins), "", G_HTTP, "ORIGIN",
+     "a web origin whose pages may use /api/log, /api/logs, /api/tail and /healthz with "
+     "CORS (fetch, EventSource): preflights are answered and replies carry "
+     "Access-Control-Allow-Origin; it passes the Origin check on those routes too "
+     "(repeatable; '*' any; default: no CORS)"},
     {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
      "read options from FILE (key = value lines); flags override it"},
     {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",
@@ -276,6 +282,39 @@ static const option_def_t *find(const char *name)
     return NULL;
 }
 
+/* "*", "null", or scheme://host[:port] as a browser sends it in Origin:
+ * http or https, a host of letters, digits, '-', '.' (or [v6]), a port of
+ * digits, nothing after. */
+static int web_origin_ok(const char *v)
+{
+    if (strcmp(v, "*") == 0 || strcmp(v, "null") == 0)
+        return 1;
+    const char *p;
+    if (strncmp(v, "http://", 7) == 0)
+        p = v + 7;
+    else if (strncmp(v, "https://", 8) == 0)
+        p = v + 8;
+    else
+        return 0;
+    const char *h = p;
+    if (*p == '[') {
+        p += strspn(p + 1, "0123456789abcdefABCDEF:.") + 1;
+        if (*p++ != ']' || p - h < 4)
+            return 0;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+        if (p == h)
+            return 0;
+    }
+    if (*p == ':') {
+        size_t d = strspn(p + 1, "0123456789");
+        if (d < 1 || d > 5)
+            return 0;
+        p += 1 + d;
+    }
+    return *p == '\0';
+}
+
 static int apply(config_t *c, const option_def_t *o, const char *v, const char **why)
 {
     char *field = (char *)c + o->offset;
@@ -346,6 +385,13 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         snprintf(c->tail_roots[c->ntail_roots++], CONFIG_PATH_MAX, "%s", v);
         return 0;
     }
+    case OPT_ORIGINS:
+        if (*v && !web_origin_ok(v)) {
+            *why = "expected '*', null or an origin like https://app.example or "
+                   "http://localhost:3000 (scheme, host, optional port; no path)";
+            return -1;
+        }
+        /* fall through */
     case OPT_NAMES: {
         config_names_t *names = (config_names_t *)(void *)field;
         if (!*v)
@@ -503,7 +549,8 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
             if (strcmp(a->tail_roots[i], b->tail_roots[i]))
                 return 1;
         return 0;
-    case OPT_NAMES: {
+    case OPT_NAMES:
+    case OPT_ORIGINS: {
         const config_names_t *na = (const void *)fa, *nb = (const void *)fb;
         if (na->n != nb->n)
             return 1;

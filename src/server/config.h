@@ -50,6 +50,7 @@ typedef struct config {
     long request_timeout_s;
     long keepalive_timeout_s;
     config_names_t allowed_origins, allowed_hosts;
+    config_names_t cors_origins; /* --cors-origin: '*', "null" or scheme://host[:port] */
     char log_file[CONFIG_PATH_MAX];
     int log_level;
 } config_t;

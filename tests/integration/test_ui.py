@@ -113,3 +113,32 @@ def test_pages_on_other_sites_cannot_write_or_read(make_server):
     print(p.stdout)
     assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
     assert [r["msg"] for r in server.logs()] == ["secret record"]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_cors_page_on_another_origin(make_server, allowed):
+    """A page on http://localhost:<port>, in Chromium, POSTs JSON with fetch
+    (preflighted), reads /api/logs and /healthz and opens an EventSource on
+    /api/tail: all of it works with --cors-origin naming that origin, none
+    of it without (tests/ui/cors.mjs)."""
+    port = free_port()
+    args = ("--cors-origin", f"http://localhost:{port}") if allowed else ()
+    server = make_server(*args)
+    p = subprocess.run(["node", "cors.mjs"], cwd=UI_DIR,
+                       env=node_env(server, OTHER_PORT=str(port),
+                                    CORS_EXPECT="allowed" if allowed else "refused"),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    print(p.stdout)
+    assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
+    m = server.metrics()
+    if allowed:
+        assert m["logship_http_cors_preflights_total"] >= 1
+    else:
+        assert m["logship_http_cross_origin_refused_total"] >= 1
