@@ -7,7 +7,12 @@
  * is allowed.
  * Origin: the same origin as the Host the request was sent to, or one of
  * --allowed-origin ('*': any). A request with no Origin is no browser's
- * cross-site request unless Sec-Fetch-Site says it is.
+ * cross-site request unless Sec-Fetch-Site says it is. A Host without a
+ * port matches an Origin of that host on any port: a reverse proxy that
+ * passes nginx's $host (proxy_set_header Host $host) drops the port the
+ * browser used, and a browser itself sends a port whenever it is not the
+ * scheme's default, so only a page on the same host (same-site) gains.
+ * (CORS origins, cors.c, are let through by conn.c on the cors routes.)
  */
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -100,6 +105,16 @@ static int same_authority(slice_t a, slice_t b, int https)
     return a.n == b.n && strncasecmp(a.p, b.p, a.n) == 0;
 }
 
+/* 1 when the Host authority names no port ("h", "[::1]"). */
+static int no_port(slice_t a)
+{
+    if (a.n && a.p[0] == '[') {
+        const char *e = memchr(a.p, ']', a.n);
+        return e && (size_t)(e - a.p) + 1 == a.n;
+    }
+    return !memchr(a.p, ':', a.n);
+}
+
 int origin_ok(const http_options_t *o, const http_req_t *r)
 {
     slice_t origin = http_header(r, "origin");
@@ -115,5 +130,11 @@ int origin_ok(const http_options_t *o, const http_req_t *r)
     if (origin_authority(origin, &auth, &https))
         return 0; /* "null", or not a web origin */
     slice_t host = http_header(r, "host");
-    return host.p && same_authority(auth, host, https);
+    if (!host.p)
+        return 0;
+    if (same_authority(auth, host, https))
+        return 1;
+    /* a proxy's Host without the browser's port: the hosts alone */
+    slice_t oh = host_part(auth), hh = host_part(host);
+    return no_port(host) && oh.n && oh.n == hh.n && strncasecmp(oh.p, hh.p, oh.n) == 0;
 }

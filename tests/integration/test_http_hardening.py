@@ -397,6 +397,29 @@ def test_cross_origin_writes_and_upgrades_are_refused(make_server):
     assert server.metrics()["logship_http_cross_origin_refused_total"] == 3
 
 
+def test_host_without_port_matches_its_origin_on_any_port(make_server):
+    """A reverse proxy passing nginx's $host sends Host without the port the
+    browser used: an Origin of that host on any port is the same origin
+    then; with a port in Host it must match exactly, and other hosts never
+    do."""
+    server = make_server()
+    c = Conn(server.port)
+
+    def post(host, origin):
+        c.send(request("POST", "/api/log", b"x", {"Content-Type": "text/plain",
+                                                   "Origin": origin}, host=host))
+        return c.reply().status
+
+    assert post("127.0.0.1", "http://127.0.0.1:8088") == 200
+    assert post("localhost", "https://localhost:8443") == 200
+    assert post("[::1]", "http://[::1]:9000") == 200
+    assert post("127.0.0.1:8080", "http://127.0.0.1:8088") == 403
+    assert post("127.0.0.1", "http://127.0.0.2:8088") == 403
+    assert post("localhost", "http://localhost.evil.example:80") == 403
+    assert post("127.0.0.1", "http://evil.example") == 403
+    assert server.metrics()["logship_http_cross_origin_refused_total"] == 4
+
+
 def test_allowed_origin_and_host(make_server):
     server = make_server("--allowed-origin", "https://app.example", "--allowed-host",
                          "logs.example")
