@@ -302,7 +302,9 @@ static size_t head_of(http_conn_t *c, char *out, size_t cap, int status, const c
                                 reason_of(status));
     if (ctype && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "Content-Type: %s\r\n", ctype);
-    if (length >= 0 && n < cap)
+    if (length >= 0 && (status == 204 || status == 304 || status < 200))
+        ; /* no body, and no Content-Length either (RFC 9110 8.6) */
+    else if (length >= 0 && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "Content-Length: %" PRId64 "\r\n", length);
     else if (length == -1 && n < cap)
         n += (size_t)snprintf(out + n, cap - n, "Transfer-Encoding: chunked\r\n");
@@ -310,6 +312,8 @@ static size_t head_of(http_conn_t *c, char *out, size_t cap, int status, const c
         n += (size_t)snprintf(out + n, cap - n, "Cache-Control: no-store\r\n");
     for (size_t i = 0; h && i < nh && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, "%s: %s\r\n", h[i].name, h[i].value);
+    if (n < cap)
+        n += cors_reply_headers(c, out + n, cap - n);
     if (n < cap) {
         if (closing)
             n += (size_t)snprintf(out + n, cap - n, "Connection: close\r\n\r\n");
@@ -513,6 +517,7 @@ static void request_end(http_conn_t *c)
             c->h->on_end(c);
     }
     c->h = NULL;
+    c->cors_origin = SLICE_NULL;
     c->ended = 1; /* until the next head begins: a late reply is a second one */
     /* an error before the next head is answered as to a GET (with a body),
      * not as to this request's method */
@@ -567,6 +572,7 @@ static int on_message_begin(http_parser *p)
     c->req.keep_alive = 0;
     c->req.content_length = 0;
     c->req.nheaders = 0;
+    c->cors_origin = SLICE_NULL;
     arm(c, request_ms(c));
     return 0;
 }
@@ -583,6 +589,8 @@ static int on_url(http_parser *p, const char *at, size_t n)
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     http_conn_t *c = p->data;
+    if (c->cstate != CS_HEAD)
+        return 0; /* a chunked body's trailer: ignored (the head must not move) */
     if (c->in_value || c->nhdr == 0) {
         if (c->nhdr == HTTP_HEADERS_MAX) {
             c->head_too_big = 1;
@@ -600,7 +608,7 @@ static int on_header_field(http_parser *p, const char *at, size_t n)
 static int on_header_value(http_parser *p, const char *at, size_t n)
 {
     http_conn_t *c = p->data;
-    if (!c->nhdr)
+    if (!c->nhdr || c->cstate != CS_HEAD)
         return 0;
     hdr_span_t *h = &c->hdr[c->nhdr - 1];
     if (!c->in_value) {
@@ -706,9 +714,12 @@ static int build_req(http_conn_t *c, http_parser *p, const char **err)
     return decode_path(c, raw, err);
 }
 
-static const http_route_t *route_find(http_server_t *s, const http_req_t *r, int *path_matched)
+/* The route for r, or NULL; *by_path is the first route whose path
+ * matches whatever the method (NULL: none does). */
+static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
+                                      const http_route_t **by_path)
 {
-    *path_matched = 0;
+    *by_path = NULL;
     for (size_t i = 0; i < s->nroutes; i++) {
         const http_route_t *rt = &s->routes[i];
         size_t n = strlen(rt->path);
@@ -716,7 +727,8 @@ static const http_route_t *route_find(http_server_t *s, const http_req_t *r, int
                                : r->path.n == n && memcmp(r->path.p, rt->path, n) == 0;
         if (!match)
             continue;
-        *path_matched = 1;
+        if (!*by_path)
+            *by_path = rt;
         if (rt->methods & r->method)
             return rt;
     }
@@ -746,10 +758,20 @@ static int on_headers_complete(http_parser *p)
         http_reply_error(c, 403, "Host not allowed: add it with --allowed-host");
         return 0;
     }
-    int path_matched;
-    const http_route_t *rt = route_find(s, &c->req, &path_matched);
+    const http_route_t *by_path;
+    const http_route_t *rt = route_find(s, &c->req, &by_path);
+    const http_route_t *cr = rt ? rt : by_path;
+    if (cr && cr->cors) {
+        slice_t origin = http_header(&c->req, "origin");
+        if (cors_listed(&s->o, origin))
+            c->cors_origin = origin;
+        if (!rt && c->req.method == HM_OPTIONS) {
+            cors_options(c, cr); /* the layer answers OPTIONS on a cors route */
+            return 0;
+        }
+    }
     if (!rt) {
-        if (path_matched) {
+        if (by_path) {
             s->stats.bad_method++;
             http_reply_error(c, 405, "method not allowed here");
         } else {
@@ -760,7 +782,8 @@ static int on_headers_complete(http_parser *p)
     }
     int writes = rt->writes || (c->req.method & (HM_GET | HM_HEAD | HM_OPTIONS)) == 0 ||
                  (c->req.upgrade && rt->websocket);
-    if (writes && !origin_ok(&s->o, &c->req)) {
+    /* a CORS origin is trusted on the CORS routes (cors.c) */
+    if (writes && !c->cors_origin.n && !origin_ok(&s->o, &c->req)) {
         s->stats.cross_origin++;
         log_warn("http: refused a cross-site request from %s (Origin %.*s)", c->peer,
                  (int)http_header(&c->req, "origin").n, http_header(&c->req, "origin").p);

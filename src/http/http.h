@@ -25,6 +25,14 @@
  *
  * WebSocket upgrades are handed to libwebsockets (ws.c): the socket, the
  * request head and whatever followed it. All of it runs on the loop thread.
+ *
+ * CORS (cors.c): on a route marked cors, the layer answers OPTIONS itself
+ * (a preflight from an origin in o->cors_origins: 204 with the
+ * Access-Control-* headers; from another origin: 403; without Origin: 204
+ * with Allow), and every reply to a request from a listed origin carries
+ * Access-Control-Allow-Origin (the origin echoed) and Vary: Origin. A listed
+ * CORS origin also passes the Origin check (origin.c) on cors routes, and
+ * only there: elsewhere it needs to be in o->origins.
  */
 #ifndef LOGSHIP_HTTP_HTTP_H
 #define LOGSHIP_HTTP_HTTP_H
@@ -110,6 +118,7 @@ typedef struct http_route {
     int prefix;
     int websocket; /* an Upgrade: websocket here goes to the upgrade callback */
     int writes;    /* changes state even as GET: cross-site requests are refused */
+    int cors;      /* pages of o->cors_origins may call it (preflight, headers) */
     const http_handler_t *handler;
 } http_route_t;
 
@@ -122,6 +131,8 @@ typedef struct http_options {
     size_t norigins;
     const char *const *hosts; /* allowed Host names besides addresses and localhost */
     size_t nhosts;
+    const char *const *cors_origins; /* origins served with CORS on cors routes ('*': any) */
+    size_t ncors_origins;
 } http_options_t;
 
 /* Counters of the HTTP layer, for /metrics. */
@@ -132,7 +143,8 @@ typedef struct http_stats {
     uint64_t bad_requests;     /* unparsable heads or bodies */
     uint64_t double_replies;   /* second completions, ignored (H2) */
     uint64_t bytes_in;
-    uint64_t cross_origin;     /* refused for their Origin or Host */
+    uint64_t cross_origin;     /* refused for their Origin or Host (CORS preflights too) */
+    uint64_t cors_preflights;  /* OPTIONS preflights answered 204 with CORS headers */
     uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
     hist_t request_seconds; /* first byte of the head to the reply (or stream start) */
 } http_stats_t;

@@ -46,6 +46,7 @@ struct http_conn {
     int in_value; /* the last callback was a header value */
     int head_too_big;
     http_req_t req;
+    slice_t cors_origin; /* the request's Origin when CORS applies to it (cors.c) */
 
     const http_handler_t *h; /* of the current request; NULL: the layer answers */
     void *state;
@@ -109,5 +110,13 @@ void server_maybe_free(http_server_t *s);
 /* origin.c: the cross-site policy. 1 when the request may go on. */
 int origin_host_ok(const http_options_t *o, slice_t host);
 int origin_ok(const http_options_t *o, const http_req_t *r);
+
+/* cors.c: 1 when origin is one of o->cors_origins (and safe to echo). */
+int cors_listed(const http_options_t *o, slice_t origin);
+/* The Access-Control-* and Vary lines for the reply to c's request (none
+ * unless c->cors_origin is set); returns their length. */
+size_t cors_reply_headers(const http_conn_t *c, char *out, size_t cap);
+/* Answers an OPTIONS on the cors route rt: a preflight or a plain OPTIONS. */
+void cors_options(http_conn_t *c, const http_route_t *rt);
 
 #endif

@@ -25,6 +25,18 @@ enum opt_type {
     OPT_LOGLEVEL,
     OPT_ROOTS, /* repeatable: each use adds a directory */
     OPT_NAMES, /* repeatable: each use adds a name (config_names_t) */
+    OPT_ORIGINS, /* OPT_NAMES whose values are web origins, '*' or "null" */
+};
+
+/* --help's sections, in the order they are printed. */
+enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_LOG, G_COUNT };
+
+static const char *const group_titles[G_COUNT] = {
+    "Inputs: logs come in over HTTP, syslog (UDP and TCP) and raw TCP",
+    "Store",
+    "Read side: queries, live tail and file tail",
+    "HTTP limits and browsers",
+    "Logging and configuration",
 };
 
 typedef struct option_def {
@@ -32,68 +44,85 @@ typedef struct option_def {
     enum opt_type type;
     size_t offset;
     const char *def;
+    enum opt_group group;
+    const char *value; /* the value's placeholder in --help: ADDR:PORT, SIZE... */
     const char *help;
 } option_def_t;
 
 #define OFF(f) offsetof(config_t, f)
 
 static const option_def_t options[] = {
-    {"http", OPT_ADDR, OFF(http), "127.0.0.1:8080",
-     "HTTP listener (ingest, query, tail, UI), ADDR:PORT or off; port 0 picks a free one"},
-    {"syslog-udp", OPT_ADDR, OFF(syslog_udp), "127.0.0.1:5514",
-     "syslog over UDP (RFC 5424, RFC 3164, <PRI>text), ADDR:PORT or off"},
-    {"syslog-tcp", OPT_ADDR, OFF(syslog_tcp), "127.0.0.1:5514",
-     "syslog over TCP, octet counting or LF/NUL framing, ADDR:PORT or off"},
-    {"tcp", OPT_ADDR, OFF(tcp), "127.0.0.1:5170",
-     "raw TCP: one JSON object or text line per line, or acknowledged batches; or off"},
-    {"max-line", OPT_SIZE, OFF(max_line), "64K",
-     "longest syslog or TCP message; longer ones are cut and marked truncated"},
-    {"max-batch-bytes", OPT_SIZE, OFF(max_batch_bytes), "8M",
+    {"http", OPT_ADDR, OFF(http), "127.0.0.1:8080", G_INPUT, "ADDR:PORT",
+     "HTTP: ingest (POST /api/log), queries, live tail, files, the web UI, /healthz and "
+     "/metrics; off disables it, port 0 picks a free one"},
+    {"syslog-udp", OPT_ADDR, OFF(syslog_udp), "127.0.0.1:5514", G_INPUT, "ADDR:PORT",
+     "syslog over UDP (RFC 5424, RFC 3164, <PRI>text); or off"},
+    {"syslog-tcp", OPT_ADDR, OFF(syslog_tcp), "127.0.0.1:5514", G_INPUT, "ADDR:PORT",
+     "syslog over TCP, octet counting (RFC 6587) or LF/NUL-ended lines; or off"},
+    {"tcp", OPT_ADDR, OFF(tcp), "127.0.0.1:5170", G_INPUT, "ADDR:PORT",
+     "raw TCP: a JSON object or a text line per line, or acknowledged batches; or off"},
+    {"max-line", OPT_SIZE, OFF(max_line), "64K", G_INPUT, "SIZE",
+     "longest syslog or raw TCP message; longer ones are cut and marked truncated, "
+     "and a syslog octet count up to 64 x SIZE (64M at most) still frames one"},
+    {"max-batch-bytes", OPT_SIZE, OFF(max_batch_bytes), "8M", G_INPUT, "SIZE",
      "acknowledged raw TCP: most bytes of record lines in one batch (the sender gets an "
      "error above)"},
-    {"idle-timeout", OPT_AGE, OFF(idle_timeout_s), "5m",
-     "close syslog and TCP connections silent this long (30s, 5m, 1h); 0 never"},
-    {"data", OPT_PATH, OFF(data), "./data", "directory for stored records"},
-    {"config", OPT_PATH, OFF(config_file), "", "read options from FILE (key = value lines)"},
-    {"max-body", OPT_SIZE, OFF(max_body), "8M", "largest HTTP request body accepted (413 above)"},
-    {"max-body-memory", OPT_SIZE, OFF(max_body_memory), "256M",
-     "HTTP request bodies held in memory at once, all connections together (503 above)"},
-    {"max-connections", OPT_INT, OFF(max_connections), "10000",
-     "most simultaneous client connections"},
-    {"memory-records", OPT_INT, OFF(memory_records), "100000",
-     "newest records also kept in memory, for live tail"},
-    {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "256M", "memory for those records, at most"},
-    {"segment-size", OPT_SIZE, OFF(segment_size), "64M", "size at which a segment file is sealed"},
-    {"fsync", OPT_FSYNC, OFF(fsync), "interval",
-     "always (ack after fsync), interval (fsync every --fsync-interval-ms) or never"},
-    {"fsync-interval-ms", OPT_INT, OFF(fsync_interval_ms), "200",
-     "how often to fsync with --fsync interval"},
-    {"retain-bytes", OPT_SIZE0, OFF(retain_bytes), "0",
+    {"idle-timeout", OPT_AGE, OFF(idle_timeout_s), "5m", G_INPUT, "DURATION",
+     "close syslog and raw TCP connections silent this long; 0 never"},
+    {"data", OPT_PATH, OFF(data), "./data", G_STORE, "DIR",
+     "directory for stored records, locked by one logshipd"},
+    {"segment-size", OPT_SIZE, OFF(segment_size), "64M", G_STORE, "SIZE",
+     "size at which a segment file is sealed"},
+    {"fsync", OPT_FSYNC, OFF(fsync), "interval", G_STORE, "MODE",
+     "always (acknowledge after fsync), interval (fsync every --fsync-interval-ms) or "
+     "never"},
+    {"fsync-interval-ms", OPT_INT, OFF(fsync_interval_ms), "200", G_STORE, "N",
+     "how often to fsync with --fsync interval, in milliseconds"},
+    {"retain-bytes", OPT_SIZE0, OFF(retain_bytes), "0", G_STORE, "SIZE",
      "delete the oldest segments above this total size; 0 keeps all"},
-    {"retain-age", OPT_AGE, OFF(retain_age_s), "0",
+    {"retain-age", OPT_AGE, OFF(retain_age_s), "0", G_STORE, "DURATION",
      "delete segments older than this (30m, 12h, 7d); 0 keeps all"},
-    {"ws-ping", OPT_AGE, OFF(ws_ping_s), "30s",
+    {"memory-records", OPT_INT, OFF(memory_records), "100000", G_STORE, "N",
+     "newest records also kept in memory, for live tail"},
+    {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "256M", G_STORE, "SIZE",
+     "memory for those records, at most"},
+    {"max-subscribers", OPT_INT, OFF(max_subscribers), "10000", G_READ, "N",
+     "most live tail subscribers (WebSocket or SSE) at once"},
+    {"ws-ping", OPT_AGE, OFF(ws_ping_s), "30s", G_READ, "DURATION",
      "ping live tail WebSockets after this much silence"},
-    {"ws-timeout", OPT_AGE, OFF(ws_timeout_s), "10s",
+    {"ws-timeout", OPT_AGE, OFF(ws_timeout_s), "10s", G_READ, "DURATION",
      "close a WebSocket whose peer has not answered a ping this long"},
-    {"max-subscribers", OPT_INT, OFF(max_subscribers), "10000",
-     "most live tail subscribers at once"},
-    {"tail-root", OPT_ROOTS, OFF(tail_roots), "",
+    {"tail-root", OPT_ROOTS, OFF(tail_roots), "", G_READ, "DIR",
      "a directory whose files may be tailed over /api/files (repeatable; none: off)"},
-    {"request-timeout", OPT_AGE, OFF(request_timeout_s), "10s",
-     "an HTTP request head, each body read, and reading a reply must make progress this fast"},
-    {"keepalive-timeout", OPT_AGE, OFF(keepalive_timeout_s), "60s",
+    {"max-body", OPT_SIZE, OFF(max_body), "8M", G_HTTP, "SIZE",
+     "largest HTTP request body accepted (413 above)"},
+    {"max-body-memory", OPT_SIZE, OFF(max_body_memory), "256M", G_HTTP, "SIZE",
+     "HTTP request bodies held in memory at once, all connections together (503 above)"},
+    {"max-connections", OPT_INT, OFF(max_connections), "10000", G_HTTP, "N",
+     "most simultaneous client connections per listener (503 above for HTTP)"},
+    {"request-timeout", OPT_AGE, OFF(request_timeout_s), "10s", G_HTTP, "DURATION",
+     "an HTTP request head, each body read, and reading a reply must make progress "
+     "this fast (408)"},
+    {"keepalive-timeout", OPT_AGE, OFF(keepalive_timeout_s), "60s", G_HTTP, "DURATION",
      "close an idle keep-alive HTTP connection after this long"},
-    {"allowed-origin", OPT_NAMES, OFF(allowed_origins), "",
+    {"allowed-origin", OPT_NAMES, OFF(allowed_origins), "", G_HTTP, "ORIGIN",
      "a web origin (https://app.example) whose pages may write or open WebSockets "
      "(repeatable; '*' any; default: same origin only)"},
-    {"allowed-host", OPT_NAMES, OFF(allowed_hosts), "",
+    {"allowed-host", OPT_NAMES, OFF(allowed_hosts), "", G_HTTP, "NAME",
      "a Host name logshipd answers to besides IP addresses, localhost and this machine's "
      "name (repeatable; '*' any)"},
-    {"log-file", OPT_PATH, OFF(log_file), "",
-     "write logshipd's own messages to FILE, appending (reopened on SIGHUP); default stderr"},
-    {"log-level", OPT_LOGLEVEL, OFF(log_level), "info",
-     "logshipd's own diagnostics: error, warning, info or debug"},
+    {"cors-origin", OPT_ORIGINS, OFF(cors_origins), "", G_HTTP, "ORIGIN",
+     "a web origin whose pages may use /api/log, /api/logs, /api/tail and /healthz with "
+     "CORS (fetch, EventSource): preflights are answered and replies carry "
+     "Access-Control-Allow-Origin; it passes the Origin check on those routes too "
+     "(repeatable; '*' any; default: no CORS)"},
+    {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
+     "read options from FILE (key = value lines); flags override it"},
+    {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",
+     "write logshipd's own messages to FILE, appending (reopened on SIGHUP); default "
+     "stderr"},
+    {"log-level", OPT_LOGLEVEL, OFF(log_level), "info", G_LOG, "LEVEL",
+     "logshipd's own messages: error, warning, info or debug"},
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -256,6 +285,39 @@ static const option_def_t *find(const char *name)
     return NULL;
 }
 
+/* "*", "null", or scheme://host[:port] as a browser sends it in Origin:
+ * http or https, a host of letters, digits, '-', '.' (or [v6]), a port of
+ * digits, nothing after. */
+static int web_origin_ok(const char *v)
+{
+    if (strcmp(v, "*") == 0 || strcmp(v, "null") == 0)
+        return 1;
+    const char *p;
+    if (strncmp(v, "http://", 7) == 0)
+        p = v + 7;
+    else if (strncmp(v, "https://", 8) == 0)
+        p = v + 8;
+    else
+        return 0;
+    const char *h = p;
+    if (*p == '[') {
+        p += strspn(p + 1, "0123456789abcdefABCDEF:.") + 1;
+        if (*p++ != ']' || p - h < 4)
+            return 0;
+    } else {
+        p += strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+        if (p == h)
+            return 0;
+    }
+    if (*p == ':') {
+        size_t d = strspn(p + 1, "0123456789");
+        if (d < 1 || d > 5)
+            return 0;
+        p += 1 + d;
+    }
+    return *p == '\0';
+}
+
 static int apply(config_t *c, const option_def_t *o, const char *v, const char **why)
 {
     char *field = (char *)c + o->offset;
@@ -326,6 +388,13 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         snprintf(c->tail_roots[c->ntail_roots++], CONFIG_PATH_MAX, "%s", v);
         return 0;
     }
+    case OPT_ORIGINS:
+        if (*v && !web_origin_ok(v)) {
+            *why = "expected '*', null or an origin like https://app.example or "
+                   "http://localhost:3000 (scheme, host, optional port; no path)";
+            return -1;
+        }
+        /* fall through */
     case OPT_NAMES: {
         config_names_t *names = (config_names_t *)(void *)field;
         if (!*v)
@@ -483,7 +552,8 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
             if (strcmp(a->tail_roots[i], b->tail_roots[i]))
                 return 1;
         return 0;
-    case OPT_NAMES: {
+    case OPT_NAMES:
+    case OPT_ORIGINS: {
         const config_names_t *na = (const void *)fa, *nb = (const void *)fb;
         if (na->n != nb->n)
             return 1;
@@ -504,21 +574,116 @@ void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, con
             fn(arg, options[i].name);
 }
 
+/* --help is laid out for 80 columns: an option's flag and placeholder in
+ * the first USAGE_COL columns (its text on the next line when they do not
+ * fit), then its text wrapped at USAGE_WIDTH. */
+#define USAGE_WIDTH 79
+#define USAGE_COL   28
+
+/* Writes text from column col (the cursor is there), wrapping at
+ * USAGE_WIDTH onto lines indented to indent. Returns the column after. */
+static size_t wrap(FILE *out, const char *text, size_t col, size_t indent)
+{
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t w = strcspn(p, " ");
+        if (col > indent && col + 1 + w > USAGE_WIDTH) {
+            fprintf(out, "\n%*s", (int)indent, "");
+            col = indent;
+        } else if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, w, out);
+        col += w;
+        p += w;
+    }
+    return col;
+}
+
+/* "  left    text...", text from column col. */
+static void usage_item(FILE *out, size_t col, const char *left, const char *text)
+{
+    size_t n = strlen(left);
+    fprintf(out, "  %s", left);
+    if (2 + n + 2 > col)
+        fprintf(out, "\n%*s", (int)col, "");
+    else
+        fprintf(out, "%*s", (int)(col - 2 - n), "");
+    wrap(out, text, col, col);
+    fputc('\n', out);
+}
+
+static void usage_para(FILE *out, const char *text)
+{
+    wrap(out, text, 0, 0);
+    fputc('\n', out);
+}
+
 void config_usage(FILE *out)
 {
-    fprintf(out, "usage: logshipd [--option value]...\n\n"
-                 "Collects logs over HTTP, stores them durably, answers queries and\n"
-                 "streams them live. Every option is also a config file key.\n\n");
-    for (size_t i = 0; i < NOPTIONS; i++) {
-        char flag[64];
-        snprintf(flag, sizeof flag, "--%s", options[i].name);
-        fprintf(out, "  %-20s %s", flag, options[i].help);
-        if (options[i].def[0])
-            fprintf(out, " (default %s)", options[i].def);
-        fputc('\n', out);
+    fprintf(out, "usage: logshipd [--option VALUE | --option=VALUE]...\n\n");
+    usage_para(out, "logshipd collects logs over HTTP, syslog (UDP and TCP) and raw TCP, "
+                    "stores them durably, answers queries and streams them live (WebSocket, "
+                    "SSE and a web UI). Every option is also a key in the --config file.");
+    fputc('\n', out);
+    usage_para(out, "SIZE is bytes with an optional K, M or G (64K, 8M, 1G); DURATION is "
+                    "seconds or a number with ms, s, m, h or d (500ms, 30s, 5m, 12h, 7d).");
+    for (int g = 0; g < G_COUNT; g++) {
+        fprintf(out, "\n%s:\n", group_titles[g]);
+        for (size_t i = 0; i < NOPTIONS; i++) {
+            const option_def_t *o = &options[i];
+            if (o->group != (enum opt_group)g)
+                continue;
+            char left[64], text[512];
+            snprintf(left, sizeof left, "--%s %s", o->name, o->value);
+            if (o->def[0])
+                snprintf(text, sizeof text, "%s (default %s)", o->help, o->def);
+            else
+                snprintf(text, sizeof text, "%s", o->help);
+            usage_item(out, USAGE_COL, left, text);
+        }
+        if (g == G_LOG) {
+            usage_item(out, USAGE_COL, "--help", "show this help and exit");
+            usage_item(out, USAGE_COL, "--version", "show the version and exit");
+        }
     }
-    fprintf(out, "  %-20s %s\n  %-20s %s\n", "--help", "show this help and exit", "--version",
-            "show the version and exit");
+    fprintf(out, "\nSignals:\n");
+    usage_item(out, 13, "TERM, INT", "stop accepting connections, answer the requests in flight, "
+                                 "write and sync what was accepted, and exit 0 within 5 s; "
+                                 "a second one stops at once");
+    usage_item(out, 13, "HUP", "reload the --config file and the flags (what can change live is "
+                           "applied, the rest is logged as needing a restart) and reopen "
+                           "--log-file");
+    usage_item(out, 13, "USR1", "log a status line (uptime, records, store size, connections, "
+                            "subscribers)");
+    usage_item(out, 13, "USR2", "ignored");
+    fprintf(out, "\nExit codes:\n");
+    usage_item(out, 13, "0", "clean shutdown, --help or --version");
+    usage_item(out, 13, "1", "cannot start (data directory, its lock, --log-file, a port in use)");
+    usage_item(out, 13, "2", "bad option, value or address");
+    fprintf(out, "\nExamples:\n");
+    fprintf(out, "  logshipd --data /var/lib/logship --retain-age 7d --retain-bytes 20G\n");
+    fprintf(out, "  logshipd --config /etc/logship.conf --http 0.0.0.0:8080 "
+                 "--tail-root /var/log\n");
+}
+
+size_t config_option_count(void)
+{
+    return NOPTIONS;
+}
+
+int config_option_info(size_t i, const char **name, const char **value)
+{
+    if (i >= NOPTIONS)
+        return -1;
+    *name = options[i].name;
+    *value = options[i].value;
+    return 0;
 }
 
 int config_from_args(config_t *c, int argc, char **argv, FILE *err)

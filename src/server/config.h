@@ -51,6 +51,7 @@ typedef struct config {
     long request_timeout_s;
     long keepalive_timeout_s;
     config_names_t allowed_origins, allowed_hosts;
+    config_names_t cors_origins; /* --cors-origin: '*', "null" or scheme://host[:port] */
     char log_file[CONFIG_PATH_MAX];
     int log_level;
 } config_t;
@@ -87,6 +88,12 @@ int config_parse_duration_ms(const char *s, long *ms);
 void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, const char *name),
                  void *arg);
 
+/* --help: the options by group with their placeholders, signals, exit
+ * codes and examples, every line within 80 columns. */
 void config_usage(FILE *out);
+/* The option table, for tests: name and --help placeholder of option i;
+ * 0, or -1 past the end. */
+size_t config_option_count(void);
+int config_option_info(size_t i, const char **name, const char **value);
 
 #endif

@@ -165,6 +165,10 @@ void metrics_render_http(buf_t *out, const http_stats_t *hs)
            "Requests refused for their Origin or Host.");
     buf_printf(out, "logship_http_cross_origin_refused_total %llu\n",
                (unsigned long long)hs->cross_origin);
+    family(out, "logship_http_cors_preflights_total", "counter",
+           "CORS preflights from a --cors-origin answered 204.");
+    buf_printf(out, "logship_http_cors_preflights_total %llu\n",
+               (unsigned long long)hs->cors_preflights);
 }
 
 /* Descriptors open now: the entries of /proc/self/fd, less the one the

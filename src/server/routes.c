@@ -13,17 +13,23 @@
 
 #define GET_HEAD (HM_GET | HM_HEAD)
 
+/* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
+ * WebSocket through the Origin check) and check health; files, metrics and
+ * the UI stay same-origin. */
 static const http_route_t routes[] = {
     /* GET /api/log stores a record: a cross-site page must not make one */
-    {HM_GET | HM_POST, "/api/log", 0, 0, 1, &ingest_http_handler},
-    {GET_HEAD, "/api/logs", 0, 0, 0, &query_http_handler},
-    {HM_GET, "/api/tail", 0, 1, 0, &tail_sse_handler},
-    {GET_HEAD, "/api/files", 0, 0, 0, &files_list_handler},
-    {HM_GET, "/api/files/", 1, 1, 0, &files_file_handler},
-    {GET_HEAD, "/healthz", 0, 0, 0, &status_health_handler},
-    {GET_HEAD, "/metrics", 0, 0, 0, &status_metrics_handler},
-    {GET_HEAD, "/", 0, 0, 0, &status_index_handler},
-    {GET_HEAD, "/ui/", 1, 0, 0, &status_ui_handler},
+    {.methods = HM_GET | HM_POST, .path = "/api/log", .writes = 1, .cors = 1,
+     .handler = &ingest_http_handler},
+    {.methods = GET_HEAD, .path = "/api/logs", .cors = 1, .handler = &query_http_handler},
+    {.methods = HM_GET, .path = "/api/tail", .websocket = 1, .cors = 1,
+     .handler = &tail_sse_handler},
+    {.methods = GET_HEAD, .path = "/api/files", .handler = &files_list_handler},
+    {.methods = HM_GET, .path = "/api/files/", .prefix = 1, .websocket = 1,
+     .handler = &files_file_handler},
+    {.methods = GET_HEAD, .path = "/healthz", .cors = 1, .handler = &status_health_handler},
+    {.methods = GET_HEAD, .path = "/metrics", .handler = &status_metrics_handler},
+    {.methods = GET_HEAD, .path = "/", .handler = &status_index_handler},
+    {.methods = GET_HEAD, .path = "/ui/", .prefix = 1, .handler = &status_ui_handler},
 };
 
 /* The HTTP layer's options from srv->cfg. */
@@ -34,6 +40,8 @@ static void http_options_of(server_t *srv, http_options_t *ho)
         srv->cfg.allowed_origins.ptr[i] = srv->cfg.allowed_origins.v[i];
     for (int i = 0; i < srv->cfg.allowed_hosts.n; i++)
         srv->cfg.allowed_hosts.ptr[i] = srv->cfg.allowed_hosts.v[i];
+    for (int i = 0; i < srv->cfg.cors_origins.n; i++)
+        srv->cfg.cors_origins.ptr[i] = srv->cfg.cors_origins.v[i];
     *ho = (http_options_t){
         .max_connections = (size_t)srv->cfg.max_connections,
         .request_timeout_ms = srv->cfg.request_timeout_s * 1000,
@@ -42,6 +50,8 @@ static void http_options_of(server_t *srv, http_options_t *ho)
         .norigins = (size_t)srv->cfg.allowed_origins.n,
         .hosts = srv->cfg.allowed_hosts.ptr,
         .nhosts = (size_t)srv->cfg.allowed_hosts.n,
+        .cors_origins = srv->cfg.cors_origins.ptr,
+        .ncors_origins = (size_t)srv->cfg.cors_origins.n,
     };
 }
 

@@ -7,7 +7,7 @@
 /* Starts WebSocket and HTTP on srv's loop (nothing with --http off).
  * Returns 0, or -1 after logging why. */
 int routes_start(server_t *srv);
-/* Applies srv->cfg's HTTP limits, timeouts and Origin/Host lists to the
+/* Applies srv->cfg's HTTP limits, timeouts and Origin/Host/CORS lists to the
  * running server (after a reload); connections keep their current
  * deadlines until their next state change. */
 void routes_reconfigure(server_t *srv);

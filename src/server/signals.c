@@ -4,7 +4,7 @@
  * SIGHUP reads the configuration again the way start-up did (defaults, the
  * --config file, then the flags) and applies what can change without
  * dropping anything: the log level and log file, HTTP limits, timeouts and
- * the Origin/Host lists, body limits and retention. Every other change is
+ * the Origin/Host/CORS lists, body limits and retention. Every other change is
  * named in the log as needing a restart and left as it is. A file that does
  * not parse changes nothing. The log file is reopened either way, so
  * logrotate's postrotate can send HUP.
@@ -28,6 +28,7 @@ static const char *const live_options[] = {
     "log-level",     "log-file",           "max-body",          "max-body-memory",
     "retain-bytes",  "retain-age",         "request-timeout",   "keepalive-timeout",
     "allowed-origin", "allowed-host",      "max-connections",   "config",
+    "cors-origin",
 };
 
 static int is_live(const char *name)
@@ -105,6 +106,7 @@ void reload(server_t *srv)
     c->max_connections = nc->max_connections;
     c->allowed_origins = nc->allowed_origins;
     c->allowed_hosts = nc->allowed_hosts;
+    c->cors_origins = nc->cors_origins;
     routes_reconfigure(srv); /* re-points the name lists at srv->cfg */
     free(nc);
 

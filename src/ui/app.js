@@ -10,6 +10,12 @@
 // Filters and the view live in the URL (?topic=web.%23&level=warning&q=..)
 // so a view can be shared and reloaded.
 //
+// Paths: every URL the page uses is relative to where logshipd's root is as
+// this page sees it, derived from this module's own URL (<root>/ui/app.js),
+// so the UI works at / and behind a reverse proxy under any prefix
+// (https://example.com/logs/ proxied to logshipd's /): api('api/logs') is
+// <root>api/logs, wsURL('api/tail') the same with ws: or wss:.
+//
 // Safety: message text only ever reaches the DOM through textContent and
 // text nodes (ansi.js turns color codes into class names); the server's
 // Content-Security-Policy forbids inline scripts and styles besides. Text
@@ -275,8 +281,19 @@ function filterParams() {
   return p;
 }
 
+// logshipd's root as this page reaches it: "http://host/" or
+// "https://host/logs/" behind a proxy.
+const ROOT = new URL('..', import.meta.url);
+
+// An API URL (path relative, without a leading slash) under ROOT.
+function api(path) {
+  return new URL(path, ROOT).href;
+}
+
 function wsURL(path) {
-  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${path}`;
+  const u = new URL(path, ROOT);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.href;
 }
 
 async function getJSON(url, opts) {
@@ -350,7 +367,7 @@ async function liveConnect(first) {
   setConn(first ? 'connecting' : 'reconnecting', first ? 'connecting' : 'reconnecting…');
   let health = null;
   try {
-    health = await getJSON('/healthz', { signal: AbortSignal.timeout(3000) });
+    health = await getJSON(api('healthz'), { signal: AbortSignal.timeout(3000) });
   } catch (e) {
     if (!e.status) { // down or unreachable; a 503 (failing store) still tails
       if (gen === live.gen) liveRetry();
@@ -371,7 +388,7 @@ async function liveConnect(first) {
   if (resume !== null) p.set('after', resume);
   else p.set('n', BACKLOG);
 
-  const ws = new WebSocket(wsURL(`/api/tail?${p}`));
+  const ws = new WebSocket(wsURL(`api/tail?${p}`));
   live.ws = ws;
   let opened = 0;
   ws.onopen = () => {
@@ -529,7 +546,7 @@ async function histFetch(p) {
   hist.busy = true;
   updateHistButtons();
   try {
-    return await getJSON(`/api/logs?${p}`, { signal: ctl.signal });
+    return await getJSON(api(`api/logs?${p}`), { signal: ctl.signal });
   } finally {
     if (hist.ctl === ctl) {
       hist.ctl = null;
@@ -656,7 +673,7 @@ const files = {
 async function filesLoad() {
   let body;
   try {
-    body = await getJSON('/api/files');
+    body = await getJSON(api('api/files'));
   } catch {
     body = null; // 404 (no file tail in this server) or unreachable
   }
@@ -741,7 +758,7 @@ function fileConnect(n) {
   const gen = ++files.gen;
   const path = state.file.split('/').map(encodeURIComponent).join('/');
   fileState('connecting…');
-  const ws = new WebSocket(wsURL(`/api/files/${path}?n=${n}`));
+  const ws = new WebSocket(wsURL(`api/files/${path}?n=${n}`));
   files.ws = ws;
   ws.onopen = () => {
     if (gen === files.gen) fileState('following');
@@ -792,7 +809,7 @@ async function sparkPoll() {
   let v = null;
   if (spark.source === 'metrics') {
     try {
-      const r = await fetch('/metrics', { cache: 'no-store' });
+      const r = await fetch(api('metrics'), { cache: 'no-store' });
       if (!r.ok) throw new Error(String(r.status));
       const text = await r.text();
       let total = 0;
@@ -1024,7 +1041,7 @@ function jumpButton(button, labelEl) {
 
 function main() {
   readURL();
-  $('origin').textContent = location.origin;
+  $('ingest-url').textContent = api('api/log');
   $('keep').value = String(state.keep);
   if ($('keep').value !== String(state.keep)) {
     const o = document.createElement('option');

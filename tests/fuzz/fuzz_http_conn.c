@@ -22,6 +22,8 @@
  *   /close   on_request returns -1 (closed unanswered)
  *   /ws      a WebSocket route: the upgrade callback closes the socket
  *   /w       /body, but a state-changing route (Origin checks)
+ *   /c       /w with CORS for http://ok.example (the layer answers OPTIONS)
+ *   /cs      /stream with CORS (the headers on a chunked reply)
  *
  * What must hold, or the driver aborts:
  *   - the bytes sent back are a sequence of well-formed HTTP/1.1 responses
@@ -208,15 +210,18 @@ static const http_handler_t h_stream = {"stream", 16, on_stream, NULL, NULL, on_
                                         NULL, on_end, NULL};
 
 static const http_route_t routes[] = {
-    {HM_GET | HM_HEAD | HM_POST, "/sync", 0, 0, 0, &h_sync},
-    {HM_POST | HM_GET, "/body", 0, 0, 0, &h_body},
-    {HM_POST | HM_GET | HM_OPTIONS, "/async", 0, 0, 0, &h_async},
-    {HM_POST, "/early", 0, 0, 0, &h_early},
-    {HM_GET | HM_HEAD, "/stream", 0, 0, 0, &h_stream},
-    {HM_GET, "/double", 0, 0, 0, &h_double},
-    {HM_GET, "/close", 0, 0, 0, &h_close},
-    {HM_GET, "/ws", 0, 1, 0, &h_sync},
-    {HM_GET | HM_POST, "/w", 1, 0, 1, &h_body},
+    {.methods = HM_GET | HM_HEAD | HM_POST, .path = "/sync", .handler = &h_sync},
+    {.methods = HM_POST | HM_GET, .path = "/body", .handler = &h_body},
+    {.methods = HM_POST | HM_GET | HM_OPTIONS, .path = "/async", .handler = &h_async},
+    {.methods = HM_POST, .path = "/early", .handler = &h_early},
+    {.methods = HM_GET | HM_HEAD, .path = "/stream", .handler = &h_stream},
+    {.methods = HM_GET, .path = "/double", .handler = &h_double},
+    {.methods = HM_GET, .path = "/close", .handler = &h_close},
+    {.methods = HM_GET, .path = "/ws", .websocket = 1, .handler = &h_sync},
+    {.methods = HM_GET | HM_POST, .path = "/w", .prefix = 1, .writes = 1, .handler = &h_body},
+    {.methods = HM_GET | HM_POST, .path = "/c", .writes = 1, .cors = 1,
+     .handler = &h_body},
+    {.methods = HM_GET | HM_HEAD, .path = "/cs", .cors = 1, .handler = &h_stream},
 };
 
 static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
@@ -350,7 +355,10 @@ static buf_t out;
 
 static void setup(void)
 {
+    static const char *const cors[] = {"http://ok.example"};
     static const http_options_t o = {
+        .cors_origins = cors,
+        .ncors_origins = 1,
         .max_connections = 16,
         .request_timeout_ms = 600000, /* deadlines must not fire mid-input */
         .keepalive_timeout_ms = 600000,

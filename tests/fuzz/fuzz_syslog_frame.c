@@ -2,9 +2,11 @@
  * picks max_line, the next two a split point. Checks: no frame is empty or
  * longer than max_line, and only a frame that starts with a digit is
  * unframed; the frames (bytes and flags) are the same unsplit, split in two, split at every byte and in uneven chunks;
- * a stream built from the input's lines, LF-framed or octet-counted, gives
- * back exactly those lines (cut to max_line); and the same lines led by
- * digits that are not octet counting come back whole, flagged unframed. */
+ * a stream built from the input's lines, LF-framed or octet-counted (counts
+ * up to the ceiling, 64 x max_line, so longer lines are cut by their count
+ * and the stream stays in sync), gives back exactly those lines (cut to
+ * max_line); and the same lines led by digits that are not octet counting
+ * come back whole, flagged unframed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 3)
         return 0;
     size_t max = 1 + data[0] % 64;
+    size_t ceiling = syslog_frame_ceiling(max);
     size_t split = ((size_t)data[1] << 8 | data[2]);
     const char *s = (const char *)data + 3;
     size_t n = size - 3;
@@ -151,7 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t lcut[2] = {lsplit ? lsplit : lines.len + 1, 0};
     run(lines.data, lines.len, max, lcut, &other);
     same(&want, &other);
-    /* the same lines octet-counted (those that start with '<' and fit),
+    /* the same lines octet-counted (those that start with '<' and whose
+     * length is within the ceiling: longer than max is cut by the count),
      * CRLF-terminated or NUL-terminated */
     i = 0;
     int mode = 0;
@@ -159,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *nl = memchr(lines.data + i, '\n', lines.len - i);
         size_t e = (size_t)(nl - lines.data);
         int m = mode++ % 3;
-        if (m == 0 && (e == i || lines.data[i] != '<' || e - i > max))
+        if (m == 0 && (e == i || lines.data[i] != '<' || e - i > ceiling))
             m = 1;
         switch (m) {
         case 0:
@@ -183,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     same(&want, &other);
 
     /* the lines led by digits that are not octet counting: "N x", "N <" with
-     * N over max, "N" + LF, "0 <", ten digits; each comes back whole */
+     * N over the ceiling, "N" + LF, "0 <", ten digits; each comes back whole */
     for (int kind = 0; kind < 5; kind++) {
         static const int why[5] = {3, 5, 1, 4, 2};
         buf_reset(&dl);
@@ -196,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 buf_printf(&dl, "%zu x", e - i);
                 break;
             case 1:
-                buf_printf(&dl, "%zu <", max + 1 + (e - i));
+                buf_printf(&dl, "%zu <", ceiling + 1 + (e - i));
                 break;
             case 2:
                 buf_printf(&dl, "%zu\n", e - i); /* a line of digits */

@@ -397,6 +397,30 @@ def test_cross_origin_writes_and_upgrades_are_refused(make_server):
     assert server.metrics()["logship_http_cross_origin_refused_total"] == 3
 
 
+def test_origin_must_match_host_and_port(make_server):
+    """Same origin means the same host and port as the Host the request
+    carries: a Host without a port is port 80 (or 443), so a page on another
+    port of the same host is another origin, as browsers define it."""
+    server = make_server()
+    c = Conn(server.port)
+
+    def post(host, origin):
+        c.send(request("POST", "/api/log", b"x", {"Content-Type": "text/plain",
+                                                   "Origin": origin}, host=host))
+        return c.reply().status
+
+    assert post("127.0.0.1", "http://127.0.0.1") == 200
+    assert post("127.0.0.1", "http://127.0.0.1:80") == 200
+    assert post("localhost", "https://localhost") == 200
+    assert post("[::1]:9000", "http://[::1]:9000") == 200
+    assert post("127.0.0.1", "http://127.0.0.1:8088") == 403
+    assert post("127.0.0.1:8080", "http://127.0.0.1:8088") == 403
+    assert post("127.0.0.1", "http://127.0.0.2") == 403
+    assert post("localhost", "http://localhost.evil.example:80") == 403
+    assert post("127.0.0.1", "http://evil.example") == 403
+    assert server.metrics()["logship_http_cross_origin_refused_total"] == 5
+
+
 def test_allowed_origin_and_host(make_server):
     server = make_server("--allowed-origin", "https://app.example", "--allowed-host",
                          "logs.example")

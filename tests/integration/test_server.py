@@ -1,5 +1,7 @@
 """logshipd as a process: flags, the config file, and shutdown on signals."""
 import json
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -9,7 +11,7 @@ import time
 import pytest
 import requests
 
-from conftest import LOGSHIPD, Server
+from conftest import LOGSHIPD, ROOT, Server
 
 
 def run(*args):
@@ -23,6 +25,45 @@ def test_help_lists_every_flag():
                  "--memory-records", "--log-level", "--help", "--version"]:
         assert flag in r.stdout, flag
     assert "127.0.0.1:8080" in r.stdout and "./data" in r.stdout
+
+
+def readme_flags():
+    """The `--flag PLACEHOLDER` cells of README's logshipd flags table."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    table = text.split("## logshipd flags", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"^\| `(--[a-z-]+ [A-Z:]+)` \|", table, re.M)
+
+
+def test_help_fits_80_columns_with_groups_signals_exit_codes_examples():
+    r = run("--help")
+    assert r.returncode == 0 and r.stderr == ""
+    lines = r.stdout.splitlines()
+    too_long = [ln for ln in lines if len(ln) > 80]
+    assert not too_long, too_long
+    assert "HTTP, syslog (UDP and TCP) and raw TCP" in r.stdout
+    heads = [ln for ln in lines if ln and not ln.startswith(" ") and ln.endswith(":")]
+    assert [h.split(":")[0] for h in heads] == [
+        "Inputs", "Store", "Read side", "HTTP limits and browsers",
+        "Logging and configuration", "Signals", "Exit codes", "Examples"]
+    # every flag of the README's table, with the same placeholder
+    flags = readme_flags()
+    assert len(flags) >= 28, flags
+    for flag in flags:
+        assert any(ln.startswith("  " + flag + " ") or ln == "  " + flag for ln in lines), flag
+    sig = r.stdout.split("\nSignals:\n")[1].split("\nExit codes:\n")[0]
+    for word in ("TERM, INT", "exit 0 within 5 s", "HUP", "reload", "--log-file", "USR1",
+                 "status", "USR2", "ignored"):
+        assert word in " ".join(sig.split()), word
+    codes = r.stdout.split("\nExit codes:\n")[1].split("\nExamples:\n")[0]
+    assert [ln.split()[0] for ln in codes.splitlines() if ln[:3].strip()] == ["0", "1", "2"]
+    examples = r.stdout.split("\nExamples:\n")[1]
+    assert len([ln for ln in examples.splitlines() if ln.startswith("  logshipd ")]) == 2
+    # the examples use real options
+    names = {f.split()[0] for f in flags}
+    for ln in examples.splitlines():
+        for a in ln.split()[1:]:
+            assert not a.startswith("-") or a in names, a
 
 
 def test_version():

@@ -113,3 +113,114 @@ def test_pages_on_other_sites_cannot_write_or_read(make_server):
     print(p.stdout)
     assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
     assert [r["msg"] for r in server.logs()] == ["secret record"]
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_cors_page_on_another_origin(make_server, allowed):
+    """A page on http://localhost:<port>, in Chromium, POSTs JSON with fetch
+    (preflighted), reads /api/logs and /healthz and opens an EventSource on
+    /api/tail: all of it works with --cors-origin naming that origin, none
+    of it without (tests/ui/cors.mjs)."""
+    port = free_port()
+    args = ("--cors-origin", f"http://localhost:{port}") if allowed else ()
+    server = make_server(*args)
+    p = subprocess.run(["node", "cors.mjs"], cwd=UI_DIR,
+                       env=node_env(server, OTHER_PORT=str(port),
+                                    CORS_EXPECT="allowed" if allowed else "refused"),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    print(p.stdout)
+    assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
+    m = server.metrics()
+    if allowed:
+        assert m["logship_http_cors_preflights_total"] >= 1
+    else:
+        assert m["logship_http_cross_origin_refused_total"] >= 1
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+def start_nginx(tmp_path, upstream_port):
+    """A private nginx on its own port and directory that serves
+    logshipd's / under /logs/ (the config a README reader would write)."""
+    if not os.path.exists(NGINX):
+        pytest.fail(f"{NGINX} is missing (scripts/deps.sh test installs nginx-light)")
+    port = free_port()
+    d = tmp_path / "nginx"
+    d.mkdir()
+    (d / "nginx.conf").write_text(f"""
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+daemon off;
+events {{ worker_connections 256; }}
+http {{
+    access_log {d}/access.log;
+    client_body_temp_path {d}; proxy_temp_path {d}; fastcgi_temp_path {d};
+    uwsgi_temp_path {d}; scgi_temp_path {d};
+    server {{
+        listen 127.0.0.1:{port};
+        location /logs/ {{
+            proxy_pass http://127.0.0.1:{upstream_port}/;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $http_host;
+            proxy_buffering off;
+        }}
+    }}
+}}
+""")
+    proc = subprocess.Popen([NGINX, "-p", str(d), "-c", str(d / "nginx.conf")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/logs/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port, d
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    out = proc.communicate()[0]
+    err = (d / "error.log").read_text() if (d / "error.log").exists() else ""
+    pytest.fail(f"nginx did not start: {out}\n{err}")
+
+
+def test_ui_behind_a_reverse_proxy_under_a_prefix(make_server, tmp_path):
+    """nginx serves the UI at /logs/: it loads, goes live over the proxied
+    WebSocket, shows a record posted through the proxy, finds it in
+    history, follows a file, and asks for nothing outside /logs/
+    (tests/ui/proxy.mjs)."""
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / "app.log").write_text("first line\nsecond line\n")
+    server = make_server("--tail-root", str(root))
+    proc, port, d = start_nginx(tmp_path, server.port)
+    try:
+        p = subprocess.run(["node", "proxy.mjs"], cwd=UI_DIR,
+                           env=node_env(server, PROXY_URL=f"http://127.0.0.1:{port}/logs/",
+                                        LOGSHIP_TAIL_ROOT=str(root)),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=180)
+        print(p.stdout)
+        assert p.returncode == 0 and "OK" in p.stdout, (
+            p.stdout[-6000:] + "\n" + (d / "error.log").read_text()[-3000:])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # nothing was refused on the way (Host 127.0.0.1 without the proxy's
+    # port, Origin http://127.0.0.1:<port>)
+    assert server.metrics()["logship_http_cross_origin_refused_total"] == 0
+    msgs = [r["msg"] for r in server.logs()]
+    assert any(m.endswith(" live") for m in msgs), msgs

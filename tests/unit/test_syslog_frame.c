@@ -1,7 +1,9 @@
 /* test_syslog_frame.c - RFC 6587 framing of syslog TCP streams
  * (src/ingest/syslog/syslog_frame.c): octet counting, LF, NUL and CRLF
- * trailers, cut frames, digit-led lines that are not octet counting
- * ("2026-12-02 plain", "5 apples"), and streams split at every byte. */
+ * trailers, cut frames (octet-counted ones longer than --max-line skipped by
+ * their count, up to the count ceiling), digit-led lines that are not octet
+ * counting ("2026-12-02 plain", "5 apples"), and streams split at every
+ * byte. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -262,20 +264,29 @@ static void test_too_long(void **state)
 {
     (void)state;
     got_t g;
-    /* a count over max is not octet counting: the frame is a line, cut to
-     * max and skipped to its LF; the next frame is intact */
+    /* a count over max (up to the ceiling, 64 x max) is octet counting: the
+     * frame is cut to max and the rest of its count skipped; the next frame
+     * is intact */
+    assert_int_equal(syslog_frame_ceiling(8), 512);
     run_s("20 <13>0123456789abcdef\n7 <13>xyz", 8, &g);
     assert_int_equal(g.count, 2);
-    unframed_is(&g, 0, "20 <13>0", 1, SYSLOG_UNFRAMED_TOO_LONG);
+    frame_is(&g, 0, "<13>0123", 1);
     frame_is(&g, 1, "<13>xyz", 0);
     assert_true(g.f[0].in_data);
     run_s("8 <13>0123", 8, &g);
     frame_is(&g, 0, "<13>0123", 0);
     run_s("9 <13>01234", 8, &g);
-    unframed_is(&g, 0, "9 <13>01", 1, SYSLOG_UNFRAMED_TOO_LONG);
+    frame_is(&g, 0, "<13>0123", 1);
+    /* the count is longer than the data: cut once max bytes are in, and
+     * nothing more at the end */
     run_s("50 <13>0123456789", 8, &g);
     assert_int_equal(g.count, 1);
-    unframed_is(&g, 0, "50 <13>0", 1, SYSLOG_UNFRAMED_TOO_LONG);
+    frame_is(&g, 0, "<13>0123", 1);
+    /* over the ceiling: a line, cut to max and skipped to its LF */
+    run_s("513 <13>0123456789\n7 <13>xyz", 8, &g);
+    assert_int_equal(g.count, 2);
+    unframed_is(&g, 0, "513 <13>", 1, SYSLOG_UNFRAMED_TOO_LONG);
+    frame_is(&g, 1, "<13>xyz", 0);
 
     /* trailer framing, LF and NUL */
     run_s("<13>0123456789\n<13>x\n", 8, &g);
@@ -389,8 +400,8 @@ static void test_digit_led_lines(void **state)
     assert_int_equal(g.count, 2);
     unframed_is(&g, 0, "0 <13>x", 0, SYSLOG_UNFRAMED_ZERO);
     unframed_is(&g, 1, "5  <x", 0, SYSLOG_UNFRAMED_NO_PRI); /* one SP only */
-    run_s("101 <13>x\n", 100, &g);
-    unframed_is(&g, 0, "101 <13>x", 0, SYSLOG_UNFRAMED_TOO_LONG);
+    run_s("6401 <13>x\n", 100, &g); /* over the ceiling, 64 x 100 */
+    unframed_is(&g, 0, "6401 <13>x", 0, SYSLOG_UNFRAMED_TOO_LONG);
     /* a digit inside a line or an octet-counted frame is data */
     run_s("<13>5 apples\n9 <13>5 abc", 100, &g);
     assert_int_equal(g.count, 2);
@@ -414,6 +425,69 @@ static void test_digit_led_lines(void **state)
     unframed_is(&g, 3, "2026-12-02 plain", 0, SYSLOG_UNFRAMED_NO_SP);
     assert_false(g.f[3].in_data);
     syslog_framer_free(&fr);
+}
+
+static void split_everywhere(const char *s, size_t n, size_t max, const got_t *whole);
+
+static void test_count_over_max_keeps_sync(void **state)
+{
+    (void)state;
+    got_t g;
+    /* an LF-less octet-counted stream whose frames are longer than max:
+     * each is cut, and the next one starts where its count says */
+    static const char oc[] = "20 <13>0123456789abcdef12 <14>abcdefgh3 <ok"
+                             "9 <15>\n\n\n\n\n8 <16>1234";
+    const size_t n = sizeof oc - 1;
+    run(oc, n, 8, &g);
+    assert_int_equal(g.count, 5);
+    frame_is(&g, 0, "<13>0123", 1);
+    frame_is(&g, 1, "<14>abcd", 1);
+    frame_is(&g, 2, "<ok", 0);
+    frame_is(&g, 3, "<15>\n\n\n\n", 1); /* LFs inside a count are data */
+    frame_is(&g, 4, "<16>1234", 0);
+    split_everywhere(oc, n, 8, &g);
+
+    /* a frame of exactly the ceiling, fed in pieces: one cut frame, the
+     * buffer never past max + 1, then the next frame */
+    syslog_framer_t fr;
+    memset(&g, 0, sizeof g);
+    syslog_framer_init(&fr, 100);
+    assert_int_equal(fr.ceiling, 6400);
+    char piece[640];
+    memset(piece, 'x', sizeof piece);
+    feed(&fr, &g, "6400 <", 6);
+    feed(&fr, &g, piece, 639); /* 640 of the MSG, '<' included */
+    for (int i = 0; i < 9; i++) {
+        assert_int_equal(g.count, 1);
+        feed(&fr, &g, piece, sizeof piece);
+    }
+    assert_int_equal(g.count, 1);
+    assert_int_equal(g.f[0].n, 100);
+    assert_int_equal(g.f[0].truncated, 1);
+    assert_memory_equal(g.f[0].bytes, "<xxx", 4);
+    assert_true(fr.state == SF_START && fr.len == 0);
+    feed(&fr, &g, "5 <13>z", 7);
+    assert_int_equal(g.count, 2);
+    frame_is(&g, 1, "<13>z", 0);
+    /* the end of the stream inside a skipped part adds nothing */
+    feed(&fr, &g, "300 <", 5);
+    feed(&fr, &g, piece, 150);
+    assert_int_equal(g.count, 3);
+    finish(&fr, &g);
+    assert_int_equal(g.count, 3);
+    assert_int_equal(g.f[2].truncated, 1);
+    /* one over the ceiling: a line */
+    feed(&fr, &g, "6401 <13>y\n", 11);
+    assert_int_equal(g.count, 4);
+    unframed_is(&g, 3, "6401 <13>y", 0, SYSLOG_UNFRAMED_TOO_LONG);
+    syslog_framer_free(&fr);
+
+    /* the ceiling: 64 x max, at most 64 MiB, never below max */
+    assert_int_equal(syslog_frame_ceiling(1), 64);
+    assert_int_equal(syslog_frame_ceiling(65536), 4u << 20);
+    assert_int_equal(syslog_frame_ceiling(1u << 20), 64u << 20);
+    assert_int_equal(syslog_frame_ceiling(8u << 20), 64u << 20);
+    assert_int_equal(syslog_frame_ceiling(100u << 20), 100u << 20);
 }
 
 static void test_undecided_start_over_max(void **state)
@@ -504,7 +578,7 @@ static void test_split_everywhere(void **state)
     frame_is(&whole, 4, "<13>crlf", 0);
     unframed_is(&whole, 5, "3 abc", 0, SYSLOG_UNFRAMED_NO_PRI);
     frame_is(&whole, 6, "<13>0123", 1);
-    unframed_is(&whole, 7, "20 <13>0", 1, SYSLOG_UNFRAMED_TOO_LONG);
+    frame_is(&whole, 7, "<13>0123", 1); /* count 20: cut, the rest skipped */
     frame_is(&whole, 8, "<13>0123", 0);
     frame_is(&whole, 9, "<13>0123", 1);
     frame_is(&whole, 10, "<13>0123", 1);
@@ -583,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_too_long),
         cmocka_unit_test(test_long_line_in_pieces),
         cmocka_unit_test(test_digit_led_lines),
+        cmocka_unit_test(test_count_over_max_keeps_sync),
         cmocka_unit_test(test_undecided_start_over_max),
         cmocka_unit_test(test_split_everywhere),
         cmocka_unit_test(test_split_everywhere_roomy),

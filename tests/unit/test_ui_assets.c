@@ -16,8 +16,8 @@ static void test_assets_embedded(void **state)
     static const struct {
         const char *name, *ctype_prefix, *needle;
     } want[] = {
-        {"index.html", "text/html", "<script type=\"module\" src=\"/ui/app.js\"></script>"},
-        {"app.js", "text/javascript", "/api/tail"},
+        {"index.html", "text/html", "<script type=\"module\" src=\"ui/app.js\"></script>"},
+        {"app.js", "text/javascript", "api/tail"},
         {"ansi.js", "text/javascript", "export function parseAnsi"},
         {"loglist.js", "text/javascript", "export class LogList"},
         {"app.css", "text/css", ".row"},
@@ -44,6 +44,14 @@ static void test_assets_embedded(void **state)
     assert_null(strstr((const char *)html->data, "<style"));
     assert_null(strstr((const char *)html->data, " style="));
     assert_null(strstr((const char *)html->data, " onclick="));
+    /* every URL is relative, so the UI works under a proxy's prefix */
+    assert_null(strstr((const char *)html->data, "src=\"/"));
+    assert_null(strstr((const char *)html->data, "href=\"/"));
+    const ui_asset_t *js = ui_asset_find("app.js", 6);
+    assert_null(strstr((const char *)js->data, "'/api/"));
+    assert_null(strstr((const char *)js->data, "`/api/"));
+    assert_null(strstr((const char *)js->data, "'/healthz'"));
+    assert_null(strstr((const char *)js->data, "'/metrics'"));
 }
 
 static void test_find_is_exact(void **state)

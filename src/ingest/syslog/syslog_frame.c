@@ -2,13 +2,14 @@
  *
  * A state machine over the bytes of the stream. A frame that starts with a
  * digit is undecided (SF_COUNT, SF_COUNT_SP) until its start either is
- * "DIGITS SP <" with a plausible count (octet counting) or is not (trailer
+ * "DIGITS SP <" with a count of 1..ceiling (octet counting) or is not (trailer
  * framing, digits included: the frame is re-read as a line from its first
  * byte). Invariants:
  *   1. f->len > 0 only in SF_OCTETS and SF_LINE: the part of the current
  *      frame that arrived in earlier feeds (at most what will be delivered).
- *   2. In SF_OCTETS, f->len <= count <= max_line; in SF_LINE,
- *      f->len <= max_line + 1 (one more byte may be a CR that an LF removes).
+ *   2. In SF_OCTETS, f->len <= min(count, max_line) and count <= ceiling;
+ *      in SF_LINE, f->len <= max_line + 1 (one more byte may be a CR that an
+ *      LF removes). In SF_SKIP_OCTETS, f->len == 0 and left > 0.
  *   3. f->hlen > 0 only in SF_COUNT and SF_COUNT_SP: the undecided start of
  *      the frame that arrived in earlier feeds (digits, maybe a SP), at most
  *      SYSLOG_HEAD_MAX bytes. The rest of it is data[hstart..i) in this feed.
@@ -29,7 +30,16 @@ const char SYSLOG_UNFRAMED_NO_SP[] = NOT_OCTET "no space after the digits; frame
 const char SYSLOG_UNFRAMED_DIGITS[] = NOT_OCTET "more than 9 digits; framed as a line";
 const char SYSLOG_UNFRAMED_NO_PRI[] = NOT_OCTET "no '<' after the length; framed as a line";
 const char SYSLOG_UNFRAMED_ZERO[] = NOT_OCTET "a length of 0; framed as a line";
-const char SYSLOG_UNFRAMED_TOO_LONG[] = NOT_OCTET "a length over --max-line; framed as a line";
+const char SYSLOG_UNFRAMED_TOO_LONG[] =
+    NOT_OCTET "a length over 64 x --max-line (at most 64 MiB); framed as a line";
+
+size_t syslog_frame_ceiling(size_t max_line)
+{
+    size_t c = max_line <= SYSLOG_COUNT_CEILING_MAX / SYSLOG_COUNT_FACTOR
+                   ? max_line * SYSLOG_COUNT_FACTOR
+                   : SYSLOG_COUNT_CEILING_MAX;
+    return c < max_line ? max_line : c;
+}
 
 void syslog_framer_init(syslog_framer_t *f, size_t max_line)
 {
@@ -37,6 +47,7 @@ void syslog_framer_init(syslog_framer_t *f, size_t max_line)
     if (max_line == 0)
         max_line = SYSLOG_FRAME_DEFAULT_MAX;
     f->max_line = max_line > SYSLOG_FRAME_MAX ? SYSLOG_FRAME_MAX : max_line;
+    f->ceiling = syslog_frame_ceiling(f->max_line);
     f->state = SF_START;
 }
 
@@ -153,7 +164,7 @@ void syslog_framer_feed(syslog_framer_t *f, const char *data, size_t n, syslog_f
                 i = to_line(f, hstart, SYSLOG_UNFRAMED_NO_PRI, fn, arg);
             else if (f->count == 0)
                 i = to_line(f, hstart, SYSLOG_UNFRAMED_ZERO, fn, arg);
-            else if (f->count > max)
+            else if (f->count > f->ceiling)
                 i = to_line(f, hstart, SYSLOG_UNFRAMED_TOO_LONG, fn, arg);
             else {
                 /* octet counting: the '<' is the first byte of MSG */
@@ -163,22 +174,33 @@ void syslog_framer_feed(syslog_framer_t *f, const char *data, size_t n, syslog_f
             }
             break;
         case SF_OCTETS: {
-            size_t avail = n - i;
-            if (f->len == 0 && avail >= f->left) {
-                fn(arg, data + i, f->left, 0, NULL);
-                i += f->left;
-                f->left = 0;
+            /* the first min(count, max) bytes are delivered, the rest of a
+             * longer MSG skipped */
+            size_t want = min_sz(f->count, max), avail = n - i;
+            int cut = f->count > max;
+            if (f->len == 0 && avail >= want) {
+                fn(arg, data + i, want, cut, NULL);
+                i += want;
+                f->left -= want;
             } else {
-                size_t take = min_sz(f->left, avail);
+                size_t take = min_sz(want - f->len, avail);
                 keep(f, data + i, take);
                 i += take;
                 f->left -= take;
-                if (f->left)
+                if (f->len < want)
                     break;
-                fn(arg, f->buf, f->len, 0, NULL);
+                fn(arg, f->buf, f->len, cut, NULL);
                 f->len = 0;
             }
-            f->state = SF_START;
+            f->state = f->left ? SF_SKIP_OCTETS : SF_START;
+            break;
+        }
+        case SF_SKIP_OCTETS: {
+            size_t take = min_sz(f->left, n - i);
+            i += take;
+            f->left -= take;
+            if (!f->left)
+                f->state = SF_START;
             break;
         }
         case SF_LINE: {
