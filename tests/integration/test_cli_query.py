@@ -281,7 +281,7 @@ def test_unreachable_server():
     (["--level", "bogus"], "unknown level (use emerg"),
     (["--limit", "0"], "bad limit: expected 1..1000000"),
     (["--order", "sideways"], "bad order: expected asc or desc"),
-    (["--since", "yesterday"], "bad time"),
+    (["--since", "yesterday"], "bad since: use RFC 3339"),
     (["--after", "x"], "bad after"),
     (["--topic", "a..b"], "topic pattern has an empty word"),
 ])
