@@ -74,7 +74,7 @@ static void deliver(query_job_t *j)
         }
         if (j->q.done) {
             /* an empty answer may carry a hint (query.h) */
-            http_header_t hint = {"Logship-Hint", buf_cstr(&j->q.hint)};
+            http_header_t hint = {"Logship-Hint", j->q.hint.len ? buf_cstr(&j->q.hint) : ""};
             hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
             http_reply(c, 200, ctype_of(j), &hint, j->q.hint.len > 0, j->out.data, j->out.len);
             return;

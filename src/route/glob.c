@@ -148,7 +148,6 @@ int glob_compile(glob_t *g, const char *pat, size_t n, const char **why)
             break;
         trail++;
     }
-    g->wild = stars || special;
     if (lead == n) {
         g->kind = n ? GLOB_ANY : GLOB_EXACT;
         return 0;

@@ -37,7 +37,6 @@ enum glob_kind { GLOB_EXACT, GLOB_PREFIX, GLOB_SUFFIX, GLOB_SUBSTR, GLOB_ANY, GL
 
 typedef struct glob {
     uint8_t kind;      /* enum glob_kind */
-    uint8_t wild;      /* the pattern holds an unescaped "*" or "?" */
     uint16_t off, len; /* the literal of EXACT, PREFIX, SUFFIX, SUBSTR; all of it for GENERAL */
 } glob_t;
 

@@ -175,7 +175,11 @@ int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
         p->has_after = 1;
     int rc = filter_set(&p->f, key, v, err);
     if (rc > 0) {
-        *err = "unknown parameter (use topic, app, host, field.NAME, level, q, qi, n, after)";
+        snprintf(p->err, sizeof p->err,
+                 "unknown parameter '%.*s' (use topic, app, host, field.NAME, level, q, qi, n, "
+                 "after)",
+                 (int)(key.n > 32 ? 32 : key.n), key.p);
+        *err = p->err;
         return -1;
     }
     return rc;
