@@ -108,6 +108,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->status = (int)lws_http_client_http_response(wsi);
         c->length_known = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
                           lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
+        if (req->header && req->header_cap) {
+            req->header_value[0] = '\0';
+            if (lws_hdr_custom_copy(wsi, req->header_value, (int)req->header_cap, req->header,
+                                    (int)strlen(req->header)) < 0)
+                req->header_value[0] = '\0';
+        }
         if (req->on_status && req->on_status(req->arg, c->status)) {
             c->aborted = 1;
             return -1;

@@ -39,6 +39,12 @@ typedef struct http_request {
      * the transfer (HTTP_ABORTED). */
     int (*on_body)(void *arg, const char *p, size_t n);
     void *arg;
+    /* A response header to keep (lowercase, with its colon: "logship-hint:"),
+     * copied NUL-terminated to header_value (header_cap bytes) before
+     * on_status runs; "" when absent or longer. May be NULL. */
+    const char *header;
+    char *header_value;
+    size_t header_cap;
 } http_request_t;
 
 /* Performs GET req->url. Returns HTTP_OK with *status set to the HTTP status,

@@ -15,6 +15,7 @@
 
 #include "../common/timeutil.h"
 #include "cli.h"
+#include "filter_args.h"
 #include "format.h"
 #include "http_client.h"
 
@@ -36,6 +37,7 @@ static const char help[] =
     "  --level L          minimum severity: emerg alert crit error warning notice info\n"
     "                     debug (aliases such as warn, err, fatal are accepted)\n"
     "  --grep S           only records whose message contains S\n"
+    CLI_FILTER_HELP
     "  --since T          only records at or after T: RFC 3339 (2026-11-21T10:00:00Z),\n"
     "                     epoch seconds/ms/us/ns, or an age: 30s, 15m, 2h, 7d, 1w\n"
     "  --until T          only records at or before T (same forms)\n"
@@ -50,6 +52,9 @@ static const char help[] =
     "in local time. Control characters in records are shown escaped (\\n, \\x1b). Levels\n"
     "are coloured when stdout is a terminal, unless NO_COLOR is set.\n"
     "\n"
+    "A hint from the server (a --topic without a wildcard that finds nothing, where\n"
+    "TOPIC.# would) is printed on stderr.\n"
+    "\n"
     "Exit status: 0 success; 1 server unreachable or failing; 2 bad arguments or a\n"
     "query the server refused (its message is printed).\n";
 
@@ -59,6 +64,7 @@ typedef struct opts {
     size_t ntopics;
     const char *level, *grep, *since, *until, *after, *limit, *order;
     int json;
+    cli_filter_t filt; /* --app, --host, --field, -i */
 } opts_t;
 
 typedef struct stream {
@@ -203,13 +209,18 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
         {"after", required_argument, NULL, O_AFTER},   {"limit", required_argument, NULL, 'n'},
         {"order", required_argument, NULL, O_ORDER},   {"json", no_argument, NULL, O_JSON},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},              CLI_FILTER_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     opterr = 0; /* our own messages, in the usual form */
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
+    int c, f;
+    while ((c = getopt_long(argc, argv, ":n:h" CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1) {
+        if ((f = cli_filter_opt(&o->filt, "query", c, optarg)) == 1)
+            continue;
+        if (f)
+            return f;
         switch (c) {
         case O_SERVER: o->server = optarg; break;
         case O_TOPIC:
@@ -235,7 +246,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error("query", "unexpected argument '%s'", argv[optind]);
-    return 0;
+    return cli_filter_check(&o->filt, "query", o->grep);
 }
 
 /* Says why a non-200 answer came and returns the exit code. */
@@ -278,7 +289,7 @@ int cmd_query(int argc, char **argv)
     for (size_t i = 0; i < o.ntopics; i++)
         add_param(&qs, "topic", o.topics[i]);
     add_param(&qs, "level", o.level);
-    add_param(&qs, "q", o.grep);
+    cli_filter_query(&o.filt, o.grep, &qs, NULL);
     add_time(&qs, "since", o.since);
     add_time(&qs, "until", o.until);
     add_param(&qs, "after", o.after);
@@ -301,9 +312,14 @@ int cmd_query(int argc, char **argv)
         .on_body = on_body,
         .arg = &s,
     };
-    char err[512];
+    char err[512], hint[1024] = "";
+    req.header = "logship-hint:"; /* an empty answer may say why */
+    req.header_value = hint;
+    req.header_cap = sizeof hint;
     int status;
     int r = http_get(&req, &status, err, sizeof err);
+    if (r == HTTP_OK && s.status == 200 && hint[0])
+        cli_filter_hint(hint, strlen(hint));
 
     /* logshipd ends every record with a newline, and a long answer ends
      * when it closes the connection: a body that stops inside a line was

@@ -29,6 +29,7 @@
 #include "../common/json_write.h"
 #include "../common/timeutil.h"
 #include "cli.h"
+#include "filter_args.h"
 #include "format.h"
 #include "http_client.h"
 #include "tail_proto.h"
@@ -58,6 +59,7 @@ static const char help[] =
     "  --level L          minimum severity: emerg alert crit error warning notice info\n"
     "                     debug (aliases such as warn, err, fatal are accepted)\n"
     "  --grep S           only records whose message contains S\n"
+    CLI_FILTER_HELP
     "  -n, --lines N      start with the newest N records or lines, 0..100000\n"
     "                     (default 10)\n"
     "  --file ROOT/PATH   follow the file PATH under the root named ROOT, as listed by\n"
@@ -71,7 +73,8 @@ static const char help[] =
     "those in file lines (but tabs) when stdout is a terminal. Levels are coloured on a\n"
     "terminal, unless NO_COLOR is set. Notes go to stderr: the tail is catching up from\n"
     "disk, records were removed by retention before they could be shown, the connection\n"
-    "was lost.\n"
+    "was lost, a hint from the server (a --topic without a wildcard that finds nothing,\n"
+    "where TOPIC.# would).\n"
     "\n"
     "When the connection drops or the server restarts, logship reconnects (waiting\n"
     "100 ms, doubling up to 5 s) and resumes after the last record it printed: nothing\n"
@@ -89,6 +92,7 @@ typedef struct opts {
     const char *level, *grep, *file;
     unsigned long n;
     int json;
+    cli_filter_t filt; /* --app, --host, --field, -i */
 } opts_t;
 
 typedef struct tailer {
@@ -164,8 +168,7 @@ static void build_url(const tailer_t *t, buf_t *url)
         add_param(url, &first, "topic", o->topics[i]);
     if (o->level)
         add_param(url, &first, "level", o->level);
-    if (o->grep)
-        add_param(url, &first, "q", o->grep);
+    cli_filter_query(&o->filt, o->grep, url, &first);
     if (!t->connections)
         add_u64(url, &first, "n", o->n);
     else if (t->have_last)
@@ -407,6 +410,10 @@ static int on_message(void *arg, const char *p, size_t n)
         escaped(&text, slice_cstr(t->o->file), 500);
         note("%s was truncated; reading it from its start", text.data);
         break;
+    case TAIL_PROTO_HINT:
+        if (m->hint.p)
+            cli_filter_hint(m->hint.p, m->hint.n);
+        break;
     case TAIL_PROTO_OTHER:
         break; /* newer servers may say more */
     }
@@ -440,14 +447,18 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"level", required_argument, NULL, O_LEVEL},   {"grep", required_argument, NULL, O_GREP},
         {"lines", required_argument, NULL, 'n'},       {"file", required_argument, NULL, O_FILE},
         {"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_FILTER_LONGOPTS,                           {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->n = DEFAULT_N;
     opterr = 0; /* our own messages, in the usual form */
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1) {
+    int c, f;
+    while ((c = getopt_long(argc, argv, ":n:h" CLI_FILTER_SHORTOPTS, longopts, NULL)) != -1) {
+        if ((f = cli_filter_opt(&o->filt, "tail", c, optarg)) == 1)
+            continue;
+        if (f)
+            return f;
         switch (c) {
         case O_SERVER: o->server = optarg; break;
         case O_TOPIC:
@@ -473,9 +484,11 @@ static int parse_args(int argc, char **argv, opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error("tail", "unexpected argument '%s'", argv[optind]);
-    if (o->file && (o->ntopics || o->level || o->grep))
-        return cli_usage_error("tail", "--topic, --level and --grep are for records, "
-                                       "not with --file");
+    if (o->file && (o->ntopics || o->level || o->grep || cli_filter_any(&o->filt)))
+        return cli_usage_error("tail", "--topic, --level, --grep, --app, --host and --field are "
+                                       "for records, not with --file");
+    if (cli_filter_check(&o->filt, "tail", o->grep))
+        return CLI_EXIT_USAGE;
     if (o->file) {
         const char *slash = strchr(o->file, '/');
         if (o->file[0] == '/' || !slash || !slash[1])

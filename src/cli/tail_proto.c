@@ -16,10 +16,10 @@
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
-enum key { K_NONE = -1, K_TYPE, K_LAG, K_SOURCE, K_FROM, K_TO, K_ERROR, K_SEQ, K_COUNT };
+enum key { K_NONE = -1, K_TYPE, K_LAG, K_SOURCE, K_FROM, K_TO, K_ERROR, K_HINT, K_SEQ, K_COUNT };
 
-static const char *const key_names[K_COUNT] = {"type", "lag",   "source", "from",
-                                               "to",   "error", "seq"};
+static const char *const key_names[K_COUNT] = {"type", "lag",   "source", "from", "to",
+                                               "error", "hint", "seq"};
 
 typedef struct parser {
     tail_proto_msg_t *m;
@@ -40,7 +40,7 @@ static void msg_clear(tail_proto_msg_t *m)
     m->kind = TAIL_PROTO_BATCH;
     m->nitems = 0;
     m->lag = m->from = m->to = 0;
-    m->source = m->error = SLICE_NULL;
+    m->source = m->error = m->hint = SLICE_NULL;
     buf_reset(&m->text);
 }
 
@@ -150,7 +150,7 @@ static int on_string(void *ctx, const unsigned char *v, size_t n)
         return 1;
     }
     if (p->top == '{' && p->depth == 1 &&
-        (p->cur == K_TYPE || p->cur == K_SOURCE || p->cur == K_ERROR)) {
+        (p->cur == K_TYPE || p->cur == K_SOURCE || p->cur == K_ERROR || p->cur == K_HINT)) {
         p->off[p->cur] = m->text.len;
         p->len[p->cur] = n;
         p->have[p->cur] = 1;
@@ -264,6 +264,7 @@ int tail_proto_parse(tail_proto_msg_t *m, const char *json, size_t n)
     }
     m->source = control(m, &p, K_SOURCE);
     m->error = control(m, &p, K_ERROR);
+    m->hint = control(m, &p, K_HINT);
     slice_t type = control(m, &p, K_TYPE);
     static const struct {
         const char *name;
@@ -271,7 +272,7 @@ int tail_proto_parse(tail_proto_msg_t *m, const char *json, size_t n)
     } types[] = {
         {"status", TAIL_PROTO_STATUS}, {"gap", TAIL_PROTO_GAP},
         {"error", TAIL_PROTO_ERROR},   {"rotated", TAIL_PROTO_ROTATED},
-        {"truncated", TAIL_PROTO_TRUNCATED},
+        {"truncated", TAIL_PROTO_TRUNCATED}, {"hint", TAIL_PROTO_HINT},
     };
     m->kind = TAIL_PROTO_OTHER;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)

@@ -9,6 +9,7 @@
  *   {"type":"gap","from":A,"to":B}               retention removed A..B
  *   {"type":"error","error":"..."}               refused; the server closes
  *   {"type":"rotated"} / {"type":"truncated"}    the followed file changed
+ *   {"type":"hint","hint":"..."}                 a filter probably lacks ".#"
  * tail_proto_parse() sorts a message into one of these. A record is handed
  * back as its own JSON text, byte for byte as the server sent it (for
  * --json), with its seq (for resuming). Pure code on yajl: no I/O; any
@@ -28,6 +29,7 @@ enum tail_proto_kind {
     TAIL_PROTO_ERROR,     /* error */
     TAIL_PROTO_ROTATED,   /* the file was replaced; following the new one */
     TAIL_PROTO_TRUNCATED, /* the file shrank; reading it from its start */
+    TAIL_PROTO_HINT,      /* hint: advice about the filter (nothing matched) */
     TAIL_PROTO_OTHER,     /* an object of another type: ignore it */
 };
 
@@ -44,7 +46,7 @@ typedef struct tail_proto_msg {
     tail_proto_item_t *items; /* BATCH only */
     size_t nitems, cap;
     uint64_t lag, from, to;   /* 0 when absent */
-    slice_t source, error;    /* in text; SLICE_NULL when absent */
+    slice_t source, error, hint; /* in text; SLICE_NULL when absent */
     buf_t text;               /* decoded strings */
 } tail_proto_msg_t;
 

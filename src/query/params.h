@@ -16,7 +16,7 @@
 
 #define PARAM_VALUE_MAX 1024
 #define PARAM_Q_MAX     4096
-#define PARAM_NAME_MAX  64
+#define PARAM_NAME_MAX  320 /* "field." and a field name of up to 255 bytes fit */
 #define PARAM_ERR_MAX   160 /* room for any message below, NUL included */
 
 /* The length limit of the parameter named key. */

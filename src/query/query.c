@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hint.h"
+
 void query_init(query_t *q)
 {
     memset(q, 0, sizeof *q);
@@ -14,13 +16,14 @@ void query_init(query_t *q)
 void query_free(query_t *q)
 {
     buf_free(&q->strings);
+    buf_free(&q->hint);
 }
 
 /* Stores a copy of v whose address stays valid: strings is sized once. */
 static slice_t keep(query_t *q, slice_t v)
 {
     if (!q->strings.cap)
-        buf_reserve(&q->strings, 8192);
+        buf_reserve(&q->strings, QUERY_STRINGS_MAX);
     if (q->strings.cap - q->strings.len < v.n)
         return SLICE_NULL; /* over the budget: refuse rather than move */
     char *p = q->strings.data + q->strings.len;
@@ -59,13 +62,23 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
         }
         return 0;
     }
-    if (slice_eq(key, "topic") || slice_eq(key, "q")) {
+    if (slice_eq(key, "topic") || slice_eq(key, "q") || slice_eq(key, "qi") ||
+        slice_eq(key, "app") || slice_eq(key, "host") ||
+        (key.n >= 6 && memcmp(key.p, "field.", 6) == 0)) {
+        /* the filter keeps these texts (and a field's name, in its key) */
         slice_t kept = keep(q, v);
         if (v.n && !kept.p) {
             *err = "query parameters too long";
             return -1;
         }
         v = kept;
+        if (key.p[0] == 'f') {
+            key = keep(q, key);
+            if (!key.p) {
+                *err = "query parameters too long";
+                return -1;
+            }
+        }
     }
     if (slice_eq(key, "after") || slice_eq(key, "since"))
         q->anchored = 1;
@@ -140,6 +153,8 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
         else
             q->f.after = e.last_seq;
     }
+    if (q->done && !q->emitted && !q->error)
+        hint_from_store(s, &q->f, &q->hint); /* nothing found: a pattern missing ".#"? */
     if (q->done && q->format == QUERY_JSON_ARRAY)
         buf_puts(out, q->emitted ? "\n]\n" : "]\n");
 }

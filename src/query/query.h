@@ -9,6 +9,8 @@
  *     first backward pass finds where they start, without formatting.
  * before= (seq < before) bounds every case from above: order=desc with
  * before= pages backward from the oldest record a reader already has.
+ * An answer with nothing in it may come with a hint (hint.h): a topic
+ * pattern without a wildcard that, as "P.#", would have found records.
  * query_run() may be called from any thread, one call at a time per query.
  */
 #ifndef LOGSHIP_QUERY_H
@@ -20,6 +22,11 @@
 
 #define QUERY_LIMIT_DEFAULT 1000
 #define QUERY_LIMIT_MAX     1000000
+/* the filter's texts of one query: a request head is at most 16 KiB */
+#define QUERY_STRINGS_MAX   16384
+/* what /api/logs answers an unknown parameter with */
+#define QUERY_PARAMS \
+    "topic, app, host, field.NAME, level, q, qi, since, until, after, before, limit, order"
 
 enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON };
 
@@ -38,6 +45,7 @@ typedef struct query {
     int started;    /* opening '[' written */
     int done;
     int error; /* -errno from the store */
+    buf_t hint; /* once done with nothing found: hint.h's text, or empty */
 } query_t;
 
 void query_init(query_t *q);

@@ -75,8 +75,10 @@ static void deliver(query_job_t *j)
             return;
         }
         if (j->q.done) {
+            /* an empty answer may carry a hint (query.h) */
+            http_header_t hint = {"Logship-Hint", j->q.hint.len ? buf_cstr(&j->q.hint) : ""};
             hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
-            http_reply(c, 200, ctype_of(j), NULL, 0, j->out.data, j->out.len);
+            http_reply(c, 200, ctype_of(j), &hint, j->q.hint.len > 0, j->out.data, j->out.len);
             return;
         }
         http_stream_begin(c, 200, ctype_of(j), NULL, 0);
@@ -165,9 +167,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
             continue;
         char msg[200];
         if (rc > 0) {
-            snprintf(msg, sizeof msg,
-                     "unknown parameter '%.*s' (use topic, level, q, since, until, after, "
-                     "before, limit, order)",
+            snprintf(msg, sizeof msg, "unknown parameter '%.*s' (use " QUERY_PARAMS ")",
                      (int)(k.n > 32 ? 32 : k.n), k.p);
             err = msg;
         }

@@ -6,6 +6,7 @@
 
 #include "../common/level.h"
 #include "../common/timeutil.h"
+#include "jfield.h"
 
 void filter_init(filter_t *f)
 {
@@ -13,6 +14,116 @@ void filter_init(filter_t *f)
     f->min_level = 7;
     f->since = INT64_MIN;
     f->until = INT64_MAX;
+}
+
+/* ---- qi: ASCII case-insensitive substring ------------------------------------ */
+
+static const uint8_t fold_tab[256] = {
+#define R16(b) (b), (b) + 1, (b) + 2, (b) + 3, (b) + 4, (b) + 5, (b) + 6, (b) + 7, (b) + 8, \
+               (b) + 9, (b) + 10, (b) + 11, (b) + 12, (b) + 13, (b) + 14, (b) + 15
+    R16(0x00), R16(0x10), R16(0x20), R16(0x30),
+    /* 'A'..'Z' -> 'a'..'z' */
+    0x40, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0x5B, 0x5C, 0x5D, 0x5E, 0x5F,
+    R16(0x60), R16(0x70), R16(0x80), R16(0x90), R16(0xA0), R16(0xB0), R16(0xC0), R16(0xD0),
+    R16(0xE0), R16(0xF0),
+#undef R16
+};
+
+#define FOLD(c) fold_tab[(unsigned char)(c)]
+
+static void qi_compile(filter_t *f)
+{
+    size_t m = f->qi.n;
+    uint8_t dflt = m > 255 ? 255 : (uint8_t)m;
+    memset(f->qi_skip, dflt, sizeof f->qi_skip);
+    for (size_t i = 0; i + 1 < m; i++) {
+        size_t shift = m - 1 - i;
+        f->qi_skip[FOLD(f->qi.p[i])] = shift > 255 ? 255 : (uint8_t)shift;
+    }
+}
+
+/* Horspool: compare the window's last byte first, shift by the table. A
+ * shift capped at 255 is never more than the true one, so still safe. */
+static int qi_find(const filter_t *f, const char *h, size_t hn)
+{
+    const char *nd = f->qi.p;
+    size_t m = f->qi.n;
+    if (m > hn)
+        return 0;
+    size_t last = m - 1;
+    uint8_t nl = FOLD(nd[last]);
+    for (size_t i = 0; i + m <= hn;) {
+        uint8_t c = FOLD(h[i + last]);
+        if (c == nl) {
+            size_t j = 0;
+            while (j < last && FOLD(h[i + j]) == FOLD(nd[j]))
+                j++;
+            if (j == last)
+                return 1;
+        }
+        i += f->qi_skip[c];
+    }
+    return 0;
+}
+
+/* ---- fields ------------------------------------------------------------------- */
+
+typedef struct field_try {
+    const filter_t *f;
+    size_t lead;
+} field_try_t;
+
+static int field_value(void *arg, const jfield_val_t *v)
+{
+    const field_try_t *t = arg;
+    const filter_t *f = t->f;
+    for (size_t i = t->lead; i < f->nfields; i++) {
+        const filter_field_t *c = &f->fields[i];
+        if (c->lead != t->lead)
+            continue;
+        if (v->is_str ? glob_match_json(&c->g, c->value.p, v->p, v->n)
+                      : glob_match(&c->g, c->value.p, v->p, v->n))
+            return 1;
+    }
+    return 0;
+}
+
+static int fields_match(const filter_t *f, const record_t *r)
+{
+    for (size_t i = 0; i < f->nfields; i++) {
+        const filter_field_t *c = &f->fields[i];
+        if (c->lead != i)
+            continue; /* tried with its group's first */
+        field_try_t t = {f, i};
+        if (!jfield_each(r->fields.p, r->fields.n, c->name.p, c->name.n, field_value, &t))
+            return 0;
+    }
+    return 1;
+}
+
+static int globs_match(const glob_t *g, const slice_t *texts, size_t n, slice_t s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (glob_match(&g[i], texts[i].p, s.p, s.n))
+            return 1;
+    return 0;
+}
+
+/* Everything but the topics. */
+static int match_rest(const filter_t *f, const record_t *r)
+{
+    if (f->napps && !globs_match(f->app_g, f->apps, f->napps, r->app))
+        return 0;
+    if (f->nhosts && !globs_match(f->host_g, f->hosts, f->nhosts, r->host))
+        return 0;
+    if (f->q.n && !memmem(r->msg.p, r->msg.n, f->q.p, f->q.n))
+        return 0;
+    if (f->qi.n && !qi_find(f, r->msg.p, r->msg.n))
+        return 0;
+    if (f->nfields && !fields_match(f, r))
+        return 0;
+    return 1;
 }
 
 int filter_match(const filter_t *f, const record_t *r)
@@ -23,9 +134,59 @@ int filter_match(const filter_t *f, const record_t *r)
         return 0;
     if (f->ntopics && !topic_match_any(f->pats, f->topics, f->ntopics, r->topic.p, r->topic.n))
         return 0;
-    if (f->q.n && !memmem(r->msg.p, r->msg.n, f->q.p, f->q.n))
-        return 0;
-    return 1;
+    return match_rest(f, r);
+}
+
+/* ---- parameters ---------------------------------------------------------------- */
+
+static int add_glob(slice_t *texts, glob_t *g, size_t *n, slice_t v, const char *full,
+                    const char *bad_len, const char *bad_utf8, const char **err)
+{
+    const char *why;
+    if (*n == FILTER_MAX_GLOBS) {
+        *err = full;
+        return -1;
+    }
+    if (glob_compile(&g[*n], v.p, v.n, &why)) {
+        *err = v.n > GLOB_MAX_BYTES ? bad_len : bad_utf8;
+        return -1;
+    }
+    texts[(*n)++] = v;
+    return 0;
+}
+
+static int add_field(filter_t *f, slice_t name, slice_t v, const char **err)
+{
+    const char *why;
+    if (!name.n) {
+        *err = "bad field: use field.NAME=VALUE with a NAME (user.id, status)";
+        return -1;
+    }
+    if (name.n > FILTER_FIELD_NAME_MAX) {
+        *err = "bad field: a field NAME is at most 255 bytes";
+        return -1;
+    }
+    if (f->nfields == FILTER_MAX_FIELDS) {
+        *err = "too many field conditions (at most 16)";
+        return -1;
+    }
+    filter_field_t *c = &f->fields[f->nfields];
+    if (glob_compile(&c->g, v.p, v.n, &why)) {
+        *err = v.n > GLOB_MAX_BYTES ? "bad field value: a pattern is at most 255 bytes"
+                                    : "bad field value: not valid UTF-8";
+        return -1;
+    }
+    c->name = name;
+    c->value = v;
+    c->lead = (uint8_t)f->nfields;
+    for (size_t i = 0; i < f->nfields; i++) {
+        if (f->fields[i].name.n == name.n && memcmp(f->fields[i].name.p, name.p, name.n) == 0) {
+            c->lead = f->fields[i].lead;
+            break;
+        }
+    }
+    f->nfields++;
+    return 0;
 }
 
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
@@ -42,6 +203,17 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
         f->topics[f->ntopics++] = v;
         return 0;
     }
+    if (slice_eq(key, "app"))
+        return add_glob(f->apps, f->app_g, &f->napps, v, "too many app patterns (at most 16)",
+                        "bad app: a pattern is at most 255 bytes", "bad app: not valid UTF-8",
+                        err);
+    if (slice_eq(key, "host"))
+        return add_glob(f->hosts, f->host_g, &f->nhosts, v,
+                        "too many host patterns (at most 16)",
+                        "bad host: a pattern is at most 255 bytes", "bad host: not valid UTF-8",
+                        err);
+    if (key.n >= 6 && memcmp(key.p, "field.", 6) == 0)
+        return add_field(f, slice_make(key.p + 6, key.n - 6), v, err);
     if (slice_eq(key, "level")) {
         int lv = level_parse(v.p, v.n);
         if (lv < 0) {
@@ -53,6 +225,11 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
     }
     if (slice_eq(key, "q")) {
         f->q = v;
+        return 0;
+    }
+    if (slice_eq(key, "qi")) {
+        f->qi = v;
+        qi_compile(f);
         return 0;
     }
     if (slice_eq(key, "since") || slice_eq(key, "until")) {
@@ -94,4 +271,162 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
         return 0;
     }
     return 1;
+}
+
+/* ---- owning and naming ---------------------------------------------------------- */
+
+size_t filter_strings_size(const filter_t *f)
+{
+    size_t n = f->q.n + f->qi.n;
+    for (size_t i = 0; i < f->ntopics; i++)
+        n += f->topics[i].n;
+    for (size_t i = 0; i < f->napps; i++)
+        n += f->apps[i].n;
+    for (size_t i = 0; i < f->nhosts; i++)
+        n += f->hosts[i].n;
+    for (size_t i = 0; i < f->nfields; i++)
+        n += f->fields[i].name.n + f->fields[i].value.n;
+    return n;
+}
+
+static void own(buf_t *b, slice_t *s)
+{
+    if (!s->n)
+        return;
+    char *dst = b->data + b->len;
+    memcpy(dst, s->p, s->n); /* room reserved by filter_own: b never moves */
+    b->len += s->n;
+    s->p = dst;
+}
+
+void filter_own(filter_t *f, buf_t *b)
+{
+    buf_reserve(b, filter_strings_size(f) + 1);
+    for (size_t i = 0; i < f->ntopics; i++)
+        own(b, &f->topics[i]);
+    for (size_t i = 0; i < f->napps; i++)
+        own(b, &f->apps[i]);
+    for (size_t i = 0; i < f->nhosts; i++)
+        own(b, &f->hosts[i]);
+    for (size_t i = 0; i < f->nfields; i++) {
+        own(b, &f->fields[i].name);
+        own(b, &f->fields[i].value);
+    }
+    own(b, &f->q);
+    own(b, &f->qi);
+}
+
+/* One part of a key: a tag, the length, the bytes; no two different
+ * sequences of parts read the same. */
+static void key_part(buf_t *out, char tag, slice_t s)
+{
+    buf_putc(out, tag);
+    buf_append_u64(out, s.n);
+    buf_putc(out, ':');
+    buf_append(out, s.p, s.n);
+}
+
+static int slice_cmp(slice_t a, slice_t c)
+{
+    size_t m = a.n < c.n ? a.n : c.n;
+    int cmp = m ? memcmp(a.p, c.p, m) : 0;
+    return cmp ? cmp : (a.n > c.n) - (a.n < c.n);
+}
+
+void filter_key(const filter_t *f, buf_t *out)
+{
+    /* topics in a canonical order: insertion sort of a handful */
+    size_t order[FILTER_MAX_TOPICS];
+    for (size_t i = 0; i < f->ntopics; i++) {
+        size_t j = i;
+        while (j > 0 && slice_cmp(f->topics[order[j - 1]], f->topics[i]) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t i = 0; i < f->ntopics; i++)
+        key_part(out, 't', f->topics[order[i]]);
+    for (size_t i = 0; i < f->napps; i++)
+        key_part(out, 'a', f->apps[i]);
+    for (size_t i = 0; i < f->nhosts; i++)
+        key_part(out, 'h', f->hosts[i]);
+    for (size_t i = 0; i < f->nfields; i++) {
+        key_part(out, 'f', f->fields[i].name);
+        key_part(out, '=', f->fields[i].value);
+    }
+    buf_printf(out, "l%d", f->min_level);
+    key_part(out, 'q', f->q);
+    key_part(out, 'i', f->qi);
+}
+
+/* ---- hints ------------------------------------------------------------------------ */
+
+size_t filter_hint_init(filter_hint_t *h, const filter_t *f)
+{
+    h->alt = *f;
+    h->alt.ntopics = 0;
+    h->hit = 0;
+    for (size_t i = 0; i < f->ntopics; i++) {
+        slice_t t = f->topics[i];
+        const char *why;
+        if (memchr(t.p, '*', t.n) || memchr(t.p, '#', t.n) || t.n + 2 > TOPIC_PATTERN_MAX_BYTES)
+            continue;
+        size_t k = h->alt.ntopics;
+        memcpy(h->text[k], t.p, t.n);
+        memcpy(h->text[k] + t.n, ".#", 2);
+        if (topic_compile(&h->alt.pats[k], h->text[k], t.n + 2, &why))
+            continue; /* more than 32 words with ".#" */
+        h->alt.topics[k] = slice_make(h->text[k], t.n + 2);
+        h->from[k] = (uint8_t)i;
+        h->alt.ntopics++;
+    }
+    return h->alt.ntopics;
+}
+
+int filter_hint_feed(filter_hint_t *h, const record_t *r)
+{
+    const filter_t *a = &h->alt;
+    uint32_t all = (1u << a->ntopics) - 1;
+    if (!a->ntopics || !filter_match(a, r))
+        return h->hit == all;
+    for (size_t i = 0; i < a->ntopics; i++)
+        if (!(h->hit & (1u << i)) &&
+            topic_match_any(&a->pats[i], &a->topics[i], 1, r->topic.p, r->topic.n))
+            h->hit |= 1u << i;
+    return h->hit == all;
+}
+
+static void ascii(buf_t *out, slice_t s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            buf_putc(out, (char)c);
+        } else if (c == '\\') {
+            buf_puts(out, "\\\\");
+        } else {
+            char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            buf_append(out, e, 4);
+        }
+    }
+}
+
+size_t filter_hint_text(const filter_hint_t *h, const filter_t *f, buf_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->alt.ntopics; i++) {
+        if (!(h->hit & (1u << i)))
+            continue;
+        slice_t t = f->topics[h->from[i]];
+        if (n++)
+            buf_puts(out, "; ");
+        buf_puts(out, "topic '");
+        ascii(out, t);
+        buf_puts(out, "' has no wildcard: did you mean '");
+        ascii(out, t);
+        buf_puts(out, ".#'?");
+    }
+    return n;
 }

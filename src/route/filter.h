@@ -1,13 +1,30 @@
 /* filter.h - which records a query or a live tail wants.
  *
- * A record passes when it matches any of the topic patterns (or there are
- * none), is at least as severe as min_level (syslog order: lower is more
- * severe), contains q in its message, and lies inside the time and seq
- * bounds. Strings are borrowed from the request that built the filter.
+ * A record passes when every condition given holds:
+ *   topic=P...     it matches one of the topic patterns (topic.h);
+ *   app=G...       its app matches one of the globs (glob.h: "*", "?");
+ *   host=G...      its host matches one of the globs;
+ *   field.NAME=G   its fields hold NAME (dots may step into objects,
+ *                  jfield.h) with a value that matches G: a string by its
+ *                  decoded text, anything else by its JSON text (42, true,
+ *                  null, [1,2]). Conditions on the same NAME are
+ *                  alternatives, different NAMEs must all hold; a record
+ *                  without NAME fails (field.NAME=* asks that it exists);
+ *   level=L        it is at least as severe as L (syslog order);
+ *   q=S            its message contains S (bytes, case-sensitive);
+ *   qi=S           its message contains S ignoring ASCII case (A-Z = a-z;
+ *                  other characters, é and É among them, compare exactly);
+ *   since, until, after, before: its ts and seq lie inside the bounds.
+ * Strings are borrowed from the request that built the filter, until
+ * filter_own() copies them.
  *
- * Topic patterns are compiled when set (topic.h) and the compiled form only
- * refers to its text by offset: copying a filter and pointing topics[i] at
- * a copy of the same text keeps it valid.
+ * Cost per record: the cheap fixed tests first (seq, level, time), then
+ * topics, app, host, the message searches and the fields last. Everything
+ * is compiled when set: topic patterns (topic.h), globs (glob.h), and qi's
+ * skip table (Horspool over ASCII-folded bytes); matching allocates
+ * nothing. Compiled forms only refer to their text by offset: copying a
+ * filter and pointing its slices at a copy of the same texts keeps it
+ * valid (filter_own does exactly that).
  */
 #ifndef LOGSHIP_FILTER_H
 #define LOGSHIP_FILTER_H
@@ -15,30 +32,83 @@
 #include <stdint.h>
 
 #include "../common/record.h"
+#include "glob.h"
 #include "topic.h"
 
-/* Topic patterns per filter, so per subscriber and per query: matching
- * costs every subscriber's patterns for every record. */
+/* Per filter, so per subscriber and per query: matching costs every
+ * subscriber's patterns for every record. */
 #define FILTER_MAX_TOPICS 16
+#define FILTER_MAX_GLOBS  16 /* app= patterns, and host= patterns */
+#define FILTER_MAX_FIELDS 16 /* field.NAME= conditions */
+#define FILTER_FIELD_NAME_MAX 255
+
+typedef struct filter_field {
+    slice_t name;  /* NAME of field.NAME */
+    slice_t value; /* the glob's text */
+    glob_t g;
+    uint8_t lead;  /* index of the first condition with this name */
+} filter_field_t;
 
 typedef struct filter {
     slice_t topics[FILTER_MAX_TOPICS];
     topic_pat_t pats[FILTER_MAX_TOPICS]; /* topics[i] compiled; travels with it */
     size_t ntopics;
+    slice_t apps[FILTER_MAX_GLOBS], hosts[FILTER_MAX_GLOBS];
+    glob_t app_g[FILTER_MAX_GLOBS], host_g[FILTER_MAX_GLOBS];
+    size_t napps, nhosts;
+    filter_field_t fields[FILTER_MAX_FIELDS];
+    size_t nfields;
     int min_level; /* 7 (debug) passes everything */
     slice_t q;     /* substring of msg; empty passes everything */
+    slice_t qi;    /* substring of msg, ASCII case folded; empty passes everything */
+    uint8_t qi_skip[256]; /* Horspool shifts by folded byte (at most 255) */
     int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
     uint64_t after;       /* seq > after */
     uint64_t before;      /* seq < before; 0: no bound */
 } filter_t;
 
 void filter_init(filter_t *f);
-/* Applies one query parameter: topic (repeatable), level, q, since, until,
- * after, before (seq < before; at least 1). Returns 0, 1 when key is not a
- * filter key, or -1 with *err set to a static message for a bad value. v
- * must outlive f. */
+/* Applies one query parameter: topic, app, host, field.NAME (repeatable),
+ * level, q, qi, since, until, after, before (seq < before; at least 1).
+ * Returns 0, 1 when key is not a filter key, or -1 with *err set to a
+ * static message for a bad value. key and v must outlive f (or until
+ * filter_own). */
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err);
 /* 1 when r passes f. */
 int filter_match(const filter_t *f, const record_t *r);
+
+/* Bytes filter_own() needs for f's strings. */
+size_t filter_strings_size(const filter_t *f);
+/* Copies every string f borrows into b and points f at the copies. b gets
+ * room for all of them first (filter_strings_size), then never moves: keep
+ * b for as long as f, and append nothing else to it. */
+void filter_own(filter_t *f, buf_t *b);
+/* Appends a key naming what f selects (not its seq and time bounds): equal
+ * keys, equal filters. Topic patterns are taken in sorted order, so the
+ * same patterns in another order give the same key. */
+void filter_key(const filter_t *f, buf_t *out);
+
+/* ---- hints -----------------------------------------------------------------
+ * A topic pattern without "*" or "#" ("web") matches that one topic only;
+ * often "web.#" was meant. When a query or a tail found nothing, the caller
+ * feeds it a bounded number of other records (filter_hint_feed) and learns
+ * which of those patterns P would have found something as "P.#", every other
+ * condition kept.
+ */
+typedef struct filter_hint {
+    filter_t alt; /* f with its topics replaced by the candidates' "P.#" */
+    char text[FILTER_MAX_TOPICS][TOPIC_PATTERN_MAX_BYTES + 1];
+    uint8_t from[FILTER_MAX_TOPICS]; /* alt's topic i is f's topic from[i] */
+    uint32_t hit;                    /* bit i: a record passed through alt's topic i */
+} filter_hint_t;
+
+/* Sets h up for f. Returns the number of candidates; 0: no hint possible. */
+size_t filter_hint_init(filter_hint_t *h, const filter_t *f);
+/* Tests r; returns 1 once every candidate has been hit (feed no more). */
+int filter_hint_feed(filter_hint_t *h, const record_t *r);
+/* Appends "topic 'P' has no wildcard: did you mean 'P.#'?" for each
+ * candidate hit, separated by "; ", in printable ASCII (other bytes as
+ * \xHH): fit for an HTTP header. Returns how many. */
+size_t filter_hint_text(const filter_hint_t *h, const filter_t *f, buf_t *out);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "../common/json_write.h"
 #include "../common/level.h"
+#include "../query/hint.h"
 #include "../route/topic.h"
 
 #define CACHE_SLOTS 64
@@ -31,6 +32,7 @@ typedef struct job {
     buf_t out;        /* the message, framed */
     uint64_t next;    /* the cursor after it */
     size_t records;
+    int hinted;       /* JOB_BACKLOG found nothing: out is a hint message */
     int error;
 } job_t;
 
@@ -41,8 +43,8 @@ struct tail_sub {
     tail_wake_fn wake;
     enum tail_framing framing;
     filter_t f;
-    buf_t strings;   /* the filter's strings, and its key */
-    size_t key_off, key_len;
+    buf_t strings;   /* the filter's strings (filter_own) */
+    buf_t key;       /* filter_key(f): equal keys share messages */
     uint64_t fid;
     uint64_t cursor; /* next seq wanted */
     size_t backlog;
@@ -128,6 +130,15 @@ static void msg_gap(buf_t *b, enum tail_framing fr, uint64_t from, uint64_t to)
     msg_end(b, fr, to);
 }
 
+static void msg_hint(buf_t *b, enum tail_framing fr, const buf_t *text)
+{
+    msg_begin(b, fr, "hint");
+    buf_puts(b, "{\"type\":\"hint\",\"hint\":");
+    json_str(b, text->data, text->len);
+    buf_putc(b, '}');
+    msg_end(b, fr, 0);
+}
+
 /* ---- parameters ----------------------------------------------------------- */
 
 void tail_params_init(tail_params_t *p)
@@ -164,7 +175,11 @@ int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
         p->has_after = 1;
     int rc = filter_set(&p->f, key, v, err);
     if (rc > 0) {
-        *err = "unknown parameter (use topic, level, q, n, after)";
+        snprintf(p->err, sizeof p->err,
+                 "unknown parameter '%.*s' (use topic, app, host, field.NAME, level, q, qi, n, "
+                 "after)",
+                 (int)(key.n > 32 ? 32 : key.n), key.p);
+        *err = p->err;
         return -1;
     }
     return rc;
@@ -188,6 +203,7 @@ tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers)
 static void sub_free(tail_sub_t *s)
 {
     buf_free(&s->strings);
+    buf_free(&s->key);
     buf_free(&s->msg);
     free(s);
 }
@@ -244,39 +260,6 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
             wake(s);
 }
 
-/* A key naming the filter f: equal filters share cached messages. It is
- * appended to s->strings; f's strings must not live there (they could
- * move as it grows). */
-static void filter_key(tail_sub_t *s, const filter_t *f)
-{
-    buf_t *b = &s->strings;
-    s->key_off = b->len;
-    /* topics in a canonical order: insertion sort of a handful */
-    size_t order[FILTER_MAX_TOPICS];
-    for (size_t i = 0; i < f->ntopics; i++) {
-        size_t j = i;
-        while (j > 0) {
-            slice_t a = f->topics[order[j - 1]], c = f->topics[i];
-            size_t m = a.n < c.n ? a.n : c.n;
-            int cmp = memcmp(a.p, c.p, m);
-            if (cmp < 0 || (cmp == 0 && a.n <= c.n))
-                break;
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = i;
-    }
-    for (size_t i = 0; i < f->ntopics; i++) {
-        buf_puts(b, "t=");
-        buf_append(b, f->topics[order[i]].p, f->topics[order[i]].n);
-        buf_putc(b, '\x1f');
-    }
-    buf_printf(b, "l=%d\x1fq=", f->min_level);
-    buf_append(b, f->q.p, f->q.n);
-    s->key_len = b->len - s->key_off;
-    s->fid = XXH3_64bits(b->data + s->key_off, s->key_len);
-}
-
 tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing,
                            void *conn, tail_wake_fn wakefn, const char **err)
 {
@@ -290,23 +273,12 @@ tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing 
     s->wake = wakefn;
     s->framing = framing;
     s->f = p->f;
-    /* own the filter's strings, then its key; the slices into them are
-     * made once the buffer is complete, so its growth cannot move them */
-    size_t off[FILTER_MAX_TOPICS + 1];
-    for (size_t i = 0; i < p->f.ntopics; i++) {
-        off[i] = s->strings.len;
-        buf_append(&s->strings, p->f.topics[i].p, p->f.topics[i].n);
-    }
-    off[FILTER_MAX_TOPICS] = s->strings.len;
-    buf_append(&s->strings, p->f.q.p, p->f.q.n);
-    filter_key(s, &p->f);
-    for (size_t i = 0; i < p->f.ntopics; i++)
-        s->f.topics[i] = slice_make(s->strings.data + off[i], p->f.topics[i].n);
-    if (p->f.q.n)
-        s->f.q = slice_make(s->strings.data + off[FILTER_MAX_TOPICS], p->f.q.n);
+    filter_own(&s->f, &s->strings); /* sized once: the slices never move */
     s->f.after = s->f.before = 0;
     s->f.since = INT64_MIN;
     s->f.until = INT64_MAX;
+    filter_key(&s->f, &s->key);
+    s->fid = XXH3_64bits(s->key.data, s->key.len);
     uint64_t visible = store_last_seq(t->store);
     if (p->has_after) {
         s->cursor = p->f.after + 1;
@@ -387,6 +359,15 @@ static void work(uv_work_t *w)
     j->error = store_scan(j->store, &j->f, 1, take, &a);
     j->records = 0;
     j->next = a.n ? a.last : j->visible + 1;
+    if (!a.n && !j->error) {
+        /* nothing to show: say so if a pattern probably lacks ".#" */
+        buf_t text = BUF_INIT;
+        if (hint_from_store(j->store, &j->f, &text)) {
+            msg_hint(&j->out, j->framing, &text);
+            j->hinted = 1;
+        }
+        buf_free(&text);
+    }
 }
 
 /* Hands a finished scan to one subscriber; owner takes the buffer, the
@@ -408,7 +389,7 @@ static void deliver(job_t *j, tail_sub_t *s, int status, int owner)
     } else if (j->next > s->cursor) {
         s->cursor = j->next; /* invariant 2 */
     }
-    if (j->records) {
+    if (j->records || j->hinted) {
         buf_reset(&s->msg);
         if (owner) {
             buf_free(&s->msg);
@@ -453,8 +434,7 @@ static job_t *joinable(tail_t *t, const tail_sub_t *s)
     for (job_t *j = t->disk_jobs; j; j = j->link) {
         const tail_sub_t *o = j->sub;
         if (j->fid == s->fid && j->from == s->cursor && j->framing == s->framing &&
-            o->key_len == s->key_len &&
-            memcmp(o->strings.data + o->key_off, s->strings.data + s->key_off, s->key_len) == 0)
+            o->key.len == s->key.len && memcmp(o->key.data, s->key.data, s->key.len) == 0)
             return j;
     }
     return NULL;
@@ -555,6 +535,18 @@ static size_t live_message(tail_sub_t *s, uint64_t visible, buf_t *out, uint64_t
     return n;
 }
 
+/* An empty backlog from the window: s->msg becomes a hint message when a
+ * pattern probably lacks ".#". 1 when it did. */
+static int window_hint(tail_sub_t *s)
+{
+    buf_t text = BUF_INIT;
+    int n = hint_from_window(store_ring(s->t->store), &s->f, &text) > 0;
+    if (n)
+        msg_hint(&s->msg, s->framing, &text);
+    buf_free(&text);
+    return n;
+}
+
 static cache_entry_t *cache_slot(tail_t *t, const tail_sub_t *s)
 {
     uint64_t h = s->fid ^ (s->cursor * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)s->framing;
@@ -564,8 +556,8 @@ static cache_entry_t *cache_slot(tail_t *t, const tail_sub_t *s)
 static int cache_hit(const cache_entry_t *e, const tail_sub_t *s, uint64_t gen)
 {
     return e->gen == gen && e->fid == s->fid && e->from == s->cursor &&
-           e->framing == (int)s->framing && e->key.len == s->key_len &&
-           memcmp(e->key.data, s->strings.data + s->key_off, s->key_len) == 0;
+           e->framing == (int)s->framing && e->key.len == s->key.len &&
+           memcmp(e->key.data, s->key.data, s->key.len) == 0;
 }
 
 int tail_next(tail_sub_t *s, char **data, size_t *len)
@@ -592,6 +584,13 @@ int tail_next(tail_sub_t *s, char **data, size_t *len)
         /* from here on the backlog is a catch-up like any other */
         s->started = 1;
         s->cursor = start;
+        if (start > visible && window_hint(s)) {
+            /* nothing matched: say so if a pattern probably lacks ".#" */
+            *data = s->msg.data + TAIL_HEADROOM;
+            *len = s->msg.len - TAIL_HEADROOM;
+            t->st.messages++;
+            return 1;
+        }
     }
     if (s->cursor > visible)
         return 0;
@@ -631,7 +630,7 @@ int tail_next(tail_sub_t *s, char **data, size_t *len)
         e->framing = (int)s->framing;
         e->records = n;
         buf_reset(&e->key);
-        buf_append(&e->key, s->strings.data + s->key_off, s->key_len);
+        buf_append(&e->key, s->key.data, s->key.len);
     }
     s->cursor = e->to;
     if (!e->records)

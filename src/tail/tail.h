@@ -22,7 +22,10 @@
  *
  * Start: with after=S the cursor is S+1 (resume without gap or duplicate);
  * otherwise the last n matching records up to the newest visible one L are
- * sent first (found by a backward scan), then the cursor is L+1.
+ * sent first (found by a backward scan), then the cursor is L+1. When that
+ * backlog is empty and a topic pattern P has no wildcard but "P.#" would
+ * have found records (query/hint.h), the first message is
+ * {"type":"hint","hint":"topic 'P' has no wildcard: did you mean 'P.#'?"}.
  *
  * Many subscribers: identical filters share an id, and a message built for
  * (filter, cursor, framing) is reused by every subscriber at the same point
@@ -58,9 +61,10 @@ enum tail_framing {
 };
 
 typedef struct tail_params {
-    filter_t f;    /* topics, level, q, after (strings borrowed) */
+    filter_t f;    /* topics, app, host, fields, level, q, qi, after (strings borrowed) */
     size_t n;      /* backlog */
     int has_after; /* resume after f.after (which may be 0) */
+    char err[160]; /* tail_param's message for an unknown key, naming it */
 } tail_params_t;
 
 /* The transport's side: the hub calls wake() when the subscriber has
@@ -71,7 +75,8 @@ tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers);
 /* Detaches every subscriber (their transports are being closed). */
 void tail_destroy(tail_t *t);
 
-/* Parses tail query parameters (topic..., level, q, n, after) into p.
+/* Parses tail query parameters (filter.h's, but since, until and before;
+ * n) into p.
  * Returns 0, or -1 with *err. Strings in p borrow from the pairs. */
 int tail_param(tail_params_t *p, slice_t key, slice_t value, const char **err);
 void tail_params_init(tail_params_t *p);

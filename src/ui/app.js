@@ -7,8 +7,10 @@
 //   History  /api/logs: a time range and the same filters, newest page
 //            first, then "load older" (order=desc&before=<oldest seq>).
 //   Files    /api/files: pick a file under a --tail-root, follow it live.
-// Filters and the view live in the URL (?topic=web.%23&level=warning&q=..)
-// so a view can be shared and reloaded.
+// Filters and the view live in the URL (?topic=web.%23&app=web&host=web-*&
+// level=warning&q=..) so a view can be shared and reloaded. A server hint
+// (a topic pattern without a wildcard that found nothing) shows in the live
+// banner or the history status.
 //
 // Paths: every URL the page uses is relative to where logshipd's root is as
 // this page sees it, derived from this module's own URL (<root>/ui/app.js),
@@ -37,6 +39,8 @@ const $ = (id) => document.getElementById(id);
 const state = {
   view: 'live',
   topics: [],
+  apps: [], // app= globs, any may match
+  hosts: [], // host= globs
   level: '',
   q: '',
   range: '1h',
@@ -230,11 +234,24 @@ function topicError(p) {
   return null;
 }
 
+// app= and host= globs (src/route/glob.h): at most 16, each 255 bytes.
+function globError(kind, list) {
+  if (list.length > 16) return `at most 16 ${kind} patterns`;
+  const long = list.find((g) => new TextEncoder().encode(g).length > 255);
+  return long ? `"${long.slice(0, 20)}…": a ${kind} pattern is at most 255 bytes` : null;
+}
+const readGlobs = (p, key) => {
+  const l = p.getAll(key).flatMap(splitTopics).slice(0, 16);
+  return globError(key, l) ? [] : l;
+};
+
 function readURL() {
   const p = new URLSearchParams(location.search);
   const v = p.get('view');
   state.view = ['live', 'history', 'files'].includes(v) ? v : 'live';
   state.topics = p.getAll('topic').flatMap(splitTopics).filter((t) => !topicError(t)).slice(0, 16);
+  state.apps = readGlobs(p, 'app');
+  state.hosts = readGlobs(p, 'host');
   state.level = LEVELS.includes(p.get('level')) ? p.get('level') : '';
   state.q = p.get('q') || '';
   state.since = p.get('since') || '';
@@ -256,6 +273,8 @@ function writeURL() {
   if (state.view !== 'live') p.set('view', state.view);
   if (state.view !== 'files') {
     for (const t of state.topics) p.append('topic', t);
+    for (const a of state.apps) p.append('app', a);
+    for (const h of state.hosts) p.append('host', h);
     if (state.level) p.set('level', state.level);
     if (state.q) p.set('q', state.q);
   }
@@ -276,6 +295,8 @@ function writeURL() {
 function filterParams() {
   const p = new URLSearchParams();
   for (const t of state.topics) p.append('topic', t);
+  for (const a of state.apps) p.append('app', a);
+  for (const h of state.hosts) p.append('host', h);
   if (state.level) p.set('level', state.level);
   if (state.q) p.set('q', state.q);
   return p;
@@ -296,8 +317,9 @@ function wsURL(path) {
   return u.href;
 }
 
-async function getJSON(url, opts) {
+async function getJSON(url, opts, onHeaders) {
   const r = await fetch(url, { cache: 'no-store', ...opts });
+  if (onHeaders) onHeaders(r.headers);
   let body = null;
   try { body = await r.json(); } catch { /* not JSON */ }
   if (!r.ok) {
@@ -450,6 +472,8 @@ function onLiveMessage(text) {
     const n = data.to - data.from + 1;
     addLive([marker(`— ${fmtInt(n)} record${n === 1 ? '' : 's'} (seq ${data.from}..${data.to}) ` +
       'were removed by retention before they could be shown —', true)]);
+  } else if (data.type === 'hint') {
+    showBanner(`Hint: ${String(data.hint || '')}`);
   } else if (data.type === 'error') {
     live.error = String(data.error || 'error');
     showBanner(`The server refused the stream: ${live.error}`, true);
@@ -512,6 +536,7 @@ const hist = {
   dirty: true,
   busy: false,
   ctl: null,
+  hint: '', // the server's Logship-Hint for the last page
 };
 
 // datetime-local value (local time) <-> RFC 3339 UTC
@@ -546,7 +571,8 @@ async function histFetch(p) {
   hist.busy = true;
   updateHistButtons();
   try {
-    return await getJSON(api(`api/logs?${p}`), { signal: ctl.signal });
+    return await getJSON(api(`api/logs?${p}`), { signal: ctl.signal },
+      (h) => { hist.hint = h.get('Logship-Hint') || ''; });
   } finally {
     if (hist.ctl === ctl) {
       hist.ctl = null;
@@ -561,7 +587,7 @@ function histStatus(text) {
 
 function histSummary(extra = '') {
   const items = hist.list.items;
-  if (!items.length) return histStatus(`no matching records${extra}`);
+  if (!items.length) return histStatus(`no matching records${extra}${hist.hint ? ` · hint: ${hist.hint}` : ''}`);
   const a = parseTs(items[0].ts).ms;
   const b = parseTs(items[items.length - 1].ts).ms;
   histStatus(`${fmtInt(items.length)} records · ${fmtLocalFull(a)} → ${fmtLocalFull(b)}${extra}`);
@@ -986,15 +1012,25 @@ function applyFilters(delay = 0) {
   }
   const input = $('f-topic');
   const topics = splitTopics(input.value);
-  const err = topics.length > 16 ? 'at most 16 topic patterns' : topics.map(topicError).find(Boolean);
-  input.setAttribute('aria-invalid', String(Boolean(err)));
+  const apps = splitTopics($('f-app').value);
+  const hosts = splitTopics($('f-host').value);
+  const topicErr = topics.length > 16 ? 'at most 16 topic patterns' : topics.map(topicError).find(Boolean);
+  const appErr = globError('app', apps);
+  const hostErr = globError('host', hosts);
+  input.setAttribute('aria-invalid', String(Boolean(topicErr)));
+  $('f-app').setAttribute('aria-invalid', String(Boolean(appErr)));
+  $('f-host').setAttribute('aria-invalid', String(Boolean(hostErr)));
+  const err = topicErr || appErr || hostErr;
   $('f-error').hidden = !err;
   $('f-error').textContent = safeText(err || '');
   if (err) return;
   const level = $('f-level').value;
   const q = $('f-q').value;
-  if (topics.join(' ') === state.topics.join(' ') && level === state.level && q === state.q) return;
+  if (topics.join(' ') === state.topics.join(' ') && apps.join(' ') === state.apps.join(' ') &&
+      hosts.join(' ') === state.hosts.join(' ') && level === state.level && q === state.q) return;
   state.topics = topics;
+  state.apps = apps;
+  state.hosts = hosts;
   state.level = level;
   state.q = q;
   writeURL();
@@ -1006,6 +1042,8 @@ function applyFilters(delay = 0) {
 
 function syncFilterForm() {
   $('f-topic').value = state.topics.join(' ');
+  $('f-app').value = state.apps.join(' ');
+  $('f-host').value = state.hosts.join(' ');
   $('f-level').value = state.level;
   $('f-q').value = state.q;
 }
@@ -1077,6 +1115,10 @@ function main() {
   });
   $('f-topic').addEventListener('input', () => applyFilters(600));
   $('f-topic').addEventListener('change', () => applyFilters(0));
+  for (const id of ['f-app', 'f-host']) {
+    $(id).addEventListener('input', () => applyFilters(600));
+    $(id).addEventListener('change', () => applyFilters(0));
+  }
   $('f-q').addEventListener('input', () => applyFilters(350));
   $('f-level').addEventListener('change', () => applyFilters(0));
   $('pause').addEventListener('click', () => setPaused(!live.paused));

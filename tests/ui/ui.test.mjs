@@ -189,6 +189,53 @@ describe('live', () => {
     assert.equal(new URL(page.url()).searchParams.getAll('topic').join(' '), 'db.* nomatch.#');
   });
 
+  test('app and host filters apply, round-trip through the URL; a hint shows', async (t) => {
+    const tag = `ah${Date.now()}`;
+    await post([
+      { msg: `${tag} a`, app: 'web', host: 'web-1', topic: `${tag}.x` },
+      { msg: `${tag} b`, app: 'api-gw', host: 'web-22' },
+      { msg: `${tag} c`, app: 'db', host: 'web-2' },
+      { msg: `${tag} e`, app: 'webapp', host: 'web-3' },
+    ]);
+    const page = await open(t);
+    await page.fill('#f-app', 'web api-*');
+    await page.fill('#f-q', tag);
+    await page.press('#f-q', 'Enter');
+    await expectShown(page, [`${tag} a`, `${tag} b`]);
+    await page.fill('#f-host', 'web-?');
+    await page.press('#f-host', 'Enter');
+    await page.waitForFunction(() => location.search.includes('host='));
+    const url = new URL(page.url());
+    assert.deepEqual(url.searchParams.getAll('app'), ['web', 'api-*']);
+    assert.deepEqual(url.searchParams.getAll('host'), ['web-?']);
+    await expectShown(page, [`${tag} a`]);
+    // live records go through the same globs
+    await post([{ msg: `${tag} d`, app: 'api-x', host: 'web-3' },
+      { msg: `${tag} f`, app: 'api-x', host: 'web-33' }]);
+    await expectShown(page, [`${tag} a`, `${tag} d`]);
+    // reload: the same view from the URL alone
+    await page.reload();
+    await page.waitForSelector('#conn[data-state="live"]');
+    assert.equal(await page.inputValue('#f-app'), 'web api-*');
+    assert.equal(await page.inputValue('#f-host'), 'web-?');
+    await expectShown(page, [`${tag} a`, `${tag} d`]);
+    // a pattern the server would refuse is refused in the page
+    await page.fill('#f-host', 'x'.repeat(300));
+    await page.press('#f-host', 'Enter');
+    assert.equal(await page.getAttribute('#f-host', 'aria-invalid'), 'true');
+    assert.match(await page.textContent('#f-error'), /at most 255 bytes/);
+    assert.deepEqual(new URL(page.url()).searchParams.getAll('host'), ['web-?']);
+
+    // a topic without a wildcard that matches nothing, where TAG.# would
+    const hint = `topic '${tag}' has no wildcard: did you mean '${tag}.#'?`;
+    await page.goto(`${BASE}/?topic=${tag}`);
+    await page.waitForFunction((h) => document.querySelector('#live-banner').textContent.includes(h), hint);
+    assert.equal(await page.isVisible('#live-banner'), true);
+    await page.click('#tab-history');
+    await page.waitForFunction((h) => document.querySelector('#h-status').textContent.includes(h), hint);
+    assert.match(await page.textContent('#h-status'), /^no matching records · hint: /);
+  });
+
   test('pause counts what arrives and resume shows it', async (t) => {
     const tag = `pause${Date.now()}`;
     const page = await open(t, `?q=${tag}`);

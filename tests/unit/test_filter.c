@@ -3,12 +3,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
+#include "../fuzz/glob_ref.h"
+#include "common/json_write.h"
 #include "common/level.h"
 #include "route/filter.h"
+#include "route/glob.h"
+#include "route/jfield.h"
 
 #define SEC 1000000000LL
 #define T2024 (1732186000LL * SEC)
@@ -321,6 +327,507 @@ static void test_combined(void **state)
     assert_false(filter_match(&f, &r));
 }
 
+
+/* ---- glob ------------------------------------------------------------------ */
+
+static int gm(const char *pat, const char *text)
+{
+    glob_t g;
+    const char *why = NULL;
+    assert_int_equal(glob_compile(&g, pat, strlen(pat), &why), 0);
+    int r = glob_match(&g, pat, text, strlen(text));
+    /* the reference agrees, and so does the JSON reading of the same text */
+    assert_int_equal(r, glob_ref_match(pat, strlen(pat), text, strlen(text)));
+    buf_t body = BUF_INIT;
+    json_str_body(&body, text, strlen(text));
+    assert_int_equal(glob_match_json(&g, pat, body.data ? body.data : "", body.len), r);
+    buf_free(&body);
+    return r;
+}
+
+static int kind(const char *pat)
+{
+    glob_t g;
+    const char *why;
+    assert_int_equal(glob_compile(&g, pat, strlen(pat), &why), 0);
+    return g.kind;
+}
+
+static void test_glob_shapes(void **state)
+{
+    (void)state;
+    assert_int_equal(kind("web-1"), GLOB_EXACT);
+    assert_int_equal(kind(""), GLOB_EXACT);
+    assert_int_equal(kind("web-*"), GLOB_PREFIX);
+    assert_int_equal(kind("web-**"), GLOB_PREFIX);
+    assert_int_equal(kind("*.lan"), GLOB_SUFFIX);
+    assert_int_equal(kind("*err*"), GLOB_SUBSTR);
+    assert_int_equal(kind("*"), GLOB_ANY);
+    assert_int_equal(kind("***"), GLOB_ANY);
+    assert_int_equal(kind("web-?"), GLOB_GENERAL);
+    assert_int_equal(kind("a*b"), GLOB_GENERAL);
+    assert_int_equal(kind("a\\*"), GLOB_GENERAL); /* an escaped star is a literal */
+    assert_int_equal(kind("C:\\temp"), GLOB_EXACT); /* a backslash before t is itself */
+
+    glob_t g;
+    const char *why = NULL;
+    char big[300];
+    memset(big, 'a', sizeof big);
+    assert_int_equal(glob_compile(&g, big, GLOB_MAX_BYTES, &why), 0);
+    assert_int_equal(glob_compile(&g, big, GLOB_MAX_BYTES + 1, &why), -1);
+    assert_non_null(why);
+    assert_int_equal(glob_compile(&g, "\xff", 1, &why), -1);
+}
+
+static void test_glob_match(void **state)
+{
+    (void)state;
+    assert_true(gm("web-1", "web-1"));
+    assert_false(gm("web-1", "web-10"));
+    assert_false(gm("web-1", "Web-1")); /* case matters */
+    assert_true(gm("", ""));
+    assert_false(gm("", "x"));
+    assert_true(gm("web-*", "web-"));
+    assert_true(gm("web-*", "web-1.lan"));
+    assert_false(gm("web-*", "db-web-1"));
+    assert_true(gm("*.lan", "web.lan"));
+    assert_false(gm("*.lan", "web.lan2"));
+    assert_true(gm("*err*", "an error"));
+    assert_false(gm("*err*", "an ERROR"));
+    assert_true(gm("*", ""));
+    assert_true(gm("*", "anything"));
+    assert_true(gm("web-?", "web-1"));
+    assert_false(gm("web-?", "web-"));
+    assert_false(gm("web-?", "web-12"));
+    assert_true(gm("w*b-*-?", "web-eu-1"));
+    assert_true(gm("a*b*c", "abc"));
+    assert_true(gm("a*b*c", "aXbYbZc"));
+    assert_false(gm("a*b*c", "aXbYbZ"));
+    assert_true(gm("*a*a*b", "aaaaaaaab"));
+    assert_false(gm("*a*a*b", "aaaaaaaa"));
+    assert_true(gm("a?c", "abc"));
+    assert_false(gm("a??c", "abc"));
+    /* '?' is one character, not one byte */
+    assert_true(gm("caf?", "caf\xC3\xA9"));
+    assert_false(gm("caf??", "caf\xC3\xA9"));
+    assert_true(gm("?", "\xE2\x82\xAC"));
+    assert_false(gm("*??", "\xE2\x82\xAC"));
+    assert_true(gm("?", "\xF0\x9F\x98\x80"));
+    /* escapes */
+    assert_true(gm("a\\*b", "a*b"));
+    assert_false(gm("a\\*b", "axb"));
+    assert_true(gm("a\\?", "a?"));
+    assert_false(gm("a\\?", "ab"));
+    assert_true(gm("a\\\\b", "a\\b"));
+    assert_true(gm("C:\\temp", "C:\\temp"));
+    assert_true(gm("*\\*", "x*"));
+    assert_false(gm("*\\*", "x"));
+    /* texts that JSON escapes */
+    assert_true(gm("line*two", "line\none\ttwo"));
+    assert_true(gm("say \"?\"", "say \"x\""));
+    assert_true(gm("*\\\\*", "C:\\dir"));
+    assert_true(gm("?", "\n"));
+    assert_true(gm("a?b", "a\x01" "b"));
+}
+
+static void test_glob_json(void **state)
+{
+    (void)state;
+    glob_t g;
+    const char *why;
+    /* escapes another writer might use decode the same */
+    assert_int_equal(glob_compile(&g, "caf\xC3\xA9", 5, &why), 0);
+    assert_true(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00e9", 9));
+    assert_true(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00E9", 9));
+    assert_false(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00e8", 9));
+    assert_int_equal(glob_compile(&g, "?", 1, &why), 0);
+    assert_true(glob_match_json(&g, "?", "\\ud83d\\ude00", 12)); /* one character */
+    assert_true(glob_match_json(&g, "?", "\\u20ac", 6));
+    assert_int_equal(glob_compile(&g, "a/b", 3, &why), 0);
+    assert_true(glob_match_json(&g, "a/b", "a\\/b", 4));
+    /* malformed escapes are read as bytes, in bounds */
+    assert_int_equal(glob_compile(&g, "*", 1, &why), 0);
+    assert_true(glob_match_json(&g, "*", "\\u12", 4));
+    assert_int_equal(glob_compile(&g, "\\\\u12", 5, &why), 0);
+    assert_true(glob_match_json(&g, "\\\\u12", "\\u12", 4));
+    assert_int_equal(glob_compile(&g, "x\\\\", 3, &why), 0);
+    assert_true(glob_match_json(&g, "x\\\\", "x\\", 2));
+}
+
+/* ---- jfield --------------------------------------------------------------- */
+
+typedef struct vals {
+    char got[8][64];
+    size_t n;
+} vals_t;
+
+static int keep_val(void *arg, const jfield_val_t *v)
+{
+    vals_t *vs = arg;
+    assert_true(vs->n < 8 && v->n + 3 < 64);
+    snprintf(vs->got[vs->n++], 64, "%s%.*s", v->is_str ? "s:" : "", (int)v->n, v->p);
+    return 0;
+}
+
+static vals_t lookup(const char *json, const char *name)
+{
+    vals_t vs;
+    memset(&vs, 0, sizeof vs);
+    jfield_each(json, strlen(json), name, strlen(name), keep_val, &vs);
+    return vs;
+}
+
+static void test_jfield(void **state)
+{
+    (void)state;
+    vals_t v = lookup("{\"status\":500,\"user.id\":42,\"ok\":true,\"n\":null,\"m\":\"x\"}", "status");
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.got[0], "500");
+    v = lookup("{\"status\":500,\"user.id\":42,\"ok\":true}", "user.id");
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.got[0], "42");
+    v = lookup("{\"status\":500,\"ok\":true}", "ok");
+    assert_string_equal(v.got[0], "true");
+    v = lookup("{\"a\":\"x\\\"y\"}", "a");
+    assert_string_equal(v.got[0], "s:x\\\"y"); /* the body as stored, escapes and all */
+    /* nested objects are stepped into; the flat spelling is found too */
+    v = lookup("{\"user\":{\"id\":7,\"name\":\"bob\"},\"user.id\":8}", "user.id");
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.got[0], "7");
+    assert_string_equal(v.got[1], "8");
+    v = lookup("{\"a\":{\"b\":{\"c\":1}},\"a.b\":{\"c\":2},\"a.b.c\":3}", "a.b.c");
+    assert_int_equal(v.n, 3);
+    /* a whole array or object, as its text */
+    v = lookup("{\"tags\":[\"a\",{\"x\":\"]}\"}],\"z\":1}", "tags");
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.got[0], "[\"a\",{\"x\":\"]}\"}]");
+    /* names inside values and nested keys are not keys */
+    v = lookup("{\"k\":\"status\",\"o\":{\"status\":1},\"l\":[\"status\",2]}", "status");
+    assert_int_equal(v.n, 0);
+    /* repeated keys: every one, in order */
+    v = lookup("{\"k\":1,\"k\":\"two\"}", "k");
+    assert_int_equal(v.n, 2);
+    assert_string_equal(v.got[1], "s:two");
+    /* escaped keys compare decoded */
+    v = lookup("{\"k\\u00e9y\":1,\"a\\\"b\":2}", "k\xC3\xA9y");
+    assert_int_equal(v.n, 1);
+    v = lookup("{\"a\\\"b\":2}", "a\"b");
+    assert_int_equal(v.n, 1);
+    /* whitespace is allowed */
+    v = lookup(" { \"a\" : \"b\" , \"c\" : 1 } ", "c");
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.got[0], "1");
+    /* malformed text ends the walk, keeping what came before */
+    v = lookup("{\"a\":1,\"a\":", "a");
+    assert_int_equal(v.n, 1);
+    v = lookup("{\"a\":1 \"a\":2}", "a");
+    assert_int_equal(v.n, 1);
+    v = lookup("[\"a\",1]", "a");
+    assert_int_equal(v.n, 0);
+    v = lookup("", "a");
+    assert_int_equal(v.n, 0);
+    v = lookup("{\"a\":\"open", "a");
+    assert_int_equal(v.n, 0);
+    v = lookup("{}", "a");
+    assert_int_equal(v.n, 0);
+}
+
+/* ---- app, host, fields, qi ------------------------------------------------------ */
+
+static void test_app_host(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "app", "web"), 0);
+    record_t r = rec(1, 0, 6, "t", "m");
+    r.app = SLICE_LIT("web");
+    assert_true(filter_match(&f, &r));
+    r.app = SLICE_LIT("webapp");
+    assert_false(filter_match(&f, &r));
+    /* repeatable: any may match */
+    assert_int_equal(set(&f, "app", "web*"), 0);
+    assert_true(filter_match(&f, &r));
+    r.app = SLICE_LIT("db");
+    assert_false(filter_match(&f, &r));
+
+    filter_init(&f);
+    assert_int_equal(set(&f, "host", "web-*"), 0);
+    assert_int_equal(set(&f, "host", "db-?"), 0);
+    r = rec(1, 0, 6, "t", "m");
+    r.host = SLICE_LIT("web-12");
+    assert_true(filter_match(&f, &r));
+    r.host = SLICE_LIT("db-1");
+    assert_true(filter_match(&f, &r));
+    r.host = SLICE_LIT("db-12");
+    assert_false(filter_match(&f, &r));
+    r.host = SLICE_NULL; /* no host: only an empty pattern or "*" takes it */
+    assert_false(filter_match(&f, &r));
+    assert_int_equal(set(&f, "host", "*"), 0);
+    assert_true(filter_match(&f, &r));
+
+    /* both: each must hold */
+    filter_init(&f);
+    assert_int_equal(set(&f, "app", "api"), 0);
+    assert_int_equal(set(&f, "host", "eu-*"), 0);
+    r = rec(1, 0, 6, "t", "m");
+    r.app = SLICE_LIT("api");
+    r.host = SLICE_LIT("eu-1");
+    assert_true(filter_match(&f, &r));
+    r.host = SLICE_LIT("us-1");
+    assert_false(filter_match(&f, &r));
+
+    /* limits */
+    filter_init(&f);
+    for (int i = 0; i < FILTER_MAX_GLOBS; i++)
+        assert_int_equal(set(&f, "app", "a"), 0);
+    assert_int_equal(set(&f, "app", "b"), -1);
+    char big[GLOB_MAX_BYTES + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(set(&f, "host", big), -1);
+    assert_int_equal(set(&f, "host", "\xC3"), -1);
+    assert_int_equal(f.nhosts, 0);
+}
+
+static void test_fields(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "field.status", "500"), 0);
+    record_t r = rec(1, 0, 6, "t", "m");
+    r.fields = SLICE_LIT("{\"status\":500,\"user.id\":42,\"path\":\"/api/v1\"}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":\"500\"}"); /* a string of the same text */
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":5000}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_NULL;
+    assert_false(filter_match(&f, &r));
+
+    /* same name again: alternatives; another name: also required */
+    assert_int_equal(set(&f, "field.status", "40?"), 0);
+    assert_int_equal(set(&f, "field.path", "/api/*"), 0);
+    r.fields = SLICE_LIT("{\"status\":404,\"path\":\"/api/x\"}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":500,\"path\":\"/api/x\"}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":302,\"path\":\"/api/x\"}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":404,\"path\":\"/web\"}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":404}");
+    assert_false(filter_match(&f, &r));
+
+    /* dotted names, nested or flat; bools; exists; escaped values */
+    filter_init(&f);
+    assert_int_equal(set(&f, "field.user.id", "42"), 0);
+    assert_int_equal(set(&f, "field.ok", "true"), 0);
+    assert_int_equal(set(&f, "field.err", "*"), 0);
+    r.fields = SLICE_LIT("{\"user.id\":42,\"ok\":true,\"err\":\"\"}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"user\":{\"id\":42},\"ok\":true,\"err\":null}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"user\":{\"id\":42},\"ok\":true}");
+    assert_false(filter_match(&f, &r));
+    filter_init(&f);
+    assert_int_equal(set(&f, "field.stack", "*NullPointer*line 3"), 0);
+    r.fields = SLICE_LIT("{\"stack\":\"at x\\n\\tNullPointer\\\" in \\\"line 3\"}");
+    assert_true(filter_match(&f, &r)); /* decoded: at x, NullPointer" in "line 3 */
+    r.fields = SLICE_LIT("{\"stack\":\"at x\\n\\tNullPointer\\\" in \\\"line 3\\\"\"}");
+    assert_false(filter_match(&f, &r)); /* ends with a quote */
+    r.fields = SLICE_LIT("{\"stack\":\"at x\\n\\tNullPointer in\\nline 3\"}");
+    assert_true(filter_match(&f, &r));
+    filter_init(&f);
+    assert_int_equal(set(&f, "field.tags", "*\"prod\"*"), 0); /* arrays by their text */
+    r.fields = SLICE_LIT("{\"tags\":[\"eu\",\"prod\"]}");
+    assert_true(filter_match(&f, &r));
+
+    /* bad names and values */
+    filter_init(&f);
+    assert_int_equal(set(&f, "field.", "x"), -1);
+    assert_int_equal(set(&f, "field.x", "\xFF"), -1);
+    assert_int_equal(set(&f, "fields.x", "1"), 1);
+    assert_int_equal(set(&f, "field", "1"), 1);
+    for (int i = 0; i < FILTER_MAX_FIELDS; i++)
+        assert_int_equal(set(&f, "field.a", "1"), 0);
+    assert_int_equal(set(&f, "field.b", "1"), -1);
+}
+
+static void test_qi(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "qi", "TimeOut"), 0);
+    record_t r = rec(1, 0, 6, "t", "connection timeout after 5s");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("CONNECTION TIMEOUT");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("Timeout");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("timeou");
+    assert_false(filter_match(&f, &r));
+    r.msg = SLICE_LIT("time out");
+    assert_false(filter_match(&f, &r));
+    r.msg = SLICE_LIT("");
+    assert_false(filter_match(&f, &r));
+    /* only ASCII letters fold */
+    assert_int_equal(set(&f, "qi", "caf\xC3\xA9"), 0);
+    r.msg = SLICE_LIT("le CAF\xC3\xA9 noir");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("le CAF\xC3\x89 noir");
+    assert_false(filter_match(&f, &r));
+    /* '@' and '[' sit next to the letters; they do not fold */
+    assert_int_equal(set(&f, "qi", "a@["), 0);
+    r.msg = SLICE_LIT("xA@[y");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("xA`{y");
+    assert_false(filter_match(&f, &r));
+    /* empty passes everything; q and qi together must both hold */
+    assert_int_equal(set(&f, "qi", ""), 0);
+    r.msg = SLICE_LIT("");
+    assert_true(filter_match(&f, &r));
+    assert_int_equal(set(&f, "qi", "ERROR"), 0);
+    assert_int_equal(set(&f, "q", "disk"), 0);
+    r.msg = SLICE_LIT("disk error");
+    assert_true(filter_match(&f, &r));
+    r.msg = SLICE_LIT("Disk error");
+    assert_false(filter_match(&f, &r));
+
+    /* against a plain search, over many needles and haystacks */
+    const char *hay = "The quick brown FOX jumps over the lazy dog; the Fox again, fOx!";
+    const char *needles[] = {"fox", "FOX J", "x", "the", "DOG;", "g, fox!", "aa", "lazy dogs",
+                             "t", "HE QUICK BROWN FOX JUMPS OVER THE LAZY DOG; THE FOX AGAIN, FOX!"};
+    for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++) {
+        assert_int_equal(set(&f, "q", ""), 0);
+        assert_int_equal(set(&f, "qi", needles[i]), 0);
+        for (size_t start = 0; start < strlen(hay); start += 7) {
+            r.msg = slice_cstr(hay + start);
+            int want = 0;
+            size_t nn = strlen(needles[i]);
+            for (size_t k = 0; k + nn <= r.msg.n && !want; k++)
+                want = strncasecmp(r.msg.p + k, needles[i], nn) == 0;
+            assert_int_equal(filter_match(&f, &r), want);
+        }
+    }
+}
+
+static void test_own_and_key(void **state)
+{
+    (void)state;
+    char texts[][16] = {"web.#", "api*", "eu-?", "field.user.id", "4?", "Err", "disk"};
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "topic", texts[0]), 0);
+    assert_int_equal(set(&f, "app", texts[1]), 0);
+    assert_int_equal(set(&f, "host", texts[2]), 0);
+    assert_int_equal(set(&f, texts[3], texts[4]), 0);
+    assert_int_equal(set(&f, "qi", texts[5]), 0);
+    assert_int_equal(set(&f, "q", texts[6]), 0);
+    buf_t strings = BUF_INIT, k1 = BUF_INIT, k2 = BUF_INIT;
+    filter_key(&f, &k1);
+    filter_t g = f;
+    filter_own(&g, &strings);
+    memset(texts, '!', sizeof texts); /* the originals are gone */
+    record_t r = rec(1, 0, 6, "web.api", "disk error");
+    r.app = SLICE_LIT("api-gw");
+    r.host = SLICE_LIT("eu-1");
+    r.fields = SLICE_LIT("{\"user\":{\"id\":42}}");
+    assert_true(filter_match(&g, &r));
+    filter_key(&g, &k2);
+    assert_int_equal(k1.len, k2.len);
+    assert_memory_equal(k1.data, k2.data, k1.len);
+    assert_int_equal(strings.len, filter_strings_size(&g));
+
+    /* topic order does not matter; anything else that differs does */
+    filter_t a, b;
+    filter_init(&a);
+    filter_init(&b);
+    set(&a, "topic", "x");
+    set(&a, "topic", "y");
+    set(&b, "topic", "y");
+    set(&b, "topic", "x");
+    buf_reset(&k1);
+    buf_reset(&k2);
+    filter_key(&a, &k1);
+    filter_key(&b, &k2);
+    assert_int_equal(k1.len, k2.len);
+    assert_memory_equal(k1.data, k2.data, k1.len);
+    const char *keys[][2] = {{"app", "x"}, {"host", "x"}, {"field.x", "y"}, {"qi", "x"},
+                             {"q", "x"}, {"level", "error"}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        b = a;
+        set(&b, keys[i][0], keys[i][1]);
+        buf_reset(&k2);
+        filter_key(&b, &k2);
+        assert_true(k1.len != k2.len || memcmp(k1.data, k2.data, k1.len) != 0);
+    }
+    /* no separator inside a value can fake another filter */
+    filter_init(&a);
+    filter_init(&b);
+    set(&a, "q", "x");
+    set(&a, "qi", "");
+    set(&b, "q", "");
+    set(&b, "qi", "x");
+    buf_reset(&k1);
+    buf_reset(&k2);
+    filter_key(&a, &k1);
+    filter_key(&b, &k2);
+    assert_true(k1.len != k2.len || memcmp(k1.data, k2.data, k1.len) != 0);
+    buf_free(&strings);
+    buf_free(&k1);
+    buf_free(&k2);
+}
+
+static void test_hint(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_hint_t h;
+    filter_init(&f);
+    set(&f, "topic", "web");
+    set(&f, "topic", "db.*");
+    set(&f, "topic", "kern");
+    set(&f, "level", "error");
+    assert_int_equal(filter_hint_init(&h, &f), 2); /* web and kern */
+    record_t r = rec(1, 0, LEVEL_INFO, "web.api", "m");
+    assert_false(filter_hint_feed(&h, &r)); /* not severe enough: no hint from it */
+    buf_t t = BUF_INIT;
+    assert_int_equal(filter_hint_text(&h, &f, &t), 0);
+    r.level = LEVEL_ERROR;
+    assert_false(filter_hint_feed(&h, &r));
+    assert_int_equal(filter_hint_text(&h, &f, &t), 1);
+    assert_string_equal(buf_cstr(&t), "topic 'web' has no wildcard: did you mean 'web.#'?");
+    r.topic = SLICE_LIT("kern.crit");
+    assert_true(filter_hint_feed(&h, &r)); /* both found: feed no more */
+    buf_reset(&t);
+    assert_int_equal(filter_hint_text(&h, &f, &t), 2);
+    assert_string_equal(buf_cstr(&t), "topic 'web' has no wildcard: did you mean 'web.#'?; "
+                                      "topic 'kern' has no wildcard: did you mean 'kern.#'?");
+
+    /* only wildcard patterns: nothing to suggest */
+    filter_init(&f);
+    set(&f, "topic", "web.#");
+    set(&f, "topic", "*");
+    assert_int_equal(filter_hint_init(&h, &f), 0);
+    r.topic = SLICE_LIT("web.x");
+    assert_true(filter_hint_feed(&h, &r)); /* nothing to look for: feed no more */
+
+    /* a topic that is not printable ASCII is escaped */
+    filter_init(&f);
+    set(&f, "topic", "w\x01\\\xC3\xA9");
+    assert_int_equal(filter_hint_init(&h, &f), 1);
+    r.topic = SLICE_LIT("w\x01\\\xC3\xA9.x");
+    filter_hint_feed(&h, &r);
+    buf_reset(&t);
+    assert_int_equal(filter_hint_text(&h, &f, &t), 1);
+    assert_string_equal(buf_cstr(&t), "topic 'w\\x01\\\\\\xc3\\xa9' has no wildcard: did you "
+                                      "mean 'w\\x01\\\\\\xc3\\xa9.#'?");
+    buf_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -333,6 +840,15 @@ int main(void)
         cmocka_unit_test(test_before),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_glob_shapes),
+        cmocka_unit_test(test_glob_match),
+        cmocka_unit_test(test_glob_json),
+        cmocka_unit_test(test_jfield),
+        cmocka_unit_test(test_app_host),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_qi),
+        cmocka_unit_test(test_own_and_key),
+        cmocka_unit_test(test_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

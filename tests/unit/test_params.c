@@ -90,7 +90,7 @@ static void test_invalid_utf8(void **state)
     memset(name, 'k', PARAM_NAME_MAX + 1);
     strcpy(name + PARAM_NAME_MAX + 1, "=1");
     assert_int_equal(check(name, NULL), -1);
-    assert_string_equal(err, "a parameter name is longer than 64 bytes");
+    assert_string_equal(err, "a parameter name is longer than 320 bytes");
 }
 
 static void test_first_bad_one_is_named(void **state)

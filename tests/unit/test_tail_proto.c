@@ -132,6 +132,15 @@ static void test_controls(void **state)
     assert_int_equal(parse("{\"type\":\"truncated\"}"), 0);
     assert_int_equal(m.kind, TAIL_PROTO_TRUNCATED);
 
+    assert_int_equal(parse("{\"type\":\"hint\",\"hint\":\"topic 'web' has no wildcard: did "
+                           "you mean 'web.#'?\"}"), 0);
+    assert_int_equal(m.kind, TAIL_PROTO_HINT);
+    assert_true(slice_eq(m.hint, "topic 'web' has no wildcard: did you mean 'web.#'?"));
+    assert_null(m.error.p);
+    assert_int_equal(parse("{\"type\":\"hint\"}"), 0); /* no text: still a hint */
+    assert_int_equal(m.kind, TAIL_PROTO_HINT);
+    assert_null(m.hint.p);
+
     /* unknown or missing types, nested look-alikes: ignored, not errors */
     assert_int_equal(parse("{\"type\":\"hello\",\"lag\":3}"), 0);
     assert_int_equal(m.kind, TAIL_PROTO_OTHER);
