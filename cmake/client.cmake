@@ -43,7 +43,7 @@ if(NOT LOGSHIP_TSAN)
   target_link_libraries(logship_client_static PUBLIC Threads::Threads)
 
   # `logship send` is on the public API
-  target_sources(logship PRIVATE src/cli/send.c)
+  target_sources(logship PRIVATE src/cli/send.c src/cli/send_http.c)
   target_link_libraries(logship PRIVATE logship_client_static)
 
   # examples/: built, so they keep compiling

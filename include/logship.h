@@ -75,6 +75,7 @@ enum {
     LOGSHIP_EBUSY = -6,     /* the spool directory is in use by another logger */
     LOGSHIP_ESPOOL = -7,    /* the spool directory can not be used */
     LOGSHIP_ECLOSED = -8,   /* the logger is closing */
+    LOGSHIP_ECONNECT = -9,  /* the server could not be reached (logship_connect_status) */
 };
 
 /* What a log call does when the queue is full. */
@@ -226,6 +227,23 @@ LOGSHIP_API void logship_stats(logship_t *lg, logship_stats_t *st);
  * opts.producer_id (0 when none). Returns 0, LOGSHIP_ETIMEDOUT, or
  * LOGSHIP_EINVAL without a producer_id. Any thread. */
 LOGSHIP_API int logship_server_position(logship_t *lg, uint64_t *pos, int timeout_ms);
+
+/* How the logger's latest connection attempt went, for a caller that must
+ * not wait for a server that is not there (`logship send` fails at once
+ * rather than at its timeout). Waits up to timeout_ms (0: not at all, -1:
+ * forever) until an attempt has ended, when none has yet since
+ * logship_open(); it does not wait for a later one. An attempt tries every
+ * address the host name resolves to and ends when the server answers the
+ * hello or when all of them failed. Returns 0 when the latest attempt
+ * connected (and the connection has not failed since), LOGSHIP_ECONNECT
+ * when it failed, LOGSHIP_ETIMEDOUT when none ended in time. With
+ * LOGSHIP_ECONNECT, why (when not NULL) gets cap bytes at most of the
+ * reason: "cannot connect to 127.0.0.1:5170: Connection refused", "cannot
+ * resolve 'logs.example': Name or service not known", "127.0.0.1:5170
+ * closed the connection before answering the hello"... The logger goes on
+ * retrying in the background whatever this says, and records keep being
+ * queued: this only reports. Any thread. */
+LOGSHIP_API int logship_connect_status(logship_t *lg, int timeout_ms, char *why, size_t cap);
 
 /* A static string for an error code ("queue full"). Any thread. */
 LOGSHIP_API const char *logship_strerror(int err);

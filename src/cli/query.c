@@ -1,5 +1,6 @@
 /* query.c - `logship query`: GET /api/logs on logshipd as NDJSON, printed as
- * human lines (format.c) or passed through unchanged (--json).
+ * human lines (format.c: the default line, or a --format template) or
+ * passed through unchanged (--json).
  *
  * The server validates every filter value (level names, times, limits) and
  * answers 400 with {"error": "..."}; this command does not repeat those
@@ -46,11 +47,19 @@ static const char help[] =
     "  --order asc|desc   oldest first (default) or newest first\n"
     "  --json             print the records as the server sends them, one JSON object\n"
     "                     per line\n"
+    "  --format TEMPLATE  print each record by TEMPLATE (see Output)\n"
     "  -h, --help         show this help\n"
     "\n"
-    "Output: one line per record, \"[2026-11-21 10:45:56] [INFO] web: message\", the time\n"
-    "in local time. Control characters in records are shown escaped (\\n, \\x1b). Levels\n"
-    "are coloured when stdout is a terminal, unless NO_COLOR is set.\n"
+    "Output: one line per record, the time in local time:\n"
+    "  [2026-11-21 10:45:56] [INFO] web.info host1 web: message\n"
+    "that is, time, level, topic, host, app and message: the template\n"
+    "  " FORMAT_DEFAULT "\n"
+    "A --format TEMPLATE is text with the placeholders\n"
+    "  " FORMAT_PLACEHOLDERS "\n"
+    "({fields} is the fields as JSON, {fields.NAME} one of them; a missing value is\n"
+    "'-'; {{ and }} are braces), e.g. --format '{seq} {level} {fields.user}: {msg}'.\n"
+    "Control characters in records are shown escaped (\\n, \\x1b). Levels are coloured\n"
+    "when stdout is a terminal, unless NO_COLOR is set.\n"
     "\n"
     "A hint from the server (a --topic without a wildcard that finds nothing, where\n"
     "TOPIC.# would) is printed on stderr.\n"
@@ -65,12 +74,14 @@ typedef struct opts {
     const char *level, *grep, *since, *until, *after, *limit, *order;
     int json;
     cli_filter_t filt; /* --app, --host, --field, -i */
+    const char *format;
 } opts_t;
 
 typedef struct stream {
     int json;  /* pass the body through */
     int json_escape; /* ... with controls as \u escapes: it goes to a terminal */
     int color;
+    const format_tpl_t *tpl; /* NULL: the default line */
     int status;
     buf_t line;    /* a line split across pieces */
     buf_t out;     /* formatted text of one piece */
@@ -149,7 +160,7 @@ static void one_line(stream_t *s, const char *p, size_t n)
         buf_putc(&s->out, '\n');
         return;
     }
-    if (format_record(&s->out, p, n, s->color) == 0)
+    if (format_record(&s->out, s->tpl, p, n, s->color) == 0)
         return;
     s->bad++;
     if (s->bad <= 3) {
@@ -203,12 +214,14 @@ static int on_body(void *arg, const char *p, size_t n)
 static int parse_args(int argc, char **argv, opts_t *o)
 {
     enum { O_SERVER = 256, O_TOPIC, O_LEVEL, O_GREP, O_SINCE, O_UNTIL, O_AFTER, O_ORDER, O_JSON };
+    enum { O_FORMAT = 600 }; /* apart from the others and from CLI_O_* (512 on) */
     static const struct option longopts[] = {
         {"server", required_argument, NULL, O_SERVER}, {"topic", required_argument, NULL, O_TOPIC},
         {"level", required_argument, NULL, O_LEVEL},   {"grep", required_argument, NULL, O_GREP},
         {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
         {"after", required_argument, NULL, O_AFTER},   {"limit", required_argument, NULL, 'n'},
         {"order", required_argument, NULL, O_ORDER},   {"json", no_argument, NULL, O_JSON},
+        {"format", required_argument, NULL, O_FORMAT},
         {"help", no_argument, NULL, 'h'},              CLI_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -236,6 +249,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         case 'n': o->limit = optarg; break;
         case O_ORDER: o->order = optarg; break;
         case O_JSON: o->json = 1; break;
+        case O_FORMAT: o->format = optarg; break;
         case 'h': fputs(help, stdout); return -1;
         case ':': return cli_usage_error("query", "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -246,6 +260,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
     }
     if (optind < argc)
         return cli_usage_error("query", "unexpected argument '%s'", argv[optind]);
+    if (o->format && o->json)
+        return cli_usage_error("query", "give --format or --json, not both");
     return cli_filter_check(&o->filt, "query", o->grep);
 }
 
@@ -284,6 +300,12 @@ int cmd_query(int argc, char **argv)
     char server[1024];
     if (!cli_server(o.server, server, sizeof server))
         return cli_usage_error("query", "--server URL too long");
+    format_tpl_t *tpl = NULL;
+    if (o.format) {
+        char why[1024];
+        if (!(tpl = format_tpl_compile(o.format, why, sizeof why)))
+            return cli_usage_error("query", "%s", why);
+    }
 
     buf_t qs = BUF_INIT, url = BUF_INIT;
     for (size_t i = 0; i < o.ntopics; i++)
@@ -305,6 +327,7 @@ int cmd_query(int argc, char **argv)
     s.json = o.json;
     s.json_escape = o.json && isatty(STDOUT_FILENO);
     s.color = !o.json && cli_color(STDOUT_FILENO);
+    s.tpl = tpl;
     http_request_t req = {
         .url = buf_cstr(&url),
         .accept = "application/x-ndjson",
@@ -357,5 +380,6 @@ int cmd_query(int argc, char **argv)
     buf_free(&s.line);
     buf_free(&s.out);
     buf_free(&s.errbody);
+    format_tpl_free(tpl);
     return rc;
 }

@@ -1,9 +1,19 @@
-/* send.c - `logship send`: records to logshipd's raw TCP input through
- * liblogship (include/logship.h), acknowledged before it exits.
+/* send.c - `logship send`: records to logshipd, stored before it exits:
+ * over HTTP (POST /api/log, send_http.c) or to the acknowledged raw TCP
+ * input through liblogship (include/logship.h).
  *
  *   logship send [--app A] [--level L] MESSAGE...   one record
  *   logship send [options] < lines                  one record per line
- *   logship send --file PATH [--follow]             the lines of a file
+ *   logship send --file PATH [--follow]             the lines of a file (tcp://)
+ *
+ * The server is --server, else $LOGSHIP_SERVER, else (deprecated, from
+ * when send spoke only TCP) $LOGSHIP_TCP, else http://127.0.0.1:8080. A
+ * server that is not there at all is an error at once, with the reason
+ * ("cannot connect to 127.0.0.1:5170: Connection refused"): over TCP,
+ * logship_connect_status() reports how liblogship's first connection
+ * attempt ended (the library itself never blocks a log call); over HTTP
+ * the first connection is made before anything is read. Once connected,
+ * a server that goes away is waited for, up to --timeout.
  *
  * --file is resumable: the logger runs in liblogship's resumable mode with a
  * producer id kept in a small state file, and every line's position is the
@@ -13,56 +23,76 @@
  * nothing is lost and nothing sent twice, whatever happened in between. The
  * state file maps positions to files: the current file (device, inode, the
  * position of its first byte) and the one before it, so the rest of a file
- * rotated while logship was down is found again by its inode.
+ * rotated while logship was down is found again by its inode. Only the raw
+ * TCP protocol's hello tells a producer's position, hence tcp:// only.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../../include/logship.h"
+#include "../common/buf.h"
+#include "../ingest/syslog/syslog_parse.h"
 #include "cli.h"
+#include "send_http.h"
 
-#define DEFAULT_TCP "tcp://127.0.0.1:5170"
 #define MAX_FIELDS  64
 #define MAX_LINE    (1u << 20) /* a longer line is sent in pieces */
 #define POLL_NS     200000000L
+#define CONNECT_MS  5000 /* longest wait for one connection (and its hello) */
 
 static const char help[] =
     "usage: logship send [options] [MESSAGE...]\n"
     "       logship send [options] --file PATH [--follow]\n"
     "\n"
-    "Sends records to logshipd's raw TCP input and waits until the server has\n"
-    "stored them. The record is MESSAGE (the words joined by spaces); without\n"
-    "MESSAGE, every line of standard input is one record (like logger(1)).\n"
+    "Sends records to logshipd and waits until the server has stored them. The\n"
+    "record is MESSAGE (the words joined by spaces); without MESSAGE, every line of\n"
+    "standard input is one record (like logger(1)).\n"
     "\n"
     "Options:\n"
-    "  --server URL     tcp://HOST:PORT of logshipd's --tcp listener (default:\n"
-    "                   $LOGSHIP_TCP, else " DEFAULT_TCP ")\n"
+    "  --server URL     where logshipd is (default: $LOGSHIP_SERVER, else\n"
+    "                   " CLI_DEFAULT_SERVER "):\n"
+    "                     http://HOST[:PORT]  POST to its HTTP port (/api/log)\n"
+    "                     tcp://HOST:PORT     its acknowledged raw TCP input (--tcp)\n"
+    "                   https:// is not supported yet. $LOGSHIP_TCP (HOST:PORT or\n"
+    "                   tcp://HOST:PORT) is still read after $LOGSHIP_SERVER, but is\n"
+    "                   deprecated\n"
     "  -a, --app A      the records' app (default: logship)\n"
     "  -l, --level L    emerg alert crit error warning notice info debug (aliases\n"
-    "                   warn, err, fatal...; default info); -p F.L is also taken\n"
-    "  -t, --topic T    the records' topic (default: the server's <app>.<level>)\n"
+    "                   warn, err, fatal...; default info)\n"
+    "  -p, --priority P logger(1)'s FACILITY.LEVEL, e.g. local3.err: the level, and the\n"
+    "                   topic the syslog input gives that priority (local3.error);\n"
+    "                   facilities kern user mail daemon auth syslog lpr news uucp cron\n"
+    "                   authpriv ftp ntp security console solaris-cron local0..local7;\n"
+    "                   a bare LEVEL is -l\n"
+    "  -t, --topic T    the records' topic (default: the server's <app>.<level>);\n"
+    "                   wins over the topic of -p\n"
     "  -H, --host H     the records' host (default: this host's name)\n"
     "  -F, --field K=V  a field on every record; repeatable\n"
-    "  --file PATH      send the lines of PATH; a restart goes on where the server\n"
-    "                   stopped: no line is lost or sent twice\n"
+    "  --file PATH      send the lines of PATH (tcp:// only); a restart goes on where\n"
+    "                   the server stopped: no line is lost or sent twice\n"
     "  --follow         with --file: keep sending lines as they are written, across\n"
     "                   rotation (rename and create) and truncation, until SIGINT or\n"
     "                   SIGTERM\n"
     "  --state FILE     where --file keeps its producer id and files (default:\n"
     "                   $XDG_STATE_HOME/logship/, else ~/.local/state/logship/)\n"
-    "  --timeout MS     longest wait for the server (default 10000; --follow waits\n"
-    "                   for it as long as it takes)\n"
+    "  --timeout MS     longest wait for the server to store what was sent (default\n"
+    "                   10000; 0: no limit; --follow waits for it as long as it takes)\n"
     "  -h, --help       show this help\n"
+    "\n"
+    "A server that can not be reached when send starts is an error at once, with\n"
+    "the reason; one that goes away later is waited for, up to --timeout.\n"
     "\n"
     "Exit status: 0 stored; 1 the server was unreachable or did not store\n"
     "everything in time; 2 bad arguments.\n";
@@ -77,7 +107,9 @@ static void on_signal(int sig)
 
 typedef struct send_opts {
     const char *server, *app, *topic, *host, *file, *state;
+    int tcp; /* server is tcp://, else http:// */
     int level, follow, timeout_ms;
+    char prio_topic[64]; /* the topic of -p FACILITY.LEVEL */
     logship_field_t fields[MAX_FIELDS];
     size_t nfields;
 } send_opts_t;
@@ -94,62 +126,220 @@ static logship_opts_t logger_opts(const send_opts_t *so)
     /* a command-line sender waits rather than drops */
     o.overflow = LOGSHIP_BLOCK;
     o.block_timeout_ms = 24 * 3600 * 1000;
-    o.close_timeout_ms = so->timeout_ms;
+    o.connect_timeout_ms =
+        so->timeout_ms > 0 && so->timeout_ms < CONNECT_MS ? so->timeout_ms : CONNECT_MS;
+    o.close_timeout_ms = 1; /* finish() waits for the acknowledgements itself */
     o.max_msg_bytes = 60 * 1024;
     return o;
 }
 
-static int finish(logship_t *lg, const char *what)
+/* Waits for the acknowledgements (--timeout) and closes the logger; says
+ * why when not everything was stored. */
+static int finish(logship_t *lg, const char *what, int timeout_ms)
 {
-    int rc = logship_close(lg);
+    int rc = logship_flush(lg, timeout_ms > 0 ? timeout_ms : -1);
+    char why[256] = "";
+    if (rc && logship_connect_status(lg, 0, why, sizeof why) != LOGSHIP_ECONNECT)
+        why[0] = '\0';
+    if (logship_close(lg) && !rc)
+        rc = LOGSHIP_ETIMEDOUT;
     if (rc) {
-        cli_error("%s: not stored by the server in time (%s)", what, logship_strerror(rc));
+        cli_error("%s: not stored by the server in %d ms%s%s", what, timeout_ms, *why ? ": " : "",
+                  why);
         return CLI_EXIT_FAIL;
     }
     return CLI_EXIT_OK;
 }
 
+/* Opens the TCP logger and waits for its first connection attempt to end:
+ * a server that is not there is an error now, not at the timeout. */
+static int open_logger(const send_opts_t *so, logship_opts_t *o, logship_t **lg)
+{
+    int rc = logship_open(so->server, o, lg);
+    if (rc == LOGSHIP_EINVAL)
+        return cli_usage_error("send", "bad server '%s': expected tcp://HOST:PORT", so->server);
+    if (rc) {
+        cli_error("%s: %s", so->server, logship_strerror(rc));
+        return CLI_EXIT_FAIL;
+    }
+    if (so->follow)
+        return CLI_EXIT_OK; /* waits for the server, however long */
+    char why[256];
+    rc = logship_connect_status(*lg, so->timeout_ms > 0 ? so->timeout_ms : -1, why, sizeof why);
+    if (rc == 0)
+        return CLI_EXIT_OK;
+    if (rc == LOGSHIP_ECONNECT)
+        cli_error("%s", why);
+    else
+        cli_error("%s: no answer from the server in %d ms", so->server, so->timeout_ms);
+    logship_close(*lg);
+    *lg = NULL;
+    return CLI_EXIT_FAIL;
+}
+
+/* Where the records of MESSAGE or standard input go: one of the two. */
+typedef struct sink {
+    logship_t *lg;     /* tcp:// */
+    send_http_t *http; /* http:// */
+    int level;
+} sink_t;
+
+static int sink_open(sink_t *k, const send_opts_t *so)
+{
+    memset(k, 0, sizeof *k);
+    k->level = so->level;
+    if (so->tcp) {
+        logship_opts_t o = logger_opts(so);
+        return open_logger(so, &o, &k->lg);
+    }
+    send_http_opts_t ho = {
+        .url = so->server,
+        .app = so->app,
+        .topic = so->topic,
+        .host = so->host,
+        .fields = so->fields,
+        .nfields = so->nfields,
+        .timeout_ms = so->timeout_ms,
+    };
+    char err[512];
+    int usage;
+    if (!(k->http = send_http_open(&ho, &usage, err, sizeof err))) {
+        if (usage)
+            return cli_usage_error("send", "bad --server '%s': %s", so->server, err);
+        cli_error("%s", err);
+        return CLI_EXIT_FAIL;
+    }
+    return CLI_EXIT_OK;
+}
+
+/* One record; 0, or -1 when sending failed for good (said on stderr). */
+static int sink_write(sink_t *k, const char *msg, size_t n)
+{
+    if (k->lg) {
+        logship_record_t r = {.level = k->level, .msg = msg, .msg_len = n};
+        int rc = logship_write(k->lg, &r);
+        return rc && rc != LOGSHIP_EFULL && rc != LOGSHIP_ETIMEDOUT ? -1 : 0;
+    }
+    if (send_http_add(k->http, k->level, msg, n) == 0)
+        return 0;
+    cli_error("%s", send_http_error(k->http));
+    return -1;
+}
+
+/* How long the input may be waited for (-1: as long as it takes). */
+static int sink_idle_ms(const sink_t *k)
+{
+    return k->http ? send_http_idle_ms(k->http) : -1;
+}
+
+/* Sends what is due; 0, or -1 (said). */
+static int sink_tick(sink_t *k)
+{
+    if (k->http && send_http_idle_ms(k->http) == 0 && send_http_flush(k->http)) {
+        cli_error("%s", send_http_error(k->http));
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits until everything is stored and closes. Returns the exit code. */
+static int sink_finish(sink_t *k, const char *what, int timeout_ms, int failed)
+{
+    if (k->lg)
+        return finish(k->lg, what, timeout_ms) == CLI_EXIT_OK && !failed ? CLI_EXIT_OK
+                                                                          : CLI_EXIT_FAIL;
+    int rc = failed ? -1 : send_http_flush(k->http);
+    if (rc && !failed)
+        cli_error("%s: %s", what, send_http_error(k->http));
+    send_http_close(k->http);
+    return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* Every line of standard input, each a record; a line longer than
+ * MAX_LINE is sent in pieces. Returns -1 when sending failed. */
+static int read_stdin(sink_t *k)
+{
+    char *line = xmalloc(MAX_LINE);
+    size_t len = 0;
+    char chunk[65536];
+    int rc = 0;
+    while (!g_stop && rc == 0) {
+        int wait = sink_idle_ms(k);
+        struct pollfd pf = {STDIN_FILENO, POLLIN, 0};
+        int pr = poll(&pf, 1, wait);
+        if (pr < 0 && errno != EINTR) {
+            cli_error("standard input: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (pr <= 0) {
+            rc = sink_tick(k);
+            continue;
+        }
+        ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            cli_error("standard input: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n == 0)
+            break;
+        for (const char *p = chunk, *end = chunk + n; p < end && rc == 0;) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            if (take > MAX_LINE - len)
+                take = MAX_LINE - len;
+            memcpy(line + len, p, take);
+            len += take;
+            p += take;
+            int complete = p < end && *p == '\n';
+            if (complete)
+                p++;
+            if (complete || len == MAX_LINE) {
+                size_t m = len;
+                while (m && line[m - 1] == '\r')
+                    m--;
+                if (m)
+                    rc = sink_write(k, line, m);
+                len = 0;
+            }
+        }
+        if (rc == 0)
+            rc = sink_tick(k);
+    }
+    while (len && line[len - 1] == '\r')
+        len--;
+    if (rc == 0 && len)
+        rc = sink_write(k, line, len);
+    free(line);
+    return rc;
+}
+
 /* MESSAGE... or standard input. */
 static int send_lines(const send_opts_t *so, int argc, char **argv)
 {
-    logship_opts_t o = logger_opts(so);
-    logship_t *lg;
-    int rc = logship_open(so->server, &o, &lg);
-    if (rc) {
-        cli_error("%s: %s", so->server, logship_strerror(rc));
-        return rc == LOGSHIP_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
-    }
+    sink_t k;
+    int rc = sink_open(&k, so);
+    if (rc)
+        return rc;
     if (argc > 0) {
         size_t n = 0;
         for (int i = 0; i < argc; i++)
             n += strlen(argv[i]) + 1;
-        char *msg = malloc(n);
-        if (!msg) {
-            logship_close(lg);
-            cli_error("out of memory");
-            return CLI_EXIT_FAIL;
-        }
+        char *msg = xmalloc(n);
         msg[0] = '\0';
         for (int i = 0; i < argc; i++) {
             if (i) strcat(msg, " ");
             strcat(msg, argv[i]);
         }
-        logship_log(lg, so->level, msg);
+        int failed = sink_write(&k, msg, strlen(msg));
         free(msg);
-        return finish(lg, "message");
+        return sink_finish(&k, "message", so->timeout_ms, failed);
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0) continue;
-        logship_record_t r = {.level = so->level, .msg = line, .msg_len = (size_t)len};
-        logship_write(lg, &r);
-    }
-    free(line);
-    return finish(lg, "standard input");
+    int failed = read_stdin(&k);
+    return sink_finish(&k, "standard input", so->timeout_ms, failed);
 }
 
 /* ---- --file: resumable ------------------------------------------------ */
@@ -381,18 +571,21 @@ static int send_file(const send_opts_t *so)
     logship_opts_t o = logger_opts(so);
     o.producer_id = st.producer;
     logship_t *lg;
-    int rc = logship_open(so->server, &o, &lg);
+    int rc = open_logger(so, &o, &lg);
     if (rc) {
         close(fd);
-        cli_error("%s: %s", so->server, logship_strerror(rc));
-        return rc == LOGSHIP_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+        return rc;
     }
     /* how far did the server get? */
     unsigned long long pos = 0;
     uint64_t p64 = 0;
-    rc = logship_server_position(lg, &p64, so->follow ? 1000 : so->timeout_ms);
+    rc = logship_server_position(lg, &p64,
+                                 so->follow ? 1000 : so->timeout_ms > 0 ? so->timeout_ms : -1);
     if (rc && so->follow) {
-        fprintf(stderr, "logship send: waiting for %s\n", so->server);
+        char why[256];
+        if (logship_connect_status(lg, 0, why, sizeof why) != LOGSHIP_ECONNECT)
+            snprintf(why, sizeof why, "no answer yet");
+        fprintf(stderr, "logship send: waiting for %s (%s)\n", so->server, why);
         while (rc && !g_stop)
             rc = logship_server_position(lg, &p64, 1000);
     }
@@ -487,9 +680,75 @@ static int send_file(const send_opts_t *so)
 out:
     close(fd);
     free(r.buf);
-    int crc = finish(lg, so->file);
+    int crc = finish(lg, so->file, so->timeout_ms);
     if (rc) cli_error("%s: read failed: %s", so->file, strerror(errno));
     return rc ? CLI_EXIT_FAIL : crc;
+}
+
+/* -p: logger(1)'s priority. FACILITY.LEVEL sets the level and the topic
+ * "<facility>.<level>" (canonical names: "local3.err" gives "local3.error"),
+ * which is what the syslog input stores for that priority; a bare LEVEL
+ * sets the level only. Returns 0, or the usage exit code. */
+static int parse_priority(send_opts_t *so, const char *arg)
+{
+    const char *dot = strrchr(arg, '.');
+    so->level = logship_level_parse(dot ? dot + 1 : arg);
+    if (so->level < 0)
+        return cli_usage_error("send", "unknown level in -p '%s'", arg);
+    so->prio_topic[0] = '\0';
+    if (!dot)
+        return 0;
+    size_t n = (size_t)(dot - arg);
+    for (int f = 0; syslog_facility_name(f); f++) {
+        const char *name = syslog_facility_name(f);
+        if (strlen(name) == n && strncasecmp(name, arg, n) == 0) {
+            snprintf(so->prio_topic, sizeof so->prio_topic, "%s.%s", name,
+                     logship_level_name(so->level));
+            return 0;
+        }
+    }
+    return cli_usage_error("send",
+                           "unknown facility in -p '%s': use kern user mail daemon auth syslog "
+                           "lpr news uucp cron authpriv ftp ntp security console solaris-cron "
+                           "local0..local7",
+                           arg);
+}
+
+static int nonempty(const char *s)
+{
+    return s && *s;
+}
+
+/* The server: --server, $LOGSHIP_SERVER, $LOGSHIP_TCP (deprecated: the
+ * variable of the days when send spoke only TCP, so HOST:PORT there is
+ * tcp://), the default. Sets so->server (into buf) and so->tcp. Returns 0,
+ * or the usage exit code. */
+static int pick_server(send_opts_t *so, char *buf, size_t cap)
+{
+    const char *flag = so->server;
+    int legacy = 0;
+    if (!nonempty(flag) && !nonempty(getenv("LOGSHIP_SERVER")) &&
+        nonempty(getenv("LOGSHIP_TCP"))) {
+        flag = getenv("LOGSHIP_TCP");
+        legacy = 1;
+    }
+    const char *s = cli_server(flag, buf, cap);
+    if (!s)
+        return cli_usage_error("send", "server URL too long");
+    so->server = s;
+    if (strncasecmp(s, "tcp://", 6) == 0 || (legacy && !strstr(s, "://"))) {
+        so->tcp = 1;
+        return 0;
+    }
+    if (strncasecmp(s, "http://", 7) == 0)
+        return 0;
+    if (strncasecmp(s, "https://", 8) == 0)
+        return cli_usage_error("send",
+                               "https:// is not supported yet (logship has no TLS): use http:// "
+                               "or tcp://, not '%s'",
+                               s);
+    return cli_usage_error("send", "expected http://HOST[:PORT] or tcp://HOST:PORT, not '%s'%s", s,
+                           legacy ? " (from $LOGSHIP_TCP)" : "");
 }
 
 int cmd_send(int argc, char **argv)
@@ -525,16 +784,18 @@ int cmd_send(int argc, char **argv)
         case 'a':
             so.app = optarg;
             break;
-        case 'p': /* logger's facility.level: the level part */
-        case 'l': {
-            const char *dot = c == 'p' ? strrchr(optarg, '.') : NULL;
-            so.level = logship_level_parse(dot ? dot + 1 : optarg);
+        case 'p':
+            if ((rc = parse_priority(&so, optarg)))
+                goto out;
+            break;
+        case 'l':
+            so.level = logship_level_parse(optarg);
+            so.prio_topic[0] = '\0'; /* the last of -l and -p counts */
             if (so.level < 0) {
                 rc = cli_usage_error("send", "unknown level '%s'", optarg);
                 goto out;
             }
             break;
-        }
         case 't':
             so.topic = optarg;
             break;
@@ -583,14 +844,24 @@ int cmd_send(int argc, char **argv)
             goto out;
         }
     }
-    if (!so.server || !*so.server) so.server = getenv("LOGSHIP_TCP");
-    if (!so.server || !*so.server) so.server = DEFAULT_TCP;
+    char server[1024];
+    if ((rc = pick_server(&so, server, sizeof server)))
+        goto out;
+    if (!so.topic && so.prio_topic[0])
+        so.topic = so.prio_topic;
     if (so.follow && !so.file) {
         rc = cli_usage_error("send", "--follow needs --file");
         goto out;
     }
     if (so.file && optind < argc) {
         rc = cli_usage_error("send", "give either --file or a MESSAGE, not both");
+        goto out;
+    }
+    if (so.file && !so.tcp) {
+        rc = cli_usage_error("send",
+                             "--file needs a tcp://HOST:PORT server (it resumes through the raw "
+                             "TCP protocol's hello), not '%s'",
+                             so.server);
         goto out;
     }
     struct sigaction sa;

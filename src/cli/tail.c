@@ -66,10 +66,18 @@ static const char help[] =
     "                     GET /api/files; notes rotation and truncation on stderr\n"
     "  --json             print each record as the server sends it, one JSON object per\n"
     "                     line (with --file: each line as a JSON string)\n"
+    "  --format TEMPLATE  print each record by TEMPLATE (see Output)\n"
     "  -h, --help         show this help\n"
     "\n"
-    "Output: one line per record, \"[2026-11-21 10:45:56] [INFO] web: message\", the time\n"
-    "in local time. Control characters in records are shown escaped (\\n, \\x1b); so are\n"
+    "Output: one line per record, the time in local time:\n"
+    "  [2026-11-21 10:45:56] [INFO] web.info host1 web: message\n"
+    "that is, time, level, topic, host, app and message: the template\n"
+    "  " FORMAT_DEFAULT "\n"
+    "A --format TEMPLATE is text with the placeholders\n"
+    "  " FORMAT_PLACEHOLDERS "\n"
+    "({fields} is the fields as JSON, {fields.NAME} one of them; a missing value is\n"
+    "'-'; {{ and }} are braces), e.g. --format '{seq} {level} {fields.user}: {msg}'.\n"
+    "Control characters in records are shown escaped (\\n, \\x1b); so are\n"
     "those in file lines (but tabs) when stdout is a terminal. Levels are coloured on a\n"
     "terminal, unless NO_COLOR is set. Notes go to stderr: the tail is catching up from\n"
     "disk, records were removed by retention before they could be shown, the connection\n"
@@ -93,6 +101,7 @@ typedef struct opts {
     unsigned long n;
     int json;
     cli_filter_t filt; /* --app, --host, --field, -i */
+    const char *format;
 } opts_t;
 
 typedef struct tailer {
@@ -101,6 +110,7 @@ typedef struct tailer {
     int color;        /* colour levels: stdout is a terminal, no NO_COLOR */
     int escape_lines; /* file lines to a terminal: escape controls */
     int escape_json;  /* --json to a terminal: controls as \u escapes */
+    const format_tpl_t *tpl; /* --format; NULL: the default line */
     buf_t tmp;
     uint64_t last;    /* newest seq printed, or skipped by a gap */
     int have_last;
@@ -325,7 +335,7 @@ static int print_batch(tailer_t *t, const char *json)
                 buf_append(&t->out, s.p, s.n);
             buf_putc(&t->out, '\n');
         } else {
-            format_record(&t->out, s.p, s.n, t->color);
+            format_record(&t->out, t->tpl, s.p, s.n, t->color);
         }
         if (it->seq) {
             t->last = it->seq;
@@ -442,11 +452,13 @@ static int parse_n(const char *s, unsigned long *n)
 static int parse_args(int argc, char **argv, opts_t *o)
 {
     enum { O_SERVER = 256, O_TOPIC, O_LEVEL, O_GREP, O_FILE, O_JSON };
+    enum { O_FORMAT = 600 }; /* apart from the others and from CLI_O_* (512 on) */
     static const struct option longopts[] = {
         {"server", required_argument, NULL, O_SERVER}, {"topic", required_argument, NULL, O_TOPIC},
         {"level", required_argument, NULL, O_LEVEL},   {"grep", required_argument, NULL, O_GREP},
         {"lines", required_argument, NULL, 'n'},       {"file", required_argument, NULL, O_FILE},
         {"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
+        {"format", required_argument, NULL, O_FORMAT},
         CLI_FILTER_LONGOPTS,                           {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -474,6 +486,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
             break;
         case O_FILE: o->file = optarg; break;
         case O_JSON: o->json = 1; break;
+        case O_FORMAT: o->format = optarg; break;
         case 'h': fputs(help, stdout); return -1;
         case ':': return cli_usage_error("tail", "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -489,6 +502,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
                                        "for records, not with --file");
     if (cli_filter_check(&o->filt, "tail", o->grep))
         return CLI_EXIT_USAGE;
+    if (o->format && o->json)
+        return cli_usage_error("tail", "give --format or --json, not both");
+    if (o->format && o->file)
+        return cli_usage_error("tail", "--format is for records, not with --file");
     if (o->file) {
         const char *slash = strchr(o->file, '/');
         if (o->file[0] == '/' || !slash || !slash[1])
@@ -535,6 +552,12 @@ int cmd_tail(int argc, char **argv)
     char server[1024];
     if (!cli_server(o.server, server, sizeof server))
         return cli_usage_error("tail", "--server URL too long");
+    format_tpl_t *tpl = NULL;
+    if (o.format) {
+        char why[1024];
+        if (!(tpl = format_tpl_compile(o.format, why, sizeof why)))
+            return cli_usage_error("tail", "%s", why);
+    }
 
     tailer_t t;
     memset(&t, 0, sizeof t);
@@ -543,6 +566,7 @@ int cmd_tail(int argc, char **argv)
     t.color = !o.json && cli_color(STDOUT_FILENO);
     t.escape_lines = !o.json && isatty(STDOUT_FILENO);
     t.escape_json = o.json && isatty(STDOUT_FILENO);
+    t.tpl = tpl;
     tail_proto_init(&t.msg);
 
     srandom((unsigned)time_now_ns() ^ (unsigned)getpid());
@@ -614,5 +638,6 @@ int cmd_tail(int argc, char **argv)
     buf_free(&t.out);
     buf_free(&t.tmp);
     tail_proto_free(&t.msg);
+    format_tpl_free(tpl);
     return rc;
 }

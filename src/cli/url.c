@@ -21,7 +21,10 @@ int url_parse(const char *s, url_t *u, char *err, size_t errlen)
         a = s + 5;
     } else {
         if (strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "wss://", 6) == 0)
-            snprintf(err, errlen, "https:// is not supported, use http://");
+            snprintf(err, errlen,
+                     "https:// is not supported yet (logship has no TLS): use http://");
+        else if (strncasecmp(s, "tcp://", 6) == 0)
+            snprintf(err, errlen, "tcp:// is for 'logship send' only: expected http://HOST[:PORT]");
         else
             snprintf(err, errlen, "expected http://HOST[:PORT], not '%.200s'", s);
         return -1;

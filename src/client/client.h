@@ -63,6 +63,9 @@ typedef struct sender {
     unsigned inflight;   /* written and not answered on this connection */
     int64_t resend_at;   /* after a nack: when to send again (mono ns) */
     unsigned addr_index; /* which resolved address to try next */
+    unsigned naddrs;      /* how many the name resolved to, last time */
+    unsigned round_tried; /* addresses that failed in this attempt (sender.c) */
+    char peer[64];        /* the address being tried or used: "127.0.0.1:5170" */
     cbatch_t *building;
     int careful;  /* after a nack: one batch in flight until an ack */
     int draining; /* after a nack: wait for every answer, then resend */
@@ -125,6 +128,8 @@ struct logship {
     int running;         /* under mu: the thread is in its loop */
     int hello_seen;      /* under mu */
     uint64_t server_pos; /* under mu: last_batch of the last hello */
+    int link;            /* under mu: the latest attempt: 0 none ended yet, 1 up, -1 failed */
+    char link_why[192];  /* under mu: why it failed */
 
     /* counters (logship_stats) */
     _Atomic uint64_t n_queued, n_acked, n_drop_newest, n_drop_oldest, n_drop_timeout;

@@ -79,6 +79,8 @@ const char *logship_strerror(int err)
         return "spool directory unusable";
     case LOGSHIP_ECLOSED:
         return "logger closing";
+    case LOGSHIP_ECONNECT:
+        return "cannot connect to the server";
     }
     return "unknown error";
 }
@@ -378,6 +380,29 @@ int logship_server_position(logship_t *lg, uint64_t *pos, int timeout_ms)
             break;
         }
     *pos = lg->server_pos;
+    pthread_mutex_unlock(&lg->mu);
+    return rc;
+}
+
+int logship_connect_status(logship_t *lg, int timeout_ms, char *why, size_t cap)
+{
+    if (!lg) return LOGSHIP_EINVAL;
+    int err = check_gen(lg);
+    if (err) return err;
+    if (why && cap) why[0] = '\0';
+    int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
+    int rc;
+    pthread_mutex_lock(&lg->mu);
+    while (lg->link == 0)
+        if (wait_until(lg, deadline)) break;
+    if (lg->link > 0) {
+        rc = 0;
+    } else if (lg->link < 0) {
+        rc = LOGSHIP_ECONNECT;
+        if (why && cap) snprintf(why, cap, "%s", lg->link_why);
+    } else {
+        rc = LOGSHIP_ETIMEDOUT;
+    }
     pthread_mutex_unlock(&lg->mu);
     return rc;
 }
@@ -682,6 +707,8 @@ static int restart_child(logship_t *lg)
     lg->running = 0;
     lg->hello_seen = 0;
     lg->server_pos = 0;
+    lg->link = 0;
+    lg->link_why[0] = '\0';
     atomic_store(&lg->n_queued, 0);
     atomic_store(&lg->n_acked, 0);
     atomic_store(&lg->n_drop_newest, 0);

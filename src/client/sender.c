@@ -25,6 +25,12 @@
  * any error, with exponential backoff and full jitter (a random delay in
  * [d/2, d], d doubling from backoff_min_ms to backoff_max_ms). After the
  * hello every unacknowledged batch of the list is sent again, in order.
+ * An attempt goes through the addresses the host name resolves to, one
+ * after the other without a pause, until one connects ("localhost" may be
+ * ::1 and 127.0.0.1 and the server on one of them); only when all of them
+ * failed is the attempt over and the backoff taken. How each attempt ended
+ * (hello answered, or why not: "cannot connect to 127.0.0.1:5170:
+ * Connection refused") is published under mu for logship_connect_status().
  *
  * Invariants
  *  1. A batch gets its number when it is first written to a connection,
@@ -59,6 +65,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,10 +176,65 @@ static void conn_close(logship_t *lg, int backoff)
     s->backoff_ms = d * 2 > lg->backoff_max_ms ? lg->backoff_max_ms : d * 2;
 }
 
-static void conn_failed(logship_t *lg)
+/* strerror(), thread-safe: into buf. */
+static const char *errtext(int err, char *buf, size_t cap)
 {
+    if (strerror_r(err, buf, cap)) snprintf(buf, cap, "error %d", err);
+    return buf;
+}
+
+/* Publishes how the latest attempt ended: up, or failed for why. */
+static void publish(logship_t *lg, int up, const char *why)
+{
+    pthread_mutex_lock(&lg->mu);
+    lg->link = up ? 1 : -1;
+    if (!up) snprintf(lg->link_why, sizeof lg->link_why, "%s", why);
+    pthread_cond_broadcast(&lg->cv);
+    pthread_mutex_unlock(&lg->mu);
+}
+
+/* The connection (or the attempt) failed after a connection was made, or
+ * before any address could be tried: says why and backs off. */
+static void conn_failed(logship_t *lg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void conn_failed(logship_t *lg, const char *fmt, ...)
+{
+    sender_t *s = &lg->s;
+    char why[sizeof lg->link_why];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
     atomic_fetch_add(&lg->n_connect_failures, 1);
+    s->round_tried = 0;
+    publish(lg, 0, why);
     conn_close(lg, 1);
+}
+
+/* Connecting to the current address failed with errno err: the next
+ * address at once, or, when every one was tried, the attempt failed. */
+static void addr_failed(logship_t *lg, int err)
+{
+    sender_t *s = &lg->s;
+    if (++s->round_tried < s->naddrs) {
+        atomic_fetch_add(&lg->n_connect_failures, 1);
+        conn_close(lg, 0);
+        return;
+    }
+    char e[128];
+    conn_failed(lg, "cannot connect to %s: %s", s->peer, errtext(err, e, sizeof e));
+}
+
+/* "127.0.0.1:5170", "[::1]:5170": numeric, no lookup. */
+static void name_peer(sender_t *s, const struct addrinfo *a)
+{
+    char host[INET6_ADDRSTRLEN + 1], serv[8];
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV)) {
+        snprintf(s->peer, sizeof s->peer, "?");
+        return;
+    }
+    snprintf(s->peer, sizeof s->peer, a->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
 }
 
 /* Opens a non-blocking connection to the next address. */
@@ -188,31 +250,36 @@ static void conn_start(logship_t *lg, int64_t now)
      * locks held (numeric addresses resolve at once) */
     int rc = getaddrinfo(lg->host, lg->port, &hints, &res);
     if (rc != 0 || !res) {
-        conn_failed(lg);
+        conn_failed(lg, "cannot resolve '%s': %s", lg->host,
+                    rc == EAI_SYSTEM ? "system error" : gai_strerror(rc));
         return;
     }
     /* try the addresses in turn, a new one on each attempt */
-    int n = 0;
+    unsigned n = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next)
         n++;
+    s->naddrs = n;
     struct addrinfo *a = res;
-    for (unsigned i = 0; i < s->addr_index % (unsigned)n; i++)
+    for (unsigned i = 0; i < s->addr_index % n; i++)
         a = a->ai_next;
     s->addr_index++;
+    name_peer(s, a);
     int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
+        int err = errno;
         freeaddrinfo(res);
-        conn_failed(lg);
+        addr_failed(lg, err);
         return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     rc = connect(fd, a->ai_addr, a->ai_addrlen);
+    int err = errno;
     freeaddrinfo(res);
-    if (rc < 0 && errno != EINPROGRESS) {
+    if (rc < 0 && err != EINPROGRESS) {
         close(fd);
-        conn_failed(lg);
+        addr_failed(lg, err);
         return;
     }
     s->fd = fd;
@@ -230,7 +297,9 @@ static void conn_hello(logship_t *lg, int64_t now)
     size_t n = proto_hello(line, sizeof line, s->conn_prod->id);
     /* a fresh socket's buffer takes a small line whole */
     if (n == 0 || write(s->fd, line, n) != (ssize_t)n) {
-        conn_failed(lg);
+        char e[128];
+        conn_failed(lg, "%s: cannot send the hello: %s", s->peer,
+                    n ? errtext(errno, e, sizeof e) : "bad producer id");
         return;
     }
     s->state = SS_HELLO;
@@ -249,14 +318,28 @@ static void ack_batch(logship_t *lg, cbatch_t *b, int duplicate)
     cbatch_free(b);
 }
 
-/* Handles one reply line; returns -1 when the connection must go. */
-static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now)
+/* Handles one reply line; returns -1 with why (cap bytes) when the
+ * connection must go. */
+static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now, char *why, size_t cap)
 {
     sender_t *s = &lg->s;
     reply_t r;
-    if (proto_parse_reply(line, n, &r) != 0 || r.kind == REPLY_ERROR) return -1;
+    if (proto_parse_reply(line, n, &r) != 0) {
+        snprintf(why, cap, "%s", s->state == SS_HELLO
+                                     ? "the answer to the hello is not logshipd's raw TCP protocol "
+                                       "(is this its --tcp port?)"
+                                     : "a reply this client does not understand");
+        return -1;
+    }
+    if (r.kind == REPLY_ERROR) {
+        snprintf(why, cap, "the server says: %s", r.error);
+        return -1;
+    }
     if (s->state == SS_HELLO) {
-        if (r.kind != REPLY_HELLO) return -1;
+        if (r.kind != REPLY_HELLO) {
+            snprintf(why, cap, "a reply before the hello was answered");
+            return -1;
+        }
         cproducer_t *p = s->conn_prod;
         if (r.last_batch + 1 > p->next_no) p->next_no = r.last_batch + 1;
         if (p == &lg->own) {
@@ -268,6 +351,8 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now)
         }
         s->state = SS_UP;
         s->backoff_ms = 0;
+        s->round_tried = 0;
+        publish(lg, 1, NULL);
         s->await = s->send = s->head;
         s->soff = 0;
         s->inflight = 0;
@@ -275,9 +360,11 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now)
         set_connected(lg, 1);
         return 0;
     }
-    if (r.kind != REPLY_ACK && r.kind != REPLY_NACK) return -1;
     cbatch_t *b = s->await;
-    if (!b || b == s->send || b->no != r.batch) return -1; /* invariant 2 */
+    if ((r.kind != REPLY_ACK && r.kind != REPLY_NACK) || !b || b == s->send || b->no != r.batch) {
+        snprintf(why, cap, "a reply that answers no batch in flight"); /* invariant 2 */
+        return -1;
+    }
     s->await = b->next;
     s->inflight--;
     /* "superseded": a number at or below the highest the server has seen and
@@ -314,14 +401,20 @@ static void on_readable(logship_t *lg, int64_t now)
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
         if (r <= 0) {
-            conn_failed(lg);
+            char e[128];
+            const char *what = s->state == SS_HELLO ? "before answering the hello" : "";
+            if (r == 0)
+                conn_failed(lg, "%s closed the connection%s%s", s->peer, *what ? " " : "", what);
+            else
+                conn_failed(lg, "connection to %s lost%s%s: %s", s->peer, *what ? " " : "", what,
+                            errtext(errno, e, sizeof e));
             return;
         }
         s->last_rx = now;
         cbuf_add(&s->in, buf, (size_t)r);
         if (s->in.failed || s->in.len > 1 << 20) {
             s->in.failed = 0;
-            conn_failed(lg);
+            conn_failed(lg, "%s: a reply line longer than 1 MiB", s->peer);
             return;
         }
         size_t start = 0;
@@ -329,8 +422,9 @@ static void on_readable(logship_t *lg, int64_t now)
             char *nl = memchr(s->in.data + start, '\n', s->in.len - start);
             if (!nl) break;
             size_t n = (size_t)(nl - (s->in.data + start));
-            if (on_reply(lg, s->in.data + start, n, now) != 0) {
-                conn_failed(lg);
+            char why[160];
+            if (on_reply(lg, s->in.data + start, n, now, why, sizeof why) != 0) {
+                conn_failed(lg, "%s: %s", s->peer, why);
                 return;
             }
             start += n + 1;
@@ -382,7 +476,8 @@ static int send_some(logship_t *lg, int64_t now)
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
         if (w < 0) {
-            conn_failed(lg);
+            char e[128];
+            conn_failed(lg, "connection to %s lost: %s", s->peer, errtext(errno, e, sizeof e));
             return 0;
         }
         s->soff += (size_t)w;
@@ -599,13 +694,17 @@ static int step(logship_t *lg, int64_t now, short *events)
     if (lg->echo) echo(lg);
     int stuck = batch_step(lg, now);
     if (s->state == SS_DOWN && now >= s->retry_at) conn_start(lg, now);
-    if ((s->state == SS_CONNECTING || s->state == SS_HELLO) && now >= s->deadline) conn_failed(lg);
+    if (s->state == SS_CONNECTING && now >= s->deadline)
+        addr_failed(lg, ETIMEDOUT);
+    else if (s->state == SS_HELLO && now >= s->deadline)
+        conn_failed(lg, "%s: no answer to the hello in %d ms (is this logshipd's --tcp port?)",
+                    s->peer, lg->connect_timeout_ms);
     int want_write = 0;
     if (s->state == SS_UP) {
         want_write = send_some(lg, now);
         if (s->state == SS_UP && s->inflight > 0 &&
             now - s->last_rx > (int64_t)lg->ack_timeout_ms * NS_PER_MS)
-            conn_failed(lg);
+            conn_failed(lg, "%s: no acknowledgement in %d ms", s->peer, lg->ack_timeout_ms);
     }
     update_done(lg);
 
@@ -641,7 +740,7 @@ static void on_socket(logship_t *lg, short revents, int64_t now)
         int err = 0;
         socklen_t len = sizeof err;
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
-            conn_failed(lg);
+            addr_failed(lg, err ? err : errno);
         else if (revents & (POLLOUT | POLLERR | POLLHUP))
             conn_hello(lg, now);
         return;

@@ -92,17 +92,19 @@ def test_human_output_format(server):
     r = query(server)
     assert r.returncode == 0, r.stderr
     assert r.stderr == b""
+    # time, level, topic, host (HTTP records get the sender's address), app
     assert r.stdout.decode() == (
-        "[2026-11-21 10:45:56] [INFO] web: user login\n"
-        "[2026-11-21 10:45:57] [ERROR] db: disk full\n"
-        "[2026-11-21 10:45:58] [DEBUG] web: cache miss\n"
-        "[2026-11-21 10:45:59] [WARNING] billing: invoice INV-7 overdue\n")
+        "[2026-11-21 10:45:56] [INFO] web.info 127.0.0.1 web: user login\n"
+        "[2026-11-21 10:45:57] [ERROR] db.error 127.0.0.1 db: disk full\n"
+        "[2026-11-21 10:45:58] [DEBUG] web.debug 127.0.0.1 web: cache miss\n"
+        "[2026-11-21 10:45:59] [WARNING] billing.warning 127.0.0.1 billing: "
+        "invoice INV-7 overdue\n")
 
 
 def test_human_output_uses_local_time(server):
     ingest(server, SAMPLE[:1])
     r = query(server, env=env_for(TZ="XST-2"))  # two hours east of UTC
-    assert r.stdout.decode() == "[2026-11-21 12:45:56] [INFO] web: user login\n"
+    assert r.stdout.decode() == "[2026-11-21 12:45:56] [INFO] web.info 127.0.0.1 web: user login\n"
 
 
 def test_json_output_is_the_servers_ndjson(server):
@@ -202,7 +204,7 @@ def test_server_from_environment(server):
     ingest(server, SAMPLE[:1])
     r = logship("query", env=env_for(LOGSHIP_SERVER=server.url + "/"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode() == "[2026-11-21 10:45:56] [INFO] web: user login\n"
+    assert r.stdout.decode() == "[2026-11-21 10:45:56] [INFO] web.info 127.0.0.1 web: user login\n"
     # --server wins over the environment
     r = logship("query", "--server", server.url, env=env_for(LOGSHIP_SERVER="http://127.0.0.1:1"))
     assert r.returncode == 0 and b"user login" in r.stdout
@@ -220,10 +222,11 @@ def test_color_on_a_terminal(server):
     rc, out = run_on_pty(["query", "--server", server.url], env_for(TERM="xterm"))
     assert rc == 0
     assert out.decode() == (
-        "[2026-11-21 10:45:56] \x1b[36m[INFO]\x1b[0m web: user login\n"
-        "[2026-11-21 10:45:57] \x1b[31m[ERROR]\x1b[0m db: disk full\n"
-        "[2026-11-21 10:45:58] \x1b[2m[DEBUG]\x1b[0m web: cache miss\n"
-        "[2026-11-21 10:45:59] \x1b[33m[WARNING]\x1b[0m billing: invoice INV-7 overdue\n")
+        "[2026-11-21 10:45:56] [\x1b[36mINFO\x1b[0m] web.info 127.0.0.1 web: user login\n"
+        "[2026-11-21 10:45:57] [\x1b[31mERROR\x1b[0m] db.error 127.0.0.1 db: disk full\n"
+        "[2026-11-21 10:45:58] [\x1b[2mDEBUG\x1b[0m] web.debug 127.0.0.1 web: cache miss\n"
+        "[2026-11-21 10:45:59] [\x1b[33mWARNING\x1b[0m] billing.warning 127.0.0.1 billing: "
+        "invoice INV-7 overdue\n")
 
 
 @pytest.mark.parametrize("extra", [{"NO_COLOR": "1"}, {"NO_COLOR": ""}, {"TERM": "dumb"}])
@@ -232,7 +235,8 @@ def test_no_color_on_a_terminal_when_asked(server, extra):
     rc, out = run_on_pty(["query", "--server", server.url], env_for(**extra))
     assert rc == 0
     assert b"\x1b" not in out
-    assert out.decode().startswith("[2026-11-21 10:45:56] [INFO] web: user login\n")
+    assert out.decode().startswith(
+        "[2026-11-21 10:45:56] [INFO] web.info 127.0.0.1 web: user login\n")
 
 
 def test_json_output_is_never_colored(server):
@@ -248,8 +252,9 @@ HOSTILE = "clear\x1b[2J\x1b]0;pwned\x07 bell\x07 cr\rlf\nnul-less \x7f c1\u009b3
 
 def test_control_characters_are_escaped(server):
     ingest(server, [{"ts": "2026-11-21T10:45:56Z", "app": "ev\x1b[1mil", "msg": HOSTILE,
-                     "level": "error", "topic": "evil.error"}])
-    expect = ("[2026-11-21 10:45:56] [ERROR] ev\\x1b[1mil: clear\\x1b[2J\\x1b]0;pwned\\x07 "
+                     "level": "error", "topic": "evil.\u202eerror", "host": "h\x1b]0;x\x07"}])
+    expect = ("[2026-11-21 10:45:56] [ERROR] evil.\\u202eerror h\\x1b]0;x\\x07 ev\\x1b[1mil: "
+              "clear\\x1b[2J\\x1b]0;pwned\\x07 "
               "bell\\x07 cr\\rlf\\nnul-less \\x7f c1\\u009b31m bidi\\u202eevil\n")
     r = query(server)
     assert r.returncode == 0
@@ -257,7 +262,7 @@ def test_control_characters_are_escaped(server):
     # on a terminal too: the only escape sequences are our colour codes
     rc, out = run_on_pty(["query", "--server", server.url], env_for(TERM="xterm"))
     assert rc == 0
-    assert out.decode() == expect.replace("[ERROR]", "\x1b[31m[ERROR]\x1b[0m")
+    assert out.decode() == expect.replace("[ERROR]", "[\x1b[31mERROR\x1b[0m]")
     # --json passes the server's JSON escapes through unchanged
     r = query(server, "--json")
     assert b"\x1b" not in r.stdout and json.loads(r.stdout)["msg"] == HOSTILE
@@ -309,8 +314,8 @@ def test_large_result_streams_completely(server):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.decode().splitlines()
     assert len(lines) == n
-    assert lines[0].endswith("] [INFO] bulk: record 0 " + "x" * 80)
-    assert lines[-1].endswith(f"] [INFO] bulk: record {n - 1} " + "x" * 80)
+    assert lines[0].endswith("] [INFO] bulk.info 127.0.0.1 bulk: record 0 " + "x" * 80)
+    assert lines[-1].endswith(f"] [INFO] bulk.info 127.0.0.1 bulk: record {n - 1} " + "x" * 80)
     assert all(f"record {i} " in line for i, line in enumerate(lines))
 
     r = query(server, "--json", "-n", str(n), "--order", "desc")
@@ -409,8 +414,10 @@ class FakeServer:
         return r
 
 
-REC = b'{"seq":1,"ts":"2026-11-21T10:45:56Z","level":"info","app":"a","msg":"one"}\n'
-REC2 = b'{"seq":2,"ts":"2026-11-21T10:45:57Z","level":"error","app":"b","msg":"two"}\n'
+REC = (b'{"seq":1,"ts":"2026-11-21T10:45:56Z","level":"info","topic":"a.info","host":"h1",'
+       b'"app":"a","msg":"one"}\n')
+REC2 = (b'{"seq":2,"ts":"2026-11-21T10:45:57Z","level":"error","topic":"b.error","host":"h2",'
+        b'"app":"b","msg":"two"}\n')
 
 
 def test_request_line_and_headers():
@@ -435,15 +442,15 @@ def test_chunked_answer_split_inside_records():
     wire += [b"%x\r\n%s\r\n" % (len(c), c) for c in chunks] + [b"0\r\n\r\n"]
     r = FakeServer(wire).run()
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode() == ("[2026-11-21 10:45:56] [INFO] a: one\n"
-                                 "[2026-11-21 10:45:57] [ERROR] b: two\n")
+    assert r.stdout.decode() == ("[2026-11-21 10:45:56] [INFO] a.info h1 a: one\n"
+                                 "[2026-11-21 10:45:57] [ERROR] b.error h2 b: two\n")
 
 
 def test_answer_cut_inside_a_record_is_an_error():
     # no length: the close ends the body, but it ends mid-record
     r = FakeServer([b"HTTP/1.1 200 OK\r\n\r\n", REC, REC2[:20]]).run()
     assert r.returncode == 1
-    assert r.stdout.decode() == "[2026-11-21 10:45:56] [INFO] a: one\n"
+    assert r.stdout.decode() == "[2026-11-21 10:45:56] [INFO] a.info h1 a: one\n"
     assert "cut short" in r.stderr.decode()
     r = FakeServer([b"HTTP/1.1 200 OK\r\n\r\n", REC, REC2[:20]]).run("--json")
     assert r.returncode == 1 and "cut short" in r.stderr.decode()

@@ -163,11 +163,12 @@ SAMPLE = [
     {"ts": "2026-11-21T10:45:59Z", "level": "warning", "app": "billing",
      "msg": "invoice INV-7 overdue"},
 ]
+# time, level, topic, host (HTTP records get the sender's address), app
 SAMPLE_LINES = [
-    "[2026-11-21 10:45:56] [INFO] web: user login\n",
-    "[2026-11-21 10:45:57] [ERROR] db: disk full\n",
-    "[2026-11-21 10:45:58] [DEBUG] web: cache miss\n",
-    "[2026-11-21 10:45:59] [WARNING] billing: invoice INV-7 overdue\n",
+    "[2026-11-21 10:45:56] [INFO] web.info 127.0.0.1 web: user login\n",
+    "[2026-11-21 10:45:57] [ERROR] db.error 127.0.0.1 db: disk full\n",
+    "[2026-11-21 10:45:58] [DEBUG] web.debug 127.0.0.1 web: cache miss\n",
+    "[2026-11-21 10:45:59] [WARNING] billing.warning 127.0.0.1 billing: invoice INV-7 overdue\n",
 ]
 
 
@@ -268,12 +269,12 @@ def test_level_colour_on_a_terminal_and_escapes(server):
     ingest(server, SAMPLE + [{"ts": "2026-11-21T10:46:00Z", "level": "error", "app": "ev\x1bil",
                               "msg": hostile}])
     expect = "".join(SAMPLE_LINES) + (
-        "[2026-11-21 10:46:00] [ERROR] ev\\x1bil: clear\\x1b[2J bell\\x07 lf\\nc1\\u009b31m "
-        "bidi\\u202eevil\n")
-    coloured = expect.replace("[INFO]", "\x1b[36m[INFO]\x1b[0m") \
-                     .replace("[ERROR]", "\x1b[31m[ERROR]\x1b[0m") \
-                     .replace("[DEBUG]", "\x1b[2m[DEBUG]\x1b[0m") \
-                     .replace("[WARNING]", "\x1b[33m[WARNING]\x1b[0m")
+        "[2026-11-21 10:46:00] [ERROR] ev\\x1bil.error 127.0.0.1 ev\\x1bil: clear\\x1b[2J "
+        "bell\\x07 lf\\nc1\\u009b31m bidi\\u202eevil\n")
+    coloured = expect.replace("[INFO]", "[\x1b[36mINFO\x1b[0m]") \
+                     .replace("[ERROR]", "[\x1b[31mERROR\x1b[0m]") \
+                     .replace("[DEBUG]", "[\x1b[2mDEBUG\x1b[0m]") \
+                     .replace("[WARNING]", "[\x1b[33mWARNING\x1b[0m]")
     rc, out = tail_on_pty(["--server", server.url], env_for(TERM="xterm"), 5)
     assert rc == 0 and out.decode() == coloured
     for extra in ({"NO_COLOR": "1"}, {"NO_COLOR": ""}, {"TERM": "dumb"}):

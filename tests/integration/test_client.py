@@ -421,7 +421,7 @@ def test_example_program(server):
 # -- logship send ---------------------------------------------------------
 
 def send(server, *args, input=None, timeout=60, port=None):
-    env = {k: v for k, v in os.environ.items() if k != "LOGSHIP_TCP"}
+    env = {k: v for k, v in os.environ.items() if k not in ("LOGSHIP_TCP", "LOGSHIP_SERVER")}
     return subprocess.run([LOGSHIP, "send", "--server", url(port or server.ports["tcp"]),
                            *map(str, args)], input=input, capture_output=True, text=True,
                           timeout=timeout, env=env)
@@ -455,11 +455,13 @@ def test_send_errors(server):
     assert r.returncode == 2 and "--follow needs --file" in r.stderr
     r = send(server, "--field", "novalue", "x")
     assert r.returncode == 2
-    r = subprocess.run([LOGSHIP, "send", "--server", "http://127.0.0.1:1", "x"],
+    r = subprocess.run([LOGSHIP, "send", "--server", "ftp://127.0.0.1:1", "x"],
                        capture_output=True, text=True, timeout=30)
-    assert r.returncode == 2 and "invalid argument" in r.stderr
-    r = send(server, "--timeout", "500", "nobody listens", port=free_port())
-    assert r.returncode == 1 and "not stored" in r.stderr
+    assert r.returncode == 2 and "expected http://HOST[:PORT] or tcp://HOST:PORT" in r.stderr
+    port = free_port()
+    r = send(server, "--timeout", "500", "nobody listens", port=port)
+    assert r.returncode == 1
+    assert f"cannot connect to 127.0.0.1:{port}: Connection refused" in r.stderr
     r = subprocess.run([LOGSHIP, "send", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--follow" in r.stdout
 

@@ -278,7 +278,8 @@ def ingest_hostile(server):
     rec = {"ts": "2026-11-21T10:46:00Z", "level": "info", "app": "ev\u202eil", "msg": HOSTILE}
     st, reply = server.post("/api/log", json.dumps(rec) + "\n", "application/x-ndjson")
     assert st == 200, reply
-    return "[2026-11-21 10:46:00] [INFO] ev\\u202eil: " + ESCAPED + "\n"
+    # the topic is made of the app: escaped too
+    return "[2026-11-21 10:46:00] [INFO] ev\\u202eil.info 127.0.0.1 ev\\u202eil: " + ESCAPED + "\n"
 
 
 def no_raw_controls(out):

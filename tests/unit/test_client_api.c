@@ -1,7 +1,8 @@
 /* test_client_api.c - liblogship's public API against a small in-process
  * server speaking the acknowledged TCP protocol: delivery from threads,
  * flush, stats, nacks and lost acknowledgements (exactly once), overflow
- * with no server, resumable numbering, echo, argument checks. Also built
+ * with no server, resumable numbering, echo, argument checks, connection
+ * status. Also built
  * with -fsanitize=thread (cmake/client.cmake: unit_client_tsan). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -531,6 +533,77 @@ static void test_echo(void **state)
     fake_stop(f);
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* logship_connect_status(): a refused connection is known at once, with
+ * its reason; a server that answers is "connected"; one that accepts and
+ * stays silent fails at connect_timeout_ms; "localhost" goes through its
+ * addresses before it says anything. */
+static void test_connect_status(void **state)
+{
+    fake_t *f = fake_start();
+    int port = f->port;
+    logship_opts_t o = opts();
+    logship_t *lg;
+    char why[256];
+
+    assert_int_equal(logship_open(url_of(f), &o, &lg), 0);
+    assert_int_equal(logship_connect_status(lg, 10000, why, sizeof why), 0);
+    assert_string_equal(why, "");
+    assert_int_equal(logship_log(lg, LOGSHIP_INFO, "hi"), 0);
+    assert_int_equal(logship_close(lg), 0);
+
+    char url[64];
+    snprintf(url, sizeof url, "localhost:%d", port);
+    assert_int_equal(logship_open(url, &o, &lg), 0);
+    assert_int_equal(logship_connect_status(lg, 10000, NULL, 0), 0);
+    assert_int_equal(logship_close(lg), 0);
+    fake_stop(f); /* nobody listens there now */
+
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
+    o.backoff_min_ms = o.backoff_max_ms = 60000; /* one attempt in this test */
+    assert_int_equal(logship_open(url, &o, &lg), 0);
+    int64_t t0 = now_ms();
+    assert_int_equal(logship_connect_status(lg, 10000, why, sizeof why), LOGSHIP_ECONNECT);
+    assert_true(now_ms() - t0 < 1000);
+    char want[128];
+    snprintf(want, sizeof want, "cannot connect to 127.0.0.1:%d: Connection refused", port);
+    assert_string_equal(why, want);
+    /* later calls report without waiting; a short buffer gets a cut reason */
+    char shortbuf[10];
+    assert_int_equal(logship_connect_status(lg, 0, shortbuf, sizeof shortbuf), LOGSHIP_ECONNECT);
+    assert_string_equal(shortbuf, "cannot co");
+    logship_stats_t st;
+    logship_stats(lg, &st);
+    assert_true(st.connect_failures >= 1);
+    assert_int_equal(st.connects, 0);
+    logship_close(lg);
+
+    /* a listener nobody accepts on: the kernel completes the handshake, no
+     * hello answer comes */
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 8), 0);
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+    o.connect_timeout_ms = 200;
+    assert_int_equal(logship_open(url, &o, &lg), 0);
+    assert_int_equal(logship_connect_status(lg, 0, why, sizeof why), LOGSHIP_ETIMEDOUT);
+    assert_int_equal(logship_connect_status(lg, 10000, why, sizeof why), LOGSHIP_ECONNECT);
+    assert_non_null(strstr(why, "no answer to the hello in 200 ms"));
+    logship_close(lg);
+    close(lfd);
+    assert_int_equal(logship_connect_status(NULL, 0, NULL, 0), LOGSHIP_EINVAL);
+    assert_string_equal(logship_strerror(LOGSHIP_ECONNECT), "cannot connect to the server");
+}
+
 static void test_arguments(void **state)
 {
     logship_t *lg = NULL;
@@ -582,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_content),
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_arguments),
+        cmocka_unit_test(test_connect_status),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

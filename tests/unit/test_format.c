@@ -1,4 +1,5 @@
-/* test_format.c - human lines from API records (src/cli/format.c). */
+/* test_format.c - human lines from API records (src/cli/format.c): the
+ * default line, templates, escaping, error bodies. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,7 @@ static buf_t out;
 static const char *line(const char *json, int color)
 {
     buf_reset(&out);
-    assert_int_equal(format_record(&out, json, strlen(json), color), 0);
+    assert_int_equal(format_record(&out, NULL, json, strlen(json), color), 0);
     return buf_cstr(&out);
 }
 
@@ -53,14 +54,14 @@ static void test_human_line(void **state)
                              "\"level\":\"info\",\"topic\":\"web.info\",\"host\":\"h1\","
                              "\"app\":\"web\",\"msg\":\"user login\"}",
                              0),
-                        "[2026-11-21 10:45:56] [INFO] web: user login\n");
+                        "[2026-11-21 10:45:56] [INFO] web.info h1 web: user login\n");
     /* member order does not matter; nested values and unknown keys are
      * skipped, even when they use the same names */
     assert_string_equal(line("{\"fields\":{\"msg\":\"no\",\"app\":[\"no\"]},\"msg\":\"yes\","
                              "\"extra\":[1,{\"level\":\"debug\"}],\"app\":\"db\","
                              "\"level\":\"warning\",\"ts\":\"2026-01-02T03:04:05Z\"}",
                              0),
-                        "[2026-01-02 03:04:05] [WARNING] db: yes\n");
+                        "[2026-01-02 03:04:05] [WARNING] - - db: yes\n");
 }
 
 static void test_local_time(void **state)
@@ -74,7 +75,7 @@ static void test_local_time(void **state)
                          0);
     setenv("TZ", "UTC", 1);
     tzset();
-    assert_string_equal(l, "[2026-11-22 01:45:56] [INFO] a: m\n");
+    assert_string_equal(l, "[2026-11-22 01:45:56] [INFO] - - a: m\n");
 }
 
 static void test_levels(void **state)
@@ -83,16 +84,16 @@ static void test_levels(void **state)
     assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"warn\",\"app\":\"a\","
                              "\"msg\":\"m\"}",
                              0),
-                        "[2026-11-21 10:45:56] [WARNING] a: m\n");
+                        "[2026-11-21 10:45:56] [WARNING] - - a: m\n");
     assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"emerg\",\"app\":\"a\","
                              "\"msg\":\"m\"}",
                              0),
-                        "[2026-11-21 10:45:56] [EMERG] a: m\n");
+                        "[2026-11-21 10:45:56] [EMERG] - - a: m\n");
     /* an unknown level is shown as sent, upper-cased and escaped */
     assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"loud\\u001b\","
                              "\"app\":\"a\",\"msg\":\"m\"}",
                              0),
-                        "[2026-11-21 10:45:56] [LOUD\\X1B] a: m\n");
+                        "[2026-11-21 10:45:56] [LOUD\\X1B] - - a: m\n");
 }
 
 static void test_color(void **state)
@@ -103,12 +104,12 @@ static void test_color(void **state)
     static const struct {
         const char *level, *expect;
     } cases[] = {
-        {"crit", "[2026-11-21 10:45:56] \x1b[1;31m[CRIT]\x1b[0m a: m\n"},
-        {"error", "[2026-11-21 10:45:56] \x1b[31m[ERROR]\x1b[0m a: m\n"},
-        {"warning", "[2026-11-21 10:45:56] \x1b[33m[WARNING]\x1b[0m a: m\n"},
-        {"notice", "[2026-11-21 10:45:56] \x1b[36m[NOTICE]\x1b[0m a: m\n"},
-        {"info", "[2026-11-21 10:45:56] \x1b[36m[INFO]\x1b[0m a: m\n"},
-        {"debug", "[2026-11-21 10:45:56] \x1b[2m[DEBUG]\x1b[0m a: m\n"},
+        {"crit", "[2026-11-21 10:45:56] [\x1b[1;31mCRIT\x1b[0m] - - a: m\n"},
+        {"error", "[2026-11-21 10:45:56] [\x1b[31mERROR\x1b[0m] - - a: m\n"},
+        {"warning", "[2026-11-21 10:45:56] [\x1b[33mWARNING\x1b[0m] - - a: m\n"},
+        {"notice", "[2026-11-21 10:45:56] [\x1b[36mNOTICE\x1b[0m] - - a: m\n"},
+        {"info", "[2026-11-21 10:45:56] [\x1b[36mINFO\x1b[0m] - - a: m\n"},
+        {"debug", "[2026-11-21 10:45:56] [\x1b[2mDEBUG\x1b[0m] - - a: m\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char json[256];
@@ -140,7 +141,7 @@ static void test_escapes_controls(void **state)
     assert_string_equal(line("{\"ts\":\"2026-11-21T10:45:56Z\",\"level\":\"info\","
                              "\"app\":\"w\\u001b]0;x\\u0007\",\"msg\":\"\\u001b[31mred\\u009b\"}",
                              0),
-                        "[2026-11-21 10:45:56] [INFO] w\\x1b]0;x\\x07: \\x1b[31mred\\u009b\n");
+                        "[2026-11-21 10:45:56] [INFO] - - w\\x1b]0;x\\x07: \\x1b[31mred\\u009b\n");
 }
 
 /* Every bidirectional control, each with text around it, and the marks
@@ -206,12 +207,12 @@ static void test_json_safe(void **state)
 static void test_missing_members(void **state)
 {
     (void)state;
-    assert_string_equal(line("{\"msg\":\"only\"}", 0), "[-] [-] only\n");
+    assert_string_equal(line("{\"msg\":\"only\"}", 0), "[-] [-] - - -: only\n");
     assert_string_equal(line("{\"ts\":\"yesterday\",\"level\":\"info\",\"app\":\"\",\"msg\":7}",
                              0),
-                        "[yesterday] [INFO] 7\n");
+                        "[yesterday] [INFO] - - : 7\n");
     assert_string_equal(line("{\"ts\":null,\"level\":true,\"app\":\"a\",\"msg\":null}", 0),
-                        "[-] [-] a: \n");
+                        "[-] [-] - - a: -\n");
 }
 
 static void test_not_a_record(void **state)
@@ -224,7 +225,7 @@ static void test_not_a_record(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf_reset(&out);
         buf_puts(&out, "keep");
-        assert_int_equal(format_record(&out, bad[i], strlen(bad[i]), 0), -1);
+        assert_int_equal(format_record(&out, NULL, bad[i], strlen(bad[i]), 0), -1);
         assert_int_equal(out.len, 4);
     }
 }
@@ -246,6 +247,88 @@ static void test_error_body(void **state)
     assert_int_equal(out.len, 0);
 }
 
+/* A record through the template tpl. */
+static const char *templ(const char *tpl, const char *json, int color)
+{
+    char err[512];
+    format_tpl_t *t = format_tpl_compile(tpl, err, sizeof err);
+    assert_non_null(t);
+    buf_reset(&out);
+    assert_int_equal(format_record(&out, t, json, strlen(json), color), 0);
+    format_tpl_free(t);
+    return buf_cstr(&out);
+}
+
+static const char *const REC =
+    "{\"seq\":42,\"ts\":\"2026-11-21T10:45:56.5Z\",\"level\":\"error\",\"topic\":\"local3.error\","
+    "\"host\":\"h1\",\"app\":\"web\",\"pid\":\"77\",\"msg\":\"disk full\","
+    "\"fields\":{\"user.id\":42,\"user.name\":\"ann\",\"ok\":true,\"none\":null,"
+    "\"tags\":[1,\"x\"],\"deep\":{\"a\":{\"b\":[]}},\"evil\":\"a\\u001b[2J\xe2\x80\xae" "b\"}}";
+
+static void test_template(void **state)
+{
+    (void)state;
+    assert_string_equal(templ("{seq} {ts} {level} {topic} {host} {app} {pid}: {msg}", REC, 0),
+                        "42 2026-11-21 10:45:56 ERROR local3.error h1 web 77: disk full\n");
+    /* the default line is the template FORMAT_DEFAULT */
+    assert_string_equal(templ(FORMAT_DEFAULT, REC, 1), line(REC, 1));
+    /* braces, literal text only, the empty template */
+    assert_string_equal(templ("{{{msg}}} {{seq}}", REC, 0), "{disk full} {seq}\n");
+    assert_string_equal(templ("plain", REC, 0), "plain\n");
+    assert_string_equal(templ("", REC, 0), "\n");
+    /* the level's colour: on the name only */
+    assert_string_equal(templ("<{level}>", REC, 1), "<\x1b[31mERROR\x1b[0m>\n");
+    /* absent members */
+    assert_string_equal(templ("{seq}|{pid}|{host}|{fields}|{fields.x}", "{\"msg\":\"m\"}", 0),
+                        "-|-|-|-|-\n");
+}
+
+static void test_template_fields(void **state)
+{
+    (void)state;
+    assert_string_equal(templ("{fields.user.id} {fields.user.name} {fields.ok} {fields.none}",
+                              REC, 0),
+                        "42 ann true null\n");
+    assert_string_equal(templ("{fields.tags} {fields.deep} {fields.missing}", REC, 0),
+                        "[1,\"x\"] {\"a\":{\"b\":[]}} -\n");
+    /* a string field is text, escaped; the fields object is JSON, with the
+     * same characters as \u escapes (still valid JSON) */
+    assert_string_equal(templ("{fields.evil}", REC, 0), "a\\x1b[2J\\u202eb\n");
+    assert_string_equal(templ("{fields}",
+                              "{\"fields\":{\"e\":\"a\\u001b\xe2\x80\xae\",\"n\":1}}", 0),
+                        "{\"e\":\"a\\u001b\\u202e\",\"n\":1}\n");
+    /* nested members of other values are not fields */
+    assert_string_equal(templ("{fields.a}|{msg}", "{\"msg\":{\"a\":1},\"fields\":\"a\"}", 0),
+                        "-|-\n");
+}
+
+static void test_template_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *tpl, *says;
+    } bad[] = {
+        {"{nope}", "not {nope}"},
+        {"{msg} {TS}", "not {TS}"},
+        {"{fields.}", "not {fields.}"},
+        {"{}", "not {}"},
+        {"{error}", "not {error}"},
+        {"{msg", "'{' without '}'"},
+        {"a { {msg}", "'{' without '}'"},
+        {"msg}", "'}' without '{'"},
+        {"{m\x1bsg}", "not {m\\x1bsg}"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[512] = "";
+        assert_null(format_tpl_compile(bad[i].tpl, err, sizeof err));
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: %s", bad[i].tpl, err);
+        /* every error names the accepted placeholders or the escapes */
+        assert_true(strstr(err, FORMAT_PLACEHOLDERS) || strstr(err, "{{") || strstr(err, "}}"));
+    }
+    format_tpl_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_escapes_controls), cmocka_unit_test(test_missing_members),
         cmocka_unit_test(test_not_a_record),    cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_escapes_every_bidi_control), cmocka_unit_test(test_json_safe),
+        cmocka_unit_test(test_template),        cmocka_unit_test(test_template_fields),
+        cmocka_unit_test(test_template_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
