@@ -493,3 +493,25 @@ def test_sse_requests_log_no_errors(make_server):
     st, _ = server.request("GET", "/healthz")
     assert st == 200
     assert not [l for l in server.log_lines if " error: " in l or " warning: " in l]
+
+
+def test_requests_pipelined_behind_a_store_append_are_answered_at_a_half_close(make_server):
+    """POST /api/log (answered once stored), then two GETs, in one write,
+    then a half-close: all three answered, in order, then the close. The
+    two behind the POST used to be dropped when the half-close arrived
+    while the POST waited for the store (answered when it did not)."""
+    server = make_server()
+    for i in range(3):
+        c = Conn(server.port)
+        post = request("POST", "/api/log", f"log=half-close+{i}".encode(), {"Content-Type": FORM})
+        gets = request("GET", "/healthz") + request("GET", "/api/logs?limit=1")
+        c.send(post + gets)
+        c.sock.shutdown(socket.SHUT_WR)
+        replies = [c.reply() for _ in range(3)]
+        assert [r.status for r in replies] == [200, 200, 200], replies
+        assert json.loads(replies[0].body)["accepted"] == 1
+        assert json.loads(replies[1].body)["status"] == "ok"
+        assert [r["msg"] for r in json.loads(replies[2].body)] == [f"half-close {i}"]
+        assert c.closed()
+        c.close()
+
