@@ -22,8 +22,10 @@
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/utf8.h"
 #include "../ingest/http/form_parse.h"
 
 _Static_assert(LWS_PRE <= WS_PRE, "WS_PRE covers lws's headroom");
@@ -145,6 +147,22 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return w && w->h && w->h->on_writable ? (w->h->on_writable(w) < 0 ? -1 : 0) : 0;
     case LWS_CALLBACK_RECEIVE:
         return 0; /* subscribers have nothing to say */
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        /* lws echoes the client's close payload back as it came, with the
+         * reserved codes below 3000 made 1002. A payload RFC 6455 forbids
+         * - one byte, or a reason that is not UTF-8 - fails the connection
+         * instead (7.1.7, 8.1): closed without a close frame, rather than
+         * answered with an invalid one. A code above 4999 (undefined)
+         * becomes 1002 too, in place: lws sends what is here */
+        unsigned char *pl = in;
+        if (len == 1 || (len > 2 && utf8_valid_prefix((const char *)pl + 2, len - 2) != len - 2))
+            return -1;
+        if (len >= 2 && ((unsigned)pl[0] << 8 | pl[1]) > 4999) {
+            pl[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+            pl[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+        }
+        return 0;
+    }
     case LWS_CALLBACK_CLOSED:
         if (w && w->h) {
             unqueue(w);
@@ -176,7 +194,12 @@ static void lws_log(int level, const char *line)
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n')
         n--;
-    log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+    int lv = level == LLL_ERR ? LOG_ERROR : LOG_WARN;
+    /* lws 4.1.6 reports every adopted socket with lwsl_err ("calling
+     * service" in lws_adopt_socket_vhost_readbuf): not an error */
+    if (strstr(line, "adopt_socket_readbuf: calling service"))
+        lv = LOG_DEBUG;
+    log_msg(lv, "lws: %.*s", (int)n, line);
 }
 
 ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
@@ -229,10 +252,16 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
 int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
 {
     ws_server_t *ws = arg;
-    if (!ws || !ws->vhost || !lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
-        /* lws closes fd when adoption fails part way; when it never
-         * started, it is still ours */
-        log_warn("http: cannot hand a WebSocket to lws");
+    if (!ws || !ws->vhost) {
+        close(fd); /* ours: -1 tells the HTTP layer it is closed */
+        log_warn("http: no WebSocket engine for an upgrade");
+        return -1;
+    }
+    /* from here lws owns fd: it closes it itself when adoption fails, and
+     * returns NULL too when its first service of the head closed the
+     * connection (a handshake it refused) */
+    if (!lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
+        log_debug("http: lws refused or closed a WebSocket handshake");
         return -1;
     }
     return 0;
