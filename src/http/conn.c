@@ -27,6 +27,7 @@
 #define OUT_KEEP    (64u * 1024)
 
 static void drive(http_conn_t *c);
+static void after_eof(http_conn_t *c);
 static void update_interest(http_conn_t *c);
 static void request_end(http_conn_t *c);
 static void rearm(http_conn_t *c);
@@ -985,7 +986,36 @@ static void drive(http_conn_t *c)
         conn_close(c);
         return;
     }
+    if (c->peer_eof && c->rpos == c->rbuf.len && c->cstate != CS_CLOSING) {
+        /* the requests buffered when the client half-closed are parsed */
+        after_eof(c);
+        if (c->dead)
+            return;
+    }
     update_interest(c);
+}
+
+/* The client half-closed and everything it sent has been parsed: the
+ * request being answered is answered, then the connection ends. */
+static void after_eof(http_conn_t *c)
+{
+    if (c->cstate == CS_WAIT && !c->answered) {
+        /* a half-close after a whole request: answer, then close */
+        c->close_after = 1;
+        return;
+    }
+    if (c->cstate == CS_HEAD || (c->cstate == CS_BODY && !c->body_done)) {
+        /* cut off mid-request */
+        http_parser_execute(&c->parser, &c->srv->settings, NULL, 0);
+    }
+    if (c->dead)
+        return;
+    if (c->streaming || c->out.len == c->opos) {
+        conn_close(c);
+        return;
+    }
+    /* replies to what came before the half-close are still owed */
+    close_gracefully(c);
 }
 
 /* Takes n bytes just read into buf (the scratch or rbuf's free room). */
@@ -1048,23 +1078,12 @@ static void on_readable(http_conn_t *c)
         }
         if (r == 0) {
             c->peer_eof = 1;
-            if (c->cstate == CS_WAIT && !c->answered) {
-                /* a half-close after a whole request: answer, then close */
-                c->close_after = 1;
+            if (c->rpos < c->rbuf.len && !c->streaming)
+                /* requests pipelined behind the one being answered are
+                 * buffered: they are served first, and drive() ends the
+                 * connection once they are parsed (peer_eof) */
                 break;
-            }
-            if (c->cstate == CS_HEAD || (c->cstate == CS_BODY && !c->body_done)) {
-                /* cut off mid-request */
-                http_parser_execute(&c->parser, &s->settings, NULL, 0);
-            }
-            if (c->dead)
-                return;
-            if (c->streaming || c->out.len == c->opos) {
-                conn_close(c);
-                return;
-            }
-            /* replies to what came before the half-close are still owed */
-            close_gracefully(c);
+            after_eof(c);
             return;
         }
         s->stats.bytes_in += (uint64_t)r;

@@ -4,13 +4,28 @@
  * loop). It never listens and never serves plain HTTP: every connection it
  * sees was adopted with an upgrade head that conn.c already vetted, so the
  * only HTTP it parses is that one head.
+ *
+ * Closing with a status (ws_close): the documented lws 4.1 way, a status
+ * set with lws_close_reason and -1 returned from the callback, loses the
+ * close frame with Debian's lws (built with _DEBUG): lws_service_fd_tsi
+ * then calls lws_close_free_wsi a second time at once ("uv repeat test"),
+ * and the second call, seeing the connection waiting to send its close
+ * frame, kills it (client: 1006). So a close starts here from the loop,
+ * outside lws's service: the status is set, the connection waits for its
+ * next writable callback (lws calls it only once nothing is buffered, so
+ * the last message is out), then an idle callback calls lws_set_timeout(..,
+ * LWS_TO_KILL_SYNC) - allowed for a wsi not being serviced - which takes
+ * lws's polite path: the close frame when writable, the client's close
+ * awaited (5 s), then the socket closed.
  */
 #include "ws.h"
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/utf8.h"
 #include "../ingest/http/form_parse.h"
 
 _Static_assert(LWS_PRE <= WS_PRE, "WS_PRE covers lws's headroom");
@@ -25,6 +40,9 @@ struct ws_server {
     void *data;
     size_t open;
     lws_retry_bo_t retry;
+    uv_idle_t closer; /* starts the closes queued on closing */
+    int closer_on;
+    ws_conn_t *closing; /* ws_close()d and out of messages: close from the loop */
 };
 
 struct ws_conn {
@@ -32,7 +50,56 @@ struct ws_conn {
     struct lws *wsi;
     const ws_handler_t *h;
     void *state;
+    int close_status;      /* ws_close()'s status, 0: none */
+    int queued;            /* on ws->closing */
+    ws_conn_t *next_close; /* ws->closing */
 };
+
+static void unqueue(ws_conn_t *w)
+{
+    if (!w->queued)
+        return;
+    for (ws_conn_t **pp = &w->ws->closing; *pp; pp = &(*pp)->next_close)
+        if (*pp == w) {
+            *pp = w->next_close;
+            break;
+        }
+    w->queued = 0;
+    w->next_close = NULL;
+}
+
+/* Outside lws's service: start each queued close (see the header). */
+static void on_closer(uv_idle_t *h)
+{
+    ws_server_t *ws = h->data;
+    /* bounded: each pass takes one off the list, and nothing adds to it
+     * while lws closes (that runs no writable callback) */
+    while (ws->closing) {
+        ws_conn_t *w = ws->closing;
+        unqueue(w);
+        /* the wsi is not being serviced: lws sends the close frame with
+         * the status set by lws_close_reason, or, on a dead socket, closes
+         * at once (LWS_CALLBACK_CLOSED may run inside this call) */
+        lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+    }
+    uv_idle_stop(&ws->closer);
+    ws->closer_on = 0;
+}
+
+static void queue_close(ws_conn_t *w)
+{
+    ws_server_t *ws = w->ws;
+    if (w->queued || !ws->ctx)
+        return;
+    lws_close_reason(w->wsi, (enum lws_close_status)w->close_status, NULL, 0);
+    w->queued = 1;
+    w->next_close = ws->closing;
+    ws->closing = w;
+    if (!ws->closer_on) {
+        uv_idle_start(&ws->closer, on_closer);
+        ws->closer_on = 1;
+    }
+}
 
 static const ws_handler_t *find(ws_server_t *ws, const char *uri)
 {
@@ -71,11 +138,34 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return w->h->on_open(w, uri) < 0 ? -1 : 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (w && w->h && w->close_status) {
+            /* the last message is out (lws calls back only once nothing is
+             * buffered): the handler writes no more, the close starts */
+            queue_close(w);
+            return 0;
+        }
         return w && w->h && w->h->on_writable ? (w->h->on_writable(w) < 0 ? -1 : 0) : 0;
     case LWS_CALLBACK_RECEIVE:
         return 0; /* subscribers have nothing to say */
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        /* lws echoes the client's close payload back as it came, with the
+         * reserved codes below 3000 made 1002. A payload RFC 6455 forbids
+         * - one byte, or a reason that is not UTF-8 - fails the connection
+         * instead (7.1.7, 8.1): closed without a close frame, rather than
+         * answered with an invalid one. A code above 4999 (undefined)
+         * becomes 1002 too, in place: lws sends what is here */
+        unsigned char *pl = in;
+        if (len == 1 || (len > 2 && utf8_valid_prefix((const char *)pl + 2, len - 2) != len - 2))
+            return -1;
+        if (len >= 2 && ((unsigned)pl[0] << 8 | pl[1]) > 4999) {
+            pl[0] = LWS_CLOSE_STATUS_PROTOCOL_ERR >> 8;
+            pl[1] = LWS_CLOSE_STATUS_PROTOCOL_ERR & 0xff;
+        }
+        return 0;
+    }
     case LWS_CALLBACK_CLOSED:
         if (w && w->h) {
+            unqueue(w);
             if (w->h->on_close)
                 w->h->on_close(w);
             free(w->state);
@@ -104,7 +194,12 @@ static void lws_log(int level, const char *line)
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n')
         n--;
-    log_msg(level == LLL_ERR ? LOG_ERROR : LOG_WARN, "lws: %.*s", (int)n, line);
+    int lv = level == LLL_ERR ? LOG_ERROR : LOG_WARN;
+    /* lws 4.1.6 reports every adopted socket with lwsl_err ("calling
+     * service" in lws_adopt_socket_vhost_readbuf): not an error */
+    if (strstr(line, "adopt_socket_readbuf: calling service"))
+        lv = LOG_DEBUG;
+    log_msg(lv, "lws: %.*s", (int)n, line);
 }
 
 ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
@@ -149,16 +244,24 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
         free(ws);
         return NULL;
     }
+    uv_idle_init(loop, &ws->closer);
+    ws->closer.data = ws;
     return ws;
 }
 
 int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
 {
     ws_server_t *ws = arg;
-    if (!ws || !ws->vhost || !lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
-        /* lws closes fd when adoption fails part way; when it never
-         * started, it is still ours */
-        log_warn("http: cannot hand a WebSocket to lws");
+    if (!ws || !ws->vhost) {
+        close(fd); /* ours: -1 tells the HTTP layer it is closed */
+        log_warn("http: no WebSocket engine for an upgrade");
+        return -1;
+    }
+    /* from here lws owns fd: it closes it itself when adoption fails, and
+     * returns NULL too when its first service of the head closed the
+     * connection (a handshake it refused) */
+    if (!lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
+        log_debug("http: lws refused or closed a WebSocket handshake");
         return -1;
     }
     return 0;
@@ -168,6 +271,12 @@ void ws_destroy(ws_server_t *ws)
 {
     if (!ws || !ws->ctx)
         return;
+    /* the context closes every connection: no close frames then */
+    while (ws->closing)
+        unqueue(ws->closing);
+    uv_idle_stop(&ws->closer);
+    ws->closer_on = 0;
+    uv_close((uv_handle_t *)&ws->closer, NULL);
     lws_context_destroy(ws->ctx);
     ws->ctx = NULL;
     ws->vhost = NULL;
@@ -222,9 +331,12 @@ void ws_want_writable(ws_conn_t *w)
     lws_callback_on_writable(w->wsi);
 }
 
-void ws_close_reason(ws_conn_t *w, int status)
+void ws_close(ws_conn_t *w, int status)
 {
-    lws_close_reason(w->wsi, (enum lws_close_status)status, NULL, 0);
+    if (w->close_status)
+        return;
+    w->close_status = status > 0 ? status : 1000;
+    lws_callback_on_writable(w->wsi);
 }
 
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap)

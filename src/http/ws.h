@@ -55,9 +55,11 @@ void ws_query(ws_conn_t *w, struct form *f);
  * or -1 when the connection must close. Only from on_writable. */
 int ws_write_text(ws_conn_t *w, char *p, size_t n);
 void ws_want_writable(ws_conn_t *w);
-/* Closes with a status (1000 normal, 1008 policy) from on_writable: return
- * -1 after it. */
-void ws_close_reason(ws_conn_t *w, int status);
+/* Closes with a status (1000 normal, 1008 policy), after what was written:
+ * the client gets a close frame with it. Call it after the last message
+ * (from on_writable, then return 0); on_writable is not called again. (A
+ * -1 from on_writable closes without a close frame: for a dead peer.) */
+void ws_close(ws_conn_t *w, int status);
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap);
 
 #endif

@@ -64,6 +64,20 @@ void routes_reconfigure(server_t *srv)
     http_server_set_options(srv->http, &ho);
 }
 
+int routes_create(server_t *srv)
+{
+    ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
+    srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, srv);
+    if (!srv->ws)
+        return -1;
+    http_options_t ho;
+    http_options_of(srv, &ho);
+    srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
+    http_server_set_data(srv->http, srv);
+    http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
+    return 0;
+}
+
 int routes_start(server_t *srv)
 {
     char host[CONFIG_ADDR_MAX];
@@ -74,15 +88,8 @@ int routes_start(server_t *srv)
         log_error("bad --http address %s", srv->cfg.http);
         return -1;
     }
-    ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
-    srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, srv);
-    if (!srv->ws)
+    if (routes_create(srv))
         return -1;
-    http_options_t ho;
-    http_options_of(srv, &ho);
-    srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
-    http_server_set_data(srv->http, srv);
-    http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
     int rc = http_server_listen(srv->http, host, port);
     if (rc) {
         log_error("cannot listen for HTTP on %s: %s", srv->cfg.http, strerror(-rc));

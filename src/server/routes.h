@@ -4,9 +4,15 @@
 
 #include "server.h"
 
-/* Starts WebSocket and HTTP on srv's loop (nothing with --http off).
- * Returns 0, or -1 after logging why. */
+/* Starts WebSocket and HTTP on srv's loop (nothing with --http off):
+ * routes_create, then listens on --http. Returns 0, or -1 after logging
+ * why. */
 int routes_start(server_t *srv);
+/* Creates the WebSocket engine and the HTTP server with logshipd's route
+ * table on srv's loop, without listening: connections come in with
+ * http_server_adopt (routes_start listens; the routes fuzzer adopts
+ * socketpairs). Returns 0, or -1 after logging why. */
+int routes_create(server_t *srv);
 /* Applies srv->cfg's HTTP limits, timeouts and Origin/Host/CORS lists to the
  * running server (after a reload); connections keep their current
  * deadlines until their next state change. */

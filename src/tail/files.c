@@ -337,6 +337,8 @@ static void add_bytes(file_follow_t *f, const char *p, size_t n)
     }
 }
 
+static void fail(file_follow_t *f, const char *why);
+
 /* Reads what was appended since off (bounded per tick). */
 static void read_new(file_follow_t *f)
 {
@@ -344,6 +346,10 @@ static void read_new(file_follow_t *f)
     size_t total = 0;
     while (total < READ_PER_TICK && f->lines.len < TAIL_MSG_MAX) {
         ssize_t r = pread(f->fd, buf, sizeof buf, (off_t)f->off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && !f->failed)
+            fail(f, "cannot read the file"); /* not retried: a one-shot read would spin */
         if (r <= 0)
             break;
         f->off += (uint64_t)r;
@@ -352,11 +358,13 @@ static void read_new(file_follow_t *f)
     }
 }
 
-/* Positions at the start of the last n lines. */
+/* Positions at the start of the last n lines; when BACK_MAX bytes hold
+ * fewer, at the start of the first whole line in them (a line cut by the
+ * window is not sent). */
 static void seek_last_lines(file_follow_t *f, size_t n, uint64_t size)
 {
     char buf[64 * 1024];
-    uint64_t pos = size, scanned = 0;
+    uint64_t pos = size, scanned = 0, first_line = UINT64_MAX;
     size_t found = 0;
     /* a final newline ends the last line rather than starting another */
     int skip_last = 1;
@@ -378,13 +386,16 @@ static void seek_last_lines(file_follow_t *f, size_t n, uint64_t size)
                 continue;
             }
             skip_last = 0;
+            first_line = pos + i + 1;
             if (++found == n) { /* the last n lines start after it */
-                f->off = pos + i + 1;
+                f->off = first_line;
                 return;
             }
         }
     }
-    f->off = pos;
+    /* at the file's start, or the window ended inside a line: skip to the
+     * line after it (unless the last line alone is longer than the window) */
+    f->off = pos > 0 && first_line != UINT64_MAX ? first_line : pos;
 }
 
 /* The path is no longer safe to follow: what was read is sent, then the
@@ -507,6 +518,13 @@ static void put(buf_t *b, enum tail_framing fr, const char *event, const char *j
         buf_puts(b, "\n\n");
 }
 
+/* Nothing more to read (as of now). */
+static int at_end(const file_follow_t *f)
+{
+    struct stat st;
+    return fstat(f->fd, &st) || (uint64_t)st.st_size <= f->off;
+}
+
 int files_next(file_follow_t *f, char **data, size_t *len)
 {
     /* after a failure, the lines read before it go first */
@@ -525,12 +543,19 @@ int files_next(file_follow_t *f, char **data, size_t *len)
             put(&f->msg, f->framing, f->control, json, (size_t)n);
         }
         f->control = NULL;
-    } else if (f->nlines || !f->initial_sent) {
-        if (!f->follow && f->partial.len) {
-            /* a one-shot read ends with the last line, newline or not */
+    } else {
+        /* a one-shot read (follow=0) reads on from here: one read may have
+         * ended inside a line longer than it, with no whole line to send */
+        if (!f->follow && f->initial_sent && !f->nlines && !f->failed)
+            read_new(f);
+        if (!f->follow && f->partial.len && at_end(f)) {
+            /* it ends with the last line, newline or not; before the end a
+             * line still unfinished waits for its end in the next read */
             add_line(f, f->partial.data, f->partial.len);
             buf_reset(&f->partial);
         }
+        if (!f->nlines && f->initial_sent)
+            return 0;
         buf_t *b = &f->msg;
         buf_reset(b);
         buf_reserve(b, TAIL_HEADROOM + f->lines.len + 64);
@@ -548,8 +573,6 @@ int files_next(file_follow_t *f, char **data, size_t *len)
         f->initial_sent = 1;
         if (!f->follow)
             read_new(f); /* a one-shot read goes on until the end */
-    } else {
-        return 0;
     }
     *data = f->msg.data + TAIL_HEADROOM;
     *len = f->msg.len - TAIL_HEADROOM;
@@ -563,12 +586,11 @@ int files_failed(const file_follow_t *f)
 
 int files_done(const file_follow_t *f)
 {
-    struct stat st;
     if (f->failed)
         return f->error_sent;
     if (f->follow || !f->initial_sent || f->nlines || f->control || f->partial.len)
         return 0;
-    return fstat(f->fd, &st) || (uint64_t)st.st_size <= f->off;
+    return at_end(f);
 }
 
 static void on_closed(uv_handle_t *h)

@@ -332,9 +332,10 @@ static int file_request(http_conn_t *c, const http_req_t *r)
         size_t len;
         int first = 1;
         buf_putc(&b, '[');
+        /* bounded: each pass reads on (up to 1 MiB) or sends what it has */
         for (int guard = 0; guard < 1000 && !files_done(st->ff); guard++) {
             if (!files_next(st->ff, &data, &len))
-                break;
+                continue; /* inside a line longer than one read */
             if (len > 2 && data[0] == '[') {
                 if (!first)
                     buf_putc(&b, ',');
@@ -408,17 +409,22 @@ static int ws_writable(ws_conn_t *w)
     char *data;
     size_t len;
     if (st->err.len) {
-        ws_write_text(w, st->err.data + WS_PRE, st->err.len - WS_PRE);
-        ws_close_reason(w, 1008);
-        return -1;
+        if (ws_write_text(w, st->err.data + WS_PRE, st->err.len - WS_PRE))
+            return -1;
+        buf_reset(&st->err);
+        state_end(st);
+        ws_close(w, 1008); /* after the message, a close frame with 1008 */
+        return 0;
     }
     if (st->ff) {
         if (files_next(st->ff, &data, &len) && ws_write_text(w, data, len))
             return -1;
         if (files_done(st->ff)) {
             /* a one-shot read (follow=0) is complete, or the path became unsafe */
-            ws_close_reason(w, files_failed(st->ff) ? 1008 : 1000);
-            return -1;
+            int status = files_failed(st->ff) ? 1008 : 1000;
+            state_end(st);
+            ws_close(w, status);
+            return 0;
         }
         ws_want_writable(w);
         return 0;

@@ -37,6 +37,8 @@
  *     and a Content-Length body arrives whole before on_body_done;
  *   - after the half-close the connection closes within a bounded number
  *     of loop passes (no wedge) and nothing of it is left.
+ * The reference parser and the response checker are in http_check.h,
+ * shared with fuzz_routes.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -52,8 +54,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "http/http.h"
-
-#define MAX_REQS 512
+#include "http_check.h"
 
 /* ---- the handlers ---------------------------------------------------------- */
 
@@ -233,125 +234,25 @@ static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
     return 0;
 }
 
-/* ---- the reference request parser: which requests the input holds -------- */
+/* ---- the checks (http_check.h): the echo of each answer ------------------ */
 
-typedef struct reqs {
-    size_t n;
-    buf_t url[MAX_REQS];
-    int stop; /* an upgrade or an error: nothing after it is HTTP */
-} reqs_t;
-
-static reqs_t R;
-
-static int rq_begin(http_parser *p)
+static void on_response(size_t i, int status, const buf_t *body)
 {
-    (void)p;
-    if (R.n < MAX_REQS)
-        buf_reset(&R.url[R.n]);
-    return 0;
-}
-
-static int rq_url(http_parser *p, const char *at, size_t n)
-{
-    (void)p;
-    if (R.n < MAX_REQS && R.url[R.n].len + n <= HTTP_HEAD_MAX)
-        buf_append(&R.url[R.n], at, n);
-    return 0;
-}
-
-static int rq_headers(http_parser *p)
-{
-    (void)p;
-    R.n++;
-    return 0;
-}
-
-/* ---- the response checker ------------------------------------------------------ */
-
-typedef struct resps {
-    http_parser p;
-    size_t n;         /* final responses */
-    size_t echoes_at; /* index of the next final response */
-    buf_t body;
-    int status, chunked, in_msg;
-    uint64_t counted; /* final statuses */
-} resps_t;
-
-static resps_t S;
-
-static int rs_begin(http_parser *p)
-{
-    (void)p;
-    buf_reset(&S.body);
-    S.in_msg = 1;
-    return 0;
-}
-
-static int rs_headers(http_parser *p)
-{
-    S.status = (int)p->status_code;
-    S.chunked = (p->flags & F_CHUNKED) != 0;
-    return 0;
-}
-
-static int rs_body(http_parser *p, const char *at, size_t n)
-{
-    (void)p;
-    buf_append(&S.body, at, n);
-    return 0;
-}
-
-static int rs_complete(http_parser *p)
-{
-    (void)p;
-    S.in_msg = 0;
-    if (S.status < 200)
-        return 0; /* 100 Continue */
-    size_t i = S.n++;
-    if (S.body.len >= 5 && memcmp(S.body.data, "echo:", 5) == 0) {
+    (void)status;
+    if (body->len >= 5 && memcmp(body->data, "echo:", 5) == 0) {
         /* H1: the i-th answer is the i-th request's */
-        if (i >= R.n)
+        if (i >= HC_R.n)
             abort();
-        if (S.body.len - 5 != R.url[i].len ||
-            memcmp(S.body.data + 5, R.url[i].data, R.url[i].len) != 0)
+        if (body->len - 5 != HC_R.url[i].len ||
+            memcmp(body->data + 5, HC_R.url[i].data, HC_R.url[i].len) != 0)
             abort();
     }
-    return 0;
-}
-
-static http_parser_settings rq_settings = {
-    .on_message_begin = rq_begin, .on_url = rq_url, .on_headers_complete = rq_headers};
-static http_parser_settings rs_settings = {.on_message_begin = rs_begin,
-                                           .on_headers_complete = rs_headers,
-                                           .on_body = rs_body,
-                                           .on_message_complete = rs_complete};
-
-/* HEAD answers carry no body: the response parser must be told. */
-static size_t heads_seen;
-static unsigned char head_req[MAX_REQS];
-
-static int rs_headers_head(http_parser *p)
-{
-    rs_headers(p);
-    size_t i = S.n;
-    if (S.status >= 200 && i < R.n && i < MAX_REQS && head_req[i])
-        return 1; /* no body follows */
-    return 0;
-}
-
-static int rq_headers_method(http_parser *p)
-{
-    if (R.n < MAX_REQS)
-        head_req[R.n] = p->method == HTTP_HEAD;
-    heads_seen += p->method == HTTP_HEAD;
-    return rq_headers(p);
 }
 
 /* ---- the driver ------------------------------------------------------------------ */
 
 static uv_loop_t loop;
 static http_server_t *srv;
-static buf_t out;
 
 static void setup(void)
 {
@@ -370,26 +271,7 @@ static void setup(void)
     if (!srv)
         abort();
     http_server_on_upgrade(srv, on_upgrade, NULL);
-    rq_settings.on_headers_complete = rq_headers_method;
-    rs_settings.on_headers_complete = rs_headers_head;
-}
-
-/* Reads what the server sent; returns 1 at its end of stream. */
-static int drain(int fd)
-{
-    for (;;) {
-        char *p = buf_reserve(&out, 65536);
-        ssize_t r = recv(fd, p, 65536, MSG_DONTWAIT);
-        if (r > 0) {
-            out.len += (size_t)r;
-            continue;
-        }
-        if (r == 0)
-            return 1;
-        if (errno == EAGAIN || errno == EINTR)
-            return 0;
-        return 1; /* reset */
-    }
+    HC_S.on_response = on_response;
 }
 
 /* One loop pass, then what a store completion would do. */
@@ -401,15 +283,7 @@ static void pump(int fd)
         T.pending = NULL;
         echo(c, 200);
     }
-    drain(fd);
-}
-
-static uint32_t next_rand(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
+    hc_drain(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -427,18 +301,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 1;
 
     memset(&T, 0, sizeof T);
-    R.n = 0;
-    heads_seen = 0;
-    buf_reset(&out);
-    memset(&S.p, 0, sizeof S.p);
-    S.n = 0;
-    S.in_msg = 0;
-    buf_reset(&S.body);
+    hc_reset();
 
     /* the requests the input holds, as the server's own parser sees them */
-    http_parser rp;
-    http_parser_init(&rp, HTTP_REQUEST);
-    http_parser_execute(&rp, &rq_settings, in, n);
+    hc_reqs_parse(in, n);
 
     const http_stats_t *st = http_server_stats(srv);
     uint64_t before = 0, dbl_before = st->double_replies;
@@ -459,9 +325,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mode == 1)
             piece = 1;
         else if (mode == 2)
-            piece = 1 + next_rand(&seed) % 16;
+            piece = 1 + hc_next_rand(&seed) % 16;
         else if (mode == 3)
-            piece = 1 + next_rand(&seed) % 512;
+            piece = 1 + hc_next_rand(&seed) % 512;
         if (piece > n - off)
             piece = n - off;
         ssize_t w = send(sv[1], in + off, piece, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -505,7 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             T.pending = NULL;
             echo(c, 200);
         }
-        closed = drain(sv[1]) && st->conns_open == 0;
+        closed = hc_drain(sv[1]) && st->conns_open == 0;
     }
     if (!closed)
         abort(); /* wedged: the connection neither finished nor closed */
@@ -518,21 +384,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     if (getenv("FUZZ_HTTP_DEBUG")) /* what came back, to read a crash */
-        fprintf(stderr, "requests %zu, reply bytes:\n%.*s\n", R.n, (int)out.len,
-                out.data ? out.data : "");
+        fprintf(stderr, "requests %zu, reply bytes:\n%.*s\n", HC_R.n, (int)hc_out.len,
+                hc_out.data ? hc_out.data : "");
 
     /* the answers: well-formed, in order, each counted one sent */
-    http_parser_init(&S.p, HTTP_RESPONSE);
-    size_t used = http_parser_execute(&S.p, &rs_settings, out.data ? out.data : "", out.len);
-    if (HTTP_PARSER_ERRNO(&S.p) != HPE_OK || used != out.len)
-        abort(); /* the server sent something that is not HTTP */
-    if (S.in_msg && !S.chunked)
-        abort(); /* a reply cut short (only a stream may be, at the close) */
+    if (hc_check_http(hc_out.data, hc_out.len) != hc_out.len)
+        abort(); /* no route here answers 101 */
     uint64_t after = 0;
     for (int i = 200; i < 600; i++)
         after += st->status[i];
     uint64_t counted = after - before;
-    if (S.n != counted && !(S.in_msg && S.n + 1 == counted))
+    if (HC_S.n != counted && !(HC_S.in_msg && HC_S.n + 1 == counted))
         abort(); /* a completion counted and never sent, or sent uncounted */
     if (st->double_replies - dbl_before != T.doubles)
         abort();

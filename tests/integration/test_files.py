@@ -131,6 +131,65 @@ def test_websocket_escape_is_refused(make_server, root):
     asyncio.run(run())
 
 
+def test_websocket_close_codes(make_server, root):
+    """A one-shot read (follow=0) ends with a close frame with 1000 once
+    every line was sent, also when the last messages are large; a refusal
+    with 1008."""
+    big = root / "big.log"
+    with open(big, "w") as f:
+        for i in range(40000):
+            f.write(f"line {i:06d} " + "x" * 100 + "\n")
+    s = make_server("--tail-root", str(root))
+
+    async def read_all(path):
+        async with websockets.connect(f"ws://127.0.0.1:{s.port}/api/files/{path}",
+                                      max_size=None) as ws:
+            msgs = []
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                while True:
+                    msgs.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return msgs, e.value.rcvd, ws.close_code
+
+    msgs, rcvd, code = asyncio.run(read_all("logs/app.log?n=2&follow=0"))
+    assert msgs == [["two", "three"]]
+    assert rcvd is not None and rcvd.code == 1000 and code == 1000
+
+    msgs, rcvd, code = asyncio.run(read_all("logs/big.log?n=40000&follow=0"))
+    lines = sum((m for m in msgs if isinstance(m, list)), [])
+    # 4.5 MB: the last lines in the 4 MiB searched back, every one whole
+    assert 30000 < len(lines) < 40000
+    first = 40000 - len(lines)
+    assert lines == [f"line {i:06d} " + "x" * 100 for i in range(first, 40000)]
+    assert rcvd is not None and rcvd.code == 1000 and code == 1000
+
+    for path in ("logs/escape", "nope/app.log", "logs/nginx"):
+        msgs, rcvd, code = asyncio.run(read_all(path))
+        assert msgs and msgs[0]["type"] == "error", msgs
+        assert rcvd is not None and rcvd.code == 1008 and code == 1008, (path, rcvd)
+
+
+def test_one_shot_read_through_a_line_longer_than_a_read(make_server, root):
+    """A line longer than one read (1 MiB) in a one-shot read: it is sent
+    cut at 64 KiB, once, and the lines after it follow (the read used to
+    stop there: the plain GET answered without them and the WebSocket
+    waited for ever)."""
+    (root / "long.log").write_text("start\n" + "y" * 3_000_000 + "\nend\n")
+    s = make_server("--tail-root", str(root))
+    want = ["start", "y" * 65536, "end"]
+    assert requests.get(s.url + "/api/files/logs/long.log?n=3", timeout=10).json() == want
+
+    async def run():
+        url = f"ws://127.0.0.1:{s.port}/api/files/logs/long.log?n=3&follow=0"
+        async with websockets.connect(url, max_size=None) as ws:
+            lines = []
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    lines += json.loads(await asyncio.wait_for(ws.recv(), 10))
+            return lines, ws.close_code
+    lines, code = asyncio.run(run())
+    assert lines == want and code == 1000
+
+
 def test_sse_follow(make_server, root):
     s = make_server("--tail-root", str(root))
     r = requests.get(s.url + "/api/files/logs/app.log?n=2",

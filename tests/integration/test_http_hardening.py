@@ -493,3 +493,79 @@ def test_sse_requests_log_no_errors(make_server):
     st, _ = server.request("GET", "/healthz")
     assert st == 200
     assert not [l for l in server.log_lines if " error: " in l or " warning: " in l]
+
+
+def test_requests_pipelined_behind_a_store_append_are_answered_at_a_half_close(make_server):
+    """POST /api/log (answered once stored), then two GETs, in one write,
+    then a half-close: all three answered, in order, then the close. The
+    two behind the POST used to be dropped when the half-close arrived
+    while the POST waited for the store (answered when it did not)."""
+    server = make_server()
+    for i in range(3):
+        c = Conn(server.port)
+        post = request("POST", "/api/log", f"log=half-close+{i}".encode(), {"Content-Type": FORM})
+        gets = request("GET", "/healthz") + request("GET", "/api/logs?limit=1")
+        c.send(post + gets)
+        c.sock.shutdown(socket.SHUT_WR)
+        replies = [c.reply() for _ in range(3)]
+        assert [r.status for r in replies] == [200, 200, 200], replies
+        assert json.loads(replies[0].body)["accepted"] == 1
+        assert json.loads(replies[1].body)["status"] == "ok"
+        assert [r["msg"] for r in json.loads(replies[2].body)] == [f"half-close {i}"]
+        assert c.closed()
+        c.close()
+
+
+def ws_handshake(port, path="/api/tail?n=0"):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(request("GET", path, headers={
+        "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13"}))
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return s
+
+
+def masked(op, payload):
+    mask = b"\x01\x02\x03\x04"
+    return bytes([0x80 | op, 0x80 | len(payload)]) + mask + \
+        bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def until_eof(s):
+    out = b""
+    try:
+        while chunk := s.recv(65536):
+            out += chunk
+    except ConnectionResetError:
+        pass
+    return out
+
+
+@pytest.mark.parametrize("payload,answer", [
+    (b"", b"\x88\x00"),                                  # no status: echoed empty
+    ((1000).to_bytes(2, "big") + b"bye", b"\x88\x05\x03\xe8bye"),  # echoed
+    ((999).to_bytes(2, "big"), b"\x88\x02\x03\xea"),    # a reserved code: 1002
+    ((5000).to_bytes(2, "big"), b"\x88\x02\x03\xea"),   # past 4999: 1002
+    ((63976).to_bytes(2, "big") + b"x", b"\x88\x03\x03\xeax"),  # (found by fuzz_routes)
+    (b"\x03", None),                                     # one byte: no close frame
+    ((1000).to_bytes(2, "big") + b"\xff\xfe", None),     # reason not UTF-8: none
+])
+def test_websocket_client_close_frames(make_server, payload, answer):
+    """A client's close frame is answered with a valid one (echoed, or 1002
+    for a reserved or undefined code); one RFC 6455 forbids (a 1-byte payload, a reason
+    that is not UTF-8) fails the connection: closed with no close frame
+    (lws used to echo it back as it came)."""
+    server = make_server()
+    s = ws_handshake(server.port)
+    s.sendall(masked(8, payload))
+    got = until_eof(s)
+    s.close()
+    if answer is None:
+        assert got == b"", got
+    else:
+        assert got == answer, got

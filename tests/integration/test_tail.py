@@ -74,6 +74,75 @@ def test_backlog_then_follow_with_filters(server):
     asyncio.run(run())
 
 
+def raw_ws(port, path):
+    """A WebSocket handshake on a plain socket; returns the socket with the
+    101 read."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    c.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = c.recv(1)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return c
+
+
+def read_frame(c):
+    """One unmasked server frame: (opcode, payload), or None at the end."""
+    def exactly(n):
+        b = b""
+        while len(b) < n:
+            chunk = c.recv(n - len(b))
+            if not chunk:
+                return None
+            b += chunk
+        return b
+    h = exactly(2)
+    if h is None:
+        return None
+    n = h[1] & 0x7f
+    if n == 126:
+        n = int.from_bytes(exactly(2), "big")
+    elif n == 127:
+        n = int.from_bytes(exactly(8), "big")
+    return h[0] & 0x0f, exactly(n)
+
+
+@pytest.mark.parametrize("qs", ["?topic=a..b", "?n=x", "?bogus=1"])
+def test_websocket_refusal_ends_with_a_close_frame(server, qs):
+    """A refused subscription gets its error message, then a close frame
+    with 1008 (policy violation), not a dropped connection (1006)."""
+    async def run():
+        async with websockets.connect(ws_url(server, qs)) as ws:
+            err = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            with pytest.raises(websockets.ConnectionClosed) as e:
+                await asyncio.wait_for(ws.recv(), 10)
+            return err, e.value.rcvd, ws.close_code
+    err, rcvd, code = asyncio.run(run())
+    assert err["type"] == "error" and err["status"] == 400
+    assert rcvd is not None and rcvd.code == 1008, rcvd
+    assert code == 1008
+
+    # the same on the wire: a text frame, a close frame with 1008, and once
+    # the client answers with its close, the end of the connection
+    with raw_ws(server.port, "/api/tail" + qs) as c:
+        op, payload = read_frame(c)
+        assert op == 1 and json.loads(payload)["type"] == "error"
+        op, payload = read_frame(c)
+        assert op == 8 and int.from_bytes(payload[:2], "big") == 1008
+        mask = os.urandom(4)
+        body = (1008).to_bytes(2, "big")
+        c.sendall(bytes([0x88, 0x80 | len(body)]) + mask +
+                  bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+        t0 = time.monotonic()
+        assert read_frame(c) is None
+        assert time.monotonic() - t0 < 3  # closed on the answer, not at a timeout
+
+
 def test_records_are_batched_into_messages(server):
     async def run():
         async with websockets.connect(ws_url(server, "?n=0")) as ws:

@@ -192,6 +192,7 @@ async def ws_refusal(server, qs):
         msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
         with pytest.raises(websockets.ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 10)
+        assert ws.close_code == 1008  # a close frame, not a dropped connection
         return msg
 
 
