@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "../common/log.h"
-#include "../ingest/http/form_parse.h"
+#include "../common/form_parse.h"
 
 _Static_assert(LWS_PRE <= WS_PRE, "WS_PRE covers lws's headroom");
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
-#include "../server/config.h"
 
 #define SWEEP_MS       1000
 #define DGRAM_BUF      (64u * 1024)
@@ -22,7 +22,7 @@ struct stream_listener {
     long max_connections;
     int64_t idle_timeout_ns;
     stream_opts_t o; /* as started, addr pointing at the copy below */
-    char addr[CONFIG_ADDR_MAX];
+    char addr[ADDR_MAX];
     stream_conn_t head; /* list sentinel */
     long nconns;
     int paused; /* backpressure: every connection stopped reading */
@@ -32,9 +32,9 @@ struct stream_listener {
 
 static int parse_addr(const char *addr, struct sockaddr_storage *ss)
 {
-    char host[CONFIG_ADDR_MAX];
+    char host[ADDR_MAX];
     int port;
-    if (config_split_addr(addr, host, sizeof host, &port))
+    if (addr_split(addr, host, sizeof host, &port))
         return UV_EINVAL;
     if (strchr(host, ':'))
         return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
@@ -515,8 +515,8 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     store_on_commit(store, on_commit, l);
     l->accepting = 1;
     *port = bound_port((uv_handle_t *)&l->server, 0);
-    char host[CONFIG_ADDR_MAX];
-    config_split_addr(o->addr, host, sizeof host, &rc);
+    char host[ADDR_MAX];
+    addr_split(o->addr, host, sizeof host, &rc);
     log_info("%s listening on %s:%d", proto->name, host, *port);
     return l;
 }
@@ -686,8 +686,8 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
     uv_unref((uv_handle_t *)&l->check);
     l->handles++;
     *port = bound_port((uv_handle_t *)&l->udp, 1);
-    char host[CONFIG_ADDR_MAX];
-    config_split_addr(addr, host, sizeof host, &rc);
+    char host[ADDR_MAX];
+    addr_split(addr, host, sizeof host, &rc);
     log_info("syslog-udp listening on %s:%d", host, *port);
     return l;
 }

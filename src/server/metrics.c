@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "../common/level.h"
+#include "../common/version.h"
 #include "../http/http.h"
-#include "version.h"
 
 metrics_t metrics;
 

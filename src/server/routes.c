@@ -2,6 +2,7 @@
  * that knows every handler, and starts and stops the HTTP side. */
 #include <stdio.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../http/http.h"
 #include "../http/ws.h"
@@ -70,7 +71,7 @@ int routes_start(server_t *srv)
     int port;
     if (strcmp(srv->cfg.http, "off") == 0)
         return 0;
-    if (config_split_addr(srv->cfg.http, host, sizeof host, &port)) {
+    if (addr_split(srv->cfg.http, host, sizeof host, &port)) {
         log_error("bad --http address %s", srv->cfg.http);
         return -1;
     }

@@ -7,12 +7,12 @@
 #include "../tail/tail.h"
 #include "../ui/ui_assets.h"
 #include "../common/timeutil.h"
+#include "../common/version.h"
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "metrics.h"
 #include "server.h"
 #include "status.h"
-#include "version.h"
 
 static int health(http_conn_t *c, const http_req_t *r)
 {
