@@ -120,6 +120,7 @@ typedef struct http_route {
     int writes;    /* changes state even as GET: cross-site requests are refused */
     int cors;      /* pages of o->cors_origins may call it (preflight, headers) */
     const http_handler_t *handler;
+    void *data; /* the handler's context, http_data(); NULL: http_server_data() */
 } http_route_t;
 
 /* Limits and timeouts; zero fields take the defaults. */
@@ -173,14 +174,17 @@ const http_stats_t *http_server_stats(const http_server_t *s);
  * head and what followed it). Returns 0, or -1 when it closed fd. */
 typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n);
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
-/* Handlers' shared context (the server's owner). */
+/* The context of handlers whose route has no data of its own (the
+ * server's owner). */
 void http_server_set_data(http_server_t *s, void *data);
 void *http_server_data(const http_server_t *s);
 
 /* ---- inside a handler ---------------------------------------------------- */
 
 void *http_state(http_conn_t *c);
-void *http_data(http_conn_t *c); /* http_server_data() of the connection's server */
+/* The current request's route data, or http_server_data() of the
+ * connection's server when the route has none. */
+void *http_data(http_conn_t *c);
 /* Whether the connection wants the reply to say keep-alive or close. */
 const char *http_peer(const http_conn_t *c);
 

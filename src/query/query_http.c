@@ -12,7 +12,6 @@
 #include "../common/timeutil.h"
 #include "../http/http.h"
 #include "../server/metrics.h"
-#include "../server/server.h"
 #include "params.h"
 #include "query.h"
 #include "query_http.h"
@@ -122,7 +121,7 @@ static int on_writable(http_conn_t *c)
     query_state_t *st = http_state(c);
     query_job_t *j = st->job;
     if (j && !j->running)
-        schedule(j, &((server_t *)http_data(c))->loop);
+        schedule(j, ((query_http_ctx_t *)http_data(c))->loop);
     return 0;
 }
 
@@ -142,7 +141,7 @@ static void on_end(http_conn_t *c)
 static int on_request(http_conn_t *c, const http_req_t *r)
 {
     query_state_t *st = http_state(c);
-    server_t *srv = http_data(c);
+    query_http_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     char accept[128];
 
@@ -179,10 +178,10 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
         strstr(accept, "application/x-ndjson"))
         j->q.format = QUERY_NDJSON;
-    j->store = srv->store;
+    j->store = ctx->store;
     j->conn = c;
     st->job = j;
-    schedule(j, &srv->loop);
+    schedule(j, ctx->loop);
     return 0;
 }
 

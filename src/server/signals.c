@@ -92,11 +92,7 @@ void reload(server_t *srv)
     } else if (log_reopen()) {
         log_error("SIGHUP: cannot reopen the log file: %s", strerror(errno));
     }
-    if (c->max_body != nc->max_body) {
-        http_parse_free(&srv->hp);
-        http_parse_init(&srv->hp, nc->max_body);
-        c->max_body = nc->max_body;
-    }
+    c->max_body = nc->max_body;
     c->max_body_memory = nc->max_body_memory;
     c->retain_bytes = nc->retain_bytes;
     c->retain_age_s = nc->retain_age_s;
@@ -107,7 +103,7 @@ void reload(server_t *srv)
     c->allowed_origins = nc->allowed_origins;
     c->allowed_hosts = nc->allowed_hosts;
     c->cors_origins = nc->cors_origins;
-    routes_reconfigure(srv); /* re-points the name lists at srv->cfg */
+    routes_reconfigure(srv); /* re-points the name lists at srv->cfg, new body limits */
     free(nc);
 
     log_info("SIGHUP: configuration reloaded; changed: %s", ch.live[0] ? ch.live : "nothing");
