@@ -136,6 +136,28 @@ typedef struct http_options {
     size_t ncors_origins;
 } http_options_t;
 
+/* Why a handler refused a request: the reason label of
+ * logship_http_rejected_total, named in server/metrics.c. Each handler
+ * counts its own refusals (a uint64_t[HREJ_COUNT] in its stats); the
+ * layer's own 400/431, 404 and 405 are in http_stats_t and added there. */
+enum http_reject {
+    HREJ_MALFORMED_JSON,
+    HREJ_BAD_LINE, /* one NDJSON or JSON element refused inside a batch */
+    HREJ_BAD_FORM,
+    HREJ_UNSUPPORTED_TYPE,
+    HREJ_TOO_LARGE,
+    HREJ_EMPTY,
+    HREJ_HEADERS,
+    HREJ_BAD_QUERY,
+    HREJ_SHUTTING_DOWN,
+    HREJ_NOT_FOUND,
+    HREJ_METHOD,
+    HREJ_STORE,     /* the store refused: behind, or failed */
+    HREJ_FORBIDDEN, /* a file path outside the tail roots */
+    HREJ_BUSY,      /* --max-body-memory reached */
+    HREJ_COUNT
+};
+
 /* Counters of the HTTP layer, for /metrics. */
 typedef struct http_stats {
     uint64_t status[600];      /* replies sent, by status */

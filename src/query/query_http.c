@@ -11,12 +11,18 @@
 
 #include "../common/timeutil.h"
 #include "../http/http.h"
-#include "../server/metrics.h"
 #include "params.h"
 #include "query.h"
 #include "query_http.h"
 
 #define CHUNK (256u * 1024)
+
+static query_http_stats_t stats = {.seconds = {.kind = &hist_seconds}};
+
+const query_http_stats_t *query_http_stats(void)
+{
+    return &stats;
+}
 
 typedef struct query_job {
     uv_work_t work;
@@ -69,14 +75,14 @@ static void deliver(query_job_t *j)
     http_conn_t *c = j->conn;
     if (!j->streaming) {
         if (j->q.error && !j->q.emitted) {
-            metrics.http_reject[HREJ_BAD_QUERY]++;
+            stats.rejected[HREJ_BAD_QUERY]++;
             http_reply_error(c, 500, "store read error");
             return;
         }
         if (j->q.done) {
             /* an empty answer may carry a hint (query.h) */
             http_header_t hint = {"Logship-Hint", j->q.hint.len ? buf_cstr(&j->q.hint) : ""};
-            hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
+            hist_observe_ns(&stats.seconds, time_mono_ns() - j->t0);
             http_reply(c, 200, ctype_of(j), &hint, j->q.hint.len > 0, j->out.data, j->out.len);
             return;
         }
@@ -89,7 +95,7 @@ static void deliver(query_job_t *j)
     if (!j->conn)
         return;
     if (j->q.done) {
-        hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
+        hist_observe_ns(&stats.seconds, time_mono_ns() - j->t0);
         http_stream_end(c);
         return;
     }
@@ -146,13 +152,13 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     char accept[128];
 
     if (http_query(r, &st->query, &err)) {
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, "bad query string: use percent-escapes");
         return 0;
     }
     char perr[PARAM_ERR_MAX];
     if (params_check(&st->query, NULL, perr, sizeof perr)) {
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, perr);
         return 0;
     }
@@ -171,7 +177,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
             err = msg;
         }
         job_free(j);
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, err);
         return 0;
     }

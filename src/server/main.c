@@ -184,7 +184,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     srv.started_ns = time_now_ns();
-    metrics_init();
 
     srv.argc = argc;
     srv.argv = argv;

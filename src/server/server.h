@@ -11,6 +11,7 @@
 
 #include "../store/store.h"
 #include "config.h"
+#include "metrics.h"
 
 struct http_server;
 struct ws_server;
@@ -27,6 +28,7 @@ typedef struct server {
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
+    server_stats_t stats; /* the server's own counters (the modules keep theirs) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
     int lock_fd; /* the data directory's lock (store/dirlock.h) */

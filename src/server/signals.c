@@ -109,7 +109,7 @@ void reload(server_t *srv)
     log_info("SIGHUP: configuration reloaded; changed: %s", ch.live[0] ? ch.live : "nothing");
     if (ch.restart[0])
         log_warn("SIGHUP: these changes need a restart and were not applied: %s", ch.restart);
-    metrics.reloads++;
+    srv->stats.reloads++;
 }
 
 void status_log(server_t *srv)
@@ -121,7 +121,7 @@ void status_log(server_t *srv)
     uint64_t open = hs ? hs->conns_open : 0;
     for (int i = 0; i < INPUT_COUNT; i++)
         if (i != INPUT_HTTP) /* the HTTP layer counts its own */
-            open += metrics.conns_open[i];
+            open += metrics_input((enum input)i)->conns_open;
     log_info("status: up %llds, records %llu..%llu (%llu written since start), %llu segments, "
              "%llu bytes, %llu connections open, %zu live tail subscribers, %zu HTTP requests "
              "in flight",

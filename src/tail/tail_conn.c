@@ -14,7 +14,6 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../query/params.h"
-#include "../server/metrics.h"
 #include "files.h"
 #include "tail.h"
 #include "tail_conn.h"
@@ -22,6 +21,13 @@
 _Static_assert(WS_PRE <= TAIL_HEADROOM, "tail messages reserve room for lws");
 
 #define SSE_KEEPALIVE_MS 15000
+
+static tail_conn_stats_t stats;
+
+const tail_conn_stats_t *tail_conn_stats(void)
+{
+    return &stats;
+}
 
 static const http_header_t sse_headers[] = {{"Cache-Control", "no-cache"},
                                             {"X-Accel-Buffering", "no"}};
@@ -91,7 +97,7 @@ static int start_file(const tail_conn_ctx_t *ctx, tail_state_t *st, const char *
     }
     if (files_resolve(ctx->roots, rel, path, sizeof path, err)) {
         log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
-        metrics.http_reject[HREJ_FORBIDDEN]++;
+        stats.rejected[HREJ_FORBIDDEN]++;
         return -1;
     }
     for (size_t i = 0; i < st->query.n; i++) {
@@ -112,7 +118,7 @@ static int start_file(const tail_conn_ctx_t *ctx, tail_state_t *st, const char *
     st->ff = files_follow(ctx->loop, ctx->roots, path, n, follow, fr, conn, wake, err);
     if (!st->ff) {
         log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
-        metrics.http_reject[HREJ_FORBIDDEN]++;
+        stats.rejected[HREJ_FORBIDDEN]++;
     }
     return st->ff ? 0 : -1;
 }
@@ -126,7 +132,7 @@ static int wants_sse(const http_req_t *r)
 
 static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
 {
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply_error(c, status, msg);
 }
 

@@ -3,6 +3,7 @@
 #ifndef LOGSHIP_TAIL_CONN_H
 #define LOGSHIP_TAIL_CONN_H
 
+#include <stdint.h>
 #include <uv.h>
 
 #include "../http/http.h"
@@ -19,9 +20,17 @@ typedef struct tail_conn_ctx {
     const file_roots_t *roots; /* NULL: file tail is off (no --tail-root) */
 } tail_conn_ctx_t;
 
+/* The routes' counters, for /metrics (the hub's own are tail_get_stats). */
+typedef struct tail_conn_stats {
+    uint64_t rejected[HREJ_COUNT]; /* requests refused, by reason */
+} tail_conn_stats_t;
+
 extern const http_handler_t tail_sse_handler;   /* GET /api/tail (SSE) */
 extern const http_handler_t files_list_handler; /* GET /api/files */
 extern const http_handler_t files_file_handler; /* GET /api/files/<root>/<path> */
 extern const ws_handler_t tail_ws_handlers[2];  /* /api/tail, /api/files/ */
+
+/* The counters of the process's tail and file routes. Loop thread. */
+const tail_conn_stats_t *tail_conn_stats(void);
 
 #endif

@@ -16,9 +16,16 @@
 #include "../../common/timeutil.h"
 #include "../../http/http.h"
 #include "../../query/params.h"
-#include "../../server/metrics.h"
 #include "../../store/producer.h"
 #include "ingest_http.h"
+
+/* The route's counters: the HTTP input's, and its refusals. */
+static ingest_http_stats_t stats = {.in = {.ack_seconds = {.kind = &hist_seconds}}};
+
+const ingest_http_stats_t *ingest_http_stats(void)
+{
+    return &stats;
+}
 
 /* Per connection, kept across its requests. */
 typedef struct ingest_state {
@@ -48,7 +55,7 @@ static void defaults_init(rec_defaults_t *d, http_conn_t *c)
 
 static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
 {
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply_error(c, status, msg);
 }
 
@@ -77,7 +84,7 @@ static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
         http_reply(st->conn, 503, "application/json", NULL, 0, st->resp.data, st->resp.len);
         return;
     }
-    hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
+    hist_observe_ns(&stats.in.ack_seconds, time_mono_ns() - st->t0);
     http_reply(st->conn, 200, "application/json", NULL, 0, st->resp.data, st->resp.len);
 }
 
@@ -131,10 +138,10 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     }
     int duplicate = st->has_producer && rc == STORE_DONE;
     if (!duplicate) {
-        metrics.records[INPUT_HTTP] += b->count;
-        metrics.repaired[INPUT_HTTP] += b->repaired;
-        metrics.truncated[INPUT_HTTP] += b->truncated;
-        metrics.unknown_levels[INPUT_HTTP] += b->unknown_levels;
+        stats.in.records += b->count;
+        stats.in.repaired += b->repaired;
+        stats.in.truncated += b->truncated;
+        stats.in.unknown_levels += b->unknown_levels;
     }
 
     buf_t *body = &st->resp;
@@ -164,7 +171,7 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     }
     buf_puts(body, "}\n");
     if (rc == STORE_DONE) {
-        hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
+        hist_observe_ns(&stats.in.ack_seconds, time_mono_ns() - st->t0);
         http_reply(c, 200, "application/json", NULL, 0, body->data, body->len);
     }
     return 0;
@@ -188,7 +195,7 @@ static void refuse(http_conn_t *c, ingest_state_t *st, int status, enum http_rej
     buf_puts(body, ",\"rejected\":[");
     buf_append(body, rep->json.data, rep->json.len);
     buf_puts(body, "]}\n");
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply(c, status, "application/json", NULL, 0, body->data, body->len);
 }
 
@@ -200,7 +207,7 @@ static int ingest_get(http_conn_t *c, ingest_state_t *st, const http_req_t *r)
     const char *err = NULL;
 
     defaults_init(&d, c);
-    metrics.bytes[INPUT_HTTP] += r->query.n;
+    stats.in.bytes += r->query.n;
     batch_reset(&ctx->batch);
     ingest_report_reset(&ctx->report);
     if (http_parse_form(&ctx->hp, &st->query, &ctx->batch, &d, &err) != 200) {
@@ -269,7 +276,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
 static int on_body(http_conn_t *c, const char *p, size_t n)
 {
     ingest_state_t *st = http_state(c);
-    metrics.bytes[INPUT_HTTP] += n;
+    stats.in.bytes += n;
     ingest_http_ctx_t *ctx = st->ctx;
     if (!st->reading)
         return 0;
@@ -287,7 +294,7 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
         if (ctx->body_memory - st->held + want > ctx->limits.max_body_memory) {
             st->reading = 0;
             body_release(st, 0);
-            metrics.http_reject[HREJ_BUSY]++;
+            stats.rejected[HREJ_BUSY]++;
             static const http_header_t retry[] = {{"Retry-After", "1"},
                                                   {"Cache-Control", "no-store"}};
             static const char msg[] =
@@ -323,7 +330,7 @@ static int on_body_done(http_conn_t *c)
     ingest_report_reset(&ctx->report);
     int status = http_parse_body(&ctx->hp, st->kind, st->body.data ? st->body.data : "",
                                  st->body.len, &ctx->batch, &d, &ctx->report, &err);
-    metrics.http_reject[HREJ_BAD_LINE] += ctx->report.rejected;
+    stats.rejected[HREJ_BAD_LINE] += ctx->report.rejected;
     /* one huge body must not pin its memory to an idle connection */
     body_release(st, 64 * 1024);
     if (status == 200)

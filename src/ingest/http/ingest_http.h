@@ -28,6 +28,12 @@ typedef struct ingest_http_ctx {
     size_t body_memory; /* request bodies held now, against max_body_memory */
 } ingest_http_ctx_t;
 
+/* The route's counters (ingest.h), for /metrics. */
+typedef struct ingest_http_stats {
+    ingest_stats_t in;             /* the HTTP input's */
+    uint64_t rejected[HREJ_COUNT]; /* requests or batch lines refused, by reason */
+} ingest_http_stats_t;
+
 extern const http_handler_t ingest_http_handler;
 
 /* Sets up ctx (caller-allocated) to append to store within lim. */
@@ -36,5 +42,8 @@ void ingest_http_init(ingest_http_ctx_t *ctx, store_t *store, const ingest_http_
 void ingest_http_set_limits(ingest_http_ctx_t *ctx, const ingest_http_limits_t *lim);
 /* Frees the scratch; ctx may be zeroed (never set up). */
 void ingest_http_close(ingest_http_ctx_t *ctx);
+/* The counters of the process's HTTP ingest (every context's). Loop
+ * thread. */
+const ingest_http_stats_t *ingest_http_stats(void);
 
 #endif
