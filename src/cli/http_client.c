@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "../server/version.h"
+#include "../common/version.h"
 
 #define RX_BUF          (64 * 1024)
 #define CONNECT_TIMEOUT 10 /* seconds for the TCP connection */

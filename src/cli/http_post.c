@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "../common/timeutil.h"
-#include "../server/version.h"
+#include "../common/version.h"
 
 #define HEAD_MAX (16 * 1024)
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../server/version.h"
+#include "../common/version.h"
 #include "cli.h"
 
 static const struct command {

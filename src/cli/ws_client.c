@@ -28,7 +28,7 @@
 #include <strings.h>
 
 #include "../common/buf.h"
-#include "../server/version.h"
+#include "../common/version.h"
 
 #define RX_BUF          (64 * 1024)
 #define CONNECT_TIMEOUT 10 /* seconds for the TCP connection */

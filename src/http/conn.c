@@ -497,7 +497,7 @@ void *http_state(http_conn_t *c)
 
 void *http_data(http_conn_t *c)
 {
-    return c->srv->data;
+    return c->data ? c->data : c->srv->data;
 }
 
 const char *http_peer(const http_conn_t *c)
@@ -798,6 +798,7 @@ static int on_headers_complete(http_parser *p)
         return 0;
     }
     c->h = rt->handler;
+    c->data = rt->data;
     if (c->state_of != c->h) {
         if (c->state && c->state_of && c->state_of->on_free)
             c->state_of->on_free(c->state);

@@ -120,6 +120,7 @@ typedef struct http_route {
     int writes;    /* changes state even as GET: cross-site requests are refused */
     int cors;      /* pages of o->cors_origins may call it (preflight, headers) */
     const http_handler_t *handler;
+    void *data; /* the handler's context, http_data(); NULL: http_server_data() */
 } http_route_t;
 
 /* Limits and timeouts; zero fields take the defaults. */
@@ -134,6 +135,28 @@ typedef struct http_options {
     const char *const *cors_origins; /* origins served with CORS on cors routes ('*': any) */
     size_t ncors_origins;
 } http_options_t;
+
+/* Why a handler refused a request: the reason label of
+ * logship_http_rejected_total, named in server/metrics.c. Each handler
+ * counts its own refusals (a uint64_t[HREJ_COUNT] in its stats); the
+ * layer's own 400/431, 404 and 405 are in http_stats_t and added there. */
+enum http_reject {
+    HREJ_MALFORMED_JSON,
+    HREJ_BAD_LINE, /* one NDJSON or JSON element refused inside a batch */
+    HREJ_BAD_FORM,
+    HREJ_UNSUPPORTED_TYPE,
+    HREJ_TOO_LARGE,
+    HREJ_EMPTY,
+    HREJ_HEADERS,
+    HREJ_BAD_QUERY,
+    HREJ_SHUTTING_DOWN,
+    HREJ_NOT_FOUND,
+    HREJ_METHOD,
+    HREJ_STORE,     /* the store refused: behind, or failed */
+    HREJ_FORBIDDEN, /* a file path outside the tail roots */
+    HREJ_BUSY,      /* --max-body-memory reached */
+    HREJ_COUNT
+};
 
 /* Counters of the HTTP layer, for /metrics. */
 typedef struct http_stats {
@@ -173,14 +196,17 @@ const http_stats_t *http_server_stats(const http_server_t *s);
  * head and what followed it). Returns 0, or -1 when it closed fd. */
 typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n);
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
-/* Handlers' shared context (the server's owner). */
+/* The context of handlers whose route has no data of its own (the
+ * server's owner). */
 void http_server_set_data(http_server_t *s, void *data);
 void *http_server_data(const http_server_t *s);
 
 /* ---- inside a handler ---------------------------------------------------- */
 
 void *http_state(http_conn_t *c);
-void *http_data(http_conn_t *c); /* http_server_data() of the connection's server */
+/* The current request's route data, or http_server_data() of the
+ * connection's server when the route has none. */
+void *http_data(http_conn_t *c);
 /* Whether the connection wants the reply to say keep-alive or close. */
 const char *http_peer(const http_conn_t *c);
 

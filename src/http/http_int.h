@@ -49,6 +49,7 @@ struct http_conn {
     slice_t cors_origin; /* the request's Origin when CORS applies to it (cors.c) */
 
     const http_handler_t *h; /* of the current request; NULL: the layer answers */
+    void *data;              /* its route's data (http_data) */
     void *state;
     const http_handler_t *state_of;
     int in_handler; /* on_request ran and on_end has not */

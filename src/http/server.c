@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "../ingest/http/form_parse.h"
+#include "../common/form_parse.h"
 #include "http_int.h"
 
 #define ACCEPT_BURST 64

@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/form_parse.h"
 #include "../common/utf8.h"
-#include "../ingest/http/form_parse.h"
 
 _Static_assert(LWS_PRE <= WS_PRE, "WS_PRE covers lws's headroom");
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
-#include "../server/config.h"
 
 #define SWEEP_MS       1000
 #define DGRAM_BUF      (64u * 1024)
@@ -22,7 +22,7 @@ struct stream_listener {
     long max_connections;
     int64_t idle_timeout_ns;
     stream_opts_t o; /* as started, addr pointing at the copy below */
-    char addr[CONFIG_ADDR_MAX];
+    char addr[ADDR_MAX];
     stream_conn_t head; /* list sentinel */
     long nconns;
     int paused; /* backpressure: every connection stopped reading */
@@ -32,9 +32,9 @@ struct stream_listener {
 
 static int parse_addr(const char *addr, struct sockaddr_storage *ss)
 {
-    char host[CONFIG_ADDR_MAX];
+    char host[ADDR_MAX];
     int port;
-    if (config_split_addr(addr, host, sizeof host, &port))
+    if (addr_split(addr, host, sizeof host, &port))
         return UV_EINVAL;
     if (strchr(host, ':'))
         return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
@@ -82,16 +82,16 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 typedef struct inflight {
     store_waiter_t w;
     stream_conn_t *c; /* NULL once the connection is gone */
-    enum input in;
+    ingest_stats_t *stats;
     size_t bytes, count, repaired, truncated;
     struct inflight *next;
 } inflight_t;
 
-static void count_durable(enum input in, size_t count, size_t repaired, size_t truncated)
+static void count_durable(ingest_stats_t *st, size_t count, size_t repaired, size_t truncated)
 {
-    metrics.records[in] += count;
-    metrics.repaired[in] += repaired;
-    metrics.truncated[in] += truncated;
+    st->records += count;
+    st->repaired += repaired;
+    st->truncated += truncated;
 }
 
 static size_t unconfirmed(const stream_conn_t *c)
@@ -146,9 +146,9 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
     if (!c) {
         /* its connection closed meanwhile: only the counting is left */
         if (err)
-            metrics.dropped[f->in] += f->count;
+            f->stats->dropped += f->count;
         else
-            count_durable(f->in, f->count, f->repaired, f->truncated);
+            count_durable(f->stats, f->count, f->repaired, f->truncated);
         free(f);
         return;
     }
@@ -158,7 +158,7 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
     if (!err && !c->failed) {
         c->unconf_off += f->bytes;
         c->unconf_count -= f->count;
-        count_durable(f->in, f->count, f->repaired, f->truncated);
+        count_durable(f->stats, f->count, f->repaired, f->truncated);
         if (c->unconf_off == c->unconf.frames.len) {
             batch_reset(&c->unconf);
             c->unconf_off = 0;
@@ -195,7 +195,7 @@ static int append_now(stream_conn_t *c, batch_t *b)
     uint64_t first, last;
     inflight_t *f = xcalloc(1, sizeof *f);
     f->c = c;
-    f->in = c->l->proto->input;
+    f->stats = c->l->proto->stats;
     f->w.done = on_confirmed;
     f->bytes = b->frames.len;
     f->count = b->count;
@@ -299,7 +299,7 @@ void stream_close_conn(stream_conn_t *c)
         f->c = NULL;
     c->inf_head = c->inf_tail = NULL;
     if (c->held.count) {
-        metrics.dropped[l->proto->input] += c->held.count;
+        l->proto->stats->dropped += c->held.count;
         log_warn("%s: connection from %s closed with %zu records the store could not take",
                  l->proto->name, c->peer, c->held.count);
     }
@@ -310,7 +310,7 @@ void stream_close_conn(stream_conn_t *c)
     c->prev->next = c->next;
     c->next->prev = c->prev;
     l->nconns--;
-    metrics.conns_open[l->proto->input]--;
+    l->proto->stats->conns_open--;
     uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -327,7 +327,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     stream_listener_t *l = c->l;
     if (nread > 0) {
         c->last_active = time_mono_ns();
-        metrics.bytes[l->proto->input] += (uint64_t)nread;
+        l->proto->stats->bytes += (uint64_t)nread;
         if (c->lingering)
             return; /* dropped: the protocol is done with this peer */
         if (l->proto->data(c, buf->base, (size_t)nread))
@@ -424,7 +424,7 @@ static void on_connection(uv_stream_t *server, int status)
         l->handles++;
         uv_accept(server, (uv_stream_t *)t);
         uv_close((uv_handle_t *)t, on_refused_closed);
-        metrics.conns_refused[proto->input]++;
+        proto->stats->conns_refused++;
         return;
     }
     stream_conn_t *c = xcalloc(1, sizeof *c);
@@ -447,8 +447,8 @@ static void on_connection(uv_stream_t *server, int status)
     l->head.prev->next = c;
     l->head.prev = c;
     l->nconns++;
-    metrics.conns_open[proto->input]++;
-    metrics.conns_total[proto->input]++;
+    proto->stats->conns_open++;
+    proto->stats->conns_total++;
     if (proto->open)
         proto->open(c);
     if (!l->paused)
@@ -466,7 +466,7 @@ static void on_sweep(uv_timer_t *t)
             stream_close_conn(c); /* the peer did not close its side in time */
         } else if (l->idle_timeout_ns && now - c->last_active > l->idle_timeout_ns &&
                    !c->held.count && !c->inf_head) {
-            metrics.conns_idle_closed[l->proto->input]++;
+            l->proto->stats->conns_idle_closed++;
             stream_close_conn(c);
         }
         c = next;
@@ -515,8 +515,8 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     store_on_commit(store, on_commit, l);
     l->accepting = 1;
     *port = bound_port((uv_handle_t *)&l->server, 0);
-    char host[CONFIG_ADDR_MAX];
-    config_split_addr(o->addr, host, sizeof host, &rc);
+    char host[ADDR_MAX];
+    addr_split(o->addr, host, sizeof host, &rc);
     log_info("%s listening on %s:%d", proto->name, host, *port);
     return l;
 }
@@ -553,7 +553,7 @@ void stream_close(stream_listener_t *l)
 typedef struct dgram_inflight {
     store_waiter_t w;
     dgram_listener_t *l; /* NULL once the listener is gone */
-    enum input in;
+    ingest_stats_t *stats;
     size_t count, repaired, truncated;
     struct dgram_inflight *next;
 } dgram_inflight_t;
@@ -563,7 +563,7 @@ struct dgram_listener {
     uv_udp_t udp;
     uv_check_t check;
     store_t *store;
-    enum input in;
+    ingest_stats_t *stats;
     size_t max_len;
     dgram_fn fn;
     void *arg;
@@ -584,9 +584,9 @@ static void on_dgram_durable(store_waiter_t *w, int err, uint64_t first, uint64_
             l->inf_tail = NULL;
     }
     if (err)
-        metrics.dropped[f->in] += f->count; /* the write failed: they are lost */
+        f->stats->dropped += f->count; /* the write failed: they are lost */
     else
-        count_durable(f->in, f->count, f->repaired, f->truncated);
+        count_durable(f->stats, f->count, f->repaired, f->truncated);
     free(f);
 }
 
@@ -598,7 +598,7 @@ static void dgram_flush(dgram_listener_t *l)
         return;
     dgram_inflight_t *f = xcalloc(1, sizeof *f);
     f->l = l;
-    f->in = l->in;
+    f->stats = l->stats;
     f->w.done = on_dgram_durable;
     f->count = b->count;
     f->repaired = b->repaired;
@@ -606,7 +606,7 @@ static void dgram_flush(dgram_listener_t *l)
     if (store_error(l->store) || store_backlogged(l->store) ||
         store_append(l->store, b, NULL, 0, STORE_NOLIMIT, &f->w, &first, &last) < 0) {
         /* UDP cannot push back: count what is dropped */
-        metrics.dropped[l->in] += b->count;
+        l->stats->dropped += b->count;
         free(f);
     } else if (l->inf_tail) {
         l->inf_tail->next = f;
@@ -632,8 +632,8 @@ static void on_dgram(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
     if (nread <= 0 || !addr)
         return;
     if (flags & UV_UDP_PARTIAL)
-        metrics.truncated[l->in]++;
-    metrics.bytes[l->in] += (uint64_t)nread;
+        l->stats->truncated++;
+    l->stats->bytes += (uint64_t)nread;
     peer_name((const struct sockaddr_storage *)addr, peer, sizeof peer);
     size_t n = (size_t)nread, cut = n > l->max_len ? l->max_len : n;
     l->fn(l->arg, buf->base, cut, cut < n, peer, &l->batch);
@@ -649,13 +649,14 @@ static void on_check(uv_check_t *c)
 
 static void on_dgram_closed(uv_handle_t *h);
 
-dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
-                               size_t max_len, dgram_fn fn, void *arg, int *port)
+dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                               ingest_stats_t *stats, size_t max_len, dgram_fn fn, void *arg,
+                               int *port)
 {
     struct sockaddr_storage ss;
     dgram_listener_t *l = xcalloc(1, sizeof *l);
     l->store = store;
-    l->in = in;
+    l->stats = stats;
     l->fn = fn;
     l->arg = arg;
     l->max_len = max_len ? max_len : DGRAM_BUF;
@@ -686,8 +687,8 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
     uv_unref((uv_handle_t *)&l->check);
     l->handles++;
     *port = bound_port((uv_handle_t *)&l->udp, 1);
-    char host[CONFIG_ADDR_MAX];
-    config_split_addr(addr, host, sizeof host, &rc);
+    char host[ADDR_MAX];
+    addr_split(addr, host, sizeof host, &rc);
     log_info("syslog-udp listening on %s:%d", host, *port);
     return l;
 }

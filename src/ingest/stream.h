@@ -27,8 +27,8 @@
 #include <uv.h>
 
 #include "../common/record.h"
-#include "../server/metrics.h"
 #include "../store/store.h"
+#include "ingest.h"
 
 #define STREAM_READ_BUF    (64u * 1024)
 #define STREAM_UNCONFIRMED (1u << 20)
@@ -38,8 +38,8 @@ typedef struct stream_listener stream_listener_t;
 typedef struct stream_conn stream_conn_t;
 
 typedef struct stream_proto {
-    const char *name; /* "syslog-tcp", "tcp" */
-    enum input input; /* metrics slot */
+    const char *name;      /* "syslog-tcp", "tcp" */
+    ingest_stats_t *stats; /* the input's counters, owned by its module */
     size_t state_size;
     /* A connection opened: initialise c->state. */
     void (*open)(stream_conn_t *c);
@@ -113,8 +113,10 @@ typedef struct dgram_listener dgram_listener_t;
 /* A datagram cut to the listener's max_len (cut set when it was longer). */
 typedef void (*dgram_fn)(void *arg, const char *p, size_t n, int cut, const char *peer,
                          batch_t *out);
-dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr, enum input in,
-                               size_t max_len, dgram_fn fn, void *arg, int *port);
+/* Counts into stats, which its owner keeps for the life of the process. */
+dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                               ingest_stats_t *stats, size_t max_len, dgram_fn fn, void *arg,
+                               int *port);
 void dgram_close(dgram_listener_t *l);
 
 #endif

@@ -12,7 +12,7 @@
 #define LOGSHIP_QUERY_PARAMS_H
 
 #include "../common/buf.h"
-#include "../ingest/http/form_parse.h"
+#include "../common/form_parse.h"
 
 #define PARAM_VALUE_MAX 1024
 #define PARAM_Q_MAX     4096

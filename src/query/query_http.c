@@ -11,13 +11,18 @@
 
 #include "../common/timeutil.h"
 #include "../http/http.h"
-#include "../server/metrics.h"
-#include "../server/server.h"
 #include "params.h"
 #include "query.h"
 #include "query_http.h"
 
 #define CHUNK (256u * 1024)
+
+static query_http_stats_t stats = {.seconds = {.kind = &hist_seconds}};
+
+const query_http_stats_t *query_http_stats(void)
+{
+    return &stats;
+}
 
 typedef struct query_job {
     uv_work_t work;
@@ -70,14 +75,14 @@ static void deliver(query_job_t *j)
     http_conn_t *c = j->conn;
     if (!j->streaming) {
         if (j->q.error && !j->q.emitted) {
-            metrics.http_reject[HREJ_BAD_QUERY]++;
+            stats.rejected[HREJ_BAD_QUERY]++;
             http_reply_error(c, 500, "store read error");
             return;
         }
         if (j->q.done) {
             /* an empty answer may carry a hint (query.h) */
             http_header_t hint = {"Logship-Hint", j->q.hint.len ? buf_cstr(&j->q.hint) : ""};
-            hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
+            hist_observe_ns(&stats.seconds, time_mono_ns() - j->t0);
             http_reply(c, 200, ctype_of(j), &hint, j->q.hint.len > 0, j->out.data, j->out.len);
             return;
         }
@@ -90,7 +95,7 @@ static void deliver(query_job_t *j)
     if (!j->conn)
         return;
     if (j->q.done) {
-        hist_observe_ns(&metrics.query_seconds, time_mono_ns() - j->t0);
+        hist_observe_ns(&stats.seconds, time_mono_ns() - j->t0);
         http_stream_end(c);
         return;
     }
@@ -122,7 +127,7 @@ static int on_writable(http_conn_t *c)
     query_state_t *st = http_state(c);
     query_job_t *j = st->job;
     if (j && !j->running)
-        schedule(j, &((server_t *)http_data(c))->loop);
+        schedule(j, ((query_http_ctx_t *)http_data(c))->loop);
     return 0;
 }
 
@@ -142,18 +147,18 @@ static void on_end(http_conn_t *c)
 static int on_request(http_conn_t *c, const http_req_t *r)
 {
     query_state_t *st = http_state(c);
-    server_t *srv = http_data(c);
+    query_http_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     char accept[128];
 
     if (http_query(r, &st->query, &err)) {
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, "bad query string: use percent-escapes");
         return 0;
     }
     char perr[PARAM_ERR_MAX];
     if (params_check(&st->query, NULL, perr, sizeof perr)) {
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, perr);
         return 0;
     }
@@ -172,17 +177,17 @@ static int on_request(http_conn_t *c, const http_req_t *r)
             err = msg;
         }
         job_free(j);
-        metrics.http_reject[HREJ_BAD_QUERY]++;
+        stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, err);
         return 0;
     }
     if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
         strstr(accept, "application/x-ndjson"))
         j->q.format = QUERY_NDJSON;
-    j->store = srv->store;
+    j->store = ctx->store;
     j->conn = c;
     st->job = j;
-    schedule(j, &srv->loop);
+    schedule(j, ctx->loop);
     return 0;
 }
 

@@ -10,9 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/addr.h"
 #include "../common/level.h"
 #include "../common/log.h"
-#include "version.h"
+#include "../common/version.h"
 
 enum opt_type {
     OPT_ADDR,
@@ -200,37 +201,6 @@ int config_parse_duration_ms(const char *s, long *ms)
     return 0;
 }
 
-int config_split_addr(const char *addr, char *host, size_t hostcap, int *port)
-{
-    const char *colon;
-    const char *h = addr;
-    size_t hn;
-    if (addr[0] == '[') {
-        const char *rb = strchr(addr, ']');
-        if (!rb || rb[1] != ':')
-            return -1;
-        h = addr + 1;
-        hn = (size_t)(rb - h);
-        colon = rb + 1;
-    } else {
-        colon = strrchr(addr, ':');
-        if (!colon)
-            return -1;
-        hn = (size_t)(colon - addr);
-    }
-    if (hn == 0 || hn >= hostcap)
-        return -1;
-    memcpy(host, h, hn);
-    host[hn] = '\0';
-    char *end;
-    errno = 0;
-    long p = strtol(colon + 1, &end, 10);
-    if (end == colon + 1 || *end || errno || p < 0 || p > 65535)
-        return -1;
-    *port = (int)p;
-    return 0;
-}
-
 int config_resolve_addrs(config_t *c, FILE *err)
 {
     struct {
@@ -244,7 +214,7 @@ int config_resolve_addrs(config_t *c, FILE *err)
         unsigned char tmp[16];
         if (strcmp(a[i].v, "off") == 0)
             continue;
-        if (config_split_addr(a[i].v, host, sizeof host, &port)) {
+        if (addr_split(a[i].v, host, sizeof host, &port)) {
             fprintf(err, "logshipd: --%s %s: use ADDR:PORT, [V6ADDR]:PORT or off\n", a[i].flag,
                     a[i].v);
             return -1;
@@ -325,7 +295,7 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
     case OPT_ADDR: {
         char host[CONFIG_ADDR_MAX];
         int port;
-        if (strcmp(v, "off") != 0 && config_split_addr(v, host, sizeof host, &port)) {
+        if (strcmp(v, "off") != 0 && addr_split(v, host, sizeof host, &port)) {
             *why = "expected ADDR:PORT (like 127.0.0.1:8080) or off";
             return -1;
         }

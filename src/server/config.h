@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CONFIG_ADDR_MAX  256
+#include "../common/addr.h"
+
+#define CONFIG_ADDR_MAX  ADDR_MAX
 #define CONFIG_PATH_MAX  4096
 #define CONFIG_ROOTS_MAX 16
 
@@ -69,10 +71,6 @@ int config_load_file(config_t *c, const char *path, FILE *err);
 
 /* Sets one option by name. Returns 0, or -1 with *why set. */
 int config_set(config_t *c, const char *key, const char *value, const char **why);
-
-/* Splits "HOST:PORT" or "[V6]:PORT" into host (NUL-terminated) and port.
- * Returns 0, or -1 when malformed. "off" is not an address. */
-int config_split_addr(const char *addr, char *host, size_t hostcap, int *port);
 
 /* Resolves listen addresses given with a host name ("localhost:8080") to
  * the first address the name has (IPv4 first), so that a bad one stops

@@ -184,7 +184,6 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
     srv.started_ns = time_now_ns();
-    metrics_init();
 
     srv.argc = argc;
     srv.argv = argv;
@@ -205,7 +204,6 @@ int main(int argc, char **argv)
         log_error("%s", lerr);
         return 1;
     }
-    http_parse_init(&srv.hp, srv.cfg.max_body);
     uv_loop_init(&srv.loop);
 
     store_opts_t so = {
@@ -267,9 +265,7 @@ int main(int argc, char **argv)
 
     files_roots_free(&roots);
     syslog_conn_cleanup();
-    http_parse_free(&srv.hp);
-    batch_free(&srv.batch);
-    ingest_report_free(&srv.report);
+    routes_free(&srv);
     ws_free(srv.ws);
     dirlock_release(srv.lock_fd);
     log_info("bye");

@@ -1,4 +1,4 @@
-/* metrics.c - Prometheus rendering of the counters: see metrics.h. */
+/* metrics.c - Prometheus rendering of the modules' counters: see metrics.h. */
 #include "metrics.h"
 
 #include <dirent.h>
@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include "../common/level.h"
-#include "../http/http.h"
-#include "version.h"
-
-metrics_t metrics;
+#include "../common/version.h"
+#include "../ingest/http/ingest_http.h"
+#include "../ingest/syslog/syslog_conn.h"
+#include "../ingest/tcp/tcp_conn.h"
+#include "../query/query_http.h"
+#include "../tail/tail_conn.h"
 
 static const char *const input_names[INPUT_COUNT] = {"http", "syslog_udp", "syslog_tcp", "tcp"};
 static const char *const reject_names[HREJ_COUNT] = {
@@ -28,6 +30,20 @@ const char *input_name(enum input in)
 const char *http_reject_name(enum http_reject r)
 {
     return reject_names[r];
+}
+
+const ingest_stats_t *metrics_input(enum input in)
+{
+    switch (in) {
+    case INPUT_HTTP:
+        return &ingest_http_stats()->in;
+    case INPUT_SYSLOG_UDP:
+        return syslog_udp_stats();
+    case INPUT_SYSLOG_TCP:
+        return syslog_tcp_stats();
+    default:
+        return tcp_stats();
+    }
 }
 
 static void family(buf_t *out, const char *name, const char *type, const char *help)
@@ -57,13 +73,9 @@ static void per_input(buf_t *out, const char *name, const char *type, const char
     per_input_of(out, name, type, help, v, ALL_INPUTS);
 }
 
-void metrics_init(void)
-{
-    for (int i = 0; i < INPUT_COUNT; i++)
-        if (ACKED & (1u << i))
-            hist_init(&metrics.ack_seconds[i], &hist_seconds);
-    hist_init(&metrics.query_seconds, &hist_seconds);
-}
+/* One counter of ingest_stats_t, of every input in enum input's order. */
+_Static_assert(INPUT_COUNT == 4, "EACH_INPUT lists every input");
+#define EACH_INPUT(in, field) {(in)[0]->field, (in)[1]->field, (in)[2]->field, (in)[3]->field}
 
 void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h)
 {
@@ -71,46 +83,60 @@ void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *
     hist_render(out, name, "", h);
 }
 
-void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
+void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs, size_t ws_open)
 {
+    const ingest_stats_t *in[INPUT_COUNT];
+    for (int i = 0; i < INPUT_COUNT; i++)
+        in[i] = metrics_input((enum input)i);
+    uint64_t records[] = EACH_INPUT(in, records), bytes[] = EACH_INPUT(in, bytes),
+             repaired[] = EACH_INPUT(in, repaired), truncated[] = EACH_INPUT(in, truncated),
+             unknown_levels[] = EACH_INPUT(in, unknown_levels),
+             conns_open[] = EACH_INPUT(in, conns_open),
+             conns_total[] = EACH_INPUT(in, conns_total),
+             conns_refused[] = EACH_INPUT(in, conns_refused),
+             conns_idle_closed[] = EACH_INPUT(in, conns_idle_closed),
+             parse_errors[] = EACH_INPUT(in, parse_errors),
+             framing_fallbacks[] = EACH_INPUT(in, framing_fallbacks),
+             dropped[] = EACH_INPUT(in, dropped);
     if (hs) {
-        metrics.conns_open[INPUT_HTTP] = hs->conns_open + ws_open;
-        metrics.conns_total[INPUT_HTTP] = hs->conns_total;
-        metrics.conns_refused[INPUT_HTTP] = hs->conns_refused;
-        metrics.conns_idle_closed[INPUT_HTTP] = hs->timeouts;
+        /* the HTTP input's connections are the HTTP layer's */
+        conns_open[INPUT_HTTP] = hs->conns_open + ws_open;
+        conns_total[INPUT_HTTP] = hs->conns_total;
+        conns_refused[INPUT_HTTP] = hs->conns_refused;
+        conns_idle_closed[INPUT_HTTP] = hs->timeouts;
     }
     per_input(out, "logship_records_accepted_total", "counter", "Records accepted, by input.",
-              metrics.records);
+              records);
     per_input(out, "logship_bytes_received_total", "counter",
-              "Request or stream bytes received, by input.", metrics.bytes);
+              "Request or stream bytes received, by input.", bytes);
     per_input(out, "logship_records_utf8_repaired_total", "counter",
-              "Records whose invalid UTF-8 was replaced by U+FFFD.", metrics.repaired);
+              "Records whose invalid UTF-8 was replaced by U+FFFD.", repaired);
     per_input(out, "logship_records_truncated_total", "counter",
-              "Records whose message was cut to the size limit.", metrics.truncated);
+              "Records whose message was cut to the size limit.", truncated);
     per_input_of(out, "logship_records_unknown_level_total", "counter",
                  "Records whose level was not a known name or number: stored at the default "
                  "level with the original in fields.level_raw.",
-                 metrics.unknown_levels, 1u << INPUT_HTTP);
+                 unknown_levels, 1u << INPUT_HTTP);
     per_input_of(out, "logship_connections_open", "gauge", "Open client connections, by input.",
-                 metrics.conns_open, CONNECTED);
+                 conns_open, CONNECTED);
     per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",
-                 metrics.conns_total, CONNECTED);
+                 conns_total, CONNECTED);
     per_input_of(out, "logship_connections_refused_total", "counter",
-                 "Connections closed at once: over --max-connections.", metrics.conns_refused,
+                 "Connections closed at once: over --max-connections.", conns_refused,
                  CONNECTED);
     per_input_of(out, "logship_connections_idle_closed_total", "counter",
                  "Connections closed after --idle-timeout without data.",
-                 metrics.conns_idle_closed, CONNECTED);
+                 conns_idle_closed, CONNECTED);
     per_input(out, "logship_parse_errors_total", "counter",
               "Messages that did not parse, stored whole with fields.parse_error.",
-              metrics.parse_errors);
+              parse_errors);
     per_input_of(out, "logship_framing_fallbacks_total", "counter",
                  "Syslog TCP frames that started with digits but were not octet-counted: kept "
                  "whole as lines with fields.parse_error.",
-                 metrics.framing_fallbacks, 1u << INPUT_SYSLOG_TCP);
+                 framing_fallbacks, 1u << INPUT_SYSLOG_TCP);
     per_input_of(out, "logship_records_dropped_total", "counter",
                  "Records lost: UDP datagrams while the store could not take them.",
-                 metrics.dropped, DATAGRAMS);
+                 dropped, DATAGRAMS);
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {
@@ -118,12 +144,13 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
         if (!(ACKED & (1u << i)))
             continue;
         snprintf(label, sizeof label, "input=\"%s\"", input_names[i]);
-        hist_render(out, "logship_ack_seconds", label, &metrics.ack_seconds[i]);
+        hist_render(out, "logship_ack_seconds", label, &in[i]->ack_seconds);
     }
+    const query_http_stats_t *qs = query_http_stats();
     metrics_hist(out, "logship_query_seconds",
-                 "Time from a /api/logs request to its last byte queued.", &metrics.query_seconds);
+                 "Time from a /api/logs request to its last byte queued.", &qs->seconds);
     family(out, "logship_config_reloads_total", "counter", "Configuration reloads (SIGHUP).");
-    buf_printf(out, "logship_config_reloads_total %llu\n", (unsigned long long)metrics.reloads);
+    buf_printf(out, "logship_config_reloads_total %llu\n", (unsigned long long)ss->reloads);
     family(out, "logship_http_responses_total", "counter", "HTTP responses sent, by status.");
     for (int code = 100; hs && code < 600; code++)
         if (hs->status[code])
@@ -131,8 +158,10 @@ void metrics_render(buf_t *out, const http_stats_t *hs, size_t ws_open)
                        (unsigned long long)hs->status[code]);
     family(out, "logship_http_rejected_total", "counter",
            "HTTP requests or batch lines refused, by reason.");
+    /* every handler counts its own refusals; the layer counts the rest */
+    const uint64_t *ih = ingest_http_stats()->rejected, *tc = tail_conn_stats()->rejected;
     for (int r = 0; r < HREJ_COUNT; r++) {
-        uint64_t v = metrics.http_reject[r];
+        uint64_t v = ih[r] + qs->rejected[r] + tc[r] + ss->rejected[r];
         if (hs && r == HREJ_HEADERS)
             v += hs->bad_requests; /* refused by the HTTP layer itself */
         else if (hs && r == HREJ_NOT_FOUND)

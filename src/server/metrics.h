@@ -1,8 +1,13 @@
-/* metrics.h - counters for /metrics (Prometheus text format).
+/* metrics.h - /metrics (Prometheus text format): gathers the counters each
+ * module keeps and renders them.
  *
- * Plain integers owned by the event loop thread: updated without locks on
- * the hot path and rendered on request. Gauges that belong to another module
- * (memory window size, store state) are appended by their owners.
+ * The counters are plain integers owned by the modules that move them, on
+ * the event loop thread: the inputs' (ingest_stats_t, one per input: HTTP,
+ * syslog UDP and TCP, raw TCP), the query and tail routes', the HTTP
+ * layer's (http_stats_t) and the server's own (server_stats_t). Nothing
+ * here is written on the hot path; rendering reads them through the
+ * modules' *_stats() getters. Gauges that belong to another module (memory
+ * window size, store state) are appended by their owners.
  */
 #ifndef LOGSHIP_METRICS_H
 #define LOGSHIP_METRICS_H
@@ -11,60 +16,33 @@
 
 #include "../common/buf.h"
 #include "../common/hist.h"
+#include "../http/http.h"
+#include "../ingest/ingest.h"
 
+/* The inputs, in the order of their input="..." series. */
 enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
 
-/* Why an HTTP request was refused. */
-enum http_reject {
-    HREJ_MALFORMED_JSON,
-    HREJ_BAD_LINE, /* one NDJSON or JSON element refused inside a batch */
-    HREJ_BAD_FORM,
-    HREJ_UNSUPPORTED_TYPE,
-    HREJ_TOO_LARGE,
-    HREJ_EMPTY,
-    HREJ_HEADERS,
-    HREJ_BAD_QUERY,
-    HREJ_SHUTTING_DOWN,
-    HREJ_NOT_FOUND,
-    HREJ_METHOD,
-    HREJ_STORE,     /* the store refused: behind, or failed */
-    HREJ_FORBIDDEN, /* a file path outside the tail roots */
-    HREJ_BUSY,      /* --max-body-memory reached */
-    HREJ_COUNT
-};
-
-typedef struct metrics {
-    uint64_t records[INPUT_COUNT];
-    uint64_t bytes[INPUT_COUNT];
-    uint64_t repaired[INPUT_COUNT];  /* records with invalid UTF-8 replaced */
-    uint64_t truncated[INPUT_COUNT]; /* records cut to the size limit */
-    uint64_t conns_open[INPUT_COUNT];
-    uint64_t reloads; /* SIGHUP reloads applied */
-    uint64_t unknown_levels[INPUT_COUNT]; /* stored at the default level, fields.level_raw */
-    hist_t ack_seconds[INPUT_COUNT]; /* request or batch to its acknowledgement */
-    hist_t query_seconds;            /* /api/logs, request to the last byte queued */
-    uint64_t conns_total[INPUT_COUNT];
-    uint64_t conns_refused[INPUT_COUNT];     /* over --max-connections */
-    uint64_t conns_idle_closed[INPUT_COUNT]; /* quiet for --idle-timeout */
-    uint64_t parse_errors[INPUT_COUNT];      /* stored raw with fields.parse_error */
-    uint64_t framing_fallbacks[INPUT_COUNT]; /* TCP frames that looked octet-counted, kept as lines */
-    uint64_t dropped[INPUT_COUNT];           /* lost: UDP while the store could not take them */
-    uint64_t http_reject[HREJ_COUNT];
-} metrics_t;
-
-extern metrics_t metrics;
+/* The server's own counters (src/server/). */
+typedef struct server_stats {
+    uint64_t reloads;              /* SIGHUP reloads applied */
+    uint64_t rejected[HREJ_COUNT]; /* refused by the status routes, by reason */
+} server_stats_t;
 
 const char *input_name(enum input in);
 const char *http_reject_name(enum http_reject r);
 
-struct http_stats;
-/* Appends every counter above in Prometheus text format; the HTTP ones
- * come from the HTTP layer's stats (NULL: none). */
-void metrics_render(buf_t *out, const struct http_stats *hs, size_t ws_open);
+/* The counters of input in, from its module. The HTTP input's connection
+ * counts are the HTTP layer's (http_stats_t), not these. */
+const ingest_stats_t *metrics_input(enum input in);
+
+/* Appends the inputs' counters, the acknowledgement and query histograms,
+ * reloads, HTTP responses and refusals in Prometheus text format; the HTTP
+ * input's connections and the layer's own refusals come from hs (NULL:
+ * none), with ws_open WebSocket connections counted as open. */
+void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs,
+                    size_t ws_open);
 /* The HTTP layer's own counters. */
-void metrics_render_http(buf_t *out, const struct http_stats *hs);
-/* Sets up the histograms above; before the loop runs. */
-void metrics_init(void);
+void metrics_render_http(buf_t *out, const http_stats_t *hs);
 /* One histogram family. */
 void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h);
 /* logship_build_info, the process_* series and the data filesystem's

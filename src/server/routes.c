@@ -1,7 +1,10 @@
 /* routes.c - logshipd's HTTP routes and WebSocket handlers: the one place
- * that knows every handler, and starts and stops the HTTP side. */
+ * that knows every handler, owns the context each one runs in (its route's
+ * data), and starts and stops the HTTP side. The handlers below src/server/
+ * see only their own context; the status routes get the server. */
 #include <stdio.h>
 
+#include "../common/addr.h"
 #include "../common/log.h"
 #include "../http/http.h"
 #include "../http/ws.h"
@@ -13,19 +16,25 @@
 
 #define GET_HEAD (HM_GET | HM_HEAD)
 
+/* Set up by routes_start, for the life of the HTTP server. */
+static ingest_http_ctx_t ingest; /* /api/log */
+static query_http_ctx_t query;   /* /api/logs */
+static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) */
+
 /* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
  * WebSocket through the Origin check) and check health; files, metrics and
  * the UI stay same-origin. */
 static const http_route_t routes[] = {
     /* GET /api/log stores a record: a cross-site page must not make one */
     {.methods = HM_GET | HM_POST, .path = "/api/log", .writes = 1, .cors = 1,
-     .handler = &ingest_http_handler},
-    {.methods = GET_HEAD, .path = "/api/logs", .cors = 1, .handler = &query_http_handler},
+     .handler = &ingest_http_handler, .data = &ingest},
+    {.methods = GET_HEAD, .path = "/api/logs", .cors = 1, .handler = &query_http_handler,
+     .data = &query},
     {.methods = HM_GET, .path = "/api/tail", .websocket = 1, .cors = 1,
-     .handler = &tail_sse_handler},
-    {.methods = GET_HEAD, .path = "/api/files", .handler = &files_list_handler},
+     .handler = &tail_sse_handler, .data = &tailc},
+    {.methods = GET_HEAD, .path = "/api/files", .handler = &files_list_handler, .data = &tailc},
     {.methods = HM_GET, .path = "/api/files/", .prefix = 1, .websocket = 1,
-     .handler = &files_file_handler},
+     .handler = &files_file_handler, .data = &tailc},
     {.methods = GET_HEAD, .path = "/healthz", .cors = 1, .handler = &status_health_handler},
     {.methods = GET_HEAD, .path = "/metrics", .handler = &status_metrics_handler},
     {.methods = GET_HEAD, .path = "/", .handler = &status_index_handler},
@@ -55,6 +64,15 @@ static void http_options_of(server_t *srv, http_options_t *ho)
     };
 }
 
+/* The ingest route's limits from srv->cfg. */
+static ingest_http_limits_t ingest_limits_of(const server_t *srv)
+{
+    return (ingest_http_limits_t){
+        .max_body = srv->cfg.max_body,
+        .max_body_memory = srv->cfg.max_body_memory,
+    };
+}
+
 void routes_reconfigure(server_t *srv)
 {
     if (!srv->http)
@@ -62,18 +80,24 @@ void routes_reconfigure(server_t *srv)
     http_options_t ho;
     http_options_of(srv, &ho);
     http_server_set_options(srv->http, &ho);
+    ingest_http_limits_t lim = ingest_limits_of(srv);
+    ingest_http_set_limits(&ingest, &lim);
 }
 
 int routes_create(server_t *srv)
 {
+    ingest_http_limits_t lim = ingest_limits_of(srv);
+    ingest_http_init(&ingest, srv->store, &lim);
+    query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
+    tailc = (tail_conn_ctx_t){.loop = &srv->loop, .tail = srv->tail, .roots = srv->roots};
     ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
-    srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, srv);
+    srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, &tailc);
     if (!srv->ws)
         return -1;
     http_options_t ho;
     http_options_of(srv, &ho);
     srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
-    http_server_set_data(srv->http, srv);
+    http_server_set_data(srv->http, srv); /* for the status routes */
     http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
     return 0;
 }
@@ -84,7 +108,7 @@ int routes_start(server_t *srv)
     int port;
     if (strcmp(srv->cfg.http, "off") == 0)
         return 0;
-    if (config_split_addr(srv->cfg.http, host, sizeof host, &port)) {
+    if (addr_split(srv->cfg.http, host, sizeof host, &port)) {
         log_error("bad --http address %s", srv->cfg.http);
         return -1;
     }
@@ -116,4 +140,10 @@ void routes_stop(server_t *srv)
     http_server_destroy(srv->http);
     srv->http = NULL;
     ws_destroy(srv->ws); /* freed by ws_free once the loop has ended */
+}
+
+void routes_free(server_t *srv)
+{
+    (void)srv;
+    ingest_http_close(&ingest);
 }

@@ -23,5 +23,8 @@ void routes_drain(server_t *srv);
 size_t routes_inflight(const server_t *srv);
 /* Closes every connection. */
 void routes_stop(server_t *srv);
+/* Frees the handlers' contexts, once the loop has run out (after
+ * routes_stop, every connection is freed). */
+void routes_free(server_t *srv);
 
 #endif

@@ -9,11 +9,9 @@
 
 #include <uv.h>
 
-#include "../common/record.h"
-#include "../ingest/http/http_parse.h"
-#include "../ingest/ingest.h"
 #include "../store/store.h"
 #include "config.h"
+#include "metrics.h"
 
 struct http_server;
 struct ws_server;
@@ -30,12 +28,7 @@ typedef struct server {
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
-
-    /* scratch reused by every request: the loop handles one at a time */
-    http_parse_t hp;
-    batch_t batch;
-    ingest_report_t report;
-    size_t body_memory; /* request bodies held now (--max-body-memory) */
+    server_stats_t stats; /* the server's own counters (the modules keep theirs) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
     int lock_fd; /* the data directory's lock (store/dirlock.h) */

@@ -92,11 +92,7 @@ void reload(server_t *srv)
     } else if (log_reopen()) {
         log_error("SIGHUP: cannot reopen the log file: %s", strerror(errno));
     }
-    if (c->max_body != nc->max_body) {
-        http_parse_free(&srv->hp);
-        http_parse_init(&srv->hp, nc->max_body);
-        c->max_body = nc->max_body;
-    }
+    c->max_body = nc->max_body;
     c->max_body_memory = nc->max_body_memory;
     c->retain_bytes = nc->retain_bytes;
     c->retain_age_s = nc->retain_age_s;
@@ -107,13 +103,13 @@ void reload(server_t *srv)
     c->allowed_origins = nc->allowed_origins;
     c->allowed_hosts = nc->allowed_hosts;
     c->cors_origins = nc->cors_origins;
-    routes_reconfigure(srv); /* re-points the name lists at srv->cfg */
+    routes_reconfigure(srv); /* re-points the name lists at srv->cfg, new body limits */
     free(nc);
 
     log_info("SIGHUP: configuration reloaded; changed: %s", ch.live[0] ? ch.live : "nothing");
     if (ch.restart[0])
         log_warn("SIGHUP: these changes need a restart and were not applied: %s", ch.restart);
-    metrics.reloads++;
+    srv->stats.reloads++;
 }
 
 void status_log(server_t *srv)
@@ -125,7 +121,7 @@ void status_log(server_t *srv)
     uint64_t open = hs ? hs->conns_open : 0;
     for (int i = 0; i < INPUT_COUNT; i++)
         if (i != INPUT_HTTP) /* the HTTP layer counts its own */
-            open += metrics.conns_open[i];
+            open += metrics_input((enum input)i)->conns_open;
     log_info("status: up %llds, records %llu..%llu (%llu written since start), %llu segments, "
              "%llu bytes, %llu connections open, %zu live tail subscribers, %zu HTTP requests "
              "in flight",

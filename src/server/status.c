@@ -7,12 +7,12 @@
 #include "../tail/tail.h"
 #include "../ui/ui_assets.h"
 #include "../common/timeutil.h"
+#include "../common/version.h"
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "metrics.h"
 #include "server.h"
 #include "status.h"
-#include "version.h"
 
 static int health(http_conn_t *c, const http_req_t *r)
 {
@@ -43,7 +43,7 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
     store_stats_t st;
     const ring_t *ring = store_ring(srv->store);
     (void)r;
-    metrics_render(&b, http_server_stats(srv->http), ws_open_count(srv->ws));
+    metrics_render(&b, &srv->stats, http_server_stats(srv->http), ws_open_count(srv->ws));
     metrics_render_http(&b, http_server_stats(srv->http));
     store_get_stats(srv->store, &st);
     static const struct {
@@ -151,7 +151,7 @@ static int ui_file(http_conn_t *c, const http_req_t *r, const char *name, size_t
 {
     const ui_asset_t *a = ui_asset_find(name, n);
     if (!a) {
-        metrics.http_reject[HREJ_NOT_FOUND]++;
+        ((server_t *)http_data(c))->stats.rejected[HREJ_NOT_FOUND]++;
         http_reply_error(c, 404, "no such file");
         return 0;
     }

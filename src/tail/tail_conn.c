@@ -14,8 +14,6 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../query/params.h"
-#include "../server/metrics.h"
-#include "../server/server.h"
 #include "files.h"
 #include "tail.h"
 #include "tail_conn.h"
@@ -23,6 +21,13 @@
 _Static_assert(WS_PRE <= TAIL_HEADROOM, "tail messages reserve room for lws");
 
 #define SSE_KEEPALIVE_MS 15000
+
+static tail_conn_stats_t stats;
+
+const tail_conn_stats_t *tail_conn_stats(void)
+{
+    return &stats;
+}
 
 static const http_header_t sse_headers[] = {{"Cache-Control", "no-cache"},
                                             {"X-Accel-Buffering", "no"}};
@@ -79,20 +84,20 @@ static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const cha
 }
 
 /* Resolves rel and starts following it; 0, or -1 with *err (refused). */
-static int start_file(server_t *srv, tail_state_t *st, const char *rel, const char *peer,
-                      enum tail_framing fr, int may_follow, void *conn, void (*wake)(void *),
-                      const char **err)
+static int start_file(const tail_conn_ctx_t *ctx, tail_state_t *st, const char *rel,
+                      const char *peer, enum tail_framing fr, int may_follow, void *conn,
+                      void (*wake)(void *), const char **err)
 {
     char path[4200];
     size_t n = 100;
     int follow = 1;
-    if (!srv->roots) {
+    if (!ctx->roots) {
         *err = "file tail is off (no --tail-root)";
         return -1;
     }
-    if (files_resolve(srv->roots, rel, path, sizeof path, err)) {
+    if (files_resolve(ctx->roots, rel, path, sizeof path, err)) {
         log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
-        metrics.http_reject[HREJ_FORBIDDEN]++;
+        stats.rejected[HREJ_FORBIDDEN]++;
         return -1;
     }
     for (size_t i = 0; i < st->query.n; i++) {
@@ -110,10 +115,10 @@ static int start_file(server_t *srv, tail_state_t *st, const char *rel, const ch
     if (n > 100000)
         n = 100000;
     follow &= may_follow;
-    st->ff = files_follow(&srv->loop, srv->roots, path, n, follow, fr, conn, wake, err);
+    st->ff = files_follow(ctx->loop, ctx->roots, path, n, follow, fr, conn, wake, err);
     if (!st->ff) {
         log_warn("files: refused '%s' from %s: %s", rel, peer, *err);
-        metrics.http_reject[HREJ_FORBIDDEN]++;
+        stats.rejected[HREJ_FORBIDDEN]++;
     }
     return st->ff ? 0 : -1;
 }
@@ -127,7 +132,7 @@ static int wants_sse(const http_req_t *r)
 
 static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
 {
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply_error(c, status, msg);
 }
 
@@ -136,7 +141,7 @@ static void reply_error(http_conn_t *c, int status, enum http_reject why, const 
 static int tail_request(http_conn_t *c, const http_req_t *r)
 {
     tail_state_t *st = http_state(c);
-    server_t *srv = http_data(c);
+    const tail_conn_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     tail_params_t p;
 
@@ -150,7 +155,7 @@ static int tail_request(http_conn_t *c, const http_req_t *r)
         reply_error(c, 400, HREJ_BAD_QUERY, err ? err : "bad query string");
         return 0;
     }
-    st->sub = tail_subscribe(srv->tail, &p, TAIL_SSE, c, wake_http, &err);
+    st->sub = tail_subscribe(ctx->tail, &p, TAIL_SSE, c, wake_http, &err);
     if (!st->sub) {
         reply_error(c, 503, HREJ_STORE, err);
         return 0;
@@ -266,19 +271,19 @@ static void list_after(uv_work_t *w, int status)
 
 static int files_list(http_conn_t *c, const http_req_t *r)
 {
-    server_t *srv = http_data(c);
+    const tail_conn_ctx_t *ctx = http_data(c);
     list_state_t *st = http_state(c);
     (void)r;
-    if (!srv->roots) {
+    if (!ctx->roots) {
         static const char none[] = "{\"roots\":[]}\n";
         http_reply(c, 200, "application/json", NULL, 0, none, sizeof none - 1);
         return 0;
     }
     list_job_t *j = xcalloc(1, sizeof *j);
-    j->roots = srv->roots;
+    j->roots = ctx->roots;
     j->conn = c;
     st->job = j;
-    uv_queue_work(&srv->loop, &j->work, list_work, list_after);
+    uv_queue_work(ctx->loop, &j->work, list_work, list_after);
     return 0;
 }
 
@@ -300,7 +305,7 @@ const http_handler_t files_list_handler = {
 static int file_request(http_conn_t *c, const http_req_t *r)
 {
     tail_state_t *st = http_state(c);
-    server_t *srv = http_data(c);
+    const tail_conn_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     char rel[4200];
     int sse = wants_sse(r);
@@ -321,8 +326,8 @@ static int file_request(http_conn_t *c, const http_req_t *r)
         reply_error(c, 400, HREJ_BAD_QUERY, st->perr);
         return 0;
     }
-    if (start_file(srv, st, rel, r->peer, sse ? TAIL_SSE : TAIL_WS, sse, c, wake_http, &err)) {
-        reply_error(c, srv->roots ? 403 : 404, srv->roots ? HREJ_FORBIDDEN : HREJ_NOT_FOUND, err);
+    if (start_file(ctx, st, rel, r->peer, sse ? TAIL_SSE : TAIL_WS, sse, c, wake_http, &err)) {
+        reply_error(c, ctx->roots ? 403 : 404, ctx->roots ? HREJ_FORBIDDEN : HREJ_NOT_FOUND, err);
         return 0;
     }
     if (!sse) {
@@ -382,7 +387,7 @@ static void ws_fail(ws_conn_t *w, tail_state_t *st, int status, const char *err)
 static int ws_open(ws_conn_t *w, const char *uri)
 {
     tail_state_t *st = ws_state(w);
-    server_t *srv = ws_data(w);
+    const tail_conn_ctx_t *ctx = ws_data(w);
     const char *err = NULL;
     tail_params_t p;
     char peer[64] = "";
@@ -392,12 +397,12 @@ static int ws_open(ws_conn_t *w, const char *uri)
     if (strncmp(uri, "/api/files/", 11) == 0) {
         if (params_check(&st->query, NULL, st->perr, sizeof st->perr))
             ws_fail(w, st, 400, st->perr);
-        else if (start_file(srv, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w,
+        else if (start_file(ctx, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w,
                             wake_ws, &err))
-            ws_fail(w, st, srv->roots ? 403 : 404, err ? err : "refused");
+            ws_fail(w, st, ctx->roots ? 403 : 404, err ? err : "refused");
     } else if (params(st, &p, SLICE_NULL, &err)) {
         ws_fail(w, st, 400, err ? err : "bad query string");
-    } else if (!(st->sub = tail_subscribe(srv->tail, &p, TAIL_WS, w, wake_ws, &err))) {
+    } else if (!(st->sub = tail_subscribe(ctx->tail, &p, TAIL_WS, w, wake_ws, &err))) {
         ws_fail(w, st, 503, err ? err : "refused");
     }
     return 0;

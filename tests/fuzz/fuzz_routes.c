@@ -196,9 +196,7 @@ static void setup(void)
     log_threshold = srv.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
     srv.started_ns = time_now_ns();
-    metrics_init();
     if (mkdir(srv.cfg.data, 0755)) abort();
-    http_parse_init(&srv.hp, srv.cfg.max_body);
     uv_loop_init(&srv.loop);
     store_opts_t so = {
         .dir = srv.cfg.data,

@@ -1,4 +1,4 @@
-/* test_form.c - urlencoded form decoding (src/ingest/http/form_parse.c). */
+/* test_form.c - urlencoded form decoding (src/common/form_parse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ingest/http/form_parse.h"
+#include "common/form_parse.h"
 
 static int parse(form_t *f, const char *s)
 {

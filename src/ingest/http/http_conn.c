@@ -10,23 +10,30 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
 #include "../../http/http.h"
 #include "../../query/params.h"
-#include "../../server/metrics.h"
-#include "../../server/server.h"
 #include "../../store/producer.h"
 #include "ingest_http.h"
+
+/* The route's counters: the HTTP input's, and its refusals. */
+static ingest_http_stats_t stats = {.in = {.ack_seconds = {.kind = &hist_seconds}}};
+
+const ingest_http_stats_t *ingest_http_stats(void)
+{
+    return &stats;
+}
 
 /* Per connection, kept across its requests. */
 typedef struct ingest_state {
     http_conn_t *conn;
-    server_t *srv;
+    ingest_http_ctx_t *ctx;
     enum http_body_kind kind;
     buf_t body;
-    size_t held; /* body.cap, as counted in srv->body_memory */
+    size_t held; /* body.cap, as counted in ctx->body_memory */
     form_t query; /* the decoded query string, kept until the body is in */
     char producer[PRODUCER_ID_MAX + 1];
     int has_producer;
@@ -48,7 +55,7 @@ static void defaults_init(rec_defaults_t *d, http_conn_t *c)
 
 static void reply_error(http_conn_t *c, int status, enum http_reject why, const char *msg)
 {
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply_error(c, status, msg);
 }
 
@@ -57,9 +64,9 @@ static void body_release(ingest_state_t *st, size_t keep)
 {
     buf_reset(&st->body);
     buf_shrink(&st->body, keep);
-    st->srv->body_memory -= st->held;
+    st->ctx->body_memory -= st->held;
     st->held = st->body.cap;
-    st->srv->body_memory += st->held;
+    st->ctx->body_memory += st->held;
 }
 
 static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
@@ -77,7 +84,7 @@ static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
         http_reply(st->conn, 503, "application/json", NULL, 0, st->resp.data, st->resp.len);
         return;
     }
-    hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
+    hist_observe_ns(&stats.in.ack_seconds, time_mono_ns() - st->t0);
     http_reply(st->conn, 200, "application/json", NULL, 0, st->resp.data, st->resp.len);
 }
 
@@ -112,13 +119,13 @@ static int producer_headers(const http_req_t *r, ingest_state_t *st, const char 
 /* Appends the batch; replies {"accepted":N,...} once it is stored. */
 static int accept_batch(http_conn_t *c, ingest_state_t *st)
 {
-    server_t *srv = st->srv;
-    batch_t *b = &srv->batch;
-    ingest_report_t *rep = &srv->report;
+    ingest_http_ctx_t *ctx = st->ctx;
+    batch_t *b = &ctx->batch;
+    ingest_report_t *rep = &ctx->report;
     uint64_t first = 0, last = 0;
 
     st->waiter.done = on_stored;
-    int rc = store_append(srv->store, b, st->has_producer ? st->producer : NULL, st->batch_no, 0,
+    int rc = store_append(ctx->store, b, st->has_producer ? st->producer : NULL, st->batch_no, 0,
                           &st->waiter, &first, &last);
     if (rc < 0) {
         char msg[160];
@@ -131,10 +138,10 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     }
     int duplicate = st->has_producer && rc == STORE_DONE;
     if (!duplicate) {
-        metrics.records[INPUT_HTTP] += b->count;
-        metrics.repaired[INPUT_HTTP] += b->repaired;
-        metrics.truncated[INPUT_HTTP] += b->truncated;
-        metrics.unknown_levels[INPUT_HTTP] += b->unknown_levels;
+        stats.in.records += b->count;
+        stats.in.repaired += b->repaired;
+        stats.in.truncated += b->truncated;
+        stats.in.unknown_levels += b->unknown_levels;
     }
 
     buf_t *body = &st->resp;
@@ -164,7 +171,7 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     }
     buf_puts(body, "}\n");
     if (rc == STORE_DONE) {
-        hist_observe_ns(&metrics.ack_seconds[INPUT_HTTP], time_mono_ns() - st->t0);
+        hist_observe_ns(&stats.in.ack_seconds, time_mono_ns() - st->t0);
         http_reply(c, 200, "application/json", NULL, 0, body->data, body->len);
     }
     return 0;
@@ -174,7 +181,7 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
 static void refuse(http_conn_t *c, ingest_state_t *st, int status, enum http_reject why,
                    const char *msg)
 {
-    ingest_report_t *rep = &st->srv->report;
+    ingest_report_t *rep = &st->ctx->report;
     if (!rep->rejected) {
         reply_error(c, status, why, msg);
         return;
@@ -188,22 +195,22 @@ static void refuse(http_conn_t *c, ingest_state_t *st, int status, enum http_rej
     buf_puts(body, ",\"rejected\":[");
     buf_append(body, rep->json.data, rep->json.len);
     buf_puts(body, "]}\n");
-    metrics.http_reject[why]++;
+    stats.rejected[why]++;
     http_reply(c, status, "application/json", NULL, 0, body->data, body->len);
 }
 
 /* GET /api/log?log=... or Python's HTTPHandler with method GET. */
 static int ingest_get(http_conn_t *c, ingest_state_t *st, const http_req_t *r)
 {
-    server_t *srv = st->srv;
+    ingest_http_ctx_t *ctx = st->ctx;
     rec_defaults_t d;
     const char *err = NULL;
 
     defaults_init(&d, c);
-    metrics.bytes[INPUT_HTTP] += r->query.n;
-    batch_reset(&srv->batch);
-    ingest_report_reset(&srv->report);
-    if (http_parse_form(&srv->hp, &st->query, &srv->batch, &d, &err) != 200) {
+    stats.in.bytes += r->query.n;
+    batch_reset(&ctx->batch);
+    ingest_report_reset(&ctx->report);
+    if (http_parse_form(&ctx->hp, &st->query, &ctx->batch, &d, &err) != 200) {
         reply_error(c, 400, HREJ_BAD_FORM, err);
         return 0;
     }
@@ -213,12 +220,12 @@ static int ingest_get(http_conn_t *c, ingest_state_t *st, const http_req_t *r)
 static int on_request(http_conn_t *c, const http_req_t *r)
 {
     ingest_state_t *st = http_state(c);
-    server_t *srv = http_data(c);
+    ingest_http_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     char hdr[256];
 
     st->conn = c;
-    st->srv = srv;
+    st->ctx = ctx;
     st->reading = 0;
     st->t0 = time_mono_ns();
     body_release(st, 64 * 1024);
@@ -256,7 +263,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
                             "application/json, application/x-ndjson or text/plain");
         return 0;
     }
-    if (r->content_length > srv->cfg.max_body) {
+    if (r->content_length > ctx->limits.max_body) {
         reply_error(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
         return 0;
     }
@@ -269,11 +276,11 @@ static int on_request(http_conn_t *c, const http_req_t *r)
 static int on_body(http_conn_t *c, const char *p, size_t n)
 {
     ingest_state_t *st = http_state(c);
-    metrics.bytes[INPUT_HTTP] += n;
-    server_t *srv = st->srv;
+    stats.in.bytes += n;
+    ingest_http_ctx_t *ctx = st->ctx;
     if (!st->reading)
         return 0;
-    if (st->body.len + n > srv->cfg.max_body) {
+    if (st->body.len + n > ctx->limits.max_body) {
         st->reading = 0;
         body_release(st, 0);
         reply_error(c, 413, HREJ_TOO_LARGE, "body larger than --max-body");
@@ -284,10 +291,10 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
         size_t want = st->body.cap ? st->body.cap : 4096;
         while (want < st->body.len + n)
             want *= 2;
-        if (srv->body_memory - st->held + want > srv->cfg.max_body_memory) {
+        if (ctx->body_memory - st->held + want > ctx->limits.max_body_memory) {
             st->reading = 0;
             body_release(st, 0);
-            metrics.http_reject[HREJ_BUSY]++;
+            stats.rejected[HREJ_BUSY]++;
             static const http_header_t retry[] = {{"Retry-After", "1"},
                                                   {"Cache-Control", "no-store"}};
             static const char msg[] =
@@ -297,7 +304,7 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
             return 0;
         }
         buf_reserve(&st->body, want - st->body.len);
-        srv->body_memory += st->body.cap - st->held;
+        ctx->body_memory += st->body.cap - st->held;
         st->held = st->body.cap;
     }
     buf_append(&st->body, p, n);
@@ -307,7 +314,7 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
 static int on_body_done(http_conn_t *c)
 {
     ingest_state_t *st = http_state(c);
-    server_t *srv = st->srv;
+    ingest_http_ctx_t *ctx = st->ctx;
     rec_defaults_t d;
     const char *err = NULL;
 
@@ -319,11 +326,11 @@ static int on_body_done(http_conn_t *c)
         reply_error(c, 400, HREJ_BAD_QUERY, err);
         return 0;
     }
-    batch_reset(&srv->batch);
-    ingest_report_reset(&srv->report);
-    int status = http_parse_body(&srv->hp, st->kind, st->body.data ? st->body.data : "",
-                                 st->body.len, &srv->batch, &d, &srv->report, &err);
-    metrics.http_reject[HREJ_BAD_LINE] += srv->report.rejected;
+    batch_reset(&ctx->batch);
+    ingest_report_reset(&ctx->report);
+    int status = http_parse_body(&ctx->hp, st->kind, st->body.data ? st->body.data : "",
+                                 st->body.len, &ctx->batch, &d, &ctx->report, &err);
+    stats.rejected[HREJ_BAD_LINE] += ctx->report.rejected;
     /* one huge body must not pin its memory to an idle connection */
     body_release(st, 64 * 1024);
     if (status == 200)
@@ -340,7 +347,7 @@ static void on_end(http_conn_t *c)
     ingest_state_t *st = http_state(c);
     /* the records stay stored; only the reply is not wanted any more */
     if (st->waiter.linked)
-        store_cancel(st->srv->store, &st->waiter);
+        store_cancel(st->ctx->store, &st->waiter);
     st->reading = 0;
     body_release(st, 64 * 1024);
     buf_shrink(&st->resp, 4096);
@@ -349,8 +356,8 @@ static void on_end(http_conn_t *c)
 static void on_free(void *state)
 {
     ingest_state_t *st = state;
-    if (st->srv)
-        st->srv->body_memory -= st->held;
+    if (st->ctx)
+        st->ctx->body_memory -= st->held;
     buf_free(&st->body);
     buf_free(&st->resp);
     form_free(&st->query);
@@ -365,3 +372,28 @@ const http_handler_t ingest_http_handler = {
     .on_end = on_end,
     .on_free = on_free,
 };
+
+void ingest_http_init(ingest_http_ctx_t *ctx, store_t *store, const ingest_http_limits_t *lim)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->store = store;
+    ctx->limits = *lim;
+    http_parse_init(&ctx->hp, lim->max_body);
+}
+
+void ingest_http_set_limits(ingest_http_ctx_t *ctx, const ingest_http_limits_t *lim)
+{
+    if (lim->max_body != ctx->limits.max_body) {
+        /* the parser's message limit follows --max-body */
+        http_parse_free(&ctx->hp);
+        http_parse_init(&ctx->hp, lim->max_body);
+    }
+    ctx->limits = *lim;
+}
+
+void ingest_http_close(ingest_http_ctx_t *ctx)
+{
+    http_parse_free(&ctx->hp);
+    batch_free(&ctx->batch);
+    ingest_report_free(&ctx->report);
+}

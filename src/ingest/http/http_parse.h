@@ -14,7 +14,7 @@
 #include "../../common/record.h"
 #include "../ingest.h"
 #include "../json/json_parse.h"
-#include "form_parse.h"
+#include "../../common/form_parse.h"
 
 enum http_body_kind {
     HTTP_BODY_UNKNOWN,

@@ -16,6 +16,20 @@ typedef struct syslog_state {
     rec_defaults_t d;
 } syslog_state_t;
 
+/* Counters of each listener kind (ingest.h): the process's, like the
+ * builder below. */
+static ingest_stats_t stats_udp, stats_tcp;
+
+const ingest_stats_t *syslog_udp_stats(void)
+{
+    return &stats_udp;
+}
+
+const ingest_stats_t *syslog_tcp_stats(void)
+{
+    return &stats_tcp;
+}
+
 static recbuild_t g_rb;
 static int g_rb_ready;
 /* The record builder every syslog listener shares (the loop parses one
@@ -51,11 +65,11 @@ static void mark_cut(batch_t *b, size_t mark)
 
 /* Parses one message into b; a frame the framer cut is marked truncated. */
 static void parse_one(const char *p, size_t n, int cut, batch_t *b, const rec_defaults_t *d,
-                      enum input in, size_t max_line)
+                      ingest_stats_t *stats, size_t max_line)
 {
     size_t mark = b->frames.len;
     if (syslog_parse(p, n, builder(max_line), b, d) == SYSLOG_RAW)
-        metrics.parse_errors[in]++;
+        stats->parse_errors++;
     if (cut)
         mark_cut(b, mark);
 }
@@ -64,15 +78,15 @@ static void on_frame(void *arg, const char *frame, size_t n, int truncated, cons
 {
     syslog_state_t *st = arg;
     if (!unframed) {
-        parse_one(frame, n, truncated, &st->out, &st->d, INPUT_SYSLOG_TCP,
+        parse_one(frame, n, truncated, &st->out, &st->d, &stats_tcp,
                   stream_opts_of(st->conn)->max_line);
         return;
     }
     /* digits first but not octet counting: kept whole as a line, with why */
     size_t mark = st->out.frames.len;
     syslog_raw(frame, n, unframed, builder(stream_opts_of(st->conn)->max_line), &st->out, &st->d);
-    metrics.parse_errors[INPUT_SYSLOG_TCP]++;
-    metrics.framing_fallbacks[INPUT_SYSLOG_TCP]++;
+    stats_tcp.parse_errors++;
+    stats_tcp.framing_fallbacks++;
     if (truncated)
         mark_cut(&st->out, mark);
 }
@@ -113,7 +127,7 @@ static void on_close(stream_conn_t *c)
 }
 
 static const stream_proto_t syslog_tcp_proto = {
-    "syslog-tcp", INPUT_SYSLOG_TCP, sizeof(syslog_state_t), on_open, on_data, on_eof, on_close,
+    "syslog-tcp", &stats_tcp, sizeof(syslog_state_t), on_open, on_data, on_eof, on_close,
 };
 
 stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
@@ -129,13 +143,13 @@ static void on_datagram(void *arg, const char *p, size_t n, int cut, const char 
 {
     size_t max_line = (size_t)(uintptr_t)arg;
     rec_defaults_t d = {.level = -1, .now = time_now_ns(), .host = slice_cstr(peer)};
-    parse_one(p, n, cut, out, &d, INPUT_SYSLOG_UDP, max_line);
+    parse_one(p, n, cut, out, &d, &stats_udp, max_line);
 }
 
 dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
                                     size_t max_line, int *port)
 {
     /* the limit rides in the callback's argument: nothing to free */
-    return dgram_listen(loop, store, addr, INPUT_SYSLOG_UDP, max_line, on_datagram,
+    return dgram_listen(loop, store, addr, &stats_udp, max_line, on_datagram,
                         (void *)(uintptr_t)max_line, port);
 }

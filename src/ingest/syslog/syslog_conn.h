@@ -10,5 +10,9 @@ dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char 
                                     size_t max_line, int *port);
 /* Frees the parsing state shared by the listeners (after they closed). */
 void syslog_conn_cleanup(void);
+/* The counters of every syslog UDP, and every syslog TCP, listener of the
+ * process (ingest.h). Loop thread. */
+const ingest_stats_t *syslog_udp_stats(void);
+const ingest_stats_t *syslog_tcp_stats(void);
 
 #endif

@@ -19,6 +19,14 @@
 
 typedef struct tcp_state tcp_state_t;
 
+/* The counters of every raw TCP listener of the process (ingest.h). */
+static ingest_stats_t stats = {.ack_seconds = {.kind = &hist_seconds}};
+
+const ingest_stats_t *tcp_stats(void)
+{
+    return &stats;
+}
+
 /* An acknowledged batch waiting for its turn to be answered. */
 typedef struct pending_ack {
     store_waiter_t w;
@@ -68,7 +76,7 @@ static void flush_acks(tcp_state_t *st)
                          (unsigned long long)a->batch,
                          a->err == -EAGAIN ? "store is behind; resend" : strerror(-a->err));
         else {
-            hist_observe_ns(&metrics.ack_seconds[INPUT_TCP], time_mono_ns() - a->t0);
+            hist_observe_ns(&stats.ack_seconds, time_mono_ns() - a->t0);
             n = snprintf(line, sizeof line,
                          "{\"logship\":\"ack\",\"batch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu%s}\n",
                          (unsigned long long)a->batch, (unsigned long long)a->first,
@@ -137,9 +145,9 @@ static void ev_batch(void *arg, uint64_t n, batch_t *b)
         a->duplicate = st->producer[0] != 0 && b->count > 0;
     }
     if (rc >= 0 && !a->duplicate) {
-        metrics.records[INPUT_TCP] += b->count;
-        metrics.repaired[INPUT_TCP] += b->repaired;
-        metrics.truncated[INPUT_TCP] += b->truncated;
+        stats.records += b->count;
+        stats.repaired += b->repaired;
+        stats.truncated += b->truncated;
     }
     flush_acks(st);
 }
@@ -174,7 +182,7 @@ static void defaults(const stream_conn_t *c, rec_defaults_t *d)
 static void account(tcp_state_t *st)
 {
     if (st->sess.parse_errors) {
-        metrics.parse_errors[INPUT_TCP] += st->sess.parse_errors;
+        stats.parse_errors += st->sess.parse_errors;
         st->sess.parse_errors = 0;
     }
 }
@@ -230,7 +238,7 @@ static void on_close(stream_conn_t *c)
 }
 
 static const stream_proto_t tcp_proto = {
-    "tcp", INPUT_TCP, sizeof(tcp_state_t), on_open, on_data, on_eof, on_close,
+    "tcp", &stats, sizeof(tcp_state_t), on_open, on_data, on_eof, on_close,
 };
 
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,

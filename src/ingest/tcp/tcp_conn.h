@@ -8,5 +8,8 @@
  * default, TCP_BATCH_BYTES_DEFAULT). */
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                               size_t max_line, size_t max_batch_bytes, int *port);
+/* The counters of every raw TCP listener of the process (ingest.h). Loop
+ * thread. */
+const ingest_stats_t *tcp_stats(void);
 
 #endif

@@ -7,7 +7,7 @@
 #ifndef LOGSHIP_FORM_PARSE_H
 #define LOGSHIP_FORM_PARSE_H
 
-#include "../../common/buf.h"
+#include "buf.h"
 
 typedef struct form_pair {
     size_t ko, kn, vo, vn; /* offsets into form_t.bytes */
