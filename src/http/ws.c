@@ -17,14 +17,17 @@
  * goes out becomes its status. So ws.c writes the close frame itself, as
  * raw bytes (LWS_WRITE_RAW: lws sends them unframed) from the writable
  * callback that follows the last message (lws calls it only once nothing
- * is buffered), and sets lws's close-ack timeout (5 s); the client's close
- * in answer (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE) then closes the socket
- * without an echo, and so does a client that just goes.
+ * is buffered), ends its side of the TCP connection (nothing of lws's may
+ * follow the close frame: a pong, or lws's own close on a protocol error)
+ * and sets lws's close-ack timeout (5 s); the client's close in answer
+ * (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE) then closes the socket without an
+ * echo, and so does a client that just goes.
  */
 #include "ws.h"
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -67,6 +70,14 @@ static int send_close(ws_conn_t *w)
     if (lws_write(w->wsi, p, 4, LWS_WRITE_RAW) < 4)
         return -1;
     w->close_sent = 1;
+    /* nothing may follow the close frame, and lws does not know it went:
+     * not the pong to a ping read meanwhile, nor lws's own close frame on a
+     * protocol error in what the client still sends. Our side of the
+     * connection ends here (a later lws write fails, and lws closes);
+     * the client's close, or its end, is still read. (A frame lws had to
+     * buffer part of is never cut: then its writes stay possible.) */
+    if (!lws_partial_buffered(w->wsi))
+        shutdown(lws_get_socket_fd(w->wsi), SHUT_WR);
     /* the client answers with its close (or goes); at most this long */
     lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
     return 0;

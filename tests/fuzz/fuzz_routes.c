@@ -38,9 +38,8 @@
  *     at the hand-off;
  *   - what lws sent is a 101 and then well-formed server frames: unmasked,
  *     no reserved bits, known opcodes, control frames short and whole, text
- *     messages valid UTF-8, a close frame with a valid code and no data or
- *     close frame after it (or, when lws refused the handshake, an HTTP
- *     response);
+ *     messages valid UTF-8, a close frame with a valid code and nothing
+ *     after it (or, when lws refused the handshake, an HTTP response);
  *   - the store still reads back after each input: the newest records
  *     scan (store_scan, newest first) without error, in seq order, each
  *     with valid UTF-8 text, and the store has no sticky error.
@@ -253,9 +252,7 @@ static void check_frames(const unsigned char *p, size_t n)
     while (n) {
         if (n < 2) break;    /* cut at the end: lws gave up the connection */
         unsigned fin = p[0] & 0x80, rsv = p[0] & 0x70, op = p[0] & 0x0f;
-        /* after the close frame, no data and no second close (a pong to
-         * the client's ping may still go: lws answers those) */
-        if (closed && op != 9 && op != 10) abort();
+        if (closed) abort(); /* a frame after the close frame */
         if (rsv || (p[1] & 0x80)) abort(); /* no extension was agreed; a server does not mask */
         uint64_t len = p[1] & 0x7f;
         size_t h = 2;
