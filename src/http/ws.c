@@ -120,6 +120,11 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return w->h->on_open(w, uri) < 0 ? -1 : 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (lws_get_close_length(wsi))
+            /* lws is closing on its own (a protocol error in what the client
+             * sent: lws_close_reason, which only lws calls): its close frame
+             * is the last, and lws_write would still send after it */
+            return 0;
         if (w && w->h && w->close_status) {
             /* the last message is out (lws calls back only once nothing is
              * buffered): the close frame, once; the handler writes no more */

@@ -150,6 +150,26 @@ def test_websocket_refusal_ends_with_a_close_frame(server, qs):
         assert time.monotonic() - t0 < 3  # closed on the answer, not at a timeout
 
 
+def test_nothing_follows_a_close_frame_of_lws(server):
+    """A subscriber whose client breaks the protocol (a frame with RSV bits)
+    gets lws's close frame (1002); records stored while lws waits for the
+    client's close are not sent after it."""
+    with raw_ws(server.port, "/api/tail?n=0") as c:
+        mask = b"\x01\x02\x03\x04"
+        c.sendall(bytes([0xc1, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi")))
+        op, payload = read_frame(c)
+        assert op == 8 and int.from_bytes(payload[:2], "big") == 1002, payload
+        post(server, [{"msg": f"after close {i}"} for i in range(20)])
+        c.settimeout(1.5)
+        frames = []
+        try:
+            while (f := read_frame(c)) is not None:
+                frames.append(f)
+        except socket.timeout:
+            pass
+        assert frames == [], frames
+
+
 def test_records_are_batched_into_messages(server):
     async def run():
         async with websockets.connect(ws_url(server, "?n=0")) as ws:
