@@ -176,6 +176,8 @@ static void on_deadline(uv_timer_t *t)
 
 static void arm(http_conn_t *c, long ms)
 {
+    if (c->failed)
+        return; /* fail_later's deadline (now) stands */
     uv_timer_start(&c->deadline, on_deadline, (uint64_t)ms, 0);
 }
 
@@ -560,6 +562,8 @@ static int head_add(http_conn_t *c, const char *at, size_t n)
 static int on_message_begin(http_parser *p)
 {
     http_conn_t *c = p->data;
+    if (c->failed)
+        return -1; /* closing from the loop: nothing more is called back */
     c->cstate = CS_HEAD;
     c->ended = 0;
     c->t0 = time_mono_ns();
@@ -739,6 +743,8 @@ static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
 static int on_headers_complete(http_parser *p)
 {
     http_conn_t *c = p->data;
+    if (c->failed)
+        return -1; /* closing from the loop: nothing more is called back */
     http_server_t *s = c->srv;
     const char *err = NULL;
     c->cstate = CS_BODY;
@@ -815,6 +821,8 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     http_conn_t *c = p->data;
+    if (c->failed)
+        return -1; /* closing from the loop: nothing more is called back */
     c->received += n;
     if (c->answered || !c->h || !c->h->on_body) {
         c->discarded += n;
@@ -834,6 +842,8 @@ static int on_body(http_parser *p, const char *at, size_t n)
 static int on_message_complete(http_parser *p)
 {
     http_conn_t *c = p->data;
+    if (c->failed)
+        return -1; /* closing from the loop: nothing more is called back */
     c->body_done = 1;
     if (c->upgrade) {
         set_paused(c, 1);
@@ -913,12 +923,13 @@ static void bad_request(http_conn_t *c, enum http_errno e)
 /* Parses p[0..n); returns how much the parser took. */
 static size_t parse(http_conn_t *c, const char *p, size_t n)
 {
-    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED || c->cstate == CS_CLOSING || c->dead)
+    if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED || c->cstate == CS_CLOSING || c->dead ||
+        c->failed)
         return 0;
     size_t used = http_parser_execute(&c->parser, &c->srv->settings, p, n);
     for (;;) {
-        if (c->dead || c->cstate == CS_CLOSING)
-            return n;
+        if (c->dead || c->failed || c->cstate == CS_CLOSING)
+            return n; /* failed: nothing more is parsed (fail_later) */
         enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
         if (e == HPE_PAUSED || (e == HPE_OK && used == n) || (e == HPE_OK && c->upgrade))
             return used;

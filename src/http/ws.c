@@ -5,23 +5,29 @@
  * sees was adopted with an upgrade head that conn.c already vetted, so the
  * only HTTP it parses is that one head.
  *
- * Closing with a status (ws_close): the documented lws 4.1 way, a status
- * set with lws_close_reason and -1 returned from the callback, loses the
- * close frame with Debian's lws (built with _DEBUG): lws_service_fd_tsi
- * then calls lws_close_free_wsi a second time at once ("uv repeat test"),
- * and the second call, seeing the connection waiting to send its close
- * frame, kills it (client: 1006). So a close starts here from the loop,
- * outside lws's service: the status is set, the connection waits for its
- * next writable callback (lws calls it only once nothing is buffered, so
- * the last message is out), then an idle callback calls lws_set_timeout(..,
- * LWS_TO_KILL_SYNC) - allowed for a wsi not being serviced - which takes
- * lws's polite path: the close frame when writable, the client's close
- * awaited (5 s), then the socket closed.
+ * Closing with a status (ws_close) does not use lws's close machinery. The
+ * way lws 4.1 documents, a status set with lws_close_reason and -1
+ * returned from the callback, loses the close frame with Debian's lws
+ * (built with _DEBUG): lws_service_fd_tsi calls lws_close_free_wsi a
+ * second time at once ("uv repeat test"), and the second call, seeing the
+ * connection waiting to send its close frame, kills it (client: 1006).
+ * Starting lws's close from outside its service avoids that but not the
+ * next trap: lws keeps the close status in the buffer a received ping's
+ * payload is copied to for the pong, so a ping read before the close frame
+ * goes out becomes its status. So ws.c writes the close frame itself, as
+ * raw bytes (LWS_WRITE_RAW: lws sends them unframed) from the writable
+ * callback that follows the last message (lws calls it only once nothing
+ * is buffered), ends its side of the TCP connection (nothing of lws's may
+ * follow the close frame: a pong, or lws's own close on a protocol error)
+ * and sets lws's close-ack timeout (5 s); the client's close in answer
+ * (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE) then closes the socket without an
+ * echo, and so does a client that just goes.
  */
 #include "ws.h"
 
 #include <libwebsockets.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -40,9 +46,6 @@ struct ws_server {
     void *data;
     size_t open;
     lws_retry_bo_t retry;
-    uv_idle_t closer; /* starts the closes queued on closing */
-    int closer_on;
-    ws_conn_t *closing; /* ws_close()d and out of messages: close from the loop */
 };
 
 struct ws_conn {
@@ -50,55 +53,34 @@ struct ws_conn {
     struct lws *wsi;
     const ws_handler_t *h;
     void *state;
-    int close_status;      /* ws_close()'s status, 0: none */
-    int queued;            /* on ws->closing */
-    ws_conn_t *next_close; /* ws->closing */
+    int close_status; /* ws_close()'s status, 0: none */
+    int close_sent;   /* our close frame is written: the client's close ends it */
 };
 
-static void unqueue(ws_conn_t *w)
+/* Writes the close frame (from the writable callback, nothing buffered).
+ * 0, or -1 when the socket failed. */
+static int send_close(ws_conn_t *w)
 {
-    if (!w->queued)
-        return;
-    for (ws_conn_t **pp = &w->ws->closing; *pp; pp = &(*pp)->next_close)
-        if (*pp == w) {
-            *pp = w->next_close;
-            break;
-        }
-    w->queued = 0;
-    w->next_close = NULL;
-}
-
-/* Outside lws's service: start each queued close (see the header). */
-static void on_closer(uv_idle_t *h)
-{
-    ws_server_t *ws = h->data;
-    /* bounded: each pass takes one off the list, and nothing adds to it
-     * while lws closes (that runs no writable callback) */
-    while (ws->closing) {
-        ws_conn_t *w = ws->closing;
-        unqueue(w);
-        /* the wsi is not being serviced: lws sends the close frame with
-         * the status set by lws_close_reason, or, on a dead socket, closes
-         * at once (LWS_CALLBACK_CLOSED may run inside this call) */
-        lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
-    }
-    uv_idle_stop(&ws->closer);
-    ws->closer_on = 0;
-}
-
-static void queue_close(ws_conn_t *w)
-{
-    ws_server_t *ws = w->ws;
-    if (w->queued || !ws->ctx)
-        return;
-    lws_close_reason(w->wsi, (enum lws_close_status)w->close_status, NULL, 0);
-    w->queued = 1;
-    w->next_close = ws->closing;
-    ws->closing = w;
-    if (!ws->closer_on) {
-        uv_idle_start(&ws->closer, on_closer);
-        ws->closer_on = 1;
-    }
+    unsigned char f[LWS_PRE + 4];
+    unsigned char *p = f + LWS_PRE;
+    p[0] = 0x88; /* FIN, close */
+    p[1] = 2;
+    p[2] = (unsigned char)(w->close_status >> 8);
+    p[3] = (unsigned char)(w->close_status & 0xff);
+    if (lws_write(w->wsi, p, 4, LWS_WRITE_RAW) < 4)
+        return -1;
+    w->close_sent = 1;
+    /* nothing may follow the close frame, and lws does not know it went:
+     * not the pong to a ping read meanwhile, nor lws's own close frame on a
+     * protocol error in what the client still sends. Our side of the
+     * connection ends here (a later lws write fails, and lws closes);
+     * the client's close, or its end, is still read. (A frame lws had to
+     * buffer part of is never cut: then its writes stay possible.) */
+    if (!lws_partial_buffered(w->wsi))
+        shutdown(lws_get_socket_fd(w->wsi), SHUT_WR);
+    /* the client answers with its close (or goes); at most this long */
+    lws_set_timeout(w->wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+    return 0;
 }
 
 static const ws_handler_t *find(ws_server_t *ws, const char *uri)
@@ -138,11 +120,15 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return w->h->on_open(w, uri) < 0 ? -1 : 0;
     }
     case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (lws_get_close_length(wsi))
+            /* lws is closing on its own (a protocol error in what the client
+             * sent: lws_close_reason, which only lws calls): its close frame
+             * is the last, and lws_write would still send after it */
+            return 0;
         if (w && w->h && w->close_status) {
             /* the last message is out (lws calls back only once nothing is
-             * buffered): the handler writes no more, the close starts */
-            queue_close(w);
-            return 0;
+             * buffered): the close frame, once; the handler writes no more */
+            return w->close_sent ? 0 : send_close(w);
         }
         return w && w->h && w->h->on_writable ? (w->h->on_writable(w) < 0 ? -1 : 0) : 0;
     case LWS_CALLBACK_RECEIVE:
@@ -155,6 +141,8 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
          * answered with an invalid one. A code above 4999 (undefined)
          * becomes 1002 too, in place: lws sends what is here */
         unsigned char *pl = in;
+        if (w && w->close_sent)
+            return -1; /* the answer to our close frame: done, no echo */
         if (len == 1 || (len > 2 && utf8_valid_prefix((const char *)pl + 2, len - 2) != len - 2))
             return -1;
         if (len >= 2 && ((unsigned)pl[0] << 8 | pl[1]) > 4999) {
@@ -165,7 +153,6 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
     case LWS_CALLBACK_CLOSED:
         if (w && w->h) {
-            unqueue(w);
             if (w->h->on_close)
                 w->h->on_close(w);
             free(w->state);
@@ -244,8 +231,6 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
         free(ws);
         return NULL;
     }
-    uv_idle_init(loop, &ws->closer);
-    ws->closer.data = ws;
     return ws;
 }
 
@@ -271,12 +256,6 @@ void ws_destroy(ws_server_t *ws)
 {
     if (!ws || !ws->ctx)
         return;
-    /* the context closes every connection: no close frames then */
-    while (ws->closing)
-        unqueue(ws->closing);
-    uv_idle_stop(&ws->closer);
-    ws->closer_on = 0;
-    uv_close((uv_handle_t *)&ws->closer, NULL);
     lws_context_destroy(ws->ctx);
     ws->ctx = NULL;
     ws->vhost = NULL;

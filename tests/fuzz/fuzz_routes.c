@@ -249,8 +249,8 @@ static void check_frames(const unsigned char *p, size_t n)
     int in_text = 0;
     while (n) {
         if (n < 2) break;    /* cut at the end: lws gave up the connection */
-        if (closed) abort(); /* a frame after the close frame */
         unsigned fin = p[0] & 0x80, rsv = p[0] & 0x70, op = p[0] & 0x0f;
+        if (closed) abort(); /* a frame after the close frame */
         if (rsv || (p[1] & 0x80)) abort(); /* no extension was agreed; a server does not mask */
         uint64_t len = p[1] & 0x7f;
         size_t h = 2;

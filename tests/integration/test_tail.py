@@ -128,19 +128,46 @@ def test_websocket_refusal_ends_with_a_close_frame(server, qs):
     assert code == 1008
 
     # the same on the wire: a text frame, a close frame with 1008, and once
-    # the client answers with its close, the end of the connection
-    with raw_ws(server.port, "/api/tail" + qs) as c:
-        op, payload = read_frame(c)
-        assert op == 1 and json.loads(payload)["type"] == "error"
-        op, payload = read_frame(c)
-        assert op == 8 and int.from_bytes(payload[:2], "big") == 1008
+    # the client answers with its close, the end of the connection. The
+    # client pings first: lws keeps a ping's payload where it also kept a
+    # close status (the close frame once carried "pi" as its code)
+    def masked(op, body):
         mask = os.urandom(4)
-        body = (1008).to_bytes(2, "big")
-        c.sendall(bytes([0x88, 0x80 | len(body)]) + mask +
-                  bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+        return bytes([0x80 | op, 0x80 | len(body)]) + mask + \
+            bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+    with raw_ws(server.port, "/api/tail" + qs) as c:
+        c.sendall(masked(9, b"ping"))
+        frames = []
+        while not frames or frames[-1][0] != 8:
+            frames.append(read_frame(c))
+        data = [f for f in frames if f[0] != 10]  # a pong may come first
+        assert [op for op, _ in data] == [1, 8], frames
+        assert json.loads(data[0][1])["type"] == "error"
+        assert int.from_bytes(data[1][1][:2], "big") == 1008, frames
+        c.sendall(masked(8, (1008).to_bytes(2, "big")))
         t0 = time.monotonic()
-        assert read_frame(c) is None
+        assert read_frame(c) is None  # nothing after the close frame
         assert time.monotonic() - t0 < 3  # closed on the answer, not at a timeout
+
+
+def test_nothing_follows_a_close_frame_of_lws(server):
+    """A subscriber whose client breaks the protocol (a frame with RSV bits)
+    gets lws's close frame (1002); records stored while lws waits for the
+    client's close are not sent after it."""
+    with raw_ws(server.port, "/api/tail?n=0") as c:
+        mask = b"\x01\x02\x03\x04"
+        c.sendall(bytes([0xc1, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi")))
+        op, payload = read_frame(c)
+        assert op == 8 and int.from_bytes(payload[:2], "big") == 1002, payload
+        post(server, [{"msg": f"after close {i}"} for i in range(20)])
+        c.settimeout(1.5)
+        frames = []
+        try:
+            while (f := read_frame(c)) is not None:
+                frames.append(f)
+        except socket.timeout:
+            pass
+        assert frames == [], frames
 
 
 def test_records_are_batched_into_messages(server):
