@@ -18,8 +18,8 @@
  *      if not, the tail is cut at the last good frame and the cut is
  *      reported in records and bytes.
  *   4. next_seq continues after the newest record, or after the seq
- *      reservation when that is higher (an unclean stop), so no seq that a
- *      reader may have seen is handed out twice.
+ *      reservation a previous boot left (reserve.h) when that is higher,
+ *      so no seq that a reader may have seen is handed out twice.
  *   5. Producers: the snapshot, plus meta frames of the segments from the
  *      snapshot's segment on.
  */
@@ -35,73 +35,9 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "reserve.h"
 #include "segment.h"
 #include "store_int.h"
-
-/* The kernel's id for this boot: written records survive a crash of the
- * process, so only a reservation made in another boot may cover lost ones. */
-static void boot_id(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown");
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t r = read(fd, out, cap - 1);
-    close(fd);
-    if (r <= 0)
-        r = 0;
-    out[r] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-}
-
-int store_write_reserve(const char *dir, uint64_t upto)
-{
-    char path[4200], tmp[4200], text[128], boot[64];
-    snprintf(path, sizeof path, "%s/seq.reserve", dir);
-    snprintf(tmp, sizeof tmp, "%s/seq.reserve.tmp", dir);
-    boot_id(boot, sizeof boot);
-    int n = snprintf(text, sizeof text, "%" PRIu64 " %s\n", upto, boot);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int rc = 0;
-    if (write(fd, text, (size_t)n) != n)
-        rc = errno ? -errno : -ENOSPC;
-    else if (fdatasync(fd))
-        rc = -errno;
-    close(fd);
-    if (!rc && rename(tmp, path))
-        rc = -errno;
-    if (!rc)
-        rc = store_sync_dir(dir);
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
-/* The reserved seq, or 0 when the reservation was made in this boot (so
- * every record written before the stop is still there) or is missing. */
-static uint64_t read_reserve(const char *dir)
-{
-    char path[4200], text[128] = {0}, boot[64];
-    snprintf(path, sizeof path, "%s/seq.reserve", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t r = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (r <= 0)
-        return 0;
-    char *end;
-    uint64_t v = strtoull(text, &end, 10);
-    boot_id(boot, sizeof boot);
-    while (*end == ' ')
-        end++;
-    end[strcspn(end, "\n")] = '\0';
-    if (strcmp(end, boot) == 0 && strcmp(boot, "unknown") != 0)
-        return 0;
-    return v;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -140,7 +76,7 @@ static void apply_meta(void *arg, const record_t *r)
 {
     store_t *s = arg;
     producer_batch_t b;
-    if (store_meta_parse(r, &b) == 0) {
+    if (producer_meta_parse(r, &b) == 0) {
         producer_record(&s->producers, r->app.p, r->app.n, &b);
         producer_record(&s->wproducers, r->app.p, r->app.n, &b);
     }
@@ -354,13 +290,13 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     }
     free(firsts);
 
-    uint64_t reserve = read_reserve(s->dir);
+    uint64_t reserve = reserve_read(s->dir);
     s->next_seq = (prev > reserve ? prev : reserve) + 1;
     if (reserve > prev)
         log_warn("store: the machine restarted since the last write: seqs %" PRIu64 "..%" PRIu64
                  " may have been seen and are skipped",
                  prev + 1, reserve);
-    s->reserved = reserve > prev ? reserve : prev;
+    s->reserve.upto = reserve > prev ? reserve : prev;
     atomic_store(&s->visible_seq, prev);
 
     /* an empty last segment whose name no longer fits next_seq is replaced */

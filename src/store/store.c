@@ -16,14 +16,14 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "io.h"
 #include "producer.h"
+#include "reserve.h"
 #include "segment.h"
 #include "store_int.h"
 
-#define RESERVE_STEP  1000000 /* seqs reserved at a time (see reserve_seqs) */
 #define PROBE_EVERY   (1 * NS_PER_SEC)
 #define RETAIN_EVERY  (10 * NS_PER_SEC)
-#define PRODUCER_META "logship.producer"
 
 /* ---- segments, shared by the writer and readers --------------------------- */
 
@@ -85,41 +85,6 @@ static void group_reset(group_t *g)
     g->err = 0;
 }
 
-/* Meta frame naming a producer batch: app = producer id, msg = "batch first
- * last". Written just before the batch's records, in the same group. */
-static void add_meta(buf_t *out, const char *id, size_t idn, uint64_t batch, uint64_t first,
-                     uint64_t last)
-{
-    char msg[80];
-    int n = snprintf(msg, sizeof msg, "%" PRIu64 " %" PRIu64 " %" PRIu64, batch, first, last);
-    record_t r = {0};
-    r.flags = RECORD_F_META;
-    r.level = 7;
-    r.topic = SLICE_LIT(PRODUCER_META);
-    r.app = slice_make(id, idn);
-    r.msg = slice_make(msg, (size_t)n);
-    size_t size = record_frame_size(&r);
-    char *p = buf_reserve(out, size);
-    record_encode(p, &r);
-    record_seal(p, 0);
-    out->len += size;
-}
-
-/* Parses a producer meta frame; 0 on success. */
-int store_meta_parse(const record_t *r, producer_batch_t *b)
-{
-    char msg[80];
-    if (!slice_eq(r->topic, PRODUCER_META) || r->msg.n >= sizeof msg ||
-        producer_id_check(r->app.p, r->app.n))
-        return -1;
-    memcpy(msg, r->msg.p, r->msg.n);
-    msg[r->msg.n] = '\0';
-    memset(b, 0, sizeof *b);
-    if (sscanf(msg, "%" SCNu64 " %" SCNu64 " %" SCNu64, &b->batch, &b->first, &b->last) != 3)
-        return -1;
-    return 0;
-}
-
 /* The group (open or with the writer) that has generation gen. */
 static group_t *group_of_gen(store_t *s, uint64_t gen)
 {
@@ -167,7 +132,7 @@ static void forget_meta(store_t *s, const char *p, size_t n, int meta)
 {
     record_t r;
     producer_batch_t b;
-    if (meta && record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+    if (meta && record_decode(p, n, &r) > 0 && producer_meta_parse(&r, &b) == 0)
         producer_forget(&s->producers, r.app.p, r.app.n, b.batch);
 }
 
@@ -261,7 +226,7 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
     uint64_t f = s->next_seq, l = s->next_seq + b->count - 1;
     size_t before = g->data.len;
     if (producer)
-        add_meta(&g->data, producer, idn, batch_no, f, l);
+        producer_meta_encode(&g->data, producer, idn, batch_no, f, l);
     size_t start = g->data.len;
     buf_append(&g->data, b->frames.data, b->frames.len);
     char *p = g->data.data + start, *end = g->data.data + g->data.len;
@@ -397,48 +362,6 @@ static int timed_sync(store_t *s, int fd)
     return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -ENOSPC;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
-int store_sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-/* Makes sure seqs up to `upto` are covered by the reservation on disk, so
- * that after a crash that loses written-but-unsynced records no seq already
- * shown to a reader is handed out again (invariant 1). */
-static int reserve_seqs(store_t *s, uint64_t upto)
-{
-    if (upto <= s->reserved)
-        return 0;
-    uint64_t r = upto + RESERVE_STEP;
-    int rc = store_write_reserve(s->dir, r);
-    if (rc == 0)
-        s->reserved = r;
-    return rc;
-}
-
 /* Creates the segment that starts at first_seq and makes it active. */
 static int open_segment(store_t *s, uint64_t first_seq)
 {
@@ -448,13 +371,13 @@ static int open_segment(store_t *s, uint64_t first_seq)
     if (fd < 0)
         return -errno;
     segment_header_encode(hdr, first_seq, time_now_ns());
-    int rc = write_all(fd, hdr, sizeof hdr, 0);
+    int rc = io_pwrite_all(fd, hdr, sizeof hdr, 0);
     if (!rc && fdatasync(fd))
         rc = -errno;
     if (!rc) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/segments", s->dir);
-        rc = store_sync_dir(dir);
+        rc = io_sync_dir(dir);
     }
     if (rc) {
         close(fd);
@@ -557,7 +480,7 @@ static int write_chunk(store_t *s, const char *p, size_t n)
 {
     segment_t *g = s->active;
     uint64_t off = atomic_load(&g->size);
-    int rc = write_all(g->fd, p, n, off);
+    int rc = io_pwrite_all(g->fd, p, n, off);
     if (rc) {
         /* roll back a partial write so the file ends on a whole frame */
         if (ftruncate(g->fd, (off_t)off))
@@ -586,7 +509,7 @@ static void note_meta(store_t *s, const char *p, size_t n)
 {
     record_t r;
     producer_batch_t b;
-    if (record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+    if (record_decode(p, n, &r) > 0 && producer_meta_parse(&r, &b) == 0)
         producer_record(&s->wproducers, r.app.p, r.app.n, &b);
 }
 
@@ -596,7 +519,7 @@ static void note_meta(store_t *s, const char *p, size_t n)
  * --segment-size, so a group never spans two segments. */
 static int write_group(store_t *s, group_t *g)
 {
-    int rc = reserve_seqs(s, g->last_seq);
+    int rc = reserve_cover(&s->reserve, g->last_seq);
     if (rc)
         return rc;
     const char *p = g->data.data, *end = p + g->data.len;
@@ -660,7 +583,7 @@ static void probe(store_t *s)
     char *block = xcalloc(1, size);
     snprintf(path, sizeof path, "%s/.probe", s->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && write_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
+    int ok = fd >= 0 && io_pwrite_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
     free(block);
     if (fd >= 0)
         close(fd);
@@ -744,7 +667,7 @@ static void writer_main(void *arg)
     if (s->active && s->dirty && s->o.fsync != FSYNC_NEVER && fdatasync(s->active->fd) == 0)
         s->dirty = 0;
     if (s->active && !s->dirty && atomic_load(&s->error) == 0)
-        store_write_reserve(s->dir, s->written_seq_at_stop);
+        reserve_release(&s->reserve, s->written_seq_at_stop);
 }
 
 int store_start_writer(store_t *s)
@@ -818,6 +741,7 @@ store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
     atomic_init(&s->retain_age_ns, o->retain_age_ns);
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     s->o.dir = s->dir;
+    s->reserve.dir = s->dir;
     for (int i = 0; i < 2; i++)
         waiters_init(&s->groups[i].waiters);
     s->open = &s->groups[0];

@@ -26,7 +26,7 @@
  * Invariants:
  *   1. seq is strictly increasing across segments and restarts and is never
  *      reused; a failed write leaves a gap, never a reuse. Seqs are reserved
- *      ahead on disk (seq.reserve, with the boot id): after a machine crash
+ *      ahead on disk (seq.reserve, reserve.h): after a machine crash
  *      that lost written-but-unsynced records, numbering resumes past the
  *      reservation; after a process crash the page cache kept them all.
  *   2. A waiter is answered only after its records are written, and with

@@ -7,6 +7,7 @@
 
 #include "index.h"
 #include "producer.h"
+#include "reserve.h"
 #include "../common/hist.h"
 #include "store.h"
 
@@ -77,7 +78,7 @@ struct store {
     int dirty;
     int64_t last_sync, next_probe;
     size_t probe_size; /* bytes the failed write needed */
-    uint64_t reserved;
+    reserve_t reserve;
     producer_table_t wproducers;
 
     /* segments, oldest first */
@@ -89,9 +90,6 @@ struct store {
 void seg_ref(segment_t *g);
 void seg_unref(segment_t *g);
 void segs_push(store_t *s, segment_t *g);
-int store_meta_parse(const record_t *r, producer_batch_t *b);
-int store_sync_dir(const char *path);
-int store_write_reserve(const char *dir, uint64_t upto);
 store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o);
 void store_free(store_t *s);
 int store_init_active(store_t *s);
