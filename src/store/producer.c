@@ -33,6 +33,16 @@ void producer_table_free(producer_table_t *t)
     memset(t, 0, sizeof *t);
 }
 
+void producer_table_copy(producer_table_t *dst, const producer_table_t *src)
+{
+    *dst = *src;
+    dst->slots = NULL;
+    if (src->cap) {
+        dst->slots = xmalloc(src->cap * sizeof *src->slots);
+        memcpy(dst->slots, src->slots, src->cap * sizeof *src->slots);
+    }
+}
+
 int producer_id_check(const char *id, size_t n)
 {
     if (n == 0 || n > PRODUCER_ID_MAX)

@@ -53,6 +53,8 @@ enum producer_seen {
 
 void producer_table_init(producer_table_t *t);
 void producer_table_free(producer_table_t *t);
+/* Makes dst (not initialised) a copy of src, for another thread to own. */
+void producer_table_copy(producer_table_t *dst, const producer_table_t *src);
 /* 0 when id is a usable producer id (1..64 bytes, printable ASCII). */
 int producer_id_check(const char *id, size_t n);
 enum producer_seen producer_lookup(producer_table_t *t, const char *id, size_t n, uint64_t batch,

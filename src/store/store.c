@@ -1,6 +1,7 @@
-/* store.c - the durable record log: append, group commit, writer thread,
- * segments, retention and readers. See store.h for the design and its
- * invariants; recovery at open is in recover.c.
+/* store.c - the durable record log: open (recovery is recover.c), append,
+ * group commit, the writer thread, segment rolls, retention, close. See
+ * store.h for the design and its invariants; reading is reader.c, the seq
+ * reservation reserve.c.
  */
 #include "store.h"
 
@@ -14,43 +15,82 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/hist.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "io.h"
 #include "producer.h"
+#include "reader.h"
+#include "recover.h"
 #include "reserve.h"
 #include "segment.h"
-#include "store_int.h"
 
 #define PROBE_EVERY   (1 * NS_PER_SEC)
 #define RETAIN_EVERY  (10 * NS_PER_SEC)
 
-/* ---- segments, shared by the writer and readers --------------------------- */
+/* Batches appended while the writer was busy: written as one. */
+typedef struct group {
+    buf_t data; /* sealed frames, meta frames first in their batch */
+    uint64_t first_seq, last_seq;
+    size_t records;
+    uint64_t gen;
+    int err;
+    store_waiter_t waiters; /* list head */
+} group_t;
 
-void seg_ref(segment_t *g)
-{
-    atomic_fetch_add(&g->refs, 1);
-}
+struct store {
+    uv_loop_t *loop;
+    store_opts_t o;
+    char dir[4096];
 
-void seg_unref(segment_t *g)
-{
-    if (atomic_fetch_sub(&g->refs, 1) != 1)
-        return;
-    if (g->fd >= 0)
-        close(g->fd);
-    index_free(&g->ix);
-    free(g);
-}
+    /* loop thread */
+    uint64_t next_seq;
+    group_t groups[2];
+    group_t *open; /* filling; the other one may be with the writer */
+    int writer_busy;
+    uint64_t gen, done_gen; /* newest group generation, newest completed */
+    ring_t ring;
+    producer_table_t producers;
+    struct {
+        store_commit_fn fn;
+        void *arg;
+    } listeners[STORE_MAX_LISTENERS];
+    size_t nlisteners;
+    int backlogged;
+    uv_async_t async;
 
-/* Adds g to the list (seg_lock held for writing). */
-void segs_push(store_t *s, segment_t *g)
-{
-    if (s->nsegs == s->capsegs) {
-        s->capsegs = s->capsegs ? s->capsegs * 2 : 16;
-        s->segs = xrealloc(s->segs, s->capsegs * sizeof *s->segs);
-    }
-    s->segs[s->nsegs++] = g;
-}
+    /* shared */
+    _Atomic uint64_t visible_seq;
+    _Atomic int error; /* 0 or -errno, sticky until a probe succeeds */
+    _Atomic uint64_t pending_bytes;
+    _Atomic uint64_t st_records, st_groups, st_syncs, st_write_errors, st_damaged;
+    _Atomic uint64_t st_retained_segments, st_retained_bytes; /* removed by retention */
+    /* --retain-bytes and --retain-age as they are now (a reload may change
+     * them; the writer thread reads them) */
+    _Atomic uint64_t retain_bytes;
+    hist_t fsync_seconds, group_records; /* observed by the writer thread */
+    uint64_t levels[8]; /* records stored since start, by level (loop thread) */
+    _Atomic int64_t retain_age_ns;
+    uv_mutex_t mu;
+    uv_cond_t cond, done_cond;
+    group_t *todo, *done;
+    int stop;
+    uint64_t written_seq_at_stop;
+
+    /* writer thread */
+    uv_thread_t thread;
+    segment_t *active;
+    int dirty;
+    int64_t last_sync, next_probe;
+    size_t probe_size; /* bytes the failed write needed */
+    reserve_t reserve;
+    producer_table_t wproducers;
+
+    /* segments, oldest first: changed by the writer (and at open and
+     * close) under seg_lock held for writing; readers snapshot them */
+    uv_rwlock_t seg_lock;
+    seglist_t segs;
+};
 
 /* ---- groups and waiters (loop thread) -------------------------------------- */
 
@@ -296,9 +336,9 @@ uint64_t store_first_seq(store_t *s)
 {
     uint64_t first = 0;
     uv_rwlock_rdlock(&s->seg_lock);
-    for (size_t i = 0; i < s->nsegs && !first; i++)
-        if (s->segs[i]->ix.n)
-            first = s->segs[i]->ix.e[0].seq;
+    for (size_t i = 0; i < s->segs.n && !first; i++)
+        if (s->segs.v[i]->ix.n)
+            first = s->segs.v[i]->ix.e[0].seq;
     uv_rwlock_rdunlock(&s->seg_lock);
     return first;
 }
@@ -323,9 +363,9 @@ void store_get_stats(store_t *s, store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
     uv_rwlock_rdlock(&s->seg_lock);
-    st->segments = s->nsegs;
-    for (size_t i = 0; i < s->nsegs; i++) {
-        const segment_t *g = s->segs[i];
+    st->segments = s->segs.n;
+    for (size_t i = 0; i < s->segs.n; i++) {
+        const segment_t *g = s->segs.v[i];
         st->bytes += atomic_load(&g->size);
         if (!g->ix.records)
             continue;
@@ -384,16 +424,10 @@ static int open_segment(store_t *s, uint64_t first_seq)
         unlink(path);
         return rc;
     }
-    segment_t *g = xcalloc(1, sizeof *g);
-    g->first_seq = first_seq;
-    g->fd = fd;
-    atomic_init(&g->refs, 1);
-    atomic_init(&g->size, SEGMENT_HDR);
-    index_init(&g->ix, first_seq);
+    segment_t *g = segment_new(first_seq, fd, SEGMENT_HDR, time_now_ns());
     g->ix.bytes = SEGMENT_HDR;
-    g->mtime_ns = time_now_ns();
     uv_rwlock_wrlock(&s->seg_lock);
-    segs_push(s, g);
+    seglist_push(&s->segs, g);
     uv_rwlock_wrunlock(&s->seg_lock);
     s->active = g;
     return 0;
@@ -429,16 +463,16 @@ static void retain(store_t *s)
         segment_t *victim = NULL;
         uint64_t total = 0;
         uv_rwlock_wrlock(&s->seg_lock);
-        for (size_t i = 0; i < s->nsegs; i++)
-            total += atomic_load(&s->segs[i]->size);
-        if (s->nsegs > 1 && s->segs[0]->sealed) {
-            segment_t *g = s->segs[0];
+        for (size_t i = 0; i < s->segs.n; i++)
+            total += atomic_load(&s->segs.v[i]->size);
+        if (s->segs.n > 1 && s->segs.v[0]->sealed) {
+            segment_t *g = s->segs.v[0];
             int too_big = max_bytes && total > max_bytes;
             int too_old = max_age && now - g->mtime_ns > max_age;
             if (too_big || too_old) {
                 victim = g;
-                memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof *s->segs);
-                s->nsegs--;
+                memmove(s->segs.v, s->segs.v + 1, (s->segs.n - 1) * sizeof *s->segs.v);
+                s->segs.n--;
             }
         }
         uv_rwlock_wrunlock(&s->seg_lock);
@@ -454,7 +488,7 @@ static void retain(store_t *s)
                  victim->first_seq, victim->ix.records, (uint64_t)atomic_load(&victim->size));
         atomic_fetch_add(&s->st_retained_segments, 1);
         atomic_fetch_add(&s->st_retained_bytes, (uint64_t)atomic_load(&victim->size));
-        seg_unref(victim); /* readers holding it keep the open file */
+        segment_unref(victim); /* readers holding it keep the open file */
     }
 }
 
@@ -670,17 +704,104 @@ static void writer_main(void *arg)
         reserve_release(&s->reserve, s->written_seq_at_stop);
 }
 
-int store_start_writer(store_t *s)
-{
-    return uv_thread_create(&s->thread, writer_main, s);
-}
-
 /* ---- open and close -------------------------------------------------------- */
+
+static void store_free(store_t *s)
+{
+    seglist_free(&s->segs);
+    for (int i = 0; i < 2; i++)
+        buf_free(&s->groups[i].data);
+    ring_free(&s->ring);
+    producer_table_free(&s->producers);
+    producer_table_free(&s->wproducers);
+    uv_rwlock_destroy(&s->seg_lock);
+    uv_mutex_destroy(&s->mu);
+    uv_cond_destroy(&s->cond);
+    uv_cond_destroy(&s->done_cond);
+    free(s);
+}
 
 static void on_async_closed(uv_handle_t *h)
 {
     store_t *s = h->data;
     store_free(s);
+}
+
+store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap)
+{
+    store_t *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->o = *o;
+    hist_init(&s->fsync_seconds, &hist_seconds);
+    hist_init(&s->group_records, &hist_sizes);
+    atomic_init(&s->retain_bytes, o->retain_bytes);
+    atomic_init(&s->retain_age_ns, o->retain_age_ns);
+    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
+    s->o.dir = s->dir;
+    s->reserve.dir = s->dir;
+    for (int i = 0; i < 2; i++)
+        waiters_init(&s->groups[i].waiters);
+    s->open = &s->groups[0];
+    s->open->gen = s->gen = 1;
+    uv_rwlock_init(&s->seg_lock);
+    uv_mutex_init(&s->mu);
+    uv_cond_init(&s->cond);
+    uv_cond_init(&s->done_cond);
+    producer_table_init(&s->producers);
+    producer_table_init(&s->wproducers);
+    atomic_init(&s->error, 0);
+    atomic_init(&s->visible_seq, 0);
+    atomic_init(&s->pending_bytes, 0);
+
+    char segdir[4200];
+    snprintf(segdir, sizeof segdir, "%s/segments", s->dir);
+    if (mkdir(s->dir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    if (mkdir(segdir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", segdir, strerror(errno));
+        goto fail;
+    }
+
+    /* recovery reads the directory; the store takes all it found */
+    recover_result_t r;
+    if (recover_dir(s->dir, &s->o, &r, err, errcap))
+        goto fail;
+    s->segs = r.segs;
+    s->producers = r.producers;
+    producer_table_copy(&s->wproducers, &s->producers);
+    s->ring = r.window;
+    s->next_seq = r.next_seq;
+    s->reserve.upto = r.reserved;
+    atomic_store(&s->visible_seq, r.last_seq);
+    atomic_store(&s->st_damaged, r.damaged);
+
+    /* appends go to the unsealed last segment, or to a new one */
+    int rc = 0;
+    if (s->segs.n && !s->segs.v[s->segs.n - 1]->sealed)
+        s->active = s->segs.v[s->segs.n - 1];
+    else if ((rc = open_segment(s, s->next_seq))) {
+        snprintf(err, errcap, "cannot create a segment in %s: %s", segdir, strerror(-rc));
+        goto fail;
+    }
+    s->async.data = s;
+    if (uv_async_init(s->loop, &s->async, on_async)) {
+        snprintf(err, errcap, "cannot start the store writer");
+        goto fail;
+    }
+    if (uv_thread_create(&s->thread, writer_main, s)) {
+        snprintf(err, errcap, "cannot start the store writer");
+        /* the handle is the loop's now: s goes with its close callback */
+        uv_close((uv_handle_t *)&s->async, on_async_closed);
+        return NULL;
+    }
+    log_info("store: %zu segment(s), records %" PRIu64 "..%" PRIu64 ", next seq %" PRIu64,
+             s->segs.n, store_first_seq(s), r.last_seq, s->next_seq);
+    return s;
+fail:
+    store_free(s);
+    return NULL;
 }
 
 void store_close(store_t *s)
@@ -713,62 +834,8 @@ void store_close(store_t *s)
     uv_close((uv_handle_t *)&s->async, on_async_closed);
 }
 
-void store_free(store_t *s)
+int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
-    for (size_t i = 0; i < s->nsegs; i++)
-        seg_unref(s->segs[i]);
-    free(s->segs);
-    for (int i = 0; i < 2; i++)
-        buf_free(&s->groups[i].data);
-    ring_free(&s->ring);
-    producer_table_free(&s->producers);
-    producer_table_free(&s->wproducers);
-    uv_rwlock_destroy(&s->seg_lock);
-    uv_mutex_destroy(&s->mu);
-    uv_cond_destroy(&s->cond);
-    uv_cond_destroy(&s->done_cond);
-    free(s);
-}
-
-store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
-{
-    store_t *s = xcalloc(1, sizeof *s);
-    s->loop = loop;
-    s->o = *o;
-    hist_init(&s->fsync_seconds, &hist_seconds);
-    hist_init(&s->group_records, &hist_sizes);
-    atomic_init(&s->retain_bytes, o->retain_bytes);
-    atomic_init(&s->retain_age_ns, o->retain_age_ns);
-    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
-    s->o.dir = s->dir;
-    s->reserve.dir = s->dir;
-    for (int i = 0; i < 2; i++)
-        waiters_init(&s->groups[i].waiters);
-    s->open = &s->groups[0];
-    s->open->gen = s->gen = 1;
-    uv_rwlock_init(&s->seg_lock);
-    uv_mutex_init(&s->mu);
-    uv_cond_init(&s->cond);
-    uv_cond_init(&s->done_cond);
-    producer_table_init(&s->producers);
-    producer_table_init(&s->wproducers);
-    atomic_init(&s->error, 0);
-    atomic_init(&s->visible_seq, 0);
-    atomic_init(&s->pending_bytes, 0);
-    return s;
-}
-
-int store_init_active(store_t *s)
-{
-    if (s->nsegs && !s->segs[s->nsegs - 1]->sealed) {
-        s->active = s->segs[s->nsegs - 1];
-        return 0;
-    }
-    return open_segment(s, s->next_seq);
-}
-
-int store_init_async(store_t *s)
-{
-    s->async.data = s;
-    return uv_async_init(s->loop, &s->async, on_async);
+    return reader_scan(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged, f,
+                       backward, fn, arg);
 }

@@ -7,6 +7,12 @@
  * writer thread writes and syncs; readers (queries, lagging tails) scan on
  * libuv's thread pool. Nothing on the loop waits for the disk.
  *
+ * Files: store.c opens the store (recovery, recover.c, reads the directory
+ * into a recover_result_t that store.c takes over), appends and runs the
+ * writer; reader.c scans; reserve.c keeps seq.reserve; segment.c and
+ * index.c are the on-disk formats; producer.c the producer table; ring.c
+ * the memory window; io.c the writes and syncs.
+ *
  * Append path (group commit):
  *   1. store_append() runs on the loop: it checks the producer table for a
  *      retried batch, assigns seqs, seals each frame (seq + checksum) and
