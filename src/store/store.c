@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/check.h"
 #include "../common/hist.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
@@ -35,6 +36,7 @@ typedef struct group {
     size_t records;
     uint64_t gen;
     int err;
+    int written, synced; /* by the writer: what invariant 2 asks for */
     store_waiter_t waiters; /* list head */
 } group_t;
 
@@ -44,6 +46,7 @@ struct store {
     char dir[4096];
 
     /* loop thread */
+    uv_thread_t loop_thread; /* the one that opened the store (invariant 5) */
     uint64_t next_seq;
     group_t groups[2];
     group_t *open; /* filling; the other one may be with the writer */
@@ -84,6 +87,7 @@ struct store {
     int64_t last_sync, next_probe;
     size_t probe_size; /* bytes the failed write needed */
     reserve_t reserve;
+    uint64_t written_seq; /* the newest seq written (invariant 1) */
     producer_table_t wproducers;
 
     /* segments, oldest first: changed by the writer (and at open and
@@ -91,6 +95,15 @@ struct store {
     uv_rwlock_t seg_lock;
     seglist_t segs;
 };
+
+/* The store whose writer runs on this thread, if any (invariant 5). */
+static _Thread_local const store_t *this_writer;
+
+static inline int on_loop(const store_t *s)
+{
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&s->loop_thread, &self);
+}
 
 /* ---- groups and waiters (loop thread) -------------------------------------- */
 
@@ -123,6 +136,7 @@ static void group_reset(group_t *g)
     g->first_seq = g->last_seq = 0;
     g->records = 0;
     g->err = 0;
+    g->written = g->synced = 0;
 }
 
 /* The group (open or with the writer) that has generation gen. */
@@ -179,10 +193,18 @@ static void forget_meta(store_t *s, const char *p, size_t n, int meta)
 /* A group came back from the writer: publish it and answer its waiters. */
 static void complete(store_t *s, group_t *g)
 {
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread sees waiters");
+    CHECK((g->err == 0) == (g->written != 0),
+          "store.h invariant 2: a group is stored whole or not at all");
+    CHECK(!g->written || g->synced || s->o.fsync != FSYNC_ALWAYS,
+          "store.h invariant 2: with --fsync always a waiter is answered after the sync");
     if (!g->err) {
         each_frame(g, push_ring, s);
-        if (g->records)
+        if (g->records) {
+            CHECK(g->last_seq > atomic_load(&s->visible_seq),
+                  "store.h invariant 3: records become visible in seq order, once written");
             atomic_store(&s->visible_seq, g->last_seq);
+        }
     } else {
         /* not stored: a retry of these batches must be stored anew */
         each_frame(g, forget_meta, s);
@@ -230,8 +252,9 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
     int err = atomic_load(&s->error);
     size_t idn = producer ? strlen(producer) : 0;
 
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread calls store_append()");
     if (err)
-        return err;
+        return err; /* FAILED: the sticky error (see the state table) */
     if (b->count == 0) {
         *first = *last = 0;
         return STORE_DONE;
@@ -264,6 +287,7 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
 
     group_t *g = s->open;
     uint64_t f = s->next_seq, l = s->next_seq + b->count - 1;
+    CHECK(f > atomic_load(&s->visible_seq), "store.h invariant 1: a seq is never reused");
     size_t before = g->data.len;
     if (producer)
         producer_meta_encode(&g->data, producer, idn, batch_no, f, l);
@@ -296,7 +320,7 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
 
 void store_cancel(store_t *s, store_waiter_t *w)
 {
-    (void)s;
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread sees waiters");
     if (w->linked)
         waiter_unlink(w);
 }
@@ -393,11 +417,11 @@ void store_get_stats(store_t *s, store_stats_t *st)
 
 /* ---- the writer thread ----------------------------------------------------- */
 
-/* fdatasync, timed for /metrics. */
+/* fdatasync, timed for /metrics. Returns 0 or -errno. */
 static int timed_sync(store_t *s, int fd)
 {
     int64_t t0 = time_mono_ns();
-    int rc = fdatasync(fd);
+    int rc = fdatasync(fd) ? -errno : 0;
     hist_observe_ns(&s->fsync_seconds, time_mono_ns() - t0);
     return rc;
 }
@@ -438,8 +462,11 @@ static int seal(store_t *s)
 {
     segment_t *g = s->active;
     char path[4200];
-    if (timed_sync(s, g->fd))
-        return -errno;
+    CHECK(this_writer == s, "store.h invariant 5: only the writer thread writes segment files");
+    CHECK(!g->sealed, "store.h invariant 4: a sealed segment is never written");
+    int rc = timed_sync(s, g->fd);
+    if (rc)
+        return rc;
     atomic_fetch_add(&s->st_syncs, 1);
     s->dirty = 0;
     segment_path(path, sizeof path, s->dir, g->first_seq, ".idx");
@@ -514,6 +541,8 @@ static int write_chunk(store_t *s, const char *p, size_t n)
 {
     segment_t *g = s->active;
     uint64_t off = atomic_load(&g->size);
+    CHECK(this_writer == s, "store.h invariant 5: only the writer thread writes segment files");
+    CHECK(!g->sealed, "store.h invariant 4: a sealed segment is never written");
     int rc = io_pwrite_all(g->fd, p, n, off);
     if (rc) {
         /* roll back a partial write so the file ends on a whole frame */
@@ -527,10 +556,13 @@ static int write_chunk(store_t *s, const char *p, size_t n)
     while (q < end) {
         size_t fs = frame_size(q);
         uint64_t at = off + (uint64_t)(q - p);
-        if (frame_flags(q) & RECORD_F_META)
+        if (frame_flags(q) & RECORD_F_META) {
             index_skip(&g->ix, at, fs);
-        else
+        } else {
+            CHECK(frame_seq(q) > s->written_seq, "store.h invariant 1: seqs strictly increase");
+            s->written_seq = frame_seq(q);
             index_add(&g->ix, frame_seq(q), at, fs, frame_ts(q));
+        }
         q += fs;
     }
     atomic_store(&g->size, off + n);
@@ -556,6 +588,8 @@ static int write_group(store_t *s, group_t *g)
     int rc = reserve_cover(&s->reserve, g->last_seq);
     if (rc)
         return rc;
+    CHECK(g->last_seq <= s->reserve.upto,
+          "store.h invariant 1: seqs are reserved on disk before they are written");
     const char *p = g->data.data, *end = p + g->data.len;
     uint64_t size = atomic_load(&s->active->size);
     if (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size) {
@@ -571,10 +605,13 @@ static int write_group(store_t *s, group_t *g)
     uint64_t start = atomic_load(&a->size);
     if ((rc = write_chunk(s, p, g->data.len)))
         return rc; /* write_chunk cut the file back to start */
+    g->written = 1;
     if (s->o.fsync == FSYNC_ALWAYS) {
-        if (timed_sync(s, a->fd)) {
-            rc = -errno;
+        if ((rc = timed_sync(s, a->fd))) {
             /* not known to be on disk: take it back so it can be redone */
+            g->written = 0;
+            CHECK(start <= atomic_load(&a->size),
+                  "store.h invariant 4: a rollback only cuts what this write added");
             uv_rwlock_wrlock(&s->seg_lock);
             index_restore(&a->ix, &mark);
             atomic_store(&a->size, start);
@@ -586,6 +623,7 @@ static int write_group(store_t *s, group_t *g)
         atomic_fetch_add(&s->st_syncs, 1);
         s->dirty = 0;
         s->last_sync = time_mono_ns();
+        g->synced = 1;
     }
     for (; p < end; p = frame_next(p))
         if (frame_flags(p) & RECORD_F_META)
@@ -596,14 +634,57 @@ static int write_group(store_t *s, group_t *g)
     return 0;
 }
 
-static void fail(store_t *s, int err, const char *what)
+/* ---- the error state --------------------------------------------------------
+ *
+ * store.h's States, as a table. `error` is the state the loop sees: 0 in OK,
+ * the -errno of the latest failure in FAILED. Only the writer thread moves
+ * it, through transition().
+ *
+ *   state    event          next     and
+ *   OK       write failed   FAILED   log the error, count it, probe in PROBE_EVERY
+ *   FAILED   write failed   FAILED   count it (an interval sync), keep the new error
+ *   FAILED   probe failed   FAILED   probe again in PROBE_EVERY
+ *   FAILED   probe passed   OK       log it: appends are taken again
+ *
+ * A probe only runs in FAILED, so OK has no probe events. In FAILED no group
+ * is written: each one that reaches the writer is answered with the error.
+ */
+enum store_state { STATE_OK, STATE_FAILED };
+enum store_event { EV_WRITE_FAILED, EV_PROBE_FAILED, EV_PROBE_PASSED };
+
+static const struct transition {
+    int valid;
+    enum store_state next;
+} transitions[2][3] = {
+    [STATE_OK] = {[EV_WRITE_FAILED] = {1, STATE_FAILED}},
+    [STATE_FAILED] = {[EV_WRITE_FAILED] = {1, STATE_FAILED},
+                      [EV_PROBE_FAILED] = {1, STATE_FAILED},
+                      [EV_PROBE_PASSED] = {1, STATE_OK}},
+};
+
+/* Moves the error state on ev; err is the failure (-errno) and what names
+ * the call that failed, for EV_WRITE_FAILED. Writer thread. */
+static void transition(store_t *s, enum store_event ev, int err, const char *what)
 {
-    if (atomic_load(&s->error) == 0)
-        log_error("store: %s failed: %s; refusing appends until the disk recovers", what,
-                  strerror(-err));
-    atomic_store(&s->error, err);
-    atomic_fetch_add(&s->st_write_errors, 1);
-    s->next_probe = time_mono_ns() + PROBE_EVERY;
+    enum store_state from = atomic_load(&s->error) ? STATE_FAILED : STATE_OK;
+    const struct transition *t = &transitions[from][ev];
+    CHECK(this_writer == s, "store.h States: only the writer moves the error state");
+    CHECK(t->valid, "store.h States: a probe runs only in FAILED");
+    if (ev == EV_WRITE_FAILED) {
+        if (from == STATE_OK)
+            log_error("store: %s failed: %s; refusing appends until the disk recovers", what,
+                      strerror(-err));
+        atomic_fetch_add(&s->st_write_errors, 1);
+    }
+    if (t->next == STATE_FAILED) {
+        CHECK(err < 0 || ev == EV_PROBE_FAILED, "store.h States: FAILED holds an error");
+        if (ev == EV_WRITE_FAILED)
+            atomic_store(&s->error, err);
+        s->next_probe = time_mono_ns() + PROBE_EVERY;
+    } else {
+        atomic_store(&s->error, 0);
+        log_info("store: writes succeed again; accepting appends");
+    }
 }
 
 /* In the failed state: tries a small synced write; clears the error when it
@@ -626,12 +707,7 @@ static void probe(store_t *s)
         uint64_t end = atomic_load(&s->active->size);
         ok = ftruncate(s->active->fd, (off_t)end) == 0 && fdatasync(s->active->fd) == 0;
     }
-    if (ok) {
-        atomic_store(&s->error, 0);
-        log_info("store: writes succeed again; accepting appends");
-    } else {
-        s->next_probe = time_mono_ns() + PROBE_EVERY;
-    }
+    transition(s, ok ? EV_PROBE_PASSED : EV_PROBE_FAILED, 0, NULL);
 }
 
 static void writer_main(void *arg)
@@ -639,6 +715,7 @@ static void writer_main(void *arg)
     store_t *s = arg;
     int64_t next_retain = time_mono_ns() + RETAIN_EVERY;
 
+    this_writer = s;
     uv_mutex_lock(&s->mu);
     for (;;) {
         if (!s->todo && !s->stop) {
@@ -661,7 +738,8 @@ static void writer_main(void *arg)
                 err = write_group(s, g);
                 if (err) {
                     s->probe_size = g->data.len;
-                    fail(s, err, s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
+                    transition(s, EV_WRITE_FAILED, err,
+                               s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
                 }
             }
             g->err = err;
@@ -676,8 +754,9 @@ static void writer_main(void *arg)
         int64_t now = time_mono_ns();
         if (s->dirty && s->o.fsync == FSYNC_INTERVAL &&
             (stop || now - s->last_sync >= (int64_t)s->o.fsync_interval_ms * NS_PER_MS)) {
-            if (timed_sync(s, s->active->fd)) {
-                fail(s, -errno, "sync");
+            int rc = timed_sync(s, s->active->fd);
+            if (rc) {
+                transition(s, EV_WRITE_FAILED, rc, "sync");
             } else {
                 atomic_fetch_add(&s->st_syncs, 1);
                 s->dirty = 0;
@@ -731,6 +810,7 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
 {
     store_t *s = xcalloc(1, sizeof *s);
     s->loop = loop;
+    s->loop_thread = uv_thread_self();
     s->o = *o;
     hist_init(&s->fsync_seconds, &hist_seconds);
     hist_init(&s->group_records, &hist_sizes);
@@ -773,6 +853,7 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     producer_table_copy(&s->wproducers, &s->producers);
     s->ring = r.window;
     s->next_seq = r.next_seq;
+    s->written_seq = r.last_seq;
     s->reserve.upto = r.reserved;
     atomic_store(&s->visible_seq, r.last_seq);
     atomic_store(&s->st_damaged, r.damaged);

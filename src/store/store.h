@@ -42,10 +42,13 @@
  *      failed write is rolled back; sealed segments are never written.
  *   5. Only the writer thread writes segment files; only the loop thread
  *      calls store_append() and sees waiters.
+ * Each one is CHECKed (common/check.h) where it must hold, citing it.
  *
  * States: OK, or FAILED after a write or sync error (sticky, like SQLite's
  * pager): appends are refused with the error until a periodic probe write
- * succeeds, then the store is OK again. Nothing stored is touched meanwhile.
+ * succeeds, then the store is OK again. Nothing stored is touched meanwhile;
+ * a group that reaches the writer in FAILED is not written and its waiters
+ * get the error. The transitions are a table in store.c (transition()).
  *
  * Producers: a batch may carry a producer id and batch number. A meta frame
  * (RECORD_F_META) written with the batch records them; a retried batch that
