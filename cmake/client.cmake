@@ -12,6 +12,7 @@ set(LOGSHIP_CLIENT_SOURCES
   src/client/queue.c
   src/client/format.c
   src/client/proto.c
+  src/client/cbatch.c
   src/client/spool.c
   src/client/sender.c
   src/client/logship.c

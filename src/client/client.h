@@ -1,10 +1,12 @@
 /* client.h - liblogship's internals shared by its files: the logger, the
- * batches the background thread sends, and the module interfaces.
+ * background thread's state, and the module interfaces (the batches it sends
+ * are in cbatch.h).
  *
  *   logship.c  public API: options, the log calls (producers), flush,
  *              close, stats, fork handling
  *   queue.c    the bounded MPSC ring the log calls write into
  *   sender.c   the background thread: batching, connection, acks, backoff
+ *   cbatch.c   the batches it sends (cbatch.h)
  *   spool.c    overflow files that outlive the process
  *   proto.c    the lines of the acknowledged TCP protocol (pure)
  *   format.c   JSON lines and echo lines (pure)
@@ -17,39 +19,12 @@
 #include <stdint.h>
 
 #include "../../include/logship.h"
+#include "cbatch.h"
 #include "cbuf.h"
 #include "format.h"
 #include "queue.h"
 
-#define PRODUCER_ID_LEN 64
-
-/* A numbering sequence: batch numbers under one producer id only grow. */
-typedef struct cproducer {
-    char id[PRODUCER_ID_LEN + 1];
-    uint64_t next_no; /* the next number to give (>= 1) */
-} cproducer_t;
-
 struct spool;
-struct spool_file;
-
-/* A batch of record lines, from the queue or loaded from the spool. It is
- * numbered when first sent (no = 0 before), so numbers grow in send order;
- * a batch the server refused (nack) is numbered again when resent. */
-typedef struct cbatch {
-    struct cbatch *prev, *next;
-    cproducer_t *prod;
-    uint64_t no;
-    uint32_t count;
-    cbuf_t data;  /* the record lines */
-    char hdr[96]; /* the header line, made when numbered */
-    size_t hdr_len;
-    int own;                       /* from this logger's queue: ring_* are meaningful */
-    uint64_t ring_start, ring_end; /* queue positions of its records */
-    uint64_t pos_last;             /* resumable shipping: position of its last record */
-    struct spool_file *sf;         /* when loaded from the spool: its entry */
-    uint64_t sp_off, sp_end;
-    int64_t first_mono; /* building: when its first record came */
-} cbatch_t;
 
 /* What the background thread owns (touched by other threads only under
  * smu, and in the fork handlers). */
@@ -169,9 +144,5 @@ size_t proto_hello(char *out, size_t cap, const char *id);
 size_t proto_batch_header(char *out, size_t cap, uint64_t no, uint32_t count);
 /* 0 when id is a valid producer id: 1..64 printable ASCII bytes, no spaces. */
 int proto_id_check(const char *id);
-
-/* Batches. */
-cbatch_t *cbatch_new(void);
-void cbatch_free(cbatch_t *b);
 
 #endif

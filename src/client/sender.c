@@ -98,18 +98,6 @@ static int64_t wall_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-cbatch_t *cbatch_new(void)
-{
-    return calloc(1, sizeof(cbatch_t));
-}
-
-void cbatch_free(cbatch_t *b)
-{
-    if (!b) return;
-    cbuf_free(&b->data);
-    free(b);
-}
-
 static void list_append(sender_t *s, cbatch_t *b)
 {
     b->next = NULL;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "../common/record.h"
 
 #define SNAP_MAGIC "LSPROD01"
+#define META_TOPIC "logship.producer"
 
 void producer_table_init(producer_table_t *t)
 {
@@ -29,6 +31,16 @@ void producer_table_free(producer_table_t *t)
 {
     free(t->slots);
     memset(t, 0, sizeof *t);
+}
+
+void producer_table_copy(producer_table_t *dst, const producer_table_t *src)
+{
+    *dst = *src;
+    dst->slots = NULL;
+    if (src->cap) {
+        dst->slots = xmalloc(src->cap * sizeof *src->slots);
+        memcpy(dst->slots, src->slots, src->cap * sizeof *src->slots);
+    }
 }
 
 int producer_id_check(const char *id, size_t n)
@@ -172,6 +184,38 @@ void producer_forget(producer_table_t *t, const char *id, size_t n, uint64_t bat
     for (unsigned i = 0; i < p->n; i++)
         if (p->recent[i].batch > p->max_batch)
             p->max_batch = p->recent[i].batch;
+}
+
+void producer_meta_encode(buf_t *out, const char *id, size_t n, uint64_t batch, uint64_t first,
+                          uint64_t last)
+{
+    char msg[80];
+    int len = snprintf(msg, sizeof msg, "%" PRIu64 " %" PRIu64 " %" PRIu64, batch, first, last);
+    record_t r = {0};
+    r.flags = RECORD_F_META;
+    r.level = 7;
+    r.topic = SLICE_LIT(META_TOPIC);
+    r.app = slice_make(id, n);
+    r.msg = slice_make(msg, (size_t)len);
+    size_t size = record_frame_size(&r);
+    char *p = buf_reserve(out, size);
+    record_encode(p, &r);
+    record_seal(p, 0);
+    out->len += size;
+}
+
+int producer_meta_parse(const record_t *r, producer_batch_t *b)
+{
+    char msg[80];
+    if (!slice_eq(r->topic, META_TOPIC) || r->msg.n >= sizeof msg ||
+        producer_id_check(r->app.p, r->app.n))
+        return -1;
+    memcpy(msg, r->msg.p, r->msg.n);
+    msg[r->msg.n] = '\0';
+    memset(b, 0, sizeof *b);
+    if (sscanf(msg, "%" SCNu64 " %" SCNu64 " %" SCNu64, &b->batch, &b->first, &b->last) != 3)
+        return -1;
+    return 0;
 }
 
 int producer_save(const producer_table_t *t, const char *path, uint64_t seg)

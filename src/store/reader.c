@@ -1,4 +1,5 @@
-/* reader.c - scanning the store for queries and lagging subscribers.
+/* reader.c - scanning segments for queries, lagging subscribers and the
+ * memory window's fill at open: see reader.h.
  *
  * A scan takes a snapshot of the segment list (a reference on each segment
  * and a copy of its index entries) and reads whole index blocks with
@@ -8,6 +9,8 @@
  * read. Every frame's checksum is verified; a damaged one is reported and
  * the scan resumes at the next good frame in the block.
  */
+#include "reader.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,8 +18,6 @@
 #include <unistd.h>
 
 #include "../common/log.h"
-#include "segment.h"
-#include "store_int.h"
 
 typedef struct seg_snap {
     segment_t *g;
@@ -28,7 +29,7 @@ typedef struct seg_snap {
 } seg_snap_t;
 
 typedef struct scan {
-    store_t *s;
+    _Atomic uint64_t *damaged;
     const filter_t *f;
     uint64_t visible;
     store_read_fn fn;
@@ -80,8 +81,8 @@ static size_t resync(const char *b, size_t from, size_t len, uint64_t prev)
 
 static void damaged(scan_t *sc, const seg_snap_t *ss, uint64_t at)
 {
-    uint64_t n = atomic_fetch_add(&sc->s->st_damaged, 1);
-    if (n < 100)
+    uint64_t n = sc->damaged ? atomic_fetch_add(sc->damaged, 1) : 0;
+    if (n < 100) /* the first ones tell where; the count tells the rest */
         log_warn("store: damaged record in segment %" PRIu64 " at byte %" PRIu64 " skipped",
                  ss->g->first_seq, at);
 }
@@ -164,18 +165,20 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
     }
 }
 
-int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg)
+int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
+                _Atomic uint64_t *damaged, const filter_t *f, int backward, store_read_fn fn,
+                void *arg)
 {
-    scan_t sc = {.s = s, .f = f, .fn = fn, .arg = arg};
-    sc.visible = atomic_load(&s->visible_seq);
+    scan_t sc = {.damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg};
 
-    uv_rwlock_rdlock(&s->seg_lock);
-    size_t n = s->nsegs;
+    if (lock)
+        uv_rwlock_rdlock(lock);
+    size_t n = l->n;
     seg_snap_t *snaps = xcalloc(n ? n : 1, sizeof *snaps);
     for (size_t i = 0; i < n; i++) {
-        segment_t *g = s->segs[i];
+        segment_t *g = l->v[i];
         seg_snap_t *ss = &snaps[i];
-        seg_ref(g);
+        segment_ref(g);
         ss->g = g;
         ss->size = atomic_load(&g->size);
         ss->n = g->ix.n;
@@ -187,7 +190,8 @@ int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, vo
         ss->min_ts = g->ix.min_ts;
         ss->max_ts = g->ix.max_ts;
     }
-    uv_rwlock_rdunlock(&s->seg_lock);
+    if (lock)
+        uv_rwlock_rdunlock(lock);
 
     if (!backward) {
         for (size_t i = 0; i < n && !sc.stopped; i++)
@@ -201,7 +205,7 @@ int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, vo
     }
     for (size_t i = 0; i < n; i++) {
         free(snaps[i].e);
-        seg_unref(snaps[i].g);
+        segment_unref(snaps[i].g);
     }
     free(snaps);
     buf_free(&sc.block);

@@ -1,5 +1,7 @@
-/* recover.c - opening the store: find segments, check or rebuild their
- * indexes, cut a torn tail, restore producers and the next seq.
+/* recover.c - reading a data directory back at open: find segments, check
+ * or rebuild their indexes, cut a torn tail, restore producers, the next seq
+ * and the memory window, into a recover_result_t (recover.h) that
+ * store_open() takes over. Recovery never sees a store_t.
  *
  * RECOVERY
  *
@@ -18,10 +20,12 @@
  *      if not, the tail is cut at the last good frame and the cut is
  *      reported in records and bytes.
  *   4. next_seq continues after the newest record, or after the seq
- *      reservation when that is higher (an unclean stop), so no seq that a
- *      reader may have seen is handed out twice.
+ *      reservation a previous boot left (reserve.h) when that is higher,
+ *      so no seq that a reader may have seen is handed out twice.
  *   5. Producers: the snapshot, plus meta frames of the segments from the
  *      snapshot's segment on.
+ *   6. The memory window is filled with the newest records, read the way
+ *      queries read them (reader.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,73 +39,9 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
-#include "segment.h"
-#include "store_int.h"
-
-/* The kernel's id for this boot: written records survive a crash of the
- * process, so only a reservation made in another boot may cover lost ones. */
-static void boot_id(char *out, size_t cap)
-{
-    snprintf(out, cap, "unknown");
-    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t r = read(fd, out, cap - 1);
-    close(fd);
-    if (r <= 0)
-        r = 0;
-    out[r] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-}
-
-int store_write_reserve(const char *dir, uint64_t upto)
-{
-    char path[4200], tmp[4200], text[128], boot[64];
-    snprintf(path, sizeof path, "%s/seq.reserve", dir);
-    snprintf(tmp, sizeof tmp, "%s/seq.reserve.tmp", dir);
-    boot_id(boot, sizeof boot);
-    int n = snprintf(text, sizeof text, "%" PRIu64 " %s\n", upto, boot);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int rc = 0;
-    if (write(fd, text, (size_t)n) != n)
-        rc = errno ? -errno : -ENOSPC;
-    else if (fdatasync(fd))
-        rc = -errno;
-    close(fd);
-    if (!rc && rename(tmp, path))
-        rc = -errno;
-    if (!rc)
-        rc = store_sync_dir(dir);
-    if (rc)
-        unlink(tmp);
-    return rc;
-}
-
-/* The reserved seq, or 0 when the reservation was made in this boot (so
- * every record written before the stop is still there) or is missing. */
-static uint64_t read_reserve(const char *dir)
-{
-    char path[4200], text[128] = {0}, boot[64];
-    snprintf(path, sizeof path, "%s/seq.reserve", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t r = read(fd, text, sizeof text - 1);
-    close(fd);
-    if (r <= 0)
-        return 0;
-    char *end;
-    uint64_t v = strtoull(text, &end, 10);
-    boot_id(boot, sizeof boot);
-    while (*end == ' ')
-        end++;
-    end[strcspn(end, "\n")] = '\0';
-    if (strcmp(end, boot) == 0 && strcmp(boot, "unknown") != 0)
-        return 0;
-    return v;
-}
+#include "reader.h"
+#include "recover.h"
+#include "reserve.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -138,23 +78,24 @@ static uint64_t *list_segments(const char *segdir, size_t *n)
 
 static void apply_meta(void *arg, const record_t *r)
 {
-    store_t *s = arg;
+    producer_table_t *t = arg;
     producer_batch_t b;
-    if (store_meta_parse(r, &b) == 0) {
-        producer_record(&s->producers, r->app.p, r->app.n, &b);
-        producer_record(&s->wproducers, r->app.p, r->app.n, &b);
-    }
+    if (producer_meta_parse(r, &b) == 0)
+        producer_record(t, r->app.p, r->app.n, &b);
 }
 
-/* Scans a whole segment into g->ix, skipping damaged stretches. Returns the
- * offset after the last good frame. *damaged counts skipped stretches. */
-static uint64_t scan_segment(store_t *s, segment_t *g, uint64_t prev_seq, uint64_t file_size,
-                             int metas, uint64_t *damaged, enum scan_stop *last_stop)
+/* Scans a whole segment into g->ix, skipping damaged stretches, feeding
+ * meta frames to producers when it is not NULL. Returns the offset after
+ * the last good frame. *damaged counts skipped stretches. */
+static uint64_t scan_segment(segment_t *g, uint64_t prev_seq, uint64_t file_size,
+                             producer_table_t *producers, uint64_t *damaged,
+                             enum scan_stop *last_stop)
 {
     uint64_t from = SEGMENT_HDR, end = SEGMENT_HDR;
     seg_scan_t sc;
     for (;;) {
-        if (segment_scan(g->fd, from, prev_seq, &g->ix, metas ? apply_meta : NULL, s, &sc)) {
+        if (segment_scan(g->fd, from, prev_seq, &g->ix, producers ? apply_meta : NULL, producers,
+                         &sc)) {
             log_error("store: reading segment %" PRIu64 ": %s", g->first_seq, strerror(errno));
             *last_stop = SCAN_CORRUPT;
             return end;
@@ -183,7 +124,7 @@ static uint64_t count_frames(int fd, uint64_t from, uint64_t to)
     while (from + RECORD_FRAME_HDR <= to) {
         if (pread(fd, hdr, sizeof hdr, (off_t)from) != (ssize_t)sizeof hdr)
             break;
-        uint64_t size = (uint64_t)rd32(hdr) + RECORD_FRAME_HDR;
+        uint64_t size = frame_size(hdr);
         if (size < RECORD_HEAD || from + size > to)
             break;
         n++;
@@ -192,11 +133,15 @@ static uint64_t count_frames(int fd, uint64_t from, uint64_t to)
     return n;
 }
 
-static int open_one(store_t *s, uint64_t first, int last, uint64_t *prev_seq, int metas,
-                    char *err, size_t errcap)
+/* Opens segment `first` and appends it to r->segs (steps 1 to 3). The last
+ * one is opened read-write; metas says whether its meta frames go into
+ * r->producers (step 5). Returns 0 (also when an unfinished last segment
+ * was removed), or -1 with err filled. */
+static int open_one(recover_result_t *r, const char *dir, uint64_t first, int last,
+                    uint64_t *prev_seq, int metas, char *err, size_t errcap)
 {
     char path[4200], hdr[SEGMENT_HDR];
-    segment_path(path, sizeof path, s->dir, first, ".log");
+    segment_path(path, sizeof path, dir, first, ".log");
     int fd = open(path, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
@@ -218,24 +163,21 @@ static int open_one(store_t *s, uint64_t first, int last, uint64_t *prev_seq, in
         snprintf(err, errcap, "%s is not a logship segment (bad header)", path);
         return -1;
     }
-    segment_t *g = xcalloc(1, sizeof *g);
-    g->first_seq = first;
-    g->fd = fd;
-    atomic_init(&g->refs, 1);
-    index_init(&g->ix, first);
-    g->mtime_ns = (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec;
+    segment_t *g = segment_new(first, fd, 0,
+                               (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec);
     uint64_t size = (uint64_t)st.st_size, damaged = 0;
     enum scan_stop stop = SCAN_END;
 
     char ipath[4200];
-    segment_path(ipath, sizeof ipath, s->dir, first, ".idx");
+    segment_path(ipath, sizeof ipath, dir, first, ".idx");
     if (!last && !metas && index_load(&g->ix, ipath, size) == 0) {
         /* step 2: the index describes this file exactly */
     } else {
         index_free(&g->ix);
         index_init(&g->ix, first);
         g->ix.bytes = SEGMENT_HDR;
-        uint64_t end = scan_segment(s, g, *prev_seq, size, metas, &damaged, &stop);
+        uint64_t end =
+            scan_segment(g, *prev_seq, size, metas ? &r->producers : NULL, &damaged, &stop);
         if (end < size) {
             if (last) {
                 uint64_t frames = count_frames(fd, end, size);
@@ -245,7 +187,7 @@ static int open_one(store_t *s, uint64_t first, int last, uint64_t *prev_seq, in
                 if (ftruncate(fd, (off_t)end) || fdatasync(fd)) {
                     snprintf(err, errcap, "cannot cut the torn tail of %s: %s", path,
                              strerror(errno));
-                    seg_unref(g);
+                    segment_unref(g);
                     return -1;
                 }
                 size = end;
@@ -262,14 +204,14 @@ static int open_one(store_t *s, uint64_t first, int last, uint64_t *prev_seq, in
             log_info("store: rebuilt index of segment %" PRIu64 " (%" PRIu64 " records)", first,
                      g->ix.records);
     }
-    atomic_init(&g->size, size);
+    atomic_store(&g->size, size);
     g->sealed = !last;
     if (g->ix.records) {
         if (g->ix.e[0].seq <= *prev_seq)
             log_warn("store: segment %" PRIu64 " overlaps the one before it", first);
         *prev_seq = g->ix.last_seq;
     }
-    segs_push(s, g);
+    seglist_push(&r->segs, g);
     return 0;
 }
 
@@ -278,56 +220,51 @@ typedef struct newest {
     size_t left;
 } newest_t;
 
-static int keep_newest(void *arg, const record_t *r)
+static int keep_newest(void *arg, const record_t *rec)
 {
     newest_t *nw = arg;
-    size_t size = record_frame_size(r);
+    size_t size = record_frame_size(rec);
     char *p = buf_reserve(&nw->frames, size);
-    record_encode(p, r);
-    record_seal(p, r->seq);
+    record_encode(p, rec);
+    record_seal(p, rec->seq);
     nw->frames.len += size;
     return --nw->left == 0;
 }
 
-/* Loads the newest records into the memory window. */
-static void fill_ring(store_t *s)
+/* Step 6: loads the newest records into r->window. */
+static void fill_window(recover_result_t *r, size_t records)
 {
-    newest_t nw = {BUF_INIT, s->o.memory_records};
+    newest_t nw = {BUF_INIT, records};
     filter_t f;
     filter_init(&f);
-    if (!nw.left || !atomic_load(&s->visible_seq))
+    if (!nw.left || !r->last_seq)
         return;
-    store_scan(s, &f, 1, keep_newest, &nw);
+    _Atomic uint64_t damaged = 0;
+    reader_scan(&r->segs, NULL, r->last_seq, &damaged, &f, 1, keep_newest, &nw);
+    r->damaged = atomic_load(&damaged);
     size_t n = 0, cap = 1024;
     size_t *offs = xmalloc(cap * sizeof *offs);
-    for (size_t off = 0; off < nw.frames.len;
-         off += frame_size(nw.frames.data + off)) {
+    for (size_t off = 0; off < nw.frames.len; off += frame_size(nw.frames.data + off)) {
         if (n == cap)
             offs = xrealloc(offs, (cap *= 2) * sizeof *offs);
         offs[n++] = off;
     }
     for (size_t i = n; i-- > 0;) {
         const char *p = nw.frames.data + offs[i];
-        ring_push(&s->ring, p, frame_size(p));
+        ring_push(&r->window, p, frame_size(p));
     }
     free(offs);
     buf_free(&nw.frames);
 }
 
-store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap)
+int recover_dir(const char *dir, const store_opts_t *o, recover_result_t *r, char *err,
+                size_t errcap)
 {
     char segdir[4200];
-    store_t *s = store_alloc(loop, o);
-    snprintf(segdir, sizeof segdir, "%s/segments", s->dir);
-    if (mkdir(s->dir, 0755) && errno != EEXIST) {
-        snprintf(err, errcap, "cannot create %s: %s", s->dir, strerror(errno));
-        goto fail;
-    }
-    if (mkdir(segdir, 0755) && errno != EEXIST) {
-        snprintf(err, errcap, "cannot create %s: %s", segdir, strerror(errno));
-        goto fail;
-    }
-    if (ring_init(&s->ring, o->memory_records, o->memory_bytes)) {
+    memset(r, 0, sizeof *r);
+    producer_table_init(&r->producers);
+    snprintf(segdir, sizeof segdir, "%s/segments", dir);
+    if (ring_init(&r->window, o->memory_records, o->memory_bytes)) {
         snprintf(err, errcap, "cannot allocate the memory window");
         goto fail;
     }
@@ -335,10 +272,8 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     /* producers: the snapshot says from which segment on to replay metas */
     char snap[4200];
     uint64_t snap_seg = 0;
-    snprintf(snap, sizeof snap, "%s/producers.snap", s->dir);
-    if (producer_load(&s->producers, snap, &snap_seg) == 0)
-        producer_load(&s->wproducers, snap, &snap_seg);
-    else
+    snprintf(snap, sizeof snap, "%s/producers.snap", dir);
+    if (producer_load(&r->producers, snap, &snap_seg) != 0)
         snap_seg = 0;
 
     size_t n;
@@ -347,48 +282,45 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     for (size_t i = 0; i < n; i++) {
         int last = i + 1 == n;
         int metas = firsts[i] >= snap_seg;
-        if (open_one(s, firsts[i], last, &prev, metas, err, errcap)) {
+        if (open_one(r, dir, firsts[i], last, &prev, metas, err, errcap)) {
             free(firsts);
             goto fail;
         }
     }
     free(firsts);
 
-    uint64_t reserve = read_reserve(s->dir);
-    s->next_seq = (prev > reserve ? prev : reserve) + 1;
+    /* step 4 */
+    uint64_t reserve = reserve_read(dir);
+    r->last_seq = prev;
+    r->next_seq = (prev > reserve ? prev : reserve) + 1;
     if (reserve > prev)
         log_warn("store: the machine restarted since the last write: seqs %" PRIu64 "..%" PRIu64
                  " may have been seen and are skipped",
                  prev + 1, reserve);
-    s->reserved = reserve > prev ? reserve : prev;
-    atomic_store(&s->visible_seq, prev);
+    r->reserved = reserve > prev ? reserve : prev;
 
     /* an empty last segment whose name no longer fits next_seq is replaced */
-    if (s->nsegs) {
-        segment_t *g = s->segs[s->nsegs - 1];
-        if (!g->ix.records && g->first_seq != s->next_seq && s->nsegs > 0) {
+    if (r->segs.n) {
+        segment_t *g = r->segs.v[r->segs.n - 1];
+        if (!g->ix.records && g->first_seq != r->next_seq) {
             char path[4200];
-            segment_path(path, sizeof path, s->dir, g->first_seq, ".log");
+            segment_path(path, sizeof path, dir, g->first_seq, ".log");
             unlink(path);
-            s->nsegs--;
-            seg_unref(g);
+            r->segs.n--;
+            segment_unref(g);
         }
     }
-    fill_ring(s);
-
-    if (store_init_active(s)) {
-        snprintf(err, errcap, "cannot create a segment in %s: %s", segdir, strerror(errno));
-        goto fail;
-    }
-    if (store_init_async(s) || store_start_writer(s)) {
-        snprintf(err, errcap, "cannot start the store writer");
-        goto fail;
-    }
-    uint64_t first = store_first_seq(s);
-    log_info("store: %zu segment(s), records %" PRIu64 "..%" PRIu64 ", next seq %" PRIu64,
-             s->nsegs, first, prev, s->next_seq);
-    return s;
+    fill_window(r, o->memory_records);
+    return 0;
 fail:
-    store_free(s);
-    return NULL;
+    recover_result_free(r);
+    return -1;
+}
+
+void recover_result_free(recover_result_t *r)
+{
+    seglist_free(&r->segs);
+    producer_table_free(&r->producers);
+    ring_free(&r->window);
+    memset(r, 0, sizeof *r);
 }

@@ -1,8 +1,9 @@
 /* ring.c - the memory window of recent frames: see ring.h. */
 #include "ring.h"
 
-#include <assert.h>
 #include <stdlib.h>
+
+#include "../common/check.h"
 
 int ring_init(ring_t *r, size_t max_records, size_t max_bytes)
 {
@@ -59,7 +60,7 @@ static void evict(ring_t *r)
 void ring_push(ring_t *r, const char *frame, size_t n)
 {
     uint64_t seq = frame_seq(frame);
-    assert(r->count == 0 || seq > ring_last_seq(r)); /* invariant 2 */
+    CHECK(r->count == 0 || seq > ring_last_seq(r), "ring.h invariant 2: seqs strictly increase");
     if (n > r->size) {
         ring_clear(r);
         return;

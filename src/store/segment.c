@@ -17,19 +17,65 @@ int segment_path(char *out, size_t cap, const char *dir, uint64_t first_seq, con
 void segment_header_encode(char *out, uint64_t first_seq, int64_t created)
 {
     memcpy(out, SEGMENT_MAGIC, 8);
-    wr32(out + 8, SEGMENT_VERSION);
-    wr32(out + 12, SEGMENT_HDR);
-    wr64(out + 16, first_seq);
-    wr64(out + 24, (uint64_t)created);
+    wr32(out + SEGMENT_OFF_VERSION, SEGMENT_VERSION);
+    wr32(out + SEGMENT_OFF_HDR_LEN, SEGMENT_HDR);
+    wr64(out + SEGMENT_OFF_FIRST, first_seq);
+    wr64(out + SEGMENT_OFF_CREATED, (uint64_t)created);
 }
 
 int segment_header_decode(const char *hdr, size_t n, uint64_t *first_seq)
 {
     if (n < SEGMENT_HDR || memcmp(hdr, SEGMENT_MAGIC, 8) != 0 ||
-        rd32(hdr + 8) != SEGMENT_VERSION || rd32(hdr + 12) != SEGMENT_HDR)
+        rd32(hdr + SEGMENT_OFF_VERSION) != SEGMENT_VERSION ||
+        rd32(hdr + SEGMENT_OFF_HDR_LEN) != SEGMENT_HDR)
         return -1;
-    *first_seq = rd64(hdr + 16);
+    *first_seq = rd64(hdr + SEGMENT_OFF_FIRST);
     return 0;
+}
+
+segment_t *segment_new(uint64_t first_seq, int fd, uint64_t size, int64_t mtime_ns)
+{
+    segment_t *g = xcalloc(1, sizeof *g);
+    g->first_seq = first_seq;
+    g->fd = fd;
+    index_init(&g->ix, first_seq);
+    atomic_init(&g->size, size);
+    atomic_init(&g->refs, 1);
+    g->mtime_ns = mtime_ns;
+    return g;
+}
+
+void segment_ref(segment_t *g)
+{
+    atomic_fetch_add(&g->refs, 1);
+}
+
+void segment_unref(segment_t *g)
+{
+    if (atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    if (g->fd >= 0)
+        close(g->fd);
+    index_free(&g->ix);
+    free(g);
+}
+
+void seglist_push(seglist_t *l, segment_t *g)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+    }
+    l->v[l->n++] = g;
+}
+
+void seglist_free(seglist_t *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        segment_unref(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = l->cap = 0;
 }
 
 /* Reads from fd at off into buf; returns bytes read or -1. */

@@ -13,10 +13,15 @@
  *
  * Frames with RECORD_F_META in flags are store bookkeeping (producer batch
  * markers), carry seq 0 and are skipped by readers.
+ *
+ * In memory a segment is a segment_t: its open file, its index and its
+ * size, shared by the writer and readers through references. Recovery
+ * builds the list of them (recover.h), the store then owns it.
  */
 #ifndef LOGSHIP_SEGMENT_H
 #define LOGSHIP_SEGMENT_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "../common/record.h"
@@ -25,6 +30,44 @@
 #define SEGMENT_MAGIC   "LOGSHIP\x01"
 #define SEGMENT_VERSION 1
 #define SEGMENT_HDR     32
+
+/* Offsets of the header's fields (the layout above). */
+#define SEGMENT_OFF_VERSION 8
+#define SEGMENT_OFF_HDR_LEN 12
+#define SEGMENT_OFF_FIRST   16
+#define SEGMENT_OFF_CREATED 24
+
+/* A segment file. Sealed segments are immutable; the active one grows. The
+ * owner of the list changes `ix` and `sealed` under its lock (held for
+ * writing) and readers copy them under it; `size`, the bytes written and
+ * indexed, is read without it. Each list and each reader holds a reference. */
+typedef struct segment {
+    uint64_t first_seq;
+    int fd; /* read-write for the active segment, read-only otherwise */
+    seg_index_t ix;
+    _Atomic uint64_t size;
+    int sealed;
+    _Atomic int refs;
+    int64_t mtime_ns; /* last write, for --retain-age */
+} segment_t;
+
+/* A new segment_t for fd (which it now owns) holding size bytes, with an
+ * empty index and one reference, for the caller. */
+segment_t *segment_new(uint64_t first_seq, int fd, uint64_t size, int64_t mtime_ns);
+void segment_ref(segment_t *g);
+/* Drops a reference; the last one closes the file and frees g. */
+void segment_unref(segment_t *g);
+
+/* Segments, oldest first; the list holds a reference on each. */
+typedef struct seglist {
+    segment_t **v;
+    size_t n, cap;
+} seglist_t;
+
+/* Appends g, taking over the caller's reference. */
+void seglist_push(seglist_t *l, segment_t *g);
+/* Drops the list's references and its memory; l is empty afterwards. */
+void seglist_free(seglist_t *l);
 
 /* dir/segments/<20-digit first seq><ext>; returns the length. */
 int segment_path(char *out, size_t cap, const char *dir, uint64_t first_seq, const char *ext);

@@ -1,6 +1,7 @@
-/* store.c - the durable record log: append, group commit, writer thread,
- * segments, retention and readers. See store.h for the design and its
- * invariants; recovery at open is in recover.c.
+/* store.c - the durable record log: open (recovery is recover.c), append,
+ * group commit, the writer thread, segment rolls, retention, close. See
+ * store.h for the design and its invariants; reading is reader.c, the seq
+ * reservation reserve.c.
  */
 #include "store.h"
 
@@ -14,42 +15,94 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/check.h"
+#include "../common/hist.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "io.h"
 #include "producer.h"
+#include "reader.h"
+#include "recover.h"
+#include "reserve.h"
 #include "segment.h"
-#include "store_int.h"
 
-#define RESERVE_STEP  1000000 /* seqs reserved at a time (see reserve_seqs) */
 #define PROBE_EVERY   (1 * NS_PER_SEC)
 #define RETAIN_EVERY  (10 * NS_PER_SEC)
-#define PRODUCER_META "logship.producer"
 
-/* ---- segments, shared by the writer and readers --------------------------- */
+/* Batches appended while the writer was busy: written as one. */
+typedef struct group {
+    buf_t data; /* sealed frames, meta frames first in their batch */
+    uint64_t first_seq, last_seq;
+    size_t records;
+    uint64_t gen;
+    int err;
+    int written, synced; /* by the writer: what invariant 2 asks for */
+    store_waiter_t waiters; /* list head */
+} group_t;
 
-void seg_ref(segment_t *g)
+struct store {
+    uv_loop_t *loop;
+    store_opts_t o;
+    char dir[4096];
+
+    /* loop thread */
+    uv_thread_t loop_thread; /* the one that opened the store (invariant 5) */
+    uint64_t next_seq;
+    group_t groups[2];
+    group_t *open; /* filling; the other one may be with the writer */
+    int writer_busy;
+    uint64_t gen, done_gen; /* newest group generation, newest completed */
+    ring_t ring;
+    producer_table_t producers;
+    struct {
+        store_commit_fn fn;
+        void *arg;
+    } listeners[STORE_MAX_LISTENERS];
+    size_t nlisteners;
+    int backlogged;
+    uv_async_t async;
+
+    /* shared */
+    _Atomic uint64_t visible_seq;
+    _Atomic int error; /* 0 or -errno, sticky until a probe succeeds */
+    _Atomic uint64_t pending_bytes;
+    _Atomic uint64_t st_records, st_groups, st_syncs, st_write_errors, st_damaged;
+    _Atomic uint64_t st_retained_segments, st_retained_bytes; /* removed by retention */
+    /* --retain-bytes and --retain-age as they are now (a reload may change
+     * them; the writer thread reads them) */
+    _Atomic uint64_t retain_bytes;
+    hist_t fsync_seconds, group_records; /* observed by the writer thread */
+    uint64_t levels[8]; /* records stored since start, by level (loop thread) */
+    _Atomic int64_t retain_age_ns;
+    uv_mutex_t mu;
+    uv_cond_t cond, done_cond;
+    group_t *todo, *done;
+    int stop;
+    uint64_t written_seq_at_stop;
+
+    /* writer thread */
+    uv_thread_t thread;
+    segment_t *active;
+    int dirty;
+    int64_t last_sync, next_probe;
+    size_t probe_size; /* bytes the failed write needed */
+    reserve_t reserve;
+    uint64_t written_seq; /* the newest seq written (invariant 1) */
+    producer_table_t wproducers;
+
+    /* segments, oldest first: changed by the writer (and at open and
+     * close) under seg_lock held for writing; readers snapshot them */
+    uv_rwlock_t seg_lock;
+    seglist_t segs;
+};
+
+/* The store whose writer runs on this thread, if any (invariant 5). */
+static _Thread_local const store_t *this_writer;
+
+static inline int on_loop(const store_t *s)
 {
-    atomic_fetch_add(&g->refs, 1);
-}
-
-void seg_unref(segment_t *g)
-{
-    if (atomic_fetch_sub(&g->refs, 1) != 1)
-        return;
-    if (g->fd >= 0)
-        close(g->fd);
-    index_free(&g->ix);
-    free(g);
-}
-
-/* Adds g to the list (seg_lock held for writing). */
-void segs_push(store_t *s, segment_t *g)
-{
-    if (s->nsegs == s->capsegs) {
-        s->capsegs = s->capsegs ? s->capsegs * 2 : 16;
-        s->segs = xrealloc(s->segs, s->capsegs * sizeof *s->segs);
-    }
-    s->segs[s->nsegs++] = g;
+    uv_thread_t self = uv_thread_self();
+    return uv_thread_equal(&s->loop_thread, &self);
 }
 
 /* ---- groups and waiters (loop thread) -------------------------------------- */
@@ -83,41 +136,7 @@ static void group_reset(group_t *g)
     g->first_seq = g->last_seq = 0;
     g->records = 0;
     g->err = 0;
-}
-
-/* Meta frame naming a producer batch: app = producer id, msg = "batch first
- * last". Written just before the batch's records, in the same group. */
-static void add_meta(buf_t *out, const char *id, size_t idn, uint64_t batch, uint64_t first,
-                     uint64_t last)
-{
-    char msg[80];
-    int n = snprintf(msg, sizeof msg, "%" PRIu64 " %" PRIu64 " %" PRIu64, batch, first, last);
-    record_t r = {0};
-    r.flags = RECORD_F_META;
-    r.level = 7;
-    r.topic = SLICE_LIT(PRODUCER_META);
-    r.app = slice_make(id, idn);
-    r.msg = slice_make(msg, (size_t)n);
-    size_t size = record_frame_size(&r);
-    char *p = buf_reserve(out, size);
-    record_encode(p, &r);
-    record_seal(p, 0);
-    out->len += size;
-}
-
-/* Parses a producer meta frame; 0 on success. */
-int store_meta_parse(const record_t *r, producer_batch_t *b)
-{
-    char msg[80];
-    if (!slice_eq(r->topic, PRODUCER_META) || r->msg.n >= sizeof msg ||
-        producer_id_check(r->app.p, r->app.n))
-        return -1;
-    memcpy(msg, r->msg.p, r->msg.n);
-    msg[r->msg.n] = '\0';
-    memset(b, 0, sizeof *b);
-    if (sscanf(msg, "%" SCNu64 " %" SCNu64 " %" SCNu64, &b->batch, &b->first, &b->last) != 3)
-        return -1;
-    return 0;
+    g->written = g->synced = 0;
 }
 
 /* The group (open or with the writer) that has generation gen. */
@@ -167,17 +186,25 @@ static void forget_meta(store_t *s, const char *p, size_t n, int meta)
 {
     record_t r;
     producer_batch_t b;
-    if (meta && record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+    if (meta && record_decode(p, n, &r) > 0 && producer_meta_parse(&r, &b) == 0)
         producer_forget(&s->producers, r.app.p, r.app.n, b.batch);
 }
 
 /* A group came back from the writer: publish it and answer its waiters. */
 static void complete(store_t *s, group_t *g)
 {
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread sees waiters");
+    CHECK((g->err == 0) == (g->written != 0),
+          "store.h invariant 2: a group is stored whole or not at all");
+    CHECK(!g->written || g->synced || s->o.fsync != FSYNC_ALWAYS,
+          "store.h invariant 2: with --fsync always a waiter is answered after the sync");
     if (!g->err) {
         each_frame(g, push_ring, s);
-        if (g->records)
+        if (g->records) {
+            CHECK(g->last_seq > atomic_load(&s->visible_seq),
+                  "store.h invariant 3: records become visible in seq order, once written");
             atomic_store(&s->visible_seq, g->last_seq);
+        }
     } else {
         /* not stored: a retry of these batches must be stored anew */
         each_frame(g, forget_meta, s);
@@ -225,8 +252,9 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
     int err = atomic_load(&s->error);
     size_t idn = producer ? strlen(producer) : 0;
 
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread calls store_append()");
     if (err)
-        return err;
+        return err; /* FAILED: the sticky error (see the state table) */
     if (b->count == 0) {
         *first = *last = 0;
         return STORE_DONE;
@@ -259,9 +287,10 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
 
     group_t *g = s->open;
     uint64_t f = s->next_seq, l = s->next_seq + b->count - 1;
+    CHECK(f > atomic_load(&s->visible_seq), "store.h invariant 1: a seq is never reused");
     size_t before = g->data.len;
     if (producer)
-        add_meta(&g->data, producer, idn, batch_no, f, l);
+        producer_meta_encode(&g->data, producer, idn, batch_no, f, l);
     size_t start = g->data.len;
     buf_append(&g->data, b->frames.data, b->frames.len);
     char *p = g->data.data + start, *end = g->data.data + g->data.len;
@@ -291,7 +320,7 @@ int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no
 
 void store_cancel(store_t *s, store_waiter_t *w)
 {
-    (void)s;
+    CHECK(on_loop(s), "store.h invariant 5: only the loop thread sees waiters");
     if (w->linked)
         waiter_unlink(w);
 }
@@ -331,9 +360,9 @@ uint64_t store_first_seq(store_t *s)
 {
     uint64_t first = 0;
     uv_rwlock_rdlock(&s->seg_lock);
-    for (size_t i = 0; i < s->nsegs && !first; i++)
-        if (s->segs[i]->ix.n)
-            first = s->segs[i]->ix.e[0].seq;
+    for (size_t i = 0; i < s->segs.n && !first; i++)
+        if (s->segs.v[i]->ix.n)
+            first = s->segs.v[i]->ix.e[0].seq;
     uv_rwlock_rdunlock(&s->seg_lock);
     return first;
 }
@@ -358,9 +387,9 @@ void store_get_stats(store_t *s, store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
     uv_rwlock_rdlock(&s->seg_lock);
-    st->segments = s->nsegs;
-    for (size_t i = 0; i < s->nsegs; i++) {
-        const segment_t *g = s->segs[i];
+    st->segments = s->segs.n;
+    for (size_t i = 0; i < s->segs.n; i++) {
+        const segment_t *g = s->segs.v[i];
         st->bytes += atomic_load(&g->size);
         if (!g->ix.records)
             continue;
@@ -388,54 +417,12 @@ void store_get_stats(store_t *s, store_stats_t *st)
 
 /* ---- the writer thread ----------------------------------------------------- */
 
-/* fdatasync, timed for /metrics. */
+/* fdatasync, timed for /metrics. Returns 0 or -errno. */
 static int timed_sync(store_t *s, int fd)
 {
     int64_t t0 = time_mono_ns();
-    int rc = fdatasync(fd);
+    int rc = fdatasync(fd) ? -errno : 0;
     hist_observe_ns(&s->fsync_seconds, time_mono_ns() - t0);
-    return rc;
-}
-
-static int write_all(int fd, const char *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (w == 0)
-            return -ENOSPC;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
-
-int store_sync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    int rc = fsync(fd) ? -errno : 0;
-    close(fd);
-    return rc;
-}
-
-/* Makes sure seqs up to `upto` are covered by the reservation on disk, so
- * that after a crash that loses written-but-unsynced records no seq already
- * shown to a reader is handed out again (invariant 1). */
-static int reserve_seqs(store_t *s, uint64_t upto)
-{
-    if (upto <= s->reserved)
-        return 0;
-    uint64_t r = upto + RESERVE_STEP;
-    int rc = store_write_reserve(s->dir, r);
-    if (rc == 0)
-        s->reserved = r;
     return rc;
 }
 
@@ -448,29 +435,23 @@ static int open_segment(store_t *s, uint64_t first_seq)
     if (fd < 0)
         return -errno;
     segment_header_encode(hdr, first_seq, time_now_ns());
-    int rc = write_all(fd, hdr, sizeof hdr, 0);
+    int rc = io_pwrite_all(fd, hdr, sizeof hdr, 0);
     if (!rc && fdatasync(fd))
         rc = -errno;
     if (!rc) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/segments", s->dir);
-        rc = store_sync_dir(dir);
+        rc = io_sync_dir(dir);
     }
     if (rc) {
         close(fd);
         unlink(path);
         return rc;
     }
-    segment_t *g = xcalloc(1, sizeof *g);
-    g->first_seq = first_seq;
-    g->fd = fd;
-    atomic_init(&g->refs, 1);
-    atomic_init(&g->size, SEGMENT_HDR);
-    index_init(&g->ix, first_seq);
+    segment_t *g = segment_new(first_seq, fd, SEGMENT_HDR, time_now_ns());
     g->ix.bytes = SEGMENT_HDR;
-    g->mtime_ns = time_now_ns();
     uv_rwlock_wrlock(&s->seg_lock);
-    segs_push(s, g);
+    seglist_push(&s->segs, g);
     uv_rwlock_wrunlock(&s->seg_lock);
     s->active = g;
     return 0;
@@ -481,8 +462,11 @@ static int seal(store_t *s)
 {
     segment_t *g = s->active;
     char path[4200];
-    if (timed_sync(s, g->fd))
-        return -errno;
+    CHECK(this_writer == s, "store.h invariant 5: only the writer thread writes segment files");
+    CHECK(!g->sealed, "store.h invariant 4: a sealed segment is never written");
+    int rc = timed_sync(s, g->fd);
+    if (rc)
+        return rc;
     atomic_fetch_add(&s->st_syncs, 1);
     s->dirty = 0;
     segment_path(path, sizeof path, s->dir, g->first_seq, ".idx");
@@ -506,16 +490,16 @@ static void retain(store_t *s)
         segment_t *victim = NULL;
         uint64_t total = 0;
         uv_rwlock_wrlock(&s->seg_lock);
-        for (size_t i = 0; i < s->nsegs; i++)
-            total += atomic_load(&s->segs[i]->size);
-        if (s->nsegs > 1 && s->segs[0]->sealed) {
-            segment_t *g = s->segs[0];
+        for (size_t i = 0; i < s->segs.n; i++)
+            total += atomic_load(&s->segs.v[i]->size);
+        if (s->segs.n > 1 && s->segs.v[0]->sealed) {
+            segment_t *g = s->segs.v[0];
             int too_big = max_bytes && total > max_bytes;
             int too_old = max_age && now - g->mtime_ns > max_age;
             if (too_big || too_old) {
                 victim = g;
-                memmove(s->segs, s->segs + 1, (s->nsegs - 1) * sizeof *s->segs);
-                s->nsegs--;
+                memmove(s->segs.v, s->segs.v + 1, (s->segs.n - 1) * sizeof *s->segs.v);
+                s->segs.n--;
             }
         }
         uv_rwlock_wrunlock(&s->seg_lock);
@@ -531,7 +515,7 @@ static void retain(store_t *s)
                  victim->first_seq, victim->ix.records, (uint64_t)atomic_load(&victim->size));
         atomic_fetch_add(&s->st_retained_segments, 1);
         atomic_fetch_add(&s->st_retained_bytes, (uint64_t)atomic_load(&victim->size));
-        seg_unref(victim); /* readers holding it keep the open file */
+        segment_unref(victim); /* readers holding it keep the open file */
     }
 }
 
@@ -557,7 +541,9 @@ static int write_chunk(store_t *s, const char *p, size_t n)
 {
     segment_t *g = s->active;
     uint64_t off = atomic_load(&g->size);
-    int rc = write_all(g->fd, p, n, off);
+    CHECK(this_writer == s, "store.h invariant 5: only the writer thread writes segment files");
+    CHECK(!g->sealed, "store.h invariant 4: a sealed segment is never written");
+    int rc = io_pwrite_all(g->fd, p, n, off);
     if (rc) {
         /* roll back a partial write so the file ends on a whole frame */
         if (ftruncate(g->fd, (off_t)off))
@@ -570,10 +556,13 @@ static int write_chunk(store_t *s, const char *p, size_t n)
     while (q < end) {
         size_t fs = frame_size(q);
         uint64_t at = off + (uint64_t)(q - p);
-        if (frame_flags(q) & RECORD_F_META)
+        if (frame_flags(q) & RECORD_F_META) {
             index_skip(&g->ix, at, fs);
-        else
+        } else {
+            CHECK(frame_seq(q) > s->written_seq, "store.h invariant 1: seqs strictly increase");
+            s->written_seq = frame_seq(q);
             index_add(&g->ix, frame_seq(q), at, fs, frame_ts(q));
+        }
         q += fs;
     }
     atomic_store(&g->size, off + n);
@@ -586,7 +575,7 @@ static void note_meta(store_t *s, const char *p, size_t n)
 {
     record_t r;
     producer_batch_t b;
-    if (record_decode(p, n, &r) > 0 && store_meta_parse(&r, &b) == 0)
+    if (record_decode(p, n, &r) > 0 && producer_meta_parse(&r, &b) == 0)
         producer_record(&s->wproducers, r.app.p, r.app.n, &b);
 }
 
@@ -596,9 +585,11 @@ static void note_meta(store_t *s, const char *p, size_t n)
  * --segment-size, so a group never spans two segments. */
 static int write_group(store_t *s, group_t *g)
 {
-    int rc = reserve_seqs(s, g->last_seq);
+    int rc = reserve_cover(&s->reserve, g->last_seq);
     if (rc)
         return rc;
+    CHECK(g->last_seq <= s->reserve.upto,
+          "store.h invariant 1: seqs are reserved on disk before they are written");
     const char *p = g->data.data, *end = p + g->data.len;
     uint64_t size = atomic_load(&s->active->size);
     if (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size) {
@@ -614,10 +605,13 @@ static int write_group(store_t *s, group_t *g)
     uint64_t start = atomic_load(&a->size);
     if ((rc = write_chunk(s, p, g->data.len)))
         return rc; /* write_chunk cut the file back to start */
+    g->written = 1;
     if (s->o.fsync == FSYNC_ALWAYS) {
-        if (timed_sync(s, a->fd)) {
-            rc = -errno;
+        if ((rc = timed_sync(s, a->fd))) {
             /* not known to be on disk: take it back so it can be redone */
+            g->written = 0;
+            CHECK(start <= atomic_load(&a->size),
+                  "store.h invariant 4: a rollback only cuts what this write added");
             uv_rwlock_wrlock(&s->seg_lock);
             index_restore(&a->ix, &mark);
             atomic_store(&a->size, start);
@@ -629,6 +623,7 @@ static int write_group(store_t *s, group_t *g)
         atomic_fetch_add(&s->st_syncs, 1);
         s->dirty = 0;
         s->last_sync = time_mono_ns();
+        g->synced = 1;
     }
     for (; p < end; p = frame_next(p))
         if (frame_flags(p) & RECORD_F_META)
@@ -639,14 +634,57 @@ static int write_group(store_t *s, group_t *g)
     return 0;
 }
 
-static void fail(store_t *s, int err, const char *what)
+/* ---- the error state --------------------------------------------------------
+ *
+ * store.h's States, as a table. `error` is the state the loop sees: 0 in OK,
+ * the -errno of the latest failure in FAILED. Only the writer thread moves
+ * it, through transition().
+ *
+ *   state    event          next     and
+ *   OK       write failed   FAILED   log the error, count it, probe in PROBE_EVERY
+ *   FAILED   write failed   FAILED   count it (an interval sync), keep the new error
+ *   FAILED   probe failed   FAILED   probe again in PROBE_EVERY
+ *   FAILED   probe passed   OK       log it: appends are taken again
+ *
+ * A probe only runs in FAILED, so OK has no probe events. In FAILED no group
+ * is written: each one that reaches the writer is answered with the error.
+ */
+enum store_state { STATE_OK, STATE_FAILED };
+enum store_event { EV_WRITE_FAILED, EV_PROBE_FAILED, EV_PROBE_PASSED };
+
+static const struct transition {
+    int valid;
+    enum store_state next;
+} transitions[2][3] = {
+    [STATE_OK] = {[EV_WRITE_FAILED] = {1, STATE_FAILED}},
+    [STATE_FAILED] = {[EV_WRITE_FAILED] = {1, STATE_FAILED},
+                      [EV_PROBE_FAILED] = {1, STATE_FAILED},
+                      [EV_PROBE_PASSED] = {1, STATE_OK}},
+};
+
+/* Moves the error state on ev; err is the failure (-errno) and what names
+ * the call that failed, for EV_WRITE_FAILED. Writer thread. */
+static void transition(store_t *s, enum store_event ev, int err, const char *what)
 {
-    if (atomic_load(&s->error) == 0)
-        log_error("store: %s failed: %s; refusing appends until the disk recovers", what,
-                  strerror(-err));
-    atomic_store(&s->error, err);
-    atomic_fetch_add(&s->st_write_errors, 1);
-    s->next_probe = time_mono_ns() + PROBE_EVERY;
+    enum store_state from = atomic_load(&s->error) ? STATE_FAILED : STATE_OK;
+    const struct transition *t = &transitions[from][ev];
+    CHECK(this_writer == s, "store.h States: only the writer moves the error state");
+    CHECK(t->valid, "store.h States: a probe runs only in FAILED");
+    if (ev == EV_WRITE_FAILED) {
+        if (from == STATE_OK)
+            log_error("store: %s failed: %s; refusing appends until the disk recovers", what,
+                      strerror(-err));
+        atomic_fetch_add(&s->st_write_errors, 1);
+    }
+    if (t->next == STATE_FAILED) {
+        CHECK(err < 0 || ev == EV_PROBE_FAILED, "store.h States: FAILED holds an error");
+        if (ev == EV_WRITE_FAILED)
+            atomic_store(&s->error, err);
+        s->next_probe = time_mono_ns() + PROBE_EVERY;
+    } else {
+        atomic_store(&s->error, 0);
+        log_info("store: writes succeed again; accepting appends");
+    }
 }
 
 /* In the failed state: tries a small synced write; clears the error when it
@@ -660,7 +698,7 @@ static void probe(store_t *s)
     char *block = xcalloc(1, size);
     snprintf(path, sizeof path, "%s/.probe", s->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && write_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
+    int ok = fd >= 0 && io_pwrite_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
     free(block);
     if (fd >= 0)
         close(fd);
@@ -669,12 +707,7 @@ static void probe(store_t *s)
         uint64_t end = atomic_load(&s->active->size);
         ok = ftruncate(s->active->fd, (off_t)end) == 0 && fdatasync(s->active->fd) == 0;
     }
-    if (ok) {
-        atomic_store(&s->error, 0);
-        log_info("store: writes succeed again; accepting appends");
-    } else {
-        s->next_probe = time_mono_ns() + PROBE_EVERY;
-    }
+    transition(s, ok ? EV_PROBE_PASSED : EV_PROBE_FAILED, 0, NULL);
 }
 
 static void writer_main(void *arg)
@@ -682,6 +715,7 @@ static void writer_main(void *arg)
     store_t *s = arg;
     int64_t next_retain = time_mono_ns() + RETAIN_EVERY;
 
+    this_writer = s;
     uv_mutex_lock(&s->mu);
     for (;;) {
         if (!s->todo && !s->stop) {
@@ -704,7 +738,8 @@ static void writer_main(void *arg)
                 err = write_group(s, g);
                 if (err) {
                     s->probe_size = g->data.len;
-                    fail(s, err, s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
+                    transition(s, EV_WRITE_FAILED, err,
+                               s->o.fsync == FSYNC_ALWAYS ? "write or sync" : "write");
                 }
             }
             g->err = err;
@@ -719,8 +754,9 @@ static void writer_main(void *arg)
         int64_t now = time_mono_ns();
         if (s->dirty && s->o.fsync == FSYNC_INTERVAL &&
             (stop || now - s->last_sync >= (int64_t)s->o.fsync_interval_ms * NS_PER_MS)) {
-            if (timed_sync(s, s->active->fd)) {
-                fail(s, -errno, "sync");
+            int rc = timed_sync(s, s->active->fd);
+            if (rc) {
+                transition(s, EV_WRITE_FAILED, rc, "sync");
             } else {
                 atomic_fetch_add(&s->st_syncs, 1);
                 s->dirty = 0;
@@ -744,20 +780,109 @@ static void writer_main(void *arg)
     if (s->active && s->dirty && s->o.fsync != FSYNC_NEVER && fdatasync(s->active->fd) == 0)
         s->dirty = 0;
     if (s->active && !s->dirty && atomic_load(&s->error) == 0)
-        store_write_reserve(s->dir, s->written_seq_at_stop);
-}
-
-int store_start_writer(store_t *s)
-{
-    return uv_thread_create(&s->thread, writer_main, s);
+        reserve_release(&s->reserve, s->written_seq_at_stop);
 }
 
 /* ---- open and close -------------------------------------------------------- */
+
+static void store_free(store_t *s)
+{
+    seglist_free(&s->segs);
+    for (int i = 0; i < 2; i++)
+        buf_free(&s->groups[i].data);
+    ring_free(&s->ring);
+    producer_table_free(&s->producers);
+    producer_table_free(&s->wproducers);
+    uv_rwlock_destroy(&s->seg_lock);
+    uv_mutex_destroy(&s->mu);
+    uv_cond_destroy(&s->cond);
+    uv_cond_destroy(&s->done_cond);
+    free(s);
+}
 
 static void on_async_closed(uv_handle_t *h)
 {
     store_t *s = h->data;
     store_free(s);
+}
+
+store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap)
+{
+    store_t *s = xcalloc(1, sizeof *s);
+    s->loop = loop;
+    s->loop_thread = uv_thread_self();
+    s->o = *o;
+    hist_init(&s->fsync_seconds, &hist_seconds);
+    hist_init(&s->group_records, &hist_sizes);
+    atomic_init(&s->retain_bytes, o->retain_bytes);
+    atomic_init(&s->retain_age_ns, o->retain_age_ns);
+    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
+    s->o.dir = s->dir;
+    s->reserve.dir = s->dir;
+    for (int i = 0; i < 2; i++)
+        waiters_init(&s->groups[i].waiters);
+    s->open = &s->groups[0];
+    s->open->gen = s->gen = 1;
+    uv_rwlock_init(&s->seg_lock);
+    uv_mutex_init(&s->mu);
+    uv_cond_init(&s->cond);
+    uv_cond_init(&s->done_cond);
+    producer_table_init(&s->producers);
+    producer_table_init(&s->wproducers);
+    atomic_init(&s->error, 0);
+    atomic_init(&s->visible_seq, 0);
+    atomic_init(&s->pending_bytes, 0);
+
+    char segdir[4200];
+    snprintf(segdir, sizeof segdir, "%s/segments", s->dir);
+    if (mkdir(s->dir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", s->dir, strerror(errno));
+        goto fail;
+    }
+    if (mkdir(segdir, 0755) && errno != EEXIST) {
+        snprintf(err, errcap, "cannot create %s: %s", segdir, strerror(errno));
+        goto fail;
+    }
+
+    /* recovery reads the directory; the store takes all it found */
+    recover_result_t r;
+    if (recover_dir(s->dir, &s->o, &r, err, errcap))
+        goto fail;
+    s->segs = r.segs;
+    s->producers = r.producers;
+    producer_table_copy(&s->wproducers, &s->producers);
+    s->ring = r.window;
+    s->next_seq = r.next_seq;
+    s->written_seq = r.last_seq;
+    s->reserve.upto = r.reserved;
+    atomic_store(&s->visible_seq, r.last_seq);
+    atomic_store(&s->st_damaged, r.damaged);
+
+    /* appends go to the unsealed last segment, or to a new one */
+    int rc = 0;
+    if (s->segs.n && !s->segs.v[s->segs.n - 1]->sealed)
+        s->active = s->segs.v[s->segs.n - 1];
+    else if ((rc = open_segment(s, s->next_seq))) {
+        snprintf(err, errcap, "cannot create a segment in %s: %s", segdir, strerror(-rc));
+        goto fail;
+    }
+    s->async.data = s;
+    if (uv_async_init(s->loop, &s->async, on_async)) {
+        snprintf(err, errcap, "cannot start the store writer");
+        goto fail;
+    }
+    if (uv_thread_create(&s->thread, writer_main, s)) {
+        snprintf(err, errcap, "cannot start the store writer");
+        /* the handle is the loop's now: s goes with its close callback */
+        uv_close((uv_handle_t *)&s->async, on_async_closed);
+        return NULL;
+    }
+    log_info("store: %zu segment(s), records %" PRIu64 "..%" PRIu64 ", next seq %" PRIu64,
+             s->segs.n, store_first_seq(s), r.last_seq, s->next_seq);
+    return s;
+fail:
+    store_free(s);
+    return NULL;
 }
 
 void store_close(store_t *s)
@@ -790,61 +915,8 @@ void store_close(store_t *s)
     uv_close((uv_handle_t *)&s->async, on_async_closed);
 }
 
-void store_free(store_t *s)
+int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
-    for (size_t i = 0; i < s->nsegs; i++)
-        seg_unref(s->segs[i]);
-    free(s->segs);
-    for (int i = 0; i < 2; i++)
-        buf_free(&s->groups[i].data);
-    ring_free(&s->ring);
-    producer_table_free(&s->producers);
-    producer_table_free(&s->wproducers);
-    uv_rwlock_destroy(&s->seg_lock);
-    uv_mutex_destroy(&s->mu);
-    uv_cond_destroy(&s->cond);
-    uv_cond_destroy(&s->done_cond);
-    free(s);
-}
-
-store_t *store_alloc(uv_loop_t *loop, const store_opts_t *o)
-{
-    store_t *s = xcalloc(1, sizeof *s);
-    s->loop = loop;
-    s->o = *o;
-    hist_init(&s->fsync_seconds, &hist_seconds);
-    hist_init(&s->group_records, &hist_sizes);
-    atomic_init(&s->retain_bytes, o->retain_bytes);
-    atomic_init(&s->retain_age_ns, o->retain_age_ns);
-    snprintf(s->dir, sizeof s->dir, "%s", o->dir);
-    s->o.dir = s->dir;
-    for (int i = 0; i < 2; i++)
-        waiters_init(&s->groups[i].waiters);
-    s->open = &s->groups[0];
-    s->open->gen = s->gen = 1;
-    uv_rwlock_init(&s->seg_lock);
-    uv_mutex_init(&s->mu);
-    uv_cond_init(&s->cond);
-    uv_cond_init(&s->done_cond);
-    producer_table_init(&s->producers);
-    producer_table_init(&s->wproducers);
-    atomic_init(&s->error, 0);
-    atomic_init(&s->visible_seq, 0);
-    atomic_init(&s->pending_bytes, 0);
-    return s;
-}
-
-int store_init_active(store_t *s)
-{
-    if (s->nsegs && !s->segs[s->nsegs - 1]->sealed) {
-        s->active = s->segs[s->nsegs - 1];
-        return 0;
-    }
-    return open_segment(s, s->next_seq);
-}
-
-int store_init_async(store_t *s)
-{
-    s->async.data = s;
-    return uv_async_init(s->loop, &s->async, on_async);
+    return reader_scan(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged, f,
+                       backward, fn, arg);
 }

@@ -7,6 +7,12 @@
  * writer thread writes and syncs; readers (queries, lagging tails) scan on
  * libuv's thread pool. Nothing on the loop waits for the disk.
  *
+ * Files: store.c opens the store (recovery, recover.c, reads the directory
+ * into a recover_result_t that store.c takes over), appends and runs the
+ * writer; reader.c scans; reserve.c keeps seq.reserve; segment.c and
+ * index.c are the on-disk formats; producer.c the producer table; ring.c
+ * the memory window; io.c the writes and syncs.
+ *
  * Append path (group commit):
  *   1. store_append() runs on the loop: it checks the producer table for a
  *      retried batch, assigns seqs, seals each frame (seq + checksum) and
@@ -26,7 +32,7 @@
  * Invariants:
  *   1. seq is strictly increasing across segments and restarts and is never
  *      reused; a failed write leaves a gap, never a reuse. Seqs are reserved
- *      ahead on disk (seq.reserve, with the boot id): after a machine crash
+ *      ahead on disk (seq.reserve, reserve.h): after a machine crash
  *      that lost written-but-unsynced records, numbering resumes past the
  *      reservation; after a process crash the page cache kept them all.
  *   2. A waiter is answered only after its records are written, and with
@@ -36,10 +42,13 @@
  *      failed write is rolled back; sealed segments are never written.
  *   5. Only the writer thread writes segment files; only the loop thread
  *      calls store_append() and sees waiters.
+ * Each one is CHECKed (common/check.h) where it must hold, citing it.
  *
  * States: OK, or FAILED after a write or sync error (sticky, like SQLite's
  * pager): appends are refused with the error until a periodic probe write
- * succeeds, then the store is OK again. Nothing stored is touched meanwhile.
+ * succeeds, then the store is OK again. Nothing stored is touched meanwhile;
+ * a group that reaches the writer in FAILED is not written and its waiters
+ * get the error. The transitions are a table in store.c (transition()).
  *
  * Producers: a batch may carry a producer id and batch number. A meta frame
  * (RECORD_F_META) written with the batch records them; a retried batch that
