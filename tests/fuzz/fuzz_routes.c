@@ -14,7 +14,8 @@
  * --tail-root on a small tree (lines, a line longer than one read, no final
  * newline, an empty file, a symlink inside and one out, a fifo, a
  * subdirectory), and routes_create: WebSocket and HTTP on the fuzzer's
- * loop, not listening. The temporary tree is removed at exit.
+ * loop, not listening. The temporary tree is removed at exit (an abort
+ * leaves it, with the state of the crash, in /dev/shm or /tmp).
  *
  * Input: byte 0 picks how the rest is cut into writes (bits 0-1: whole,
  * single bytes, or pseudo-random pieces of up to 16 or 512 bytes) and how
