@@ -37,7 +37,7 @@ _Noreturn static inline void check_failed(const char *file, int line, const char
 
 #else
 
-#define CHECKS_ON 0
+#define CHECKS_ON              0
 /* not evaluated, but still compiled: a check can not rot in release builds */
 #define CHECK(cond, invariant) ((void)sizeof(!(cond)), (void)(invariant))
 

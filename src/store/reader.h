@@ -15,8 +15,7 @@
  * held for reading when lock is not NULL, and only then. Damaged records
  * are logged, skipped and counted in *damaged (may be NULL). Any thread.
  * Returns 0, or -errno on a read error. */
-int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
-                _Atomic uint64_t *damaged, const filter_t *f, int backward, store_read_fn fn,
-                void *arg);
+int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic uint64_t *damaged,
+                const filter_t *f, int backward, store_read_fn fn, void *arg);
 
 #endif

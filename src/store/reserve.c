@@ -27,7 +27,7 @@ static void boot_id(char *out, size_t cap)
     out[strcspn(out, "\n")] = '\0';
 }
 
-static int write_file(const char *dir, uint64_t upto)
+static int write_file(const char *dir, const store_io_t *io, uint64_t upto)
 {
     char path[4200], tmp[4200], text[128], boot[64];
     snprintf(path, sizeof path, "%s/seq.reserve", dir);
@@ -37,11 +37,8 @@ static int write_file(const char *dir, uint64_t upto)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    int rc = 0;
-    errno = 0;
-    if (write(fd, text, (size_t)n) != n)
-        rc = errno ? -errno : -ENOSPC;
-    else if (fdatasync(fd))
+    int rc = io_pwrite_all(io, fd, text, (size_t)n, 0);
+    if (!rc && io->fdatasync(fd))
         rc = -errno;
     close(fd);
     if (!rc && rename(tmp, path))
@@ -58,7 +55,7 @@ int reserve_cover(reserve_t *r, uint64_t seq)
     if (seq <= r->upto)
         return 0;
     uint64_t upto = seq + RESERVE_STEP;
-    int rc = write_file(r->dir, upto);
+    int rc = write_file(r->dir, r->io, upto);
     if (rc == 0)
         r->upto = upto;
     return rc;
@@ -66,7 +63,7 @@ int reserve_cover(reserve_t *r, uint64_t seq)
 
 int reserve_release(reserve_t *r, uint64_t last)
 {
-    int rc = write_file(r->dir, last);
+    int rc = write_file(r->dir, r->io, last);
     if (rc == 0)
         r->upto = last;
     return rc;

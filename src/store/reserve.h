@@ -27,11 +27,14 @@
 
 #include <stdint.h>
 
+#include "store.h"
+
 #define RESERVE_STEP 1000000 /* seqs reserved at a time */
 
 typedef struct reserve {
-    const char *dir; /* the data directory (borrowed) */
-    uint64_t upto;   /* seqs up to here are covered on disk */
+    const char *dir;      /* the data directory (borrowed) */
+    const store_io_t *io; /* what the file is written and synced with */
+    uint64_t upto;        /* seqs up to here are covered on disk */
 } reserve_t;
 
 /* Makes sure seqs up to seq are covered on disk (rule 1). Returns 0 or

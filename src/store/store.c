@@ -63,6 +63,7 @@ struct store {
     uv_async_t async;
 
     /* shared */
+    const store_io_t *io; /* the system calls segments are written with */
     _Atomic uint64_t visible_seq;
     _Atomic int error; /* 0 or -errno, sticky until a probe succeeds */
     _Atomic uint64_t pending_bytes;
@@ -421,7 +422,7 @@ void store_get_stats(store_t *s, store_stats_t *st)
 static int timed_sync(store_t *s, int fd)
 {
     int64_t t0 = time_mono_ns();
-    int rc = fdatasync(fd) ? -errno : 0;
+    int rc = s->io->fdatasync(fd) ? -errno : 0;
     hist_observe_ns(&s->fsync_seconds, time_mono_ns() - t0);
     return rc;
 }
@@ -435,8 +436,8 @@ static int open_segment(store_t *s, uint64_t first_seq)
     if (fd < 0)
         return -errno;
     segment_header_encode(hdr, first_seq, time_now_ns());
-    int rc = io_pwrite_all(fd, hdr, sizeof hdr, 0);
-    if (!rc && fdatasync(fd))
+    int rc = io_pwrite_all(s->io, fd, hdr, sizeof hdr, 0);
+    if (!rc && s->io->fdatasync(fd))
         rc = -errno;
     if (!rc) {
         char dir[4200];
@@ -543,7 +544,7 @@ static int write_chunk(store_t *s, const char *p, size_t n)
     uint64_t off = atomic_load(&g->size);
     CHECK(this_writer == s, "store.h invariant 5: only the writer thread writes segment files");
     CHECK(!g->sealed, "store.h invariant 4: a sealed segment is never written");
-    int rc = io_pwrite_all(g->fd, p, n, off);
+    int rc = io_pwrite_all(s->io, g->fd, p, n, off);
     if (rc) {
         /* roll back a partial write so the file ends on a whole frame */
         if (ftruncate(g->fd, (off_t)off))
@@ -698,14 +699,15 @@ static void probe(store_t *s)
     char *block = xcalloc(1, size);
     snprintf(path, sizeof path, "%s/.probe", s->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok = fd >= 0 && io_pwrite_all(fd, block, size, 0) == 0 && fdatasync(fd) == 0;
+    int ok =
+        fd >= 0 && io_pwrite_all(s->io, fd, block, size, 0) == 0 && s->io->fdatasync(fd) == 0;
     free(block);
     if (fd >= 0)
         close(fd);
     unlink(path);
     if (ok && s->active) {
         uint64_t end = atomic_load(&s->active->size);
-        ok = ftruncate(s->active->fd, (off_t)end) == 0 && fdatasync(s->active->fd) == 0;
+        ok = ftruncate(s->active->fd, (off_t)end) == 0 && s->io->fdatasync(s->active->fd) == 0;
     }
     transition(s, ok ? EV_PROBE_PASSED : EV_PROBE_FAILED, 0, NULL);
 }
@@ -777,7 +779,7 @@ static void writer_main(void *arg)
     uv_mutex_unlock(&s->mu);
     /* clean stop: everything is written; sync and release the reservation
      * so a clean restart continues at the next seq without a gap */
-    if (s->active && s->dirty && s->o.fsync != FSYNC_NEVER && fdatasync(s->active->fd) == 0)
+    if (s->active && s->dirty && s->o.fsync != FSYNC_NEVER && s->io->fdatasync(s->active->fd) == 0)
         s->dirty = 0;
     if (s->active && !s->dirty && atomic_load(&s->error) == 0)
         reserve_release(&s->reserve, s->written_seq_at_stop);
@@ -818,7 +820,14 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     atomic_init(&s->retain_age_ns, o->retain_age_ns);
     snprintf(s->dir, sizeof s->dir, "%s", o->dir);
     s->o.dir = s->dir;
+    const char *quota = NULL;
+    s->io = o->io ? o->io : io_default(&quota);
+    if (quota)
+        log_warn("store: a test build: writes are limited by the byte count in %s "
+                 "(LOGSHIP_TEST_DISK_QUOTA)",
+                 quota);
     s->reserve.dir = s->dir;
+    s->reserve.io = s->io;
     for (int i = 0; i < 2; i++)
         waiters_init(&s->groups[i].waiters);
     s->open = &s->groups[0];

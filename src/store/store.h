@@ -60,6 +60,7 @@
 #define LOGSHIP_STORE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "../common/record.h"
@@ -67,6 +68,20 @@
 #include "ring.h"
 
 enum fsync_policy { FSYNC_ALWAYS, FSYNC_INTERVAL, FSYNC_NEVER };
+
+/* The system calls the store writes and syncs with: segment files, the
+ * probe of the FAILED state and seq.reserve. store_io_system is the real
+ * ones; a test puts its own in store_opts_t to inject faults (EIO or ENOSPC
+ * from a write or a sync, short writes). Each behaves as its POSIX namesake
+ * (-1 with errno set on failure). Called on the writer thread, and on the
+ * loop thread while store_open() creates the first segment. Index files,
+ * the producer snapshot and recovery's repairs use the real calls: their
+ * failures are logged, never refuse appends. */
+typedef struct store_io {
+    ssize_t (*pwrite)(int fd, const void *p, size_t n, off_t off);
+    int (*fdatasync)(int fd);
+} store_io_t;
+extern const store_io_t store_io_system;
 
 typedef struct store_opts {
     const char *dir;
@@ -78,6 +93,7 @@ typedef struct store_opts {
     size_t memory_records; /* the memory window */
     size_t memory_bytes;
     size_t max_pending; /* bytes queued for the writer before appends are refused */
+    const store_io_t *io; /* NULL: store_io_system (io.h: a test build's quota) */
 } store_opts_t;
 
 typedef struct store store_t;

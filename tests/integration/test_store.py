@@ -1,5 +1,6 @@
 """The durable store through the real server: restarts, SIGKILL crashes with
---fsync always, producer retries, a really full disk, and queries."""
+--fsync always, producer retries, a full disk (a real small filesystem, or
+the store's test hook), and queries."""
 import json
 import os
 import random
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+import traceback
 
 import pytest
 import requests
@@ -68,27 +70,36 @@ def test_crash_with_fsync_always_keeps_every_acked_record(tmp_path):
 
             stop = threading.Event()
             lock = threading.Lock()
+            errors = []  # what went wrong in a client thread, asserted below
 
             def client(cid):
                 n = 0
-                with requests.Session() as sess:
-                    while not stop.is_set():
-                        recs = [{"msg": f"c{round_no}.{cid}.{n}.{i}", "app": "crash"}
-                                for i in range(rng.randint(1, 40))]
-                        n += 1
-                        try:
-                            r = sess.post(server.url + "/api/log", data=ndjson(recs),
-                                          headers={"Content-Type": "application/x-ndjson"},
-                                          timeout=10)
-                        except requests.RequestException:
-                            return
-                        if r.status_code != 200:
-                            return
-                        body = r.json()
-                        assert body["accepted"] == len(recs)
-                        with lock:
-                            for i, rec in enumerate(recs):
-                                acked[rec["msg"]] = body["first_seq"] + i
+                try:
+                    with requests.Session() as sess:
+                        while not stop.is_set():
+                            recs = [{"msg": f"c{round_no}.{cid}.{n}.{i}", "app": "crash"}
+                                    for i in range(rng.randint(1, 40))]
+                            n += 1
+                            try:
+                                r = sess.post(server.url + "/api/log", data=ndjson(recs),
+                                              headers={"Content-Type": "application/x-ndjson"},
+                                              timeout=10)
+                            except requests.RequestException:
+                                return
+                            if r.status_code != 200:
+                                return
+                            body = r.json()
+                            if body["accepted"] != len(recs):
+                                with lock:
+                                    errors.append(f"client {cid}: {body['accepted']} of "
+                                                  f"{len(recs)} records accepted")
+                                return
+                            with lock:
+                                for i, rec in enumerate(recs):
+                                    acked[rec["msg"]] = body["first_seq"] + i
+                except Exception:  # noqa: BLE001 - reported in the test thread
+                    with lock:
+                        errors.append(f"client {cid}:\n{traceback.format_exc()}")
 
             threads = [threading.Thread(target=client, args=(c,)) for c in range(4)]
             for t in threads:
@@ -101,6 +112,7 @@ def test_crash_with_fsync_always_keeps_every_acked_record(tmp_path):
                 t.join()
             server.thread.join(5)
             server.proc = None
+            assert not errors, f"round {round_no}: " + "\n".join(errors)
         finally:
             if server.proc is not None:
                 server.kill()
@@ -160,18 +172,43 @@ def mount_tmpfs(path, size):
     return path
 
 
-@pytest.fixture
-def small_fs(tmp_path):
-    """A 3 MiB filesystem of the test's own, to fill for real."""
-    mnt = mount_tmpfs(tmp_path / "mnt", "3m")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+class SmallDisk:
+    """A disk with about 2 MiB free for the data directory, and a way to free
+    space on it."""
+
+    def __init__(self, data, free, check=None):
+        self.data = data
+        self.free = free
+        self.check = check or (lambda server: None)
 
 
-def test_disk_full_is_503_then_recovers(make_server, small_fs):
-    filler = small_fs / "filler"
-    filler.write_bytes(b"\0" * (1 << 20))
-    s = make_server("--segment-size", "256K", data_dir=small_fs / "data")
+@pytest.fixture(params=["tmpfs", "hook"])
+def small_disk(request, tmp_path, monkeypatch):
+    """tmpfs: a 3 MiB filesystem of the test's own with 1 MiB taken, filled
+    for real (needs root). hook: the store's test hook (src/store/io.h), a
+    2 MiB quota on what the store writes, for any user; it needs a test
+    build of logshipd (Debug or LOGSHIP_TESTS), which says so at start."""
+    if request.param == "tmpfs":
+        mnt = mount_tmpfs(tmp_path / "mnt", "3m")
+        filler = mnt / "filler"
+        filler.write_bytes(b"\0" * (1 << 20))
+        yield SmallDisk(mnt / "data", filler.unlink)
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+        return
+    quota = tmp_path / "quota"
+    quota.write_text(str(2 << 20))
+    monkeypatch.setenv("LOGSHIP_TEST_DISK_QUOTA", str(quota))
+
+    def check(server):
+        if "LOGSHIP_TEST_DISK_QUOTA" not in server.log_text():
+            pytest.skip("logshipd is not a test build: it has no disk quota hook")
+
+    yield SmallDisk(tmp_path / "data", quota.unlink, check)
+
+
+def test_disk_full_is_503_then_recovers(make_server, small_disk):
+    s = make_server("--segment-size", "256K", data_dir=small_disk.data)
+    small_disk.check(s)
     acked = []
     full_seen = False
     line = "x" * 200
@@ -196,7 +233,7 @@ def test_disk_full_is_503_then_recovers(make_server, small_fs):
     assert m["logship_store_failed"] == 1
     assert m["logship_store_damaged_records_total"] == 0
     # free space: the store probes and takes appends again
-    filler.unlink()
+    small_disk.free()
     deadline = time.time() + 10
     while time.time() < deadline:
         if post_batch(s, [{"msg": "after space freed"}]).status_code == 200:
@@ -210,7 +247,7 @@ def test_disk_full_is_503_then_recovers(make_server, small_fs):
     assert got == acked + ["after space freed"]
     assert s.stop() == 0
     # and it restarts cleanly on the same small disk
-    s2 = make_server(data_dir=small_fs / "data")
+    s2 = make_server(data_dir=small_disk.data)
     assert [g["msg"] for g in all_records(s2)] == acked + ["after space freed"]
 
 

@@ -378,7 +378,7 @@ static void test_corrupt_record_in_sealed_segment_is_skipped(void **state)
     char hdr[8];
     fseek(fp, SEGMENT_HDR, SEEK_SET);
     assert_int_equal(fread(hdr, 1, 8, fp), 8);
-    long second = SEGMENT_HDR + (long)rd32(hdr) + RECORD_FRAME_HDR;
+    long second = SEGMENT_HDR + (long)frame_size(hdr);
     fseek(fp, second + RECORD_HEAD + 1, SEEK_SET); /* inside record 2's text */
     fputc('#', fp);
     fclose(fp);
