@@ -386,14 +386,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 0;
     int stuck = 0;
     while (off < n && stuck < PASSES) {
-        size_t piece = n - off;
-        if (mode == 1)
-            piece = 1;
-        else if (mode == 2)
-            piece = 1 + hc_next_rand(&seed) % 16;
-        else if (mode == 3)
-            piece = 1 + hc_next_rand(&seed) % 512;
-        if (piece > n - off) piece = n - off;
+        size_t piece = hc_piece(mode, &seed, n - off);
         ssize_t w = send(sv[1], in + off, piece, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             off += (size_t)w;

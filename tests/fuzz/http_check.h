@@ -11,7 +11,8 @@
  *                     request (each is handed to an optional hook); a reply
  *                     may be cut at the end only when it is a chunked
  *                     stream (the server gives those up at the close);
- *   hc_next_rand      the xorshift that cuts inputs into pieces.
+ *   hc_next_rand      the xorshift that cuts inputs into pieces;
+ *   hc_piece          the size of the next piece.
  *
  * Everything is static, once per driver (one translation unit each), and
  * reset per input by hc_reset.
@@ -104,6 +105,20 @@ static uint32_t hc_next_rand(uint32_t *s)
     *s ^= *s >> 17;
     *s ^= *s << 5;
     return *s;
+}
+
+/* The next write's size for input mode 0..3 (whole, single bytes, pieces
+ * of 1..16 or 1..512 bytes), at most left. */
+static size_t hc_piece(unsigned mode, uint32_t *seed, size_t left)
+{
+    size_t piece = left;
+    if (mode == 1)
+        piece = 1;
+    else if (mode == 2)
+        piece = 1 + hc_next_rand(seed) % 16;
+    else if (mode == 3)
+        piece = 1 + hc_next_rand(seed) % 512;
+    return piece < left ? piece : left;
 }
 
 /* ---- the response checker ----------------------------------------------------- */
