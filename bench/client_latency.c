@@ -165,7 +165,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!cfg.url || cfg.threads < 1 || cfg.count < 1) return 2;
+    if (!cfg.url || cfg.threads < 1 || cfg.count < 1)
+        return 2;
     double f = tsc_per_ns();
     int rc = logship_open(cfg.url, &cfg.o, &lg);
     if (rc) {
@@ -186,7 +187,8 @@ int main(int argc, char **argv)
     worker_t *ws = calloc((size_t)cfg.threads, sizeof *ws);
     size_t total = (size_t)cfg.threads * (size_t)cfg.count;
     uint32_t *all = malloc(total * sizeof *all);
-    if (!ws || !all) return 1;
+    if (!ws || !all)
+        return 1;
     for (long t = 0; t < cfg.threads; t++) {
         ws[t].id = (int)t;
         ws[t].ticks = all + (size_t)t * (size_t)cfg.count;

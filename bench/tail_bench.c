@@ -83,7 +83,8 @@ static int digits(const char *s, int n, int64_t *v)
 {
     *v = 0;
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return -1;
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
         *v = *v * 10 + (s[i] - '0');
     }
     return 0;
@@ -104,7 +105,8 @@ static int parse_rfc3339(const char *s, size_t n, int64_t *out)
         for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
             frac += (s[i] - '0') * scale;
     }
-    if (i >= n || s[i] != 'Z') return -1;
+    if (i >= n || s[i] != 'Z')
+        return -1;
     *out = (days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec) * NS_PER_SEC + frac;
     return 0;
 }
@@ -158,7 +160,8 @@ static int tcp_connect(void)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     snprintf(ps, sizeof ps, "%d", port);
-    if (getaddrinfo(host, ps, &hints, &ai)) return -1;
+    if (getaddrinfo(host, ps, &hints, &ai))
+        return -1;
     int fd = socket(ai->ai_family, SOCK_STREAM, 0);
     if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen)) {
         close(fd);
@@ -177,8 +180,10 @@ static int write_all(int fd, const void *p, size_t n)
     const char *c = p;
     while (n) {
         ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
         c += w;
         n -= (size_t)w;
     }
@@ -211,19 +216,23 @@ static int ws_open(conn_t *c)
         key[i] = (unsigned char)(rand() & 0xff);
     b64(key, 16, key64);
     c->fd = tcp_connect();
-    if (c->fd < 0) return -1;
+    if (c->fd < 0)
+        return -1;
     int n = snprintf(req, sizeof req,
                      "GET /api/tail?n=0 HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n",
                      host, port, key64);
-    if (write_all(c->fd, req, (size_t)n)) return -1;
+    if (write_all(c->fd, req, (size_t)n))
+        return -1;
     size_t got = 0;
     char *end = NULL;
     while (!end) {
-        if (got == sizeof resp - 1) return -1;
+        if (got == sizeof resp - 1)
+            return -1;
         ssize_t r = read(c->fd, resp + got, sizeof resp - 1 - got);
-        if (r <= 0) return -1;
+        if (r <= 0)
+            return -1;
         got += (size_t)r;
         resp[got] = '\0';
         end = strstr(resp, "\r\n\r\n");
@@ -243,7 +252,8 @@ static void send_ctl(conn_t *c, int opcode, const unsigned char *p, size_t n)
 {
     unsigned char f[2 + 4 + 125];
     uint32_t m = (uint32_t)rand();
-    if (n > 125) n = 125;
+    if (n > 125)
+        n = 125;
     f[0] = (unsigned char)(0x80 | opcode);
     f[1] = (unsigned char)(0x80 | n);
     memcpy(f + 2, &m, 4);
@@ -256,7 +266,8 @@ static void send_ctl(conn_t *c, int opcode, const unsigned char *p, size_t n)
 
 static void drop(conn_t *c, const char *why)
 {
-    if (c->closed) return;
+    if (c->closed)
+        return;
     fprintf(stderr, "subscriber %d dropped: %s\n", c->idx, why);
     c->closed = 1;
     dropped++;
@@ -268,7 +279,8 @@ static void sample_add(samples_t *s, int64_t ts, int64_t recv)
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 65536;
         s->v = realloc(s->v, s->cap * sizeof *s->v);
-        if (!s->v) die("realloc");
+        if (!s->v)
+            die("realloc");
     }
     s->v[s->n++] = (sample_t){ts, recv};
 }
@@ -281,7 +293,8 @@ static void time_message(conn_t *c, int64_t t)
         p += PATLEN;
         const char *q = memmem(p, (size_t)(end - p) < 64 ? (size_t)(end - p) : 64, "\"ts\":\"", 6);
         int64_t ts;
-        if (q && parse_rfc3339(q + 6, (size_t)(end - q - 6), &ts) == 0) sample_add(&c->lat, ts, t);
+        if (q && parse_rfc3339(q + 6, (size_t)(end - q - 6), &ts) == 0)
+            sample_add(&c->lat, ts, t);
     }
 }
 
@@ -297,7 +310,8 @@ static void count_chunk(conn_t *c, const unsigned char *p, size_t n)
         memcpy(tmp, c->tail, c->tlen);
         memcpy(tmp + c->tlen, p, k);
         for (size_t s = 0; s < c->tlen; s++)
-            if (s + PATLEN <= c->tlen + k && memcmp(tmp + s, PAT, PATLEN) == 0) c->records++;
+            if (s + PATLEN <= c->tlen + k && memcmp(tmp + s, PAT, PATLEN) == 0)
+                c->records++;
         if (n < PATLEN) {
             /* a tiny chunk: the new tail comes from both */
             size_t tot = c->tlen + k;
@@ -333,7 +347,8 @@ static void payload(conn_t *c, const unsigned char *p, size_t n, int64_t t)
         c->ctllen += k;
         return;
     }
-    if (!c->in_msg) return; /* a stray continuation */
+    if (!c->in_msg)
+        return; /* a stray continuation */
     if (!c->kind && n) {
         c->kind = p[0];
         if (c->kind == '[')
@@ -342,12 +357,14 @@ static void payload(conn_t *c, const unsigned char *p, size_t n, int64_t t)
             c->status_msgs++;
     }
     c->bytes += n;
-    if (c->kind == '[') count_chunk(c, p, n);
+    if (c->kind == '[')
+        count_chunk(c, p, n);
     if (c->timed && c->kind == '[') {
         if (c->msglen + n > c->msgcap) {
             c->msgcap = (c->msglen + n) * 2;
             c->msg = realloc(c->msg, c->msgcap);
-            if (!c->msg) die("realloc");
+            if (!c->msg)
+                die("realloc");
         }
         memcpy(c->msg + c->msglen, p, n);
         c->msglen += n;
@@ -370,7 +387,8 @@ static void frame_done(conn_t *c, int64_t t)
         break;
     default:
         if (c->fin && c->in_msg) {
-            if (c->timed && c->kind == '[') time_message(c, t);
+            if (c->timed && c->kind == '[')
+                time_message(c, t);
             c->in_msg = 0;
             c->kind = 0;
             c->tlen = 0;
@@ -390,13 +408,15 @@ static void feed(conn_t *c, const unsigned char *p, size_t n, int64_t t)
             c->hlen += k;
             p += k;
             n -= k;
-            if (c->hlen < c->hneed) return;
+            if (c->hlen < c->hneed)
+                return;
             if (c->hneed == 2) {
                 /* first two bytes known: how long is the header? */
                 unsigned l7 = c->hdr[1] & 0x7f;
                 c->hneed += l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
                 c->hneed += c->hdr[1] & 0x80 ? 4 : 0;
-                if (c->hneed > 2) continue;
+                if (c->hneed > 2)
+                    continue;
             }
             c->fin = c->hdr[0] >> 7;
             c->opcode = c->hdr[0] & 0x0f;
@@ -465,8 +485,10 @@ static int read_reply(sender_t *s, uint64_t *acc)
         if (he) {
             size_t hl = (size_t)(he - s->rbuf) + 4, cl = 0;
             char *p = memmem(s->rbuf, hl, "content-length:", 15);
-            if (!p) p = memmem(s->rbuf, hl, "Content-Length:", 15);
-            if (p) cl = strtoul(p + 15, NULL, 10);
+            if (!p)
+                p = memmem(s->rbuf, hl, "Content-Length:", 15);
+            if (p)
+                cl = strtoul(p + 15, NULL, 10);
             if (s->rlen >= hl + cl) {
                 int status = atoi(s->rbuf + 9);
                 char *a = memmem(s->rbuf + hl, cl, "\"accepted\":", 11);
@@ -476,10 +498,13 @@ static int read_reply(sender_t *s, uint64_t *acc)
                 return status;
             }
         }
-        if (s->rlen == sizeof s->rbuf) return -1;
+        if (s->rlen == sizeof s->rbuf)
+            return -1;
         ssize_t r = read(s->fd, s->rbuf + s->rlen, sizeof s->rbuf - s->rlen);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
         s->rlen += (size_t)r;
     }
 }
@@ -490,7 +515,8 @@ static void *sender_main(void *arg)
     size_t line_max = 96 + msg_size;
     char *req = malloc(256 + (size_t)MAX_BATCH * line_max);
     char pad[4096];
-    if (!req) die("malloc");
+    if (!req)
+        die("malloc");
     memset(pad, 'x', sizeof pad);
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
@@ -501,12 +527,15 @@ static void *sender_main(void *arg)
         struct timespec m;
         clock_gettime(CLOCK_MONOTONIC, &m);
         int64_t mono = (int64_t)m.tv_sec * NS_PER_SEC + m.tv_nsec - mono0;
-        if (mono >= total) break;
+        if (mono >= total)
+            break;
         /* records due by now: a late sender catches up with a bigger batch */
         uint64_t due = (uint64_t)((double)mono * rate / 1e9) + 1;
         uint64_t k = due > s->sent ? due - s->sent : 0;
-        if (k > MAX_BATCH) k = MAX_BATCH;
-        if (k > MAX_BODY / line_max) k = MAX_BODY / line_max;
+        if (k > MAX_BATCH)
+            k = MAX_BATCH;
+        if (k > MAX_BODY / line_max)
+            k = MAX_BODY / line_max;
         if (k) {
             int64_t ts = now_real();
             char *body = req + 256;
@@ -530,19 +559,23 @@ static void *sender_main(void *arg)
                               "Content-Type: application/x-ndjson\r\nContent-Length: %zu\r\n\r\n",
                               host, port, bl);
             memcpy(body - hn, hdr, (size_t)hn);
-            if (write_all(s->fd, body - hn, (size_t)hn + bl)) die("POST");
+            if (write_all(s->fd, body - hn, (size_t)hn + bl))
+                die("POST");
             uint64_t acc = 0;
             int status = read_reply(s, &acc);
             int64_t back = now_real();
-            if (status < 0) die("reading the POST reply");
-            if (status != 200) s->errors++;
+            if (status < 0)
+                die("reading the POST reply");
+            if (status != 200)
+                s->errors++;
             s->sent += k;
             s->accepted += acc;
             s->batches++;
             if (s->nack == s->capack) {
                 s->capack = s->capack ? s->capack * 2 : 16384;
                 s->ack = realloc(s->ack, s->capack * sizeof *s->ack);
-                if (!s->ack) die("realloc");
+                if (!s->ack)
+                    die("realloc");
             }
             s->ack[s->nack++] = back - ts;
         }
@@ -570,7 +603,8 @@ static int cmp_i64(const void *a, const void *b)
 
 static double pct(const int64_t *v, size_t n, double p)
 {
-    if (!n) return -1;
+    if (!n)
+        return -1;
     size_t i = (size_t)(p / 100.0 * (double)(n - 1) + 0.5);
     return (double)v[i < n ? i : n - 1] / 1e3; /* us */
 }
@@ -585,9 +619,11 @@ static latstats_t lat_of(const samples_t *s, int64_t from, int64_t to)
 {
     latstats_t st = {0, -1, -1, -1, -1};
     int64_t *v = malloc((s->n + 1) * sizeof *v);
-    if (!v) die("malloc");
+    if (!v)
+        die("malloc");
     for (size_t i = 0; i < s->n; i++)
-        if (s->v[i].ts >= from && s->v[i].ts < to) v[st.n++] = s->v[i].recv - s->v[i].ts;
+        if (s->v[i].ts >= from && s->v[i].ts < to)
+            v[st.n++] = s->v[i].recv - s->v[i].ts;
     qsort(v, st.n, sizeof *v, cmp_i64);
     st.p50 = pct(v, st.n, 50);
     st.p99 = pct(v, st.n, 99);
@@ -618,7 +654,8 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i += 2) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) usage(argv[0]);
+        if (!v)
+            usage(argv[0]);
         if (!strcmp(o, "--host"))
             host = v;
         else if (!strcmp(o, "--port"))
@@ -652,9 +689,11 @@ int main(int argc, char **argv)
     srand((unsigned)now_real());
 
     conns = calloc((size_t)nsubs, sizeof *conns);
-    if (!conns) die("calloc");
+    if (!conns)
+        die("calloc");
     int ep = epoll_create1(0);
-    if (ep < 0) die("epoll_create1");
+    if (ep < 0)
+        die("epoll_create1");
     for (int i = 0; i < nsubs; i++) {
         conn_t *c = &conns[i];
         c->idx = i;
@@ -664,18 +703,21 @@ int main(int argc, char **argv)
             return 1;
         }
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev)) die("epoll_ctl");
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev))
+            die("epoll_ctl");
     }
     /* every subscription is in place once its 101 arrived; a moment more
      * for good measure before the first record */
     usleep(200 * 1000);
 
     snd.fd = tcp_connect();
-    if (snd.fd < 0) die("connect (sender)");
+    if (snd.fd < 0)
+        die("connect (sender)");
     double cpu0 = cpu_self();
     pthread_t th;
     if (rate > 0) {
-        if (pthread_create(&th, NULL, sender_main, &snd)) die("pthread_create");
+        if (pthread_create(&th, NULL, sender_main, &snd))
+            die("pthread_create");
     } else {
         snd.start = now_real();
     }
@@ -687,10 +729,12 @@ int main(int argc, char **argv)
 
     unsigned char *buf = malloc(RBUF);
     struct epoll_event evs[256];
-    if (!buf) die("malloc");
+    if (!buf)
+        die("malloc");
     for (;;) {
         int n = epoll_wait(ep, evs, 256, 5);
-        if (n < 0 && errno != EINTR) die("epoll_wait");
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait");
         for (int i = 0; i < n; i++) {
             conn_t *c = evs[i].data.ptr;
             ssize_t r = read(c->fd, buf, RBUF);
@@ -718,19 +762,26 @@ int main(int argc, char **argv)
             window = 2;
         }
         if (rate == 0) {
-            if (window == 2) break;
+            if (window == 2)
+                break;
             continue;
         }
-        if (!__atomic_load_n(&snd.done, __ATOMIC_ACQUIRE)) continue;
-        if (!drain_start) drain_start = t;
+        if (!__atomic_load_n(&snd.done, __ATOMIC_ACQUIRE))
+            continue;
+        if (!drain_start)
+            drain_start = t;
         /* everything accepted has reached every open subscriber */
         int all = 1;
         for (int i = 0; i < nsubs && all; i++)
-            if (!conns[i].closed && conns[i].records < snd.accepted) all = 0;
-        if (all && !drained_at) drained_at = t;
-        if (window == 2 && (drained_at || t - drain_start >= (int64_t)(drain_max * 1e9))) break;
+            if (!conns[i].closed && conns[i].records < snd.accepted)
+                all = 0;
+        if (all && !drained_at)
+            drained_at = t;
+        if (window == 2 && (drained_at || t - drain_start >= (int64_t)(drain_max * 1e9)))
+            break;
     }
-    if (rate > 0) pthread_join(th, NULL);
+    if (rate > 0)
+        pthread_join(th, NULL);
     double cpu = cpu_self() - cpu0;
 
     /* per-subscriber delivery inside the measured window */
@@ -739,8 +790,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < nsubs; i++) {
         conn_t *c = &conns[i];
         double r = (double)(c->rec_we - c->rec_ws) / secs;
-        if (rmin < 0 || r < rmin) rmin = r;
-        if (r > rmax) rmax = r;
+        if (rmin < 0 || r < rmin)
+            rmin = r;
+        if (r > rmax)
+            rmax = r;
         rsum += r;
         status_msgs += c->status_msgs;
         msgs += c->msgs;
@@ -786,7 +839,8 @@ int main(int argc, char **argv)
             l0.p999, l0.max, ll.p99, ll.max, (unsigned long long)complete, nsubs, dropped,
             ok ? "ok" : "NOT sustained");
     for (int i = 0; i < nsubs; i++) {
-        if (!conns[i].closed) close(conns[i].fd);
+        if (!conns[i].closed)
+            close(conns[i].fd);
         free(conns[i].msg);
         free(conns[i].lat.v);
     }

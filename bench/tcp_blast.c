@@ -17,7 +17,8 @@ static void make_msg(char *out, size_t size, long i, const char *kind)
     char head[128];
     int n;
     if (strcmp(kind, "ndjson") == 0)
-        n = snprintf(head, sizeof head, "{\"app\":\"bench\",\"level\":\"info\",\"msg\":\"%08ld ", i);
+        n = snprintf(head, sizeof head, "{\"app\":\"bench\",\"level\":\"info\",\"msg\":\"%08ld ",
+                     i);
     else
         n = snprintf(head, sizeof head, "<13>Nov 21 10:45:56 benchhost app[4242]: %08ld ", i);
     size_t tail = strcmp(kind, "ndjson") == 0 ? 3 : 1; /* "}\n or \n */

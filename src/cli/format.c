@@ -27,8 +27,8 @@ enum key { K_TS, K_LEVEL, K_TOPIC, K_APP, K_HOST, K_PID, K_MSG, K_SEQ, K_FIELDS,
 #define SCAN_MAX K_COUNT
 
 static const slice_t record_keys[K_COUNT] = {
-    SLICE_LIT("ts"),  SLICE_LIT("level"), SLICE_LIT("topic"),  SLICE_LIT("app"),
-    SLICE_LIT("host"), SLICE_LIT("pid"),  SLICE_LIT("msg"),    SLICE_LIT("seq"),
+    SLICE_LIT("ts"),     SLICE_LIT("level"), SLICE_LIT("topic"), SLICE_LIT("app"),
+    SLICE_LIT("host"),   SLICE_LIT("pid"),   SLICE_LIT("msg"),   SLICE_LIT("seq"),
     SLICE_LIT("fields"), SLICE_LIT("error"),
 };
 
@@ -36,8 +36,8 @@ static const slice_t record_keys[K_COUNT] = {
 typedef struct scan {
     const slice_t *keys;
     int nkeys;
-    unsigned raw_ok;  /* bit k: a container value of keys[k] is taken as raw JSON */
-    int literals;     /* true, false and null are values ("true"); else absent */
+    unsigned raw_ok; /* bit k: a container value of keys[k] is taken as raw JSON */
+    int literals;    /* true, false and null are values ("true"); else absent */
     yajl_handle h;
     const char *json; /* the text being parsed, for raw values */
     int depth;
@@ -152,8 +152,8 @@ static int on_start_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null, on_boolean, NULL, NULL, on_number, on_string, on_start_map, on_map_key, on_end,
-    on_start_array, on_end,
+    on_null,      on_boolean, NULL,   NULL,           on_number, on_string,
+    on_start_map, on_map_key, on_end, on_start_array, on_end,
 };
 
 /* Reads the members keys[0..nkeys) of the object json[0..n) into s.
@@ -217,7 +217,7 @@ static unsigned decode_cp(const unsigned char *s, size_t len)
 static void put_u(buf_t *out, unsigned cp)
 {
     static const char hex[] = "0123456789abcdef";
-    char e[6] = {'\\', 'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
+    char e[6] = {'\\',        'u', hex[(cp >> 12) & 15], hex[(cp >> 8) & 15], hex[(cp >> 4) & 15],
                  hex[cp & 15]};
     buf_append(out, e, 6);
 }
@@ -351,13 +351,19 @@ struct format_tpl {
     char *strings; /* the texts of the parts */
 };
 
-#define TEXT(lit) {P_TEXT, K_TS, lit, sizeof(lit) - 1}
-#define KEY(k)    {P_KEY, k, NULL, 0}
+#define TEXT(lit)                                                                                  \
+    {                                                                                              \
+        P_TEXT, K_TS, lit, sizeof(lit) - 1                                                         \
+    }
+#define KEY(k)                                                                                     \
+    {                                                                                              \
+        P_KEY, k, NULL, 0                                                                          \
+    }
 
 /* FORMAT_DEFAULT, compiled by hand. */
 static const part_t default_parts[] = {
-    TEXT("["),   KEY(K_TS),   TEXT("] ["), KEY(K_LEVEL), TEXT("] "), KEY(K_TOPIC),
-    TEXT(" "),   KEY(K_HOST), TEXT(" "),   KEY(K_APP),   TEXT(": "), KEY(K_MSG),
+    TEXT("["), KEY(K_TS),   TEXT("] ["), KEY(K_LEVEL), TEXT("] "), KEY(K_TOPIC),
+    TEXT(" "), KEY(K_HOST), TEXT(" "),   KEY(K_APP),   TEXT(": "), KEY(K_MSG),
 };
 
 static const format_tpl_t default_tpl = {(part_t *)default_parts,
@@ -394,16 +400,17 @@ format_tpl_t *format_tpl_compile(const char *text, char *err, size_t errlen)
         if ((c == '{' || c == '}') && i + 1 < len && text[i + 1] == c) {
             i++; /* {{ and }} are one brace of text */
         } else if (c == '}') {
-            set_err(err, errlen, "'}' without '{' in the format (write }} for a brace): ",
-                    text + i, len - i);
+            set_err(err, errlen, "'}' without '{' in the format (write }} for a brace): ", text + i,
+                    len - i);
             format_tpl_free(t);
             return NULL;
         } else if (c == '{') {
             const char *close = memchr(text + i + 1, '}', len - i - 1);
             const char *open = memchr(text + i + 1, '{', len - i - 1);
             if (!close || (open && open < close)) {
-                set_err(err, errlen, "'{' without '}' in the format (write {{ for a brace): ",
-                        text + i, len - i);
+                set_err(err, errlen,
+                        "'{' without '}' in the format (write {{ for a brace): ", text + i,
+                        len - i);
                 format_tpl_free(t);
                 return NULL;
             }
@@ -486,8 +493,12 @@ int format_record(buf_t *out, const format_tpl_t *t, const char *json, size_t n,
         const part_t *p = &t->parts[i];
         slice_t v = p->kind == P_TEXT ? SLICE_NULL : member(&s, p->key);
         switch (p->kind) {
-        case P_TEXT: buf_append(out, p->text, p->len); break;
-        case P_FIELD: put_field(out, v, slice_make(p->text, p->len)); break;
+        case P_TEXT:
+            buf_append(out, p->text, p->len);
+            break;
+        case P_FIELD:
+            put_field(out, v, slice_make(p->text, p->len));
+            break;
         case P_KEY:
             if (p->key == K_TS)
                 put_time(out, v);

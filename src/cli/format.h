@@ -45,17 +45,17 @@ int format_is_unsafe_cp(unsigned cp);
 void format_json_safe(buf_t *out, const char *json, size_t n);
 
 #define FORMAT_DEFAULT "[{ts}] [{level}] {topic} {host} {app}: {msg}"
-#define FORMAT_PLACEHOLDERS                                                                  \
+#define FORMAT_PLACEHOLDERS                                                                        \
     "{ts} {level} {topic} {app} {host} {pid} {msg} {seq} {fields} {fields.NAME}"
 /* The --help paragraph on output and --format that query and tail share. */
-#define FORMAT_HELP                                                                           \
-    "Output: one line per record, the time in local time:\n"                                 \
-    "  [2026-11-21 10:45:56] [INFO] web.info host1 web: message\n"                           \
-    "that is, time, level, topic, host, app and message: the template\n"                     \
-    "  " FORMAT_DEFAULT "\n"                                                                 \
-    "A --format TEMPLATE is text with the placeholders\n"                                    \
-    "  " FORMAT_PLACEHOLDERS "\n"                                                            \
-    "({fields} is the fields as JSON, {fields.NAME} one of them; a missing value is\n"       \
+#define FORMAT_HELP                                                                                \
+    "Output: one line per record, the time in local time:\n"                                       \
+    "  [2026-11-21 10:45:56] [INFO] web.info host1 web: message\n"                                 \
+    "that is, time, level, topic, host, app and message: the template\n"                           \
+    "  " FORMAT_DEFAULT "\n"                                                                       \
+    "A --format TEMPLATE is text with the placeholders\n"                                          \
+    "  " FORMAT_PLACEHOLDERS "\n"                                                                  \
+    "({fields} is the fields as JSON, {fields.NAME} one of them; a missing value is\n"             \
     "'-'; {{ and }} are braces), e.g. --format '{seq} {level} {fields.user}: {msg}'.\n"
 
 /* A compiled template. */

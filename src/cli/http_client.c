@@ -95,10 +95,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                                          (const unsigned char *)agent, (int)sizeof agent - 1, p,
                                          end))
             return -1;
-        if (req->accept &&
-            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCEPT,
-                                         (const unsigned char *)req->accept,
-                                         (int)strlen(req->accept), p, end))
+        if (req->accept && lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCEPT,
+                                                        (const unsigned char *)req->accept,
+                                                        (int)strlen(req->accept), p, end))
             return -1;
         return 0;
     }

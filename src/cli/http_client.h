@@ -20,12 +20,12 @@
 #define HTTP_PATH_MAX 2000
 
 enum http_result {
-    HTTP_OK = 0,         /* a whole response arrived (any status) */
-    HTTP_EURL = -1,      /* the URL is not http://HOST[:PORT][/PATH] */
-    HTTP_ECONNECT = -2,  /* no connection */
-    HTTP_EPROTO = -3,    /* connected, but no valid response head came */
-    HTTP_EBROKEN = -4,   /* the response body was cut short */
-    HTTP_ABORTED = -5,   /* a callback asked to stop */
+    HTTP_OK = 0,        /* a whole response arrived (any status) */
+    HTTP_EURL = -1,     /* the URL is not http://HOST[:PORT][/PATH] */
+    HTTP_ECONNECT = -2, /* no connection */
+    HTTP_EPROTO = -3,   /* connected, but no valid response head came */
+    HTTP_EBROKEN = -4,  /* the response body was cut short */
+    HTTP_ABORTED = -5,  /* a callback asked to stop */
 };
 
 typedef struct http_request {

@@ -25,10 +25,10 @@
 #define HPOST_REPLY_MAX (64 * 1024)
 
 enum hpost_result {
-    HPOST_OK = 0,          /* a whole reply arrived (any status) */
-    HPOST_ECONNECT = -1,   /* no connection: nothing was sent */
-    HPOST_EBROKEN = -2,    /* sent, at least in part, but no whole reply came */
-    HPOST_ETIMEDOUT = -3,  /* the deadline passed (connecting or waiting) */
+    HPOST_OK = 0,         /* a whole reply arrived (any status) */
+    HPOST_ECONNECT = -1,  /* no connection: nothing was sent */
+    HPOST_EBROKEN = -2,   /* sent, at least in part, but no whole reply came */
+    HPOST_ETIMEDOUT = -3, /* the deadline passed (connecting or waiting) */
 };
 
 typedef struct hpost {

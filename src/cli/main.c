@@ -77,12 +77,13 @@ static void usage(FILE *f)
                "Talks to logshipd, the logship server.\n\nCommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'logship <command> --help' describes a command's options.\n\n"
-               "Environment:\n"
-               "  LOGSHIP_SERVER  the server of every command when --server is not given:\n"
-               "                  --server wins, then LOGSHIP_SERVER, then %s.\n"
-               "                  http://HOST[:PORT] for all; send also takes tcp://HOST:PORT\n"
-               "  NO_COLOR        no colours, even on a terminal\n",
+    fprintf(f,
+            "\n'logship <command> --help' describes a command's options.\n\n"
+            "Environment:\n"
+            "  LOGSHIP_SERVER  the server of every command when --server is not given:\n"
+            "                  --server wins, then LOGSHIP_SERVER, then %s.\n"
+            "                  http://HOST[:PORT] for all; send also takes tcp://HOST:PORT\n"
+            "  NO_COLOR        no colours, even on a terminal\n",
             CLI_DEFAULT_SERVER);
 }
 

@@ -37,8 +37,7 @@ static const char help[] =
     "                     e.g. web.#, *.crit, kern.*\n"
     "  --level L          minimum severity: emerg alert crit error warning notice info\n"
     "                     debug (aliases such as warn, err, fatal are accepted)\n"
-    "  --grep S           only records whose message contains S\n"
-    CLI_FILTER_HELP
+    "  --grep S           only records whose message contains S\n" CLI_FILTER_HELP
     "  --since T          only records at or after T: RFC 3339 (2026-11-21T10:00:00Z),\n"
     "                     epoch seconds/ms/us/ns, or an age: 30s, 15m, 2h, 7d, 1w\n"
     "  --until T          only records at or before T (same forms)\n"
@@ -49,8 +48,7 @@ static const char help[] =
     "                     per line\n"
     "  --format TEMPLATE  print each record by TEMPLATE (see Output)\n"
     "  -h, --help         show this help\n"
-    "\n"
-    FORMAT_HELP
+    "\n" FORMAT_HELP
     "Control characters in records are shown escaped (\\n, \\x1b). Levels are coloured\n"
     "when stdout is a terminal, unless NO_COLOR is set.\n"
     "\n"
@@ -71,7 +69,7 @@ typedef struct opts {
 } opts_t;
 
 typedef struct stream {
-    int json;  /* pass the body through */
+    int json;        /* pass the body through */
     int json_escape; /* ... with controls as \u escapes: it goes to a terminal */
     int color;
     const format_tpl_t *tpl; /* NULL: the default line */
@@ -99,12 +97,23 @@ static int age_to_time(const char *s, char *t)
         v = v * 10 + (s[i] - '0');
     }
     switch (s[n - 1]) {
-    case 's': unit = 1; break;
-    case 'm': unit = 60; break;
-    case 'h': unit = 3600; break;
-    case 'd': unit = 86400; break;
-    case 'w': unit = 7 * 86400; break;
-    default: return -1;
+    case 's':
+        unit = 1;
+        break;
+    case 'm':
+        unit = 60;
+        break;
+    case 'h':
+        unit = 3600;
+        break;
+    case 'd':
+        unit = 86400;
+        break;
+    case 'w':
+        unit = 7 * 86400;
+        break;
+    default:
+        return -1;
     }
     if (v > 100LL * 366 * 86400 / unit)
         return -1; /* more than a century: let the server call it bad */
@@ -209,13 +218,19 @@ static int parse_args(int argc, char **argv, opts_t *o)
     enum { O_SERVER = 256, O_TOPIC, O_LEVEL, O_GREP, O_SINCE, O_UNTIL, O_AFTER, O_ORDER, O_JSON };
     enum { O_FORMAT = 600 }; /* apart from the others and from CLI_O_* (512 on) */
     static const struct option longopts[] = {
-        {"server", required_argument, NULL, O_SERVER}, {"topic", required_argument, NULL, O_TOPIC},
-        {"level", required_argument, NULL, O_LEVEL},   {"grep", required_argument, NULL, O_GREP},
-        {"since", required_argument, NULL, O_SINCE},   {"until", required_argument, NULL, O_UNTIL},
-        {"after", required_argument, NULL, O_AFTER},   {"limit", required_argument, NULL, 'n'},
-        {"order", required_argument, NULL, O_ORDER},   {"json", no_argument, NULL, O_JSON},
+        {"server", required_argument, NULL, O_SERVER},
+        {"topic", required_argument, NULL, O_TOPIC},
+        {"level", required_argument, NULL, O_LEVEL},
+        {"grep", required_argument, NULL, O_GREP},
+        {"since", required_argument, NULL, O_SINCE},
+        {"until", required_argument, NULL, O_UNTIL},
+        {"after", required_argument, NULL, O_AFTER},
+        {"limit", required_argument, NULL, 'n'},
+        {"order", required_argument, NULL, O_ORDER},
+        {"json", no_argument, NULL, O_JSON},
         {"format", required_argument, NULL, O_FORMAT},
-        {"help", no_argument, NULL, 'h'},              CLI_FILTER_LONGOPTS,
+        {"help", no_argument, NULL, 'h'},
+        CLI_FILTER_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -228,23 +243,46 @@ static int parse_args(int argc, char **argv, opts_t *o)
         if (f)
             return f;
         switch (c) {
-        case O_SERVER: o->server = optarg; break;
+        case O_SERVER:
+            o->server = optarg;
+            break;
         case O_TOPIC:
             if (o->ntopics == MAX_TOPICS)
                 return cli_usage_error("query", "too many --topic patterns");
             o->topics[o->ntopics++] = optarg;
             break;
-        case O_LEVEL: o->level = optarg; break;
-        case O_GREP: o->grep = optarg; break;
-        case O_SINCE: o->since = optarg; break;
-        case O_UNTIL: o->until = optarg; break;
-        case O_AFTER: o->after = optarg; break;
-        case 'n': o->limit = optarg; break;
-        case O_ORDER: o->order = optarg; break;
-        case O_JSON: o->json = 1; break;
-        case O_FORMAT: o->format = optarg; break;
-        case 'h': fputs(help, stdout); return -1;
-        case ':': return cli_usage_error("query", "option '%s' needs a value", argv[optind - 1]);
+        case O_LEVEL:
+            o->level = optarg;
+            break;
+        case O_GREP:
+            o->grep = optarg;
+            break;
+        case O_SINCE:
+            o->since = optarg;
+            break;
+        case O_UNTIL:
+            o->until = optarg;
+            break;
+        case O_AFTER:
+            o->after = optarg;
+            break;
+        case 'n':
+            o->limit = optarg;
+            break;
+        case O_ORDER:
+            o->order = optarg;
+            break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case O_FORMAT:
+            o->format = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        case ':':
+            return cli_usage_error("query", "option '%s' needs a value", argv[optind - 1]);
         default:
             if (optopt && optopt < 256)
                 return cli_usage_error("query", "unknown option '-%c'", optopt);

@@ -47,10 +47,10 @@
 #include "cli.h"
 #include "send_http.h"
 
-#define MAX_FIELDS  64
-#define MAX_LINE    (1u << 20) /* a longer line is sent in pieces */
-#define POLL_NS     200000000L
-#define CONNECT_MS  5000 /* longest wait for one connection (and its hello) */
+#define MAX_FIELDS 64
+#define MAX_LINE   (1u << 20) /* a longer line is sent in pieces */
+#define POLL_NS    200000000L
+#define CONNECT_MS 5000 /* longest wait for one connection (and its hello) */
 
 static const char help[] =
     "usage: logship send [options] [MESSAGE...]\n"
@@ -247,7 +247,7 @@ static int sink_finish(sink_t *k, const char *what, int timeout_ms, int failed)
 {
     if (k->lg)
         return finish(k->lg, what, timeout_ms) == CLI_EXIT_OK && !failed ? CLI_EXIT_OK
-                                                                          : CLI_EXIT_FAIL;
+                                                                         : CLI_EXIT_FAIL;
     int rc = failed ? -1 : send_http_flush(k->http);
     if (rc && !failed)
         cli_error("%s: %s", what, send_http_error(k->http));
@@ -331,7 +331,8 @@ static int send_lines(const send_opts_t *so, int argc, char **argv)
         char *msg = xmalloc(n);
         msg[0] = '\0';
         for (int i = 0; i < argc; i++) {
-            if (i) strcat(msg, " ");
+            if (i)
+                strcat(msg, " ");
             strcat(msg, argv[i]);
         }
         int failed = sink_write(&k, msg, strlen(msg));
@@ -358,11 +359,13 @@ static int load_state(const char *path, state_t *st)
 {
     memset(st, 0, sizeof *st);
     FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : -1;
+    if (!f)
+        return errno == ENOENT ? 0 : -1;
     char line[256];
     while (fgets(line, sizeof line, f)) {
         fileid_t *id = NULL;
-        if (sscanf(line, "producer %64s", st->producer) == 1) continue;
+        if (sscanf(line, "producer %64s", st->producer) == 1)
+            continue;
         if (strncmp(line, "file ", 5) == 0)
             id = &st->cur;
         else if (strncmp(line, "prev ", 5) == 0)
@@ -381,9 +384,11 @@ static int save_state(const char *path, const state_t *st)
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
+    if (!f)
+        return -1;
     fprintf(f, "logship-send-state 1\nproducer %s\n", st->producer);
-    if (st->cur.known) fprintf(f, "file %llu %llu %llu\n", st->cur.dev, st->cur.ino, st->cur.base);
+    if (st->cur.known)
+        fprintf(f, "file %llu %llu %llu\n", st->cur.dev, st->cur.ino, st->cur.base);
     if (st->prev.known)
         fprintf(f, "prev %llu %llu %llu %llu\n", st->prev.dev, st->prev.ino, st->prev.base,
                 st->prev.size);
@@ -399,11 +404,13 @@ static int save_state(const char *path, const state_t *st)
 static int mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
+        if (*p != '/')
+            continue;
         *p = '\0';
         int rc = mkdir(path, 0700);
         *p = '/';
-        if (rc && errno != EEXIST) return -1;
+        if (rc && errno != EEXIST)
+            return -1;
     }
     return 0;
 }
@@ -412,7 +419,8 @@ static int mkdirs(char *path)
 static int default_state(const char *file, char *out, size_t cap)
 {
     char abs[4096];
-    if (!realpath(file, abs)) snprintf(abs, sizeof abs, "%s", file);
+    if (!realpath(file, abs))
+        snprintf(abs, sizeof abs, "%s", file);
     unsigned long long h = 1469598103934665603ULL;
     for (const char *p = abs; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
@@ -424,7 +432,8 @@ static int default_state(const char *file, char *out, size_t cap)
         n = snprintf(out, cap, "%s/.local/state/logship/send-%016llx.state", home, h);
     else
         return -1;
-    if (n < 0 || (size_t)n >= cap) return -1;
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
     return mkdirs(out);
 }
 
@@ -457,7 +466,8 @@ static int find_by_inode(const char *file, const fileid_t *id)
     else
         snprintf(dir, sizeof dir, ".");
     DIR *d = opendir(dir);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     struct dirent *de;
     int fd = -1;
     while (fd < 0 && (de = readdir(d))) {
@@ -482,10 +492,12 @@ static int emit(reader_t *r, const char *p, size_t n, unsigned long long pos)
 {
     while (n && (p[n - 1] == '\n' || p[n - 1] == '\r'))
         n--;
-    if (n == 0) return 0; /* an empty line: its position is covered by the next record */
+    if (n == 0)
+        return 0; /* an empty line: its position is covered by the next record */
     logship_record_t rec = {.level = r->so->level, .msg = p, .msg_len = n, .pos = pos};
     int rc = logship_write(r->lg, &rec);
-    if (rc && rc != LOGSHIP_EFULL && rc != LOGSHIP_ETIMEDOUT) return -1;
+    if (rc && rc != LOGSHIP_EFULL && rc != LOGSHIP_ETIMEDOUT)
+        return -1;
     r->sent++;
     return 0;
 }
@@ -499,9 +511,12 @@ static int read_lines(reader_t *r, int fd, unsigned long long base, unsigned lon
     char chunk[65536];
     for (;;) {
         ssize_t n = pread(fd, chunk, sizeof chunk, (off_t)(*off + r->len));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
         const char *p = chunk, *end = chunk + n;
         while (p < end) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -511,7 +526,8 @@ static int read_lines(reader_t *r, int fd, unsigned long long base, unsigned lon
                 while (cap < r->len + take)
                     cap *= 2;
                 char *b = realloc(r->buf, cap);
-                if (!b) return -1;
+                if (!b)
+                    return -1;
                 r->buf = b;
                 r->cap = cap;
             }
@@ -520,7 +536,8 @@ static int read_lines(reader_t *r, int fd, unsigned long long base, unsigned lon
             p += take;
             if (nl || r->len >= MAX_LINE) {
                 *off += r->len;
-                if (emit(r, r->buf, r->len, base + *off)) return -1;
+                if (emit(r, r->buf, r->len, base + *off))
+                    return -1;
                 r->len = 0;
             }
         }
@@ -554,7 +571,8 @@ static int send_file(const send_opts_t *so)
         cli_error("%s: %s", state_path, strerror(errno));
         return CLI_EXIT_FAIL;
     }
-    if (!st.producer[0]) new_producer(&st);
+    if (!st.producer[0])
+        new_producer(&st);
 
     int fd = open(so->file, O_RDONLY | O_CLOEXEC);
     while (fd < 0 && so->follow && errno == ENOENT && !g_stop) {
@@ -580,7 +598,9 @@ static int send_file(const send_opts_t *so)
     unsigned long long pos = 0;
     uint64_t p64 = 0;
     rc = logship_server_position(lg, &p64,
-                                 so->follow ? 1000 : so->timeout_ms > 0 ? so->timeout_ms : -1);
+                                 so->follow           ? 1000
+                                 : so->timeout_ms > 0 ? so->timeout_ms
+                                                      : -1);
     if (rc && so->follow) {
         char why[256];
         if (logship_connect_status(lg, 0, why, sizeof why) != LOGSHIP_ECONNECT)
@@ -620,7 +640,8 @@ static int send_file(const send_opts_t *so)
             prev_fd >= 0 && fstat(prev_fd, &pb) == 0 ? (unsigned long long)pb.st_size : prev_off;
         st.prev.size = psize;
         base = st.cur.base + psize;
-        if (base < pos) base = pos;
+        if (base < pos)
+            base = pos;
         off = 0;
     } else {
         base = pos; /* a new file for a new producer: from its start */
@@ -638,11 +659,14 @@ static int send_file(const send_opts_t *so)
     if (prev_fd >= 0) {
         rc = read_lines(&r, prev_fd, st.prev.base, &prev_off, 1);
         close(prev_fd);
-        if (rc) goto out;
+        if (rc)
+            goto out;
     }
     for (;;) {
-        if ((rc = read_lines(&r, fd, base, &off, !so->follow))) break;
-        if (!so->follow || g_stop) break;
+        if ((rc = read_lines(&r, fd, base, &off, !so->follow)))
+            break;
+        if (!so->follow || g_stop)
+            break;
         struct stat cur, path;
         fstat(fd, &cur);
         int moved = stat(so->file, &path) == 0 && ((unsigned long long)path.st_ino != now.ino ||
@@ -659,9 +683,11 @@ static int send_file(const send_opts_t *so)
         }
         if (moved) {
             /* rotated: what the old file still got, then the new one */
-            if ((rc = read_lines(&r, fd, base, &off, 1))) break;
+            if ((rc = read_lines(&r, fd, base, &off, 1)))
+                break;
             int nfd = open(so->file, O_RDONLY | O_CLOEXEC);
-            if (nfd < 0) continue;
+            if (nfd < 0)
+                continue;
             close(fd);
             fd = nfd;
             fstat(fd, &path);
@@ -681,7 +707,8 @@ out:
     close(fd);
     free(r.buf);
     int crc = finish(lg, so->file, so->timeout_ms);
-    if (rc) cli_error("%s: read failed: %s", so->file, strerror(errno));
+    if (rc)
+        cli_error("%s: read failed: %s", so->file, strerror(errno));
     return rc ? CLI_EXIT_FAIL : crc;
 }
 
@@ -727,8 +754,7 @@ static int pick_server(send_opts_t *so, char *buf, size_t cap)
 {
     const char *flag = so->server;
     int legacy = 0;
-    if (!nonempty(flag) && !nonempty(getenv("LOGSHIP_SERVER")) &&
-        nonempty(getenv("LOGSHIP_TCP"))) {
+    if (!nonempty(flag) && !nonempty(getenv("LOGSHIP_SERVER")) && nonempty(getenv("LOGSHIP_TCP"))) {
         flag = getenv("LOGSHIP_TCP");
         legacy = 1;
     }

@@ -68,8 +68,8 @@ static void make_producer(send_http_t *h, const char *host)
     unsigned r = 0;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
         r = (unsigned)time_mono_ns() * 2654435761u;
-    snprintf(h->producer, sizeof h->producer, "send-%s-%ld-%llx-%08x", n ? hn : "h",
-             (long)getpid(), (unsigned long long)time(NULL), r);
+    snprintf(h->producer, sizeof h->producer, "send-%s-%ld-%llx-%08x", n ? hn : "h", (long)getpid(),
+             (unsigned long long)time(NULL), r);
 }
 
 send_http_t *send_http_open(const send_http_opts_t *o, int *usage, char *err, size_t errlen)
@@ -113,10 +113,9 @@ send_http_t *send_http_open(const send_http_opts_t *o, int *usage, char *err, si
     if (o->nfields)
         buf_putc(&h->fields, '}');
     /* is anybody there? (a refused connection is known at once) */
-    int64_t deadline = time_mono_ns() + (int64_t)(o->timeout_ms > 0 && o->timeout_ms < 5000
-                                                      ? o->timeout_ms
-                                                      : 5000) *
-                                            NS_PER_MS;
+    int64_t deadline =
+        time_mono_ns() +
+        (int64_t)(o->timeout_ms > 0 && o->timeout_ms < 5000 ? o->timeout_ms : 5000) * NS_PER_MS;
     if (hpost_connect(&h->conn, deadline, err, errlen)) {
         send_http_close(h);
         return NULL;

@@ -25,11 +25,11 @@
 #include "../../include/logship.h"
 
 typedef struct send_http_opts {
-    const char *url;                   /* http://HOST[:PORT][/PREFIX] */
-    const char *app, *topic, *host;    /* topic may be NULL; host NULL: gethostname() */
-    const logship_field_t *fields;     /* on every record */
+    const char *url;                /* http://HOST[:PORT][/PREFIX] */
+    const char *app, *topic, *host; /* topic may be NULL; host NULL: gethostname() */
+    const logship_field_t *fields;  /* on every record */
     size_t nfields;
-    int timeout_ms;                    /* longest wait for one batch; 0: no limit */
+    int timeout_ms; /* longest wait for one batch; 0: no limit */
 } send_http_opts_t;
 
 typedef struct send_http send_http_t;

@@ -35,12 +35,12 @@
 #include "tail_proto.h"
 #include "ws_client.h"
 
-#define MAX_TOPICS     64      /* the server allows 16; it says so itself */
-#define DEFAULT_N      10      /* like tail(1) */
-#define MAX_N          100000  /* the server's limit */
-#define STABLE_NS      (1000LL * 1000 * 1000) /* a connection this old resets the backoff */
-#define BASE_BODY_MAX  (64u * 1024 * 1024)
-#define BAD_SHOWN      3       /* bad messages described on stderr */
+#define MAX_TOPICS    64                     /* the server allows 16; it says so itself */
+#define DEFAULT_N     10                     /* like tail(1) */
+#define MAX_N         100000                 /* the server's limit */
+#define STABLE_NS     (1000LL * 1000 * 1000) /* a connection this old resets the backoff */
+#define BASE_BODY_MAX (64u * 1024 * 1024)
+#define BAD_SHOWN     3 /* bad messages described on stderr */
 
 static const char help[] =
     "usage: logship tail [options]\n"
@@ -58,8 +58,7 @@ static const char help[] =
     "                     e.g. web.#, *.crit, kern.*\n"
     "  --level L          minimum severity: emerg alert crit error warning notice info\n"
     "                     debug (aliases such as warn, err, fatal are accepted)\n"
-    "  --grep S           only records whose message contains S\n"
-    CLI_FILTER_HELP
+    "  --grep S           only records whose message contains S\n" CLI_FILTER_HELP
     "  -n, --lines N      start with the newest N records or lines, 0..100000\n"
     "                     (default 10)\n"
     "  --file ROOT/PATH   follow the file PATH under the root named ROOT, as listed by\n"
@@ -68,9 +67,7 @@ static const char help[] =
     "                     line (with --file: each line as a JSON string)\n"
     "  --format TEMPLATE  print each record by TEMPLATE (see Output)\n"
     "  -h, --help         show this help\n"
-    "\n"
-    FORMAT_HELP
-    "Control characters in records are shown escaped (\\n, \\x1b); so are\n"
+    "\n" FORMAT_HELP "Control characters in records are shown escaped (\\n, \\x1b); so are\n"
     "those in file lines (but tabs) when stdout is a terminal. Levels are coloured on a\n"
     "terminal, unless NO_COLOR is set. Notes go to stderr: the tail is catching up from\n"
     "disk, records were removed by retention before they could be shown, the connection\n"
@@ -100,20 +97,20 @@ typedef struct opts {
 typedef struct tailer {
     const opts_t *o;
     const char *server;
-    int color;        /* colour levels: stdout is a terminal, no NO_COLOR */
-    int escape_lines; /* file lines to a terminal: escape controls */
-    int escape_json;  /* --json to a terminal: controls as \u escapes */
+    int color;               /* colour levels: stdout is a terminal, no NO_COLOR */
+    int escape_lines;        /* file lines to a terminal: escape controls */
+    int escape_json;         /* --json to a terminal: controls as \u escapes */
     const format_tpl_t *tpl; /* --format; NULL: the default line */
     buf_t tmp;
-    uint64_t last;    /* newest seq printed, or skipped by a gap */
+    uint64_t last; /* newest seq printed, or skipped by a gap */
     int have_last;
-    uint64_t base;    /* newest seq in the store before the first subscription */
+    uint64_t base; /* newest seq in the store before the first subscription */
     int have_base;
-    int connections;  /* opened so far */
-    int opened;       /* the current connection opened */
-    int lost;         /* "connection lost" said, "reconnected" not yet */
-    int lagging;      /* "behind" said, "caught up" not yet */
-    int done;         /* stop for good with exit_code */
+    int connections; /* opened so far */
+    int opened;      /* the current connection opened */
+    int lost;        /* "connection lost" said, "reconnected" not yet */
+    int lagging;     /* "behind" said, "caught up" not yet */
+    int done;        /* stop for good with exit_code */
     int exit_code;
     size_t bad;
     tail_proto_msg_t msg;
@@ -447,12 +444,17 @@ static int parse_args(int argc, char **argv, opts_t *o)
     enum { O_SERVER = 256, O_TOPIC, O_LEVEL, O_GREP, O_FILE, O_JSON };
     enum { O_FORMAT = 600 }; /* apart from the others and from CLI_O_* (512 on) */
     static const struct option longopts[] = {
-        {"server", required_argument, NULL, O_SERVER}, {"topic", required_argument, NULL, O_TOPIC},
-        {"level", required_argument, NULL, O_LEVEL},   {"grep", required_argument, NULL, O_GREP},
-        {"lines", required_argument, NULL, 'n'},       {"file", required_argument, NULL, O_FILE},
-        {"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
+        {"server", required_argument, NULL, O_SERVER},
+        {"topic", required_argument, NULL, O_TOPIC},
+        {"level", required_argument, NULL, O_LEVEL},
+        {"grep", required_argument, NULL, O_GREP},
+        {"lines", required_argument, NULL, 'n'},
+        {"file", required_argument, NULL, O_FILE},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
         {"format", required_argument, NULL, O_FORMAT},
-        CLI_FILTER_LONGOPTS,                           {NULL, 0, NULL, 0},
+        CLI_FILTER_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->n = DEFAULT_N;
@@ -465,23 +467,38 @@ static int parse_args(int argc, char **argv, opts_t *o)
         if (f)
             return f;
         switch (c) {
-        case O_SERVER: o->server = optarg; break;
+        case O_SERVER:
+            o->server = optarg;
+            break;
         case O_TOPIC:
             if (o->ntopics == MAX_TOPICS)
                 return cli_usage_error("tail", "too many --topic patterns");
             o->topics[o->ntopics++] = optarg;
             break;
-        case O_LEVEL: o->level = optarg; break;
-        case O_GREP: o->grep = optarg; break;
+        case O_LEVEL:
+            o->level = optarg;
+            break;
+        case O_GREP:
+            o->grep = optarg;
+            break;
         case 'n':
             if (parse_n(optarg, &o->n))
                 return cli_usage_error("tail", "bad -n '%s': expected 0..%d", optarg, MAX_N);
             break;
-        case O_FILE: o->file = optarg; break;
-        case O_JSON: o->json = 1; break;
-        case O_FORMAT: o->format = optarg; break;
-        case 'h': fputs(help, stdout); return -1;
-        case ':': return cli_usage_error("tail", "option '%s' needs a value", argv[optind - 1]);
+        case O_FILE:
+            o->file = optarg;
+            break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case O_FORMAT:
+            o->format = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        case ':':
+            return cli_usage_error("tail", "option '%s' needs a value", argv[optind - 1]);
         default:
             if (optopt && optopt < 256)
                 return cli_usage_error("tail", "unknown option '-%c'", optopt);

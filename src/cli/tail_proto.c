@@ -18,8 +18,8 @@
 
 enum key { K_NONE = -1, K_TYPE, K_LAG, K_SOURCE, K_FROM, K_TO, K_ERROR, K_HINT, K_SEQ, K_COUNT };
 
-static const char *const key_names[K_COUNT] = {"type", "lag",   "source", "from", "to",
-                                               "error", "hint", "seq"};
+static const char *const key_names[K_COUNT] = {"type", "lag",   "source", "from",
+                                               "to",   "error", "hint",   "seq"};
 
 typedef struct parser {
     tail_proto_msg_t *m;
@@ -270,8 +270,8 @@ int tail_proto_parse(tail_proto_msg_t *m, const char *json, size_t n)
         const char *name;
         enum tail_proto_kind kind;
     } types[] = {
-        {"status", TAIL_PROTO_STATUS}, {"gap", TAIL_PROTO_GAP},
-        {"error", TAIL_PROTO_ERROR},   {"rotated", TAIL_PROTO_ROTATED},
+        {"status", TAIL_PROTO_STATUS},       {"gap", TAIL_PROTO_GAP},
+        {"error", TAIL_PROTO_ERROR},         {"rotated", TAIL_PROTO_ROTATED},
         {"truncated", TAIL_PROTO_TRUNCATED}, {"hint", TAIL_PROTO_HINT},
     };
     m->kind = TAIL_PROTO_OTHER;

@@ -34,9 +34,9 @@ enum tail_proto_kind {
 };
 
 typedef struct tail_proto_item {
-    int is_line;  /* 1: a string (file line), 0: an object (record) */
-    size_t off;   /* record: its JSON text in the parsed message;
-                   * line: its decoded bytes in msg->text */
+    int is_line; /* 1: a string (file line), 0: an object (record) */
+    size_t off;  /* record: its JSON text in the parsed message;
+                  * line: its decoded bytes in msg->text */
     size_t len;
     uint64_t seq; /* record: its "seq", 0 when it has none */
 } tail_proto_item_t;
@@ -45,9 +45,9 @@ typedef struct tail_proto_msg {
     enum tail_proto_kind kind;
     tail_proto_item_t *items; /* BATCH only */
     size_t nitems, cap;
-    uint64_t lag, from, to;   /* 0 when absent */
+    uint64_t lag, from, to;      /* 0 when absent */
     slice_t source, error, hint; /* in text; SLICE_NULL when absent */
-    buf_t text;               /* decoded strings */
+    buf_t text;                  /* decoded strings */
 } tail_proto_msg_t;
 
 void tail_proto_init(tail_proto_msg_t *m);

@@ -44,15 +44,15 @@ typedef struct conn {
     struct lws *wsi;
     lws_sorted_usec_list_t tick;
     size_t max_message;
-    buf_t msg;        /* the message being put together */
-    int status;       /* HTTP status of a refused upgrade */
-    int connected;    /* the upgrade request is being sent */
-    int established;  /* the WebSocket is open */
+    buf_t msg;       /* the message being put together */
+    int status;      /* HTTP status of a refused upgrade */
+    int connected;   /* the upgrade request is being sent */
+    int established; /* the WebSocket is open */
     int too_big;
     int aborted;
-    int stopping;     /* *stop seen: closing */
+    int stopping; /* *stop seen: closing */
     lws_usec_t stop_at;
-    int finished;     /* nothing more will happen: leave the loop */
+    int finished; /* nothing more will happen: leave the loop */
     char *err;
     size_t errlen;
 } conn_t;

@@ -10,7 +10,8 @@ cbatch_t *cbatch_new(void)
 
 void cbatch_free(cbatch_t *b)
 {
-    if (!b) return;
+    if (!b)
+        return;
     cbuf_free(&b->data);
     free(b);
 }

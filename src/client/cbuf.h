@@ -23,8 +23,10 @@ typedef struct cbuf {
 /* Makes room for n more bytes; returns 0, or -1 (and sets failed). */
 static inline int cbuf_reserve(cbuf_t *b, size_t n)
 {
-    if (b->failed) return -1;
-    if (b->len + n <= b->cap) return 0;
+    if (b->failed)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n)
         cap *= 2;
@@ -48,7 +50,8 @@ static inline void cbuf_add(cbuf_t *b, const void *p, size_t n)
 
 static inline void cbuf_putc(cbuf_t *b, char c)
 {
-    if (cbuf_reserve(b, 1) == 0) b->data[b->len++] = c;
+    if (cbuf_reserve(b, 1) == 0)
+        b->data[b->len++] = c;
 }
 
 static inline void cbuf_puts(cbuf_t *b, const char *s)

@@ -35,9 +35,9 @@ typedef struct sender {
     cbatch_t *head, *tail, *await, *send;
     size_t nlist;
     size_t soff;
-    unsigned inflight;   /* written and not answered on this connection */
-    int64_t resend_at;   /* after a nack: when to send again (mono ns) */
-    unsigned addr_index; /* which resolved address to try next */
+    unsigned inflight;    /* written and not answered on this connection */
+    int64_t resend_at;    /* after a nack: when to send again (mono ns) */
+    unsigned addr_index;  /* which resolved address to try next */
     unsigned naddrs;      /* how many the name resolved to, last time */
     unsigned round_tried; /* addresses that failed in this attempt (sender.c) */
     char peer[64];        /* the address being tried or used: "127.0.0.1:5170" */

@@ -75,7 +75,8 @@ static inline size_t crec_read(const char *p, crec_t *r)
 static inline int crec_field_next(const char **p, const char *end, const char **k, size_t *kn,
                                   const char **v, size_t *vn)
 {
-    if (*p + CREC_FIELD_HDR > end) return 0;
+    if (*p + CREC_FIELD_HDR > end)
+        return 0;
     uint16_t a;
     uint32_t b;
     memcpy(&a, *p, 2);

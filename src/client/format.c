@@ -36,7 +36,8 @@ static size_t json_body(cbuf_t *b, const char *s, size_t n, size_t budget)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, out = 0;
-    if (cbuf_reserve(b, n < budget ? n + 8 : budget + 8)) return n;
+    if (cbuf_reserve(b, n < budget ? n + 8 : budget + 8))
+        return n;
     while (i < n) {
         size_t start = i;
         while (i < n && u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' && u[i] != '\\' &&
@@ -44,7 +45,8 @@ static size_t json_body(cbuf_t *b, const char *s, size_t n, size_t budget)
             i++;
         cbuf_add(b, u + start, i - start);
         out += i - start;
-        if (i >= n || out >= budget) break;
+        if (i >= n || out >= budget)
+            break;
         unsigned char c = u[i];
         char esc[8];
         size_t el, len = 1;
@@ -70,7 +72,8 @@ static size_t json_body(cbuf_t *b, const char *s, size_t n, size_t budget)
             esc[5] = hex[c & 15];
             el = 6;
         }
-        if (out + el > budget) break;
+        if (out + el > budget)
+            break;
         cbuf_add(b, esc, el);
         out += el;
         i += len;
@@ -107,7 +110,8 @@ int format_ctx_init(format_ctx_t *c, const char *app, const char *host, const ch
     cbuf_puts(&c->tail, ",\"pid\":");
     cbuf_i64(&c->tail, pid);
     for (size_t i = 0; i < n; i++) {
-        if (i) cbuf_putc(&c->fields, ',');
+        if (i)
+            cbuf_putc(&c->fields, ',');
         format_json_str(&c->fields, keys[i], strlen(keys[i]));
         cbuf_putc(&c->fields, ':');
         format_json_str(&c->fields, values[i], strlen(values[i]));
@@ -156,14 +160,16 @@ static void line(cbuf_t *b, const crec_t *r, const format_ctx_t *c, size_t msg_b
         const char *p = r->fields, *end = r->fields ? r->fields + r->fields_len : NULL, *k, *v;
         size_t kn, vn;
         while (with_fields && p && crec_field_next(&p, end, &k, &kn, &v, &vn)) {
-            if (sep) cbuf_putc(b, ',');
+            if (sep)
+                cbuf_putc(b, ',');
             format_json_str(b, k, kn);
             cbuf_putc(b, ':');
             format_json_str(b, v, vn);
             sep = 1;
         }
         if (cut) {
-            if (sep) cbuf_putc(b, ',');
+            if (sep)
+                cbuf_putc(b, ',');
             cbuf_puts(b, "\"msg_truncated\":true");
         }
         cbuf_putc(b, '}');
@@ -176,7 +182,8 @@ void format_json_line(cbuf_t *b, const crec_t *r, const format_ctx_t *c)
     size_t start = b->len;
     line(b, r, c, SIZE_MAX, 1);
     size_t total = b->len - start;
-    if (total <= FORMAT_LINE_MAX + 1 || b->failed) return;
+    if (total <= FORMAT_LINE_MAX + 1 || b->failed)
+        return;
     /* too long for the server's line limit: cut the message, and drop the
      * record's own fields if they alone are too much */
     b->len = start;

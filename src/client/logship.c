@@ -117,14 +117,16 @@ static int restart_child(logship_t *lg);
 static void *reserve(logship_t *lg, size_t size, int *err)
 {
     void *p = queue_reserve(&lg->q, size);
-    if (p) return p;
+    if (p)
+        return p;
     if (atomic_load_explicit(&lg->spool_room, memory_order_relaxed)) {
         /* with a spool, a full queue waits for the background thread to
          * move records to disk; the policy applies only after that */
         int64_t deadline = mono_ns() + (int64_t)lg->block_timeout_ms * 1000000;
         while (atomic_load_explicit(&lg->spool_room, memory_order_relaxed) &&
                queue_wait_room(&lg->q, size, deadline, wake_cb, lg) == 0)
-            if ((p = queue_reserve(&lg->q, size))) return p;
+            if ((p = queue_reserve(&lg->q, size)))
+                return p;
     }
     switch (lg->overflow) {
     case LOGSHIP_DROP_OLDEST:
@@ -132,14 +134,17 @@ static void *reserve(logship_t *lg, size_t size, int *err)
             int d = queue_evict(&lg->q, size);
             if (d > 0)
                 atomic_fetch_add_explicit(&lg->n_drop_oldest, (uint64_t)d, memory_order_relaxed);
-            if ((p = queue_reserve(&lg->q, size))) return p;
-            if (d < 0) break; /* the oldest record is still being written */
+            if ((p = queue_reserve(&lg->q, size)))
+                return p;
+            if (d < 0)
+                break; /* the oldest record is still being written */
         }
         break;
     case LOGSHIP_BLOCK: {
         int64_t deadline = mono_ns() + (int64_t)lg->block_timeout_ms * 1000000;
         while (queue_wait_room(&lg->q, size, deadline, wake_cb, lg) == 0)
-            if ((p = queue_reserve(&lg->q, size))) return p;
+            if ((p = queue_reserve(&lg->q, size)))
+                return p;
         atomic_fetch_add_explicit(&lg->n_drop_timeout, 1, memory_order_relaxed);
         *err = LOGSHIP_ETIMEDOUT;
         return NULL;
@@ -156,11 +161,13 @@ static void *reserve(logship_t *lg, size_t size, int *err)
  * only s[0..max): logf's second pass has its terminating NUL at s[max]. */
 static size_t cut_utf8(const char *s, size_t n, size_t max)
 {
-    if (n <= max) return n;
+    if (n <= max)
+        return n;
     size_t i = max;
     while (i > 0 && max - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
         i--;
-    if (i == 0) return max; /* not UTF-8 anyway */
+    if (i == 0)
+        return max; /* not UTF-8 anyway */
     unsigned char lead = (unsigned char)s[i - 1];
     size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
     return max - (i - 1) < need ? i - 1 : max;
@@ -181,9 +188,11 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
                char **msg_out, void **slot_out, size_t *size_out)
 {
     int err = check_gen(lg);
-    if (err) return err;
+    if (err)
+        return err;
     int flags = 0;
-    if (msg_room) mlen = msg_room;
+    if (msg_room)
+        mlen = msg_room;
     if (mlen > lg->max_msg) {
         mlen = msg_room ? lg->max_msg : cut_utf8(r->msg, mlen, lg->max_msg);
         flags |= CREC_F_CUT;
@@ -191,12 +200,14 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
     size_t tlen = r->topic ? strnlen(r->topic, MAX_TOPIC) : 0;
     size_t flen = 0;
     for (size_t i = 0; i < r->nfields; i++) {
-        if (!r->fields[i].key || !r->fields[i].value) return LOGSHIP_EINVAL;
+        if (!r->fields[i].key || !r->fields[i].value)
+            return LOGSHIP_EINVAL;
         flen += CREC_FIELD_HDR + strnlen(r->fields[i].key, 0xFFFF) + strlen(r->fields[i].value);
     }
     size_t fixed = sizeof(crec_head_t) + tlen + flen + (msg_room ? 1 : 0);
     if (fixed + mlen > lg->max_body) {
-        if (fixed + 64 > lg->max_body) return LOGSHIP_EINVAL;
+        if (fixed + 64 > lg->max_body)
+            return LOGSHIP_EINVAL;
         mlen = msg_room ? lg->max_body - fixed : cut_utf8(r->msg, mlen, lg->max_body - fixed);
         flags |= CREC_F_CUT;
     }
@@ -217,7 +228,8 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
     h.unused = 0;
     size_t size = queue_slot_size(fixed + mlen);
     char *p = reserve(lg, size, &err);
-    if (!p) return err;
+    if (!p)
+        return err;
     memcpy(p, &h, sizeof h);
     char *m = p + sizeof h;
     char *q = m + mlen + (msg_room ? 1 : 0);
@@ -226,7 +238,8 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
         memmove(q, r->topic, tlen);
         q += tlen;
     }
-    if (!msg_room) memcpy(m, r->msg, mlen);
+    if (!msg_room)
+        memcpy(m, r->msg, mlen);
     for (size_t i = 0; i < r->nfields; i++) {
         uint16_t kn = (uint16_t)strnlen(r->fields[i].key, 0xFFFF);
         uint32_t vn = (uint32_t)strlen(r->fields[i].value);
@@ -250,8 +263,10 @@ int logship_write(logship_t *lg, const logship_record_t *r)
 {
     if (!lg || !r || !r->msg || r->level < LOGSHIP_EMERG || r->level > LOGSHIP_DEBUG)
         return LOGSHIP_EINVAL;
-    if (r->level > lg->level_max) return 0;
-    if (lg->position_mode && r->pos == 0) return LOGSHIP_EINVAL;
+    if (r->level > lg->level_max)
+        return 0;
+    if (lg->position_mode && r->pos == 0)
+        return LOGSHIP_EINVAL;
     return put(lg, r, r->msg_len ? r->msg_len : strlen(r->msg), 0, NULL, NULL, NULL);
 }
 
@@ -259,7 +274,8 @@ int logship_log(logship_t *lg, int level, const char *msg)
 {
     if (!lg || !msg || level < LOGSHIP_EMERG || level > LOGSHIP_DEBUG || lg->position_mode)
         return LOGSHIP_EINVAL;
-    if (level > lg->level_max) return 0;
+    if (level > lg->level_max)
+        return 0;
     logship_record_t r = {.level = level, .msg = msg};
     return put(lg, &r, strlen(msg), 0, NULL, NULL, NULL);
 }
@@ -270,7 +286,8 @@ int logship_log_fields(logship_t *lg, int level, const char *msg, const logship_
     if (!lg || !msg || level < LOGSHIP_EMERG || level > LOGSHIP_DEBUG || lg->position_mode ||
         (nfields && !fields))
         return LOGSHIP_EINVAL;
-    if (level > lg->level_max) return 0;
+    if (level > lg->level_max)
+        return 0;
     logship_record_t r = {.level = level, .msg = msg, .fields = fields, .nfields = nfields};
     return put(lg, &r, strlen(msg), 0, NULL, NULL, NULL);
 }
@@ -279,7 +296,8 @@ int logship_vlogf(logship_t *lg, int level, const char *fmt, va_list ap)
 {
     if (!lg || !fmt || level < LOGSHIP_EMERG || level > LOGSHIP_DEBUG || lg->position_mode)
         return LOGSHIP_EINVAL;
-    if (level > lg->level_max) return 0;
+    if (level > lg->level_max)
+        return 0;
     char tmp[STACK_FMT];
     va_list ap2;
     va_copy(ap2, ap);
@@ -334,9 +352,11 @@ static void deadline_ts(struct timespec *ts, int64_t deadline_ns)
 static int wait_until(logship_t *lg, int64_t deadline)
 {
     int64_t now = mono_ns();
-    if (deadline >= 0 && now >= deadline) return -1;
+    if (deadline >= 0 && now >= deadline)
+        return -1;
     int64_t until = now + 200 * 1000000LL; /* re-check now and then */
-    if (deadline >= 0 && deadline < until) until = deadline;
+    if (deadline >= 0 && deadline < until)
+        until = deadline;
     struct timespec ts;
     deadline_ts(&ts, until);
     pthread_cond_timedwait(&lg->cv, &lg->mu, &ts);
@@ -345,11 +365,14 @@ static int wait_until(logship_t *lg, int64_t deadline)
 
 int logship_flush(logship_t *lg, int timeout_ms)
 {
-    if (!lg) return LOGSHIP_EINVAL;
+    if (!lg)
+        return LOGSHIP_EINVAL;
     int err = check_gen(lg);
-    if (err) return err;
+    if (err)
+        return err;
     uint64_t target = atomic_load(&lg->q.head);
-    if (atomic_load(&lg->done_pos) >= target) return 0;
+    if (atomic_load(&lg->done_pos) >= target)
+        return 0;
     int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
     atomic_fetch_add(&lg->flush_req, 1);
     sender_wake(lg);
@@ -367,9 +390,11 @@ int logship_flush(logship_t *lg, int timeout_ms)
 
 int logship_server_position(logship_t *lg, uint64_t *pos, int timeout_ms)
 {
-    if (!lg || !pos || !lg->position_mode) return LOGSHIP_EINVAL;
+    if (!lg || !pos || !lg->position_mode)
+        return LOGSHIP_EINVAL;
     int err = check_gen(lg);
-    if (err) return err;
+    if (err)
+        return err;
     int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
     int rc = 0;
     sender_wake(lg);
@@ -386,20 +411,25 @@ int logship_server_position(logship_t *lg, uint64_t *pos, int timeout_ms)
 
 int logship_connect_status(logship_t *lg, int timeout_ms, char *why, size_t cap)
 {
-    if (!lg) return LOGSHIP_EINVAL;
+    if (!lg)
+        return LOGSHIP_EINVAL;
     int err = check_gen(lg);
-    if (err) return err;
-    if (why && cap) why[0] = '\0';
+    if (err)
+        return err;
+    if (why && cap)
+        why[0] = '\0';
     int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
     int rc;
     pthread_mutex_lock(&lg->mu);
     while (lg->link == 0)
-        if (wait_until(lg, deadline)) break;
+        if (wait_until(lg, deadline))
+            break;
     if (lg->link > 0) {
         rc = 0;
     } else if (lg->link < 0) {
         rc = LOGSHIP_ECONNECT;
-        if (why && cap) snprintf(why, cap, "%s", lg->link_why);
+        if (why && cap)
+            snprintf(why, cap, "%s", lg->link_why);
     } else {
         rc = LOGSHIP_ETIMEDOUT;
     }
@@ -410,7 +440,8 @@ int logship_connect_status(logship_t *lg, int timeout_ms, char *why, size_t cap)
 void logship_stats(logship_t *lg, logship_stats_t *st)
 {
     memset(st, 0, sizeof *st);
-    if (!lg) return;
+    if (!lg)
+        return;
     st->queued = atomic_load(&lg->n_queued);
     st->acked = atomic_load(&lg->n_acked);
     st->dropped_newest = atomic_load(&lg->n_drop_newest);
@@ -442,7 +473,8 @@ static char *dup_or(const char *s, const char *dflt)
 /* "tcp://host:port", "host:port", "[v6]:port". */
 static int parse_url(const char *url, char **host, char **port)
 {
-    if (!url) return -1;
+    if (!url)
+        return -1;
     if (strncmp(url, "tcp://", 6) == 0)
         url += 6;
     else if (strstr(url, "://"))
@@ -450,12 +482,14 @@ static int parse_url(const char *url, char **host, char **port)
     const char *colon, *hs = url, *he;
     if (*url == '[') {
         he = strchr(url, ']');
-        if (!he || he[1] != ':') return -1;
+        if (!he || he[1] != ':')
+            return -1;
         hs = url + 1;
         colon = he + 1;
     } else {
         colon = strrchr(url, ':');
-        if (!colon) return -1;
+        if (!colon)
+            return -1;
         he = colon;
     }
     const char *ps = colon + 1;
@@ -554,7 +588,8 @@ static void free_opts(logship_t *lg)
 static int copy_opts(logship_t *lg, const logship_opts_t *o)
 {
     char hn[256] = "";
-    if (!o->host || !*o->host) gethostname(hn, sizeof hn - 1);
+    if (!o->host || !*o->host)
+        gethostname(hn, sizeof hn - 1);
     lg->app = dup_or(o->app, program_invocation_short_name);
     lg->hostname = dup_or(o->host, hn);
     lg->topic = o->topic && *o->topic ? strdup(o->topic) : NULL;
@@ -564,16 +599,20 @@ static int copy_opts(logship_t *lg, const logship_opts_t *o)
         (o->spool_dir && *o->spool_dir && !lg->spool_dir))
         return LOGSHIP_ENOMEM;
     if (o->nfields) {
-        if (!o->fields) return LOGSHIP_EINVAL;
+        if (!o->fields)
+            return LOGSHIP_EINVAL;
         lg->fkeys = calloc(o->nfields, sizeof *lg->fkeys);
         lg->fvals = calloc(o->nfields, sizeof *lg->fvals);
-        if (!lg->fkeys || !lg->fvals) return LOGSHIP_ENOMEM;
+        if (!lg->fkeys || !lg->fvals)
+            return LOGSHIP_ENOMEM;
         for (size_t i = 0; i < o->nfields; i++) {
-            if (!o->fields[i].key || !o->fields[i].value) return LOGSHIP_EINVAL;
+            if (!o->fields[i].key || !o->fields[i].value)
+                return LOGSHIP_EINVAL;
             lg->fkeys[i] = strdup(o->fields[i].key);
             lg->fvals[i] = strdup(o->fields[i].value);
             lg->nfields = i + 1;
-            if (!lg->fkeys[i] || !lg->fvals[i]) return LOGSHIP_ENOMEM;
+            if (!lg->fkeys[i] || !lg->fvals[i])
+                return LOGSHIP_ENOMEM;
         }
     }
     return 0;
@@ -586,19 +625,23 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     logship_opts_t d;
     logship_opts_init(&d);
     const logship_opts_t *o = opts ? opts : &d;
-    if (!out) return LOGSHIP_EINVAL;
+    if (!out)
+        return LOGSHIP_EINVAL;
     *out = NULL;
     if (o->overflow < LOGSHIP_DROP_NEWEST || o->overflow > LOGSHIP_BLOCK ||
         o->min_level > LOGSHIP_DEBUG || o->min_level < -1 || o->max_inflight > 15 ||
         (o->producer_id && (proto_id_check(o->producer_id) || o->spool_dir)))
         return LOGSHIP_EINVAL;
     logship_t *lg = calloc(1, sizeof *lg);
-    if (!lg) return LOGSHIP_ENOMEM;
+    if (!lg)
+        return LOGSHIP_ENOMEM;
     lg->wake_fd = -1;
     int rc = LOGSHIP_EINVAL;
     spool_t *spool = NULL;
-    if (parse_url(url, &lg->host, &lg->port)) goto fail;
-    if ((rc = copy_opts(lg, o))) goto fail;
+    if (parse_url(url, &lg->host, &lg->port))
+        goto fail;
+    if ((rc = copy_opts(lg, o)))
+        goto fail;
     lg->level_max = o->min_level < 0 ? LOGSHIP_DEBUG : o->min_level;
     lg->overflow = o->overflow;
     lg->block_timeout_ms = DEFAULT(o->block_timeout_ms, d.block_timeout_ms);
@@ -607,15 +650,18 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     lg->linger_ms = DEFAULT(o->linger_ms, d.linger_ms);
     lg->batch_bytes = DEFAULT(o->batch_bytes, d.batch_bytes);
     lg->batch_records = DEFAULT(o->batch_records, d.batch_records);
-    if (lg->batch_records > 50000) lg->batch_records = 50000; /* the server takes 100000 */
+    if (lg->batch_records > 50000)
+        lg->batch_records = 50000; /* the server takes 100000 */
     /* the server takes 8 MiB of record lines by default (--max-batch-bytes);
      * a batch passes batch_bytes by what one take() formats (its JSON
      * escapes can be several times the queued bytes): keep well below */
-    if (lg->batch_bytes > (1u << 20)) lg->batch_bytes = 1u << 20;
+    if (lg->batch_bytes > (1u << 20))
+        lg->batch_bytes = 1u << 20;
     lg->max_inflight = DEFAULT(o->max_inflight, d.max_inflight);
     lg->backoff_min_ms = DEFAULT(o->backoff_min_ms, d.backoff_min_ms);
     lg->backoff_max_ms = DEFAULT(o->backoff_max_ms, d.backoff_max_ms);
-    if (lg->backoff_max_ms < lg->backoff_min_ms) lg->backoff_max_ms = lg->backoff_min_ms;
+    if (lg->backoff_max_ms < lg->backoff_min_ms)
+        lg->backoff_max_ms = lg->backoff_min_ms;
     lg->connect_timeout_ms = DEFAULT(o->connect_timeout_ms, d.connect_timeout_ms);
     lg->ack_timeout_ms = DEFAULT(o->ack_timeout_ms, d.ack_timeout_ms);
     lg->close_timeout_ms = o->close_timeout_ms < 0   ? -1
@@ -631,7 +677,8 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
         make_producer_id(lg);
     }
     rc = LOGSHIP_ENOMEM;
-    if (queue_init(&lg->q, DEFAULT(o->queue_bytes, d.queue_bytes))) goto fail_q;
+    if (queue_init(&lg->q, DEFAULT(o->queue_bytes, d.queue_bytes)))
+        goto fail_q;
     lg->max_body = lg->q.cap / 4 < MAX_BODY ? lg->q.cap / 4 : MAX_BODY;
     if (format_ctx_init(&lg->fmt, lg->app, lg->hostname, lg->topic, (long)getpid(),
                         (const char *const *)lg->fkeys, (const char *const *)lg->fvals, lg->nfields,
@@ -640,7 +687,8 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     init_locks(lg);
     if (lg->spool_dir && (rc = spool_open(&spool, lg->spool_dir, lg->spool_bytes, &lg->own)))
         goto fail_spool;
-    if (spool) atomic_store(&lg->spool_room, spool_room(spool, lg->batch_bytes));
+    if (spool)
+        atomic_store(&lg->spool_room, spool_room(spool, lg->batch_bytes));
     pthread_once(&g_atfork_once, register_atfork);
     pthread_mutex_lock(&g_mu);
     atomic_store(&lg->fork_gen, atomic_load(&g_fork_gen));
@@ -657,7 +705,8 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     return 0;
 
 fail_spool:
-    if (lg->wake_fd >= 0) close(lg->wake_fd);
+    if (lg->wake_fd >= 0)
+        close(lg->wake_fd);
     pthread_mutex_destroy(&lg->mu);
     pthread_mutex_destroy(&lg->smu);
     pthread_cond_destroy(&lg->cv);
@@ -677,14 +726,16 @@ static int restart_child(logship_t *lg)
     int rc = 0;
     pthread_mutex_lock(&g_mu);
     unsigned gen = atomic_load(&g_fork_gen);
-    if (atomic_load(&lg->fork_gen) == gen) goto out;
+    if (atomic_load(&lg->fork_gen) == gen)
+        goto out;
     /* the parent's: its thread does not exist here; its state is whole
      * (the prepare handler held smu) */
     lg->thread_started = 0;
     spool_t *sp = lg->s.spool;
     sender_free(lg);
     spool_abandon(sp);
-    if (lg->wake_fd >= 0) close(lg->wake_fd);
+    if (lg->wake_fd >= 0)
+        close(lg->wake_fd);
     lg->wake_fd = -1;
     if (queue_reset(&lg->q)) {
         rc = LOGSHIP_ENOMEM;
@@ -725,7 +776,8 @@ static int restart_child(logship_t *lg)
     atomic_store(&lg->spool_used, 0);
     atomic_store(&lg->spool_room, 0);
     atomic_store(&lg->connected, 0);
-    if ((rc = sender_start(lg, NULL))) goto out;
+    if ((rc = sender_start(lg, NULL)))
+        goto out;
     atomic_store_explicit(&lg->fork_gen, gen, memory_order_release);
 out:
     pthread_mutex_unlock(&g_mu);
@@ -734,7 +786,8 @@ out:
 
 int logship_close(logship_t *lg)
 {
-    if (!lg) return 0;
+    if (!lg)
+        return 0;
     int rc = check_gen(lg);
     if (rc == 0) {
         logship_flush(lg, lg->close_timeout_ms);
@@ -751,7 +804,8 @@ int logship_close(logship_t *lg)
     spool_t *sp = lg->s.spool;
     sender_free(lg);
     spool_close(sp);
-    if (lg->wake_fd >= 0) close(lg->wake_fd);
+    if (lg->wake_fd >= 0)
+        close(lg->wake_fd);
     format_ctx_free(&lg->fmt);
     queue_free(&lg->q);
     pthread_mutex_destroy(&lg->mu);

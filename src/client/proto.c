@@ -22,24 +22,30 @@ static void ws(scan_t *s)
 static int str(scan_t *s, char *out, size_t cap)
 {
     size_t n = 0;
-    if (s->p >= s->end || *s->p != '"') return -1;
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
     s->p++;
     while (s->p < s->end && *s->p != '"') {
         char c = *s->p++;
         if (c == '\\') {
-            if (s->p >= s->end) return -1;
+            if (s->p >= s->end)
+                return -1;
             c = *s->p++;
             if (c != '"' && c != '\\' && c != '/') {
-                if (n + 1 < cap) out[n++] = '\\';
+                if (n + 1 < cap)
+                    out[n++] = '\\';
             }
         } else if ((unsigned char)c < 0x20) {
             return -1;
         }
-        if (n + 1 < cap) out[n++] = c;
+        if (n + 1 < cap)
+            out[n++] = c;
     }
-    if (s->p >= s->end) return -1;
+    if (s->p >= s->end)
+        return -1;
     s->p++;
-    if (cap) out[n] = '\0';
+    if (cap)
+        out[n] = '\0';
     return 0;
 }
 
@@ -62,7 +68,8 @@ static int num(scan_t *s, uint64_t *v, int *ok)
         }
         s->p++;
     }
-    if (s->p == start) return -1;
+    if (s->p == start)
+        return -1;
     *v = x;
     *ok = good;
     return 0;
@@ -71,7 +78,8 @@ static int num(scan_t *s, uint64_t *v, int *ok)
 static int literal(scan_t *s, const char *lit)
 {
     size_t n = strlen(lit);
-    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0) return -1;
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return -1;
     s->p += n;
     return 0;
 }
@@ -85,7 +93,8 @@ int proto_parse_reply(const char *line, size_t n, reply_t *r)
     unsigned has = 0;
     memset(r, 0, sizeof *r);
     ws(&s);
-    if (s.p >= s.end || *s.p != '{') return -1;
+    if (s.p >= s.end || *s.p != '{')
+        return -1;
     s.p++;
     ws(&s);
     if (s.p < s.end && *s.p == '}') {
@@ -93,14 +102,18 @@ int proto_parse_reply(const char *line, size_t n, reply_t *r)
     } else {
         for (;;) {
             ws(&s);
-            if (str(&s, key, sizeof key)) return -1;
+            if (str(&s, key, sizeof key))
+                return -1;
             ws(&s);
-            if (s.p >= s.end || *s.p != ':') return -1;
+            if (s.p >= s.end || *s.p != ':')
+                return -1;
             s.p++;
             ws(&s);
-            if (s.p >= s.end) return -1;
+            if (s.p >= s.end)
+                return -1;
             if (*s.p == '"') {
-                if (str(&s, val, sizeof val)) return -1;
+                if (str(&s, val, sizeof val))
+                    return -1;
                 if (strcmp(key, "logship") == 0) {
                     has |= HAS_KIND;
                     if (strcmp(val, "hello") == 0)
@@ -118,12 +131,15 @@ int proto_parse_reply(const char *line, size_t n, reply_t *r)
                 }
             } else if (*s.p == 't' || *s.p == 'f' || *s.p == 'n') {
                 int t = *s.p == 't';
-                if (literal(&s, *s.p == 't' ? "true" : *s.p == 'f' ? "false" : "null")) return -1;
-                if (strcmp(key, "duplicate") == 0) r->duplicate = t;
+                if (literal(&s, *s.p == 't' ? "true" : *s.p == 'f' ? "false" : "null"))
+                    return -1;
+                if (strcmp(key, "duplicate") == 0)
+                    r->duplicate = t;
             } else {
                 uint64_t v;
                 int ok;
-                if (num(&s, &v, &ok)) return -1;
+                if (num(&s, &v, &ok))
+                    return -1;
                 if (ok && strcmp(key, "batch") == 0) {
                     r->batch = v;
                     has |= HAS_BATCH;
@@ -151,7 +167,8 @@ int proto_parse_reply(const char *line, size_t n, reply_t *r)
         }
     }
     ws(&s);
-    if (s.p != s.end || !(has & HAS_KIND)) return -1;
+    if (s.p != s.end || !(has & HAS_KIND))
+        return -1;
     switch (r->kind) {
     case REPLY_HELLO:
         return has & HAS_LAST_BATCH ? 0 : -1;
@@ -170,7 +187,8 @@ int proto_parse_reply(const char *line, size_t n, reply_t *r)
 int proto_id_check(const char *id)
 {
     size_t n = strlen(id);
-    if (n == 0 || n > PRODUCER_ID_LEN) return -1;
+    if (n == 0 || n > PRODUCER_ID_LEN)
+        return -1;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] >= 0x7f || id[i] == '"' ||
             id[i] == '\\')

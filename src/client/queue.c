@@ -18,10 +18,12 @@ static char *ring_map(size_t cap)
 int queue_init(queue_t *q, size_t cap)
 {
     memset(q, 0, sizeof *q);
-    if (cap < QUEUE_MIN) cap = QUEUE_MIN;
+    if (cap < QUEUE_MIN)
+        cap = QUEUE_MIN;
     cap &= ~(size_t)7;
     q->buf = ring_map(cap);
-    if (!q->buf) return -1;
+    if (!q->buf)
+        return -1;
     q->cap = cap;
     atomic_init(&q->head, 0);
     atomic_init(&q->tail, 0);
@@ -39,7 +41,8 @@ void queue_init_locks(queue_t *q)
 
 void queue_free(queue_t *q)
 {
-    if (!q->buf) return;
+    if (!q->buf)
+        return;
     munmap(q->buf, q->cap);
     q->buf = NULL;
     pthread_mutex_destroy(&q->tail_mu);
@@ -50,7 +53,8 @@ void queue_free(queue_t *q)
 int queue_reset(queue_t *q)
 {
     char *nb = ring_map(q->cap);
-    if (!nb) return -1;
+    if (!nb)
+        return -1;
     munmap(q->buf, q->cap);
     q->buf = nb;
     atomic_store(&q->head, 0);
@@ -68,11 +72,13 @@ static inline qslot_t *slot_at(const queue_t *q, uint64_t pos)
  * Caller holds tail_mu. */
 static void release(queue_t *q, uint64_t from, uint64_t to)
 {
-    if (to == from) return;
+    if (to == from)
+        return;
     size_t off = (size_t)(from % q->cap), n = (size_t)(to - from);
     size_t first = n < q->cap - off ? n : q->cap - off;
     memset(q->buf + off, 0, first);
-    if (n > first) memset(q->buf, 0, n - first);
+    if (n > first)
+        memset(q->buf, 0, n - first);
     atomic_store_explicit(&q->tail, to, memory_order_release);
 }
 
@@ -96,13 +102,16 @@ static size_t copy_from(queue_t *q, uint64_t pos, char *out, size_t max, size_t 
     size_t slots = 0;
     uint64_t head = atomic_load_explicit(&q->head, memory_order_acquire);
     size_t n = 0;
-    if (upto < head) head = upto;
+    if (upto < head)
+        head = upto;
     while (pos < head) {
         qslot_t *s = slot_at(q, pos);
         uint32_t size = atomic_load_explicit(&s->size, memory_order_acquire);
-        if (size == 0) break; /* reserved, not committed yet (invariant 3) */
+        if (size == 0)
+            break; /* reserved, not committed yet (invariant 3) */
         if (s->kind == QSLOT_REC) {
-            if (n + size > max || slots++ == max_slots) break;
+            if (n + size > max || slots++ == max_slots)
+                break;
             memcpy(out + n, s, size);
             n += size;
         }
@@ -121,7 +130,8 @@ size_t queue_take(queue_t *q, char *out, size_t max, size_t max_slots, uint64_t 
     *start = t;
     release(q, t, *end);
     pthread_mutex_unlock(&q->tail_mu);
-    if (*end != t) wake_waiters(q);
+    if (*end != t)
+        wake_waiters(q);
     return n;
 }
 
@@ -143,14 +153,17 @@ int queue_evict(queue_t *q, size_t size)
         uint64_t h = atomic_load_explicit(&q->head, memory_order_acquire);
         size_t off = (size_t)(h % q->cap);
         size_t pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t <= q->cap || t == h) break;
+        if (h + pad + size - t <= q->cap || t == h)
+            break;
         qslot_t *s = slot_at(q, t);
         uint32_t sz = atomic_load_explicit(&s->size, memory_order_acquire);
         if (sz == 0) {
-            if (dropped == 0) dropped = -1;
+            if (dropped == 0)
+                dropped = -1;
             break;
         }
-        if (s->kind == QSLOT_REC) dropped++;
+        if (s->kind == QSLOT_REC)
+            dropped++;
         t += sz;
     }
     release(q, t0, t);
@@ -167,7 +180,8 @@ int queue_wait_room(queue_t *q, size_t size, int64_t deadline, void (*wake)(void
         uint64_t h = atomic_load(&q->head), t = atomic_load(&q->tail);
         size_t off = (size_t)(h % q->cap);
         size_t pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t <= q->cap) break;
+        if (h + pad + size - t <= q->cap)
+            break;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
@@ -175,7 +189,8 @@ int queue_wait_room(queue_t *q, size_t size, int64_t deadline, void (*wake)(void
             rc = -1;
             break;
         }
-        if (wake) wake(arg);
+        if (wake)
+            wake(arg);
         /* short slices: a missed wake-up costs at most one slice */
         int64_t until = deadline - now_ns > 20000000 ? now_ns + 20000000 : deadline;
         struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};

@@ -103,7 +103,8 @@ static inline void *queue_reserve(queue_t *q, size_t size)
         }
         size_t off = (size_t)(h % q->cap);
         pad = off + size > q->cap ? q->cap - off : 0;
-        if (h + pad + size - t > q->cap) return NULL;
+        if (h + pad + size - t > q->cap)
+            return NULL;
         if (atomic_compare_exchange_weak_explicit(&q->head, &h, h + pad + size,
                                                   memory_order_relaxed, memory_order_relaxed))
             break;

@@ -108,8 +108,10 @@ static void list_append(sender_t *s, cbatch_t *b)
         s->head = b;
     s->tail = b;
     s->nlist++;
-    if (!s->send) s->send = b; /* the connection has written everything before it */
-    if (!s->await) s->await = s->send;
+    if (!s->send)
+        s->send = b; /* the connection has written everything before it */
+    if (!s->await)
+        s->await = s->send;
 }
 
 static void list_remove(sender_t *s, cbatch_t *b)
@@ -144,9 +146,11 @@ static void set_connected(logship_t *lg, int up)
 static void conn_close(logship_t *lg, int backoff)
 {
     sender_t *s = &lg->s;
-    if (s->fd >= 0) close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
     s->fd = -1;
-    if (s->state == SS_UP) set_connected(lg, 0);
+    if (s->state == SS_UP)
+        set_connected(lg, 0);
     s->state = SS_DOWN;
     s->in.len = 0;
     s->soff = 0;
@@ -167,7 +171,8 @@ static void conn_close(logship_t *lg, int backoff)
 /* strerror(), thread-safe: into buf. */
 static const char *errtext(int err, char *buf, size_t cap)
 {
-    if (strerror_r(err, buf, cap)) snprintf(buf, cap, "error %d", err);
+    if (strerror_r(err, buf, cap))
+        snprintf(buf, cap, "error %d", err);
     return buf;
 }
 
@@ -176,7 +181,8 @@ static void publish(logship_t *lg, int up, const char *why)
 {
     pthread_mutex_lock(&lg->mu);
     lg->link = up ? 1 : -1;
-    if (!up) snprintf(lg->link_why, sizeof lg->link_why, "%s", why);
+    if (!up)
+        snprintf(lg->link_why, sizeof lg->link_why, "%s", why);
     pthread_cond_broadcast(&lg->cv);
     pthread_mutex_unlock(&lg->mu);
 }
@@ -300,8 +306,10 @@ static void ack_batch(logship_t *lg, cbatch_t *b, int duplicate)
     sender_t *s = &lg->s;
     atomic_fetch_add(&lg->n_acked, b->count);
     atomic_fetch_add(&lg->n_batches_acked, 1);
-    if (duplicate) atomic_fetch_add(&lg->n_batches_dup, 1);
-    if (b->sf && s->spool) spool_acked(s->spool, b);
+    if (duplicate)
+        atomic_fetch_add(&lg->n_batches_dup, 1);
+    if (b->sf && s->spool)
+        spool_acked(s->spool, b);
     list_remove(s, b);
     cbatch_free(b);
 }
@@ -313,10 +321,11 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now, char
     sender_t *s = &lg->s;
     reply_t r;
     if (proto_parse_reply(line, n, &r) != 0) {
-        snprintf(why, cap, "%s", s->state == SS_HELLO
-                                     ? "the answer to the hello is not logshipd's raw TCP protocol "
-                                       "(is this its --tcp port?)"
-                                     : "a reply this client does not understand");
+        snprintf(why, cap, "%s",
+                 s->state == SS_HELLO
+                     ? "the answer to the hello is not logshipd's raw TCP protocol "
+                       "(is this its --tcp port?)"
+                     : "a reply this client does not understand");
         return -1;
     }
     if (r.kind == REPLY_ERROR) {
@@ -329,7 +338,8 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now, char
             return -1;
         }
         cproducer_t *p = s->conn_prod;
-        if (r.last_batch + 1 > p->next_no) p->next_no = r.last_batch + 1;
+        if (r.last_batch + 1 > p->next_no)
+            p->next_no = r.last_batch + 1;
         if (p == &lg->own) {
             pthread_mutex_lock(&lg->mu);
             lg->hello_seen = 1;
@@ -366,7 +376,8 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now, char
         ack_batch(lg, b, r.duplicate);
     } else {
         atomic_fetch_add(&lg->n_nacks, 1);
-        if (!lg->position_mode) b->no = 0; /* invariant 1: numbered again */
+        if (!lg->position_mode)
+            b->no = 0; /* invariant 1: numbered again */
         s->draining = 1;
         s->careful = 1;
     }
@@ -386,8 +397,10 @@ static void on_readable(logship_t *lg, int64_t now)
     char buf[16384];
     for (;;) {
         ssize_t r = read(s->fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
         if (r <= 0) {
             char e[128];
             const char *what = s->state == SS_HELLO ? "before answering the hello" : "";
@@ -408,7 +421,8 @@ static void on_readable(logship_t *lg, int64_t now)
         size_t start = 0;
         for (;;) {
             char *nl = memchr(s->in.data + start, '\n', s->in.len - start);
-            if (!nl) break;
+            if (!nl)
+                break;
             size_t n = (size_t)(nl - (s->in.data + start));
             char why[160];
             if (on_reply(lg, s->in.data + start, n, now, why, sizeof why) != 0) {
@@ -431,11 +445,13 @@ static void number(logship_t *lg, cbatch_t *b)
         b->no = b->pos_last >= p->next_no ? b->pos_last : p->next_no;
     } else if (b->no == 0) {
         b->no = p->next_no;
-        if (b->sf && s->spool) spool_set_no(s->spool, b);
+        if (b->sf && s->spool)
+            spool_set_no(s->spool, b);
     } else {
         atomic_fetch_add(&lg->n_batches_resent, 1);
     }
-    if (b->no >= p->next_no) p->next_no = b->no + 1;
+    if (b->no >= p->next_no)
+        p->next_no = b->no + 1;
     b->hdr_len = proto_batch_header(b->hdr, sizeof b->hdr, b->no, b->count);
 }
 
@@ -448,21 +464,27 @@ static int send_some(logship_t *lg, int64_t now)
         cbatch_t *b = s->send;
         if (s->soff == 0) {
             unsigned limit = lg->position_mode || s->careful ? 1 : lg->max_inflight;
-            if (s->draining || now < s->resend_at || s->inflight >= limit) return 0;
+            if (s->draining || now < s->resend_at || s->inflight >= limit)
+                return 0;
             if (b->prod != s->conn_prod) {
-                if (s->inflight == 0) conn_close(lg, 0); /* invariant 4 */
+                if (s->inflight == 0)
+                    conn_close(lg, 0); /* invariant 4 */
                 return 0;
             }
             number(lg, b);
         }
         struct iovec iov[2];
         int n = 0;
-        if (s->soff < b->hdr_len) iov[n++] = (struct iovec){b->hdr + s->soff, b->hdr_len - s->soff};
+        if (s->soff < b->hdr_len)
+            iov[n++] = (struct iovec){b->hdr + s->soff, b->hdr_len - s->soff};
         size_t doff = s->soff > b->hdr_len ? s->soff - b->hdr_len : 0;
-        if (doff < b->data.len) iov[n++] = (struct iovec){b->data.data + doff, b->data.len - doff};
+        if (doff < b->data.len)
+            iov[n++] = (struct iovec){b->data.data + doff, b->data.len - doff};
         ssize_t w = n ? writev(s->fd, iov, n) : 0;
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 1;
         if (w < 0) {
             char e[128];
             conn_failed(lg, "connection to %s lost: %s", s->peer, errtext(errno, e, sizeof e));
@@ -470,7 +492,8 @@ static int send_some(logship_t *lg, int64_t now)
         }
         s->soff += (size_t)w;
         if (s->soff == b->hdr_len + b->data.len) {
-            if (s->inflight == 0) s->last_rx = now; /* the ack clock starts with the first batch */
+            if (s->inflight == 0)
+                s->last_rx = now; /* the ack clock starts with the first batch */
             s->soff = 0;
             s->send = b->next;
             s->inflight++;
@@ -485,7 +508,8 @@ static void drop_notice(logship_t *lg, cbatch_t *b)
     sender_t *s = &lg->s;
     uint64_t d = atomic_load(&lg->n_drop_newest) + atomic_load(&lg->n_drop_oldest) +
                  atomic_load(&lg->n_drop_timeout);
-    if (d <= s->reported_drops) return;
+    if (d <= s->reported_drops)
+        return;
     uint64_t n = d - s->reported_drops;
     s->reported_drops = d;
     char msg[128], val[24], f[64];
@@ -521,13 +545,16 @@ static size_t take(logship_t *lg, cbatch_t *b, int64_t now)
 {
     sender_t *s = &lg->s;
     size_t room = lg->batch_bytes > b->data.len ? lg->batch_bytes - b->data.len : 0;
-    if (room < 4096) room = 4096;
-    if (room > s->stage_cap) room = s->stage_cap;
+    if (room < 4096)
+        room = 4096;
+    if (room > s->stage_cap)
+        room = s->stage_cap;
     uint64_t start, end;
     size_t slots = lg->batch_records > b->count ? lg->batch_records - b->count : 1;
     size_t n = queue_take(&lg->q, s->stage, room, slots, lg->echo ? s->echo_pos : UINT64_MAX,
                           &start, &end);
-    if (end == start) return 0;
+    if (end == start)
+        return 0;
     if (b->count == 0) {
         b->ring_start = start;
         b->first_mono = now;
@@ -563,8 +590,10 @@ static void echo(logship_t *lg)
     pthread_mutex_unlock(&lg->smu);
     for (size_t off = 0; off < s->echo.len && !s->echo.failed;) {
         ssize_t w = write(STDERR_FILENO, s->echo.data + off, s->echo.len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
         off += (size_t)w;
     }
     pthread_mutex_lock(&lg->smu);
@@ -582,8 +611,10 @@ static int destination(logship_t *lg)
 {
     sender_t *s = &lg->s;
     int spooled = s->spool && spool_pending(s->spool);
-    if (s->state == SS_UP && s->nlist < lg->max_inflight && !spooled) return 1;
-    if (!s->spool) return 0;
+    if (s->state == SS_UP && s->nlist < lg->max_inflight && !spooled)
+        return 1;
+    if (!s->spool)
+        return 0;
     /* while the queue has room a batch waits for the list; the spool takes
      * it when the server is away or the queue is half full */
     int urgent = spooled || s->state != SS_UP || queue_used(&lg->q) * 2 >= lg->q.cap;
@@ -598,13 +629,15 @@ static int batch_step(logship_t *lg, int64_t now)
     /* the list refills from the spool first: those batches are older */
     while (s->spool && s->nlist < lg->max_inflight && spool_pending(s->spool)) {
         cbatch_t *b = spool_load(s->spool);
-        if (!b) break;
+        if (!b)
+            break;
         list_append(s, b);
     }
     for (;;) {
         if (!s->building) {
             s->building = cbatch_new();
-            if (!s->building) return 0;
+            if (!s->building)
+                return 0;
             s->building->prod = &lg->own;
             s->building->own = 1;
         }
@@ -612,10 +645,14 @@ static int batch_step(logship_t *lg, int64_t now)
         /* while the server is away, records wait in the queue (where the
          * overflow policy sees them), unless there is a spool to take them */
         if (!batch_full(lg, b) && (s->state == SS_UP || s->spool)) {
-            if (b->count == 0) b->ring_start = b->ring_end = atomic_load(&lg->q.tail);
-            if (take(lg, b, now)) s->last_activity = now;
-            if (!lg->position_mode) drop_notice(lg, b);
-            if (b->count && !b->first_mono) b->first_mono = now;
+            if (b->count == 0)
+                b->ring_start = b->ring_end = atomic_load(&lg->q.tail);
+            if (take(lg, b, now))
+                s->last_activity = now;
+            if (!lg->position_mode)
+                drop_notice(lg, b);
+            if (b->count && !b->first_mono)
+                b->first_mono = now;
         }
         if (b->data.failed) { /* out of memory: these records are lost */
             atomic_fetch_add(&lg->n_lost, b->count);
@@ -623,10 +660,12 @@ static int batch_step(logship_t *lg, int64_t now)
             s->building = NULL;
             return 0;
         }
-        if (b->count == 0) return 0;
+        if (b->count == 0)
+            return 0;
         int due = batch_full(lg, b) || now - b->first_mono >= (int64_t)lg->linger_ms * NS_PER_MS ||
                   flushing(lg);
-        if (!due) return 0;
+        if (!due)
+            return 0;
         int where = destination(lg);
         if (where == 1) {
             list_append(s, b);
@@ -654,7 +693,8 @@ static void update_done(logship_t *lg)
         }
     if (s->spool) {
         uint64_t sp = spool_own_start(s->spool);
-        if (sp < p) p = sp;
+        if (sp < p)
+            p = sp;
         atomic_store(&lg->spool_used, spool_used(s->spool));
         atomic_store(&lg->spool_room, spool_room(s->spool, lg->batch_bytes));
     }
@@ -668,7 +708,8 @@ static void update_done(logship_t *lg)
 
 static int ms_until(int64_t t, int64_t now)
 {
-    if (t <= now) return 0;
+    if (t <= now)
+        return 0;
     int64_t ms = (t - now + NS_PER_MS - 1) / NS_PER_MS;
     return ms > 60000 ? 60000 : (int)ms;
 }
@@ -679,9 +720,11 @@ static int step(logship_t *lg, int64_t now, short *events)
 {
     sender_t *s = &lg->s;
     *events = 0;
-    if (lg->echo) echo(lg);
+    if (lg->echo)
+        echo(lg);
     int stuck = batch_step(lg, now);
-    if (s->state == SS_DOWN && now >= s->retry_at) conn_start(lg, now);
+    if (s->state == SS_DOWN && now >= s->retry_at)
+        conn_start(lg, now);
     if (s->state == SS_CONNECTING && now >= s->deadline)
         addr_failed(lg, ETIMEDOUT);
     else if (s->state == SS_HELLO && now >= s->deadline)
@@ -714,10 +757,12 @@ static int step(logship_t *lg, int64_t now, short *events)
         break;
     case SS_UP:
         *events = POLLIN | (want_write ? POLLOUT : 0);
-        if (s->resend_at > now && ms_until(s->resend_at, now) < t) t = ms_until(s->resend_at, now);
+        if (s->resend_at > now && ms_until(s->resend_at, now) < t)
+            t = ms_until(s->resend_at, now);
         break;
     }
-    if (stuck && t < 1) t = lg->linger_ms; /* a batch waits for room: do not spin */
+    if (stuck && t < 1)
+        t = lg->linger_ms; /* a batch waits for room: do not spin */
     return t;
 }
 
@@ -733,8 +778,10 @@ static void on_socket(logship_t *lg, short revents, int64_t now)
             conn_hello(lg, now);
         return;
     }
-    if (revents & (POLLIN | POLLERR | POLLHUP)) on_readable(lg, now);
-    if (s->state == SS_UP && (revents & POLLOUT)) send_some(lg, now);
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        on_readable(lg, now);
+    if (s->state == SS_UP && (revents & POLLOUT))
+        send_some(lg, now);
 }
 
 /* At close: what is left goes to the spool, or is counted lost. */
@@ -759,7 +806,8 @@ static void finish(logship_t *lg)
                 lost += front[i]->count;
         }
         for (; b; b = b->next) {
-            if (b->sf) continue; /* still in its file, unacknowledged */
+            if (b->sf)
+                continue; /* still in its file, unacknowledged */
             if (spool_append(s->spool, b) == 0)
                 atomic_fetch_add(&lg->n_spooled, b->count);
             else
@@ -772,14 +820,18 @@ static void finish(logship_t *lg)
     /* the rest of the queue */
     for (;;) {
         cbatch_t *b = s->building;
-        if (!b) b = s->building = cbatch_new();
-        if (!b) break;
+        if (!b)
+            b = s->building = cbatch_new();
+        if (!b)
+            break;
         b->prod = &lg->own;
         b->own = 1;
         while (!batch_full(lg, b) && take(lg, b, mono_ns()))
             ;
-        if (!lg->position_mode) drop_notice(lg, b);
-        if (b->count == 0) break;
+        if (!lg->position_mode)
+            drop_notice(lg, b);
+        if (b->count == 0)
+            break;
         if (!s->spool || b->data.failed || spool_append(s->spool, b) != 0)
             lost += b->count;
         else
@@ -805,13 +857,15 @@ static void *run(void *arg)
         int64_t now = mono_ns();
         short events;
         int timeout = step(lg, now, &events);
-        if (atomic_load(&lg->stop)) break;
+        if (atomic_load(&lg->stop))
+            break;
         struct pollfd pf[2] = {{lg->wake_fd, POLLIN, 0}, {s->fd, events, 0}};
         int nfds = s->fd >= 0 && events ? 2 : 1;
         pthread_mutex_unlock(&lg->smu);
         int rc = poll(pf, (nfds_t)nfds, timeout);
         pthread_mutex_lock(&lg->smu);
-        if (rc <= 0) continue;
+        if (rc <= 0)
+            continue;
         if (pf[0].revents & POLLIN) {
             uint64_t v;
             ssize_t r = read(lg->wake_fd, &v, sizeof v);
@@ -820,7 +874,8 @@ static void *run(void *arg)
         if (nfds == 2 && pf[1].revents && s->fd == pf[1].fd)
             on_socket(lg, pf[1].revents, mono_ns());
     }
-    if (lg->echo) echo(lg);
+    if (lg->echo)
+        echo(lg);
     finish(lg);
     conn_close(lg, 0);
     update_done(lg);
@@ -836,19 +891,23 @@ int sender_start(logship_t *lg, struct spool *spool)
     s->fd = -1;
     s->stage_cap = STAGE_BYTES;
     s->stage = malloc(s->stage_cap);
-    if (!s->stage) return LOGSHIP_ENOMEM;
+    if (!s->stage)
+        return LOGSHIP_ENOMEM;
     s->rng = (uint32_t)mono_ns() ^ (uint32_t)getpid() * 2654435761u;
     s->last_activity = mono_ns();
     s->echo_pos = atomic_load(&lg->q.tail);
-    if (lg->wake_fd < 0) lg->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (lg->wake_fd < 0) return LOGSHIP_ESYS;
+    if (lg->wake_fd < 0)
+        lg->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (lg->wake_fd < 0)
+        return LOGSHIP_ESYS;
     /* the thread takes no signals of the host's: it starts with all blocked */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&lg->thread, NULL, run, lg);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) return LOGSHIP_ESYS;
+    if (rc != 0)
+        return LOGSHIP_ESYS;
     lg->thread_started = 1;
     pthread_mutex_lock(&lg->mu);
     while (!lg->running)
@@ -866,7 +925,8 @@ void sender_wake(logship_t *lg)
 
 void sender_stop(logship_t *lg)
 {
-    if (!lg->thread_started) return;
+    if (!lg->thread_started)
+        return;
     atomic_store(&lg->stop, 1);
     sender_wake(lg);
     pthread_join(lg->thread, NULL);
@@ -884,7 +944,8 @@ void sender_free(logship_t *lg)
     cbatch_free(s->building);
     s->building = NULL;
     s->await = s->send = NULL;
-    if (s->fd >= 0) close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
     s->fd = -1;
     cbuf_free(&s->in);
     cbuf_free(&s->echo);

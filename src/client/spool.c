@@ -74,8 +74,10 @@ static int pread_all(int fd, void *p, size_t n, uint64_t off)
     char *c = p;
     while (n) {
         ssize_t r = pread(fd, c, n, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
         c += r;
         n -= (size_t)r;
         off += (uint64_t)r;
@@ -88,8 +90,10 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
     const char *c = p;
     while (n) {
         ssize_t r = pwrite(fd, c, n, (off_t)off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
         c += r;
         n -= (size_t)r;
         off += (uint64_t)r;
@@ -109,12 +113,16 @@ static void name_of(uint64_t key, char *out, size_t cap)
 
 static cproducer_t *producer_for(spool_t *s, const char *id)
 {
-    if (strcmp(id, s->own->id) == 0) return s->own;
+    if (strcmp(id, s->own->id) == 0)
+        return s->own;
     for (size_t i = 0; i < s->nprods; i++)
-        if (strcmp(s->prods[i]->id, id) == 0) return s->prods[i];
-    if (s->nprods == MAX_PRODS) return NULL;
+        if (strcmp(s->prods[i]->id, id) == 0)
+            return s->prods[i];
+    if (s->nprods == MAX_PRODS)
+        return NULL;
     cproducer_t *p = calloc(1, sizeof *p);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     snprintf(p->id, sizeof p->id, "%s", id);
     p->next_no = 1;
     s->prods[s->nprods++] = p;
@@ -128,8 +136,10 @@ static void insert_sorted(spool_t *s, spool_file_t *f)
         pp = &(*pp)->next;
     f->next = *pp;
     *pp = f;
-    if (f->key < s->min_key || !s->min_key) s->min_key = f->key;
-    if (f->key > s->max_key) s->max_key = f->key;
+    if (f->key < s->min_key || !s->min_key)
+        s->min_key = f->key;
+    if (f->key > s->max_key)
+        s->max_key = f->key;
 }
 
 static void drop_file(spool_t *s, spool_file_t *f)
@@ -144,7 +154,8 @@ static void drop_file(spool_t *s, spool_file_t *f)
     unlinkat(s->dirfd, name, 0);
     close(f->fd);
     s->used -= f->end < s->used ? f->end : s->used;
-    if (s->wr == f) s->wr = NULL;
+    if (s->wr == f)
+        s->wr = NULL;
     free(f);
 }
 
@@ -156,7 +167,8 @@ static spool_file_t *scan_file(spool_t *s, uint64_t key)
     char name[64], hdr[FILE_HDR];
     name_of(key, name, sizeof name);
     int fd = openat(s->dirfd, name, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return NULL;
+    if (fd < 0)
+        return NULL;
     struct stat st;
     uint32_t idlen;
     uint64_t acked;
@@ -164,11 +176,13 @@ static spool_file_t *scan_file(spool_t *s, uint64_t key)
         goto bad;
     memcpy(&idlen, hdr + 12, 4);
     memcpy(&acked, hdr + ACKED_AT, 8);
-    if (idlen == 0 || idlen > PRODUCER_ID_LEN || acked < FILE_HDR) goto bad;
+    if (idlen == 0 || idlen > PRODUCER_ID_LEN || acked < FILE_HDR)
+        goto bad;
     char id[PRODUCER_ID_LEN + 1];
     memcpy(id, hdr + 16, idlen);
     id[idlen] = '\0';
-    if (proto_id_check(id)) goto bad;
+    if (proto_id_check(id))
+        goto bad;
     uint64_t off = acked, size = (uint64_t)st.st_size, maxno = 0;
     char *data = NULL;
     while (off + ENT_HDR <= size) {
@@ -177,10 +191,13 @@ static spool_file_t *scan_file(spool_t *s, uint64_t key)
             off + ENT_HDR + e.len > size)
             break;
         char *d = realloc(data, e.len ? e.len : 1);
-        if (!d) break;
+        if (!d)
+            break;
         data = d;
-        if (pread_all(fd, data, e.len, off + ENT_HDR) || crc32(data, e.len) != e.crc) break;
-        if (e.no > maxno) maxno = e.no;
+        if (pread_all(fd, data, e.len, off + ENT_HDR) || crc32(data, e.len) != e.crc)
+            break;
+        if (e.no > maxno)
+            maxno = e.no;
         off += ENT_HDR + e.len;
     }
     free(data);
@@ -191,8 +208,10 @@ static spool_file_t *scan_file(spool_t *s, uint64_t key)
     }
     cproducer_t *p = producer_for(s, id);
     spool_file_t *f = p ? calloc(1, sizeof *f) : NULL;
-    if (!f) goto bad;
-    if (maxno + 1 > p->next_no) p->next_no = maxno + 1;
+    if (!f)
+        goto bad;
+    if (maxno + 1 > p->next_no)
+        p->next_no = maxno + 1;
     f->key = key;
     f->fd = fd;
     f->prod = p;
@@ -216,7 +235,8 @@ static int scan_dir(spool_t *s)
     int fd = dup(s->dirfd);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     uint64_t *keys = NULL;
@@ -231,17 +251,21 @@ static int scan_dir(spool_t *s)
             continue;
         if (n == cap) {
             uint64_t *k = realloc(keys, (cap = cap ? cap * 2 : 16) * sizeof *k);
-            if (!k) break;
+            if (!k)
+                break;
             keys = k;
         }
         keys[n++] = key;
     }
     closedir(d);
-    if (n) qsort(keys, n, sizeof *keys, key_cmp);
+    if (n)
+        qsort(keys, n, sizeof *keys, key_cmp);
     for (size_t i = 0; i < n; i++) {
         spool_file_t *f = scan_file(s, keys[i]);
-        if (f) insert_sorted(s, f);
-        if (keys[i] > s->max_key) s->max_key = keys[i];
+        if (f)
+            insert_sorted(s, f);
+        if (keys[i] > s->max_key)
+            s->max_key = keys[i];
     }
     free(keys);
     return 0;
@@ -250,22 +274,28 @@ static int scan_dir(spool_t *s)
 int spool_open(spool_t **out, const char *dir, size_t limit, cproducer_t *own)
 {
     spool_t *s = calloc(1, sizeof *s);
-    if (!s) return LOGSHIP_ENOMEM;
+    if (!s)
+        return LOGSHIP_ENOMEM;
     s->lockfd = -1;
     s->limit = limit;
     s->own = own;
-    if (mkdir(dir, 0700) && errno != EEXIST) goto fail;
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        goto fail;
     s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (s->dirfd < 0) goto fail;
+    if (s->dirfd < 0)
+        goto fail;
     s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->lockfd < 0) goto fail;
+    if (s->lockfd < 0)
+        goto fail;
     if (flock(s->lockfd, LOCK_EX | LOCK_NB)) {
         int busy = errno == EWOULDBLOCK;
         spool_close(s);
         return busy ? LOGSHIP_EBUSY : LOGSHIP_ESPOOL;
     }
-    if (scan_dir(s)) goto fail;
-    if (s->max_key < KEY_START) s->max_key = KEY_START;
+    if (scan_dir(s))
+        goto fail;
+    if (s->max_key < KEY_START)
+        s->max_key = KEY_START;
     *out = s;
     return 0;
 fail:
@@ -278,7 +308,8 @@ static void free_all(spool_t *s, int close_fds)
     while (s->files) {
         spool_file_t *f = s->files;
         s->files = f->next;
-        if (close_fds) close(f->fd);
+        if (close_fds)
+            close(f->fd);
         free(f);
     }
     for (size_t i = 0; i < s->nprods; i++)
@@ -288,30 +319,37 @@ static void free_all(spool_t *s, int close_fds)
 
 void spool_close(spool_t *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     for (spool_file_t *f = s->files; f; f = f->next)
         fdatasync(f->fd);
     free_all(s, 1);
-    if (s->lockfd >= 0) close(s->lockfd); /* releases the flock */
-    if (s->dirfd > 0) close(s->dirfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd); /* releases the flock */
+    if (s->dirfd > 0)
+        close(s->dirfd);
     free(s);
 }
 
 void spool_abandon(spool_t *s)
 {
-    if (!s) return;
+    if (!s)
+        return;
     /* the lock belongs to the parent's open file description: closing this
      * process's descriptors leaves it in place */
     free_all(s, 1);
-    if (s->lockfd >= 0) close(s->lockfd);
-    if (s->dirfd > 0) close(s->dirfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd);
+    if (s->dirfd > 0)
+        close(s->dirfd);
     free(s);
 }
 
 int spool_pending(const spool_t *s)
 {
     for (const spool_file_t *f = s->files; f; f = f->next)
-        if (f->read_off < f->end) return 1;
+        if (f->read_off < f->end)
+            return 1;
     return 0;
 }
 
@@ -339,7 +377,8 @@ static int push_start(spool_t *s, uint64_t v)
         } else {
             size_t cap = s->s_cap ? s->s_cap * 2 : 64;
             uint64_t *n = realloc(s->starts, cap * sizeof *n);
-            if (!n) return -1;
+            if (!n)
+                return -1;
             s->starts = n;
             s->s_cap = cap;
         }
@@ -354,7 +393,8 @@ static spool_file_t *new_file(spool_t *s, uint64_t key, cproducer_t *p)
     char name[64], hdr[FILE_HDR];
     name_of(key, name, sizeof name);
     int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return NULL;
+    if (fd < 0)
+        return NULL;
     uint32_t ver = 1, idlen = (uint32_t)strlen(p->id);
     uint64_t acked = FILE_HDR;
     memset(hdr, 0, sizeof hdr);
@@ -408,10 +448,12 @@ static int write_entry(spool_t *s, spool_file_t *f, const cbatch_t *b)
 int spool_append(spool_t *s, const cbatch_t *b)
 {
     size_t want = ENT_HDR + b->data.len;
-    if (s->broken || s->used + want + FILE_HDR > s->limit) return -1;
+    if (s->broken || s->used + want + FILE_HDR > s->limit)
+        return -1;
     /* several files, so that acknowledged ones can be deleted (invariant 4) */
     size_t rotate = s->limit / 8 > (1u << 20) ? s->limit / 8 : (1u << 20);
-    if (s->wr && s->wr->end + want > rotate && s->wr->end > FILE_HDR) s->wr = NULL;
+    if (s->wr && s->wr->end + want > rotate && s->wr->end > FILE_HDR)
+        s->wr = NULL;
     if (!s->wr) {
         s->wr = new_file(s, ++s->max_key, s->own);
         if (!s->wr) {
@@ -419,7 +461,8 @@ int spool_append(spool_t *s, const cbatch_t *b)
             return -1;
         }
     }
-    if (write_entry(s, s->wr, b)) return -1;
+    if (write_entry(s, s->wr, b))
+        return -1;
     if (push_start(s, b->ring_start)) {
         s->broken = 1; /* written, but flush() could no longer track it */
         return 0;
@@ -429,13 +472,17 @@ int spool_append(spool_t *s, const cbatch_t *b)
 
 int spool_prepend(spool_t *s, cbatch_t *const *bs, size_t n)
 {
-    if (n == 0) return 0;
-    if (s->broken) return -1;
+    if (n == 0)
+        return 0;
+    if (s->broken)
+        return -1;
     uint64_t key = s->files ? s->files->key - 1 : ++s->max_key;
     spool_file_t *f = new_file(s, key, s->own);
-    if (!f) return -1;
+    if (!f)
+        return -1;
     for (size_t i = 0; i < n; i++)
-        if (write_entry(s, f, bs[i])) return -1;
+        if (write_entry(s, f, bs[i]))
+            return -1;
     return 0;
 }
 
@@ -444,7 +491,8 @@ cbatch_t *spool_load(spool_t *s)
     spool_file_t *f = s->files;
     while (f && f->read_off >= f->end)
         f = f->next;
-    if (!f) return NULL;
+    if (!f)
+        return NULL;
     ent_t e;
     cbatch_t *b = cbatch_new();
     if (!b || pread_all(f->fd, &e, sizeof e, f->read_off) || e.magic != ENT_MAGIC ||
@@ -453,7 +501,8 @@ cbatch_t *spool_load(spool_t *s)
         crc32(b->data.data, e.len) != e.crc) {
         /* damaged since it was written: the rest of this file is lost */
         cbatch_free(b);
-        if (b) f->end = f->read_off;
+        if (b)
+            f->end = f->read_off;
         return NULL;
     }
     b->data.len = e.len;
@@ -476,17 +525,20 @@ cbatch_t *spool_load(spool_t *s)
 
 void spool_set_no(spool_t *s, const cbatch_t *b)
 {
-    if (b->sf && pwrite_all(b->sf->fd, &b->no, 8, b->sp_off + NO_AT)) s->broken = 1;
+    if (b->sf && pwrite_all(b->sf->fd, &b->no, 8, b->sp_off + NO_AT))
+        s->broken = 1;
 }
 
 void spool_acked(spool_t *s, const cbatch_t *b)
 {
     spool_file_t *f = b->sf;
-    if (!f) return;
+    if (!f)
+        return;
     f->acked = b->sp_end;
     if (f->acked >= f->end && f->read_off >= f->end) {
         drop_file(s, f);
         return;
     }
-    if (pwrite_all(f->fd, &f->acked, 8, ACKED_AT)) s->broken = 1;
+    if (pwrite_all(f->fd, &f->acked, 8, ACKED_AT))
+        s->broken = 1;
 }

@@ -46,7 +46,10 @@ typedef struct buf {
     size_t cap;
 } buf_t;
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Grows b so extra more bytes fit (the slow path of buf_reserve). */
 char *buf_grow(buf_t *b, size_t extra);

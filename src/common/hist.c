@@ -3,11 +3,10 @@
 
 #include <stdio.h>
 
-static const double seconds_le[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                    0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1,
-                                    2.5,     5,      10};
-static const double sizes_le[] = {1,     4,     16,     64,     256,    1024,
-                                  4096,  16384, 65536,  262144, 1048576};
+static const double seconds_le[] = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                    0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                    0.5,     1,      2.5,     5,      10};
+static const double sizes_le[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576};
 
 const hist_kind_t hist_seconds = {seconds_le, sizeof seconds_le / sizeof seconds_le[0], 1e9};
 const hist_kind_t hist_sizes = {sizes_le, sizeof sizes_le / sizeof sizes_le[0], 1};

@@ -4,18 +4,17 @@
 #include <string.h>
 
 static const char *const names[8] = {"emerg",   "alert",  "crit", "error",
-                                      "warning", "notice", "info", "debug"};
+                                     "warning", "notice", "info", "debug"};
 static const char *const upper[8] = {"EMERG",   "ALERT",  "CRIT", "ERROR",
-                                      "WARNING", "NOTICE", "INFO", "DEBUG"};
+                                     "WARNING", "NOTICE", "INFO", "DEBUG"};
 
 static const struct {
     const char *name;
     int level;
 } aliases[] = {
-    {"emerg", 0},   {"emergency", 0}, {"panic", 0},  {"alert", 1}, {"crit", 2},
-    {"critical", 2}, {"fatal", 2},     {"error", 3},  {"err", 3},   {"warning", 4},
-    {"warn", 4},    {"notice", 5},    {"info", 6},   {"informational", 6},
-    {"debug", 7},   {"trace", 7},
+    {"emerg", 0}, {"emergency", 0},     {"panic", 0}, {"alert", 1},   {"crit", 2}, {"critical", 2},
+    {"fatal", 2}, {"error", 3},         {"err", 3},   {"warning", 4}, {"warn", 4}, {"notice", 5},
+    {"info", 6},  {"informational", 6}, {"debug", 7}, {"trace", 7},
 };
 
 int level_from_number(long v)

@@ -29,8 +29,8 @@
 
 #include "buf.h"
 
-#define RECORD_FRAME_HDR 8  /* body_len + checksum */
-#define RECORD_HEAD      42 /* frame header + fixed body fields */
+#define RECORD_FRAME_HDR 8   /* body_len + checksum */
+#define RECORD_HEAD      42  /* frame header + fixed body fields */
 #define RECORD_NAME_MAX  255 /* topic, app, host and pid are cut to this */
 #define RECORD_MSG_MAX   (64u * 1024 * 1024)
 
@@ -127,8 +127,8 @@ static inline const char *frame_next(const char *f)
 typedef struct batch {
     buf_t frames;
     size_t count;
-    size_t repaired;  /* records that had invalid UTF-8 replaced */
-    size_t truncated; /* records whose msg was cut */
+    size_t repaired;       /* records that had invalid UTF-8 replaced */
+    size_t truncated;      /* records whose msg was cut */
     size_t unknown_levels; /* records whose level was not one we know (kept in fields.level_raw) */
 } batch_t;
 
@@ -143,8 +143,8 @@ typedef struct rec_defaults {
     slice_t app;   /* "default" when empty */
     slice_t topic; /* "<app>.<level>" when empty */
     slice_t host;
-    int level;     /* LEVEL_INFO when < 0 */
-    int64_t now;   /* ts when the input gave none */
+    int level;   /* LEVEL_INFO when < 0 */
+    int64_t now; /* ts when the input gave none */
 } rec_defaults_t;
 
 enum rec_field { RF_TOPIC, RF_APP, RF_HOST, RF_PID, RF_MSG, RF_COUNT };
@@ -158,7 +158,7 @@ typedef struct recbuild {
     buf_t fields; /* "{...": open JSON object text, empty when none */
     int64_t ts;
     int has_ts;
-    int level; /* -1 unset */
+    int level;         /* -1 unset */
     int level_unknown; /* a level was given that no name or number maps to */
     unsigned flags;
     size_t max_msg;

@@ -139,10 +139,10 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *ns)
     unsigned Y, M, D, h, mi, sec;
     static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-    if (digits(s, n, 0, 4, &Y) || n < 19 || s[4] != '-' || digits(s, n, 5, 2, &M) ||
-        s[7] != '-' || digits(s, n, 8, 2, &D) ||
-        (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s, n, 11, 2, &h) ||
-        s[13] != ':' || digits(s, n, 14, 2, &mi) || s[16] != ':' || digits(s, n, 17, 2, &sec))
+    if (digits(s, n, 0, 4, &Y) || n < 19 || s[4] != '-' || digits(s, n, 5, 2, &M) || s[7] != '-' ||
+        digits(s, n, 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s, n, 11, 2, &h) || s[13] != ':' || digits(s, n, 14, 2, &mi) || s[16] != ':' ||
+        digits(s, n, 17, 2, &sec))
         return -1;
     if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 || sec > 60)
         return -1;
@@ -242,9 +242,9 @@ int time_parse_age(const char *s, size_t n, int64_t *ns)
     static const struct {
         const char *unit;
         int64_t ns;
-    } units[] = {{"ms", NS_PER_MS}, {"s", NS_PER_SEC}, {"m", 60 * NS_PER_SEC},
-                 {"h", 3600 * NS_PER_SEC}, {"d", 86400 * NS_PER_SEC},
-                 {"w", 7 * 86400 * NS_PER_SEC}};
+    } units[] = {{"ms", NS_PER_MS},         {"s", NS_PER_SEC},
+                 {"m", 60 * NS_PER_SEC},    {"h", 3600 * NS_PER_SEC},
+                 {"d", 86400 * NS_PER_SEC}, {"w", 7 * 86400 * NS_PER_SEC}};
     size_t i = 0;
     int64_t whole = 0;
     while (i < n && s[i] >= '0' && s[i] <= '9') {

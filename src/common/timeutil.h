@@ -35,8 +35,8 @@ int time_parse_age(const char *s, size_t n, int64_t *ns);
 /* The one time grammar of query and tail parameters and CLI flags: RFC
  * 3339, epoch s/ms/us/ns by magnitude, "now", or an age before now. */
 int time_parse_when(const char *s, size_t n, int64_t now, int64_t *ns);
-#define TIME_FORMS                                                                              \
-    "RFC 3339 (2026-11-21T10:45:56Z), epoch seconds, ms, us or ns (1764684000), now, or an "   \
+#define TIME_FORMS                                                                                 \
+    "RFC 3339 (2026-11-21T10:45:56Z), epoch seconds, ms, us or ns (1764684000), now, or an "       \
     "age before now (90s, 15m, 2h, 7d, 1w)"
 
 /* Days since 1970-01-01 for a proleptic Gregorian date. */

@@ -36,24 +36,42 @@ static void on_deadline(uv_timer_t *t);
 static const char *reason_of(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Server Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Server Error";
     }
 }
 
@@ -676,11 +694,21 @@ static int build_req(http_conn_t *c, http_parser *p, const char **err)
     http_req_t *r = &c->req;
     const char *base = c->head.data ? c->head.data : "";
     switch (p->method) {
-    case 1: r->method = HM_GET; break; /* http-parser's HTTP_GET... */
-    case 2: r->method = HM_HEAD; break;
-    case 3: r->method = HM_POST; break;
-    case 6: r->method = HM_OPTIONS; break;
-    default: r->method = HM_OTHER; break;
+    case 1:
+        r->method = HM_GET;
+        break; /* http-parser's HTTP_GET... */
+    case 2:
+        r->method = HM_HEAD;
+        break;
+    case 3:
+        r->method = HM_POST;
+        break;
+    case 6:
+        r->method = HM_OPTIONS;
+        break;
+    default:
+        r->method = HM_OTHER;
+        break;
     }
     r->target = slice_make(base + c->url_o, c->url_n);
     const char *q = memchr(r->target.p, '?', r->target.n);
@@ -794,8 +822,9 @@ static int on_headers_complete(http_parser *p)
         s->stats.cross_origin++;
         log_warn("http: refused a cross-site request from %s (Origin %.*s)", c->peer,
                  (int)http_header(&c->req, "origin").n, http_header(&c->req, "origin").p);
-        http_reply_error(c, 403, "cross-origin request refused: add the origin with "
-                                 "--allowed-origin");
+        http_reply_error(c, 403,
+                         "cross-origin request refused: add the origin with "
+                         "--allowed-origin");
         return 0;
     }
     if (c->req.upgrade && rt->websocket && s->upgrade) {

@@ -54,11 +54,9 @@ size_t cors_reply_headers(const http_conn_t *c, char *out, size_t cap)
     slice_t o = c->cors_origin;
     if (!o.n || !cap)
         return 0;
-    int n = snprintf(out, cap, "Access-Control-Allow-Origin: %.*s\r\n%sVary: Origin\r\n",
-                     (int)o.n, o.p,
-                     c->req.method == HM_OPTIONS
-                         ? ""
-                         : "Access-Control-Expose-Headers: Retry-After\r\n");
+    int n = snprintf(
+        out, cap, "Access-Control-Allow-Origin: %.*s\r\n%sVary: Origin\r\n", (int)o.n, o.p,
+        c->req.method == HM_OPTIONS ? "" : "Access-Control-Expose-Headers: Retry-After\r\n");
     return n > 0 ? (size_t)n : 0;
 }
 

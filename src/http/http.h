@@ -62,16 +62,16 @@ typedef struct http_server http_server_t;
 /* One request head; valid until the request is complete. */
 typedef struct http_req {
     unsigned method; /* one HM_* bit */
-    slice_t target; /* as sent: path and query */
-    slice_t path;   /* the target up to '?', not decoded */
-    slice_t query;  /* after '?', not decoded; empty when none */
+    slice_t target;  /* as sent: path and query */
+    slice_t path;    /* the target up to '?', not decoded */
+    slice_t query;   /* after '?', not decoded; empty when none */
     uint64_t content_length;
-    int has_body;      /* Content-Length > 0 or chunked */
-    int chunked;       /* Transfer-Encoding: chunked (decoded for the handler) */
-    int expect_100;    /* Expect: 100-continue */
-    int keep_alive;    /* the client will send another request */
-    int upgrade;       /* Upgrade: websocket */
-    const char *peer;  /* the client's address, without the port */
+    int has_body;     /* Content-Length > 0 or chunked */
+    int chunked;      /* Transfer-Encoding: chunked (decoded for the handler) */
+    int expect_100;   /* Expect: 100-continue */
+    int keep_alive;   /* the client will send another request */
+    int upgrade;      /* Upgrade: websocket */
+    const char *peer; /* the client's address, without the port */
     size_t nheaders;
     slice_t names[HTTP_HEADERS_MAX], values[HTTP_HEADERS_MAX];
 } http_req_t;
@@ -126,8 +126,8 @@ typedef struct http_route {
 /* Limits and timeouts; zero fields take the defaults. */
 typedef struct http_options {
     size_t max_connections;
-    long request_timeout_ms;   /* head, body progress, unread reply */
-    long keepalive_timeout_ms; /* between requests */
+    long request_timeout_ms;    /* head, body progress, unread reply */
+    long keepalive_timeout_ms;  /* between requests */
     const char *const *origins; /* allowed Origin values besides same-origin */
     size_t norigins;
     const char *const *hosts; /* allowed Host names besides addresses and localhost */
@@ -160,16 +160,16 @@ enum http_reject {
 
 /* Counters of the HTTP layer, for /metrics. */
 typedef struct http_stats {
-    uint64_t status[600];      /* replies sent, by status */
+    uint64_t status[600]; /* replies sent, by status */
     uint64_t conns_open, conns_total, conns_refused;
-    uint64_t timeouts;         /* connections closed at a deadline */
-    uint64_t bad_requests;     /* unparsable heads or bodies */
-    uint64_t double_replies;   /* second completions, ignored (H2) */
+    uint64_t timeouts;       /* connections closed at a deadline */
+    uint64_t bad_requests;   /* unparsable heads or bodies */
+    uint64_t double_replies; /* second completions, ignored (H2) */
     uint64_t bytes_in;
-    uint64_t cross_origin;     /* refused for their Origin or Host (CORS preflights too) */
-    uint64_t cors_preflights;  /* OPTIONS preflights answered 204 with CORS headers */
+    uint64_t cross_origin;          /* refused for their Origin or Host (CORS preflights too) */
+    uint64_t cors_preflights;       /* OPTIONS preflights answered 204 with CORS headers */
     uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
-    hist_t request_seconds; /* first byte of the head to the reply (or stream start) */
+    hist_t request_seconds;         /* first byte of the head to the reply (or stream start) */
 } http_stats_t;
 
 /* Creates the server on loop: routes are tried in order, the first match

@@ -57,12 +57,12 @@ struct http_conn {
     int ended;      /* the last request ended and no next head has begun */
     int counted;    /* in srv->inflight */
     int body_done;
-    int streaming; /* answered with a stream that has not ended */
-    int peer_eof;  /* the client closed its side */
+    int streaming;     /* answered with a stream that has not ended */
+    int peer_eof;      /* the client closed its side */
     uint64_t received; /* body bytes of the current request */
     uint64_t served;   /* requests completed on this connection */
     int64_t t0;        /* monotonic ns at the first byte of this request's head */
-    int upgrade;    /* hand over once the head is parsed */
+    int upgrade;       /* hand over once the head is parsed */
     int close_after;
     int want_writable;
     uint64_t discarded; /* body bytes after an early answer */

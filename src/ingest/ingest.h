@@ -38,9 +38,9 @@ typedef struct ingest_stats {
 #define INGEST_REPORT_MAX 100 /* rejections listed in a reply; all are counted */
 
 typedef struct ingest_report {
-    size_t rejected; /* lines or elements refused */
-    size_t listed;   /* of which described in json */
-    buf_t json;      /* {"line":N,"error":"..."} objects, comma separated */
+    size_t rejected;  /* lines or elements refused */
+    size_t listed;    /* of which described in json */
+    buf_t json;       /* {"line":N,"error":"..."} objects, comma separated */
     const char *unit; /* what N counts: "line" (default) or "element" */
 } ingest_report_t;
 

@@ -171,8 +171,8 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
         /* every append of ours is answered: put what failed back in front
          * of what is held, in order, for when the store works again */
         batch_t again = {0};
-        batch_append(&again, c->unconf.frames.data + c->unconf_off, unconfirmed(c),
-                     c->unconf_count, 0, 0);
+        batch_append(&again, c->unconf.frames.data + c->unconf_off, unconfirmed(c), c->unconf_count,
+                     0, 0);
         batch_append(&again, c->held.frames.data, c->held.frames.len, c->held.count,
                      c->held.repaired, c->held.truncated);
         batch_free(&c->held);
@@ -249,8 +249,7 @@ void stream_append(stream_conn_t *c, batch_t *b)
         return;
     if (c->held.count || c->failed || store_error(l->store) || append_now(c, b)) {
         /* the store cannot take them now: keep them, stop reading */
-        batch_append(&c->held, b->frames.data, b->frames.len, b->count, b->repaired,
-                     b->truncated);
+        batch_append(&c->held, b->frames.data, b->frames.len, b->count, b->repaired, b->truncated);
         if (!c->lingering)
             stop_reading(c);
         pause_all(l);

@@ -58,13 +58,13 @@ struct stream_conn {
     stream_conn_t *prev, *next;
     int64_t last_active; /* monotonic ns */
     int reading, closing, half_closed;
-    int lingering;          /* stream_linger(): input is read and dropped */
-    int ending;             /* stream_end(): shutting down, then closing */
-    int shut;               /* that shutdown is done: close at the peer's EOF */
+    int lingering;           /* stream_linger(): input is read and dropped */
+    int ending;              /* stream_end(): shutting down, then closing */
+    int shut;                /* that shutdown is done: close at the peer's EOF */
     int64_t linger_deadline; /* monotonic ns: close by then */
     uv_shutdown_t shutdown;
-    batch_t held;       /* to append when the store can take it, oldest first */
-    batch_t unconf;     /* appended, not yet durable; valid from unconf_off */
+    batch_t held;   /* to append when the store can take it, oldest first */
+    batch_t unconf; /* appended, not yet durable; valid from unconf_off */
     size_t unconf_off, unconf_count;
     struct inflight *inf_head, *inf_tail;
     int failed; /* a write of ours failed: re-append once all are answered */

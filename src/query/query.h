@@ -23,9 +23,9 @@
 #define QUERY_LIMIT_DEFAULT 1000
 #define QUERY_LIMIT_MAX     1000000
 /* the filter's texts of one query: a request head is at most 16 KiB */
-#define QUERY_STRINGS_MAX   16384
+#define QUERY_STRINGS_MAX 16384
 /* what /api/logs answers an unknown parameter with */
-#define QUERY_PARAMS \
+#define QUERY_PARAMS                                                                               \
     "topic, app, host, field.NAME, level, q, qi, since, until, after, before, limit, order"
 
 enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON };
@@ -44,7 +44,7 @@ typedef struct query {
     size_t emitted; /* records written so far */
     int started;    /* opening '[' written */
     int done;
-    int error; /* -errno from the store */
+    int error;  /* -errno from the store */
     buf_t hint; /* once done with nothing found: hint.h's text, or empty */
 } query_t;
 

@@ -19,14 +19,56 @@ void filter_init(filter_t *f)
 /* ---- qi: ASCII case-insensitive substring ------------------------------------ */
 
 static const uint8_t fold_tab[256] = {
-#define R16(b) (b), (b) + 1, (b) + 2, (b) + 3, (b) + 4, (b) + 5, (b) + 6, (b) + 7, (b) + 8, \
-               (b) + 9, (b) + 10, (b) + 11, (b) + 12, (b) + 13, (b) + 14, (b) + 15
-    R16(0x00), R16(0x10), R16(0x20), R16(0x30),
+#define R16(b)                                                                                     \
+    (b), (b) + 1, (b) + 2, (b) + 3, (b) + 4, (b) + 5, (b) + 6, (b) + 7, (b) + 8, (b) + 9,          \
+        (b) + 10, (b) + 11, (b) + 12, (b) + 13, (b) + 14, (b) + 15
+    R16(0x00),
+    R16(0x10),
+    R16(0x20),
+    R16(0x30),
     /* 'A'..'Z' -> 'a'..'z' */
-    0x40, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
-    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0x5B, 0x5C, 0x5D, 0x5E, 0x5F,
-    R16(0x60), R16(0x70), R16(0x80), R16(0x90), R16(0xA0), R16(0xB0), R16(0xC0), R16(0xD0),
-    R16(0xE0), R16(0xF0),
+    0x40,
+    'a',
+    'b',
+    'c',
+    'd',
+    'e',
+    'f',
+    'g',
+    'h',
+    'i',
+    'j',
+    'k',
+    'l',
+    'm',
+    'n',
+    'o',
+    'p',
+    'q',
+    'r',
+    's',
+    't',
+    'u',
+    'v',
+    'w',
+    'x',
+    'y',
+    'z',
+    0x5B,
+    0x5C,
+    0x5D,
+    0x5E,
+    0x5F,
+    R16(0x60),
+    R16(0x70),
+    R16(0x80),
+    R16(0x90),
+    R16(0xA0),
+    R16(0xB0),
+    R16(0xC0),
+    R16(0xD0),
+    R16(0xE0),
+    R16(0xF0),
 #undef R16
 };
 
@@ -205,11 +247,9 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
     }
     if (slice_eq(key, "app"))
         return add_glob(f->apps, f->app_g, &f->napps, v, "too many app patterns (at most 16)",
-                        "bad app: a pattern is at most 255 bytes", "bad app: not valid UTF-8",
-                        err);
+                        "bad app: a pattern is at most 255 bytes", "bad app: not valid UTF-8", err);
     if (slice_eq(key, "host"))
-        return add_glob(f->hosts, f->host_g, &f->nhosts, v,
-                        "too many host patterns (at most 16)",
+        return add_glob(f->hosts, f->host_g, &f->nhosts, v, "too many host patterns (at most 16)",
                         "bad host: a pattern is at most 255 bytes", "bad host: not valid UTF-8",
                         err);
     if (key.n >= 6 && memcmp(key.p, "field.", 6) == 0)
@@ -247,8 +287,8 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
     if (slice_eq(key, "after") || slice_eq(key, "before")) {
         uint64_t a = 0;
         int after = key.p[0] == 'a';
-        const char *bad = after ? "bad after: expected a seq number"
-                                : "bad before: expected a seq number";
+        const char *bad =
+            after ? "bad after: expected a seq number" : "bad before: expected a seq number";
         if (!v.n || v.n > 19) {
             *err = bad;
             return -1;

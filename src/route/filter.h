@@ -37,16 +37,16 @@
 
 /* Per filter, so per subscriber and per query: matching costs every
  * subscriber's patterns for every record. */
-#define FILTER_MAX_TOPICS 16
-#define FILTER_MAX_GLOBS  16 /* app= patterns, and host= patterns */
-#define FILTER_MAX_FIELDS 16 /* field.NAME= conditions */
+#define FILTER_MAX_TOPICS     16
+#define FILTER_MAX_GLOBS      16 /* app= patterns, and host= patterns */
+#define FILTER_MAX_FIELDS     16 /* field.NAME= conditions */
 #define FILTER_FIELD_NAME_MAX 255
 
 typedef struct filter_field {
     slice_t name;  /* NAME of field.NAME */
     slice_t value; /* the glob's text */
     glob_t g;
-    uint8_t lead;  /* index of the first condition with this name */
+    uint8_t lead; /* index of the first condition with this name */
 } filter_field_t;
 
 typedef struct filter {
@@ -58,9 +58,9 @@ typedef struct filter {
     size_t napps, nhosts;
     filter_field_t fields[FILTER_MAX_FIELDS];
     size_t nfields;
-    int min_level; /* 7 (debug) passes everything */
-    slice_t q;     /* substring of msg; empty passes everything */
-    slice_t qi;    /* substring of msg, ASCII case folded; empty passes everything */
+    int min_level;        /* 7 (debug) passes everything */
+    slice_t q;            /* substring of msg; empty passes everything */
+    slice_t qi;           /* substring of msg, ASCII case folded; empty passes everything */
     uint8_t qi_skip[256]; /* Horspool shifts by folded byte (at most 255) */
     int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
     uint64_t after;       /* seq > after */

@@ -156,8 +156,10 @@ int glob_compile(glob_t *g, const char *pat, size_t n, const char **why)
     g->len = (uint16_t)(n - lead - trail);
     if (!special && stars == lead + trail) {
         /* stars only at the ends: one comparison */
-        g->kind = !lead && !trail ? GLOB_EXACT : !lead ? GLOB_PREFIX : !trail ? GLOB_SUFFIX
-                                                                     : GLOB_SUBSTR;
+        g->kind = !lead && !trail ? GLOB_EXACT
+                  : !lead         ? GLOB_PREFIX
+                  : !trail        ? GLOB_SUFFIX
+                                  : GLOB_SUBSTR;
         return 0;
     }
     g->kind = GLOB_GENERAL;

@@ -62,8 +62,8 @@ static const char *value_end(const char *p, const char *e)
         return NULL;
     }
     const char *s = p;
-    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' &&
-           *p != '\n' && *p != '\r')
+    while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\n' &&
+           *p != '\r')
         p++;
     return p > s ? p : NULL;
 }
@@ -101,8 +101,8 @@ static int key_cmp(const char *k, size_t kn, int esc, const char *name, size_t n
 
 /* Walks the object at p, reporting name's values; *after is set past its
  * closing brace, *bad on malformed text. */
-static int walk(const char *p, const char *e, const char *name, size_t nn, jfield_fn fn,
-                void *arg, const char **after, int *bad)
+static int walk(const char *p, const char *e, const char *name, size_t nn, jfield_fn fn, void *arg,
+                const char **after, int *bad)
 {
     p = ws(p, e);
     if (p >= e || *p != '{')

@@ -160,8 +160,7 @@ static size_t next_words(const char *topic, size_t tn, size_t *pos, tword_t *w)
 
 /* Runs p from the states d over the words w[0..nw); returns the states
  * after them, or after the word that left none or reached a final "#". */
-static uint64_t run(const topic_pat_t *p, const char *text, uint64_t d, const tword_t *w,
-                    size_t nw)
+static uint64_t run(const topic_pat_t *p, const char *text, uint64_t d, const tword_t *w, size_t nw)
 {
     uint64_t fin = final_hash(p);
     for (size_t k = 0; k < nw && d && !(d & fin); k++) {
@@ -207,8 +206,8 @@ static int match_some(const topic_pat_t *pats, const slice_t *texts, size_t n, c
     return 0;
 }
 
-int topic_match_any(const topic_pat_t *pats, const slice_t *texts, size_t n,
-                    const char *topic, size_t tn)
+int topic_match_any(const topic_pat_t *pats, const slice_t *texts, size_t n, const char *topic,
+                    size_t tn)
 {
     for (size_t i = 0; i < n; i += 64)
         if (match_some(pats + i, texts + i, n - i < 64 ? n - i : 64, topic, tn))

@@ -50,8 +50,8 @@ int topic_compile(topic_pat_t *p, const char *pattern, size_t pn, const char **w
  * texts are texts[i]; else 0. O(n * words(topic)) steps of a few bit
  * operations and at most one hash lookup each; never recursing, never
  * backtracking. */
-int topic_match_any(const topic_pat_t *pats, const slice_t *texts, size_t n,
-                    const char *topic, size_t tn);
+int topic_match_any(const topic_pat_t *pats, const slice_t *texts, size_t n, const char *topic,
+                    size_t tn);
 
 /* 1 when topic[0..tn) matches pattern[0..pn), else 0: compiles and matches.
  * A pattern topic_compile refuses matches nothing. */

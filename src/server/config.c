@@ -21,11 +21,11 @@ enum opt_type {
     OPT_SIZE,
     OPT_SIZE0, /* a size where 0 means "no limit" */
     OPT_INT,
-    OPT_AGE,   /* a duration in seconds, 0 means "no limit" */
+    OPT_AGE, /* a duration in seconds, 0 means "no limit" */
     OPT_FSYNC,
     OPT_LOGLEVEL,
-    OPT_ROOTS, /* repeatable: each use adds a directory */
-    OPT_NAMES, /* repeatable: each use adds a name (config_names_t) */
+    OPT_ROOTS,   /* repeatable: each use adds a directory */
+    OPT_NAMES,   /* repeatable: each use adds a name (config_names_t) */
     OPT_ORIGINS, /* OPT_NAMES whose values are web origins, '*' or "null" */
 };
 
@@ -206,7 +206,9 @@ int config_resolve_addrs(config_t *c, FILE *err)
     struct {
         const char *flag;
         char *v;
-    } a[] = {{"http", c->http}, {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
+    } a[] = {{"http", c->http},
+             {"syslog-udp", c->syslog_udp},
+             {"syslog-tcp", c->syslog_tcp},
              {"tcp", c->tcp}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
@@ -221,8 +223,8 @@ int config_resolve_addrs(config_t *c, FILE *err)
         }
         if (inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1)
             continue;
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_ADDRCONFIG};
+        struct addrinfo hints = {
+            .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
         struct addrinfo *res = NULL, *r;
         int e = getaddrinfo(host, NULL, &hints, &res);
         if (e) {
@@ -623,14 +625,17 @@ void config_usage(FILE *out)
         }
     }
     fprintf(out, "\nSignals:\n");
-    usage_item(out, 13, "TERM, INT", "stop accepting connections, answer the requests in flight, "
-                                 "write and sync what was accepted, and exit 0 within 5 s; "
-                                 "a second one stops at once");
-    usage_item(out, 13, "HUP", "reload the --config file and the flags (what can change live is "
-                           "applied, the rest is logged as needing a restart) and reopen "
-                           "--log-file");
-    usage_item(out, 13, "USR1", "log a status line (uptime, records, store size, connections, "
-                            "subscribers)");
+    usage_item(out, 13, "TERM, INT",
+               "stop accepting connections, answer the requests in flight, "
+               "write and sync what was accepted, and exit 0 within 5 s; "
+               "a second one stops at once");
+    usage_item(out, 13, "HUP",
+               "reload the --config file and the flags (what can change live is "
+               "applied, the rest is logged as needing a restart) and reopen "
+               "--log-file");
+    usage_item(out, 13, "USR1",
+               "log a status line (uptime, records, store size, connections, "
+               "subscribers)");
     usage_item(out, 13, "USR2", "ignored");
     fprintf(out, "\nExit codes:\n");
     usage_item(out, 13, "0", "clean shutdown, --help or --version");

@@ -32,7 +32,7 @@ typedef struct config {
     char tcp[CONFIG_ADDR_MAX];
     size_t max_line;
     size_t max_batch_bytes; /* acknowledged raw TCP: record lines per batch */
-    long idle_timeout_s; /* 0: never */
+    long idle_timeout_s;    /* 0: never */
     char data[CONFIG_PATH_MAX];
     char config_file[CONFIG_PATH_MAX];
     size_t max_body;

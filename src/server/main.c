@@ -75,8 +75,7 @@ static void on_signal(uv_signal_t *h, int signum)
         finish(srv);
         return;
     }
-    log_info("signal %d: no new connections, finishing %zu requests", signum,
-             routes_inflight(srv));
+    log_info("signal %d: no new connections, finishing %zu requests", signum, routes_inflight(srv));
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
     routes_drain(srv);

@@ -17,9 +17,20 @@
 
 static const char *const input_names[INPUT_COUNT] = {"http", "syslog_udp", "syslog_tcp", "tcp"};
 static const char *const reject_names[HREJ_COUNT] = {
-    "malformed_json", "bad_line", "bad_form", "unsupported_media_type", "body_too_large",
-    "empty_body",     "headers",  "bad_query", "shutting_down",         "not_found",
-    "method_not_allowed", "store_unavailable", "forbidden", "bodies_in_memory",
+    "malformed_json",
+    "bad_line",
+    "bad_form",
+    "unsupported_media_type",
+    "body_too_large",
+    "empty_body",
+    "headers",
+    "bad_query",
+    "shutting_down",
+    "not_found",
+    "method_not_allowed",
+    "store_unavailable",
+    "forbidden",
+    "bodies_in_memory",
 };
 
 const char *input_name(enum input in)
@@ -52,10 +63,10 @@ static void family(buf_t *out, const char *name, const char *type, const char *h
 }
 
 /* Inputs as bits, for series that only some inputs can move. */
-#define ALL_INPUTS  0xf
-#define CONNECTED   (1u << INPUT_HTTP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP)
-#define ACKED       (1u << INPUT_HTTP | 1u << INPUT_TCP)
-#define DATAGRAMS   (1u << INPUT_SYSLOG_UDP)
+#define ALL_INPUTS 0xf
+#define CONNECTED  (1u << INPUT_HTTP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP)
+#define ACKED      (1u << INPUT_HTTP | 1u << INPUT_TCP)
+#define DATAGRAMS  (1u << INPUT_SYSLOG_UDP)
 
 static void per_input_of(buf_t *out, const char *name, const char *type, const char *help,
                          const uint64_t *v, unsigned inputs)
@@ -75,7 +86,10 @@ static void per_input(buf_t *out, const char *name, const char *type, const char
 
 /* One counter of ingest_stats_t, of every input in enum input's order. */
 _Static_assert(INPUT_COUNT == 4, "EACH_INPUT lists every input");
-#define EACH_INPUT(in, field) {(in)[0]->field, (in)[1]->field, (in)[2]->field, (in)[3]->field}
+#define EACH_INPUT(in, field)                                                                      \
+    {                                                                                              \
+        (in)[0]->field, (in)[1]->field, (in)[2]->field, (in)[3]->field                             \
+    }
 
 void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h)
 {
@@ -91,8 +105,7 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     uint64_t records[] = EACH_INPUT(in, records), bytes[] = EACH_INPUT(in, bytes),
              repaired[] = EACH_INPUT(in, repaired), truncated[] = EACH_INPUT(in, truncated),
              unknown_levels[] = EACH_INPUT(in, unknown_levels),
-             conns_open[] = EACH_INPUT(in, conns_open),
-             conns_total[] = EACH_INPUT(in, conns_total),
+             conns_open[] = EACH_INPUT(in, conns_open), conns_total[] = EACH_INPUT(in, conns_total),
              conns_refused[] = EACH_INPUT(in, conns_refused),
              conns_idle_closed[] = EACH_INPUT(in, conns_idle_closed),
              parse_errors[] = EACH_INPUT(in, parse_errors),
@@ -122,21 +135,19 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",
                  conns_total, CONNECTED);
     per_input_of(out, "logship_connections_refused_total", "counter",
-                 "Connections closed at once: over --max-connections.", conns_refused,
-                 CONNECTED);
+                 "Connections closed at once: over --max-connections.", conns_refused, CONNECTED);
     per_input_of(out, "logship_connections_idle_closed_total", "counter",
-                 "Connections closed after --idle-timeout without data.",
-                 conns_idle_closed, CONNECTED);
+                 "Connections closed after --idle-timeout without data.", conns_idle_closed,
+                 CONNECTED);
     per_input(out, "logship_parse_errors_total", "counter",
-              "Messages that did not parse, stored whole with fields.parse_error.",
-              parse_errors);
+              "Messages that did not parse, stored whole with fields.parse_error.", parse_errors);
     per_input_of(out, "logship_framing_fallbacks_total", "counter",
                  "Syslog TCP frames that started with digits but were not octet-counted: kept "
                  "whole as lines with fields.parse_error.",
                  framing_fallbacks, 1u << INPUT_SYSLOG_TCP);
     per_input_of(out, "logship_records_dropped_total", "counter",
-                 "Records lost: UDP datagrams while the store could not take them.",
-                 dropped, DATAGRAMS);
+                 "Records lost: UDP datagrams while the store could not take them.", dropped,
+                 DATAGRAMS);
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {
@@ -258,8 +269,7 @@ void metrics_render_process(buf_t *out, int64_t started_ns, const char *data_dir
         gauge(out, "logship_data_free_bytes", "gauge",
               "Bytes free for logshipd on the data directory's filesystem.",
               (double)vfs.f_bavail * (double)vfs.f_frsize);
-        gauge(out, "logship_data_size_bytes", "gauge",
-              "Size of the data directory's filesystem.",
+        gauge(out, "logship_data_size_bytes", "gauge", "Size of the data directory's filesystem.",
               (double)vfs.f_blocks * (double)vfs.f_frsize);
     }
 }
@@ -269,6 +279,6 @@ void metrics_render_levels(buf_t *out, const uint64_t levels[8])
     family(out, "logship_records_stored_by_level_total", "counter",
            "Records stored since start, by level.");
     for (int i = 0; i < 8; i++)
-        buf_printf(out, "logship_records_stored_by_level_total{level=\"%s\"} %llu\n",
-                   level_name(i), (unsigned long long)levels[i]);
+        buf_printf(out, "logship_records_stored_by_level_total{level=\"%s\"} %llu\n", level_name(i),
+                   (unsigned long long)levels[i]);
 }

@@ -39,8 +39,7 @@ const ingest_stats_t *metrics_input(enum input in);
  * reloads, HTTP responses and refusals in Prometheus text format; the HTTP
  * input's connections and the layer's own refusals come from hs (NULL:
  * none), with ws_open WebSocket connections counted as open. */
-void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs,
-                    size_t ws_open);
+void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs, size_t ws_open);
 /* The HTTP layer's own counters. */
 void metrics_render_http(buf_t *out, const http_stats_t *hs);
 /* One histogram family. */

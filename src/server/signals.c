@@ -25,10 +25,9 @@
 
 /* Options a reload applies live; the rest need a restart. */
 static const char *const live_options[] = {
-    "log-level",     "log-file",           "max-body",          "max-body-memory",
-    "retain-bytes",  "retain-age",         "request-timeout",   "keepalive-timeout",
-    "allowed-origin", "allowed-host",      "max-connections",   "config",
-    "cors-origin",
+    "log-level",       "log-file",        "max-body",          "max-body-memory", "retain-bytes",
+    "retain-age",      "request-timeout", "keepalive-timeout", "allowed-origin",  "allowed-host",
+    "max-connections", "config",          "cors-origin",
 };
 
 static int is_live(const char *name)
@@ -128,6 +127,5 @@ void status_log(server_t *srv)
              (long long)((time_now_ns() - srv->started_ns) / NS_PER_SEC),
              (unsigned long long)ss.first_seq, (unsigned long long)ss.last_seq,
              (unsigned long long)ss.records_written, (unsigned long long)ss.segments,
-             (unsigned long long)ss.bytes, (unsigned long long)open, subs,
-             routes_inflight(srv));
+             (unsigned long long)ss.bytes, (unsigned long long)open, subs, routes_inflight(srv));
 }

@@ -64,9 +64,18 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
         {"logship_store_pending_bytes", "gauge", "Bytes accepted and not yet written."},
         {"logship_store_failed", "gauge", "1 while the store refuses appends after a disk error."},
     };
-    uint64_t v[] = {ring_count(ring),  ring->bytes,     st.last_seq,     st.first_seq,
-                    st.segments,       st.bytes,        st.records_written, st.groups,
-                    st.syncs,          st.write_errors, st.damaged,      st.pending_bytes,
+    uint64_t v[] = {ring_count(ring),
+                    ring->bytes,
+                    st.last_seq,
+                    st.first_seq,
+                    st.segments,
+                    st.bytes,
+                    st.records_written,
+                    st.groups,
+                    st.syncs,
+                    st.write_errors,
+                    st.damaged,
+                    st.pending_bytes,
                     store_error(srv->store) != 0};
     for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", g[i].name, g[i].help, g[i].name,
@@ -81,22 +90,23 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
     };
     uint64_t rv[] = {st.retained_segments, st.retained_bytes};
     for (size_t i = 0; i < sizeof rg / sizeof rg[0]; i++)
-        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rg[i].name, rg[i].help,
-                   rg[i].name, rg[i].type, rg[i].name, (unsigned long long)rv[i]);
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rg[i].name, rg[i].help, rg[i].name,
+                   rg[i].type, rg[i].name, (unsigned long long)rv[i]);
     if (st.has_ts) {
-        buf_printf(&b, "# HELP logship_store_oldest_record_timestamp_seconds Time of the oldest "
-                       "stored record.\n# TYPE logship_store_oldest_record_timestamp_seconds "
-                       "gauge\nlogship_store_oldest_record_timestamp_seconds %.9f\n",
+        buf_printf(&b,
+                   "# HELP logship_store_oldest_record_timestamp_seconds Time of the oldest "
+                   "stored record.\n# TYPE logship_store_oldest_record_timestamp_seconds "
+                   "gauge\nlogship_store_oldest_record_timestamp_seconds %.9f\n",
                    (double)st.min_ts / 1e9);
-        buf_printf(&b, "# HELP logship_store_newest_record_timestamp_seconds Time of the newest "
-                       "stored record.\n# TYPE logship_store_newest_record_timestamp_seconds "
-                       "gauge\nlogship_store_newest_record_timestamp_seconds %.9f\n",
+        buf_printf(&b,
+                   "# HELP logship_store_newest_record_timestamp_seconds Time of the newest "
+                   "stored record.\n# TYPE logship_store_newest_record_timestamp_seconds "
+                   "gauge\nlogship_store_newest_record_timestamp_seconds %.9f\n",
                    (double)st.max_ts / 1e9);
     }
     metrics_hist(&b, "logship_store_fsync_seconds", "Duration of fdatasync on segments.",
                  st.fsync_seconds);
-    metrics_hist(&b, "logship_store_group_records", "Records per group commit.",
-                 st.group_records);
+    metrics_hist(&b, "logship_store_group_records", "Records per group commit.", st.group_records);
     metrics_render_levels(&b, st.levels);
     metrics_render_process(&b, srv->started_ns, srv->cfg.data);
     tail_stats_t ts;
@@ -113,11 +123,11 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
         {"logship_tail_shared_messages_total", "counter",
          "Messages reused for subscribers with the same filter and position."},
     };
-    uint64_t tv[] = {ts.subscribers, ts.records, ts.messages, ts.disk_scans, ts.gaps,
-                     ts.shared_hits};
+    uint64_t tv[] = {ts.subscribers, ts.records, ts.messages,
+                     ts.disk_scans,  ts.gaps,    ts.shared_hits};
     for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++)
-        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", tg[i].name, tg[i].help,
-                   tg[i].name, tg[i].type, tg[i].name, (unsigned long long)tv[i]);
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", tg[i].name, tg[i].help, tg[i].name,
+                   tg[i].type, tg[i].name, (unsigned long long)tv[i]);
     http_reply(c, 200, "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
     buf_free(&b);
     return 0;
@@ -143,8 +153,8 @@ static int index_page(http_conn_t *c, const http_req_t *r)
 /* The page runs no inline script or style and loads nothing from elsewhere:
  * a message that smuggled markup in could not run code even if it got into
  * the DOM as HTML (the page only ever sets textContent). */
-#define UI_CSP                                                                                   \
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " \
+#define UI_CSP                                                                                     \
+    "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "             \
     "script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 static int ui_file(http_conn_t *c, const http_req_t *r, const char *name, size_t n)

@@ -238,8 +238,8 @@ int producer_save(const producer_table_t *t, const char *path, uint64_t seg)
         buf_putc(&b, (char)p->n);
         for (unsigned k = 0; k < p->n; k++) {
             /* oldest first, so replaying them in order rebuilds the ring */
-            const producer_batch_t *r = &p->recent[(p->head + PRODUCER_WINDOW - p->n + k) %
-                                                   PRODUCER_WINDOW];
+            const producer_batch_t *r =
+                &p->recent[(p->head + PRODUCER_WINDOW - p->n + k) % PRODUCER_WINDOW];
             wr64(tmp, r->batch);
             buf_append(&b, tmp, 8);
             wr64(tmp, r->first);

@@ -103,7 +103,8 @@ static void scan_block(scan_t *sc, const seg_snap_t *ss, uint64_t from, uint64_t
     while (pos < len && !sc->stopped) {
         size_t size;
         record_t r;
-        if (!record_verify(b + pos, len - pos, &size) || record_decode(b + pos, len - pos, &r) <= 0) {
+        if (!record_verify(b + pos, len - pos, &size) ||
+            record_decode(b + pos, len - pos, &r) <= 0) {
             damaged(sc, ss, from + pos);
             pos = resync(b, pos + 1, len, prev);
             continue;
@@ -165,9 +166,8 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
     }
 }
 
-int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
-                _Atomic uint64_t *damaged, const filter_t *f, int backward, store_read_fn fn,
-                void *arg)
+int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic uint64_t *damaged,
+                const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
     scan_t sc = {.damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg};
 

@@ -163,8 +163,8 @@ static int open_one(recover_result_t *r, const char *dir, uint64_t first, int la
         snprintf(err, errcap, "%s is not a logship segment (bad header)", path);
         return -1;
     }
-    segment_t *g = segment_new(first, fd, 0,
-                               (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec);
+    segment_t *g =
+        segment_new(first, fd, 0, (int64_t)st.st_mtim.tv_sec * NS_PER_SEC + st.st_mtim.tv_nsec);
     uint64_t size = (uint64_t)st.st_size, damaged = 0;
     enum scan_stop stop = SCAN_END;
 

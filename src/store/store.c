@@ -26,8 +26,8 @@
 #include "reserve.h"
 #include "segment.h"
 
-#define PROBE_EVERY   (1 * NS_PER_SEC)
-#define RETAIN_EVERY  (10 * NS_PER_SEC)
+#define PROBE_EVERY  (1 * NS_PER_SEC)
+#define RETAIN_EVERY (10 * NS_PER_SEC)
 
 /* Batches appended while the writer was busy: written as one. */
 typedef struct group {
@@ -36,7 +36,7 @@ typedef struct group {
     size_t records;
     uint64_t gen;
     int err;
-    int written, synced; /* by the writer: what invariant 2 asks for */
+    int written, synced;    /* by the writer: what invariant 2 asks for */
     store_waiter_t waiters; /* list head */
 } group_t;
 
@@ -73,7 +73,7 @@ struct store {
      * them; the writer thread reads them) */
     _Atomic uint64_t retain_bytes;
     hist_t fsync_seconds, group_records; /* observed by the writer thread */
-    uint64_t levels[8]; /* records stored since start, by level (loop thread) */
+    uint64_t levels[8];                  /* records stored since start, by level (loop thread) */
     _Atomic int64_t retain_age_ns;
     uv_mutex_t mu;
     uv_cond_t cond, done_cond;
@@ -247,8 +247,8 @@ static void on_async(uv_async_t *a)
     kick(s);
 }
 
-int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
-                 unsigned flags, store_waiter_t *w, uint64_t *first, uint64_t *last)
+int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no, unsigned flags,
+                 store_waiter_t *w, uint64_t *first, uint64_t *last)
 {
     int err = atomic_load(&s->error);
     size_t idn = producer ? strlen(producer) : 0;
@@ -695,12 +695,13 @@ static void probe(store_t *s)
     char path[4200];
     /* as much as the write that failed needed (capped), so the store does
      * not flap between failing writes and succeeding small probes */
-    size_t size = s->probe_size < 4096 ? 4096 : s->probe_size > (8u << 20) ? 8u << 20 : s->probe_size;
+    size_t size = s->probe_size < 4096         ? 4096
+                  : s->probe_size > (8u << 20) ? 8u << 20
+                                               : s->probe_size;
     char *block = xcalloc(1, size);
     snprintf(path, sizeof path, "%s/.probe", s->dir);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int ok =
-        fd >= 0 && io_pwrite_all(s->io, fd, block, size, 0) == 0 && s->io->fdatasync(fd) == 0;
+    int ok = fd >= 0 && io_pwrite_all(s->io, fd, block, size, 0) == 0 && s->io->fdatasync(fd) == 0;
     free(block);
     if (fd >= 0)
         close(fd);

@@ -92,7 +92,7 @@ typedef struct store_opts {
     int64_t retain_age_ns; /* 0: no age limit */
     size_t memory_records; /* the memory window */
     size_t memory_bytes;
-    size_t max_pending; /* bytes queued for the writer before appends are refused */
+    size_t max_pending;   /* bytes queued for the writer before appends are refused */
     const store_io_t *io; /* NULL: store_io_system (io.h: a test build's quota) */
 } store_opts_t;
 
@@ -130,8 +130,8 @@ void store_close(store_t *s);
  * the bytes queued for the writer past max_pending is refused (-EAGAIN);
  * inputs that cannot refuse use store_backlogged() to stop reading instead,
  * and append what they already read with STORE_NOLIMIT. Loop thread. */
-int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no,
-                 unsigned flags, store_waiter_t *w, uint64_t *first, uint64_t *last);
+int store_append(store_t *s, batch_t *b, const char *producer, uint64_t batch_no, unsigned flags,
+                 store_waiter_t *w, uint64_t *first, uint64_t *last);
 /* 1 from when the bytes queued for the writer pass max_pending / 2 until
  * they drop below max_pending / 4: stream inputs stop reading meanwhile. */
 int store_backlogged(store_t *s);

@@ -89,8 +89,7 @@ static int probe(int rootfd, const char *rel, struct stat *st, const char **why,
 
 /* Opens rel beneath rootfd for reading: a regular file with one link.
  * Returns the descriptor with *st, or -1 with *why and *hard as probe(). */
-static int open_checked(int rootfd, const char *rel, struct stat *st, const char **why,
-                        int *hard)
+static int open_checked(int rootfd, const char *rel, struct stat *st, const char **why, int *hard)
 {
     struct stat pst;
     if (probe(rootfd, rel, &pst, why, hard))
@@ -139,8 +138,7 @@ static int root_of(const file_roots_t *fr, const char *path, const char **rel)
     return best;
 }
 
-int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap,
-                  const char **why)
+int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap, const char **why)
 {
     const char *slash = strchr(rel, '/');
     if (rel[0] == '/' || !slash || !slash[1]) {
@@ -292,8 +290,8 @@ struct file_follow {
     enum tail_framing framing;
     void *conn;
     tail_wake_fn wake;
-    buf_t partial;  /* a line not finished yet */
-    buf_t lines;    /* JSON strings of complete lines, comma separated */
+    buf_t partial; /* a line not finished yet */
+    buf_t lines;   /* JSON strings of complete lines, comma separated */
     size_t nlines;
     const char *control; /* "rotated" / "truncated" / "error" to send first */
     const char *error;   /* why it stopped (control "error") */
@@ -320,7 +318,8 @@ static void add_bytes(file_follow_t *f, const char *p, size_t n)
     while (n) {
         const char *nl = memchr(p, '\n', n);
         if (!nl) {
-            size_t room = FILES_LINE_MAX + 1 > f->partial.len ? FILES_LINE_MAX + 1 - f->partial.len : 0;
+            size_t room =
+                FILES_LINE_MAX + 1 > f->partial.len ? FILES_LINE_MAX + 1 - f->partial.len : 0;
             buf_append(&f->partial, p, n < room ? n : room);
             return;
         }

@@ -33,9 +33,9 @@
 #include "../common/buf.h"
 #include "tail.h"
 
-#define FILES_ROOTS_MAX 16
-#define FILES_POLL_MS   200
-#define FILES_LINE_MAX  (64u * 1024)
+#define FILES_ROOTS_MAX  16
+#define FILES_POLL_MS    200
+#define FILES_LINE_MAX   (64u * 1024)
 #define FILES_LIST_MAX   2000  /* files listed per root */
 #define FILES_VISIT_MAX  10000 /* directory entries looked at per root */
 #define FILES_LIST_DEPTH 4     /* subdirectory levels listed */
@@ -57,8 +57,7 @@ void files_roots_free(file_roots_t *fr);
 /* Resolves "<name>/<path>" (as decoded from the URL) to the real path of a
  * regular file inside that root, and checks that it opens beneath the root.
  * Returns 0, or -1 with *why (a refusal). */
-int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap,
-                  const char **why);
+int files_resolve(const file_roots_t *fr, const char *rel, char *out, size_t cap, const char **why);
 
 /* {"roots":[{"name":..,"path":..,"files":[{"path":..,"size":..,"mtime":..}],
  * "truncated":false}]}; truncated: a limit above was reached. Any thread. */

@@ -18,7 +18,7 @@ enum job_kind { JOB_BACKLOG, JOB_DISK };
 typedef struct job {
     uv_work_t work;
     tail_t *t;
-    tail_sub_t *sub; /* who started it */
+    tail_sub_t *sub;   /* who started it */
     tail_sub_t **more; /* JOB_DISK: subscribers at the same place, same filter */
     size_t nmore, capmore;
     struct job *link; /* the hub's running disk scans */
@@ -29,10 +29,10 @@ typedef struct job {
     uint64_t visible; /* newest seq the scan may return */
     store_t *store;
     enum tail_framing framing;
-    buf_t out;        /* the message, framed */
-    uint64_t next;    /* the cursor after it */
+    buf_t out;     /* the message, framed */
+    uint64_t next; /* the cursor after it */
     size_t records;
-    int hinted;       /* JOB_BACKLOG found nothing: out is a hint message */
+    int hinted; /* JOB_BACKLOG found nothing: out is a hint message */
     int error;
 } job_t;
 
@@ -43,20 +43,20 @@ struct tail_sub {
     tail_wake_fn wake;
     enum tail_framing framing;
     filter_t f;
-    buf_t strings;   /* the filter's strings (filter_own) */
-    buf_t key;       /* filter_key(f): equal keys share messages */
+    buf_t strings; /* the filter's strings (filter_own) */
+    buf_t key;     /* filter_key(f): equal keys share messages */
     uint64_t fid;
     uint64_t cursor; /* next seq wanted */
     size_t backlog;
-    int started;     /* backlog sent (or not wanted) */
-    int on_disk;     /* reading from segments, not the window */
-    int say_live;    /* a "source":"live" status is due */
+    int started;  /* backlog sent (or not wanted) */
+    int on_disk;  /* reading from segments, not the window */
+    int say_live; /* a "source":"live" status is due */
     uint64_t gap_from, gap_to;
-    job_t *job;      /* a scan running for it */
-    buf_t msg;       /* its own message, when not a shared one */
-    int ready;       /* msg holds a finished scan's message */
+    job_t *job; /* a scan running for it */
+    buf_t msg;  /* its own message, when not a shared one */
+    int ready;  /* msg holds a finished scan's message */
     int wake_pending;
-    int dead;        /* unsubscribed while a scan ran */
+    int dead; /* unsubscribed while a scan ran */
 };
 
 typedef struct cache_entry {
@@ -73,7 +73,7 @@ struct tail {
     size_t max, count;
     job_t *disk_jobs; /* running disk scans that others may join */
     size_t njobs;
-    int destroyed;    /* freed when the last scan ends */
+    int destroyed; /* freed when the last scan ends */
     tail_sub_t head;
     uint64_t gen; /* bumps at every commit: cached messages go stale */
     cache_entry_t cache[CACHE_SLOTS];
@@ -260,8 +260,8 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
             wake(s);
 }
 
-tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing,
-                           void *conn, tail_wake_fn wakefn, const char **err)
+tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing, void *conn,
+                           tail_wake_fn wakefn, const char **err)
 {
     if (t->count >= t->max) {
         *err = "too many subscribers (--max-subscribers)";

@@ -48,9 +48,9 @@
 #include "../route/filter.h"
 #include "../store/store.h"
 
-#define TAIL_MSG_MAX   (256u * 1024) /* records of one message, about */
-#define TAIL_HEADROOM  64            /* bytes free before every message */
-#define TAIL_BACKLOG   100           /* default n */
+#define TAIL_MSG_MAX  (256u * 1024) /* records of one message, about */
+#define TAIL_HEADROOM 64            /* bytes free before every message */
+#define TAIL_BACKLOG  100           /* default n */
 
 typedef struct tail tail_t;
 typedef struct tail_sub tail_sub_t;
@@ -82,8 +82,8 @@ int tail_param(tail_params_t *p, slice_t key, slice_t value, const char **err);
 void tail_params_init(tail_params_t *p);
 
 /* Adds a subscriber. Returns NULL with *err when the hub is full. */
-tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing,
-                           void *conn, tail_wake_fn wake, const char **err);
+tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing, void *conn,
+                           tail_wake_fn wake, const char **err);
 /* Removes it; safe while a scan for it runs. */
 void tail_unsubscribe(tail_sub_t *s);
 

@@ -40,7 +40,7 @@ typedef struct tail_state {
     file_follow_t *ff;
     form_t query;
     int keepalive_due;
-    buf_t err; /* WebSocket: the error to send before closing */
+    buf_t err;                /* WebSocket: the error to send before closing */
     char perr[PARAM_ERR_MAX]; /* a refused parameter's message */
 } tail_state_t;
 

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r.kind != REPLY_HELLO && r.kind != REPLY_ACK && r.kind != REPLY_NACK &&
             r.kind != REPLY_ERROR)
             abort();
-        if (memchr(r.error, '\0', sizeof r.error) == NULL) abort();
+        if (memchr(r.error, '\0', sizeof r.error) == NULL)
+            abort();
     }
     return 0;
 }

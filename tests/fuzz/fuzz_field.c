@@ -169,8 +169,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         v->p[v->n - 1] != (YAJL_IS_OBJECT(r) ? '}' : ']'))
                         abort();
                 } else {
-                    const char *lit = YAJL_IS_TRUE(r) ? "true" : YAJL_IS_FALSE(r) ? "false"
-                                                                                  : "null";
+                    const char *lit = YAJL_IS_TRUE(r)    ? "true"
+                                      : YAJL_IS_FALSE(r) ? "false"
+                                                         : "null";
                     if (v->is_str || v->n != strlen(lit) || memcmp(v->p, lit, v->n))
                         abort();
                 }

@@ -179,8 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (a >= 0) {
             struct stat sa, sb;
-            if (fstat(a, &sa) || fstat(b, &sb) || sa.st_dev != sb.st_dev ||
-                sa.st_ino != sb.st_ino)
+            if (fstat(a, &sa) || fstat(b, &sb) || sa.st_dev != sb.st_dev || sa.st_ino != sb.st_ino)
                 abort();
             if (S_ISLNK(sa.st_mode) || !is_beneath(a, i))
                 abort();

@@ -200,15 +200,17 @@ static void on_end(http_conn_t *c)
 }
 
 static const http_handler_t h_sync = {"sync", 0, on_sync, on_body, NULL, NULL, NULL, on_end, NULL};
-static const http_handler_t h_body = {"body", 0, on_later, on_body, on_body_done_now,
-                                      NULL, NULL, on_end, NULL};
-static const http_handler_t h_async = {"async", 0, on_later, on_body, on_body_done_later,
-                                       NULL, NULL, on_end, NULL};
-static const http_handler_t h_early = {"early", 0, on_early, on_body, NULL, NULL, NULL, on_end, NULL};
-static const http_handler_t h_double = {"double", 0, on_double, NULL, NULL, NULL, NULL, on_end, NULL};
+static const http_handler_t h_body = {"body", 0,    on_later, on_body, on_body_done_now,
+                                      NULL,   NULL, on_end,   NULL};
+static const http_handler_t h_async = {"async", 0,    on_later, on_body, on_body_done_later,
+                                       NULL,    NULL, on_end,   NULL};
+static const http_handler_t h_early = {"early", 0,    on_early, on_body, NULL,
+                                       NULL,    NULL, on_end,   NULL};
+static const http_handler_t h_double = {"double", 0,    on_double, NULL, NULL,
+                                        NULL,     NULL, on_end,    NULL};
 static const http_handler_t h_close = {"close", 0, on_closer, NULL, NULL, NULL, NULL, on_end, NULL};
-static const http_handler_t h_stream = {"stream", 16, on_stream, NULL, NULL, on_writable,
-                                        NULL, on_end, NULL};
+static const http_handler_t h_stream = {"stream",    16,   on_stream, NULL, NULL,
+                                        on_writable, NULL, on_end,    NULL};
 
 static const http_route_t routes[] = {
     {.methods = HM_GET | HM_HEAD | HM_POST, .path = "/sync", .handler = &h_sync},
@@ -220,8 +222,7 @@ static const http_route_t routes[] = {
     {.methods = HM_GET, .path = "/close", .handler = &h_close},
     {.methods = HM_GET, .path = "/ws", .websocket = 1, .handler = &h_sync},
     {.methods = HM_GET | HM_POST, .path = "/w", .prefix = 1, .writes = 1, .handler = &h_body},
-    {.methods = HM_GET | HM_POST, .path = "/c", .writes = 1, .cors = 1,
-     .handler = &h_body},
+    {.methods = HM_GET | HM_POST, .path = "/c", .writes = 1, .cors = 1, .handler = &h_body},
     {.methods = HM_GET | HM_HEAD, .path = "/cs", .cors = 1, .handler = &h_stream},
 };
 

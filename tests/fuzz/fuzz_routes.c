@@ -90,7 +90,8 @@ static void write_file(const char *dir, const char *name, const char *text, size
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
-    if (!f || (n && fwrite(text, 1, n, f) != n) || fclose(f)) abort();
+    if (!f || (n && fwrite(text, 1, n, f) != n) || fclose(f))
+        abort();
 }
 
 /* The --tail-root tree. */
@@ -113,16 +114,20 @@ static void make_tree(const char *logs, const char *outside)
     write_file(logs, "empty.log", "", 0);
     write_file(logs, "bad.log", "\xff\xfe invalid \xc3 utf-8\n\x00 nul\n", 24);
     snprintf(p, sizeof p, "%s/sub", logs);
-    if (mkdir(p, 0755)) abort();
+    if (mkdir(p, 0755))
+        abort();
     write_file(p, "nested.log", "nested 1\nnested 2\n", 18);
     write_file(outside, "secret", "top secret\n", 11);
     snprintf(p, sizeof p, "%s/secret", outside);
     snprintf(q, sizeof q, "%s/escape", logs);
-    if (symlink(p, q)) abort();
+    if (symlink(p, q))
+        abort();
     snprintf(q, sizeof q, "%s/alias.log", logs);
-    if (symlink("app.log", q)) abort();
+    if (symlink("app.log", q))
+        abort();
     snprintf(q, sizeof q, "%s/pipe", logs);
-    if (mkfifo(q, 0644)) abort();
+    if (mkfifo(q, 0644))
+        abort();
 }
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -135,7 +140,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void cleanup(void)
 {
-    if (tmp[0]) nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    if (tmp[0])
+        nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static void setup(void)
@@ -144,12 +150,14 @@ static void setup(void)
     struct stat st;
     snprintf(tmp, sizeof tmp, "%s/fuzz_routes.XXXXXX",
              stat("/dev/shm", &st) == 0 && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (!mkdtemp(tmp)) abort();
+    if (!mkdtemp(tmp))
+        abort();
     atexit(cleanup);
     snprintf(data, sizeof data, "%s/data", tmp);
     snprintf(logs, sizeof logs, "%s/logs", tmp);
     snprintf(outside, sizeof outside, "%s/outside", tmp);
-    if (mkdir(logs, 0755) || mkdir(outside, 0755)) abort();
+    if (mkdir(logs, 0755) || mkdir(outside, 0755))
+        abort();
     make_tree(logs, outside);
 
     const char *level = getenv("FUZZ_HTTP_DEBUG") ? "debug" : "error";
@@ -192,12 +200,14 @@ static void setup(void)
                     (char *)level,
                     NULL};
     config_defaults(&srv.cfg);
-    if (config_from_args(&srv.cfg, (int)(sizeof argv / sizeof argv[0]) - 1, argv, stderr)) abort();
+    if (config_from_args(&srv.cfg, (int)(sizeof argv / sizeof argv[0]) - 1, argv, stderr))
+        abort();
     /* refusals are expected here, by the thousand */
     log_threshold = srv.cfg.log_level;
     signal(SIGPIPE, SIG_IGN);
     srv.started_ns = time_now_ns();
-    if (mkdir(srv.cfg.data, 0755)) abort();
+    if (mkdir(srv.cfg.data, 0755))
+        abort();
     uv_loop_init(&srv.loop);
     store_opts_t so = {
         .dir = srv.cfg.data,
@@ -222,7 +232,8 @@ static void setup(void)
         abort();
     }
     srv.roots = &roots;
-    if (routes_create(&srv)) abort();
+    if (routes_create(&srv))
+        abort();
     http_server_on_upgrade(srv.http, adopt, srv.ws);
 }
 
@@ -235,8 +246,10 @@ static size_t handoff_at;  /* hc_out's length when lws took over; SIZE_MAX: not 
  * what the client reads from here on is lws's. */
 static int adopt(void *arg, int fd, const char *bytes, size_t n)
 {
-    if (n < 4 || memcmp(bytes, "GET ", 4) != 0) abort(); /* the head is replayed as it was parsed */
-    if (client_fd >= 0) hc_drain(client_fd);
+    if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
+        abort(); /* the head is replayed as it was parsed */
+    if (client_fd >= 0)
+        hc_drain(client_fd);
     handoff_at = hc_out.len;
     return ws_adopt(arg, fd, bytes, n);
 }
@@ -249,35 +262,45 @@ static void check_frames(const unsigned char *p, size_t n)
     buf_t msg = BUF_INIT; /* a fragmented text message */
     int in_text = 0;
     while (n) {
-        if (n < 2) break;    /* cut at the end: lws gave up the connection */
+        if (n < 2)
+            break; /* cut at the end: lws gave up the connection */
         unsigned fin = p[0] & 0x80, rsv = p[0] & 0x70, op = p[0] & 0x0f;
-        if (closed) abort(); /* a frame after the close frame */
-        if (rsv || (p[1] & 0x80)) abort(); /* no extension was agreed; a server does not mask */
+        if (closed)
+            abort(); /* a frame after the close frame */
+        if (rsv || (p[1] & 0x80))
+            abort(); /* no extension was agreed; a server does not mask */
         uint64_t len = p[1] & 0x7f;
         size_t h = 2;
         if (len == 126) {
-            if (n < 4) break;
+            if (n < 4)
+                break;
             len = (uint64_t)p[2] << 8 | p[3];
             h = 4;
         } else if (len == 127) {
-            if (n < 10) break;
+            if (n < 10)
+                break;
             len = 0;
             for (int i = 0; i < 8; i++)
                 len = len << 8 | p[2 + i];
             h = 10;
         }
-        if (op >= 8 && (!fin || len > 125)) abort(); /* control frames are short and whole */
-        if (op != 0 && op != 1 && op != 2 && op != 8 && op != 9 && op != 10) abort();
-        if (len > n - h) break; /* cut at the end */
+        if (op >= 8 && (!fin || len > 125))
+            abort(); /* control frames are short and whole */
+        if (op != 0 && op != 1 && op != 2 && op != 8 && op != 9 && op != 10)
+            abort();
+        if (len > n - h)
+            break; /* cut at the end */
         const unsigned char *pl = p + h;
         if (op == 8) {
-            if (len == 1) abort();
+            if (len == 1)
+                abort();
             if (len >= 2) {
                 unsigned code = (unsigned)pl[0] << 8 | pl[1];
                 if (code < 1000 || code == 1004 || code == 1005 || code == 1006 ||
                     (code > 1014 && code < 3000) || code > 4999)
                     abort();
-                if (utf8_valid_prefix((const char *)pl + 2, len - 2) != len - 2) abort();
+                if (utf8_valid_prefix((const char *)pl + 2, len - 2) != len - 2)
+                    abort();
             }
             closed = 1;
         } else if (op == 1 || (op == 0 && in_text)) {
@@ -299,7 +322,8 @@ static void check_frames(const unsigned char *p, size_t n)
 
 static void check_lws(const char *p, size_t n)
 {
-    if (!n) return; /* lws closed without a word (a refused handshake) */
+    if (!n)
+        return; /* lws closed without a word (a refused handshake) */
     /* its answer to the handshake parses as HTTP: a 101 (the rest is
      * frames) or a refusal */
     size_t keep_n = HC_S.n;
@@ -307,7 +331,8 @@ static void check_lws(const char *p, size_t n)
     size_t used = hc_check_http(p, n);
     HC_S.n = keep_n;
     if (HC_S.p.upgrade) {
-        if (HC_S.p.status_code != 101) abort();
+        if (HC_S.p.status_code != 101)
+            abort();
         check_frames((const unsigned char *)p + used, n - used);
     }
 }
@@ -335,9 +360,11 @@ static int server_end_closed(int fd, ino_t ino)
 
 static int scan_check(void *arg, const record_t *r)
 {
-    uint64_t *st = arg;                    /* [0]: records read, [1]: the last seq */
-    if (st[0] && r->seq >= st[1]) abort(); /* newest first: seqs go down */
-    if (utf8_valid_prefix(r->msg.p, r->msg.n) != r->msg.n) abort();
+    uint64_t *st = arg; /* [0]: records read, [1]: the last seq */
+    if (st[0] && r->seq >= st[1])
+        abort(); /* newest first: seqs go down */
+    if (utf8_valid_prefix(r->msg.p, r->msg.n) != r->msg.n)
+        abort();
     st[1] = r->seq;
     return ++st[0] >= SCAN_MAX;
 }
@@ -347,8 +374,10 @@ static void check_store(void)
     filter_t f;
     filter_init(&f);
     uint64_t st[2] = {0, 0};
-    if (store_scan(srv.store, &f, 1, scan_check, st)) abort(); /* the store no longer reads back */
-    if (store_error(srv.store)) abort();
+    if (store_scan(srv.store, &f, 1, scan_check, st))
+        abort(); /* the store no longer reads back */
+    if (store_error(srv.store))
+        abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -358,7 +387,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
         ready = 1;
     }
-    if (size < 1 || size > 65536) return 0;
+    if (size < 1 || size > 65536)
+        return 0;
     unsigned mode = data[0] & 3;
     int vanish = (data[0] & 4) != 0;
     uint32_t seed = 0x9e3779b9u ^ data[0];
@@ -375,12 +405,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         before += st->status[i];
 
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv)) abort();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+        abort();
     struct stat sst;
-    if (fstat(sv[0], &sst)) abort();
+    if (fstat(sv[0], &sst))
+        abort();
     ino_t ino = sst.st_ino;
     client_fd = sv[1];
-    if (http_server_adopt(srv.http, sv[0], "127.0.0.1")) abort();
+    if (http_server_adopt(srv.http, sv[0], "127.0.0.1"))
+        abort();
 
     /* send in pieces, running the loop between them */
     size_t off = 0;
@@ -410,7 +443,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int p = 0; p < PASSES && !gone; p++) {
         pass(client_fd, p > WAIT_AFTER);
-        if (client_fd >= 0 && hc_drain(client_fd)) eof = 1;
+        if (client_fd >= 0 && hc_drain(client_fd))
+            eof = 1;
         gone = (client_fd < 0 || eof) && st->conns_open == 0 && server_end_closed(sv[0], ino) &&
                ws_open_count(srv.ws) == 0 && tail_count(srv.tail) == 0;
         if (!gone && p == PASSES / 2 && handoff_at != SIZE_MAX && client_fd >= 0) {
@@ -429,7 +463,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int p = 0; p < 8; p++)
         uv_run(&srv.loop, UV_RUN_NOWAIT); /* the handles' close callbacks */
-    if (client_fd >= 0) close(client_fd);
+    if (client_fd >= 0)
+        close(client_fd);
     client_fd = -1;
 
     if (!vanish) {
@@ -440,15 +475,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t http_n = handoff_at == SIZE_MAX ? hc_out.len : handoff_at;
         /* the HTTP layer's part: every reply whole (a stream may be cut at the
          * close, but not at a hand-off: nothing streams before an upgrade) */
-        if (hc_check_http(hc_out.data, http_n) != http_n) abort(); /* a 101 from the HTTP layer */
-        if (handoff_at != SIZE_MAX && HC_S.in_msg) abort();        /* a reply cut at the hand-off */
+        if (hc_check_http(hc_out.data, http_n) != http_n)
+            abort(); /* a 101 from the HTTP layer */
+        if (handoff_at != SIZE_MAX && HC_S.in_msg)
+            abort(); /* a reply cut at the hand-off */
         uint64_t after = 0;
         for (int i = 200; i < 600; i++)
             after += st->status[i];
         uint64_t counted = after - before;
         if (HC_S.n != counted && !(HC_S.in_msg && HC_S.n + 1 == counted))
             abort(); /* a completion counted and never sent, or sent uncounted */
-        if (handoff_at != SIZE_MAX) check_lws(hc_out.data + handoff_at, hc_out.len - handoff_at);
+        if (handoff_at != SIZE_MAX)
+            check_lws(hc_out.data + handoff_at, hc_out.len - handoff_at);
     }
     check_store();
     return 0;

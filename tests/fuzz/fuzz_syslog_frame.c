@@ -1,8 +1,8 @@
 /* fuzz_syslog_frame.c - RFC 6587 framing on arbitrary bytes. The first byte
  * picks max_line, the next two a split point. Checks: no frame is empty or
  * longer than max_line, and only a frame that starts with a digit is
- * unframed; the frames (bytes and flags) are the same unsplit, split in two, split at every byte and in uneven chunks;
- * a stream built from the input's lines, LF-framed or octet-counted (counts
+ * unframed; the frames (bytes and flags) are the same unsplit, split in two, split at every byte
+ * and in uneven chunks; a stream built from the input's lines, LF-framed or octet-counted (counts
  * up to the ceiling, 64 x max_line, so longer lines are cut by their count
  * and the stream stays in sync), gives back exactly those lines (cut to
  * max_line); and the same lines led by digits that are not octet counting

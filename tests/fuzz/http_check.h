@@ -46,7 +46,8 @@ static hc_reqs_t HC_R;
 static int hc_rq_begin(http_parser *p)
 {
     (void)p;
-    if (HC_R.n < HC_MAX_REQS) buf_reset(&HC_R.url[HC_R.n]);
+    if (HC_R.n < HC_MAX_REQS)
+        buf_reset(&HC_R.url[HC_R.n]);
     return 0;
 }
 
@@ -60,7 +61,8 @@ static int hc_rq_url(http_parser *p, const char *at, size_t n)
 
 static int hc_rq_headers(http_parser *p)
 {
-    if (HC_R.n < HC_MAX_REQS) HC_R.head[HC_R.n] = p->method == HTTP_HEAD;
+    if (HC_R.n < HC_MAX_REQS)
+        HC_R.head[HC_R.n] = p->method == HTTP_HEAD;
     HC_R.heads += p->method == HTTP_HEAD;
     HC_R.n++;
     return 0;
@@ -93,8 +95,10 @@ static int hc_drain(int fd)
             hc_out.len += (size_t)r;
             continue;
         }
-        if (r == 0) return 1;
-        if (errno == EAGAIN || errno == EINTR) return 0;
+        if (r == 0)
+            return 1;
+        if (errno == EAGAIN || errno == EINTR)
+            return 0;
         return 1; /* reset */
     }
 }
@@ -163,9 +167,11 @@ static int hc_rs_complete(http_parser *p)
 {
     (void)p;
     HC_S.in_msg = 0;
-    if (HC_S.status < 200) return 0; /* 100 Continue, 101 Switching Protocols */
+    if (HC_S.status < 200)
+        return 0; /* 100 Continue, 101 Switching Protocols */
     size_t i = HC_S.n++;
-    if (HC_S.on_response) HC_S.on_response(i, HC_S.status, &HC_S.body);
+    if (HC_S.on_response)
+        HC_S.on_response(i, HC_S.status, &HC_S.body);
     return 0;
 }
 
@@ -193,7 +199,8 @@ static size_t hc_check_http(const char *out, size_t len)
     size_t used = http_parser_execute(&HC_S.p, &hc_rs_settings, out ? out : "", len);
     if (HTTP_PARSER_ERRNO(&HC_S.p) != HPE_OK)
         abort(); /* the server sent something that is not HTTP */
-    if (used != len && !HC_S.p.upgrade) abort();
+    if (used != len && !HC_S.p.upgrade)
+        abort();
     if (HC_S.in_msg && !HC_S.chunked && !HC_S.p.upgrade)
         abort(); /* a reply cut short (only a stream may be, at the close) */
     return used;

@@ -45,7 +45,7 @@ static int topic_ref_match(const char *pattern, size_t pn, const char *topic, si
     unsigned char *m = malloc((p.count + 1) * cols);
     if (!m)
         abort();
-#define M(i, j) m[(i) * cols + (j)]
+#define M(i, j) m[(i)*cols + (j)]
     for (size_t i = p.count + 1; i-- > 0;) {
         for (size_t j = t.count + 1; j-- > 0;) {
             if (i == p.count) {

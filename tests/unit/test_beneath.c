@@ -115,7 +115,7 @@ static void test_plain_paths(void **state)
 static void test_refusals(void **state)
 {
     (void)state;
-    both("a/abs", "", ELOOP);  /* a symlink, even one that stays inside */
+    both("a/abs", "", ELOOP); /* a symlink, even one that stays inside */
     both("a/rel", "", ELOOP);
     both("up/out/f.log", "", ELOOP);
     both("a/../top.log", "", EXDEV);

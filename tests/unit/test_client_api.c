@@ -46,7 +46,8 @@ typedef struct fake {
 static int fake_has(fake_t *f, uint64_t no)
 {
     for (size_t i = 0; i < f->nn; i++)
-        if (f->nums[i] == no) return 1;
+        if (f->nums[i] == no)
+            return 1;
     return 0;
 }
 
@@ -60,7 +61,8 @@ static void fake_store(fake_t *f, uint64_t no, char **recs, size_t k)
         f->lines[f->n++] = recs[i];
         recs[i] = NULL;
     }
-    if (f->nn < MAX_NUMS) f->nums[f->nn++] = no;
+    if (f->nn < MAX_NUMS)
+        f->nums[f->nn++] = no;
 }
 
 static void say(int fd, const char *fmt, ...)
@@ -70,7 +72,8 @@ static void say(int fd, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(b, sizeof b, fmt, ap);
     va_end(ap);
-    if (write(fd, b, (size_t)n) != n) return;
+    if (write(fd, b, (size_t)n) != n)
+        return;
 }
 
 /* One connection: hello, then batches. Returns when it closes. */
@@ -84,7 +87,8 @@ static void fake_conn(fake_t *f, int fd)
     char **recs = NULL;
     for (;;) {
         ssize_t r = read(fd, buf + len, (1 << 20) - len);
-        if (r <= 0) break;
+        if (r <= 0)
+            break;
         len += (size_t)r;
         size_t start = 0;
         char *nl;
@@ -97,7 +101,8 @@ static void fake_conn(fake_t *f, int fd)
                 hello = 1;
                 f->hellos++;
                 const char *p = strstr(line, "\"producer\":\"");
-                if (p) sscanf(p + 12, "%79[^\"]", f->producer);
+                if (p)
+                    sscanf(p + 12, "%79[^\"]", f->producer);
                 say(fd,
                     "{\"logship\":\"hello\",\"version\":1,\"last_seq\":0,\"last_batch\":%llu}\n",
                     (unsigned long long)f->hello_last);
@@ -170,7 +175,8 @@ static void *fake_run(void *arg)
         int stop = f->stop;
         pthread_mutex_unlock(&f->mu);
         if (fd < 0 || stop) {
-            if (fd >= 0) close(fd);
+            if (fd >= 0)
+                close(fd);
             return NULL;
         }
         fake_conn(f, fd);
@@ -227,7 +233,8 @@ static void msg_of(const char *line, char *out, size_t cap)
     assert_non_null(p);
     p += 7;
     size_t n = strcspn(p, "\"");
-    if (n >= cap) n = cap - 1;
+    if (n >= cap)
+        n = cap - 1;
     memcpy(out, p, n);
     out[n] = '\0';
 }
@@ -258,7 +265,8 @@ static void *logger_thread(void *arg)
 {
     targ_t *t = arg;
     for (int i = 0; i < PER_THREAD; i++)
-        if (logship_logf(t->lg, LOGSHIP_INFO, "t%d %d", t->id, i) != 0) t->fails++;
+        if (logship_logf(t->lg, LOGSHIP_INFO, "t%d %d", t->id, i) != 0)
+            t->fails++;
     return NULL;
 }
 
@@ -313,7 +321,8 @@ static void run_series(fake_t *f, logship_opts_t *o, int n)
     assert_int_equal(logship_open(url_of(f), o, &lg), 0);
     for (int i = 0; i < n; i++) {
         assert_int_equal(logship_logf(lg, LOGSHIP_INFO, "r %d", i), 0);
-        if (i % 100 == 99) logship_flush(lg, 0); /* seal a batch now and then */
+        if (i % 100 == 99)
+            logship_flush(lg, 0); /* seal a batch now and then */
     }
     assert_int_equal(logship_close(lg), 0);
 }
@@ -330,7 +339,8 @@ static void check_once(fake_t *f, int n, int ordered)
         assert_int_equal(sscanf(m, "r %d", &k), 1);
         assert_false(seen[k]);
         seen[k] = 1;
-        if (ordered) assert_int_equal(k, (int)i);
+        if (ordered)
+            assert_int_equal(k, (int)i);
     }
     free(seen);
     pthread_mutex_unlock(&f->mu);
@@ -370,7 +380,8 @@ static void test_lost_ack(void **state)
     assert_int_equal(logship_open(url_of(f), &o, &lg), 0);
     for (int i = 0; i < 1000; i++) {
         assert_int_equal(logship_logf(lg, LOGSHIP_INFO, "r %d", i), 0);
-        if (i % 100 == 99) logship_flush(lg, 0);
+        if (i % 100 == 99)
+            logship_flush(lg, 0);
     }
     assert_int_equal(logship_flush(lg, 20000), 0);
     logship_stats_t st;
@@ -438,7 +449,8 @@ static void test_positions(void **state)
         snprintf(m, sizeof m, "r %d", i - 1);
         logship_record_t r = {.level = LOGSHIP_INFO, .msg = m, .pos = 500 + (uint64_t)i * 10};
         assert_int_equal(logship_write(lg, &r), 0);
-        if (i % 100 == 0) logship_flush(lg, 10000);
+        if (i % 100 == 0)
+            logship_flush(lg, 10000);
     }
     assert_int_equal(logship_close(lg), 0);
     check_once(f, 300, 1);

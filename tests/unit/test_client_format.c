@@ -176,7 +176,8 @@ static void test_reply_parse(void **state)
         "{\"logship\":\"nack\",\"batch\":1,\"error\":\"\x01\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (proto_parse_reply(bad[i], strlen(bad[i]), &r) == 0) fail_msg("accepted: %s", bad[i]);
+        if (proto_parse_reply(bad[i], strlen(bad[i]), &r) == 0)
+            fail_msg("accepted: %s", bad[i]);
 }
 
 static void test_lines_out(void **state)

@@ -30,7 +30,8 @@ static int put(queue_t *q, uint32_t who, uint64_t seq, size_t len)
 {
     size_t size = rec_size(len);
     char *p = queue_reserve(q, size);
-    if (!p) return -1;
+    if (!p)
+        return -1;
     trec_t t = {who, (uint32_t)len, seq};
     memcpy(p, &t, sizeof t);
     memset(p + sizeof t, (int)(seq & 0xFF), len);
@@ -47,12 +48,14 @@ static size_t parse_quiet(const char *out, size_t n, trec_t *recs, size_t max)
     for (size_t off = 0; off < n;) {
         uint32_t size;
         memcpy(&size, out + off, 4);
-        if (size < QUEUE_SLOT_HDR + sizeof(trec_t) || size % 8 || k == max) return (size_t)-1;
+        if (size < QUEUE_SLOT_HDR + sizeof(trec_t) || size % 8 || k == max)
+            return (size_t)-1;
         trec_t t;
         memcpy(&t, out + off + QUEUE_SLOT_HDR, sizeof t);
         const unsigned char *f = (const unsigned char *)out + off + QUEUE_SLOT_HDR + sizeof t;
         for (size_t i = 0; i < t.len; i++)
-            if (f[i] != (unsigned char)(t.seq & 0xFF)) return (size_t)-1;
+            if (f[i] != (unsigned char)(t.seq & 0xFF))
+                return (size_t)-1;
         recs[k++] = t;
         off += size;
     }
@@ -247,7 +250,8 @@ static void *producer(void *arg)
         while (put(&st->q, a->who, i, len) != 0) {
             if (st->evict) {
                 int d = queue_evict(&st->q, rec_size(len));
-                if (d > 0) atomic_fetch_add(&st->evicted, (uint64_t)d);
+                if (d > 0)
+                    atomic_fetch_add(&st->evicted, (uint64_t)d);
             } else {
                 sched_yield();
             }
@@ -281,8 +285,10 @@ static void *consumer(void *arg)
             st->last[w] = recs[i].seq;
             st->got[w]++;
         }
-        if (done && n == 0 && queue_used(&st->q) == 0) return NULL;
-        if (n == 0) sched_yield();
+        if (done && n == 0 && queue_used(&st->q) == 0)
+            return NULL;
+        if (n == 0)
+            sched_yield();
     }
 }
 

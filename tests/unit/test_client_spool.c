@@ -148,7 +148,8 @@ static const char *only_file(char *out, size_t cap)
     DIR *d = opendir(dir);
     struct dirent *de;
     while ((de = readdir(d)))
-        if (strncmp(de->d_name, "spool-", 6) == 0) snprintf(out, cap, "%s/%s", dir, de->d_name);
+        if (strncmp(de->d_name, "spool-", 6) == 0)
+            snprintf(out, cap, "%s/%s", dir, de->d_name);
     closedir(d);
     return out;
 }
@@ -212,7 +213,8 @@ static void test_limit(void **state)
         cbatch_t *b = make(&a, 2);
         int rc = spool_append(s, b);
         cbatch_free(b);
-        if (rc) break;
+        if (rc)
+            break;
         n++;
     }
     assert_true(n > 10 && n < 4096 / 100);

@@ -176,18 +176,22 @@ static void test_values(void **state)
     assert_int_equal(c->allowed_origins.n, 1);
     assert_string_equal(c->allowed_origins.ptr[0], "https://a.example");
     /* --cors-origin takes origins as browsers send them, and '*' */
-    static const char *const good[] = {"*", "null", "http://localhost:3000", "https://app.example",
-                                       "http://127.0.0.1:8080", "http://[::1]:9000",
+    static const char *const good[] = {"*",
+                                       "null",
+                                       "http://localhost:3000",
+                                       "https://app.example",
+                                       "http://127.0.0.1:8080",
+                                       "http://[::1]:9000",
                                        "https://a-b.example.org"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
         if (config_set(c, "cors-origin", good[i], &why))
             fail_msg("cors-origin %s refused: %s", good[i], why);
     assert_int_equal(c->cors_origins.n, 7);
     assert_string_equal(c->cors_origins.ptr[2], "http://localhost:3000");
-    static const char *const bad[] = {"app.example", "http://app.example/", "http://a.example/x",
-                                      "ftp://a.example", "http://", "http://a.example:",
-                                      "http://a.example:123456", "http://a b", "https://[::1",
-                                      "http://a.example?x"};
+    static const char *const bad[] = {
+        "app.example",  "http://app.example/", "http://a.example/x",      "ftp://a.example",
+        "http://",      "http://a.example:",   "http://a.example:123456", "http://a b",
+        "https://[::1", "http://a.example?x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (config_set(c, "cors-origin", bad[i], &why) == 0)
             fail_msg("cors-origin %s accepted", bad[i]);

@@ -123,7 +123,7 @@ static void test_escapes_are_refused(void **state)
     assert_non_null(refused("a/.."));
     assert_non_null(refused("/etc/passwd"));
     assert_non_null(refused("a//etc/passwd"));
-    assert_non_null(refused("a/sub"));  /* a directory */
+    assert_non_null(refused("a/sub")); /* a directory */
     assert_non_null(refused("a/"));
     assert_non_null(refused("a"));
     assert_non_null(refused("zz/app.log"));

@@ -16,7 +16,7 @@
 #include "route/glob.h"
 #include "route/jfield.h"
 
-#define SEC 1000000000LL
+#define SEC   1000000000LL
 #define T2024 (1732186000LL * SEC)
 
 static int set(filter_t *f, const char *k, const char *v)
@@ -327,7 +327,6 @@ static void test_combined(void **state)
     assert_false(filter_match(&f, &r));
 }
 
-
 /* ---- glob ------------------------------------------------------------------ */
 
 static int gm(const char *pat, const char *text)
@@ -366,7 +365,7 @@ static void test_glob_shapes(void **state)
     assert_int_equal(kind("***"), GLOB_ANY);
     assert_int_equal(kind("web-?"), GLOB_GENERAL);
     assert_int_equal(kind("a*b"), GLOB_GENERAL);
-    assert_int_equal(kind("a\\*"), GLOB_GENERAL); /* an escaped star is a literal */
+    assert_int_equal(kind("a\\*"), GLOB_GENERAL);   /* an escaped star is a literal */
     assert_int_equal(kind("C:\\temp"), GLOB_EXACT); /* a backslash before t is itself */
 
     glob_t g;
@@ -427,7 +426,8 @@ static void test_glob_match(void **state)
     assert_true(gm("say \"?\"", "say \"x\""));
     assert_true(gm("*\\\\*", "C:\\dir"));
     assert_true(gm("?", "\n"));
-    assert_true(gm("a?b", "a\x01" "b"));
+    assert_true(gm("a?b", "a\x01"
+                          "b"));
 }
 
 static void test_glob_json(void **state)
@@ -480,7 +480,8 @@ static vals_t lookup(const char *json, const char *name)
 static void test_jfield(void **state)
 {
     (void)state;
-    vals_t v = lookup("{\"status\":500,\"user.id\":42,\"ok\":true,\"n\":null,\"m\":\"x\"}", "status");
+    vals_t v =
+        lookup("{\"status\":500,\"user.id\":42,\"ok\":true,\"n\":null,\"m\":\"x\"}", "status");
     assert_int_equal(v.n, 1);
     assert_string_equal(v.got[0], "500");
     v = lookup("{\"status\":500,\"user.id\":42,\"ok\":true}", "user.id");
@@ -698,8 +699,12 @@ static void test_qi(void **state)
 
     /* against a plain search, over many needles and haystacks */
     const char *hay = "The quick brown FOX jumps over the lazy dog; the Fox again, fOx!";
-    const char *needles[] = {"fox", "FOX J", "x", "the", "DOG;", "g, fox!", "aa", "lazy dogs",
-                             "t", "HE QUICK BROWN FOX JUMPS OVER THE LAZY DOG; THE FOX AGAIN, FOX!"};
+    const char *needles[] = {
+        "fox",  "FOX J",
+        "x",    "the",
+        "DOG;", "g, fox!",
+        "aa",   "lazy dogs",
+        "t",    "HE QUICK BROWN FOX JUMPS OVER THE LAZY DOG; THE FOX AGAIN, FOX!"};
     for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++) {
         assert_int_equal(set(&f, "q", ""), 0);
         assert_int_equal(set(&f, "qi", needles[i]), 0);
@@ -755,8 +760,8 @@ static void test_own_and_key(void **state)
     filter_key(&b, &k2);
     assert_int_equal(k1.len, k2.len);
     assert_memory_equal(k1.data, k2.data, k1.len);
-    const char *keys[][2] = {{"app", "x"}, {"host", "x"}, {"field.x", "y"}, {"qi", "x"},
-                             {"q", "x"}, {"level", "error"}};
+    const char *keys[][2] = {{"app", "x"}, {"host", "x"}, {"field.x", "y"},
+                             {"qi", "x"},  {"q", "x"},    {"level", "error"}};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         b = a;
         set(&b, keys[i][0], keys[i][1]);

@@ -128,7 +128,9 @@ static void test_escapes_controls(void **state)
     assert_string_equal(ESC("nul\0del\x7f"), "nul\\x00del\\x7f");
     assert_string_equal(ESC("bell\a"), "bell\\x07");
     /* C1 controls, e.g. U+009B (8-bit CSI), and bidi overrides */
-    assert_string_equal(ESC("\xc2\x9b" "31m"), "\\u009b31m");
+    assert_string_equal(ESC("\xc2\x9b"
+                            "31m"),
+                        "\\u009b31m");
     assert_string_equal(ESC("x\xe2\x80\xaey"), "x\\u202ey");
     assert_string_equal(ESC("x\xe2\x81\xa6y"), "x\\u2066y");
     /* printable UTF-8 passes unchanged */
@@ -208,8 +210,7 @@ static void test_missing_members(void **state)
 {
     (void)state;
     assert_string_equal(line("{\"msg\":\"only\"}", 0), "[-] [-] - - -: only\n");
-    assert_string_equal(line("{\"ts\":\"yesterday\",\"level\":\"info\",\"app\":\"\",\"msg\":7}",
-                             0),
+    assert_string_equal(line("{\"ts\":\"yesterday\",\"level\":\"info\",\"app\":\"\",\"msg\":7}", 0),
                         "[yesterday] [INFO] - - : 7\n");
     assert_string_equal(line("{\"ts\":null,\"level\":true,\"app\":\"a\",\"msg\":null}", 0),
                         "[-] [-] - - a: -\n");
@@ -219,8 +220,16 @@ static void test_not_a_record(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "[]", "[{\"msg\":\"x\"}]", "\"msg\"", "42", "null", "{\"msg\":", "{\"msg\":\"x\"} {}",
-        "{\"msg\":\"x\"}garbage", "{msg:1}",
+        "",
+        "[]",
+        "[{\"msg\":\"x\"}]",
+        "\"msg\"",
+        "42",
+        "null",
+        "{\"msg\":",
+        "{\"msg\":\"x\"} {}",
+        "{\"msg\":\"x\"}garbage",
+        "{msg:1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         buf_reset(&out);
@@ -263,7 +272,8 @@ static const char *const REC =
     "{\"seq\":42,\"ts\":\"2026-11-21T10:45:56.5Z\",\"level\":\"error\",\"topic\":\"local3.error\","
     "\"host\":\"h1\",\"app\":\"web\",\"pid\":\"77\",\"msg\":\"disk full\","
     "\"fields\":{\"user.id\":42,\"user.name\":\"ann\",\"ok\":true,\"none\":null,"
-    "\"tags\":[1,\"x\"],\"deep\":{\"a\":{\"b\":[]}},\"evil\":\"a\\u001b[2J\xe2\x80\xae" "b\"}}";
+    "\"tags\":[1,\"x\"],\"deep\":{\"a\":{\"b\":[]}},\"evil\":\"a\\u001b[2J\xe2\x80\xae"
+    "b\"}}";
 
 static void test_template(void **state)
 {
@@ -286,17 +296,17 @@ static void test_template(void **state)
 static void test_template_fields(void **state)
 {
     (void)state;
-    assert_string_equal(templ("{fields.user.id} {fields.user.name} {fields.ok} {fields.none}",
-                              REC, 0),
-                        "42 ann true null\n");
+    assert_string_equal(
+        templ("{fields.user.id} {fields.user.name} {fields.ok} {fields.none}", REC, 0),
+        "42 ann true null\n");
     assert_string_equal(templ("{fields.tags} {fields.deep} {fields.missing}", REC, 0),
                         "[1,\"x\"] {\"a\":{\"b\":[]}} -\n");
     /* a string field is text, escaped; the fields object is JSON, with the
      * same characters as \u escapes (still valid JSON) */
     assert_string_equal(templ("{fields.evil}", REC, 0), "a\\x1b[2J\\u202eb\n");
-    assert_string_equal(templ("{fields}",
-                              "{\"fields\":{\"e\":\"a\\u001b\xe2\x80\xae\",\"n\":1}}", 0),
-                        "{\"e\":\"a\\u001b\\u202e\",\"n\":1}\n");
+    assert_string_equal(
+        templ("{fields}", "{\"fields\":{\"e\":\"a\\u001b\xe2\x80\xae\",\"n\":1}}", 0),
+        "{\"e\":\"a\\u001b\\u202e\",\"n\":1}\n");
     /* nested members of other values are not fields */
     assert_string_equal(templ("{fields.a}|{msg}", "{\"msg\":{\"a\":1},\"fields\":\"a\"}", 0),
                         "-|-\n");
@@ -308,14 +318,10 @@ static void test_template_errors(void **state)
     static const struct {
         const char *tpl, *says;
     } bad[] = {
-        {"{nope}", "not {nope}"},
-        {"{msg} {TS}", "not {TS}"},
-        {"{fields.}", "not {fields.}"},
-        {"{}", "not {}"},
-        {"{error}", "not {error}"},
-        {"{msg", "'{' without '}'"},
-        {"a { {msg}", "'{' without '}'"},
-        {"msg}", "'}' without '{'"},
+        {"{nope}", "not {nope}"},         {"{msg} {TS}", "not {TS}"},
+        {"{fields.}", "not {fields.}"},   {"{}", "not {}"},
+        {"{error}", "not {error}"},       {"{msg", "'{' without '}'"},
+        {"a { {msg}", "'{' without '}'"}, {"msg}", "'}' without '{'"},
         {"{m\x1bsg}", "not {m\\x1bsg}"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -332,12 +338,18 @@ static void test_template_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_human_line),      cmocka_unit_test(test_local_time),
-        cmocka_unit_test(test_levels),          cmocka_unit_test(test_color),
-        cmocka_unit_test(test_escapes_controls), cmocka_unit_test(test_missing_members),
-        cmocka_unit_test(test_not_a_record),    cmocka_unit_test(test_error_body),
-        cmocka_unit_test(test_escapes_every_bidi_control), cmocka_unit_test(test_json_safe),
-        cmocka_unit_test(test_template),        cmocka_unit_test(test_template_fields),
+        cmocka_unit_test(test_human_line),
+        cmocka_unit_test(test_local_time),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_color),
+        cmocka_unit_test(test_escapes_controls),
+        cmocka_unit_test(test_missing_members),
+        cmocka_unit_test(test_not_a_record),
+        cmocka_unit_test(test_error_body),
+        cmocka_unit_test(test_escapes_every_bidi_control),
+        cmocka_unit_test(test_json_safe),
+        cmocka_unit_test(test_template),
+        cmocka_unit_test(test_template_fields),
         cmocka_unit_test(test_template_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

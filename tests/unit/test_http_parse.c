@@ -27,7 +27,7 @@
 
 #define PY_FIELDS                                                                                  \
     "{\"pathname\":\"/srv/app/main.py\",\"filename\":\"main.py\",\"module\":\"main\","             \
-    "\"lineno\":42,\"funcName\":\"handle\",\"thread\":140234,\"threadName\":\"MainThread\","        \
+    "\"lineno\":42,\"funcName\":\"handle\",\"thread\":140234,\"threadName\":\"MainThread\","       \
     "\"processName\":\"MainProcess\"}"
 
 static http_parse_t hp;
@@ -322,8 +322,7 @@ static void test_json_bodies(void **state)
     assert_string_equal(err, "no valid records in body");
     assert_int_equal(rep.rejected, 2);
 
-    assert_int_equal(body(HTTP_BODY_NDJSON, "{\"msg\":\"1\"}\nbad\n{\"msg\":\"3\"}\n", &err),
-                     200);
+    assert_int_equal(body(HTTP_BODY_NDJSON, "{\"msg\":\"1\"}\nbad\n{\"msg\":\"3\"}\n", &err), 200);
     assert_int_equal(b.count, 2);
     assert_int_equal(rep.rejected, 1);
     assert_int_equal(body(HTTP_BODY_NDJSON, "bad\nworse\n", &err), 400);
@@ -394,14 +393,10 @@ static void test_defaults_from_query(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_body_kind),
-        cmocka_unit_test(test_form_classic),
-        cmocka_unit_test(test_form_python),
-        cmocka_unit_test(test_form_python_args),
-        cmocka_unit_test(test_form_errors),
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_json_bodies),
-        cmocka_unit_test(test_empty_and_unknown),
+        cmocka_unit_test(test_body_kind),           cmocka_unit_test(test_form_classic),
+        cmocka_unit_test(test_form_python),         cmocka_unit_test(test_form_python_args),
+        cmocka_unit_test(test_form_errors),         cmocka_unit_test(test_text),
+        cmocka_unit_test(test_json_bodies),         cmocka_unit_test(test_empty_and_unknown),
         cmocka_unit_test(test_defaults_from_query),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

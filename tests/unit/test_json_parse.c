@@ -216,7 +216,8 @@ static void test_timestamps(void **state)
 {
     (void)state;
     assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"2024-11-21T10:46:40Z\"}").ts, T2024);
-    assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"2024-11-21T11:46:40.25+01:00\"}").ts, T2024 + SEC / 4);
+    assert_int_equal(one("{\"msg\":\"m\",\"ts\":\"2024-11-21T11:46:40.25+01:00\"}").ts,
+                     T2024 + SEC / 4);
     assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000.5}").ts, T2024 + SEC / 2);
     assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000123}").ts, T2024 + 123000000);
     assert_int_equal(one("{\"msg\":\"m\",\"ts\":1732186000123456789}").ts, T2024 + 123456789);

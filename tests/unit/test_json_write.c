@@ -57,25 +57,27 @@ static void test_escapes(void **state)
 static void test_utf8_passes(void **state)
 {
     (void)state;
-    JS("caf\xC3\xA9", "\"caf\xC3\xA9\"");                       /* 2-byte */
-    JS("\xE2\x82\xAC 5", "\"\xE2\x82\xAC 5\"");                 /* 3-byte */
-    JS("\xF0\x9F\x98\x80!", "\"\xF0\x9F\x98\x80!\"");           /* 4-byte */
-    JS("\xF4\x8F\xBF\xBF", "\"\xF4\x8F\xBF\xBF\"");             /* U+10FFFF */
-    JS("\xEF\xBB\xBF", "\"\xEF\xBB\xBF\"");                     /* BOM */
+    JS("caf\xC3\xA9", "\"caf\xC3\xA9\"");             /* 2-byte */
+    JS("\xE2\x82\xAC 5", "\"\xE2\x82\xAC 5\"");       /* 3-byte */
+    JS("\xF0\x9F\x98\x80!", "\"\xF0\x9F\x98\x80!\""); /* 4-byte */
+    JS("\xF4\x8F\xBF\xBF", "\"\xF4\x8F\xBF\xBF\"");   /* U+10FFFF */
+    JS("\xEF\xBB\xBF", "\"\xEF\xBB\xBF\"");           /* BOM */
     JS("\xC3\xA9\"\xC3\xA9", "\"\xC3\xA9\\\"\xC3\xA9\"");
 }
 
 static void test_invalid_becomes_fffd(void **state)
 {
     (void)state;
-    JS("\x80", "\"" FFFD "\"");                    /* lone continuation */
-    JS("a\xBF" "b", "\"a" FFFD "b\"");
-    JS("ab\xE2\x82", "\"ab" FFFD "\"");            /* truncated at end */
+    JS("\x80", "\"" FFFD "\""); /* lone continuation */
+    JS("a\xBF"
+       "b",
+       "\"a" FFFD "b\"");
+    JS("ab\xE2\x82", "\"ab" FFFD "\""); /* truncated at end */
     JS("\xF0\x9F\x98", "\"" FFFD "\"");
     JS("\xC3", "\"" FFFD "\"");
-    JS("\xC0\x80", "\"" FFFD FFFD "\"");           /* overlong NUL */
-    JS("\xE0\x80\x80", "\"" FFFD FFFD FFFD "\""); /* overlong */
-    JS("\xED\xA0\x80", "\"" FFFD FFFD FFFD "\""); /* surrogate */
+    JS("\xC0\x80", "\"" FFFD FFFD "\"");                   /* overlong NUL */
+    JS("\xE0\x80\x80", "\"" FFFD FFFD FFFD "\"");          /* overlong */
+    JS("\xED\xA0\x80", "\"" FFFD FFFD FFFD "\"");          /* surrogate */
     JS("\xF4\x90\x80\x80", "\"" FFFD FFFD FFFD FFFD "\""); /* > U+10FFFF */
     JS("\xC3\x28", "\"" FFFD "(\"");
     /* the byte after a bad lead is escaped if it needs to be */
@@ -232,7 +234,7 @@ static void test_random_strings(void **state)
 {
     (void)state;
     /* bias toward the interesting bytes: controls, quotes, UTF-8 leads */
-    static const unsigned char pick[] = {0x00, 0x1f, '"', '\\', 'a', 0x7f, 0x80, 0xBF,
+    static const unsigned char pick[] = {0x00, 0x1f, '"',  '\\', 'a',  0x7f, 0x80, 0xBF,
                                          0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4,
                                          0xF5, 0xFF, 0xA0, 0x9F, 0x90, 0x8F, '\n', ' '};
     char in[64];
@@ -249,12 +251,9 @@ static void test_random_strings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain),
-        cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_utf8_passes),
-        cmocka_unit_test(test_invalid_becomes_fffd),
-        cmocka_unit_test(test_body_and_key),
-        cmocka_unit_test(test_every_single_byte),
+        cmocka_unit_test(test_plain),          cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_utf8_passes),    cmocka_unit_test(test_invalid_becomes_fffd),
+        cmocka_unit_test(test_body_and_key),   cmocka_unit_test(test_every_single_byte),
         cmocka_unit_test(test_random_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

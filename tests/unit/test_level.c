@@ -18,7 +18,7 @@ static void test_canonical_names(void **state)
 {
     (void)state;
     static const char *const names[8] = {"emerg",   "alert",  "crit", "error",
-                                          "warning", "notice", "info", "debug"};
+                                         "warning", "notice", "info", "debug"};
     for (int i = 0; i < 8; i++) {
         assert_int_equal(lp(names[i]), i);
         /* the canonical name round-trips through level_name */
@@ -138,7 +138,7 @@ static void test_names(void **state)
 {
     (void)state;
     static const char *const upper[8] = {"EMERG",   "ALERT",  "CRIT", "ERROR",
-                                          "WARNING", "NOTICE", "INFO", "DEBUG"};
+                                         "WARNING", "NOTICE", "INFO", "DEBUG"};
     for (int i = 0; i < 8; i++)
         assert_string_equal(level_name_upper(i), upper[i]);
     assert_string_equal(level_name(-1), "unknown");

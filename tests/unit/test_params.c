@@ -76,11 +76,11 @@ static void test_invalid_utf8(void **state)
     } bad[] = {
         {"q=%FF", "parameter 'q' is not valid UTF-8"},
         {"topic=web&level=%C3%28", "parameter 'level' is not valid UTF-8"},
-        {"host=a%C3", "parameter 'host' is not valid UTF-8"},           /* cut sequence */
-        {"app=%C0%AF", "parameter 'app' is not valid UTF-8"},           /* overlong '/' */
-        {"topic=%ED%A0%80", "parameter 'topic' is not valid UTF-8"},    /* a surrogate */
-        {"q=%F4%90%80%80", "parameter 'q' is not valid UTF-8"},         /* above U+10FFFF */
-        {"zz%FF=1", "a parameter name is not valid UTF-8"},             /* never quoted */
+        {"host=a%C3", "parameter 'host' is not valid UTF-8"},        /* cut sequence */
+        {"app=%C0%AF", "parameter 'app' is not valid UTF-8"},        /* overlong '/' */
+        {"topic=%ED%A0%80", "parameter 'topic' is not valid UTF-8"}, /* a surrogate */
+        {"q=%F4%90%80%80", "parameter 'q' is not valid UTF-8"},      /* above U+10FFFF */
+        {"zz%FF=1", "a parameter name is not valid UTF-8"},          /* never quoted */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(check(bad[i].qs, NULL), -1);

@@ -209,9 +209,9 @@ static void test_dict(void **state)
     fmt("%(k)s", "{\"k\": None}", "None");
     fmt("%(\xC3\xA9)s", "{'\xC3\xA9': 1}", "1");
     fails("%(missing)s", "{'x': 1}");
-    fails("%(x)s", "('x',)");  /* a key needs a dict */
-    fails("%(x", "{'x': 1}");  /* no closing parenthesis */
-    fails("%(x)", "{'x': 1}"); /* no conversion */
+    fails("%(x)s", "('x',)");   /* a key needs a dict */
+    fails("%(x", "{'x': 1}");   /* no closing parenthesis */
+    fails("%(x)", "{'x': 1}");  /* no conversion */
     fails("%(x)s", "{1: 'a'}"); /* only str keys */
     fails("%(x)s", "{'x' 1}");
 }
@@ -250,15 +250,15 @@ static void test_unparseable(void **state)
 static void test_bad_templates(void **state)
 {
     (void)state;
-    fails("50%", "(1,)");        /* incomplete format */
+    fails("50%", "(1,)"); /* incomplete format */
     fails("%5", "(1,)");
-    fails("%z", "(1,)");         /* unsupported character */
-    fails("%d", "('a',)");       /* %d needs a number */
+    fails("%z", "(1,)");   /* unsupported character */
+    fails("%d", "('a',)"); /* %d needs a number */
     fails("%f", "(None,)");
-    fails("%x", "(1.5,)");       /* Python: an integer is required */
+    fails("%x", "(1.5,)"); /* Python: an integer is required */
     fails("%o", "('8',)");
-    fails("%lld", "(1,)");       /* one length modifier at most */
-    fails_n("%\0", 2, "(1,)");   /* a NUL is not a conversion */
+    fails("%lld", "(1,)");     /* one length modifier at most */
+    fails_n("%\0", 2, "(1,)"); /* a NUL is not a conversion */
     fails_n("%5\0", 3, "(1,)");
 }
 

@@ -178,11 +178,10 @@ static void test_to_json(void **state)
     record_t r = sample();
     buf_t b = BUF_INIT;
     record_to_json(&b, &r);
-    assert_string_equal(buf_cstr(&b),
-                        "{\"seq\":42,\"ts\":\"2024-11-21T10:46:40.123456789Z\","
-                        "\"level\":\"warning\",\"topic\":\"web.api\",\"host\":\"h1\","
-                        "\"app\":\"web\",\"pid\":\"123\",\"msg\":\"hi \\\"x\\\"\\n\","
-                        "\"fields\":{\"a\":1},\"truncated\":true}");
+    assert_string_equal(buf_cstr(&b), "{\"seq\":42,\"ts\":\"2024-11-21T10:46:40.123456789Z\","
+                                      "\"level\":\"warning\",\"topic\":\"web.api\",\"host\":\"h1\","
+                                      "\"app\":\"web\",\"pid\":\"123\",\"msg\":\"hi \\\"x\\\"\\n\","
+                                      "\"fields\":{\"a\":1},\"truncated\":true}");
 
     /* host, pid, fields and truncated appear only when set */
     record_t m;

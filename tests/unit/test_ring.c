@@ -357,14 +357,10 @@ static void test_wrap_stress(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_push_get),
-        cmocka_unit_test(test_seq_gaps),
-        cmocka_unit_test(test_evict_by_count),
-        cmocka_unit_test(test_evict_by_bytes),
-        cmocka_unit_test(test_frame_larger_than_ring),
-        cmocka_unit_test(test_clear),
-        cmocka_unit_test(test_wrap_stress),
+        cmocka_unit_test(test_empty),          cmocka_unit_test(test_push_get),
+        cmocka_unit_test(test_seq_gaps),       cmocka_unit_test(test_evict_by_count),
+        cmocka_unit_test(test_evict_by_bytes), cmocka_unit_test(test_frame_larger_than_ring),
+        cmocka_unit_test(test_clear),          cmocka_unit_test(test_wrap_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

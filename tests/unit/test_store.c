@@ -268,7 +268,7 @@ static void test_append_scan_restart(void **state)
 
     open_store(f, &o);
     assert_int_equal(store_last_seq(f->s), 5);
-    assert_int_equal(ring_count(store_ring(f->s)), 5); /* the window is refilled */
+    assert_int_equal(ring_count(store_ring(f->s)), 5);     /* the window is refilled */
     assert_int_equal(append(f, "c", 1, NULL, 0, NULL), 6); /* no gap after a clean stop */
     c = scan_all(f->s, 0, 0);
     assert_int_equal(c->n, 6);

@@ -49,9 +49,9 @@ static void on_frame(void *arg, const char *p, size_t n, int truncated, const ch
     f->unframed = unframed;
     f->in_data = g->data && p >= g->data && p + n <= g->data + g->data_n;
     if (!f->in_data) /* else it is the framer's own buffer, or its head */
-        assert_true((p >= g->framer->head && p + n <= g->framer->head + SYSLOG_HEAD_MAX) ||
-                    (g->framer->buf && p >= g->framer->buf &&
-                     p + n <= g->framer->buf + g->framer->cap));
+        assert_true(
+            (p >= g->framer->head && p + n <= g->framer->head + SYSLOG_HEAD_MAX) ||
+            (g->framer->buf && p >= g->framer->buf && p + n <= g->framer->buf + g->framer->cap));
 }
 
 static void feed(syslog_framer_t *fr, got_t *g, const char *s, size_t n)
@@ -392,7 +392,9 @@ static void test_digit_led_lines(void **state)
     assert_int_equal(g.count, 2);
     unframed_is(&g, 0, "5", 0, SYSLOG_UNFRAMED_NO_SP);
     frame_is(&g, 1, "<13>x", 0);
-    run("5\0" "42", 4, 100, &g);
+    run("5\0"
+        "42",
+        4, 100, &g);
     assert_int_equal(g.count, 2);
     unframed_is(&g, 0, "5", 0, SYSLOG_UNFRAMED_NO_SP);
     unframed_is(&g, 1, "42", 0, SYSLOG_UNFRAMED_NO_SP); /* at finish */
@@ -400,7 +402,7 @@ static void test_digit_led_lines(void **state)
     assert_int_equal(g.count, 2);
     unframed_is(&g, 0, "0 <13>x", 0, SYSLOG_UNFRAMED_ZERO);
     unframed_is(&g, 1, "5  <x", 0, SYSLOG_UNFRAMED_NO_PRI); /* one SP only */
-    run_s("6401 <13>x\n", 100, &g); /* over the ceiling, 64 x 100 */
+    run_s("6401 <13>x\n", 100, &g);                         /* over the ceiling, 64 x 100 */
     unframed_is(&g, 0, "6401 <13>x", 0, SYSLOG_UNFRAMED_TOO_LONG);
     /* a digit inside a line or an octet-counted frame is data */
     run_s("<13>5 apples\n9 <13>5 abc", 100, &g);

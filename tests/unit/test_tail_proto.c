@@ -133,7 +133,8 @@ static void test_controls(void **state)
     assert_int_equal(m.kind, TAIL_PROTO_TRUNCATED);
 
     assert_int_equal(parse("{\"type\":\"hint\",\"hint\":\"topic 'web' has no wildcard: did "
-                           "you mean 'web.#'?\"}"), 0);
+                           "you mean 'web.#'?\"}"),
+                     0);
     assert_int_equal(m.kind, TAIL_PROTO_HINT);
     assert_true(slice_eq(m.hint, "topic 'web' has no wildcard: did you mean 'web.#'?"));
     assert_null(m.error.p);
@@ -160,10 +161,9 @@ static void test_not_messages(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",           "   ",         "42",      "\"text\"",         "null",
-        "[1]",        "[[\"a\"]]",   "[true]",  "[{}",              "{\"type\":",
-        "[{}] [{}]",  "[{}]x",       "[\"\\x\"]", "{\"a\":1}{}",    "[\"\xff\"]",
-        "[null]",     "{} // hi",
+        "",          "   ",         "42",         "\"text\"",   "null",      "[1]",
+        "[[\"a\"]]", "[true]",      "[{}",        "{\"type\":", "[{}] [{}]", "[{}]x",
+        "[\"\\x\"]", "{\"a\":1}{}", "[\"\xff\"]", "[null]",     "{} // hi",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         /* what a failed parse leaves must not look like a message */

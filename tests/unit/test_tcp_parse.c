@@ -87,8 +87,9 @@ static void test_batches_complete(void **state)
     fixture_t *f = *state;
     hello(f);
     assert_int_equal(f->s.max_batch_bytes, TCP_BATCH_BYTES_DEFAULT);
-    assert_int_equal(feeds(f, "{\"logship\":\"batch\",\"batch\":1,\"count\":2}\n{\"msg\":\"a\"}\nb\n"
-                              "{\"logship\":\"batch\",\"batch\":2,\"count\":0}\n"),
+    assert_int_equal(feeds(f,
+                           "{\"logship\":\"batch\",\"batch\":1,\"count\":2}\n{\"msg\":\"a\"}\nb\n"
+                           "{\"logship\":\"batch\",\"batch\":2,\"count\":0}\n"),
                      0);
     assert_int_equal(f->seen.batches, 2);
     assert_int_equal(f->seen.last_no, 2);
@@ -143,8 +144,9 @@ static void test_byte_cap(void **state)
     assert_int_equal(feed(f, "z", 1), -1); /* the 101st byte, no newline yet */
     assert_int_equal(f->seen.batches, 1);
     assert_int_equal(f->seen.errors, 1);
-    assert_string_equal(f->seen.error,
-                        "batch 2 is larger than 100 bytes (--max-batch-bytes): send smaller batches");
+    assert_string_equal(
+        f->seen.error,
+        "batch 2 is larger than 100 bytes (--max-batch-bytes): send smaller batches");
     assert_int_equal(feeds(f, "x\n"), -1); /* failed for good */
 }
 

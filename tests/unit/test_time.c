@@ -138,7 +138,7 @@ static void test_parse_bad(void **state)
     parse_bad("");
     parse_bad("2024");
     parse_bad("2024-11-21");
-    parse_bad("2024-11-21T10:46:40");       /* no zone */
+    parse_bad("2024-11-21T10:46:40"); /* no zone */
     parse_bad("2024-11-21T10:46Z");
     parse_bad("2024-11-21X10:46:40Z");
     parse_bad("2024/11/21T10:46:40Z");
@@ -147,7 +147,7 @@ static void test_parse_bad(void **state)
     parse_bad("2024-1-21T10:46:40Z");
     parse_bad("2024-11-21T1:46:40Z");
     parse_bad("2O24-11-21T10:46:40Z");
-    parse_bad("2024-11-21T10:46:40.Z");     /* a dot needs digits */
+    parse_bad("2024-11-21T10:46:40.Z"); /* a dot needs digits */
     parse_bad("2024-11-21T10:46:40,5Z");
     parse_bad("2024-11-21T10:46:40+01");
     parse_bad("2024-11-21T10:46:40+0100");
@@ -353,10 +353,10 @@ static void test_parse_when_table(void **state)
     } t[] = {
         {"2026-11-21T10:45:56Z", 1, 1795257956LL * NS_PER_SEC, 0},
         {"2026-11-21 10:45:56+01:00", 1, 1795254356LL * NS_PER_SEC, 0},
-        {"1764684000", 1, 1764684000LL * NS_PER_SEC, 0},          /* epoch s */
-        {"1764684000123", 1, 1764684000123LL * NS_PER_MS, 0},     /* ms */
-        {"1764684000123456", 1, 1764684000123456LL * 1000, 0},    /* us */
-        {"1764684000123456789", 1, 1764684000123456789LL, 0},     /* ns */
+        {"1764684000", 1, 1764684000LL * NS_PER_SEC, 0},       /* epoch s */
+        {"1764684000123", 1, 1764684000123LL * NS_PER_MS, 0},  /* ms */
+        {"1764684000123456", 1, 1764684000123456LL * 1000, 0}, /* us */
+        {"1764684000123456789", 1, 1764684000123456789LL, 0},  /* ns */
         {"1764684000.5", 1, 1764684000LL * NS_PER_SEC + NS_PER_SEC / 2, 0},
         {"now", 1, 0, 1},
         {"90s", 1, -90 * NS_PER_SEC, 1},
@@ -390,12 +390,18 @@ static void test_parse_when_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format),          cmocka_unit_test(test_format_negative),
-        cmocka_unit_test(test_parse_forms),     cmocka_unit_test(test_parse_fraction),
-        cmocka_unit_test(test_parse_calendar),  cmocka_unit_test(test_parse_bad),
-        cmocka_unit_test(test_parse_out_of_range), cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_epoch_units),     cmocka_unit_test(test_epoch_bad),
-        cmocka_unit_test(test_parse_any),       cmocka_unit_test(test_days_from_civil),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_format_negative),
+        cmocka_unit_test(test_parse_forms),
+        cmocka_unit_test(test_parse_fraction),
+        cmocka_unit_test(test_parse_calendar),
+        cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_parse_out_of_range),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_epoch_units),
+        cmocka_unit_test(test_epoch_bad),
+        cmocka_unit_test(test_parse_any),
+        cmocka_unit_test(test_days_from_civil),
         cmocka_unit_test(test_parse_when_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -286,8 +286,8 @@ static void test_topics_longer_than_a_pass(void **state)
 {
     (void)state;
     static char top[2000];
-    const char *pats[] = {"#.b.#", "#.b", "b.#", "*.#.b.*", "#.a.b.a.#", "#.b.a.a.a", "a.#.c",
-                          "#.c"};
+    const char *pats[] = {"#.b.#",     "#.b",       "b.#",   "*.#.b.*",
+                          "#.a.b.a.#", "#.b.a.a.a", "a.#.c", "#.c"};
     for (int len = 120; len <= 400; len += 70) {
         for (int at = 0; at < len; at += len / 5) {
             top[0] = '\0';
@@ -344,10 +344,14 @@ static void test_many_literals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal),        cmocka_unit_test(test_star_is_one_word),
-        cmocka_unit_test(test_hash_is_zero_or_more), cmocka_unit_test(test_combined),
-        cmocka_unit_test(test_empty_words),    cmocka_unit_test(test_many_hashes_is_fast),
-        cmocka_unit_test(test_pattern_check),  cmocka_unit_test(test_pattern_limits),
+        cmocka_unit_test(test_literal),
+        cmocka_unit_test(test_star_is_one_word),
+        cmocka_unit_test(test_hash_is_zero_or_more),
+        cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_empty_words),
+        cmocka_unit_test(test_many_hashes_is_fast),
+        cmocka_unit_test(test_pattern_check),
+        cmocka_unit_test(test_pattern_limits),
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_match_any_is_or),
         cmocka_unit_test(test_worst_cases_against_reference),

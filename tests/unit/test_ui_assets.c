@@ -29,7 +29,7 @@ static void test_assets_embedded(void **state)
         assert_string_equal(a->name, want[i].name);
         assert_true(strncmp(a->ctype, want[i].ctype_prefix, strlen(want[i].ctype_prefix)) == 0);
         assert_true(a->len > 0);
-        assert_int_equal(a->data[a->len], 0); /* terminated after the bytes */
+        assert_int_equal(a->data[a->len], 0);                 /* terminated after the bytes */
         assert_true(strlen((const char *)a->data) == a->len); /* no NUL inside text */
         assert_non_null(strstr((const char *)a->data, want[i].needle));
         /* "0123456789abcdef0123": quoted, 20 hex digits */

@@ -25,15 +25,15 @@ static void test_valid_prefix_valid(void **state)
     assert_int_equal(VP("hello"), 5);
     assert_int_equal(VP("a\0b"), 3); /* NUL is a valid character */
     assert_int_equal(VP("\x7F"), 1);
-    assert_int_equal(VP("\xC2\x80"), 2);             /* U+0080 */
-    assert_int_equal(VP("\xDF\xBF"), 2);             /* U+07FF */
-    assert_int_equal(VP("\xE0\xA0\x80"), 3);         /* U+0800 */
-    assert_int_equal(VP("\xED\x9F\xBF"), 3);         /* U+D7FF */
-    assert_int_equal(VP("\xEE\x80\x80"), 3);         /* U+E000 */
-    assert_int_equal(VP("\xEF\xBF\xBF"), 3);         /* U+FFFF */
-    assert_int_equal(VP("\xF0\x90\x80\x80"), 4);     /* U+10000 */
-    assert_int_equal(VP("\xF0\x9F\x98\x80"), 4);     /* U+1F600 */
-    assert_int_equal(VP("\xF4\x8F\xBF\xBF"), 4);     /* U+10FFFF */
+    assert_int_equal(VP("\xC2\x80"), 2);         /* U+0080 */
+    assert_int_equal(VP("\xDF\xBF"), 2);         /* U+07FF */
+    assert_int_equal(VP("\xE0\xA0\x80"), 3);     /* U+0800 */
+    assert_int_equal(VP("\xED\x9F\xBF"), 3);     /* U+D7FF */
+    assert_int_equal(VP("\xEE\x80\x80"), 3);     /* U+E000 */
+    assert_int_equal(VP("\xEF\xBF\xBF"), 3);     /* U+FFFF */
+    assert_int_equal(VP("\xF0\x90\x80\x80"), 4); /* U+10000 */
+    assert_int_equal(VP("\xF0\x9F\x98\x80"), 4); /* U+1F600 */
+    assert_int_equal(VP("\xF4\x8F\xBF\xBF"), 4); /* U+10FFFF */
     assert_int_equal(VP("caf\xC3\xA9 \xE2\x82\xAC"), 9);
     /* longer than the eight-byte ASCII fast path, multi-byte at the end */
     assert_int_equal(VP("0123456789abcdef\xC3\xA9"), 18);
@@ -44,18 +44,18 @@ static void test_valid_prefix_invalid(void **state)
     (void)state;
     assert_int_equal(VP("\x80"), 0);
     assert_int_equal(VP("ab\xBF"), 2);
-    assert_int_equal(VP("abc\xC0\x80"), 3);          /* overlong NUL */
-    assert_int_equal(VP("\xC1\xBF"), 0);             /* overlong */
-    assert_int_equal(VP("\xE0\x80\x80"), 0);         /* overlong */
-    assert_int_equal(VP("\xE0\x9F\xBF"), 0);         /* overlong */
-    assert_int_equal(VP("\xED\xA0\x80"), 0);         /* surrogate D800 */
-    assert_int_equal(VP("\xED\xBF\xBF"), 0);         /* surrogate DFFF */
-    assert_int_equal(VP("\xF0\x80\x80\x80"), 0);     /* overlong */
-    assert_int_equal(VP("\xF0\x8F\xBF\xBF"), 0);     /* overlong */
-    assert_int_equal(VP("\xF4\x90\x80\x80"), 0);     /* above U+10FFFF */
+    assert_int_equal(VP("abc\xC0\x80"), 3);      /* overlong NUL */
+    assert_int_equal(VP("\xC1\xBF"), 0);         /* overlong */
+    assert_int_equal(VP("\xE0\x80\x80"), 0);     /* overlong */
+    assert_int_equal(VP("\xE0\x9F\xBF"), 0);     /* overlong */
+    assert_int_equal(VP("\xED\xA0\x80"), 0);     /* surrogate D800 */
+    assert_int_equal(VP("\xED\xBF\xBF"), 0);     /* surrogate DFFF */
+    assert_int_equal(VP("\xF0\x80\x80\x80"), 0); /* overlong */
+    assert_int_equal(VP("\xF0\x8F\xBF\xBF"), 0); /* overlong */
+    assert_int_equal(VP("\xF4\x90\x80\x80"), 0); /* above U+10FFFF */
     assert_int_equal(VP("\xF5\x80\x80\x80"), 0);
     assert_int_equal(VP("\xFF"), 0);
-    assert_int_equal(VP("x\xC3"), 1);                /* truncated */
+    assert_int_equal(VP("x\xC3"), 1); /* truncated */
     assert_int_equal(VP("xy\xE2\x82"), 2);
     assert_int_equal(VP("\xF0\x9F\x98"), 0);
     assert_int_equal(VP("\xC3\x28"), 0);

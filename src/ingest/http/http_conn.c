@@ -33,7 +33,7 @@ typedef struct ingest_state {
     ingest_http_ctx_t *ctx;
     enum http_body_kind kind;
     buf_t body;
-    size_t held; /* body.cap, as counted in ctx->body_memory */
+    size_t held;  /* body.cap, as counted in ctx->body_memory */
     form_t query; /* the decoded query string, kept until the body is in */
     char producer[PRODUCER_ID_MAX + 1];
     int has_producer;
@@ -101,7 +101,8 @@ static int producer_headers(const http_req_t *r, ingest_state_t *st, const char 
         *err = "Logship-Producer and Logship-Batch go together";
         return -1;
     }
-    if (producer_id_check(st->producer, (size_t)n) || http_header(r, "logship-producer").n > PRODUCER_ID_MAX) {
+    if (producer_id_check(st->producer, (size_t)n) ||
+        http_header(r, "logship-producer").n > PRODUCER_ID_MAX) {
         *err = "bad Logship-Producer: 1 to 64 printable ASCII characters";
         return -1;
     }
@@ -336,8 +337,8 @@ static int on_body_done(http_conn_t *c)
     if (status == 200)
         return accept_batch(c, st);
     enum http_reject why = err == http_err_empty || err == http_err_no_records ? HREJ_EMPTY
-                           : st->kind == HTTP_BODY_FORM                          ? HREJ_BAD_FORM
-                                                                 : HREJ_MALFORMED_JSON;
+                           : st->kind == HTTP_BODY_FORM                        ? HREJ_BAD_FORM
+                                                        : HREJ_MALFORMED_JSON;
     refuse(c, st, status, why, err);
     return 0;
 }

@@ -60,9 +60,9 @@ static int all_digits(slice_t s)
 /* Keys a form may use for the record itself, and Python's bookkeeping
  * fields that describe the record rather than add to it. */
 static const char *const consumed[] = {
-    "log",     "msg",     "message",         "args",      "level",    "levelname",
-    "levelno", "app",     "name",            "topic",     "host",     "pid",
-    "process", "ts",      "time",            "created",   "msecs",    "relativeCreated",
+    "log",     "msg",      "message", "args",    "level", "levelname",
+    "levelno", "app",      "name",    "topic",   "host",  "pid",
+    "process", "ts",       "time",    "created", "msecs", "relativeCreated",
     "asctime", "exc_info",
 };
 

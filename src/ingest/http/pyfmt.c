@@ -354,8 +354,7 @@ static int as_int(const pyval_t *v, char conv, long long *ll)
  * quite: a negative hex or octal number gets a '-' (not two's complement),
  * '#' adds 0x, 0X or 0o after the sign, the precision zero-pads the digits
  * (and "%.0d" of 0 is "0"), and the '0' flag pads even with a precision. */
-static void format_int(buf_t *out, const char *flags, long width, long prec, char conv,
-                       long long v)
+static void format_int(buf_t *out, const char *flags, long width, long prec, char conv, long long v)
 {
     char digits[32], head[4];
     size_t nh = 0;

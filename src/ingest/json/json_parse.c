@@ -34,13 +34,13 @@ static const struct {
     enum target t;
     int rank; /* among keys of the same target, the higher wins */
 } keymap[] = {
-    {"message", T_MSG, 3},     {"msg", T_MSG, 2},          {"log", T_MSG, 1},
-    {"level", T_LEVEL, 4},     {"levelname", T_LEVEL, 3},  {"severity", T_LEVEL, 2},
-    {"levelno", T_LEVEL, 1},   {"ts", T_TS, 5},            {"time", T_TS, 4},
-    {"timestamp", T_TS, 3},    {"@timestamp", T_TS, 2},    {"created", T_TS, 1},
-    {"app", T_APP, 3},         {"service", T_APP, 2},      {"name", T_APP, 1},
-    {"topic", T_TOPIC, 1},     {"host", T_HOST, 2},        {"hostname", T_HOST, 1},
-    {"pid", T_PID, 2},         {"process", T_PID, 1},      {"fields", T_FIELDS, 1},
+    {"message", T_MSG, 3},   {"msg", T_MSG, 2},         {"log", T_MSG, 1},
+    {"level", T_LEVEL, 4},   {"levelname", T_LEVEL, 3}, {"severity", T_LEVEL, 2},
+    {"levelno", T_LEVEL, 1}, {"ts", T_TS, 5},           {"time", T_TS, 4},
+    {"timestamp", T_TS, 3},  {"@timestamp", T_TS, 2},   {"created", T_TS, 1},
+    {"app", T_APP, 3},       {"service", T_APP, 2},     {"name", T_APP, 1},
+    {"topic", T_TOPIC, 1},   {"host", T_HOST, 2},       {"hostname", T_HOST, 1},
+    {"pid", T_PID, 2},       {"process", T_PID, 1},     {"fields", T_FIELDS, 1},
 };
 
 struct json_parser {
@@ -62,10 +62,10 @@ struct json_parser {
     int cur_rank;
     int ranks[T_FIELDS + 1]; /* rank of the key that set each target */
 
-    buf_t path;              /* dotted key of the current nested value */
+    buf_t path; /* dotted key of the current nested value */
     size_t mark[MAX_DEPTH + 2];
 
-    int raw;                      /* > 0: inside an array value, copied as JSON */
+    int raw;                            /* > 0: inside an array value, copied as JSON */
     unsigned char raw_n[MAX_DEPTH + 2]; /* 1 once a raw depth has an item */
     int raw_after_key;
 
@@ -150,8 +150,8 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
     }
     if (jp->top_array && jp->depth == 1) {
         jp->element++;
-        ingest_reject(jp->rep, jp->line ? jp->line : jp->element,
-                      "element %zu is not an object", jp->element);
+        ingest_reject(jp->rep, jp->line ? jp->line : jp->element, "element %zu is not an object",
+                      jp->element);
         return 1;
     }
     if (jp->depth == jp->rec_depth && jp->cur != T_NONE && jp->cur != T_FIELDS) {
@@ -199,7 +199,7 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
         }
         case T_TS: {
             int64_t ns;
-            int ok = kind == 's' ? time_parse_any(s, n, &ns) == 0
+            int ok = kind == 's'   ? time_parse_any(s, n, &ns) == 0
                      : kind == 'n' ? time_parse_epoch(s, n, &ns) == 0
                                    : 0;
             if (ok && better) {
@@ -394,8 +394,8 @@ static int on_start_array(void *ctx)
     }
     if (jp->top_array && jp->depth == 1) {
         jp->element++;
-        ingest_reject(jp->rep, jp->line ? jp->line : jp->element,
-                      "element %zu is not an object", jp->element);
+        ingest_reject(jp->rep, jp->line ? jp->line : jp->element, "element %zu is not an object",
+                      jp->element);
         push(jp);
         jp->skip_depth = jp->depth;
         return 1;
@@ -428,7 +428,7 @@ static int on_end_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null,      on_boolean, NULL,         NULL,           on_number, on_string,
+    on_null,      on_boolean, NULL,       NULL,           on_number,    on_string,
     on_start_map, on_map_key, on_end_map, on_start_array, on_end_array,
 };
 
@@ -493,8 +493,8 @@ static int run(json_parser_t *jp, const char *s, size_t n)
     return -1;
 }
 
-int json_parse_doc(json_parser_t *jp, const char *s, size_t n, batch_t *b,
-                   const rec_defaults_t *d, ingest_report_t *rep, const char **err)
+int json_parse_doc(json_parser_t *jp, const char *s, size_t n, batch_t *b, const rec_defaults_t *d,
+                   ingest_report_t *rep, const char **err)
 {
     size_t mark = b->frames.len, count = b->count;
     ingest_report_t saved = *rep;

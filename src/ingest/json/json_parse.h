@@ -33,8 +33,8 @@ void json_parser_destroy(json_parser_t *jp);
  * Returns 0, or -1 when s is not valid JSON or not an object or array:
  * then nothing is added to b and *err points to a message inside jp that
  * stays valid until the next call. */
-int json_parse_doc(json_parser_t *jp, const char *s, size_t n, batch_t *b,
-                   const rec_defaults_t *d, ingest_report_t *rep, const char **err);
+int json_parse_doc(json_parser_t *jp, const char *s, size_t n, batch_t *b, const rec_defaults_t *d,
+                   ingest_report_t *rep, const char **err);
 
 /* Parses NDJSON: one object (or array of objects) per line; blank lines are
  * skipped; a line that fails is rejected in rep with its line number and

@@ -138,8 +138,7 @@ stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stre
     return stream_listen(loop, store, &syslog_tcp_proto, &so, port);
 }
 
-static void on_datagram(void *arg, const char *p, size_t n, int cut, const char *peer,
-                        batch_t *out)
+static void on_datagram(void *arg, const char *p, size_t n, int cut, const char *peer, batch_t *out)
 {
     size_t max_line = (size_t)(uintptr_t)arg;
     rec_defaults_t d = {.level = -1, .now = time_now_ns(), .host = slice_cstr(peer)};

@@ -25,7 +25,8 @@
 
 #include "../../common/buf.h"
 
-#define NOT_OCTET "starts with a digit but is not RFC 6587 octet counting (\"MSG-LEN SP <PRI>...\"): "
+#define NOT_OCTET                                                                                  \
+    "starts with a digit but is not RFC 6587 octet counting (\"MSG-LEN SP <PRI>...\"): "
 const char SYSLOG_UNFRAMED_NO_SP[] = NOT_OCTET "no space after the digits; framed as a line";
 const char SYSLOG_UNFRAMED_DIGITS[] = NOT_OCTET "more than 9 digits; framed as a line";
 const char SYSLOG_UNFRAMED_NO_PRI[] = NOT_OCTET "no '<' after the length; framed as a line";

@@ -50,35 +50,35 @@
 #define SYSLOG_FRAME_MAX         (1u << 30) /* larger max_line is taken as this */
 #define SYSLOG_COUNT_DIGITS      9
 #define SYSLOG_HEAD_MAX          (SYSLOG_COUNT_DIGITS + 1) /* digits and the SP */
-#define SYSLOG_COUNT_FACTOR      64                /* the ceiling is 64 x max_line... */
-#define SYSLOG_COUNT_CEILING_MAX (64u << 20)       /* ...but at most 64 MiB */
+#define SYSLOG_COUNT_FACTOR      64                        /* the ceiling is 64 x max_line... */
+#define SYSLOG_COUNT_CEILING_MAX (64u << 20)               /* ...but at most 64 MiB */
 
 /* Why a digit-led frame was not octet counting (the `unframed` argument). */
-extern const char SYSLOG_UNFRAMED_NO_SP[];     /* digits, then not a SP */
-extern const char SYSLOG_UNFRAMED_DIGITS[];    /* more than 9 digits */
-extern const char SYSLOG_UNFRAMED_NO_PRI[];    /* "LEN SP" not followed by '<' */
-extern const char SYSLOG_UNFRAMED_ZERO[];      /* MSG-LEN 0 */
-extern const char SYSLOG_UNFRAMED_TOO_LONG[];  /* MSG-LEN over the count ceiling */
+extern const char SYSLOG_UNFRAMED_NO_SP[];    /* digits, then not a SP */
+extern const char SYSLOG_UNFRAMED_DIGITS[];   /* more than 9 digits */
+extern const char SYSLOG_UNFRAMED_NO_PRI[];   /* "LEN SP" not followed by '<' */
+extern const char SYSLOG_UNFRAMED_ZERO[];     /* MSG-LEN 0 */
+extern const char SYSLOG_UNFRAMED_TOO_LONG[]; /* MSG-LEN over the count ceiling */
 
 enum syslog_frame_state {
-    SF_START,    /* at the first byte of a frame */
-    SF_COUNT,    /* reading the digits that may be a MSG-LEN */
-    SF_COUNT_SP, /* digits and a SP read: the next byte decides */
-    SF_OCTETS,   /* reading MSG bytes of an octet-counted frame */
+    SF_START,       /* at the first byte of a frame */
+    SF_COUNT,       /* reading the digits that may be a MSG-LEN */
+    SF_COUNT_SP,    /* digits and a SP read: the next byte decides */
+    SF_OCTETS,      /* reading MSG bytes of an octet-counted frame */
     SF_SKIP_OCTETS, /* discarding the rest of a cut octet-counted frame */
-    SF_LINE,     /* reading a trailer-framed frame */
-    SF_SKIP_LINE, /* discarding the rest of a cut trailer-framed frame */
+    SF_LINE,        /* reading a trailer-framed frame */
+    SF_SKIP_LINE,   /* discarding the rest of a cut trailer-framed frame */
 };
 
 typedef struct syslog_framer {
     enum syslog_frame_state state;
     size_t max_line;
-    size_t ceiling; /* the largest MSG-LEN taken as octet counting */
-    size_t count;  /* the digits read in SF_COUNT, as a number */
-    size_t digits; /* digits read */
-    size_t left;   /* bytes of the current octet-counted frame still to come
-                    * (delivered or skipped) */
-    const char *unframed; /* the current SF_LINE frame's reason, or NULL */
+    size_t ceiling;             /* the largest MSG-LEN taken as octet counting */
+    size_t count;               /* the digits read in SF_COUNT, as a number */
+    size_t digits;              /* digits read */
+    size_t left;                /* bytes of the current octet-counted frame still to come
+                                 * (delivered or skipped) */
+    const char *unframed;       /* the current SF_LINE frame's reason, or NULL */
     char head[SYSLOG_HEAD_MAX]; /* undecided start bytes from earlier feeds */
     size_t hlen;
     char *buf; /* the part of a frame that arrived in earlier feeds */

@@ -47,7 +47,6 @@ struct tcp_state {
     int ending;  /* no more input: close once everything is answered */
 };
 
-
 /* Ends the connection once every batch read is answered. */
 static void maybe_end(tcp_state_t *st)
 {
@@ -77,10 +76,11 @@ static void flush_acks(tcp_state_t *st)
                          a->err == -EAGAIN ? "store is behind; resend" : strerror(-a->err));
         else {
             hist_observe_ns(&stats.ack_seconds, time_mono_ns() - a->t0);
-            n = snprintf(line, sizeof line,
-                         "{\"logship\":\"ack\",\"batch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu%s}\n",
-                         (unsigned long long)a->batch, (unsigned long long)a->first,
-                         (unsigned long long)a->last, a->duplicate ? ",\"duplicate\":true" : "");
+            n = snprintf(
+                line, sizeof line,
+                "{\"logship\":\"ack\",\"batch\":%llu,\"first_seq\":%llu,\"last_seq\":%llu%s}\n",
+                (unsigned long long)a->batch, (unsigned long long)a->first,
+                (unsigned long long)a->last, a->duplicate ? ",\"duplicate\":true" : "");
         }
         stream_write(st->conn, line, (size_t)n);
         st->head = a->next;

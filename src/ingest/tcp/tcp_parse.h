@@ -29,7 +29,7 @@
 #include "../../common/record.h"
 #include "../json/json_parse.h"
 
-#define TCP_MAX_BATCH 100000 /* records in one acknowledged batch */
+#define TCP_MAX_BATCH           100000     /* records in one acknowledged batch */
 #define TCP_BATCH_BYTES_DEFAULT (8u << 20) /* record line bytes in one batch */
 
 typedef struct tcp_events {
@@ -45,15 +45,15 @@ enum tcp_mode { TCP_FIRST_LINE, TCP_PLAIN, TCP_ACKED };
 
 typedef struct tcp_session {
     enum tcp_mode mode;
-    buf_t line;       /* a line split across reads */
-    int discarding;   /* the rest of an over-long line is skipped */
+    buf_t line;     /* a line split across reads */
+    int discarding; /* the rest of an over-long line is skipped */
     size_t max_line;
     uint64_t batch_no; /* acknowledged mode: the batch being read */
     size_t expect;     /* its record lines still to come */
     int in_batch;
     size_t batch_bytes;     /* bytes of its record lines read so far */
     size_t max_batch_bytes; /* the cap on those (TCP_BATCH_BYTES_DEFAULT) */
-    batch_t acked;     /* records of that batch */
+    batch_t acked;          /* records of that batch */
     recbuild_t rb;
     json_parser_t *jp;
     ingest_report_t rep;
