@@ -52,7 +52,8 @@ static void *work(void *arg)
 {
     worker_t *w = arg;
     char *msg = malloc((size_t)cfg.pad + 128);
-    if (!msg) return NULL;
+    if (!msg)
+        return NULL;
     for (long i = 0; i < cfg.count; i++) {
         int n = snprintf(msg, 128, "%s t%d %ld", cfg.prefix, w->id, i);
         if (cfg.pad > 0) {
@@ -71,7 +72,8 @@ static void *work(void *arg)
             w->timeout++;
         else
             w->other++;
-        if (cfg.interval_us) usleep((useconds_t)cfg.interval_us);
+        if (cfg.interval_us)
+            usleep((useconds_t)cfg.interval_us);
     }
     free(msg);
     return NULL;
@@ -80,7 +82,8 @@ static void *work(void *arg)
 static int run(const char *who)
 {
     worker_t *ws = calloc((size_t)cfg.threads, sizeof *ws);
-    if (!ws) return 1;
+    if (!ws)
+        return 1;
     for (long t = 0; t < cfg.threads; t++) {
         ws[t].id = (int)t;
         pthread_create(&ws[t].th, NULL, work, &ws[t]);
@@ -247,14 +250,16 @@ int main(int argc, char **argv)
     for (long waited = 0; waited < cfg.wait_connected; waited += 10) {
         logship_stats_t st;
         logship_stats(lg, &st);
-        if (st.connected) break;
+        if (st.connected)
+            break;
         usleep(10000);
     }
     if (cfg.fork_child) {
         /* log a first record, so the parent's logger is busy when it forks */
         logship_log(lg, LOGSHIP_INFO, "before fork");
         pid_t pid = fork();
-        if (pid < 0) return 1;
+        if (pid < 0)
+            return 1;
         if (pid == 0) {
             cfg.prefix = "child";
             exit(run("child"));
