@@ -8,8 +8,11 @@
 #   ndjson  POST /api/log with 1,000 NDJSON records per request
 # Each logshipd is freshly started; "single" runs twice on it (fresh, then
 # warm) before the NDJSON load. BASELINE=path/to/another/logshipd runs the
-# same loads on that binary too, in the same run (before/after a change).
-# Usage: [BASELINE=BIN] bench/http_ingest.sh [DURATION]   (default 10)
+# same loads on that binary too, in the same run (before/after a change);
+# ROUNDS=N (with BASELINE) alternates the two N times, which goes first
+# swapping each round, so a noisy moment hits both: the ratios are per round
+# and their median is reported.
+# Usage: [BASELINE=BIN [ROUNDS=N]] bench/http_ingest.sh [DURATION]   (default 10)
 # Prints a markdown table; raw wrk output goes to bench/out/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -73,9 +76,19 @@ run_logshipd() {
     kill "$pid"; sleep 0.5
     echo "$label $fresh $warm $nd $cpu $rss $stored"
 }
-L_ROW=$(run_logshipd current ./build/logshipd)
-B_ROW=""
-[ -n "${BASELINE:-}" ] && B_ROW=$(run_logshipd baseline "$BASELINE")
+ROWS=()
+if [ -n "${BASELINE:-}" ]; then
+    for r in $(seq "${ROUNDS:-1}"); do
+        if [ $((r % 2)) = 1 ]; then
+            ROWS+=("$(run_logshipd current ./build/logshipd)" "$(run_logshipd baseline "$BASELINE")")
+        else
+            b=$(run_logshipd baseline "$BASELINE")
+            ROWS+=("$(run_logshipd current ./build/logshipd)" "$b")
+        fi
+    done
+else
+    ROWS+=("$(run_logshipd current ./build/logshipd)")
+fi
 
 # nginx: return 204, one worker (logshipd runs one event loop) and auto
 run_nginx() {
@@ -112,8 +125,8 @@ wait_port "$AP"
 A_SINGLE=$(wrk_rps aiohttp-single "$AP" "$WORK/single.lua")
 kill "$APID"
 
-/usr/bin/python3 - "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$DUR" "$L_ROW" "$B_ROW" <<'PY'
-import sys
+/usr/bin/python3 - "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$DUR" "${ROWS[@]}" <<'PY'
+import statistics, sys
 n1, na, a, dur = map(float, sys.argv[1:5])
 rows = [r.split() for r in sys.argv[5:] if r.strip()]
 print("| load | server | requests/s | records/s |")
@@ -133,8 +146,13 @@ for label, fresh, warm, nd, cpu, rss, stored in rows:
           f"warm/nginx(auto) {warm/na:.2f}, warm/aiohttp {warm/a:.1f}x; "
           f"NDJSON {nd*1000/1e6:.2f} M records/s; CPU {cpu} s over {3*int(dur)} s of load; "
           f"peak RSS {int(rss)//1024} MB; records stored {stored}")
-if len(rows) == 2:
-    c, b = rows
-    print(f"current/baseline: single fresh {float(c[1])/float(b[1]):.2f}, "
-          f"warm {float(c[2])/float(b[2]):.2f}, NDJSON {float(c[3])/float(b[3]):.2f}")
+pairs = [(rows[i], rows[i + 1]) for i in range(0, len(rows) - 1, 2)
+         if rows[i][0] == "current" and rows[i + 1][0] == "baseline"]
+if pairs:
+    ratios = [[float(c[k]) / float(b[k]) for c, b in pairs] for k in (1, 2, 3)]
+    for n, (c, b) in enumerate(pairs, 1):
+        print(f"round {n} current/baseline: single fresh {float(c[1])/float(b[1]):.2f}, "
+              f"warm {float(c[2])/float(b[2]):.2f}, NDJSON {float(c[3])/float(b[3]):.2f}")
+    print("current/baseline, median of %d round(s): single fresh %.2f, warm %.2f, NDJSON %.2f"
+          % (len(pairs), *(statistics.median(r) for r in ratios)))
 PY

@@ -7,7 +7,9 @@
 # stored: logshipd's durable count in /metrics, the peers' output line count.
 # Also reported: the receiver's CPU time, and a second pass with syslog-ng's
 # own loggen as the sender (one send() per message).
-# Usage: bench/syslog_ingest.sh [COUNT]   (default 1000000)
+# BASELINE=path/to/another/logshipd runs the same passes on that binary too,
+# in the same run (before/after a change), each pass next to ours.
+# Usage: [BASELINE=BIN] bench/syslog_ingest.sh [COUNT]   (default 1000000)
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${1:-1000000}
@@ -58,16 +60,17 @@ measure() {
 
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
+# run_logshipd LABEL BIN SENDER...
 run_logshipd() {
-    local port hport
+    local port hport bin=$2
     port=$(free_port); hport=$(free_port)
     rm -rf "$WORK/ls-data"
-    ./build/logshipd --data "$WORK/ls-data" --http 127.0.0.1:"$hport" --syslog-tcp 127.0.0.1:"$port" \
+    "$bin" --data "$WORK/ls-data" --http 127.0.0.1:"$hport" --syslog-tcp 127.0.0.1:"$port" \
         --syslog-udp off --tcp off --log-level warning --fsync interval >"$OUT/syslog-logshipd.log" 2>&1 &
     local pid=$!; PIDS="$PIDS $pid"
     wait_port "$port"; wait_port "$hport"
     local q="curl -s http://127.0.0.1:$hport/metrics | awk '/^logship_records_accepted_total.input=\"syslog_tcp\"/ {print int(\$2)}'"
-    measure "logshipd-$1" "$pid" "$q" "${@:2}" 127.0.0.1 "$port" "$COUNT" "$SIZE"
+    measure "logshipd-$1" "$pid" "$q" "${@:3}" 127.0.0.1 "$port" "$COUNT" "$SIZE"
     kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
@@ -115,22 +118,29 @@ loggen_send() { # HOST PORT COUNT SIZE
         "$1" "$2" >/dev/null
 }
 
-L=$(run_logshipd blast $BLAST); R=$(run_rsyslog blast $BLAST); S=$(run_syslogng blast $BLAST)
-LG=$(run_logshipd loggen loggen_send); RG=$(run_rsyslog loggen loggen_send)
+B="nan nan"; BG="nan nan"
+[ -n "${BASELINE:-}" ] && B=$(run_logshipd blast "$BASELINE" $BLAST)
+L=$(run_logshipd blast ./build/logshipd $BLAST)
+R=$(run_rsyslog blast $BLAST); S=$(run_syslogng blast $BLAST)
+[ -n "${BASELINE:-}" ] && BG=$(run_logshipd loggen "$BASELINE" loggen_send)
+LG=$(run_logshipd loggen ./build/logshipd loggen_send); RG=$(run_rsyslog loggen loggen_send)
 SG=$(run_syslogng loggen loggen_send)
 
-/usr/bin/python3 - "$COUNT" "$L" "$R" "$S" "$LG" "$RG" "$SG" <<'PY'
-import sys
+/usr/bin/python3 - "$COUNT" "$L" "$R" "$S" "$B" "$LG" "$RG" "$SG" "$BG" <<'PY'
+import math, sys
 count = int(sys.argv[1])
 def p(s):
     t, cpu = s.split()
     return float(t), float(cpu)
-rows = [("blast", sys.argv[2:5]), ("loggen", sys.argv[5:8])]
+rows = [("blast", sys.argv[2:6]), ("loggen", sys.argv[6:10])]
 print("| sender | receiver | seconds | messages/s | receiver CPU s | vs rsyslog | vs syslog-ng |")
 print("|---|---|---:|---:|---:|---:|---:|")
-for sender, (l, r, s) in rows:
-    lt, lc = p(l); rt, rc = p(r); st, sc = p(s)
-    for name, t, c in (("logshipd", lt, lc), ("rsyslog", rt, rc), ("syslog-ng", st, sc)):
+for sender, (l, r, s, b) in rows:
+    lt, lc = p(l); rt, rc = p(r); st, sc = p(s); bt, bc = p(b)
+    for name, t, c in (("logshipd", lt, lc), ("logshipd (baseline)", bt, bc),
+                       ("rsyslog", rt, rc), ("syslog-ng", st, sc)):
+        if math.isnan(t):
+            continue
         print(f"| {sender} | {name} | {t:.2f} | {count/t:,.0f} | {c:.2f} | "
               f"{rt/t:.2f} | {st/t:.2f} |")
 PY

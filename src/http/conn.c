@@ -184,7 +184,10 @@ static void on_deadline(uv_timer_t *t)
             c->counted = 1;
             c->srv->inflight++;
         }
-        http_reply_error(c, 408, "request not received in time (--request-timeout)");
+        http_reply_error(c, 408,
+                         c->cstate == CS_HEAD
+                             ? "request head not received in time (--header-timeout)"
+                             : "request body stopped arriving (--body-timeout)");
         if (!c->dead && c->cstate != CS_CLOSING)
             close_gracefully(c);
         return;
@@ -199,9 +202,15 @@ static void arm(http_conn_t *c, long ms)
     uv_timer_start(&c->deadline, on_deadline, (uint64_t)ms, 0);
 }
 
-static long request_ms(const http_conn_t *c)
+/* The deadlines of H3: each its own option, else --request-timeout. */
+static long request_ms(const http_conn_t *c, long specific)
 {
-    return ms_or(c->srv->o.request_timeout_ms, HTTP_DEFAULT_REQUEST_TIMEOUT_MS);
+    return ms_or(specific, ms_or(c->srv->o.request_timeout_ms, HTTP_DEFAULT_REQUEST_TIMEOUT_MS));
+}
+
+static long header_ms(const http_conn_t *c)
+{
+    return request_ms(c, c->srv->o.header_timeout_ms);
 }
 
 /* Sets the deadline for the state the connection is in now. */
@@ -210,19 +219,19 @@ static void rearm(http_conn_t *c)
     if (c->dead || c->failed)
         return;
     if (c->out.len > c->opos) { /* a reply the client must read */
-        arm(c, request_ms(c));
+        arm(c, request_ms(c, c->srv->o.send_timeout_ms));
         return;
     }
     switch (c->cstate) {
     case CS_IDLE:
         arm(c, c->served ? ms_or(c->srv->o.keepalive_timeout_ms, HTTP_DEFAULT_KEEPALIVE_TIMEOUT_MS)
-                         : request_ms(c));
+                         : header_ms(c));
         break;
     case CS_HEAD: /* set once at the first byte: the whole head has this long */
         break;
     case CS_BODY:
         if (!c->body_done)
-            arm(c, request_ms(c));
+            arm(c, request_ms(c, c->srv->o.body_timeout_ms));
         else
             uv_timer_stop(&c->deadline);
         break;
@@ -596,7 +605,7 @@ static int on_message_begin(http_parser *p)
     c->req.content_length = 0;
     c->req.nheaders = 0;
     c->cors_origin = SLICE_NULL;
-    arm(c, request_ms(c));
+    arm(c, header_ms(c));
     return 0;
 }
 
@@ -688,6 +697,31 @@ static int has_token(slice_t v, const char *tok)
     return 0;
 }
 
+/* Request smuggling: a body's length must have one reading. A request
+ * with Content-Length twice (even equal), Transfer-Encoding twice, or both
+ * is refused (400) and its connection closed, whatever http-parser would
+ * make of it (RFC 9112 6.3); a coding other than chunked is 501 (on_body).
+ * 0, or -1 with *err. */
+static int framing_check(const http_req_t *r, const char **err)
+{
+    size_t ncl = 0, nte = 0;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        if (slice_eq_nocase(r->names[i], "content-length"))
+            ncl++;
+        else if (slice_eq_nocase(r->names[i], "transfer-encoding"))
+            nte++;
+    }
+    if (ncl > 1)
+        *err = "more than one Content-Length";
+    else if (nte > 1)
+        *err = "more than one Transfer-Encoding";
+    else if (ncl && nte)
+        *err = "both Content-Length and Transfer-Encoding";
+    else
+        return 0;
+    return -1;
+}
+
 /* Fills c->req from the parsed head; -1 with *err when it cannot be served. */
 static int build_req(http_conn_t *c, http_parser *p, const char **err)
 {
@@ -719,6 +753,8 @@ static int build_req(http_conn_t *c, http_parser *p, const char **err)
         r->names[i] = slice_make(base + c->hdr[i].no, c->hdr[i].nn);
         r->values[i] = slice_trim(slice_make(base + c->hdr[i].vo, c->hdr[i].vn));
     }
+    if (framing_check(r, err))
+        return -1;
     r->chunked = (p->flags & F_CHUNKED) != 0;
     r->content_length = r->chunked || !(p->flags & F_CONTENTLENGTH) ? 0 : p->content_length;
     r->has_body = r->chunked || r->content_length > 0;

@@ -15,10 +15,13 @@
  *       next one is not parsed before the current one is complete.
  *   H2. A request has one completion: the first http_reply (or the end of
  *       a stream) answers it; later ones are ignored and counted.
- *   H3. Every connection has a deadline: the request head and each body
- *       read must make progress within --request-timeout, an idle
- *       keep-alive connection lasts --keepalive-timeout, and a reply the
- *       client does not read is given up after --request-timeout too.
+ *   H3. Every connection has a deadline: a request head must arrive whole
+ *       within --header-timeout of its first byte (of the connection, for
+ *       the first request), each body read must make progress within
+ *       --body-timeout, an idle keep-alive connection lasts
+ *       --keepalive-timeout, and a reply the client does not read is given
+ *       up after --send-timeout. (--request-timeout is the default of the
+ *       three.)
  *   H4. Memory per connection is bounded: the read buffer holds at most
  *       HTTP_RBUF_MAX bytes, the request head HTTP_HEAD_MAX, the write queue
  *       one reply or one stream message (streams write only when writable).
@@ -126,7 +129,10 @@ typedef struct http_route {
 /* Limits and timeouts; zero fields take the defaults. */
 typedef struct http_options {
     size_t max_connections;
-    long request_timeout_ms;    /* head, body progress, unread reply */
+    long request_timeout_ms;    /* the default of the three below */
+    long header_timeout_ms;     /* a whole request head, from its first byte */
+    long body_timeout_ms;       /* each read of a body must make progress */
+    long send_timeout_ms;       /* each write of a reply the client is slow to read */
     long keepalive_timeout_ms;  /* between requests */
     const char *const *origins; /* allowed Origin values besides same-origin */
     size_t norigins;

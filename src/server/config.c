@@ -102,8 +102,16 @@ static const option_def_t options[] = {
     {"max-connections", OPT_INT, OFF(max_connections), "10000", G_HTTP, "N",
      "most simultaneous client connections per listener (503 above for HTTP)"},
     {"request-timeout", OPT_AGE, OFF(request_timeout_s), "10s", G_HTTP, "DURATION",
-     "an HTTP request head, each body read, and reading a reply must make progress "
-     "this fast (408)"},
+     "the default of --header-timeout, --body-timeout and --send-timeout"},
+    {"header-timeout", OPT_AGE, OFF(header_timeout_s), "0", G_HTTP, "DURATION",
+     "an HTTP request head must arrive whole this soon after its first byte (408; "
+     "0: --request-timeout)"},
+    {"body-timeout", OPT_AGE, OFF(body_timeout_s), "0", G_HTTP, "DURATION",
+     "each read of a request body must come this soon after the last (408; "
+     "0: --request-timeout)"},
+    {"send-timeout", OPT_AGE, OFF(send_timeout_s), "0", G_HTTP, "DURATION",
+     "a client must take some of a reply this often or it is closed "
+     "(0: --request-timeout)"},
     {"keepalive-timeout", OPT_AGE, OFF(keepalive_timeout_s), "60s", G_HTTP, "DURATION",
      "close an idle keep-alive HTTP connection after this long"},
     {"allowed-origin", OPT_NAMES, OFF(allowed_origins), "", G_HTTP, "ORIGIN",

@@ -195,7 +195,8 @@ void metrics_render_http(buf_t *out, const http_stats_t *hs)
            "HTTP requests that did not parse (answered 400 or 431, then closed).");
     buf_printf(out, "logship_http_bad_requests_total %llu\n", (unsigned long long)hs->bad_requests);
     family(out, "logship_http_timeouts_total", "counter",
-           "HTTP connections closed at a deadline (--request-timeout, --keepalive-timeout).");
+           "HTTP connections closed at a deadline (--header-timeout, --body-timeout, "
+           "--send-timeout, --keepalive-timeout).");
     buf_printf(out, "logship_http_timeouts_total %llu\n", (unsigned long long)hs->timeouts);
     family(out, "logship_http_second_replies_total", "counter",
            "Second completions of one request, ignored (a defect if ever non-zero).");

@@ -69,6 +69,9 @@ static void http_options_of(server_t *srv, http_options_t *ho)
     *ho = (http_options_t){
         .max_connections = (size_t)srv->cfg.max_connections,
         .request_timeout_ms = srv->cfg.request_timeout_s * 1000,
+        .header_timeout_ms = srv->cfg.header_timeout_s * 1000,
+        .body_timeout_ms = srv->cfg.body_timeout_s * 1000,
+        .send_timeout_ms = srv->cfg.send_timeout_s * 1000,
         .keepalive_timeout_ms = srv->cfg.keepalive_timeout_s * 1000,
         .origins = srv->cfg.allowed_origins.ptr,
         .norigins = (size_t)srv->cfg.allowed_origins.n,

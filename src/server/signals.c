@@ -25,9 +25,10 @@
 
 /* Options a reload applies live; the rest need a restart. */
 static const char *const live_options[] = {
-    "log-level",       "log-file",        "max-body",          "max-body-memory", "retain-bytes",
-    "retain-age",      "request-timeout", "keepalive-timeout", "allowed-origin",  "allowed-host",
-    "max-connections", "config",          "cors-origin",
+    "log-level",      "log-file",       "max-body",        "max-body-memory",
+    "retain-bytes",   "retain-age",     "request-timeout", "keepalive-timeout",
+    "allowed-origin", "allowed-host",   "max-connections", "config",
+    "cors-origin",    "header-timeout", "body-timeout",    "send-timeout",
 };
 
 static int is_live(const char *name)
@@ -97,6 +98,9 @@ void reload(server_t *srv)
     c->retain_age_s = nc->retain_age_s;
     store_set_retention(srv->store, c->retain_bytes, (int64_t)c->retain_age_s * NS_PER_SEC);
     c->request_timeout_s = nc->request_timeout_s;
+    c->header_timeout_s = nc->header_timeout_s;
+    c->body_timeout_s = nc->body_timeout_s;
+    c->send_timeout_s = nc->send_timeout_s;
     c->keepalive_timeout_s = nc->keepalive_timeout_s;
     c->max_connections = nc->max_connections;
     c->allowed_origins = nc->allowed_origins;

@@ -569,3 +569,136 @@ def test_websocket_client_close_frames(make_server, payload, answer):
         assert got == b"", got
     else:
         assert got == answer, got
+
+
+# ---- issue 13: head and body deadlines, framing ------------------------------
+
+def test_slowloris_500_trickling_heads_do_not_delay_others_and_are_cut(make_server):
+    """500 clients send a header byte a second: a normal client is served
+    within 1 s the whole time, and the trickling heads are answered 408
+    and closed at --header-timeout, however steadily they trickle."""
+    raise_nofile(4096)
+    server = make_server("--header-timeout", "3s", "--keepalive-timeout", "60s",
+                         "--max-connections", "1000")
+    socks = []
+    for _ in range(500):
+        s = socket.create_connection(("127.0.0.1", server.port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        socks.append(s)
+    t0 = time.monotonic()
+    cut = set()
+    for second in range(6):
+        for i, s in enumerate(socks):
+            if i in cut:
+                continue
+            try:
+                s.sendall(b"x")
+            except OSError:
+                cut.add(i)  # the server closed it
+        c = Conn(server.port, timeout=1)  # served within 1 s, or this raises
+        c.send(request("GET", "/healthz"))
+        assert c.reply().status == 200
+        c.close()
+        time.sleep(max(0, second + 1 - (time.monotonic() - t0)))
+    for s in socks:
+        s.settimeout(5)
+        data = b""
+        try:
+            while True:
+                got = s.recv(4096)
+                if not got:
+                    break
+                data += got
+        except ConnectionResetError:
+            pass  # bytes the server had not read when it closed: a reset
+        if data:
+            assert data.startswith(b"HTTP/1.1 408"), data[:80]
+        s.close()
+    assert server.metrics()["logship_http_timeouts_total"] >= 500
+
+
+def test_a_body_that_keeps_moving_is_kept_one_that_stalls_is_cut(make_server):
+    """--body-timeout is progress, not a total: a body trickled a byte every
+    0.4 s for 2.4 s with --body-timeout 1s is stored; one that then stops
+    for longer than 1 s gets 408 and nothing of it is stored."""
+    server = make_server("--body-timeout", "1s", "--header-timeout", "10s")
+    c = Conn(server.port)
+    body = b"log=moving"
+    c.send(request("POST", "/api/log", b"", {"Content-Type": FORM,
+                                               "Content-Length": str(len(body))}))
+    for i in range(0, len(body), 2):
+        time.sleep(0.4)
+        c.send(body[i:i + 2])
+    assert c.reply().status == 200
+    c.send(request("POST", "/api/log", b"", {"Content-Type": FORM, "Content-Length": "20"}))
+    c.send(b"log=stal")
+    r = c.reply()
+    assert r.status == 408
+    assert "--body-timeout" in json.loads(r.body)["error"]
+    assert [x["msg"] for x in server.logs()] == ["moving"]
+
+
+def test_a_head_trickled_on_a_keepalive_connection_is_cut_like_the_first(make_server):
+    server = make_server("--header-timeout", "1s", "--keepalive-timeout", "30s")
+    c = Conn(server.port)
+    c.send(request("GET", "/healthz"))
+    assert c.reply().status == 200
+    t0 = time.monotonic()
+    c.send(b"GET /healthz HTTP/1.1\r\n")
+    for _ in range(40):  # a header byte every 0.1 s for up to 4 s
+        try:
+            c.send(b"X")
+        except OSError:
+            break  # closed after the 408
+        if c.read_some(0.1):
+            break
+    r = c.reply()
+    assert r.status == 408, r
+    assert "--header-timeout" in json.loads(r.body)["error"]
+    assert time.monotonic() - t0 < 4
+
+
+def test_every_head_on_a_keepalive_connection_has_the_size_limit(make_server):
+    """The third request's head is over 16 KiB: 431 and close, after the
+    first two are answered; the same head as the first request too."""
+    server = make_server()
+    big = {"X-Big": "a" * (17 * 1024)}
+    c = Conn(server.port)
+    c.send(request("GET", "/healthz") + request("POST", "/api/log", b"log=one",
+                                                 {"Content-Type": FORM}) +
+           request("GET", "/healthz", headers=big))
+    assert [c.reply().status for _ in range(3)] == [200, 200, 431]
+    assert c.closed()
+    c = Conn(server.port)
+    c.send(request("GET", "/healthz", headers=big))
+    assert c.reply().status == 431
+    assert [x["msg"] for x in server.logs()] == ["one"]
+
+
+SMUGGLE = request("GET", "/api/log?log=smuggled")
+FRAMINGS = [
+    ("two equal content-lengths", b"Content-Length: 5\r\nContent-Length: 5\r\n", b"log=x"),
+    ("two different content-lengths", b"Content-Length: 5\r\nContent-Length: 50\r\n",
+     b"log=x" + SMUGGLE),
+    ("content-length and chunked", b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+     b"0\r\n\r\n" + SMUGGLE),
+    ("chunked and content-length", b"Transfer-Encoding: chunked\r\nContent-Length: 60\r\n",
+     b"0\r\n\r\n" + SMUGGLE),
+    ("two transfer-encodings", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+     b"5\r\nlog=x\r\n0\r\n\r\n" + SMUGGLE),
+]
+
+
+@pytest.mark.parametrize("name,headers,body", FRAMINGS, ids=[f[0] for f in FRAMINGS])
+def test_ambiguous_framing_is_400_and_nothing_behind_it_is_served(make_server, name, headers,
+                                                                   body):
+    server = make_server()
+    c = Conn(server.port)
+    c.send(request("POST", "/api/log", b"log=before", {"Content-Type": FORM}))
+    assert c.reply().status == 200
+    c.send(b"POST /api/log HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Content-Type: application/x-www-form-urlencoded\r\n" + headers + b"\r\n" + body)
+    r = c.reply()
+    assert r.status == 400, r
+    assert c.closed()
+    assert [x["msg"] for x in server.logs()] == ["before"]
