@@ -22,6 +22,7 @@
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "http_int.h"
+#include "limit.h"
 
 #define DISCARD_MAX (1u << 20) /* body bytes read after an early answer */
 #define OUT_KEEP    (64u * 1024)
@@ -135,6 +136,10 @@ void conn_close(http_conn_t *c)
     if (c->counted) {
         c->counted = 0;
         c->srv->inflight--;
+    }
+    if (c->limit_counted) {
+        c->limit_counted = 0;
+        limit_conn_close(c->srv->limits, slice_cstr(c->peer));
     }
     c->srv->stats.conns_open--;
     uv_poll_stop(&c->poll);
@@ -804,6 +809,25 @@ static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
     return NULL;
 }
 
+/* --rate-limit: 429 with Retry-After when c's client has no token left.
+ * The whole request is refused before its handler sees any of it. */
+static int over_rate(http_conn_t *c)
+{
+    http_server_t *s = c->srv;
+    uint64_t wait_ms = limit_take(s->limits, slice_cstr(c->peer), uv_hrtime());
+    if (!wait_ms)
+        return 0;
+    s->stats.rate_limited++;
+    char secs[24];
+    snprintf(secs, sizeof secs, "%llu", (unsigned long long)((wait_ms + 999) / 1000));
+    const http_header_t h[] = {{"Retry-After", secs}};
+    char body[96];
+    int n = snprintf(body, sizeof body,
+                     "{\"error\":\"too many requests (--rate-limit): retry after %s s\"}\n", secs);
+    http_reply(c, 429, "application/json", h, 1, body, (size_t)n);
+    return 1;
+}
+
 static int on_headers_complete(http_parser *p)
 {
     http_conn_t *c = p->data;
@@ -863,6 +887,8 @@ static int on_headers_complete(http_parser *p)
                          "--allowed-origin");
         return 0;
     }
+    if (s->o.rate_limit > 0 && over_rate(c))
+        return 0;
     if (c->req.upgrade && rt->websocket && s->upgrade) {
         c->upgrade = 1;
         c->close_after = 0;
@@ -1280,6 +1306,21 @@ void conn_start(http_server_t *s, int fd, const char *peer)
     s->stats.conns_open++;
     s->stats.conns_total++;
     c->cstate = CS_IDLE;
+    if (s->limits && s->o.max_client_connections) {
+        if (limit_conn_open(s->limits, slice_cstr(c->peer), uv_hrtime()) == 0) {
+            c->limit_counted = 1;
+        } else {
+            s->stats.client_conns_refused++;
+            c->counted = 1;
+            s->inflight++;
+            c->req.keep_alive = 0;
+            c->close_after = 1;
+            http_reply_error(c, 503,
+                             "too many connections from this address "
+                             "(--max-client-connections)");
+            return;
+        }
+    }
     if (s->nconns > (s->o.max_connections ? s->o.max_connections : 10000)) {
         s->stats.conns_refused++;
         c->counted = 1;

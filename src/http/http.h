@@ -10,6 +10,11 @@
  * (Content-Length or chunked) and handed to the handler as they arrive;
  * nothing is reserved up front.
  *
+ * Limits (limit.c): with o->rate_limit, each client (its address) has a
+ * token bucket; a request that finds it empty is answered 429 with
+ * Retry-After before any handler sees it. With o->max_client_connections,
+ * a connection over that many from one address is answered 503 and closed.
+ *
  * Invariants:
  *   H1. At most one request per connection is in a handler at a time; the
  *       next one is not parsed before the current one is complete.
@@ -129,12 +134,15 @@ typedef struct http_route {
 /* Limits and timeouts; zero fields take the defaults. */
 typedef struct http_options {
     size_t max_connections;
-    long request_timeout_ms;    /* the default of the three below */
-    long header_timeout_ms;     /* a whole request head, from its first byte */
-    long body_timeout_ms;       /* each read of a body must make progress */
-    long send_timeout_ms;       /* each write of a reply the client is slow to read */
-    long keepalive_timeout_ms;  /* between requests */
-    const char *const *origins; /* allowed Origin values besides same-origin */
+    long request_timeout_ms;       /* the default of the three below */
+    long header_timeout_ms;        /* a whole request head, from its first byte */
+    long body_timeout_ms;          /* each read of a body must make progress */
+    long send_timeout_ms;          /* each write of a reply the client is slow to read */
+    long keepalive_timeout_ms;     /* between requests */
+    double rate_limit;             /* requests per second per client; 0: none */
+    double rate_burst;             /* its bucket; 0: the rate (at least 1) */
+    size_t max_client_connections; /* open connections per client address; 0: none */
+    const char *const *origins;    /* allowed Origin values besides same-origin */
     size_t norigins;
     const char *const *hosts; /* allowed Host names besides addresses and localhost */
     size_t nhosts;
@@ -158,9 +166,11 @@ enum http_reject {
     HREJ_SHUTTING_DOWN,
     HREJ_NOT_FOUND,
     HREJ_METHOD,
-    HREJ_STORE,     /* the store refused: behind, or failed */
-    HREJ_FORBIDDEN, /* a file path outside the tail roots */
-    HREJ_BUSY,      /* --max-body-memory reached */
+    HREJ_STORE,        /* the store refused: behind, or failed */
+    HREJ_FORBIDDEN,    /* a file path outside the tail roots */
+    HREJ_BUSY,         /* --max-body-memory reached */
+    HREJ_RATE,         /* --rate-limit: 429 (the layer's) */
+    HREJ_CLIENT_CONNS, /* --max-client-connections: 503 (the layer's) */
     HREJ_COUNT
 };
 
@@ -175,6 +185,8 @@ typedef struct http_stats {
     uint64_t cross_origin;          /* refused for their Origin or Host (CORS preflights too) */
     uint64_t cors_preflights;       /* OPTIONS preflights answered 204 with CORS headers */
     uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
+    uint64_t rate_limited;          /* 429: over --rate-limit */
+    uint64_t client_conns_refused;  /* 503: over --max-client-connections */
     hist_t request_seconds;         /* first byte of the head to the reply (or stream start) */
 } http_stats_t;
 

@@ -71,8 +71,9 @@ struct http_conn {
     size_t opos;
 
     int driving, redrive, dead;
-    int failed; /* a write failed inside a handler's call: closing from the loop */
-    int resume; /* parse what is buffered at the next loop pass */
+    int failed;        /* a write failed inside a handler's call: closing from the loop */
+    int resume;        /* parse what is buffered at the next loop pass */
+    int limit_counted; /* in srv->limits' connection count of its address */
     char peer[64];
     char *handoff; /* bytes to replay to the upgrade callback */
     size_t handoff_n;
@@ -91,7 +92,8 @@ struct http_server {
     uv_poll_t lpoll;
     int listening, port;
 
-    http_conn_t *conns; /* every open connection */
+    struct limit *limits; /* --rate-limit, --max-client-connections (limit.h); NULL: none */
+    http_conn_t *conns;   /* every open connection */
     size_t nconns, inflight;
     int draining, destroying;
     http_stats_t stats;

@@ -15,6 +15,7 @@
 #include "../common/log.h"
 #include "../common/form_parse.h"
 #include "http_int.h"
+#include "limit.h"
 
 #define ACCEPT_BURST 64
 
@@ -90,12 +91,20 @@ http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
     s->lfd = -1;
     hist_init(&s->stats.request_seconds, &hist_seconds);
     http_settings_init(&s->settings);
+    s->limits =
+        limit_create(&(limit_options_t){o->rate_limit, o->rate_burst, o->max_client_connections});
+    if (!s->limits) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 
 void http_server_set_options(http_server_t *s, const http_options_t *o)
 {
     s->o = *o;
+    limit_set_options(s->limits,
+                      &(limit_options_t){o->rate_limit, o->rate_burst, o->max_client_connections});
 }
 
 int http_server_adopt(http_server_t *s, int fd, const char *peer)
@@ -182,8 +191,10 @@ size_t http_server_inflight(const http_server_t *s)
 
 void server_maybe_free(http_server_t *s)
 {
-    if (s->destroying && !s->conns && s->lfd < 0)
+    if (s->destroying && !s->conns && s->lfd < 0) {
+        limit_destroy(s->limits);
         free(s);
+    }
 }
 
 void http_server_destroy(http_server_t *s)

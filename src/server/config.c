@@ -21,7 +21,9 @@ enum opt_type {
     OPT_SIZE,
     OPT_SIZE0, /* a size where 0 means "no limit" */
     OPT_INT,
-    OPT_AGE, /* a duration in seconds, 0 means "no limit" */
+    OPT_INT0, /* an integer where 0 means "no limit" */
+    OPT_RATE, /* N/s or N/m (a double, per second); 0 means "no limit" */
+    OPT_AGE,  /* a duration in seconds, 0 means "no limit" */
     OPT_FSYNC,
     OPT_LOGLEVEL,
     OPT_ROOTS,   /* repeatable: each use adds a directory */
@@ -112,6 +114,14 @@ static const option_def_t options[] = {
     {"send-timeout", OPT_AGE, OFF(send_timeout_s), "0", G_HTTP, "DURATION",
      "a client must take some of a reply this often or it is closed "
      "(0: --request-timeout)"},
+    {"rate-limit", OPT_RATE, OFF(rate_limit), "0", G_HTTP, "RATE",
+     "HTTP requests per second (100/s) or minute (600/m) each client may make: its "
+     "address, or its token with --auth-file; over it: 429 with Retry-After (0: no limit)"},
+    {"rate-burst", OPT_INT0, OFF(rate_burst), "0", G_HTTP, "N",
+     "requests a client may make at once before --rate-limit holds it back (0: one "
+     "second's worth)"},
+    {"max-client-connections", OPT_INT0, OFF(max_client_connections), "0", G_HTTP, "N",
+     "open HTTP connections one client address may hold (503 above; 0: no limit)"},
     {"keepalive-timeout", OPT_AGE, OFF(keepalive_timeout_s), "60s", G_HTTP, "DURATION",
      "close an idle keep-alive HTTP connection after this long"},
     {"allowed-origin", OPT_NAMES, OFF(allowed_origins), "", G_HTTP, "ORIGIN",
@@ -414,6 +424,34 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         memcpy(field, &n, sizeof n);
         return 0;
     }
+    case OPT_INT0: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (end == v || *end || errno || n < 0) {
+            *why = "expected a count, or 0 for no limit";
+            return -1;
+        }
+        memcpy(field, &n, sizeof n);
+        return 0;
+    }
+    case OPT_RATE: {
+        char *end;
+        errno = 0;
+        double r = strtod(v, &end);
+        double per = 1;
+        if (end != v && (strcmp(end, "/m") == 0 || strcmp(end, "/min") == 0))
+            per = 60;
+        else if (end != v && *end && strcmp(end, "/s") != 0)
+            end = (char *)v; /* not a unit we know */
+        if (end == v || errno || !(r >= 0) || r > 1e9) {
+            *why = "expected a rate like 100/s or 600/m, or 0 for no limit";
+            return -1;
+        }
+        r /= per;
+        memcpy(field, &r, sizeof r);
+        return 0;
+    }
     case OPT_LOGLEVEL: {
         int lv = level_parse(v, strlen(v));
         if (lv < LOG_ERROR || lv > LOG_DEBUG || lv == LEVEL_NOTICE) {
@@ -520,8 +558,11 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
     case OPT_SIZE0:
         return memcmp(fa, fb, sizeof(size_t)) != 0;
     case OPT_INT:
+    case OPT_INT0:
     case OPT_AGE:
         return memcmp(fa, fb, sizeof(long)) != 0;
+    case OPT_RATE:
+        return memcmp(fa, fb, sizeof(double)) != 0;
     case OPT_FSYNC:
     case OPT_LOGLEVEL:
         return memcmp(fa, fb, sizeof(int)) != 0;

@@ -51,6 +51,8 @@ typedef struct config {
     char tail_roots[CONFIG_ROOTS_MAX][CONFIG_PATH_MAX]; /* --tail-root, repeatable */
     int ntail_roots;
     long request_timeout_s;
+    double rate_limit; /* requests per second per client; 0: none */
+    long rate_burst, max_client_connections;
     long header_timeout_s, body_timeout_s, send_timeout_s; /* 0: request_timeout_s */
     long keepalive_timeout_s;
     config_names_t allowed_origins, allowed_hosts;

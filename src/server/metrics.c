@@ -31,6 +31,8 @@ static const char *const reject_names[HREJ_COUNT] = {
     "store_unavailable",
     "forbidden",
     "bodies_in_memory",
+    "rate_limited",
+    "client_connections",
 };
 
 const char *input_name(enum input in)
@@ -179,6 +181,10 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
             v += hs->not_found;
         else if (hs && r == HREJ_METHOD)
             v += hs->bad_method;
+        else if (hs && r == HREJ_RATE)
+            v += hs->rate_limited;
+        else if (hs && r == HREJ_CLIENT_CONNS)
+            v += hs->client_conns_refused;
         buf_printf(out, "logship_http_rejected_total{reason=\"%s\"} %llu\n", reject_names[r],
                    (unsigned long long)v);
     }

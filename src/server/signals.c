@@ -25,10 +25,25 @@
 
 /* Options a reload applies live; the rest need a restart. */
 static const char *const live_options[] = {
-    "log-level",      "log-file",       "max-body",        "max-body-memory",
-    "retain-bytes",   "retain-age",     "request-timeout", "keepalive-timeout",
-    "allowed-origin", "allowed-host",   "max-connections", "config",
-    "cors-origin",    "header-timeout", "body-timeout",    "send-timeout",
+    "log-level",
+    "log-file",
+    "max-body",
+    "max-body-memory",
+    "retain-bytes",
+    "retain-age",
+    "request-timeout",
+    "keepalive-timeout",
+    "allowed-origin",
+    "allowed-host",
+    "max-connections",
+    "config",
+    "cors-origin",
+    "header-timeout",
+    "body-timeout",
+    "send-timeout",
+    "rate-limit",
+    "rate-burst",
+    "max-client-connections",
 };
 
 static int is_live(const char *name)
@@ -101,6 +116,9 @@ void reload(server_t *srv)
     c->header_timeout_s = nc->header_timeout_s;
     c->body_timeout_s = nc->body_timeout_s;
     c->send_timeout_s = nc->send_timeout_s;
+    c->rate_limit = nc->rate_limit;
+    c->rate_burst = nc->rate_burst;
+    c->max_client_connections = nc->max_client_connections;
     c->keepalive_timeout_s = nc->keepalive_timeout_s;
     c->max_connections = nc->max_connections;
     c->allowed_origins = nc->allowed_origins;
