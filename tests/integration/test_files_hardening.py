@@ -14,6 +14,8 @@ import pytest
 import requests
 import websockets
 
+from httpraw import wait_for
+
 SECRET = "top secret"
 
 
@@ -82,7 +84,8 @@ def test_parent_directory_swapped_for_a_symlink_is_not_followed(make_server, tre
     errors = [m for m in msgs if isinstance(m, dict) and m.get("type") == "error"]
     assert errors and "symlink" in errors[0]["error"], msgs
     assert closed
-    assert "files:" in s.log_text() and "symlink" in s.log_text()
+    # the server's stderr reaches log_text through a reader thread: wait
+    assert wait_for(lambda: "files:" in s.log_text() and "symlink" in s.log_text(), 5)
 
 
 def test_file_swapped_for_a_hard_link_is_not_followed(make_server, tree):
