@@ -328,6 +328,8 @@ static void expect_records(fixture_t *f, conn_t *c, uint64_t from, uint64_t to, 
     }
 }
 
+#define assert_state(c, st) assert_int_equal(tail_state((c)->s), (st))
+
 static tail_stats_t stats(const fixture_t *f)
 {
     tail_stats_t st;
@@ -366,9 +368,11 @@ static void test_backlog_from_window(void **state)
     append(f, "web.info", "old", 5);
     conn_t c;
     subscribe(f, &c, TAIL_WS, "n=3");
+    assert_state(&c, TS_BACKLOG);
     assert_int_equal(c.wakes, 1); /* something is ready at once */
     assert_int_equal(tail_more(c.s), 1);
     expect_records(f, &c, 3, 5, "old", 2);
+    assert_state(&c, TS_LIVE);
     expect_none(f, &c);
     assert_int_equal(tail_more(c.s), 0);
     append(f, "web.info", "new", 2);
@@ -392,6 +396,8 @@ static void test_backlog_short_or_none(void **state)
     conn_t all, none;
     subscribe(f, &all, TAIL_WS, "n=100");
     subscribe(f, &none, TAIL_WS, "n=0");
+    assert_state(&all, TS_BACKLOG);
+    assert_state(&none, TS_LIVE);
     expect_records(f, &all, 1, 4, "old", 0);
     expect_none(f, &none);
     append(f, "web.info", "new", 1);
@@ -411,17 +417,25 @@ static void test_backlog_from_disk(void **state)
     conn_t c;
     subscribe(f, &c, TAIL_WS, "n=6");
     expect_none(f, &c); /* the backlog scan runs */
+    assert_state(&c, TS_BACKLOG_SCAN);
     assert_int_equal(tail_more(c.s), 0);
     wait_woken(f, &c, 1);
+    assert_state(&c, TS_LIVE);
     expect_status(f, &c, 6, "disk"); /* records 5..10 are behind */
-    expect_none(f, &c);              /* the disk scan runs */
+    assert_state(&c, TS_DISK);
+    expect_none(f, &c); /* the disk scan runs */
+    assert_state(&c, TS_DISK_SCAN);
     wait_woken(f, &c, 2);
+    assert_state(&c, TS_DISK_READY);
     expect_records(f, &c, 5, 10, "old", 4);
+    assert_state(&c, TS_DISK);
     expect_none(f, &c);
+    assert_state(&c, TS_DISK);
     int wakes = c.wakes;
     append(f, "web.info", "new", 1);
     assert_int_equal(c.wakes, wakes + 1);
     expect_status(f, &c, 1, "live");
+    assert_state(&c, TS_LIVE);
     expect_records(f, &c, 11, 11, "new", 0);
     expect_none(f, &c);
     assert_int_equal(stats(f).disk_scans, 2); /* the backlog's and the records' */
@@ -437,9 +451,11 @@ static void test_empty_backlog_hint_from_window(void **state)
     append(f, "web.info", "old", 3);
     conn_t c, plain;
     subscribe(f, &c, TAIL_WS, "topic=web&n=10");
+    assert_state(&c, TS_BACKLOG);
     expect(f, &c,
            "{\"type\":\"hint\",\"hint\":\"topic 'web' has no wildcard: did you mean "
            "'web.#'?\"}");
+    assert_state(&c, TS_LIVE); /* through HINT in the same call */
     expect_none(f, &c);
     /* nothing to suggest: no message at all */
     subscribe(f, &plain, TAIL_WS, "topic=db&n=10");
@@ -463,10 +479,13 @@ static void test_empty_backlog_hint_from_disk(void **state)
     conn_t c;
     subscribe(f, &c, TAIL_SSE, "topic=web&n=10");
     expect_none(f, &c);
+    assert_state(&c, TS_BACKLOG_SCAN);
     wait_woken(f, &c, 1);
+    assert_state(&c, TS_HINT);
     expect(f, &c,
            "event: hint\ndata: {\"type\":\"hint\",\"hint\":\"topic 'web' has no wildcard: did you "
            "mean 'web.#'?\"}\n\n");
+    assert_state(&c, TS_LIVE);
     expect_none(f, &c);
     assert_int_equal(tail_more(c.s), 0);
     append(f, "web", "exact", 1);
@@ -636,6 +655,8 @@ static void test_resume_after(void **state)
     subscribe(f, &c7, TAIL_WS, "after=7&n=2"); /* after wins: no backlog */
     subscribe(f, &c10, TAIL_WS, "after=10");
     subscribe(f, &c0, TAIL_WS, "after=0");
+    assert_state(&c7, TS_LIVE);
+    assert_state(&c0, TS_LIVE);
     expect_records(f, &c7, 8, 10, "m", 7);
     expect_none(f, &c7);
     expect_none(f, &c10);
@@ -794,8 +815,11 @@ static void test_gap_after_retention(void **state)
     char want[128];
     snprintf(want, sizeof want, "{\"type\":\"gap\",\"from\":1,\"to\":%llu}",
              (unsigned long long)first - 1);
+    assert_state(&c, TS_LIVE);
     expect(f, &c, want);
+    assert_state(&c, TS_LIVE);
     expect_status(f, &c, last - first + 1, "disk");
+    assert_state(&c, TS_DISK);
     expect_none(f, &c);
     int wakes = c.wakes;
     wait_woken(f, &c, wakes);
@@ -829,8 +853,11 @@ static void test_gap_while_on_disk(void **state)
     snprintf(want, sizeof want,
              "event: gap\ndata: {\"type\":\"gap\",\"from\":1,\"to\":%llu}\nid: %llu\n\n",
              (unsigned long long)first - 1, (unsigned long long)first - 1);
+    assert_state(&c, TS_DISK);
     expect(f, &c, want);
+    assert_state(&c, TS_DISK);
     expect_none(f, &c); /* no second "disk" status: the scan runs */
+    assert_state(&c, TS_DISK_SCAN);
     int wakes = c.wakes;
     wait_woken(f, &c, wakes);
     assert_true(next(f, &c));
