@@ -794,26 +794,13 @@ int tail_next(tail_sub_t *s, char **data, size_t *len)
 
 int tail_more(const tail_sub_t *s)
 {
-    switch (s->state) {
-    case TS_BACKLOG_SCAN:
-    case TS_DISK_SCAN:
-    case TS_DEAD:
-        return 0;
-    case TS_BACKLOG:
-    case TS_HINT:
-    case TS_DISK_READY:
+    /* what tail_next() would do now, by the same rows: BACKLOG's all do
+     * something, so the window is not searched here for its facts */
+    if (s->state == TS_BACKLOG)
         return 1;
-    case TS_DISK: {
-        /* back inside the window: the "live" status is due */
-        const ring_t *r = store_ring(s->t->store);
-        if (ring_count(r) && s->cursor >= ring_first_seq(r))
-            return 1;
-        break;
-    }
-    case TS_LIVE:
-        break;
-    }
-    return s->cursor <= store_last_seq(s->t->store);
+    uint64_t first;
+    const rule_t *r = next_state(s->state, EV_NEXT, where(s, store_last_seq(s->t->store), &first));
+    return r && r->act != ACT_NONE;
 }
 
 enum tail_sub_state tail_state(const tail_sub_t *s)

@@ -152,7 +152,8 @@ void tail_unsubscribe(tail_sub_t *s);
  * one is). *data has TAIL_HEADROOM writable bytes before it and stays valid
  * until the next call on the hub. */
 int tail_next(tail_sub_t *s, char **data, size_t *len);
-/* 1 when s should be woken again right away (more is ready). */
+/* 1 when s should be woken again right away: tail_next() would send a
+ * message or start a scan now, by the same rows of the state table. */
 int tail_more(const tail_sub_t *s);
 /* The state s is in: for tests and debugging. */
 enum tail_sub_state tail_state(const tail_sub_t *s);

@@ -707,6 +707,36 @@ static void test_behind_window_goes_to_disk(void **state)
     assert_int_equal(st.messages, 4);
 }
 
+/* Caught up from the disk with nothing newer: tail_next() has nothing, so
+ * tail_more() must not ask the transport to call again (it would call in
+ * a loop until the next commit); the commit wakes it. */
+static void test_caught_up_on_disk_waits(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = small_window(f->dir, 4);
+    open_hub(f, &o);
+    conn_t c;
+    subscribe(f, &c, TAIL_WS, "after=0");
+    append(f, "web.info", "m", 10);
+    expect_status(f, &c, 10, "disk");
+    expect_none(f, &c);
+    int wakes = c.wakes;
+    wait_woken(f, &c, wakes);
+    expect_records(f, &c, 1, 10, "m", 0);
+    assert_state(&c, TS_DISK);
+    assert_int_equal(tail_more(c.s), 0);
+    expect_none(f, &c);
+    assert_int_equal(tail_more(c.s), 0);
+    wakes = c.wakes;
+    append(f, "web.info", "n", 1);
+    assert_int_equal(c.wakes, wakes + 1);
+    assert_int_equal(tail_more(c.s), 1);
+    expect_status(f, &c, 1, "live");
+    assert_int_equal(tail_more(c.s), 1);
+    expect_records(f, &c, 11, 11, "n", 0);
+    assert_int_equal(tail_more(c.s), 0);
+}
+
 /* The window moves on while the scan runs: the next scan takes what the
  * first did not see, then the subscriber is live. */
 static void test_disk_then_more_disk(void **state)
@@ -945,6 +975,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_message_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_behind_window_goes_to_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caught_up_on_disk_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_then_more_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_catch_up_in_bounded_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_disk_scan, setup, teardown),
