@@ -3,13 +3,18 @@
  * callback counts calls, and the test calls tail_next() itself, as
  * tail_conn.c does when a socket is writable.
  *
- * Each test walks one path of tail.h's state table and asserts on what the
- * subscriber is sent: records parsed as JSON (seq, msg, topic), status, gap
- * and hint messages as exact strings.
+ * Each test walks one path of tail.h's state table, asserting the state
+ * after each step (tail_state()) and what the subscriber is sent: records
+ * parsed as JSON (seq, msg, topic), status, gap and hint messages as exact
+ * strings. Failed scans are made by putting a directory under the segment
+ * files' descriptors (Linux's /proc/self/fd finds them).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -899,6 +904,123 @@ static void test_gap_while_on_disk(void **state)
     assert_int_equal(stats(f).gaps, 1);
 }
 
+/* ---- failing reads ------------------------------------------------------------- */
+
+/* The store's open segment files, each replaced by a directory under the
+ * same descriptor, so that every read of them fails (EISDIR) until
+ * mend_segments() puts the files back. Writes would fail too: the tests
+ * append nothing meanwhile. */
+typedef struct broken {
+    int fd[64], saved[64];
+    size_t n;
+} broken_t;
+
+static void break_segments(fixture_t *f, broken_t *b)
+{
+    char dir[PATH_MAX], link[PATH_MAX], path[PATH_MAX + 32];
+    assert_non_null(realpath(f->dir, dir));
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int fds[256];
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
+        if (e->d_name[0] != '.')
+            fds[n++] = atoi(e->d_name);
+    }
+    closedir(d);
+    b->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+        ssize_t len = readlink(path, link, sizeof link - 1);
+        if (len <= 4)
+            continue;
+        link[len] = '\0';
+        if (strncmp(link, dir, strlen(dir)) || strcmp(link + len - 4, ".log"))
+            continue;
+        assert_true(b->n < 64);
+        int hole = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true(hole >= 0);
+        b->fd[b->n] = fds[i];
+        b->saved[b->n] = dup(fds[i]);
+        assert_true(b->saved[b->n] >= 0);
+        assert_true(dup2(hole, fds[i]) == fds[i]);
+        close(hole);
+        b->n++;
+    }
+    assert_true(b->n > 0);
+    log_threshold = LOG_ERROR - 1; /* the store logs each failed read */
+}
+
+static void mend_segments(broken_t *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        assert_true(dup2(b->saved[i], b->fd[i]) == b->fd[i]);
+        close(b->saved[i]);
+    }
+    b->n = 0;
+    log_threshold = LOG_ERROR;
+}
+
+/* A disk scan that fails is tried again from the same cursor: nothing is
+ * lost or sent twice once reads work again. */
+static void test_disk_scan_failure_retries(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = small_window(f->dir, 4);
+    open_hub(f, &o);
+    conn_t c;
+    subscribe(f, &c, TAIL_WS, "after=0");
+    append(f, "web.info", "m", 10);
+    expect_status(f, &c, 10, "disk");
+    broken_t b;
+    break_segments(f, &b);
+    for (int round = 0; round < 2; round++) {
+        expect_none(f, &c);
+        assert_state(&c, TS_DISK_SCAN);
+        int wakes = c.wakes;
+        wait_woken(f, &c, wakes);
+        assert_state(&c, TS_DISK); /* failed: woken to try again */
+        assert_int_equal(tail_more(c.s), 1);
+    }
+    mend_segments(&b);
+    expect_none(f, &c);
+    int wakes = c.wakes;
+    wait_woken(f, &c, wakes);
+    assert_state(&c, TS_DISK_READY);
+    expect_records(f, &c, 1, 10, "m", 0);
+    expect_none(f, &c);
+    assert_int_equal(stats(f).disk_scans, 3);
+}
+
+/* The same for the backward scan that locates a backlog. */
+static void test_backlog_scan_failure_retries(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = small_window(f->dir, 4);
+    open_hub(f, &o);
+    append(f, "web.info", "m", 10);
+    broken_t b;
+    break_segments(f, &b);
+    conn_t c;
+    subscribe(f, &c, TAIL_WS, "n=6");
+    expect_none(f, &c);
+    assert_state(&c, TS_BACKLOG_SCAN);
+    wait_woken(f, &c, 1);
+    assert_state(&c, TS_BACKLOG);
+    assert_int_equal(tail_more(c.s), 1);
+    mend_segments(&b);
+    expect_none(f, &c);
+    assert_state(&c, TS_BACKLOG_SCAN);
+    int wakes = c.wakes;
+    wait_woken(f, &c, wakes);
+    assert_state(&c, TS_LIVE);
+    expect_status(f, &c, 6, "disk");
+    expect_none(f, &c);
+    wakes = c.wakes;
+    wait_woken(f, &c, wakes);
+    expect_records(f, &c, 5, 10, "m", 4);
+}
+
 /* ---- detaching ------------------------------------------------------------------ */
 
 /* Unsubscribed while its scan runs: freed when the scan ends, never woken
@@ -981,6 +1103,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_disk_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_after_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_while_on_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disk_scan_failure_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backlog_scan_failure_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detach_while_disk_scan_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_while_scan_runs, setup, teardown),
     };
