@@ -802,6 +802,42 @@ static void test_disk_catch_up_in_bounded_messages(void **state)
     expect_records(f, &c, 401, 401, "live", 0);
 }
 
+/* Filters on the disk: a scan sends only what passes, and a scan that
+ * finds nothing that passes still moves the cursor past what it read. */
+static void test_filter_on_disk(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = small_window(f->dir, 4);
+    open_hub(f, &o);
+    conn_t db, cache;
+    subscribe(f, &db, TAIL_WS, "topic=db.#&after=0");
+    subscribe(f, &cache, TAIL_WS, "topic=cache.#&after=0");
+    append(f, "web.info", "w", 4);
+    append(f, "db.info", "d", 1);  /* 5 */
+    append(f, "web.info", "w", 5); /* 6..10, the window 7..10 */
+    expect_status(f, &db, 10, "disk");
+    expect_status(f, &cache, 10, "disk");
+    expect_none(f, &db);
+    expect_none(f, &cache);
+    int wd = db.wakes, wc = cache.wakes;
+    expect_none(f, &db); /* asked again while the scan runs: still nothing */
+    assert_state(&db, TS_DISK_SCAN);
+    wait_woken(f, &db, wd);
+    wait_woken(f, &cache, wc);
+    assert_state(&db, TS_DISK_READY);
+    assert_state(&cache, TS_DISK); /* nothing passed */
+    expect_records(f, &db, 5, 5, "d", 0);
+    expect_none(f, &db);
+    expect_none(f, &cache);
+    assert_int_equal(tail_more(cache.s), 0);
+    append(f, "cache.info", "c", 1); /* 11 */
+    expect_status(f, &db, 1, "live");
+    expect_none(f, &db); /* 11 does not pass */
+    expect_status(f, &cache, 1, "live");
+    expect_records(f, &cache, 11, 11, "c", 0);
+    assert_int_equal(stats(f).disk_scans, 2); /* different filters: a scan each */
+}
+
 /* Subscribers behind at the same place with the same filter share one
  * scan; each gets the records. */
 static void test_shared_disk_scan(void **state)
@@ -1061,6 +1097,67 @@ static void test_detach_while_disk_scan_runs(void **state)
     expect_records(f, &b, 9, 9, "n", 0);
 }
 
+/* Unsubscribing in every other state: freed at once, or, with a scan
+ * running (ended well or not), when it ends; never woken after. ASan
+ * tells if any is leaked or used after it was freed. */
+static void test_unsubscribe_in_every_state(void **state)
+{
+    fixture_t *f = *state;
+    store_opts_t o = small_window(f->dir, 4);
+    open_hub(f, &o);
+    append(f, "web.info", "m", 10);
+    conn_t backlog, backlog_scan, hint, live, disk, ready, failing;
+    subscribe(f, &backlog, TAIL_WS, "n=5");
+    assert_state(&backlog, TS_BACKLOG);
+    unsubscribe(&backlog);
+
+    subscribe(f, &backlog_scan, TAIL_WS, "n=8");
+    expect_none(f, &backlog_scan);
+    expect_none(f, &backlog_scan); /* asked again while the scan runs */
+    assert_state(&backlog_scan, TS_BACKLOG_SCAN);
+    int w_backlog_scan = backlog_scan.wakes;
+    unsubscribe(&backlog_scan); /* DEAD until its scan ends */
+    drain_pool(f);
+    assert_int_equal(backlog_scan.wakes, w_backlog_scan);
+
+    subscribe(f, &hint, TAIL_WS, "topic=web&n=5");
+    expect_none(f, &hint);
+    wait_woken(f, &hint, hint.wakes);
+    assert_state(&hint, TS_HINT);
+    unsubscribe(&hint);
+
+    subscribe(f, &live, TAIL_WS, "n=0");
+    assert_state(&live, TS_LIVE);
+    unsubscribe(&live);
+
+    subscribe(f, &disk, TAIL_WS, "after=0");
+    expect_status(f, &disk, 10, "disk");
+    assert_state(&disk, TS_DISK);
+    unsubscribe(&disk);
+
+    subscribe(f, &ready, TAIL_WS, "after=1");
+    expect_status(f, &ready, 9, "disk");
+    expect_none(f, &ready);
+    wait_woken(f, &ready, ready.wakes);
+    assert_state(&ready, TS_DISK_READY);
+    unsubscribe(&ready);
+
+    subscribe(f, &failing, TAIL_WS, "after=2");
+    expect_status(f, &failing, 8, "disk");
+    broken_t b;
+    break_segments(f, &b);
+    expect_none(f, &failing);
+    int w_failing = failing.wakes;
+    unsubscribe(&failing);
+    uint64_t scans = stats(f).disk_scans;
+    drain_pool(f); /* the scan fails: DEAD is freed all the same */
+    mend_segments(&b);
+    assert_int_equal(stats(f).disk_scans, scans + 1);
+    assert_int_equal(failing.wakes, w_failing);
+    assert_int_equal(tail_count(f->t), 0);
+    append(f, "web.info", "after", 1); /* wakes nobody */
+}
+
 /* The hub goes away while a scan runs: it is freed when the scan ends. */
 static void test_destroy_while_scan_runs(void **state)
 {
@@ -1100,12 +1197,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_caught_up_on_disk_waits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_then_more_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_catch_up_in_bounded_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_disk_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_after_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gap_while_on_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disk_scan_failure_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backlog_scan_failure_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_detach_while_disk_scan_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsubscribe_in_every_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_while_scan_runs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
