@@ -6,6 +6,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "../common/check.h"
 #include "../common/json_write.h"
 #include "../common/level.h"
 #include "../query/hint.h"
@@ -46,17 +47,13 @@ struct tail_sub {
     buf_t strings; /* the filter's strings (filter_own) */
     buf_t key;     /* filter_key(f): equal keys share messages */
     uint64_t fid;
-    uint64_t cursor; /* next seq wanted */
+    enum tail_sub_state state; /* changed by step() only */
+    uint64_t cursor;           /* next seq wanted */
     size_t backlog;
-    int started;  /* backlog sent (or not wanted) */
-    int on_disk;  /* reading from segments, not the window */
-    int say_live; /* a "source":"live" status is due */
-    uint64_t gap_from, gap_to;
-    job_t *job; /* a scan running for it */
+    job_t *job; /* the scan running for it (invariant 4) */
     buf_t msg;  /* its own message, when not a shared one */
-    int ready;  /* msg holds a finished scan's message */
+    /* not a state: the transport was woken and has not asked since */
     int wake_pending;
-    int dead; /* unsubscribed while a scan ran */
 };
 
 typedef struct cache_entry {
@@ -79,6 +76,153 @@ struct tail {
     cache_entry_t cache[CACHE_SLOTS];
     tail_stats_t st;
 };
+
+/* ---- the state machine (tail.h's table) ------------------------------------- */
+
+/* What happens to a subscriber. */
+enum tail_event {
+    EV_NEXT,        /* the transport asks for a message: tail_next() */
+    EV_SCAN_OK,     /* its scan ended */
+    EV_SCAN_FAILED, /* its scan ended with a read error, or was cancelled */
+    EV_UNSUBSCRIBE,
+};
+
+/* Facts that a row may require (all of its set must hold). */
+enum {
+    F_UNLOCATED = 1u << 0, /* BACKLOG: the window alone can not tell where it starts */
+    F_MSG = 1u << 1,       /* a message is ready in msg: a hint, or a scan's records */
+    F_CAUGHT_UP = 1u << 2, /* cursor > L: nothing visible to send */
+    F_RETAINED = 1u << 3,  /* cursor < F: retention removed records it had not read */
+    F_BEHIND = 1u << 4,    /* cursor older than the window (or the window is empty) */
+};
+
+/* What a transition does besides changing the state. */
+enum tail_act {
+    ACT_NONE,    /* nothing now: a wake() follows when there is something */
+    ACT_LOCATE,  /* cursor = where the backlog starts; ask the new state on */
+    ACT_SCAN,    /* start (or join) the new state's scan */
+    ACT_SEND,    /* send msg */
+    ACT_GAP,     /* send a gap message up to F; cursor = F */
+    ACT_STATUS,  /* send the new state's status: "disk" or "live" */
+    ACT_RECORDS, /* send the window's records at the cursor (maybe none pass) */
+    ACT_TAKE,    /* the scan's end: cursor after it, its message into msg */
+    ACT_RETRY,   /* the scan failed: wake, to try again from the same cursor */
+    ACT_FREE,    /* free the subscriber */
+};
+
+typedef struct rule {
+    enum tail_sub_state from;
+    enum tail_event ev;
+    unsigned when; /* F_* that must hold; 0: always */
+    enum tail_sub_state to;
+    enum tail_act act;
+} rule_t;
+
+/* tail.h's table, row by row (but the "(new)" rows: tail_subscribe()). */
+static const rule_t rules[] = {
+    {TS_BACKLOG, EV_NEXT, F_UNLOCATED, TS_BACKLOG_SCAN, ACT_SCAN},
+    {TS_BACKLOG, EV_NEXT, F_MSG, TS_HINT, ACT_LOCATE},
+    {TS_BACKLOG, EV_NEXT, 0, TS_LIVE, ACT_LOCATE},
+    {TS_BACKLOG_SCAN, EV_SCAN_OK, F_MSG, TS_HINT, ACT_TAKE},
+    {TS_BACKLOG_SCAN, EV_SCAN_OK, 0, TS_LIVE, ACT_TAKE},
+    {TS_BACKLOG_SCAN, EV_SCAN_FAILED, 0, TS_BACKLOG, ACT_RETRY},
+    {TS_HINT, EV_NEXT, 0, TS_LIVE, ACT_SEND},
+    {TS_LIVE, EV_NEXT, F_CAUGHT_UP, TS_LIVE, ACT_NONE},
+    {TS_LIVE, EV_NEXT, F_RETAINED, TS_LIVE, ACT_GAP},
+    {TS_LIVE, EV_NEXT, F_BEHIND, TS_DISK, ACT_STATUS},
+    {TS_LIVE, EV_NEXT, 0, TS_LIVE, ACT_RECORDS},
+    {TS_DISK, EV_NEXT, F_CAUGHT_UP, TS_DISK, ACT_NONE},
+    {TS_DISK, EV_NEXT, F_RETAINED, TS_DISK, ACT_GAP},
+    {TS_DISK, EV_NEXT, F_BEHIND, TS_DISK_SCAN, ACT_SCAN},
+    {TS_DISK, EV_NEXT, 0, TS_LIVE, ACT_STATUS},
+    {TS_DISK_SCAN, EV_SCAN_OK, F_MSG, TS_DISK_READY, ACT_TAKE},
+    {TS_DISK_SCAN, EV_SCAN_OK, 0, TS_DISK, ACT_TAKE},
+    {TS_DISK_SCAN, EV_SCAN_FAILED, 0, TS_DISK, ACT_RETRY},
+    {TS_DISK_READY, EV_NEXT, 0, TS_DISK, ACT_SEND},
+    {TS_BACKLOG_SCAN, EV_NEXT, 0, TS_BACKLOG_SCAN, ACT_NONE},
+    {TS_DISK_SCAN, EV_NEXT, 0, TS_DISK_SCAN, ACT_NONE},
+    {TS_DEAD, EV_NEXT, 0, TS_DEAD, ACT_NONE},
+    {TS_BACKLOG_SCAN, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_NONE},
+    {TS_DISK_SCAN, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_NONE},
+    {TS_DEAD, EV_SCAN_OK, 0, TS_DEAD, ACT_FREE},
+    {TS_DEAD, EV_SCAN_FAILED, 0, TS_DEAD, ACT_FREE},
+    {TS_BACKLOG, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_FREE},
+    {TS_HINT, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_FREE},
+    {TS_LIVE, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_FREE},
+    {TS_DISK, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_FREE},
+    {TS_DISK_READY, EV_UNSUBSCRIBE, 0, TS_DEAD, ACT_FREE},
+};
+
+/* What each state is, beyond its rows. */
+static const struct state_info {
+    int scan;      /* a scan runs for it (invariant 4) */
+    int on_commit; /* a commit wakes it */
+    int where;     /* its rows for EV_NEXT look at where the cursor is */
+} states[] = {
+    [TS_BACKLOG] = {0, 0, 0},      /* woken by tail_subscribe() or a failed scan */
+    [TS_BACKLOG_SCAN] = {1, 0, 0}, /* woken by the scan's end */
+    [TS_HINT] = {0, 1, 0},         /* woken by the scan's end, or asked on */
+    [TS_LIVE] = {0, 1, 1},         /* woken by commits */
+    [TS_DISK] = {0, 1, 1},         /* woken by commits too: the window may reach it */
+    [TS_DISK_SCAN] = {1, 0, 0},    /* woken by the scan's end */
+    [TS_DISK_READY] = {0, 1, 0},   /* woken by the scan's end */
+    [TS_DEAD] = {1, 0, 0},         /* never woken (invariant 5) */
+};
+
+/* The row for ev in state `from` given the facts that hold: the first that
+ * applies. NULL when there is none, which is a bug (the CHECK in step()). */
+static const rule_t *next_state(enum tail_sub_state from, enum tail_event ev, unsigned facts)
+{
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const rule_t *r = &rules[i];
+        if (r->from == from && r->ev == ev && (facts & r->when) == r->when)
+            return r;
+    }
+    return NULL;
+}
+
+/* Makes the transition for ev: the only place s->state changes. Returns
+ * what the caller is to do. */
+static enum tail_act step(tail_sub_t *s, enum tail_event ev, unsigned facts)
+{
+    const rule_t *r = next_state(s->state, ev, facts);
+    CHECK(r != NULL, "tail.h invariants 4 and 5: a scan ends only for a subscriber that has "
+                     "one, and a subscriber leaves once");
+    s->state = r->to;
+    return r->act;
+}
+
+static void check_scan(const tail_sub_t *s)
+{
+    CHECK((s->job != NULL) == states[s->state].scan,
+          "tail.h invariant 4: a scan runs exactly in *_SCAN and DEAD");
+}
+
+/* Where the cursor is, for LIVE's and DISK's rows: F_CAUGHT_UP, F_RETAINED,
+ * F_BEHIND. The oldest stored seq is looked up (under the store's segment
+ * lock) only when something is visible past the cursor. */
+static unsigned where(const tail_sub_t *s, uint64_t visible, uint64_t *first)
+{
+    const ring_t *r = store_ring(s->t->store);
+    unsigned facts = 0;
+    *first = 0;
+    if (!states[s->state].where)
+        return 0;
+    if (s->cursor > visible)
+        return F_CAUGHT_UP;
+    *first = store_first_seq(s->t->store);
+    if (*first && s->cursor < *first)
+        facts |= F_RETAINED;
+    if (!ring_count(r) || s->cursor < ring_first_seq(r))
+        facts |= F_BEHIND;
+    return facts;
+}
+
+static void advance(tail_sub_t *s, uint64_t to)
+{
+    CHECK(to >= s->cursor, "tail.h invariant 2: cursor only moves forward");
+    s->cursor = to;
+}
 
 /* ---- message framing ---------------------------------------------------- */
 
@@ -240,7 +384,8 @@ void tail_get_stats(const tail_t *t, tail_stats_t *st)
 
 static void wake(tail_sub_t *s)
 {
-    if (!s->wake_pending && !s->dead) {
+    CHECK(s->state != TS_DEAD, "tail.h invariant 5: a subscriber that left is never woken");
+    if (!s->wake_pending) {
         s->wake_pending = 1;
         s->wake(s->conn);
     }
@@ -256,7 +401,7 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
     /* a subscriber catching up from disk is woken too: its next message
      * may be the one that brings it back to the window */
     for (tail_sub_t *s = t->head.next; s != &t->head; s = s->next)
-        if (s->started && !s->job)
+        if (states[s->state].on_commit)
             wake(s);
 }
 
@@ -279,14 +424,16 @@ tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing 
     s->f.until = INT64_MAX;
     filter_key(&s->f, &s->key);
     s->fid = XXH3_64bits(s->key.data, s->key.len);
-    uint64_t visible = store_last_seq(t->store);
+    /* the "(new)" rows of the state table */
     if (p->has_after) {
+        s->state = TS_LIVE;
         s->cursor = p->f.after + 1;
-        s->started = 1;
+    } else if (p->n == 0) {
+        s->state = TS_LIVE;
+        s->cursor = store_last_seq(t->store) + 1;
     } else {
-        s->cursor = visible + 1;
+        s->state = TS_BACKLOG;
         s->backlog = p->n;
-        s->started = p->n == 0;
     }
     s->next = &t->head;
     s->prev = t->head.prev;
@@ -303,12 +450,11 @@ void tail_unsubscribe(tail_sub_t *s)
     s->prev->next = s->next;
     s->next->prev = s->prev;
     t->count--;
-    if (s->job) {
-        /* its scan reads the filter strings s owns: free s when it ends */
-        s->dead = 1;
-        return;
-    }
-    sub_free(s);
+    check_scan(s);
+    /* with a scan running, s becomes DEAD: the scan reads the filter
+     * strings s owns, and s is freed when it ends */
+    if (step(s, EV_UNSUBSCRIBE, 0) == ACT_FREE)
+        sub_free(s);
 }
 
 /* ---- scans on the thread pool ---------------------------------------------- */
@@ -328,6 +474,9 @@ static int take(void *arg, const record_t *r)
         a->last = r->seq; /* counting only: the records go out as a catch-up */
         return ++a->n >= j->limit;
     }
+    CHECK(r->seq >= j->from && r->seq > a->last,
+          "tail.h invariant 1: a catch-up sends records in seq order from the cursor on");
+    CHECK(r->seq <= j->visible, "tail.h invariant 3: only visible records are sent");
     if (j->records)
         buf_putc(a->out, ',');
     record_to_json(a->out, r);
@@ -348,6 +497,7 @@ static void work(uv_work_t *w)
         /* stopped by size: go on after the last one sent; otherwise
          * everything up to the visible end was looked at */
         j->next = j->out.len >= TAIL_MSG_MAX && a.last ? a.last + 1 : j->visible + 1;
+        CHECK(j->next > a.last, "tail.h invariant 1: the cursor moves past every record sent");
         buf_putc(&j->out, ']');
         msg_end(&j->out, j->framing, a.last);
         return;
@@ -374,22 +524,24 @@ static void work(uv_work_t *w)
  * others get a copy. */
 static void deliver(job_t *j, tail_sub_t *s, int status, int owner)
 {
+    int failed = status || j->error;
+    unsigned facts = !failed && (j->records || j->hinted) ? F_MSG : 0;
+    check_scan(s);
     s->job = NULL;
-    if (s->dead) {
+    switch (step(s, failed ? EV_SCAN_FAILED : EV_SCAN_OK, facts)) {
+    case ACT_FREE:
         sub_free(s); /* it left meanwhile */
         return;
-    }
-    if (status || j->error) {
-        wake(s); /* a failed read: try again, from the same cursor */
+    case ACT_TAKE:
+        /* a backlog scan: where the backlog starts; a disk scan: after
+         * what it read */
+        advance(s, j->next);
+        break;
+    default: /* ACT_RETRY */
+        wake(s);
         return;
     }
-    if (j->kind == JOB_BACKLOG) {
-        s->started = 1;
-        s->cursor = j->next; /* where its backlog starts */
-    } else if (j->next > s->cursor) {
-        s->cursor = j->next; /* invariant 2 */
-    }
-    if (j->records || j->hinted) {
+    if (facts & F_MSG) {
         buf_reset(&s->msg);
         if (owner) {
             buf_free(&s->msg);
@@ -398,7 +550,6 @@ static void deliver(job_t *j, tail_sub_t *s, int status, int owner)
         } else {
             buf_append(&s->msg, j->out.data, j->out.len);
         }
-        s->ready = 1;
         s->t->st.records += j->records;
     }
     wake(s);
@@ -452,6 +603,7 @@ static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
         }
         j->more[j->nmore++] = s;
         s->job = j;
+        check_scan(s);
         t->st.shared_hits++;
         return;
     }
@@ -475,6 +627,7 @@ static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
     }
     t->njobs++;
     s->job = j;
+    check_scan(s);
     uv_queue_work(t->loop, &j->work, work, after_work);
 }
 
@@ -520,6 +673,7 @@ static size_t live_message(tail_sub_t *s, uint64_t visible, buf_t *out, uint64_t
         uint64_t seq = ring_seq_at(r, i);
         if (seq > visible)
             break;
+        CHECK(seq >= *to, "tail.h invariant 1: records in seq order from the cursor on");
         *to = seq + 1;
         if (record_decode(ring_at(r, i), SIZE_MAX >> 1, &rec) <= 0 || !filter_match(&s->f, &rec))
             continue;
@@ -560,63 +714,13 @@ static int cache_hit(const cache_entry_t *e, const tail_sub_t *s, uint64_t gen)
            memcmp(e->key.data, s->key.data, s->key.len) == 0;
 }
 
-int tail_next(tail_sub_t *s, char **data, size_t *len)
+/* ACT_RECORDS: the message from the window at s's cursor, shared with
+ * every subscriber at the same point (filter, cursor, framing) until the
+ * next commit; NULL when no record there passes the filter. The cursor
+ * moves past what was looked at either way. */
+static const buf_t *window_records(tail_sub_t *s, uint64_t visible)
 {
     tail_t *t = s->t;
-    store_t *store = t->store;
-    s->wake_pending = 0;
-    if (s->job || s->dead)
-        return 0;
-    if (s->ready) {
-        s->ready = 0;
-        *data = s->msg.data + TAIL_HEADROOM;
-        *len = s->msg.len - TAIL_HEADROOM;
-        t->st.messages++;
-        return 1;
-    }
-    uint64_t visible = store_last_seq(store);
-    if (!s->started) {
-        uint64_t start;
-        if (backlog_start_in_window(s, visible, &start)) {
-            start_job(s, JOB_BACKLOG, visible);
-            return 0;
-        }
-        /* from here on the backlog is a catch-up like any other */
-        s->started = 1;
-        s->cursor = start;
-        if (start > visible && window_hint(s)) {
-            /* nothing matched: say so if a pattern probably lacks ".#" */
-            *data = s->msg.data + TAIL_HEADROOM;
-            *len = s->msg.len - TAIL_HEADROOM;
-            t->st.messages++;
-            return 1;
-        }
-    }
-    if (s->cursor > visible)
-        return 0;
-    uint64_t first = store_first_seq(store);
-    if (first && s->cursor < first) {
-        /* retention removed what it had not read yet */
-        msg_gap(&s->msg, s->framing, s->cursor, first - 1);
-        s->cursor = first;
-        t->st.gaps++;
-        goto own;
-    }
-    const ring_t *r = store_ring(store);
-    if (!ring_count(r) || s->cursor < ring_first_seq(r)) {
-        if (!s->on_disk) {
-            s->on_disk = 1;
-            msg_status(&s->msg, s->framing, visible - s->cursor + 1, "disk");
-            goto own;
-        }
-        start_job(s, JOB_DISK, visible);
-        return 0;
-    }
-    if (s->on_disk) {
-        s->on_disk = 0;
-        msg_status(&s->msg, s->framing, visible - s->cursor + 1, "live");
-        goto own;
-    }
     cache_entry_t *e = cache_slot(t, s);
     if (cache_hit(e, s, t->gen)) {
         t->st.shared_hits++;
@@ -632,32 +736,74 @@ int tail_next(tail_sub_t *s, char **data, size_t *len)
         buf_reset(&e->key);
         buf_append(&e->key, s->key.data, s->key.len);
     }
-    s->cursor = e->to;
+    advance(s, e->to);
     if (!e->records)
-        return 0;
+        return NULL;
     t->st.records += e->records;
-    t->st.messages++;
-    *data = e->msg.data + TAIL_HEADROOM;
-    *len = e->msg.len - TAIL_HEADROOM;
-    return 1;
-own:
-    t->st.messages++;
-    *data = s->msg.data + TAIL_HEADROOM;
-    *len = s->msg.len - TAIL_HEADROOM;
-    return 1;
+    return &e->msg;
+}
+
+int tail_next(tail_sub_t *s, char **data, size_t *len)
+{
+    tail_t *t = s->t;
+    s->wake_pending = 0;
+    for (;;) {
+        check_scan(s);
+        uint64_t visible = store_last_seq(t->store), first, start = 0;
+        unsigned facts = where(s, visible, &first);
+        if (s->state == TS_BACKLOG) {
+            if (backlog_start_in_window(s, visible, &start))
+                facts |= F_UNLOCATED;
+            else if (start > visible && window_hint(s))
+                facts |= F_MSG; /* nothing matched, and a pattern probably lacks ".#" */
+        }
+        const buf_t *m = &s->msg;
+        switch (step(s, EV_NEXT, facts)) {
+        case ACT_LOCATE:
+            /* from here on the backlog is a catch-up like any other */
+            advance(s, start);
+            continue;
+        case ACT_SCAN:
+            start_job(s, s->state == TS_BACKLOG_SCAN ? JOB_BACKLOG : JOB_DISK, visible);
+            return 0;
+        case ACT_SEND:
+            break;
+        case ACT_GAP:
+            msg_gap(&s->msg, s->framing, s->cursor, first - 1);
+            advance(s, first);
+            t->st.gaps++;
+            break;
+        case ACT_STATUS:
+            msg_status(&s->msg, s->framing, visible - s->cursor + 1,
+                       s->state == TS_DISK ? "disk" : "live");
+            break;
+        case ACT_RECORDS:
+            if (!(m = window_records(s, visible)))
+                return 0;
+            break;
+        case ACT_NONE:
+        default: /* EV_NEXT's rows do nothing else */
+            return 0;
+        }
+        t->st.messages++;
+        *data = m->data + TAIL_HEADROOM;
+        *len = m->len - TAIL_HEADROOM;
+        return 1;
+    }
 }
 
 int tail_more(const tail_sub_t *s)
 {
-    if (s->dead || s->job)
-        return 0;
-    if (s->ready || !s->started)
+    /* what tail_next() would do now, by the same rows: BACKLOG's all do
+     * something, so the window is not searched here for its facts */
+    if (s->state == TS_BACKLOG)
         return 1;
-    if (s->on_disk) {
-        /* back inside the window: the "live" status is due */
-        const ring_t *r = store_ring(s->t->store);
-        if (ring_count(r) && s->cursor >= ring_first_seq(r))
-            return 1;
-    }
-    return s->cursor <= store_last_seq(s->t->store);
+    uint64_t first;
+    const rule_t *r = next_state(s->state, EV_NEXT, where(s, store_last_seq(s->t->store), &first));
+    return r && r->act != ACT_NONE;
+}
+
+enum tail_sub_state tail_state(const tail_sub_t *s)
+{
+    return s->state;
 }

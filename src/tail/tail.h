@@ -12,7 +12,9 @@
  *   DISK   cursor older than the window: a scan of the segments on libuv's
  *          thread pool makes the next message, up to TAIL_MSG_MAX bytes,
  *          preceded by {"type":"status","lag":N,"source":"disk"}; when the
- *          cursor is back in the window, {"type":"status","lag":0,"source":"live"}.
+ *          cursor is back in the window, {"type":"status","lag":N,"source":"live"}
+ *          (N: the seqs from the cursor to the newest visible one, both
+ *          counted).
  *   GAP    cursor older than the oldest stored record (retention removed
  *          what it missed): {"type":"gap","from":A,"to":B}, then on.
  *
@@ -35,9 +37,56 @@
  * Invariants:
  *   1. A subscriber receives records in seq order, each at most once; any
  *      seq it skips without a gap message did not pass its filter.
- *   2. cursor only moves forward.
+ *   2. cursor only moves forward (it is 0 until the backlog is located).
  *   3. Only records visible in the store (durable per the fsync policy) are
  *      ever sent.
+ *   4. A scan runs for a subscriber exactly in the states *_SCAN and DEAD,
+ *      one scan at most.
+ *   5. Once unsubscribed, a subscriber is never woken, and it is freed as
+ *      soon as no scan refers to it.
+ * Each one is CHECKed (common/check.h) where it must hold, citing it.
+ *
+ * States. Every subscriber is in one state; tail.c's rules[] is this
+ * table and next_state() reads it, the first row that applies winning:
+ * the only place a state changes. L is the newest visible seq, F the
+ * oldest stored one, "window" the store's memory window.
+ *
+ *   state        event        when                  does                      next
+ *   (new)        subscribe    after=S               cursor = S+1              LIVE
+ *   (new)        subscribe    n=0                   cursor = L+1              LIVE
+ *   (new)        subscribe                          -                         BACKLOG
+ *   BACKLOG      next         window can not tell   backward scan             BACKLOG_SCAN
+ *   BACKLOG      next         none, hint made       cursor = L+1              HINT, asked on
+ *   BACKLOG      next                               cursor = backlog start    LIVE, asked on
+ *   BACKLOG_SCAN scan ok      hint made             cursor = L+1              HINT
+ *   BACKLOG_SCAN scan ok                            cursor = backlog start    LIVE
+ *   BACKLOG_SCAN scan failed                        -                         BACKLOG
+ *   HINT         next                               send the hint             LIVE
+ *   LIVE         next         cursor > L            -                         LIVE
+ *   LIVE         next         cursor < F            send gap, cursor = F      LIVE
+ *   LIVE         next         cursor before window  send "disk" status        DISK
+ *   LIVE         next                               send window's records     LIVE
+ *   DISK         next         cursor > L            -                         DISK
+ *   DISK         next         cursor < F            send gap, cursor = F      DISK
+ *   DISK         next         cursor before window  scan (or join one)        DISK_SCAN
+ *   DISK         next                               send "live" status        LIVE
+ *   DISK_SCAN    scan ok      records found         cursor = after the scan   DISK_READY
+ *   DISK_SCAN    scan ok                            cursor = after the scan   DISK
+ *   DISK_SCAN    scan failed                        -                         DISK
+ *   DISK_READY   next                               send the scan's records   DISK
+ *   *_SCAN, DEAD next                               -                         same
+ *   *_SCAN       unsubscribe                        -                         DEAD
+ *   DEAD         scan ends                          free                      (gone)
+ *   others       unsubscribe                        free                      (gone)
+ *
+ * "next" is the transport calling tail_next(); "asked on" means the new
+ * state's row for next applies in the same call. The end of a scan wakes
+ * its subscriber (but in DEAD); a commit wakes those in HINT, LIVE, DISK
+ * and DISK_READY. A failed scan is tried again from the same cursor. GAP
+ * is a transition, not a state: the cursor jumps to F and the subscriber
+ * stays LIVE or DISK, whichever F then is. A "live" status is due only
+ * once there is a record to send after it (cursor <= L).
+ *
  * Loop thread only, except the scans run by the thread pool.
  */
 #ifndef LOGSHIP_TAIL_H
@@ -54,6 +103,18 @@
 
 typedef struct tail tail_t;
 typedef struct tail_sub tail_sub_t;
+
+/* The states of the table above. */
+enum tail_sub_state {
+    TS_BACKLOG,      /* the backlog is to be located */
+    TS_BACKLOG_SCAN, /* a backward scan locates it */
+    TS_HINT,         /* the backlog was empty: a hint message waits */
+    TS_LIVE,         /* records come from the window */
+    TS_DISK,         /* behind the window: the "disk" status was sent */
+    TS_DISK_SCAN,    /* a scan of the segments makes the next message */
+    TS_DISK_READY,   /* that message waits */
+    TS_DEAD,         /* unsubscribed during a scan: freed when it ends */
+};
 
 enum tail_framing {
     TAIL_WS,  /* a WebSocket text message: the JSON itself */
@@ -91,8 +152,11 @@ void tail_unsubscribe(tail_sub_t *s);
  * one is). *data has TAIL_HEADROOM writable bytes before it and stays valid
  * until the next call on the hub. */
 int tail_next(tail_sub_t *s, char **data, size_t *len);
-/* 1 when s should be woken again right away (more is ready). */
+/* 1 when s should be woken again right away: tail_next() would send a
+ * message or start a scan now, by the same rows of the state table. */
 int tail_more(const tail_sub_t *s);
+/* The state s is in: for tests and debugging. */
+enum tail_sub_state tail_state(const tail_sub_t *s);
 
 size_t tail_count(const tail_t *t);
 /* Records delivered, messages sent, scans from disk, gaps: for /metrics. */
