@@ -65,21 +65,28 @@ endif()
 
 if(LOGSHIP_TESTS)
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
-  set(LOGSHIP_CLIENT_UNIT_TESTS client_queue client_format client_spool client_api)
+  # tests/unit/client/test_<module>.c: test_client_<module>, ctest
+  # unit_client_<module>, as the top-level CMakeLists.txt names the others
+  file(GLOB LOGSHIP_CLIENT_UNIT_SOURCES CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tests/unit/client
+       ${CMAKE_SOURCE_DIR}/tests/unit/client/test_*.c)
+  string(REGEX REPLACE "test_([a-z0-9_]+)\\.c" "\\1" LOGSHIP_CLIENT_UNIT_TESTS
+         "${LOGSHIP_CLIENT_UNIT_SOURCES}")
   if(LOGSHIP_TSAN)
     # the ThreadSanitizer build (see unit_client_tsan below): the queue and
     # the whole library under threads
     logship_client_objects(logship_client_tsan_obj -fsanitize=thread)
-    foreach(t client_queue client_api)
-      add_executable(test_${t}_tsan tests/unit/test_${t}.c $<TARGET_OBJECTS:logship_client_tsan_obj>)
+    foreach(m queue logship)
+      set(t client_${m})
+      add_executable(test_${t}_tsan tests/unit/client/test_${m}.c $<TARGET_OBJECTS:logship_client_tsan_obj>)
       target_compile_options(test_${t}_tsan PRIVATE ${LOGSHIP_WARNINGS} -fsanitize=thread)
       target_include_directories(test_${t}_tsan PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
       target_link_options(test_${t}_tsan PRIVATE -fsanitize=thread)
       target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads)
     endforeach()
   else()
-    foreach(t ${LOGSHIP_CLIENT_UNIT_TESTS})
-      add_executable(test_${t} tests/unit/test_${t}.c)
+    foreach(m ${LOGSHIP_CLIENT_UNIT_TESTS})
+      set(t client_${m})
+      add_executable(test_${t} tests/unit/client/test_${m}.c)
       target_compile_options(test_${t} PRIVATE ${LOGSHIP_WARNINGS})
       target_include_directories(test_${t} PRIVATE ${CMAKE_SOURCE_DIR}/src)
       target_link_libraries(test_${t} PRIVATE logship_client_static PkgConfig::CMOCKA)
@@ -90,7 +97,7 @@ if(LOGSHIP_TESTS)
     # build directory, and run from there.
     set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan)
     add_test(NAME unit_client_tsan
-      COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_api_tsan'")
+      COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_logship_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_logship_tsan'")
     set_tests_properties(unit_client_tsan PROPERTIES TIMEOUT 900)
   endif()
 endif()

@@ -1,4 +1,4 @@
-/* test_client_format.c - what liblogship's background thread writes and
+/* test_format.c - what liblogship's background thread writes and
  * reads: JSON record lines and echo lines (src/client/format.c), and the
  * lines of the acknowledged TCP protocol (src/client/proto.c). */
 #include <setjmp.h>

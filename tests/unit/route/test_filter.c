@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../fuzz/glob_ref.h"
+#include "fuzz/glob_ref.h"
 #include "common/json_write.h"
 #include "common/level.h"
 #include "route/filter.h"
