@@ -2,8 +2,13 @@
 # static library, `logship send`, the example, the client tests and the
 # latency benchmark. Included from the top-level CMakeLists.txt.
 #
-# The library compiles three pure helpers of src/common (levels, UTF-8) into
-# itself with hidden visibility: liblogship.so exports only logship_*.
+# The library compiles two pure helpers of src/common (levels, UTF-8
+# validation) into itself with hidden visibility: liblogship.so exports only
+# logship_*. It must never abort its host process, so it links nothing that
+# can: not src/common/buf.c (whose allocation failures call oom(), which
+# aborts; the library's buffers are src/client/cbuf.h, which report), nor
+# abort(), exit() or assert(). ctest client_symbols checks the built
+# libraries (tests/layers/check_client_symbols.sh).
 
 option(LOGSHIP_TSAN "Build only the client tests, under ThreadSanitizer" OFF)
 find_package(Threads REQUIRED)
@@ -18,7 +23,6 @@ set(LOGSHIP_CLIENT_SOURCES
   src/client/logship.c
   src/common/level.c
   src/common/utf8.c
-  src/common/buf.c
 )
 
 # One compilation, two libraries.
@@ -65,21 +69,28 @@ endif()
 
 if(LOGSHIP_TESTS)
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
-  set(LOGSHIP_CLIENT_UNIT_TESTS client_queue client_format client_spool client_api)
+  # tests/unit/client/test_<module>.c: test_client_<module>, ctest
+  # unit_client_<module>, as the top-level CMakeLists.txt names the others
+  file(GLOB LOGSHIP_CLIENT_UNIT_SOURCES CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/tests/unit/client
+       ${CMAKE_SOURCE_DIR}/tests/unit/client/test_*.c)
+  string(REGEX REPLACE "test_([a-z0-9_]+)\\.c" "\\1" LOGSHIP_CLIENT_UNIT_TESTS
+         "${LOGSHIP_CLIENT_UNIT_SOURCES}")
   if(LOGSHIP_TSAN)
     # the ThreadSanitizer build (see unit_client_tsan below): the queue and
     # the whole library under threads
     logship_client_objects(logship_client_tsan_obj -fsanitize=thread)
-    foreach(t client_queue client_api)
-      add_executable(test_${t}_tsan tests/unit/test_${t}.c $<TARGET_OBJECTS:logship_client_tsan_obj>)
+    foreach(m queue logship)
+      set(t client_${m})
+      add_executable(test_${t}_tsan tests/unit/client/test_${m}.c $<TARGET_OBJECTS:logship_client_tsan_obj>)
       target_compile_options(test_${t}_tsan PRIVATE ${LOGSHIP_WARNINGS} -fsanitize=thread)
       target_include_directories(test_${t}_tsan PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
       target_link_options(test_${t}_tsan PRIVATE -fsanitize=thread)
       target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads)
     endforeach()
   else()
-    foreach(t ${LOGSHIP_CLIENT_UNIT_TESTS})
-      add_executable(test_${t} tests/unit/test_${t}.c)
+    foreach(m ${LOGSHIP_CLIENT_UNIT_TESTS})
+      set(t client_${m})
+      add_executable(test_${t} tests/unit/client/test_${m}.c)
       target_compile_options(test_${t} PRIVATE ${LOGSHIP_WARNINGS})
       target_include_directories(test_${t} PRIVATE ${CMAKE_SOURCE_DIR}/src)
       target_link_libraries(test_${t} PRIVATE logship_client_static PkgConfig::CMOCKA)
@@ -90,8 +101,36 @@ if(LOGSHIP_TESTS)
     # build directory, and run from there.
     set(TSAN_DIR ${CMAKE_BINARY_DIR}/tsan)
     add_test(NAME unit_client_tsan
-      COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_api_tsan'")
+      COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_logship_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_logship_tsan'")
     set_tests_properties(unit_client_tsan PROPERTIES TIMEOUT 900)
+
+    # Nothing in the library can end its host process (check_client_symbols.sh):
+    # the libraries as built (with --sanitized when they are: the sanitizer
+    # runtime's entry points are the test build's own), and the same objects
+    # compiled without sanitizers, as a release build has them, with nothing
+    # allowed. The self-test: a library that aborts is refused.
+    logship_client_objects(logship_client_plain_obj -fno-sanitize=all)
+    add_library(logship_client_plain STATIC $<TARGET_OBJECTS:logship_client_plain_obj>)
+    add_library(logship_client_plain_so SHARED $<TARGET_OBJECTS:logship_client_plain_obj>)
+    target_link_options(logship_client_plain_so PRIVATE -fno-sanitize=all)
+    target_link_libraries(logship_client_plain_so PRIVATE Threads::Threads)
+    add_library(client_symbols_bad STATIC tests/layers/client_symbols_bad.c src/common/buf.c)
+    target_include_directories(client_symbols_bad PRIVATE ${CMAKE_SOURCE_DIR}/src)
+    target_compile_options(client_symbols_bad PRIVATE -fno-sanitize=all)
+    set(symbols_check sh ${CMAKE_SOURCE_DIR}/tests/layers/check_client_symbols.sh)
+    if(LOGSHIP_SANITIZE)
+      set(symbols_built ${symbols_check} --sanitized)
+    else()
+      set(symbols_built ${symbols_check})
+    endif()
+    add_test(NAME client_symbols
+      COMMAND ${symbols_built} $<TARGET_FILE:logship_client> $<TARGET_FILE:logship_client_static>)
+    add_test(NAME client_symbols_plain
+      COMMAND ${symbols_check} $<TARGET_FILE:logship_client_plain>
+              $<TARGET_FILE:logship_client_plain_so>)
+    add_test(NAME client_symbols_selftest
+      COMMAND ${symbols_check} --self-test $<TARGET_FILE:client_symbols_bad>
+              $<TARGET_FILE:logship_client_plain>)
   endif()
 endif()
 

@@ -6,6 +6,7 @@
 #define LOGSHIP_CLIENT_CBUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,16 @@ static inline int cbuf_reserve(cbuf_t *b, size_t n)
 {
     if (b->failed)
         return -1;
-    if (b->len + n <= b->cap)
+    if (n > SIZE_MAX - b->len) {
+        b->failed = 1; /* no size_t holds it */
+        return -1;
+    }
+    size_t need = b->len + n;
+    if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n)
-        cap *= 2;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2; /* doubling past SIZE_MAX wrapped */
     char *p = realloc(b->data, cap);
     if (!p) {
         b->failed = 1;

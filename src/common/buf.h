@@ -3,7 +3,10 @@
  * A buf_t owns its bytes; a slice_t borrows them. Buffers keep their capacity
  * across buf_reset() so hot paths reuse memory instead of allocating.
  * Allocation failure aborts: the server cannot make progress without memory,
- * and every caller checking for it would hide the real logic.
+ * and every caller checking for it would hide the real logic. So liblogship,
+ * which must never abort its host, does not link buf.c (it sees this header
+ * only through utf8.h) and has a buffer of its own that reports failure
+ * (src/client/cbuf.h); ctest client_symbols checks.
  */
 #ifndef LOGSHIP_BUF_H
 #define LOGSHIP_BUF_H

@@ -1,4 +1,5 @@
-/* utf8.c - UTF-8 validation and repair: see utf8.h. */
+/* utf8.c - UTF-8 validation: see utf8.h. Pure, and without buffers:
+ * liblogship links it (utf8_repair_append, on a buf_t, is utf8_repair.c). */
 #include "utf8.h"
 
 /* Length of the well-formed sequence starting at s (1..4), or 0 when the
@@ -79,26 +80,6 @@ int utf8_next(const char *s, size_t n, size_t *len)
     size_t bad = 1, k = seq_len((const unsigned char *)s, n, &bad);
     *len = k ? k : bad;
     return k != 0;
-}
-
-size_t utf8_repair_append(buf_t *b, const char *s, size_t n)
-{
-    size_t repaired = 0;
-    while (n) {
-        size_t ok = utf8_valid_prefix(s, n);
-        buf_append(b, s, ok);
-        s += ok;
-        n -= ok;
-        if (!n)
-            break;
-        size_t bad = 1;
-        seq_len((const unsigned char *)s, n, &bad);
-        buf_append(b, "\xEF\xBF\xBD", 3);
-        repaired++;
-        s += bad;
-        n -= bad;
-    }
-    return repaired;
 }
 
 size_t utf8_truncate(const char *s, size_t n, size_t max)

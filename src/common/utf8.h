@@ -5,6 +5,11 @@
  * with one U+FFFD, as the Unicode standard recommends (section 3.9, "U+FFFD
  * Substitution of Maximal Subparts"). Overlong forms, surrogates and code
  * points above U+10FFFF are ill-formed.
+ *
+ * Files: utf8.c validates, classifies and cuts (pure, no allocation: the
+ * client library links it); utf8_repair.c holds utf8_repair_append(), which
+ * grows a buf_t and so aborts when memory runs out, as buf.h does: the
+ * server's side only.
  */
 #ifndef LOGSHIP_UTF8_H
 #define LOGSHIP_UTF8_H
@@ -20,7 +25,8 @@ size_t utf8_valid_prefix(const char *s, size_t n);
 int utf8_next(const char *s, size_t n, size_t *len);
 
 /* Appends s[0..n) to b with ill-formed sequences replaced by U+FFFD.
- * Returns the number of replacements made (0 when s was valid). */
+ * Returns the number of replacements made (0 when s was valid).
+ * In utf8_repair.c: not in liblogship. */
 size_t utf8_repair_append(buf_t *b, const char *s, size_t n);
 
 /* Length of the longest prefix of s[0..n) that is at most max bytes and

@@ -149,9 +149,13 @@ static const option_def_t options[] = {
 int config_parse_size(const char *s, size_t *out)
 {
     char *end;
+    /* digits first: strtoull would take leading blanks, '+' and a '-' that
+     * wraps around (" -1" as 2^64 - 1) */
+    if (s[0] < '0' || s[0] > '9')
+        return -1;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || errno || s[0] == '-')
+    if (errno)
         return -1;
     while (*end == ' ')
         end++;
@@ -196,9 +200,11 @@ int config_parse_size(const char *s, size_t *out)
 int config_parse_duration_ms(const char *s, long *ms)
 {
     char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return -1; /* digits first, as for sizes */
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v < 0)
+    if (errno)
         return -1;
     long long mul;
     if (*end == '\0' || strcmp(end, "s") == 0)
@@ -351,8 +357,13 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
     }
     case OPT_AGE: {
         long ms;
-        if (config_parse_duration_ms(v, &ms) || (ms > 0 && ms < 1000)) {
+        if (config_parse_duration_ms(v, &ms)) {
             *why = "expected a duration like 30m, 12h or 7d, or 0 for no limit";
+            return -1;
+        }
+        if (ms % 1000) {
+            /* 500ms would be 0 (off, or the default) and 1500ms 1s: refuse */
+            *why = "expected whole seconds (5s, or 5000ms), or 0: this option counts seconds";
             return -1;
         }
         long secs = ms / 1000;
@@ -653,7 +664,8 @@ void config_usage(FILE *out)
                     "SSE and a web UI). Every option is also a key in the --config file.");
     fputc('\n', out);
     usage_para(out, "SIZE is bytes with an optional K, M or G (64K, 8M, 1G); DURATION is "
-                    "seconds or a number with ms, s, m, h or d (500ms, 30s, 5m, 12h, 7d).");
+                    "whole seconds, or a number with s, m, h, d or ms (30s, 5m, 12h, 7d, "
+                    "5000ms).");
     for (int g = 0; g < G_COUNT; g++) {
         fprintf(out, "\n%s:\n", group_titles[g]);
         for (size_t i = 0; i < NOPTIONS; i++) {

@@ -80,9 +80,12 @@ int config_set(config_t *c, const char *key, const char *value, const char **why
  * logshipd before anything is created. 0, or -1 after printing why. */
 int config_resolve_addrs(config_t *c, FILE *err);
 
-/* Parses "8M", "64KiB", "1g", "100": bytes. Returns 0 or -1. */
+/* Parses "8M", "64KiB", "1g", "100": bytes. Returns 0 or -1 (anything
+ * that does not start with a digit, an unknown unit, an overflow). */
 int config_parse_size(const char *s, size_t *out);
-/* Parses "30s", "15m", "12h", "7d", "500ms", "90" (seconds) into ms. */
+/* Parses "30s", "15m", "12h", "7d", "500ms", "90" (seconds) into ms.
+ * Returns 0 or -1, as config_parse_size. The DURATION options (OPT_AGE)
+ * keep seconds and refuse what is not a whole number of them. */
 int config_parse_duration_ms(const char *s, long *ms);
 
 /* Calls fn with the name of every option whose value differs in a and b. */

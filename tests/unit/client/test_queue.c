@@ -1,4 +1,4 @@
-/* test_client_queue.c - liblogship's MPSC record queue (src/client/queue.c):
+/* test_queue.c - liblogship's MPSC record queue (src/client/queue.c):
  * order, wrap-around, fullness, slow producers, eviction, blocking, and
  * many producers against one consumer. Also built with -fsanitize=thread
  * (cmake/client.cmake: unit_client_tsan). */

@@ -1,6 +1,9 @@
-/* test_store.c - the durable store (src/store): frames, index, appends,
- * recovery of every truncation point of the last segment, damaged records,
- * producers, rolling and retention. */
+/* test_store.c - the durable store through its API (src/store/store.c):
+ * appends, scans and restarts, recovery of every truncation point of the
+ * last segment and damaged records (recover.c), producers' retries
+ * (producer.c), rolling and retention. These run a whole store, so they
+ * stay in one file named after store.c; the index alone is test_index.c's,
+ * record frames are common/test_record.c's, I/O faults test_store_faults.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +17,6 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "store/index.h"
 #include "store/segment.h"
 #include "store/store.h"
 
@@ -149,100 +151,6 @@ static collected_t *scan_all(store_t *s, int backward, uint64_t after)
     flt.after = after;
     assert_int_equal(store_scan(s, &flt, backward, collect, &c), 0);
     return &c;
-}
-
-static void test_frame_roundtrip_and_checksum(void **state)
-{
-    (void)state;
-    batch_t b = {0};
-    record_t r = {0}, d;
-    r.msg = SLICE_LIT("hello \xe2\x82\xac");
-    r.topic = SLICE_LIT("a.b");
-    r.app = SLICE_LIT("app");
-    r.host = SLICE_LIT("h");
-    r.pid = SLICE_LIT("42");
-    r.fields = SLICE_LIT("{\"k\":1}");
-    r.level = 3;
-    r.ts = -5;
-    batch_add(&b, &r);
-    char *p = b.frames.data;
-    record_seal(p, 77);
-    size_t size;
-    assert_true(record_verify(p, b.frames.len, &size));
-    assert_int_equal(size, b.frames.len);
-    assert_int_equal(record_decode(p, size, &d), (long)size);
-    assert_int_equal(d.seq, 77);
-    assert_int_equal(d.ts, -5);
-    assert_int_equal(d.level, 3);
-    assert_memory_equal(d.msg.p, r.msg.p, r.msg.n);
-    assert_memory_equal(d.fields.p, "{\"k\":1}", 7);
-    /* any flipped bit in the body fails the checksum */
-    for (size_t i = RECORD_FRAME_HDR; i < size; i++) {
-        p[i] ^= 0x10;
-        assert_false(record_verify(p, size, &size));
-        p[i] ^= 0x10;
-    }
-    assert_true(record_verify(p, size, &size));
-    /* a short buffer is not a frame */
-    assert_false(record_verify(p, size - 1, &size));
-    batch_free(&b);
-}
-
-static void test_index_find(void **state)
-{
-    (void)state;
-    seg_index_t ix;
-    index_init(&ix, 10);
-    /* 1000 records of 1 KiB: a new block every 64 */
-    for (uint64_t i = 0; i < 1000; i++)
-        index_add(&ix, 10 + i * 2, SEGMENT_HDR + i * 1024, 1024, (int64_t)(5000 - i));
-    assert_int_equal(ix.records, 1000);
-    assert_int_equal(ix.last_seq, 10 + 999 * 2);
-    assert_int_equal(ix.min_ts, 5000 - 999);
-    assert_int_equal(ix.max_ts, 5000);
-    assert_true(ix.n >= 15 && ix.n <= 17);
-    for (uint64_t i = 0; i < 1000; i++) {
-        uint64_t seq = 10 + i * 2;
-        size_t e = index_find(&ix, seq);
-        assert_true(ix.e[e].seq <= seq);
-        assert_true(e + 1 == ix.n || ix.e[e + 1].seq > seq);
-        /* a seq in a gap finds the block before the gap */
-        assert_int_equal(index_find(&ix, seq + 1), e);
-    }
-    assert_int_equal(index_find(&ix, 0), 0);
-    /* per-block time bounds cover exactly that block's records */
-    assert_int_equal(ix.e[0].max_ts, 5000);
-    assert_int_equal(ix.e[0].min_ts, 5000 - 63);
-
-    char path[] = "/tmp/logship-test-index.XXXXXX";
-    int fd = mkstemp(path);
-    close(fd);
-    assert_int_equal(index_save(&ix, path), 0);
-    seg_index_t back;
-    index_init(&back, 10);
-    assert_int_equal(index_load(&back, path, ix.bytes), 0);
-    assert_int_equal(back.n, ix.n);
-    assert_memory_equal(back.e, ix.e, ix.n * sizeof *ix.e);
-    assert_int_equal(back.records, 1000);
-    index_free(&back);
-    /* an index for a different file size is refused (it is rebuilt) */
-    index_init(&back, 10);
-    assert_int_equal(index_load(&back, path, ix.bytes + 1), -1);
-    index_free(&back);
-    /* so is one for another segment */
-    index_init(&back, 11);
-    assert_int_equal(index_load(&back, path, ix.bytes), -1);
-    index_free(&back);
-    /* and a damaged one */
-    FILE *fp = fopen(path, "r+b");
-    fseek(fp, 70, SEEK_SET);
-    fputc('X', fp);
-    fclose(fp);
-    index_init(&back, 10);
-    assert_int_equal(index_load(&back, path, ix.bytes), -1);
-    index_free(&back);
-    unlink(path);
-    index_free(&ix);
 }
 
 static void test_append_scan_restart(void **state)
@@ -512,8 +420,6 @@ static void test_producer_table_survives_roll(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_frame_roundtrip_and_checksum),
-        cmocka_unit_test(test_index_find),
         cmocka_unit_test_setup_teardown(test_append_scan_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_every_truncation_point, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_record_in_sealed_segment_is_skipped, setup,

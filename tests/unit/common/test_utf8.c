@@ -1,4 +1,6 @@
-/* test_utf8.c - UTF-8 validation, repair and truncation (src/common/utf8.c). */
+/* test_utf8.c - UTF-8 validation, repair and truncation (src/common/utf8.c,
+ * and utf8_repair_append of src/common/utf8_repair.c: one header, utf8.h,
+ * and the repair is tested against the validation it is built on). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

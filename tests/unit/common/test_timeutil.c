@@ -1,4 +1,4 @@
-/* test_time.c - RFC 3339 and epoch times (src/common/timeutil.c). */
+/* test_timeutil.c - RFC 3339 and epoch times (src/common/timeutil.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

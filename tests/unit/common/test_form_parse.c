@@ -1,4 +1,4 @@
-/* test_form.c - urlencoded form decoding (src/common/form_parse.c). */
+/* test_form_parse.c - urlencoded form decoding (src/common/form_parse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -12,7 +12,7 @@
 
 #include "route/topic.h"
 
-#include "../fuzz/topic_ref.h"
+#include "fuzz/topic_ref.h"
 
 static int ref_match(const char *pattern, const char *topic)
 {

@@ -1,9 +1,10 @@
-/* test_client_api.c - liblogship's public API against a small in-process
+/* test_logship.c - liblogship's public API (src/client/logship.c, with the
+ * sender thread of src/client/sender.c behind it) against a small in-process
  * server speaking the acknowledged TCP protocol: delivery from threads,
  * flush, stats, nacks and lost acknowledgements (exactly once), overflow
  * with no server, resumable numbering, echo, argument checks, connection
- * status. Also built
- * with -fsanitize=thread (cmake/client.cmake: unit_client_tsan). */
+ * status. Also built with -fsanitize=thread (cmake/client.cmake:
+ * unit_client_tsan). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>

@@ -501,9 +501,47 @@ static void test_batch(void **state)
     assert_null(b.frames.data);
 }
 
+static void test_frame_roundtrip_and_checksum(void **state)
+{
+    (void)state;
+    batch_t b = {0};
+    record_t r = {0}, d;
+    r.msg = SLICE_LIT("hello \xe2\x82\xac");
+    r.topic = SLICE_LIT("a.b");
+    r.app = SLICE_LIT("app");
+    r.host = SLICE_LIT("h");
+    r.pid = SLICE_LIT("42");
+    r.fields = SLICE_LIT("{\"k\":1}");
+    r.level = 3;
+    r.ts = -5;
+    batch_add(&b, &r);
+    char *p = b.frames.data;
+    record_seal(p, 77);
+    size_t size;
+    assert_true(record_verify(p, b.frames.len, &size));
+    assert_int_equal(size, b.frames.len);
+    assert_int_equal(record_decode(p, size, &d), (long)size);
+    assert_int_equal(d.seq, 77);
+    assert_int_equal(d.ts, -5);
+    assert_int_equal(d.level, 3);
+    assert_memory_equal(d.msg.p, r.msg.p, r.msg.n);
+    assert_memory_equal(d.fields.p, "{\"k\":1}", 7);
+    /* any flipped bit in the body fails the checksum */
+    for (size_t i = RECORD_FRAME_HDR; i < size; i++) {
+        p[i] ^= 0x10;
+        assert_false(record_verify(p, size, &size));
+        p[i] ^= 0x10;
+    }
+    assert_true(record_verify(p, size, &size));
+    /* a short buffer is not a frame */
+    assert_false(record_verify(p, size - 1, &size));
+    batch_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_roundtrip_and_checksum),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_extremes),
         cmocka_unit_test(test_decode_short),

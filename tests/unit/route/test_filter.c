@@ -1,4 +1,6 @@
-/* test_filter.c - query and tail filters (src/route/filter.c). */
+/* test_filter.c - query and tail filters (src/route/filter.c), and the
+ * hints filter.c gives for a query that matched nothing. The glob and
+ * field matchers it uses are test_glob.c's and test_jfield.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +11,8 @@
 
 #include <cmocka.h>
 
-#include "../fuzz/glob_ref.h"
-#include "common/json_write.h"
 #include "common/level.h"
 #include "route/filter.h"
-#include "route/glob.h"
-#include "route/jfield.h"
 
 #define SEC   1000000000LL
 #define T2024 (1732186000LL * SEC)
@@ -325,212 +323,6 @@ static void test_combined(void **state)
     r = good;
     r.seq = 5;
     assert_false(filter_match(&f, &r));
-}
-
-/* ---- glob ------------------------------------------------------------------ */
-
-static int gm(const char *pat, const char *text)
-{
-    glob_t g;
-    const char *why = NULL;
-    assert_int_equal(glob_compile(&g, pat, strlen(pat), &why), 0);
-    int r = glob_match(&g, pat, text, strlen(text));
-    /* the reference agrees, and so does the JSON reading of the same text */
-    assert_int_equal(r, glob_ref_match(pat, strlen(pat), text, strlen(text)));
-    buf_t body = BUF_INIT;
-    json_str_body(&body, text, strlen(text));
-    assert_int_equal(glob_match_json(&g, pat, body.data ? body.data : "", body.len), r);
-    buf_free(&body);
-    return r;
-}
-
-static int kind(const char *pat)
-{
-    glob_t g;
-    const char *why;
-    assert_int_equal(glob_compile(&g, pat, strlen(pat), &why), 0);
-    return g.kind;
-}
-
-static void test_glob_shapes(void **state)
-{
-    (void)state;
-    assert_int_equal(kind("web-1"), GLOB_EXACT);
-    assert_int_equal(kind(""), GLOB_EXACT);
-    assert_int_equal(kind("web-*"), GLOB_PREFIX);
-    assert_int_equal(kind("web-**"), GLOB_PREFIX);
-    assert_int_equal(kind("*.lan"), GLOB_SUFFIX);
-    assert_int_equal(kind("*err*"), GLOB_SUBSTR);
-    assert_int_equal(kind("*"), GLOB_ANY);
-    assert_int_equal(kind("***"), GLOB_ANY);
-    assert_int_equal(kind("web-?"), GLOB_GENERAL);
-    assert_int_equal(kind("a*b"), GLOB_GENERAL);
-    assert_int_equal(kind("a\\*"), GLOB_GENERAL);   /* an escaped star is a literal */
-    assert_int_equal(kind("C:\\temp"), GLOB_EXACT); /* a backslash before t is itself */
-
-    glob_t g;
-    const char *why = NULL;
-    char big[300];
-    memset(big, 'a', sizeof big);
-    assert_int_equal(glob_compile(&g, big, GLOB_MAX_BYTES, &why), 0);
-    assert_int_equal(glob_compile(&g, big, GLOB_MAX_BYTES + 1, &why), -1);
-    assert_non_null(why);
-    assert_int_equal(glob_compile(&g, "\xff", 1, &why), -1);
-}
-
-static void test_glob_match(void **state)
-{
-    (void)state;
-    assert_true(gm("web-1", "web-1"));
-    assert_false(gm("web-1", "web-10"));
-    assert_false(gm("web-1", "Web-1")); /* case matters */
-    assert_true(gm("", ""));
-    assert_false(gm("", "x"));
-    assert_true(gm("web-*", "web-"));
-    assert_true(gm("web-*", "web-1.lan"));
-    assert_false(gm("web-*", "db-web-1"));
-    assert_true(gm("*.lan", "web.lan"));
-    assert_false(gm("*.lan", "web.lan2"));
-    assert_true(gm("*err*", "an error"));
-    assert_false(gm("*err*", "an ERROR"));
-    assert_true(gm("*", ""));
-    assert_true(gm("*", "anything"));
-    assert_true(gm("web-?", "web-1"));
-    assert_false(gm("web-?", "web-"));
-    assert_false(gm("web-?", "web-12"));
-    assert_true(gm("w*b-*-?", "web-eu-1"));
-    assert_true(gm("a*b*c", "abc"));
-    assert_true(gm("a*b*c", "aXbYbZc"));
-    assert_false(gm("a*b*c", "aXbYbZ"));
-    assert_true(gm("*a*a*b", "aaaaaaaab"));
-    assert_false(gm("*a*a*b", "aaaaaaaa"));
-    assert_true(gm("a?c", "abc"));
-    assert_false(gm("a??c", "abc"));
-    /* '?' is one character, not one byte */
-    assert_true(gm("caf?", "caf\xC3\xA9"));
-    assert_false(gm("caf??", "caf\xC3\xA9"));
-    assert_true(gm("?", "\xE2\x82\xAC"));
-    assert_false(gm("*??", "\xE2\x82\xAC"));
-    assert_true(gm("?", "\xF0\x9F\x98\x80"));
-    /* escapes */
-    assert_true(gm("a\\*b", "a*b"));
-    assert_false(gm("a\\*b", "axb"));
-    assert_true(gm("a\\?", "a?"));
-    assert_false(gm("a\\?", "ab"));
-    assert_true(gm("a\\\\b", "a\\b"));
-    assert_true(gm("C:\\temp", "C:\\temp"));
-    assert_true(gm("*\\*", "x*"));
-    assert_false(gm("*\\*", "x"));
-    /* texts that JSON escapes */
-    assert_true(gm("line*two", "line\none\ttwo"));
-    assert_true(gm("say \"?\"", "say \"x\""));
-    assert_true(gm("*\\\\*", "C:\\dir"));
-    assert_true(gm("?", "\n"));
-    assert_true(gm("a?b", "a\x01"
-                          "b"));
-}
-
-static void test_glob_json(void **state)
-{
-    (void)state;
-    glob_t g;
-    const char *why;
-    /* escapes another writer might use decode the same */
-    assert_int_equal(glob_compile(&g, "caf\xC3\xA9", 5, &why), 0);
-    assert_true(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00e9", 9));
-    assert_true(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00E9", 9));
-    assert_false(glob_match_json(&g, "caf\xC3\xA9", "caf\\u00e8", 9));
-    assert_int_equal(glob_compile(&g, "?", 1, &why), 0);
-    assert_true(glob_match_json(&g, "?", "\\ud83d\\ude00", 12)); /* one character */
-    assert_true(glob_match_json(&g, "?", "\\u20ac", 6));
-    assert_int_equal(glob_compile(&g, "a/b", 3, &why), 0);
-    assert_true(glob_match_json(&g, "a/b", "a\\/b", 4));
-    /* malformed escapes are read as bytes, in bounds */
-    assert_int_equal(glob_compile(&g, "*", 1, &why), 0);
-    assert_true(glob_match_json(&g, "*", "\\u12", 4));
-    assert_int_equal(glob_compile(&g, "\\\\u12", 5, &why), 0);
-    assert_true(glob_match_json(&g, "\\\\u12", "\\u12", 4));
-    assert_int_equal(glob_compile(&g, "x\\\\", 3, &why), 0);
-    assert_true(glob_match_json(&g, "x\\\\", "x\\", 2));
-}
-
-/* ---- jfield --------------------------------------------------------------- */
-
-typedef struct vals {
-    char got[8][64];
-    size_t n;
-} vals_t;
-
-static int keep_val(void *arg, const jfield_val_t *v)
-{
-    vals_t *vs = arg;
-    assert_true(vs->n < 8 && v->n + 3 < 64);
-    snprintf(vs->got[vs->n++], 64, "%s%.*s", v->is_str ? "s:" : "", (int)v->n, v->p);
-    return 0;
-}
-
-static vals_t lookup(const char *json, const char *name)
-{
-    vals_t vs;
-    memset(&vs, 0, sizeof vs);
-    jfield_each(json, strlen(json), name, strlen(name), keep_val, &vs);
-    return vs;
-}
-
-static void test_jfield(void **state)
-{
-    (void)state;
-    vals_t v =
-        lookup("{\"status\":500,\"user.id\":42,\"ok\":true,\"n\":null,\"m\":\"x\"}", "status");
-    assert_int_equal(v.n, 1);
-    assert_string_equal(v.got[0], "500");
-    v = lookup("{\"status\":500,\"user.id\":42,\"ok\":true}", "user.id");
-    assert_int_equal(v.n, 1);
-    assert_string_equal(v.got[0], "42");
-    v = lookup("{\"status\":500,\"ok\":true}", "ok");
-    assert_string_equal(v.got[0], "true");
-    v = lookup("{\"a\":\"x\\\"y\"}", "a");
-    assert_string_equal(v.got[0], "s:x\\\"y"); /* the body as stored, escapes and all */
-    /* nested objects are stepped into; the flat spelling is found too */
-    v = lookup("{\"user\":{\"id\":7,\"name\":\"bob\"},\"user.id\":8}", "user.id");
-    assert_int_equal(v.n, 2);
-    assert_string_equal(v.got[0], "7");
-    assert_string_equal(v.got[1], "8");
-    v = lookup("{\"a\":{\"b\":{\"c\":1}},\"a.b\":{\"c\":2},\"a.b.c\":3}", "a.b.c");
-    assert_int_equal(v.n, 3);
-    /* a whole array or object, as its text */
-    v = lookup("{\"tags\":[\"a\",{\"x\":\"]}\"}],\"z\":1}", "tags");
-    assert_int_equal(v.n, 1);
-    assert_string_equal(v.got[0], "[\"a\",{\"x\":\"]}\"}]");
-    /* names inside values and nested keys are not keys */
-    v = lookup("{\"k\":\"status\",\"o\":{\"status\":1},\"l\":[\"status\",2]}", "status");
-    assert_int_equal(v.n, 0);
-    /* repeated keys: every one, in order */
-    v = lookup("{\"k\":1,\"k\":\"two\"}", "k");
-    assert_int_equal(v.n, 2);
-    assert_string_equal(v.got[1], "s:two");
-    /* escaped keys compare decoded */
-    v = lookup("{\"k\\u00e9y\":1,\"a\\\"b\":2}", "k\xC3\xA9y");
-    assert_int_equal(v.n, 1);
-    v = lookup("{\"a\\\"b\":2}", "a\"b");
-    assert_int_equal(v.n, 1);
-    /* whitespace is allowed */
-    v = lookup(" { \"a\" : \"b\" , \"c\" : 1 } ", "c");
-    assert_int_equal(v.n, 1);
-    assert_string_equal(v.got[0], "1");
-    /* malformed text ends the walk, keeping what came before */
-    v = lookup("{\"a\":1,\"a\":", "a");
-    assert_int_equal(v.n, 1);
-    v = lookup("{\"a\":1 \"a\":2}", "a");
-    assert_int_equal(v.n, 1);
-    v = lookup("[\"a\",1]", "a");
-    assert_int_equal(v.n, 0);
-    v = lookup("", "a");
-    assert_int_equal(v.n, 0);
-    v = lookup("{\"a\":\"open", "a");
-    assert_int_equal(v.n, 0);
-    v = lookup("{}", "a");
-    assert_int_equal(v.n, 0);
 }
 
 /* ---- app, host, fields, qi ------------------------------------------------------ */
@@ -845,10 +637,6 @@ int main(void)
         cmocka_unit_test(test_before),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_combined),
-        cmocka_unit_test(test_glob_shapes),
-        cmocka_unit_test(test_glob_match),
-        cmocka_unit_test(test_glob_json),
-        cmocka_unit_test(test_jfield),
         cmocka_unit_test(test_app_host),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_qi),

@@ -1,4 +1,4 @@
-/* test_client_spool.c - liblogship's disk spool (src/client/spool.c): order,
+/* test_spool.c - liblogship's disk spool (src/client/spool.c): order,
  * acknowledgement and deletion, another process's files, the batch numbers
  * they keep, torn and damaged tails, the size limit, prepend, the lock. */
 #include <dirent.h>
