@@ -788,6 +788,13 @@ static int build_req(http_conn_t *c, http_parser *p, const char **err)
     return decode_path(c, raw, err);
 }
 
+static int route_path_matches(const http_route_t *rt, slice_t path)
+{
+    size_t n = strlen(rt->path);
+    return rt->prefix ? path.n >= n && memcmp(path.p, rt->path, n) == 0
+                      : path.n == n && memcmp(path.p, rt->path, n) == 0;
+}
+
 /* The route for r, or NULL; *by_path is the first route whose path
  * matches whatever the method (NULL: none does). */
 static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
@@ -796,10 +803,7 @@ static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
     *by_path = NULL;
     for (size_t i = 0; i < s->nroutes; i++) {
         const http_route_t *rt = &s->routes[i];
-        size_t n = strlen(rt->path);
-        int match = rt->prefix ? r->path.n >= n && memcmp(r->path.p, rt->path, n) == 0
-                               : r->path.n == n && memcmp(r->path.p, rt->path, n) == 0;
-        if (!match)
+        if (!route_path_matches(rt, r->path))
             continue;
         if (!*by_path)
             *by_path = rt;
@@ -807,6 +811,29 @@ static const http_route_t *route_find(http_server_t *s, const http_req_t *r,
             return rt;
     }
     return NULL;
+}
+
+/* 405 with Allow (RFC 9110 15.5.6): the methods of every route whose path
+ * matches c's request. */
+static void reply_405(http_conn_t *c)
+{
+    http_server_t *s = c->srv;
+    unsigned methods = 0;
+    for (size_t i = 0; i < s->nroutes; i++)
+        if (route_path_matches(&s->routes[i], c->req.path))
+            methods |= s->routes[i].methods;
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{HM_GET, "GET"}, {HM_HEAD, "HEAD"}, {HM_POST, "POST"}, {HM_OPTIONS, "OPTIONS"}};
+    char allow[64] = "";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (methods & names[i].bit)
+            snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", names[i].name);
+    const http_header_t h[] = {{"Allow", allow}};
+    static const char body[] = "{\"error\":\"method not allowed here\"}\n";
+    http_reply(c, 405, "application/json", h, 1, body, sizeof body - 1);
 }
 
 /* --rate-limit: 429 with Retry-After when c's client has no token left.
@@ -868,7 +895,7 @@ static int on_headers_complete(http_parser *p)
     if (!rt) {
         if (by_path) {
             s->stats.bad_method++;
-            http_reply_error(c, 405, "method not allowed here");
+            reply_405(c);
         } else {
             s->stats.not_found++;
             http_reply_error(c, 404, "no such endpoint");

@@ -15,8 +15,8 @@
  * and what followed it), anywhere else it is an ordinary request whose
  * connection closes after the reply.
  *
- * Not asserted: an Allow header on the 405. RFC 9110 (15.5.6) requires one;
- * the layer does not send it yet (conn.c answers 405 without headers). */
+ * A 405 carries Allow: the methods of every route with the path (RFC 9110
+ * 15.5.6). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -281,13 +281,20 @@ static void test_404_and_405(void **state)
     /* the path exists, not with this method */
     const reply_t *r = one(GET("/post-only"), 405, "{\"error\":\"method not allowed here\"}\n");
     assert_string_equal(header(r, "Content-Type"), "application/json");
-    one("PUT /exact HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405, NULL);
-    one("DELETE /api/x HTTP/1.1\r\nHost: localhost\r\n\r\n", 405, NULL);
-    one("POST /ws HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405, NULL);
+    assert_string_equal(header(r, "Allow"), "POST");
+    r = one("PUT /exact HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405, NULL);
+    assert_string_equal(header(r, "Allow"), "GET, HEAD");
+    r = one("DELETE /api/x HTTP/1.1\r\nHost: localhost\r\n\r\n", 405, NULL);
+    assert_string_equal(header(r, "Allow"), "GET");
+    r = one("POST /ws HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405, NULL);
+    assert_string_equal(header(r, "Allow"), "GET");
+    /* /api/special: its own routes and the /api/ prefix's */
+    r = one("DELETE /api/special HTTP/1.1\r\nHost: localhost\r\n\r\n", 405, NULL);
+    assert_string_equal(header(r, "Allow"), "GET, POST");
     /* no route has the path, whatever the method */
     one("DELETE /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n", 404, NULL);
     one("POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 404, NULL);
-    assert_int_equal(st->bad_method, bm + 4);
+    assert_int_equal(st->bad_method, bm + 5);
     assert_int_equal(st->not_found, nf + 2);
     /* OPTIONS is a method like the others: served where a route has it */
     one("OPTIONS /opt HTTP/1.1\r\nHost: localhost\r\n\r\n", 200, "opt /opt");
