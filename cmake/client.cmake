@@ -2,8 +2,9 @@
 # static library, `logship send`, the example, the client tests and the
 # latency benchmark. Included from the top-level CMakeLists.txt.
 #
-# The library compiles three pure helpers of src/common (levels, UTF-8) into
-# itself with hidden visibility: liblogship.so exports only logship_*.
+# The library compiles helpers of src/common (levels, UTF-8, buffers, and
+# the client side of TLS) into itself with hidden visibility: liblogship.so
+# exports only logship_*. It links OpenSSL (libssl, libcrypto) for tls://.
 
 option(LOGSHIP_TSAN "Build only the client tests, under ThreadSanitizer" OFF)
 find_package(Threads REQUIRED)
@@ -19,6 +20,7 @@ set(LOGSHIP_CLIENT_SOURCES
   src/common/level.c
   src/common/utf8.c
   src/common/buf.c
+  src/common/tls_client.c
 )
 
 # One compilation, two libraries.
@@ -28,6 +30,7 @@ function(logship_client_objects name)
                                            C_VISIBILITY_PRESET hidden)
   target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(${name} PRIVATE ${LOGSHIP_WARNINGS} ${ARGN})
+  target_link_libraries(${name} PRIVATE OpenSSL::SSL)
 endfunction()
 
 if(NOT LOGSHIP_TSAN)
@@ -36,12 +39,12 @@ if(NOT LOGSHIP_TSAN)
   set_target_properties(logship_client PROPERTIES OUTPUT_NAME logship
                         VERSION ${PROJECT_VERSION} SOVERSION 0)
   target_include_directories(logship_client PUBLIC ${CMAKE_SOURCE_DIR}/include)
-  target_link_libraries(logship_client PRIVATE Threads::Threads)
+  target_link_libraries(logship_client PRIVATE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
 
   add_library(logship_client_static STATIC $<TARGET_OBJECTS:logship_client_obj>)
   set_target_properties(logship_client_static PROPERTIES OUTPUT_NAME logship)
   target_include_directories(logship_client_static PUBLIC ${CMAKE_SOURCE_DIR}/include)
-  target_link_libraries(logship_client_static PUBLIC Threads::Threads)
+  target_link_libraries(logship_client_static PUBLIC Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
 
   # `logship send` is on the public API
   target_sources(logship PRIVATE src/cli/send.c src/cli/send_http.c)
@@ -75,7 +78,8 @@ if(LOGSHIP_TESTS)
       target_compile_options(test_${t}_tsan PRIVATE ${LOGSHIP_WARNINGS} -fsanitize=thread)
       target_include_directories(test_${t}_tsan PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
       target_link_options(test_${t}_tsan PRIVATE -fsanitize=thread)
-      target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads)
+      target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads OpenSSL::SSL
+                            OpenSSL::Crypto)
     endforeach()
   else()
     foreach(t ${LOGSHIP_CLIENT_UNIT_TESTS})
@@ -105,7 +109,7 @@ if(NOT LOGSHIP_TSAN)
     target_compile_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer ${LOGSHIP_WARNINGS})
     target_link_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer)
     target_include_directories(fuzz_client_reply PRIVATE ${CMAKE_SOURCE_DIR}/src)
-    target_link_libraries(fuzz_client_reply PRIVATE Threads::Threads)
+    target_link_libraries(fuzz_client_reply PRIVATE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
   else()
     add_executable(fuzz_client_reply tests/fuzz/fuzz_client_reply.c tests/fuzz/replay_main.c)
     target_compile_options(fuzz_client_reply PRIVATE ${LOGSHIP_WARNINGS})
