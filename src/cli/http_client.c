@@ -93,14 +93,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         tls_client_note_verify(SSL_get_SSL_CTX(in), user);
         return 0; /* OpenSSL's verdict stands */
 
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-        if (!c->aborted && c->watch.why[0])
-            set_err(c, "TLS handshake failed: %s", c->watch.why);
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        char t[256];
+        if (!c->aborted && tls_client_watch_reason(&c->watch, in, t, sizeof t))
+            set_err(c, "%s", t);
         if (!c->aborted)
             set_err(c, "%s", in && len ? (const char *)in : "connection failed");
         c->finished = 1;
         lws_cancel_service(lws_get_context(wsi));
         return 0;
+    }
 
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = in, *end = *p + len;
@@ -280,13 +282,14 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
         rc = c->connected ? HTTP_EPROTO : HTTP_ECONNECT;
     else if (!c->completed && c->length_known)
         rc = HTTP_EBROKEN;
-    if (c->watch.alert && rc != HTTP_OK && rc != HTTP_ABORTED) {
-        /* the server ended the TLS session: whatever lws made of it */
+    char t[256];
+    if (rc != HTTP_OK && rc != HTTP_ABORTED &&
+        tls_client_watch_reason(&c->watch, NULL, t, sizeof t)) {
+        /* TLS failed (with TLS 1.3 a refused client certificate is heard of
+         * after the handshake): that, whatever lws made of it */
         c->err[0] = '\0';
-        set_err(c, "the server refused the TLS session (alert: %s)", c->watch.alert);
+        set_err(c, "%s", t);
         rc = HTTP_ECONNECT;
-    } else if (c->watch.why[0] && rc != HTTP_OK && rc != HTTP_ABORTED) {
-        rc = HTTP_ECONNECT; /* said by CLIENT_CONNECTION_ERROR */
     }
     if (rc == HTTP_EPROTO) {
         /* lws's reason alone ("read failed") would hide that the

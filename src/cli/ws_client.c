@@ -142,10 +142,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         /* a refused upgrade still has its response head */
         c->status = (int)lws_http_client_http_response(wsi);
-        if (c->watch.why[0])
-            set_err(c, "TLS handshake failed: %s", c->watch.why);
-        else if (c->watch.alert)
-            set_err(c, "the server refused the TLS session (alert: %s)", c->watch.alert);
+        char t[256];
+        if (tls_client_watch_reason(&c->watch, in, t, sizeof t))
+            set_err(c, "%s", t);
         else if (c->status && c->status != 101)
             set_err(c, "the server refused the WebSocket (HTTP %d)", c->status);
         else
@@ -329,6 +328,7 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     SSL_CTX_free(own_tls);
 
     int rc;
+    char tls_why[256];
     if (c->stopping) {
         rc = WS_STOPPED;
     } else if (c->aborted) {
@@ -340,13 +340,11 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     } else if (c->status && c->status != 101) {
         rc = WS_EHANDSHAKE;
         *http_status = c->status;
-    } else if (c->watch.why[0] || c->watch.alert) {
-        if (c->watch.alert && !c->watch.why[0]) {
-            /* TLS 1.3: a refused client certificate ends the session after
-             * the handshake, whatever lws made of that */
-            c->err[0] = '\0';
-            set_err(c, "the server refused the TLS session (alert: %s)", c->watch.alert);
-        }
+    } else if (tls_client_watch_reason(&c->watch, NULL, tls_why, sizeof tls_why)) {
+        /* TLS failed (with TLS 1.3 a refused client certificate is heard of
+         * after the handshake): that, whatever lws made of it */
+        c->err[0] = '\0';
+        set_err(c, "%s", tls_why);
         rc = WS_ECONNECT;
     } else if (c->connected) {
         /* the TCP connection worked; the upgrade did not */

@@ -214,12 +214,15 @@ static int readable(const char *what, const char *path, char *err, size_t errlen
     return 0;
 }
 
-static void file_error(const char *what, const char *path, char *err, size_t errlen)
+/* A file OpenSSL could not use: what it should have held, and OpenSSL's
+ * words for why not. */
+static void file_error(const char *what, const char *path, const char *want, char *err,
+                       size_t errlen)
 {
     char why[160];
     if (!queue_reason(why, sizeof why))
         snprintf(why, sizeof why, "not usable");
-    snprintf(err, errlen, "%s '%s': %s", what, path, why);
+    snprintf(err, errlen, "%s '%s': %s (%s)", what, path, want, why);
 }
 
 SSL_CTX *tls_client_ctx_create(const tls_client_opts_t *o, char *err, size_t errlen)
@@ -240,11 +243,12 @@ SSL_CTX *tls_client_ctx_create(const tls_client_opts_t *o, char *err, size_t err
         if (readable("CA file", o->ca_file, err, errlen))
             goto fail;
         if (SSL_CTX_load_verify_file(ctx, o->ca_file) != 1) {
-            file_error("CA file", o->ca_file, err, errlen);
+            file_error("CA file", o->ca_file, "no PEM certificates in it", err, errlen);
             goto fail;
         }
     } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-        file_error("the system's trust store", X509_get_default_cert_file(), err, errlen);
+        file_error("the system's trust store", X509_get_default_cert_file(), "not usable", err,
+                   errlen);
         goto fail;
     }
     if (o->key_file && !o->cert_file) {
@@ -257,17 +261,23 @@ SSL_CTX *tls_client_ctx_create(const tls_client_opts_t *o, char *err, size_t err
             readable("key file", key, err, errlen))
             goto fail;
         if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
-            file_error("certificate file", o->cert_file, err, errlen);
+            file_error("certificate file", o->cert_file, "no PEM certificate in it", err, errlen);
             goto fail;
         }
-        if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-            file_error("key file", key, err, errlen);
-            goto fail;
-        }
-        if (SSL_CTX_check_private_key(ctx) != 1) {
+        int used = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1;
+        unsigned long e = used ? 0 : ERR_peek_last_error();
+        /* OpenSSL checks the key against the certificate as it takes it */
+        int mismatch = used ? SSL_CTX_check_private_key(ctx) != 1
+                            : ERR_GET_LIB(e) == ERR_LIB_X509 &&
+                                  ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH;
+        if (mismatch) {
             ERR_clear_error();
             snprintf(err, errlen, "key file '%s' does not match certificate file '%s'", key,
                      o->cert_file);
+            goto fail;
+        }
+        if (!used) {
+            file_error("key file", key, "no PEM private key in it", err, errlen);
             goto fail;
         }
     }
@@ -281,11 +291,29 @@ fail:
 
 static void on_info(const SSL *ssl, int where, int ret)
 {
-    if (!(where & SSL_CB_ALERT) || !(where & SSL_CB_READ) || (ret >> 8) != SSL3_AL_FATAL)
+    if (!(where & SSL_CB_ALERT) || (ret >> 8) != SSL3_AL_FATAL)
         return;
     tls_client_watch_t *w = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-    if (w && !w->alert)
-        w->alert = tls_client_alert_name(ret);
+    const char **slot = !w ? NULL : (where & SSL_CB_READ) ? &w->alert : &w->sent;
+    if (slot && !*slot)
+        *slot = tls_client_alert_name(ret);
+}
+
+int tls_client_watch_reason(const tls_client_watch_t *w, const char *lws_why, char *out, size_t cap)
+{
+    if (w->why[0])
+        snprintf(out, cap, "TLS handshake failed: %s", w->why);
+    else if (w->alert)
+        snprintf(out, cap, "the server refused the TLS session (alert: %s)", w->alert);
+    else if (w->sent)
+        snprintf(out, cap, "TLS handshake failed (alert: %s)", w->sent);
+    else if (lws_why && (strncmp(lws_why, "connect SSL", 11) == 0 ||
+                         strncmp(lws_why, "connect SYSCALL", 15) == 0 ||
+                         strncmp(lws_why, "server's cert", 13) == 0))
+        snprintf(out, cap, "TLS handshake failed");
+    else
+        return 0;
+    return 1;
 }
 
 int tls_client_ctx_watch(SSL_CTX *ctx, const char *host, tls_client_watch_t *w)

@@ -61,9 +61,18 @@ SSL_CTX *tls_client_ctx_create(const tls_client_opts_t *o, char *err, size_t err
  * can not be set. */
 typedef struct tls_client_watch {
     char why[160];     /* "certificate verify failed: hostname mismatch" */
-    const char *alert; /* tls_client_alert_name() of a fatal alert, or NULL */
+    const char *alert; /* tls_client_alert_name() of a fatal alert from the server */
+    const char *sent;  /* ... of one we sent (the server's answer was not TLS...) */
 } tls_client_watch_t;
 int tls_client_ctx_watch(SSL_CTX *ctx, const char *host, tls_client_watch_t *w);
+/* What w saw, as the reason a connection failed: "TLS handshake failed:
+ * certificate verify failed: ...", "the server refused the TLS session
+ * (alert: certificate required)", "TLS handshake failed (alert: protocol
+ * version)"; when it saw nothing but lws_why (lws's reason, may be NULL)
+ * is one of lws's TLS texts (which lose OpenSSL's reason), "TLS handshake
+ * failed". Returns 1 with it in out (cap bytes), else 0. */
+int tls_client_watch_reason(const tls_client_watch_t *w, const char *lws_why, char *out,
+                            size_t cap);
 /* Stops watching (w may go away now); the host check stays. */
 void tls_client_ctx_unwatch(SSL_CTX *ctx);
 
