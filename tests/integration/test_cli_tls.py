@@ -3,7 +3,8 @@ https://, tail over wss://, against a plain logshipd behind the TLS proxy
 of tlsproxy.py (logshipd does not speak TLS itself yet).
 
 What is checked: records sent over TLS are stored (read back from the
-plain port's /api/logs), query and tail see them; the server is verified
+plain port's /api/logs), query and tail see them (a tail also across a
+server restart); the server is verified
 against the system's trust store by default and --ca (or $LOGSHIP_CA)
 when given; a wrong CA, a certificate of another CA, an expired one and
 a name or address the certificate is not for are refused, each command
@@ -186,6 +187,31 @@ def test_tail_over_wss_receives_live_records(server, tls_proxy, tls_certs, schem
         rc, err = t.stop()
     assert rc == 0, err
     assert p.accepted >= 2  # the newest-seq query and the WebSocket, both over TLS
+
+
+def test_tail_over_wss_across_a_server_restart(make_server, tls_proxy, tls_certs):
+    """The tail reconnects through TLS again (a new session on the same
+    context) and resumes: nothing lost."""
+    s = make_server()
+    port, data = s.port, s.data_dir
+    p = tls_proxy(port)
+    t = Tail("--server", f"wss://127.0.0.1:{p.port}", "--ca", tls_certs["ca"], "-n", "0",
+             "--format", "{msg}")
+    try:
+        assert wait_for(lambda: p.accepted >= 2)  # the newest seq taken, the WebSocket up
+        st, _ = s.post("/api/log", json.dumps({"msg": "one"}), "application/json")
+        assert st == 200
+        assert t.take(1) == ["one\n"]
+        assert s.stop() == 0
+        s2 = make_server("--http", f"127.0.0.1:{port}", data_dir=data)
+        st, _ = s2.post("/api/log", json.dumps({"msg": "two"}), "application/json")
+        assert st == 200
+        assert t.take(1, timeout=60) == ["two\n"]
+    finally:
+        rc, err = t.stop()
+    assert rc == 0, err
+    assert "reconnected" in err, err
+    assert p.accepted >= 3
 
 
 def test_environment_stands_in_for_the_flags(server, tls_proxy, tls_certs):
