@@ -55,15 +55,13 @@ int cli_tls_setup(cli_tls_t *t, const char *cmd, const char *server, SSL_CTX **c
                                    server);
         return 0;
     }
-    /* each flag wins over its own variable; a --cert from the command line
-     * does not take $LOGSHIP_KEY, which belongs to $LOGSHIP_CERT */
+    /* each flag wins over its own variable */
     if (!t->ca)
         t->ca = env("LOGSHIP_CA");
-    if (!t->cert) {
+    if (!t->cert)
         t->cert = env("LOGSHIP_CERT");
-        if (!t->key)
-            t->key = env("LOGSHIP_KEY");
-    }
+    if (!t->key)
+        t->key = env("LOGSHIP_KEY");
     if (t->key && !t->cert)
         return cli_usage_error(cmd, "--key needs --cert (the certificate it is the key of)");
     tls_client_opts_t o = cli_tls_client_opts(t);
