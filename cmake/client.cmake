@@ -96,6 +96,10 @@ if(LOGSHIP_TESTS)
     add_test(NAME unit_client_tsan
       COMMAND sh -c "{ cmake -S '${CMAKE_SOURCE_DIR}' -B '${TSAN_DIR}' -DCMAKE_C_COMPILER='${CMAKE_C_COMPILER}' -DCMAKE_BUILD_TYPE=Debug -DLOGSHIP_TSAN=ON -DLOGSHIP_TESTS=ON -DLOGSHIP_SANITIZE=OFF -DLOGSHIP_FUZZ=OFF && cmake --build '${TSAN_DIR}' --target test_client_queue_tsan test_client_api_tsan; } >'${TSAN_DIR}.log' 2>&1 || { cat '${TSAN_DIR}.log'; exit 1; }; export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1; '${TSAN_DIR}/test_client_queue_tsan' && '${TSAN_DIR}/test_client_api_tsan'")
     set_tests_properties(unit_client_tsan PROPERTIES TIMEOUT 900)
+    # liblogship.so exports logship_* and nothing else: the helpers of
+    # src/common (TLS among them) and OpenSSL stay inside
+    add_test(NAME client_exports
+      COMMAND sh -c "syms=$(nm -D --defined-only '$<TARGET_FILE:logship_client>' | awk '{print $3}') || exit 1; echo \"$syms\" | grep -qx logship_open_size || { echo 'logship_open_size is not exported'; exit 1; }; other=$(echo \"$syms\" | grep -v '^logship_'); [ -z \"$other\" ] || { echo \"exported besides logship_*: $other\"; exit 1; }")
   endif()
 endif()
 
