@@ -2,13 +2,14 @@
 # static library, `logship send`, the example, the client tests and the
 # latency benchmark. Included from the top-level CMakeLists.txt.
 #
-# The library compiles two pure helpers of src/common (levels, UTF-8
-# validation) into itself with hidden visibility: liblogship.so exports only
-# logship_*. It must never abort its host process, so it links nothing that
-# can: not src/common/buf.c (whose allocation failures call oom(), which
-# aborts; the library's buffers are src/client/cbuf.h, which report), nor
-# abort(), exit() or assert(). ctest client_symbols checks the built
-# libraries (tests/layers/check_client_symbols.sh).
+# The library compiles three helpers of src/common (levels, UTF-8
+# validation, the client side of TLS) into itself with hidden visibility:
+# liblogship.so exports only logship_* (ctest client_exports). It links
+# OpenSSL (libssl, libcrypto) for tls://. It must never abort its host
+# process, so it links nothing that can: not src/common/buf.c (whose
+# allocation failures call oom(), which aborts; the library's buffers are
+# src/client/cbuf.h, which report), nor abort(), exit() or assert(). ctest
+# client_symbols checks the built libraries (tests/layers/check_client_symbols.sh).
 
 option(LOGSHIP_TSAN "Build only the client tests, under ThreadSanitizer" OFF)
 find_package(Threads REQUIRED)
@@ -23,6 +24,7 @@ set(LOGSHIP_CLIENT_SOURCES
   src/client/logship.c
   src/common/level.c
   src/common/utf8.c
+  src/common/tls_client.c
 )
 
 # One compilation, two libraries.
@@ -32,6 +34,7 @@ function(logship_client_objects name)
                                            C_VISIBILITY_PRESET hidden)
   target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
   target_compile_options(${name} PRIVATE ${LOGSHIP_WARNINGS} ${ARGN})
+  target_link_libraries(${name} PRIVATE OpenSSL::SSL)
 endfunction()
 
 if(NOT LOGSHIP_TSAN)
@@ -40,12 +43,12 @@ if(NOT LOGSHIP_TSAN)
   set_target_properties(logship_client PROPERTIES OUTPUT_NAME logship
                         VERSION ${PROJECT_VERSION} SOVERSION 0)
   target_include_directories(logship_client PUBLIC ${CMAKE_SOURCE_DIR}/include)
-  target_link_libraries(logship_client PRIVATE Threads::Threads)
+  target_link_libraries(logship_client PRIVATE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
 
   add_library(logship_client_static STATIC $<TARGET_OBJECTS:logship_client_obj>)
   set_target_properties(logship_client_static PROPERTIES OUTPUT_NAME logship)
   target_include_directories(logship_client_static PUBLIC ${CMAKE_SOURCE_DIR}/include)
-  target_link_libraries(logship_client_static PUBLIC Threads::Threads)
+  target_link_libraries(logship_client_static PUBLIC Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
 
   # `logship send` is on the public API
   target_sources(logship PRIVATE src/cli/send.c src/cli/send_http.c)
@@ -85,7 +88,8 @@ if(LOGSHIP_TESTS)
       target_compile_options(test_${t}_tsan PRIVATE ${LOGSHIP_WARNINGS} -fsanitize=thread)
       target_include_directories(test_${t}_tsan PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
       target_link_options(test_${t}_tsan PRIVATE -fsanitize=thread)
-      target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads)
+      target_link_libraries(test_${t}_tsan PRIVATE PkgConfig::CMOCKA Threads::Threads OpenSSL::SSL
+                            OpenSSL::Crypto)
     endforeach()
   else()
     foreach(m ${LOGSHIP_CLIENT_UNIT_TESTS})
@@ -113,7 +117,7 @@ if(LOGSHIP_TESTS)
     add_library(logship_client_plain STATIC $<TARGET_OBJECTS:logship_client_plain_obj>)
     add_library(logship_client_plain_so SHARED $<TARGET_OBJECTS:logship_client_plain_obj>)
     target_link_options(logship_client_plain_so PRIVATE -fno-sanitize=all)
-    target_link_libraries(logship_client_plain_so PRIVATE Threads::Threads)
+    target_link_libraries(logship_client_plain_so PRIVATE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
     add_library(client_symbols_bad STATIC tests/layers/client_symbols_bad.c src/common/buf.c)
     target_include_directories(client_symbols_bad PRIVATE ${CMAKE_SOURCE_DIR}/src)
     target_compile_options(client_symbols_bad PRIVATE -fno-sanitize=all)
@@ -131,6 +135,10 @@ if(LOGSHIP_TESTS)
     add_test(NAME client_symbols_selftest
       COMMAND ${symbols_check} --self-test $<TARGET_FILE:client_symbols_bad>
               $<TARGET_FILE:logship_client_plain>)
+    # liblogship.so exports logship_* and nothing else: the helpers of
+    # src/common (TLS among them) and OpenSSL stay inside
+    add_test(NAME client_exports
+      COMMAND sh -c "syms=$(nm -D --defined-only '$<TARGET_FILE:logship_client>' | awk '{print $3}') || exit 1; echo \"$syms\" | grep -qx logship_open_size || { echo 'logship_open_size is not exported'; exit 1; }; other=$(echo \"$syms\" | grep -v '^logship_'); [ -z \"$other\" ] || { echo \"exported besides logship_*: $other\"; exit 1; }")
   endif()
 endif()
 
@@ -144,7 +152,7 @@ if(NOT LOGSHIP_TSAN)
     target_compile_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer ${LOGSHIP_WARNINGS})
     target_link_options(fuzz_client_reply PRIVATE -fsanitize=fuzzer)
     target_include_directories(fuzz_client_reply PRIVATE ${CMAKE_SOURCE_DIR}/src)
-    target_link_libraries(fuzz_client_reply PRIVATE Threads::Threads)
+    target_link_libraries(fuzz_client_reply PRIVATE Threads::Threads OpenSSL::SSL OpenSSL::Crypto)
   else()
     add_executable(fuzz_client_reply tests/fuzz/fuzz_client_reply.c tests/fuzz/replay_main.c)
     target_compile_options(fuzz_client_reply PRIVATE ${LOGSHIP_WARNINGS})

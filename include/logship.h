@@ -4,10 +4,11 @@
  * queue, and returns: it makes no system call and takes no lock that the
  * background thread holds across I/O. One background thread per logger
  * drains the queue, batches records (by size and a short linger), sends the
- * batches over one persistent TCP connection to logshipd's acknowledged raw
- * TCP input (docs/PROTOCOL.md), waits for acknowledgements, resends after a
- * reconnect, and keeps the order. Batches carry a producer id and a batch
- * number, so a batch resent after a lost acknowledgement is stored once.
+ * batches over one persistent TCP connection (TLS for tls:// URLs) to
+ * logshipd's acknowledged raw TCP input (docs/PROTOCOL.md), waits for
+ * acknowledgements, resends after a reconnect, and keeps the order. Batches
+ * carry a producer id and a batch number, so a batch resent after a lost
+ * acknowledgement is stored once.
  *
  *     logship_opts_t o;
  *     logship_opts_init(&o);
@@ -27,6 +28,14 @@
  * Errors are negative LOGSHIP_E* values; logship_strerror() names them. The
  * library never aborts the host process and never writes to stdout; it
  * writes to stderr only when asked to echo records (echo_stderr).
+ *
+ * ABI: logship_opts_t only ever grows at its end. logship_opts_init() and
+ * logship_open() are macros passing sizeof(logship_opts_t) as the caller
+ * was compiled with, so the library writes and reads that much of it and
+ * no more, and gives the members the caller does not know their defaults:
+ * a program built against an older logship.h keeps working with a newer
+ * library (the plain symbols logship_opts_init and logship_open are the
+ * entry points of programs built against 0.1).
  */
 #ifndef LOGSHIP_H
 #define LOGSHIP_H
@@ -76,6 +85,8 @@ enum {
     LOGSHIP_ESPOOL = -7,    /* the spool directory can not be used */
     LOGSHIP_ECLOSED = -8,   /* the logger is closing */
     LOGSHIP_ECONNECT = -9,  /* the server could not be reached (logship_connect_status) */
+    LOGSHIP_ETLS = -10,     /* a TLS file (tls_ca_file, tls_cert_file, tls_key_file) can
+                               not be used: missing, unreadable, not PEM, key not matching */
 };
 
 /* What a log call does when the queue is full. */
@@ -142,6 +153,17 @@ typedef struct logship_opts {
      * server got, across restarts of the caller. At most one batch is in
      * flight; no spool. */
     const char *producer_id;
+
+    /* TLS, for "tls://host:port" URLs only (with tcp:// any of them is
+     * LOGSHIP_EINVAL). Added after 0.1. The server's certificate must chain
+     * to a CA of tls_ca_file, else of the system's trust store, and be for
+     * the URL's host: its DNS name, or the IP address it is. A failed
+     * verification is a failed connection attempt (logship_connect_status()
+     * says why), retried with backoff like any. The files are read by
+     * logship_open(); one that can not be used fails it (LOGSHIP_ETLS). */
+    const char *tls_ca_file;   /* PEM CA certificates to trust; NULL: the system's */
+    const char *tls_cert_file; /* PEM client certificate (chain) to present; NULL: none */
+    const char *tls_key_file;  /* its PEM private key; NULL: in tls_cert_file */
 } logship_opts_t;
 
 /* A record for logship_write(). Only msg is required. */
@@ -178,18 +200,30 @@ typedef struct logship_stats {
     int connected;     /* 1 while a connection is up */
 } logship_stats_t;
 
-/* Fills o with the defaults. Any thread. */
-LOGSHIP_API void logship_opts_init(logship_opts_t *o);
+/* Fills o with the defaults. Any thread. (A macro: see ABI at the top;
+ * logship_opts_init_size() fills the first size bytes of o.) */
+#define logship_opts_init(o) logship_opts_init_size((o), sizeof(logship_opts_t))
+LOGSHIP_API void logship_opts_init_size(logship_opts_t *o, size_t size);
 
-/* Creates a logger that sends to url ("tcp://host:port", or "host:port") and
- * starts its background thread. opts may be NULL; it and its strings are
- * only read during the call. Does not wait for the server: a server that is
- * down is retried in the background. With spool_dir, spool files left by an
- * earlier process are sent first. On success stores the logger in *out
- * (owned by the caller until logship_close()) and returns 0; otherwise a
- * LOGSHIP_E* error (EINVAL for a bad URL or option, EBUSY when another logger
- * holds spool_dir). Any thread. */
-LOGSHIP_API int logship_open(const char *url, const logship_opts_t *opts, logship_t **out);
+/* Creates a logger that sends to url ("tcp://host:port", "tls://host:port"
+ * over TLS, or "host:port") and starts its background thread. opts may be
+ * NULL; it and its strings are only read during the call. Does not wait for
+ * the server: a server that is down is retried in the background. With
+ * spool_dir, spool files left by an earlier process are sent first. On
+ * success stores the logger in *out (owned by the caller until
+ * logship_close()) and returns 0; otherwise a LOGSHIP_E* error (EINVAL for
+ * a bad URL or option, EBUSY when another logger holds spool_dir, ETLS for
+ * a TLS file that can not be used). Any thread. (A macro: see ABI at the
+ * top; logship_open_size() reads opts_size bytes of opts, and refuses
+ * with EINVAL members it does not know that are not zero.) */
+#define logship_open(url, opts, out) logship_open_size((url), (opts), sizeof(logship_opts_t), (out))
+LOGSHIP_API int logship_open_size(const char *url, const logship_opts_t *opts, size_t opts_size,
+                                  logship_t **out);
+
+/* The same for programs built against logship.h 0.1, whose logship_opts_t
+ * ends at producer_id. */
+LOGSHIP_API void(logship_opts_init)(logship_opts_t *o);
+LOGSHIP_API int(logship_open)(const char *url, const logship_opts_t *opts, logship_t **out);
 
 /* The log calls. Each copies what it needs into the queue and returns; the
  * caller keeps ownership of its arguments. They return 0 when the record was
@@ -240,7 +274,9 @@ LOGSHIP_API int logship_server_position(logship_t *lg, uint64_t *pos, int timeou
  * LOGSHIP_ECONNECT, why (when not NULL) gets cap bytes at most of the
  * reason: "cannot connect to 127.0.0.1:5170: Connection refused", "cannot
  * resolve 'logs.example': Name or service not known", "127.0.0.1:5170
- * closed the connection before answering the hello"... The logger goes on
+ * closed the connection before answering the hello", "127.0.0.1:5171: TLS
+ * handshake failed: certificate verify failed: hostname mismatch"... The
+ * logger goes on
  * retrying in the background whatever this says, and records keep being
  * queued: this only reports. Any thread. */
 LOGSHIP_API int logship_connect_status(logship_t *lg, int timeout_ms, char *why, size_t cap);

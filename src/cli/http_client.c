@@ -13,6 +13,14 @@
  * A body without Content-Length or chunking ends when the server closes the
  * connection (logshipd streams large answers that way), so for it a close
  * is the normal end; with a length, a close before COMPLETED is a cut.
+ *
+ * https:// runs on the caller's OpenSSL context (lws's
+ * provided_client_ssl_ctx), which checks the host name itself
+ * (tls_client_ctx_watch(): lws's own check cuts "[::1]:8443" at its first
+ * colon), and collects what lws would lose of a failure: the verification
+ * error, from OPENSSL_PERFORM_SERVER_CERT_VERIFICATION, and a fatal alert
+ * from the server (with TLS 1.3 a refused client certificate is only
+ * heard of after the handshake, on the first read).
  */
 #include "http_client.h"
 #include "url.h"
@@ -41,6 +49,7 @@ typedef struct conn {
     int completed;    /* COMPLETED_CLIENT_HTTP seen */
     int aborted;      /* a callback said stop */
     int finished;     /* nothing more will happen: leave the loop */
+    tls_client_watch_t watch;
     char *err;
     size_t errlen;
     char rx[LWS_PRE + RX_BUF];
@@ -80,12 +89,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     const http_request_t *req = c ? c->req : NULL;
 
     switch (reason) {
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        tls_client_note_verify(SSL_get_SSL_CTX(in), user);
+        return 0; /* OpenSSL's verdict stands */
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+        char t[256];
+        if (!c->aborted && tls_client_watch_reason(&c->watch, in, t, sizeof t))
+            set_err(c, "%s", t);
         if (!c->aborted)
             set_err(c, "%s", in && len ? (const char *)in : "connection failed");
         c->finished = 1;
         lws_cancel_service(lws_get_context(wsi));
         return 0;
+    }
 
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
         unsigned char **p = in, *end = *p + len;
@@ -180,6 +197,21 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
     c->req = req;
     c->err = err;
     c->errlen = errlen;
+    SSL_CTX *tls = NULL, *own_tls = NULL;
+    if (u.tls) {
+        if (!(tls = req->tls) && !(tls = own_tls = tls_client_ctx_create(NULL, err, errlen))) {
+            free(c);
+            free(fixed);
+            return HTTP_ECONNECT;
+        }
+        if (tls_client_ctx_watch(tls, u.host, &c->watch)) {
+            snprintf(err, errlen, "cannot verify the name '%s'", u.host);
+            SSL_CTX_free(own_tls);
+            free(c);
+            free(fixed);
+            return HTTP_EURL;
+        }
+    }
 
     /* our own messages say what went wrong; lws's notices would only add
      * noise to a command's stderr */
@@ -194,9 +226,16 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
     info.fd_limit_per_thread = 1 + 1 + 1; /* lws's own pipe, our socket, a spare */
     info.connect_timeout_secs = CONNECT_TIMEOUT;
     info.timeout_secs = REPLY_TIMEOUT;
+    if (tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.provided_client_ssl_ctx = tls;
+    }
     struct lws_context *ctx = lws_create_context(&info);
     if (!ctx) {
         snprintf(err, errlen, "cannot create the HTTP client context");
+        if (tls)
+            tls_client_ctx_unwatch(tls);
+        SSL_CTX_free(own_tls);
         free(c);
         free(fixed);
         return HTTP_ECONNECT;
@@ -212,6 +251,8 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
     ci.method = "GET";
     ci.protocol = protocols[0].name;
     ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+    if (tls)
+        ci.ssl_connection |= LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
     ci.alpn = "http/1.1";
 
     int rc = HTTP_OK;
@@ -231,6 +272,9 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
         if (lws_service(ctx, 0) < 0)
             break;
     lws_context_destroy(ctx);
+    if (tls)
+        tls_client_ctx_unwatch(tls);
+    SSL_CTX_free(own_tls);
 
     if (c->aborted)
         rc = HTTP_ABORTED;
@@ -238,6 +282,15 @@ int http_get(const http_request_t *req, int *status, char *err, size_t errlen)
         rc = c->connected ? HTTP_EPROTO : HTTP_ECONNECT;
     else if (!c->completed && c->length_known)
         rc = HTTP_EBROKEN;
+    char t[256];
+    if (rc != HTTP_OK && rc != HTTP_ABORTED &&
+        tls_client_watch_reason(&c->watch, NULL, t, sizeof t)) {
+        /* TLS failed (with TLS 1.3 a refused client certificate is heard of
+         * after the handshake): that, whatever lws made of it */
+        c->err[0] = '\0';
+        set_err(c, "%s", t);
+        rc = HTTP_ECONNECT;
+    }
     if (rc == HTTP_EPROTO) {
         /* lws's reason alone ("read failed") would hide that the
          * connection itself worked */

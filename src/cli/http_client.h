@@ -5,8 +5,9 @@
  * loop and returns when the response is complete: fine for a CLI that makes
  * one request per run, not for a server. The body is handed to the caller
  * piece by piece as it arrives, so an answer of any size streams through in
- * constant memory. Plain http:// only. Not thread-safe: one request at a
- * time per process (lws's log settings are global).
+ * constant memory. http:// or https:// (TLS through lws, verified as
+ * tls_client.h says). Not thread-safe: one request at a time per process
+ * (lws's log settings are global; a TLS context watches one connection).
  */
 #ifndef LOGSHIP_CLI_HTTP_CLIENT_H
 #define LOGSHIP_CLI_HTTP_CLIENT_H
@@ -14,6 +15,7 @@
 #include <stddef.h>
 
 #include "../common/buf.h"
+#include "../common/tls_client.h"
 
 /* The longest path + query string a request may have: lws 4.1 cuts the
  * request line at 2 KiB. */
@@ -21,15 +23,18 @@
 
 enum http_result {
     HTTP_OK = 0,        /* a whole response arrived (any status) */
-    HTTP_EURL = -1,     /* the URL is not http://HOST[:PORT][/PATH] */
-    HTTP_ECONNECT = -2, /* no connection */
+    HTTP_EURL = -1,     /* the URL is not http[s]://HOST[:PORT][/PATH] */
+    HTTP_ECONNECT = -2, /* no connection (or no TLS session: refused, not verified) */
     HTTP_EPROTO = -3,   /* connected, but no valid response head came */
     HTTP_EBROKEN = -4,  /* the response body was cut short */
     HTTP_ABORTED = -5,  /* a callback asked to stop */
 };
 
 typedef struct http_request {
-    const char *url;    /* http://HOST[:PORT][/PATH][?QUERY], already URL-encoded */
+    const char *url; /* http[s]://HOST[:PORT][/PATH][?QUERY], already URL-encoded */
+    /* For https://: the TLS context (tls_client_ctx_create(); borrowed);
+     * NULL: one trusting the system's store is made for the request. */
+    SSL_CTX *tls;
     const char *accept; /* Accept header value, or NULL */
     /* Runs once when the status line and headers are in, before any body.
      * Nonzero stops the transfer (HTTP_ABORTED). May be NULL. */

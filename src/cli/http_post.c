@@ -5,6 +5,12 @@
  * The reply is parsed just enough: the status line, Content-Length,
  * Transfer-Encoding: chunked and Connection: close; a body without length
  * ends at the close.
+ *
+ * With https:// the connected socket gets a TLS session (tls_client.h)
+ * before the first request, its handshake stepped with poll() on whatever
+ * OpenSSL wants (POLLIN or POLLOUT), like every read and write after it:
+ * send_all() and fill() below are the only places bytes move, and each
+ * has its plain and its TLS way.
  */
 #include "http_post.h"
 
@@ -26,12 +32,18 @@
 
 #define HEAD_MAX (16 * 1024)
 
-int hpost_init(hpost_t *c, const char *url, const char *suffix, char *err, size_t errlen)
+int hpost_init(hpost_t *c, const char *url, const char *suffix, SSL_CTX *tls, char *err,
+               size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     if (url_parse(url, &c->url, err, errlen))
         return -1;
+    if (c->url.tls && !tls) {
+        snprintf(err, errlen, "https:// needs TLS settings");
+        return -1;
+    }
+    c->tls = c->url.tls ? tls : NULL;
     const char *p = c->url.path;
     const char *q = strchr(p, '?');
     size_t pl = q ? (size_t)(q - p) : strlen(p);
@@ -118,6 +130,41 @@ static int connect_one(const struct addrinfo *a, int64_t deadline, int *out)
     return 0;
 }
 
+/* Waits for what a TLS call asked for (TLS_CLIENT_WANT_*); 1 ready, 0
+ * timed out, -1 error. */
+static int wait_tls(int fd, int want, int64_t deadline)
+{
+    return wait_fd(fd, want == TLS_CLIENT_WANT_WRITE ? POLLOUT : POLLIN, deadline);
+}
+
+/* The TLS session on the fresh connection to where. */
+static int handshake(hpost_t *c, const char *where, int64_t deadline, char *err, size_t errlen)
+{
+    char why[192];
+    int rc = HPOST_ECONNECT;
+    if (!(c->ssl = tls_client_new(c->tls, c->fd, c->url.host, why, sizeof why)))
+        goto fail;
+    for (;;) {
+        int r = tls_client_handshake(c->ssl, why, sizeof why);
+        if (r == TLS_CLIENT_DONE)
+            return HPOST_OK;
+        if (r != TLS_CLIENT_WANT_READ && r != TLS_CLIENT_WANT_WRITE) {
+            rc = r == TLS_CLIENT_REFUSED ? HPOST_EREFUSED : HPOST_ECONNECT;
+            goto fail;
+        }
+        int w = wait_tls(c->fd, r, deadline);
+        if (w <= 0) {
+            snprintf(why, sizeof why, "%s", w == 0 ? "timed out" : strerror(errno));
+            rc = w == 0 ? HPOST_ETIMEDOUT : HPOST_ECONNECT;
+            goto fail;
+        }
+    }
+fail:
+    snprintf(err, errlen, "TLS handshake with %s failed: %s", where, why);
+    hpost_close(c);
+    return rc;
+}
+
 int hpost_connect(hpost_t *c, int64_t deadline, char *err, size_t errlen)
 {
     if (c->fd >= 0)
@@ -149,11 +196,14 @@ int hpost_connect(hpost_t *c, int64_t deadline, char *err, size_t errlen)
         return e == ETIMEDOUT ? HPOST_ETIMEDOUT : HPOST_ECONNECT;
     }
     buf_reset(&c->in);
-    return HPOST_OK;
+    c->why[0] = '\0';
+    return c->tls ? handshake(c, where, deadline, err, errlen) : HPOST_OK;
 }
 
 void hpost_close(hpost_t *c)
 {
+    tls_client_close(c->ssl);
+    c->ssl = NULL;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -166,19 +216,73 @@ void hpost_free(hpost_t *c)
     buf_free(&c->in);
 }
 
-/* A kept connection the server has closed (idle timeout) reads as EOF. */
+/* A kept connection the server has closed (idle timeout) reads as EOF.
+ * Under TLS what is readable may be a session ticket (no bytes for us):
+ * OpenSSL takes it; bytes no request asked for mean the connection is
+ * not in step any more, and it goes too. */
 static int went_away(hpost_t *c)
 {
     struct pollfd pf = {c->fd, POLLIN, 0};
     if (poll(&pf, 1, 0) <= 0)
         return 0;
+    if (c->ssl) {
+        char b[256], why[192];
+        ssize_t r = tls_client_read(c->ssl, b, sizeof b, why, sizeof why);
+        if (r == TLS_CLIENT_REFUSED) {
+            c->refused = 1;
+            snprintf(c->why, sizeof c->why, "%s", why);
+        }
+        return r != TLS_CLIENT_WANT_READ && r != TLS_CLIENT_WANT_WRITE;
+    }
     char b;
     ssize_t r = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
+/* One TLS write or read that failed for good: the reason in c->why,
+ * errno EPIPE (EOF) or EIO. */
+static int tls_failed(hpost_t *c, ssize_t r, const char *why)
 {
+    snprintf(c->why, sizeof c->why, "%s", why);
+    c->refused = r == TLS_CLIENT_REFUSED;
+    errno = r == TLS_CLIENT_EOF ? EPIPE : EIO;
+    return -1;
+}
+
+static int send_tls(hpost_t *c, const char *p, size_t n, int64_t deadline)
+{
+    char why[192];
+    while (n) {
+        ssize_t w = tls_client_write(c->ssl, p, n, why, sizeof why);
+        if (w == TLS_CLIENT_WANT_READ || w == TLS_CLIENT_WANT_WRITE) {
+            int r = wait_tls(c->fd, (int)w, deadline);
+            if (r <= 0) {
+                if (r == 0)
+                    errno = ETIMEDOUT;
+                return -1;
+            }
+            continue;
+        }
+        if (w == TLS_CLIENT_ERROR) {
+            /* a server that refused us may have said so before it went:
+             * its alert is worth more than "Broken pipe" */
+            char b[256], why2[192];
+            if (tls_client_read(c->ssl, b, sizeof b, why2, sizeof why2) == TLS_CLIENT_REFUSED)
+                return tls_failed(c, TLS_CLIENT_REFUSED, why2);
+        }
+        if (w < 0)
+            return tls_failed(c, w, why);
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int send_all(hpost_t *c, const char *p, size_t n, int64_t deadline)
+{
+    if (c->ssl)
+        return send_tls(c, p, n, deadline);
+    int fd = c->fd;
     while (n) {
         ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR)
@@ -203,6 +307,24 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
 /* Reads more into c->in; 1 read, 0 EOF, -1 error (errno; ETIMEDOUT). */
 static int fill(hpost_t *c, int64_t deadline)
 {
+    while (c->ssl) {
+        char *p = buf_reserve(&c->in, 16384), why[192];
+        ssize_t r = tls_client_read(c->ssl, p, 16384, why, sizeof why);
+        if (r > 0) {
+            c->in.len += (size_t)r;
+            return 1;
+        }
+        if (r == TLS_CLIENT_EOF)
+            return 0;
+        if (r != TLS_CLIENT_WANT_READ && r != TLS_CLIENT_WANT_WRITE)
+            return tls_failed(c, r, why);
+        int w = wait_tls(c->fd, (int)r, deadline);
+        if (w <= 0) {
+            if (w == 0)
+                errno = ETIMEDOUT;
+            return -1;
+        }
+    }
     for (;;) {
         char *p = buf_reserve(&c->in, 16384);
         ssize_t r = recv(c->fd, p, 16384, 0);
@@ -416,8 +538,14 @@ int hpost_request(hpost_t *c, const char *ctype, const char *headers, const char
                   int64_t deadline, int *status, buf_t *reply, char *err, size_t errlen)
 {
     *status = 0;
-    if (c->fd >= 0 && went_away(c))
+    c->refused = 0;
+    if (c->fd >= 0 && went_away(c)) {
         hpost_close(c);
+        if (c->refused) {
+            snprintf(err, errlen, "%s: %s", c->url.authority, c->why);
+            return HPOST_EREFUSED;
+        }
+    }
     int rc = hpost_connect(c, deadline, err, errlen);
     if (rc)
         return rc;
@@ -428,11 +556,20 @@ int hpost_request(hpost_t *c, const char *ctype, const char *headers, const char
                c->path, c->url.authority, ctype, n, headers);
     int keep_alive = 0;
     errno = 0;
-    if (send_all(c->fd, req.data, req.len, deadline) || send_all(c->fd, body, n, deadline) ||
+    c->why[0] = '\0';
+    if (send_all(c, req.data, req.len, deadline) || send_all(c, body, n, deadline) ||
         read_reply(c, status, reply, deadline, &keep_alive)) {
         int e = errno ? errno : EPROTO;
         buf_free(&req);
         hpost_close(c);
+        if (c->refused) {
+            snprintf(err, errlen, "%s: %s", c->url.authority, c->why);
+            return HPOST_EREFUSED;
+        }
+        if (c->why[0] && e != ETIMEDOUT) {
+            snprintf(err, errlen, "connection to %s lost: %s", c->url.authority, c->why);
+            return HPOST_EBROKEN;
+        }
         if (e == ETIMEDOUT) {
             snprintf(err, errlen, "no answer from %s in time", c->url.authority);
             return HPOST_ETIMEDOUT;

@@ -82,7 +82,12 @@ static void usage(FILE *f)
             "Environment:\n"
             "  LOGSHIP_SERVER  the server of every command when --server is not given:\n"
             "                  --server wins, then LOGSHIP_SERVER, then %s.\n"
-            "                  http://HOST[:PORT] for all; send also takes tcp://HOST:PORT\n"
+            "                  http://HOST[:PORT] or https://HOST[:PORT] (TLS) for all;\n"
+            "                  send also takes tcp://HOST:PORT and tls://HOST:PORT\n"
+            "  LOGSHIP_CA      for TLS servers, when --ca is not given: the CAs (PEM) to\n"
+            "                  trust instead of the system's trust store\n"
+            "  LOGSHIP_CERT    ... when --cert is not given: a client certificate (PEM)\n"
+            "  LOGSHIP_KEY     ... its private key, when --key is not given\n"
             "  NO_COLOR        no colours, even on a terminal\n",
             CLI_DEFAULT_SERVER);
 }

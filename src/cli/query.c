@@ -19,6 +19,7 @@
 #include "filter_args.h"
 #include "format.h"
 #include "http_client.h"
+#include "tls_args.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
 #define MAX_TOPICS     64 /* the server allows 16; it says so itself */
@@ -30,8 +31,9 @@ static const char help[] =
     "--since it prints the newest matching records, oldest first.\n"
     "\n"
     "Options:\n"
-    "  --server URL       logshipd to ask: http://HOST[:PORT] (default: $LOGSHIP_SERVER,\n"
-    "                     else " CLI_DEFAULT_SERVER ")\n"
+    "  --server URL       logshipd to ask: http://HOST[:PORT], or https://HOST[:PORT]\n"
+    "                     over TLS (default: $LOGSHIP_SERVER, else\n"
+    "                     " CLI_DEFAULT_SERVER ")\n" CLI_TLS_HELP
     "  --topic P          topic pattern, repeatable (a record matching any passes):\n"
     "                     words separated by dots, '*' is one word, '#' zero or more,\n"
     "                     e.g. web.#, *.crit, kern.*\n"
@@ -65,6 +67,7 @@ typedef struct opts {
     const char *level, *grep, *since, *until, *after, *limit, *order;
     int json;
     cli_filter_t filt; /* --app, --host, --field, -i */
+    cli_tls_t tls;     /* --ca, --cert, --key */
     const char *format;
 } opts_t;
 
@@ -231,6 +234,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"format", required_argument, NULL, O_FORMAT},
         {"help", no_argument, NULL, 'h'},
         CLI_FILTER_LONGOPTS,
+        CLI_TLS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -242,6 +246,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         if (f)
             return f;
+        if (cli_tls_opt(&o->tls, c, optarg))
+            continue;
         switch (c) {
         case O_SERVER:
             o->server = optarg;
@@ -331,11 +337,16 @@ int cmd_query(int argc, char **argv)
     char server[1024];
     if (!cli_server(o.server, server, sizeof server))
         return cli_usage_error("query", "--server URL too long");
+    SSL_CTX *tls;
+    if ((rc = cli_tls_setup(&o.tls, "query", server, &tls)))
+        return rc;
     format_tpl_t *tpl = NULL;
     if (o.format) {
         char why[1024];
-        if (!(tpl = format_tpl_compile(o.format, why, sizeof why)))
+        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
+            SSL_CTX_free(tls);
             return cli_usage_error("query", "%s", why);
+        }
     }
 
     buf_t qs = BUF_INIT, url = BUF_INIT;
@@ -365,6 +376,7 @@ int cmd_query(int argc, char **argv)
         .on_status = on_status,
         .on_body = on_body,
         .arg = &s,
+        .tls = tls,
     };
     char err[512], hint[1024] = "";
     req.header = "logship-hint:"; /* an empty answer may say why */
@@ -412,5 +424,6 @@ int cmd_query(int argc, char **argv)
     buf_free(&s.out);
     buf_free(&s.errbody);
     format_tpl_free(tpl);
+    SSL_CTX_free(tls);
     return rc;
 }

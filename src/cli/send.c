@@ -1,10 +1,11 @@
 /* send.c - `logship send`: records to logshipd, stored before it exits:
  * over HTTP (POST /api/log, send_http.c) or to the acknowledged raw TCP
- * input through liblogship (include/logship.h).
+ * input through liblogship (include/logship.h), each also over TLS
+ * (https://, and tls:// for the raw TCP input: tls_args.h).
  *
  *   logship send [--app A] [--level L] MESSAGE...   one record
  *   logship send [options] < lines                  one record per line
- *   logship send --file PATH [--follow]             the lines of a file (tcp://)
+ *   logship send --file PATH [--follow]             the lines of a file (tcp://, tls://)
  *
  * The server is --server, else $LOGSHIP_SERVER, else (deprecated, from
  * when send spoke only TCP) $LOGSHIP_TCP, else http://127.0.0.1:8080. A
@@ -24,7 +25,8 @@
  * state file maps positions to files: the current file (device, inode, the
  * position of its first byte) and the one before it, so the rest of a file
  * rotated while logship was down is found again by its inode. Only the raw
- * TCP protocol's hello tells a producer's position, hence tcp:// only.
+ * TCP protocol's hello tells a producer's position, hence tcp:// (or
+ * tls://) only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +48,7 @@
 #include "../ingest/syslog/syslog_parse.h"
 #include "cli.h"
 #include "send_http.h"
+#include "tls_args.h"
 
 #define MAX_FIELDS 64
 #define MAX_LINE   (1u << 20) /* a longer line is sent in pieces */
@@ -64,10 +67,11 @@ static const char help[] =
     "  --server URL     where logshipd is (default: $LOGSHIP_SERVER, else\n"
     "                   " CLI_DEFAULT_SERVER "):\n"
     "                     http://HOST[:PORT]  POST to its HTTP port (/api/log)\n"
+    "                     https://HOST[:PORT] ... over TLS\n"
     "                     tcp://HOST:PORT     its acknowledged raw TCP input (--tcp)\n"
-    "                   https:// is not supported yet. $LOGSHIP_TCP (HOST:PORT or\n"
-    "                   tcp://HOST:PORT) is still read after $LOGSHIP_SERVER, but is\n"
-    "                   deprecated\n"
+    "                     tls://HOST:PORT     ... over TLS\n"
+    "                   $LOGSHIP_TCP (HOST:PORT or tcp://HOST:PORT) is still read after\n"
+    "                   $LOGSHIP_SERVER, but is deprecated\n" CLI_TLS_HELP
     "  -a, --app A      the records' app (default: logship)\n"
     "  -l, --level L    emerg alert crit error warning notice info debug (aliases\n"
     "                   warn, err, fatal...; default info)\n"
@@ -80,8 +84,8 @@ static const char help[] =
     "                   wins over the topic of -p\n"
     "  -H, --host H     the records' host (default: this host's name)\n"
     "  -F, --field K=V  a field on every record; repeatable\n"
-    "  --file PATH      send the lines of PATH (tcp:// only); a restart goes on where\n"
-    "                   the server stopped: no line is lost or sent twice\n"
+    "  --file PATH      send the lines of PATH (tcp:// or tls:// only); a restart goes\n"
+    "                   on where the server stopped: no line is lost or sent twice\n"
     "  --follow         with --file: keep sending lines as they are written, across\n"
     "                   rotation (rename and create) and truncation, until SIGINT or\n"
     "                   SIGTERM\n"
@@ -107,7 +111,9 @@ static void on_signal(int sig)
 
 typedef struct send_opts {
     const char *server, *app, *topic, *host, *file, *state;
-    int tcp; /* server is tcp://, else http:// */
+    int tcp;       /* server is tcp:// or tls://, else http[s]:// */
+    cli_tls_t tls; /* --ca, --cert, --key */
+    SSL_CTX *ctx;  /* https://: the TLS context */
     int level, follow, timeout_ms;
     char prio_topic[64]; /* the topic of -p FACILITY.LEVEL */
     logship_field_t fields[MAX_FIELDS];
@@ -130,6 +136,10 @@ static logship_opts_t logger_opts(const send_opts_t *so)
         so->timeout_ms > 0 && so->timeout_ms < CONNECT_MS ? so->timeout_ms : CONNECT_MS;
     o.close_timeout_ms = 1; /* finish() waits for the acknowledgements itself */
     o.max_msg_bytes = 60 * 1024;
+    /* tls:// only (cli_tls_setup() filled in the environment's) */
+    o.tls_ca_file = so->tls.ca;
+    o.tls_cert_file = so->tls.cert;
+    o.tls_key_file = so->tls.key;
     return o;
 }
 
@@ -157,7 +167,8 @@ static int open_logger(const send_opts_t *so, logship_opts_t *o, logship_t **lg)
 {
     int rc = logship_open(so->server, o, lg);
     if (rc == LOGSHIP_EINVAL)
-        return cli_usage_error("send", "bad server '%s': expected tcp://HOST:PORT", so->server);
+        return cli_usage_error(
+            "send", "bad server '%s': expected tcp://HOST:PORT or tls://HOST:PORT", so->server);
     if (rc) {
         cli_error("%s: %s", so->server, logship_strerror(rc));
         return CLI_EXIT_FAIL;
@@ -179,8 +190,8 @@ static int open_logger(const send_opts_t *so, logship_opts_t *o, logship_t **lg)
 
 /* Where the records of MESSAGE or standard input go: one of the two. */
 typedef struct sink {
-    logship_t *lg;     /* tcp:// */
-    send_http_t *http; /* http:// */
+    logship_t *lg;     /* tcp://, tls:// */
+    send_http_t *http; /* http://, https:// */
     int level;
 } sink_t;
 
@@ -194,6 +205,7 @@ static int sink_open(sink_t *k, const send_opts_t *so)
     }
     send_http_opts_t ho = {
         .url = so->server,
+        .tls = so->ctx,
         .app = so->app,
         .topic = so->topic,
         .host = so->host,
@@ -762,19 +774,17 @@ static int pick_server(send_opts_t *so, char *buf, size_t cap)
     if (!s)
         return cli_usage_error("send", "server URL too long");
     so->server = s;
-    if (strncasecmp(s, "tcp://", 6) == 0 || (legacy && !strstr(s, "://"))) {
+    if (strncasecmp(s, "tcp://", 6) == 0 || strncasecmp(s, "tls://", 6) == 0 ||
+        (legacy && !strstr(s, "://"))) {
         so->tcp = 1;
         return 0;
     }
-    if (strncasecmp(s, "http://", 7) == 0)
+    if (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0)
         return 0;
-    if (strncasecmp(s, "https://", 8) == 0)
-        return cli_usage_error("send",
-                               "https:// is not supported yet (logship has no TLS): use http:// "
-                               "or tcp://, not '%s'",
-                               s);
-    return cli_usage_error("send", "expected http://HOST[:PORT] or tcp://HOST:PORT, not '%s'%s", s,
-                           legacy ? " (from $LOGSHIP_TCP)" : "");
+    return cli_usage_error("send",
+                           "expected http://HOST[:PORT] or tcp://HOST:PORT (or https://, "
+                           "tls:// over TLS), not '%s'%s",
+                           s, legacy ? " (from $LOGSHIP_TCP)" : "");
 }
 
 int cmd_send(int argc, char **argv)
@@ -792,6 +802,7 @@ int cmd_send(int argc, char **argv)
         {"state", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
+        CLI_TLS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     send_opts_t so = {0};
@@ -803,6 +814,8 @@ int cmd_send(int argc, char **argv)
     int c, rc = CLI_EXIT_OK;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+a:l:p:t:H:F:h", longopts, NULL)) != -1) {
+        if (cli_tls_opt(&so.tls, c, optarg))
+            continue;
         switch (c) {
         case 'S':
             so.server = optarg;
@@ -873,6 +886,13 @@ int cmd_send(int argc, char **argv)
     char server[1024];
     if ((rc = pick_server(&so, server, sizeof server)))
         goto out;
+    if ((rc = cli_tls_setup(&so.tls, "send", so.server, &so.ctx)))
+        goto out;
+    if (so.tcp) {
+        /* checked; liblogship makes its own from the same files */
+        SSL_CTX_free(so.ctx);
+        so.ctx = NULL;
+    }
     if (!so.topic && so.prio_topic[0])
         so.topic = so.prio_topic;
     if (so.follow && !so.file) {
@@ -884,10 +904,11 @@ int cmd_send(int argc, char **argv)
         goto out;
     }
     if (so.file && !so.tcp) {
-        rc = cli_usage_error("send",
-                             "--file needs a tcp://HOST:PORT server (it resumes through the raw "
-                             "TCP protocol's hello), not '%s'",
-                             so.server);
+        rc = cli_usage_error(
+            "send",
+            "--file needs a tcp://HOST:PORT server, or tls:// (it resumes through the raw "
+            "TCP protocol's hello), not '%s'",
+            so.server);
         goto out;
     }
     struct sigaction sa;
@@ -901,6 +922,7 @@ int cmd_send(int argc, char **argv)
     else
         rc = send_lines(&so, argc - optind, argv + optind);
 out:
+    SSL_CTX_free(so.ctx);
     for (size_t i = 0; i < nbuf; i++)
         free(fieldbuf[i]);
     return rc;

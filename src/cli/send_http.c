@@ -1,4 +1,4 @@
-/* send_http.c - `logship send` over http://: see send_http.h.
+/* send_http.c - `logship send` over http:// or https://: see send_http.h.
  *
  * The pending batch is NDJSON text in one buffer. Posting it is one
  * blocking request at a time on a kept connection: the input waits
@@ -76,7 +76,7 @@ send_http_t *send_http_open(const send_http_opts_t *o, int *usage, char *err, si
 {
     *usage = 0;
     send_http_t *h = xcalloc(1, sizeof *h);
-    if (hpost_init(&h->conn, o->url, "/api/log", err, errlen)) {
+    if (hpost_init(&h->conn, o->url, "/api/log", o->tls, err, errlen)) {
         *usage = 1;
         free(h);
         return NULL;
@@ -190,6 +190,10 @@ int send_http_flush(send_http_t *h)
         int status = 0;
         int rc = hpost_request(&h->conn, "application/x-ndjson", hdr, h->body.data, h->body.len,
                                deadline, &status, &h->reply, why, sizeof why);
+        if (rc == HPOST_EREFUSED) {
+            fail(h, "%s", why); /* another try would be refused too */
+            return -1;
+        }
         if (rc == HPOST_OK && status == 200) {
             long long rejected = reply_number(&h->reply, "rejected_count");
             if (rejected > 0) {

@@ -1,4 +1,4 @@
-/* send_http.h - `logship send` over http://: records as NDJSON batches
+/* send_http.h - `logship send` over http:// or https://: records as NDJSON batches
  * POSTed to logshipd's /api/log (http_post.h), each one stored before the
  * command goes on.
  *
@@ -10,7 +10,8 @@
  * 100 ms doubling to 2 s apart, until the batch has waited timeout_ms.
  * What can not get better is not retried: no server at all when the
  * command starts (send_http_open() fails at once, with the reason), a
- * refusal (4xx), records the server rejected.
+ * refusal (4xx, or a TLS session the server refused), records the server
+ * rejected.
  *
  * Records are JSON lines like liblogship's (ts in ns, level, msg, topic,
  * app, host, pid, fields); a batch is sent at BATCH_RECORDS records or
@@ -23,9 +24,11 @@
 #include <stddef.h>
 
 #include "../../include/logship.h"
+#include "../common/tls_client.h"
 
 typedef struct send_http_opts {
-    const char *url;                /* http://HOST[:PORT][/PREFIX] */
+    const char *url;                /* http[s]://HOST[:PORT][/PREFIX] */
+    SSL_CTX *tls;                   /* https://: the TLS context (borrowed, outlives the sender) */
     const char *app, *topic, *host; /* topic may be NULL; host NULL: gethostname() */
     const logship_field_t *fields;  /* on every record */
     size_t nfields;

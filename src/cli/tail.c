@@ -33,6 +33,7 @@
 #include "format.h"
 #include "http_client.h"
 #include "tail_proto.h"
+#include "tls_args.h"
 #include "ws_client.h"
 
 #define MAX_TOPICS    64                     /* the server allows 16; it says so itself */
@@ -51,8 +52,9 @@ static const char help[] =
     "file the server serves under --tail-root instead.\n"
     "\n"
     "Options:\n"
-    "  --server URL       logshipd to ask: http://HOST[:PORT] (default: $LOGSHIP_SERVER,\n"
-    "                     else " CLI_DEFAULT_SERVER ")\n"
+    "  --server URL       logshipd to ask: http://HOST[:PORT] (or ws://), or\n"
+    "                     https://HOST[:PORT] (or wss://) over TLS (default:\n"
+    "                     $LOGSHIP_SERVER, else " CLI_DEFAULT_SERVER ")\n" CLI_TLS_HELP
     "  --topic P          topic pattern, repeatable (a record matching any passes):\n"
     "                     words separated by dots, '*' is one word, '#' zero or more,\n"
     "                     e.g. web.#, *.crit, kern.*\n"
@@ -91,12 +93,14 @@ typedef struct opts {
     unsigned long n;
     int json;
     cli_filter_t filt; /* --app, --host, --field, -i */
+    cli_tls_t tls;     /* --ca, --cert, --key */
     const char *format;
 } opts_t;
 
 typedef struct tailer {
     const opts_t *o;
     const char *server;
+    SSL_CTX *tls;            /* https:// or wss://, else NULL */
     int color;               /* colour levels: stdout is a terminal, no NO_COLOR */
     int escape_lines;        /* file lines to a terminal: escape controls */
     int escape_json;         /* --json to a terminal: controls as \u escapes */
@@ -220,6 +224,7 @@ static void find_base(tailer_t *t)
         .on_status = base_status,
         .on_body = base_body,
         .arg = &b,
+        .tls = t->tls,
     };
     char err[256];
     int status;
@@ -454,6 +459,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
         {"help", no_argument, NULL, 'h'},
         {"format", required_argument, NULL, O_FORMAT},
         CLI_FILTER_LONGOPTS,
+        CLI_TLS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
@@ -466,6 +472,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         if (f)
             return f;
+        if (cli_tls_opt(&o->tls, c, optarg))
+            continue;
         switch (c) {
         case O_SERVER:
             o->server = optarg;
@@ -562,17 +570,23 @@ int cmd_tail(int argc, char **argv)
     char server[1024];
     if (!cli_server(o.server, server, sizeof server))
         return cli_usage_error("tail", "--server URL too long");
+    SSL_CTX *tls;
+    if ((rc = cli_tls_setup(&o.tls, "tail", server, &tls)))
+        return rc;
     format_tpl_t *tpl = NULL;
     if (o.format) {
         char why[1024];
-        if (!(tpl = format_tpl_compile(o.format, why, sizeof why)))
+        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
+            SSL_CTX_free(tls);
             return cli_usage_error("tail", "%s", why);
+        }
     }
 
     tailer_t t;
     memset(&t, 0, sizeof t);
     t.o = &o;
     t.server = server;
+    t.tls = tls;
     t.color = !o.json && cli_color(STDOUT_FILENO);
     t.escape_lines = !o.json && isatty(STDOUT_FILENO);
     t.escape_json = o.json && isatty(STDOUT_FILENO);
@@ -597,6 +611,7 @@ int cmd_tail(int argc, char **argv)
             .on_message = on_message,
             .arg = &t,
             .stop = &stop_flag,
+            .tls = tls,
         };
         char err[512];
         int status;
@@ -649,5 +664,6 @@ int cmd_tail(int argc, char **argv)
     buf_free(&t.tmp);
     tail_proto_free(&t.msg);
     format_tpl_free(tpl);
+    SSL_CTX_free(tls);
     return rc;
 }

@@ -15,18 +15,26 @@ int url_parse(const char *s, url_t *u, char *err, size_t errlen)
             return -1;
         }
     }
+    u->tls = 0;
     if (strncasecmp(s, "http://", 7) == 0) {
         a = s + 7;
     } else if (strncasecmp(s, "ws://", 5) == 0) {
         a = s + 5;
+    } else if (strncasecmp(s, "https://", 8) == 0) {
+        a = s + 8;
+        u->tls = 1;
+    } else if (strncasecmp(s, "wss://", 6) == 0) {
+        a = s + 6;
+        u->tls = 1;
     } else {
-        if (strncasecmp(s, "https://", 8) == 0 || strncasecmp(s, "wss://", 6) == 0)
+        if (strncasecmp(s, "tcp://", 6) == 0 || strncasecmp(s, "tls://", 6) == 0)
             snprintf(err, errlen,
-                     "https:// is not supported yet (logship has no TLS): use http://");
-        else if (strncasecmp(s, "tcp://", 6) == 0)
-            snprintf(err, errlen, "tcp:// is for 'logship send' only: expected http://HOST[:PORT]");
+                     "%.6s is for 'logship send' only: expected http://HOST[:PORT] or "
+                     "https://HOST[:PORT]",
+                     s);
         else
-            snprintf(err, errlen, "expected http://HOST[:PORT], not '%.200s'", s);
+            snprintf(err, errlen,
+                     "expected http://HOST[:PORT] or https://HOST[:PORT], not '%.200s'", s);
         return -1;
     }
     size_t alen = strcspn(a, "/?");
@@ -63,7 +71,7 @@ int url_parse(const char *s, url_t *u, char *err, size_t errlen)
     }
     memcpy(u->host, host, hlen);
     u->host[hlen] = '\0';
-    u->port = 80;
+    u->port = u->tls ? 443 : 80;
     if (colon) {
         char *end;
         long port = strtol(colon + 1, &end, 10);

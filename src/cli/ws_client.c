@@ -16,6 +16,11 @@
  * While the connection is idle, lws pings the server after PING_SECS and
  * hangs up when nothing valid came back for HANGUP_SECS: a server that
  * vanished without closing (a pulled cable) is noticed.
+ *
+ * wss:// runs on the caller's OpenSSL context as http_client.c's https://
+ * does (the host check and the reasons of a failure through
+ * tls_client_ctx_watch()), and asks for HTTP/1.1 by ALPN: the upgrade is
+ * an HTTP/1.1 one.
  */
 #include "url.h"
 #include "ws_client.h"
@@ -53,6 +58,7 @@ typedef struct conn {
     int stopping; /* *stop seen: closing */
     lws_usec_t stop_at;
     int finished; /* nothing more will happen: leave the loop */
+    tls_client_watch_t watch;
     char *err;
     size_t errlen;
 } conn_t;
@@ -129,10 +135,17 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     conn_t *c = lws_context_user(lws_get_context(wsi));
 
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+        tls_client_note_verify(SSL_get_SSL_CTX(in), user);
+        return 0; /* OpenSSL's verdict stands */
+
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         /* a refused upgrade still has its response head */
         c->status = (int)lws_http_client_http_response(wsi);
-        if (c->status && c->status != 101)
+        char t[256];
+        if (tls_client_watch_reason(&c->watch, in, t, sizeof t))
+            set_err(c, "%s", t);
+        else if (c->status && c->status != 101)
             set_err(c, "the server refused the WebSocket (HTTP %d)", c->status);
         else
             set_err(c, "%s", in && len ? (const char *)in : "connection failed");
@@ -224,6 +237,21 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     c->err = err;
     c->errlen = errlen;
     c->max_message = req->max_message ? req->max_message : WS_MESSAGE_MAX;
+    SSL_CTX *tls = NULL, *own_tls = NULL;
+    if (u.tls) {
+        if (!(tls = req->tls) && !(tls = own_tls = tls_client_ctx_create(NULL, err, errlen))) {
+            buf_free(&path);
+            free(c);
+            return WS_ECONNECT;
+        }
+        if (tls_client_ctx_watch(tls, u.host, &c->watch)) {
+            snprintf(err, errlen, "cannot verify the name '%s'", u.host);
+            SSL_CTX_free(own_tls);
+            buf_free(&path);
+            free(c);
+            return WS_EURL;
+        }
+    }
 
     /* our own messages say what went wrong; lws's notices would only add
      * noise to a command's stderr */
@@ -238,9 +266,16 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     info.fd_limit_per_thread = 1 + 1 + 1; /* lws's own pipe, our socket, a spare */
     info.connect_timeout_secs = CONNECT_TIMEOUT;
     info.timeout_secs = REPLY_TIMEOUT;
+    if (tls) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.provided_client_ssl_ctx = tls;
+    }
     c->ctx = lws_create_context(&info);
     if (!c->ctx) {
         snprintf(err, errlen, "cannot create the WebSocket client context");
+        if (tls)
+            tls_client_ctx_unwatch(tls);
+        SSL_CTX_free(own_tls);
         buf_free(&path);
         free(c);
         return WS_ECONNECT;
@@ -262,6 +297,10 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     ci.local_protocol_name = protocols[0].name;
     ci.pwsi = &c->wsi;
     ci.retry_and_idle_policy = &idle;
+    if (tls) {
+        ci.ssl_connection = LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+        ci.alpn = "http/1.1";
+    }
 
     lws_sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
     if (!lws_client_connect_via_info(&ci)) {
@@ -284,8 +323,12 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     }
     lws_sul_cancel(&c->tick);
     lws_context_destroy(c->ctx);
+    if (tls)
+        tls_client_ctx_unwatch(tls);
+    SSL_CTX_free(own_tls);
 
     int rc;
+    char tls_why[256];
     if (c->stopping) {
         rc = WS_STOPPED;
     } else if (c->aborted) {
@@ -297,6 +340,12 @@ int ws_client_run(const ws_request_t *req, int *http_status, char *err, size_t e
     } else if (c->status && c->status != 101) {
         rc = WS_EHANDSHAKE;
         *http_status = c->status;
+    } else if (tls_client_watch_reason(&c->watch, NULL, tls_why, sizeof tls_why)) {
+        /* TLS failed (with TLS 1.3 a refused client certificate is heard of
+         * after the handshake): that, whatever lws made of it */
+        c->err[0] = '\0';
+        set_err(c, "%s", tls_why);
+        rc = WS_ECONNECT;
     } else if (c->connected) {
         /* the TCP connection worked; the upgrade did not */
         char why[128];

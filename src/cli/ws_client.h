@@ -6,14 +6,18 @@
  * connection is over: fine for a CLI, not for a server. Reconnecting is the
  * caller's business (it knows where to resume). Messages split into
  * fragments or frames of any size are put back together first, up to
- * max_message bytes. Plain ws:// (or http://) only. Not thread-safe: one
- * connection at a time per process (lws's log settings are global).
+ * max_message bytes. ws:// (or http://), and wss:// (or https://) over
+ * TLS, verified as tls_client.h says. Not thread-safe: one connection at
+ * a time per process (lws's log settings are global; a TLS context
+ * watches one connection).
  */
 #ifndef LOGSHIP_CLI_WS_CLIENT_H
 #define LOGSHIP_CLI_WS_CLIENT_H
 
 #include <signal.h>
 #include <stddef.h>
+
+#include "../common/tls_client.h"
 
 /* The default largest message: logshipd's are about 256 KiB, a backlog
  * of big records can be more. */
@@ -25,8 +29,8 @@
 
 enum ws_result {
     WS_CLOSED = 0,      /* the connection was open, then ended (either side) */
-    WS_EURL = -1,       /* the URL is not ws:// or http://HOST[:PORT][/PATH], or too long */
-    WS_ECONNECT = -2,   /* no connection: refused, unreachable, no such host */
+    WS_EURL = -1,       /* the URL is not ws[s]:// or http[s]://HOST[:PORT][/PATH], or too long */
+    WS_ECONNECT = -2,   /* no connection: refused, unreachable, no such host, TLS failed */
     WS_EHANDSHAKE = -3, /* connected, but the server did not take the WebSocket */
     WS_ETOOBIG = -4,    /* a message was longer than max_message */
     WS_ABORTED = -5,    /* on_message asked to stop */
@@ -34,7 +38,11 @@ enum ws_result {
 };
 
 typedef struct ws_request {
-    const char *url;    /* ws:// or http://HOST[:PORT][/PATH][?QUERY], URL-encoded */
+    const char *url; /* ws[s]:// or http[s]://HOST[:PORT][/PATH][?QUERY], URL-encoded */
+    /* For wss:// and https://: the TLS context (tls_client_ctx_create();
+     * borrowed); NULL: one trusting the system's store is made for the
+     * connection. */
+    SSL_CTX *tls;
     size_t max_message; /* 0 for WS_MESSAGE_MAX */
     /* Runs once when the WebSocket is open. May be NULL. */
     void (*on_open)(void *arg);

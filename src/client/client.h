@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "../../include/logship.h"
+#include "../common/tls_client.h"
 #include "cbatch.h"
 #include "cbuf.h"
 #include "format.h"
@@ -35,6 +36,8 @@ typedef struct sender {
     cbatch_t *head, *tail, *await, *send;
     size_t nlist;
     size_t soff;
+    int begun;            /* `send`'s header is made and its first write was tried: the
+                             bytes offered must be offered again (TLS wants that) */
     unsigned inflight;    /* written and not answered on this connection */
     int64_t resend_at;    /* after a nack: when to send again (mono ns) */
     unsigned addr_index;  /* which resolved address to try next */
@@ -46,6 +49,9 @@ typedef struct sender {
     int draining; /* after a nack: wait for every answer, then resend */
 
     int fd;    /* the connection, -1 when none */
+    SSL *ssl;  /* tls://: the session on fd */
+    int want;  /* tls://: TLS_CLIENT_WANT_* the handshake waits for */
+    int rwant; /* tls://: a read waits for POLLOUT */
     int state; /* SS_* in sender.c */
     cproducer_t *conn_prod;
     int64_t deadline; /* connect / hello deadline (mono ns) */
@@ -77,6 +83,7 @@ struct logship {
 
     /* options, owned copies */
     char *host, *port, *app, *hostname, *topic, *pattern, *spool_dir;
+    SSL_CTX *tls; /* tls://: made by logship_open(), NULL for tcp:// */
     char **fkeys, **fvals;
     size_t nfields;
     int echo;

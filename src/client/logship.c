@@ -12,7 +12,12 @@
  * releases them, the child re-creates them and bumps g_fork_gen. The first
  * call on a logger in the child sees the changed generation and restarts
  * it: the parent's batches, connection and spool are let go, the queue is
- * replaced, a new producer id is drawn and a new thread started.
+ * replaced, a new producer id is drawn and a new thread started (the TLS
+ * context, made once by logship_open(), stays).
+ *
+ * Options come with the size of logship_opts_t the caller was compiled
+ * with (logship.h, ABI): they are copied into a whole struct of ours that
+ * starts from the defaults, and only that copy is read.
  */
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "../common/level.h"
+#include "../common/tls_client.h"
 #include "client.h"
 #include "spool.h"
 
@@ -37,7 +43,10 @@ static logship_t *g_list;
 static _Atomic unsigned g_fork_gen;
 static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
 
-void logship_opts_init(logship_opts_t *o)
+/* The size of logship_opts_t in logship.h 0.1: it ended at producer_id. */
+#define OPTS_SIZE_0_1 offsetof(logship_opts_t, tls_ca_file)
+
+static void opts_defaults(logship_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->queue_bytes = 8u << 20;
@@ -56,6 +65,25 @@ void logship_opts_init(logship_opts_t *o)
     o->ack_timeout_ms = 30000;
     o->close_timeout_ms = 5000;
     o->spool_bytes = 256u << 20;
+}
+
+void logship_opts_init_size(logship_opts_t *o, size_t size)
+{
+    if (!o)
+        return;
+    logship_opts_t d;
+    opts_defaults(&d);
+    /* a newer caller's members past ours are zero: their defaults */
+    if (size > sizeof d) {
+        memset((char *)o + sizeof d, 0, size - sizeof d);
+        size = sizeof d;
+    }
+    memcpy(o, &d, size);
+}
+
+void(logship_opts_init)(logship_opts_t *o)
+{
+    logship_opts_init_size(o, OPTS_SIZE_0_1);
 }
 
 const char *logship_strerror(int err)
@@ -81,6 +109,8 @@ const char *logship_strerror(int err)
         return "logger closing";
     case LOGSHIP_ECONNECT:
         return "cannot connect to the server";
+    case LOGSHIP_ETLS:
+        return "TLS file unusable (CA, certificate or key)";
     }
     return "unknown error";
 }
@@ -470,12 +500,14 @@ static char *dup_or(const char *s, const char *dflt)
     return v ? strdup(v) : NULL;
 }
 
-/* "tcp://host:port", "host:port", "[v6]:port". */
-static int parse_url(const char *url, char **host, char **port)
+/* "tcp://host:port", "tls://host:port" (*tls set), "host:port",
+ * "[v6]:port". */
+static int parse_url(const char *url, char **host, char **port, int *tls)
 {
     if (!url)
         return -1;
-    if (strncmp(url, "tcp://", 6) == 0)
+    *tls = strncmp(url, "tls://", 6) == 0;
+    if (strncmp(url, "tcp://", 6) == 0 || *tls)
         url += 6;
     else if (strstr(url, "://"))
         return -1;
@@ -620,14 +652,26 @@ static int copy_opts(logship_t *lg, const logship_opts_t *o)
 
 #define DEFAULT(v, d) ((v) > 0 ? (v) : (d))
 
-int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
+int logship_open_size(const char *url, const logship_opts_t *opts, size_t opts_size,
+                      logship_t **out)
 {
-    logship_opts_t d;
-    logship_opts_init(&d);
-    const logship_opts_t *o = opts ? opts : &d;
+    logship_opts_t d, given;
+    opts_defaults(&d);
     if (!out)
         return LOGSHIP_EINVAL;
     *out = NULL;
+    const logship_opts_t *o = &d;
+    if (opts) {
+        if (opts_size < OPTS_SIZE_0_1)
+            return LOGSHIP_EINVAL;
+        /* members of a newer logship.h than ours must be unset */
+        for (size_t i = sizeof given; i < opts_size; i++)
+            if (((const unsigned char *)opts)[i])
+                return LOGSHIP_EINVAL;
+        given = d;
+        memcpy(&given, opts, opts_size < sizeof given ? opts_size : sizeof given);
+        o = &given;
+    }
     if (o->overflow < LOGSHIP_DROP_NEWEST || o->overflow > LOGSHIP_BLOCK ||
         o->min_level > LOGSHIP_DEBUG || o->min_level < -1 || o->max_inflight > 15 ||
         (o->producer_id && (proto_id_check(o->producer_id) || o->spool_dir)))
@@ -638,8 +682,18 @@ int logship_open(const char *url, const logship_opts_t *opts, logship_t **out)
     lg->wake_fd = -1;
     int rc = LOGSHIP_EINVAL;
     spool_t *spool = NULL;
-    if (parse_url(url, &lg->host, &lg->port))
+    int tls;
+    if (parse_url(url, &lg->host, &lg->port, &tls))
         goto fail;
+    if (!tls && (o->tls_ca_file || o->tls_cert_file || o->tls_key_file))
+        goto fail; /* the files say TLS was meant: not silently in clear */
+    if (tls) {
+        tls_client_opts_t to = {o->tls_ca_file, o->tls_cert_file, o->tls_key_file};
+        char why[256]; /* the library does not print: the code says it */
+        rc = LOGSHIP_ETLS;
+        if (!(lg->tls = tls_client_ctx_create(&to, why, sizeof why)))
+            goto fail;
+    }
     if ((rc = copy_opts(lg, o)))
         goto fail;
     lg->level_max = o->min_level < 0 ? LOGSHIP_DEBUG : o->min_level;
@@ -715,9 +769,15 @@ fail_fmt:
     queue_free(&lg->q);
 fail_q:
 fail:
+    SSL_CTX_free(lg->tls);
     free_opts(lg);
     free(lg);
     return rc;
+}
+
+int(logship_open)(const char *url, const logship_opts_t *opts, logship_t **out)
+{
+    return logship_open_size(url, opts, OPTS_SIZE_0_1, out);
 }
 
 /* In a fork child, at the first use of a logger (see the top of the file). */
@@ -811,6 +871,7 @@ int logship_close(logship_t *lg)
     pthread_mutex_destroy(&lg->mu);
     pthread_mutex_destroy(&lg->smu);
     pthread_cond_destroy(&lg->cv);
+    SSL_CTX_free(lg->tls);
     free_opts(lg);
     free(lg);
     return rc;

@@ -21,10 +21,15 @@
  * log call): it polls the queue every linger_ms (every 50 ms after a second
  * of silence). Flush, close and blocked producers wake it through wake_fd.
  *
- * The connection: DOWN -> CONNECTING -> HELLO -> UP, and back to DOWN on
- * any error, with exponential backoff and full jitter (a random delay in
- * [d/2, d], d doubling from backoff_min_ms to backoff_max_ms). After the
- * hello every unacknowledged batch of the list is sent again, in order.
+ * The connection: DOWN -> CONNECTING -> (TLS ->) HELLO -> UP, and back to
+ * DOWN on any error, with exponential backoff and full jitter (a random
+ * delay in [d/2, d], d doubling from backoff_min_ms to backoff_max_ms).
+ * After the hello every unacknowledged batch of the list is sent again, in
+ * order. With tls:// the TLS state runs the handshake (tls_client.h),
+ * stepped on whatever OpenSSL waits for, within connect_timeout_ms; a
+ * certificate that does not verify fails the attempt like a refused
+ * connection, with the reason. Every byte moves through sock_read() and
+ * sock_write(), plain or TLS.
  * An attempt goes through the addresses the host name resolves to, one
  * after the other without a pause, until one connects ("localhost" may be
  * ::1 and 127.0.0.1 and the server on one of them); only when all of them
@@ -55,8 +60,13 @@
  *  6. smu is held whenever this thread touches its state or allocates, and
  *     released only around poll() and writes to stderr, so fork's prepare
  *     handler can take it and the child finds the state consistent and no
- *     lock of this thread's (its own, the allocator's, the resolver's)
- *     held.
+ *     lock of this thread's (its own, the allocator's, the resolver's,
+ *     OpenSSL's) held.
+ *  7. Once a batch's first write was tried (`begun`), the connection offers
+ *     its bytes again until all are written: a TLS write that has to wait
+ *     has taken them already, so neither a nack's drain nor a renumbering
+ *     may take the batch back before that. Only a new connection starts
+ *     afresh.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +88,7 @@
 #include "client.h"
 #include "spool.h"
 
-enum { SS_DOWN, SS_CONNECTING, SS_HELLO, SS_UP };
+enum { SS_DOWN, SS_CONNECTING, SS_TLS, SS_HELLO, SS_UP };
 
 #define STAGE_BYTES  (256 * 1024)
 #define IDLE_POLL_MS 50
@@ -146,6 +156,9 @@ static void set_connected(logship_t *lg, int up)
 static void conn_close(logship_t *lg, int backoff)
 {
     sender_t *s = &lg->s;
+    tls_client_close(s->ssl);
+    s->ssl = NULL;
+    s->want = s->rwant = 0;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
@@ -154,6 +167,7 @@ static void conn_close(logship_t *lg, int backoff)
     s->state = SS_DOWN;
     s->in.len = 0;
     s->soff = 0;
+    s->begun = 0;
     s->inflight = 0;
     s->draining = 0;
     s->await = s->send = s->head;
@@ -283,22 +297,103 @@ static void conn_start(logship_t *lg, int64_t now)
     s->conn_prod = s->head ? s->head->prod : &lg->own;
 }
 
-/* Connected: says hello. */
+/* Reads into p: the count (> 0), 0 at EOF, -1 on an error (why in e),
+ * -2 when there is nothing yet (s->rwant set when TLS needs POLLOUT). */
+static ssize_t sock_read(sender_t *s, char *p, size_t n, char *e, size_t cap)
+{
+    if (s->ssl) {
+        ssize_t r = tls_client_read(s->ssl, p, n, e, cap);
+        if (r == TLS_CLIENT_WANT_WRITE)
+            s->rwant = 1;
+        return r > 0                                                     ? r
+               : r == TLS_CLIENT_EOF                                     ? 0
+               : r == TLS_CLIENT_WANT_READ || r == TLS_CLIENT_WANT_WRITE ? -2
+                                                                         : -1;
+    }
+    for (;;) {
+        ssize_t r = read(s->fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -2;
+        if (r < 0)
+            errtext(errno, e, cap);
+        return r;
+    }
+}
+
+/* Writes from iov (plain: all of it at once; TLS: the first piece, a
+ * record's worth or more). The count written (> 0), -1 on an error (why
+ * in e), -2 when the socket is full, -3 when TLS waits for a read. */
+static ssize_t sock_write(sender_t *s, const struct iovec *iov, int n, char *e, size_t cap)
+{
+    if (s->ssl) {
+        ssize_t w = tls_client_write(s->ssl, iov[0].iov_base, iov[0].iov_len, e, cap);
+        return w > 0 ? w : w == TLS_CLIENT_WANT_WRITE ? -2 : w == TLS_CLIENT_WANT_READ ? -3 : -1;
+    }
+    for (;;) {
+        ssize_t w = writev(s->fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -2;
+        if (w < 0)
+            errtext(errno, e, cap);
+        return w;
+    }
+}
+
+/* Connected (and the TLS session up): says hello. */
 static void conn_hello(logship_t *lg, int64_t now)
 {
     sender_t *s = &lg->s;
-    char line[160];
+    char line[160], e[128] = "bad producer id";
     size_t n = proto_hello(line, sizeof line, s->conn_prod->id);
-    /* a fresh socket's buffer takes a small line whole */
-    if (n == 0 || write(s->fd, line, n) != (ssize_t)n) {
-        char e[128];
-        conn_failed(lg, "%s: cannot send the hello: %s", s->peer,
-                    n ? errtext(errno, e, sizeof e) : "bad producer id");
+    struct iovec iov = {line, n};
+    /* a fresh socket's buffer (and session) takes a small line whole */
+    if (n == 0 || sock_write(s, &iov, 1, e, sizeof e) != (ssize_t)n) {
+        conn_failed(lg, "%s: cannot send the hello: %s", s->peer, e);
         return;
     }
     s->state = SS_HELLO;
     s->deadline = now + (int64_t)lg->connect_timeout_ms * NS_PER_MS;
     s->last_rx = now;
+}
+
+/* A step of the TLS handshake; done: the hello. */
+static void tls_step(logship_t *lg, int64_t now)
+{
+    sender_t *s = &lg->s;
+    char why[160];
+    int r = tls_client_handshake(s->ssl, why, sizeof why);
+    if (r == TLS_CLIENT_WANT_READ || r == TLS_CLIENT_WANT_WRITE) {
+        s->want = r;
+        return;
+    }
+    s->want = 0;
+    if (r != TLS_CLIENT_DONE) {
+        conn_failed(lg, "%s: TLS handshake failed: %s", s->peer, why);
+        return;
+    }
+    conn_hello(lg, now);
+}
+
+/* The TCP connection is up: starts TLS, or says hello. */
+static void conn_connected(logship_t *lg, int64_t now)
+{
+    sender_t *s = &lg->s;
+    if (!lg->tls) {
+        conn_hello(lg, now);
+        return;
+    }
+    char why[160];
+    if (!(s->ssl = tls_client_new(lg->tls, s->fd, lg->host, why, sizeof why))) {
+        conn_failed(lg, "%s: %s", s->peer, why);
+        return;
+    }
+    s->state = SS_TLS;
+    s->deadline = now + (int64_t)lg->connect_timeout_ms * NS_PER_MS;
+    tls_step(lg, now);
 }
 
 static void ack_batch(logship_t *lg, cbatch_t *b, int duplicate)
@@ -381,7 +476,7 @@ static int on_reply(logship_t *lg, const char *line, size_t n, int64_t now, char
         s->draining = 1;
         s->careful = 1;
     }
-    if (s->draining && s->await == s->send && s->soff == 0) {
+    if (s->draining && s->await == s->send && s->soff == 0 && !s->begun) {
         /* every written batch is answered: resend the refused ones after a
          * pause (the store was behind or failing) */
         s->draining = 0;
@@ -395,20 +490,19 @@ static void on_readable(logship_t *lg, int64_t now)
 {
     sender_t *s = &lg->s;
     char buf[16384];
+    s->rwant = 0;
     for (;;) {
-        ssize_t r = read(s->fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        char e[160];
+        ssize_t r = sock_read(s, buf, sizeof buf, e, sizeof e);
+        if (r == -2)
             return;
         if (r <= 0) {
-            char e[128];
             const char *what = s->state == SS_HELLO ? "before answering the hello" : "";
             if (r == 0)
                 conn_failed(lg, "%s closed the connection%s%s", s->peer, *what ? " " : "", what);
             else
                 conn_failed(lg, "connection to %s lost%s%s: %s", s->peer, *what ? " " : "", what,
-                            errtext(errno, e, sizeof e));
+                            e);
             return;
         }
         s->last_rx = now;
@@ -462,7 +556,7 @@ static int send_some(logship_t *lg, int64_t now)
     sender_t *s = &lg->s;
     while (s->send) {
         cbatch_t *b = s->send;
-        if (s->soff == 0) {
+        if (s->soff == 0 && !s->begun) {
             unsigned limit = lg->position_mode || s->careful ? 1 : lg->max_inflight;
             if (s->draining || now < s->resend_at || s->inflight >= limit)
                 return 0;
@@ -472,6 +566,7 @@ static int send_some(logship_t *lg, int64_t now)
                 return 0;
             }
             number(lg, b);
+            s->begun = 1; /* invariant 7 */
         }
         struct iovec iov[2];
         int n = 0;
@@ -480,14 +575,14 @@ static int send_some(logship_t *lg, int64_t now)
         size_t doff = s->soff > b->hdr_len ? s->soff - b->hdr_len : 0;
         if (doff < b->data.len)
             iov[n++] = (struct iovec){b->data.data + doff, b->data.len - doff};
-        ssize_t w = n ? writev(s->fd, iov, n) : 0;
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        char e[160];
+        ssize_t w = n ? sock_write(s, iov, n, e, sizeof e) : 0;
+        if (w == -2)
             return 1;
+        if (w == -3)
+            return 0; /* TLS reads first: POLLIN is always asked for when up */
         if (w < 0) {
-            char e[128];
-            conn_failed(lg, "connection to %s lost: %s", s->peer, errtext(errno, e, sizeof e));
+            conn_failed(lg, "connection to %s lost: %s", s->peer, e);
             return 0;
         }
         s->soff += (size_t)w;
@@ -495,6 +590,7 @@ static int send_some(logship_t *lg, int64_t now)
             if (s->inflight == 0)
                 s->last_rx = now; /* the ack clock starts with the first batch */
             s->soff = 0;
+            s->begun = 0;
             s->send = b->next;
             s->inflight++;
         }
@@ -727,6 +823,8 @@ static int step(logship_t *lg, int64_t now, short *events)
         conn_start(lg, now);
     if (s->state == SS_CONNECTING && now >= s->deadline)
         addr_failed(lg, ETIMEDOUT);
+    else if (s->state == SS_TLS && now >= s->deadline)
+        conn_failed(lg, "%s: no TLS handshake in %d ms", s->peer, lg->connect_timeout_ms);
     else if (s->state == SS_HELLO && now >= s->deadline)
         conn_failed(lg, "%s: no answer to the hello in %d ms (is this logshipd's --tcp port?)",
                     s->peer, lg->connect_timeout_ms);
@@ -751,12 +849,16 @@ static int step(logship_t *lg, int64_t now, short *events)
         *events = POLLOUT;
         t = t < ms_until(s->deadline, now) ? t : ms_until(s->deadline, now);
         break;
+    case SS_TLS:
+        *events = s->want == TLS_CLIENT_WANT_WRITE ? POLLOUT : POLLIN;
+        t = t < ms_until(s->deadline, now) ? t : ms_until(s->deadline, now);
+        break;
     case SS_HELLO:
-        *events = POLLIN;
+        *events = POLLIN | (s->rwant ? POLLOUT : 0);
         t = t < ms_until(s->deadline, now) ? t : ms_until(s->deadline, now);
         break;
     case SS_UP:
-        *events = POLLIN | (want_write ? POLLOUT : 0);
+        *events = POLLIN | (want_write || s->rwant ? POLLOUT : 0);
         if (s->resend_at > now && ms_until(s->resend_at, now) < t)
             t = ms_until(s->resend_at, now);
         break;
@@ -775,10 +877,14 @@ static void on_socket(logship_t *lg, short revents, int64_t now)
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
             addr_failed(lg, err ? err : errno);
         else if (revents & (POLLOUT | POLLERR | POLLHUP))
-            conn_hello(lg, now);
+            conn_connected(lg, now);
         return;
     }
-    if (revents & (POLLIN | POLLERR | POLLHUP))
+    if (s->state == SS_TLS) {
+        tls_step(lg, now);
+        return;
+    }
+    if (revents & (POLLIN | POLLERR | POLLHUP) || (s->rwant && (revents & POLLOUT)))
         on_readable(lg, now);
     if (s->state == SS_UP && (revents & POLLOUT))
         send_some(lg, now);
@@ -944,6 +1050,8 @@ void sender_free(logship_t *lg)
     cbatch_free(s->building);
     s->building = NULL;
     s->await = s->send = NULL;
+    tls_client_free(s->ssl); /* in a fork child, the session is the parent's */
+    s->ssl = NULL;
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;

@@ -144,3 +144,32 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+# -- TLS (tlsproxy.py) --------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    """The test certificates (tlsproxy.make_certs): paths by name."""
+    import tlsproxy
+    return tlsproxy.make_certs(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_proxy(tls_certs):
+    """Factory: tls_proxy(port, cert="server", client_ca=None) puts a TLS
+    proxy with that certificate (a name of tls_certs) in front of a plain
+    port; client_ca set: it requires a client certificate of that CA. All
+    are closed at the end."""
+    import tlsproxy
+    proxies = []
+
+    def make(port, cert="server", client_ca=None):
+        p = tlsproxy.TlsProxy(port, tls_certs[cert], tls_certs[cert + "_key"],
+                              client_ca=tls_certs[client_ca] if client_ca else None)
+        proxies.append(p)
+        return p
+
+    yield make
+    for p in proxies:
+        p.close()

@@ -1,7 +1,8 @@
 """Which server the logship commands talk to, and `logship send` over each
 transport, against the real logshipd: --server http:// and tcp://,
 $LOGSHIP_SERVER for query, tail and send (and $LOGSHIP_TCP, deprecated),
-https:// refused clearly, a closed port failing at once with its address
+bad server URLs and TLS options refused clearly (TLS itself:
+test_cli_tls.py), a closed port failing at once with its address
 and reason, retries of a lost or refused batch under the same batch number,
 and -p FACILITY.LEVEL stored as the syslog input stores that priority."""
 import json
@@ -200,9 +201,13 @@ def test_default_server_is_http_8080():
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["send", "--server", "https://127.0.0.1:1", "x"], "https:// is not supported yet"),
-    (["query", "--server", "https://127.0.0.1:1"], "https:// is not supported yet"),
-    (["tail", "--server", "https://127.0.0.1:1"], "https:// is not supported yet"),
+    (["send", "--server", "wss://127.0.0.1:1", "x"], "expected http://HOST[:PORT] or tcp://"),
+    (["query", "--server", "tls://127.0.0.1:1"], "tls:// is for 'logship send' only"),
+    (["send", "--server", "tls://127.0.0.1:1", "--key", "k.pem", "x"], "--key needs --cert"),
+    (["send", "--server", "tcp://127.0.0.1:1", "--ca", "ca.pem", "x"],
+     "--ca, --cert and --key are for https://, wss:// and tls://"),
+    (["send", "--server", "https://127.0.0.1:1", "--cert", "/nonexistent.pem", "x"],
+     "certificate file '/nonexistent.pem': No such file or directory"),
     (["send", "--server", "127.0.0.1:5170", "x"], "expected http://HOST[:PORT] or tcp://"),
     (["send", "--server", "tcp://127.0.0.1", "x"], "tcp://HOST:PORT"),
     (["send", "--server", "http://127.0.0.1:99999", "x"], "bad port"),

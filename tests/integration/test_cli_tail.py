@@ -640,7 +640,10 @@ def test_upgrade_refused_with_a_status():
     (["--file", "/var/log/syslog"], "--file takes ROOT/PATH"),
     (["--file", "logs/a", "--level", "error"], "not with --file"),
     (["--server", "ftp://x"], "expected http://HOST[:PORT]"),
-    (["--server", "https://x"], "https:// is not supported"),
+    (["--server", "tls://x:1"], "tls:// is for 'logship send' only"),
+    (["--server", "ws://x", "--cert", "c.pem"], "--ca, --cert and --key are for https://"),
+    (["--server", "wss://x", "--cert", "/nonexistent.pem"],
+     "certificate file '/nonexistent.pem': No such file or directory"),
     (["--server", "http://h:99999"], "bad port"),
     (["--server", "http://127.0.0.1:1", "--grep", "z" * 3000], "request URL too long"),
 ])

@@ -22,13 +22,16 @@ static const char usage[] =
     "  --policy drop_newest|drop_oldest|block --queue-bytes B --block-timeout MS\n"
     "  --spool DIR --spool-bytes B --linger MS --backoff-max MS --close-timeout MS\n"
     "  --max-inflight N --batch-records N --flush-timeout MS --fork --app A --echo\n"
-    "  --pattern P --min-level L --wait-connected MS\n";
+    "  --pattern P --min-level L --wait-connected MS\n"
+    "  --ca FILE --cert FILE --key FILE (tls:// URLs)\n"
+    "  --connect-status MS  print how the first connection attempt went (one\n"
+    "                       JSON line) before logging\n";
 
 static struct {
     const char *url, *prefix, *app, *pattern;
     long count, threads, pad, interval_us;
     int fork_child, echo;
-    long flush_timeout, wait_connected;
+    long flush_timeout, wait_connected, connect_status;
     logship_opts_t o;
 } cfg;
 
@@ -113,14 +116,15 @@ static int run(const char *who)
            "\"queued\":%llu,\"acked\":%llu,\"dropped\":%llu,\"dropped_newest\":%llu,"
            "\"dropped_oldest\":%llu,\"dropped_timeout\":%llu,\"batches_acked\":%llu,"
            "\"batches_duplicate\":%llu,\"batches_resent\":%llu,\"nacks\":%llu,"
-           "\"connects\":%llu,\"spooled\":%llu,\"queue_capacity\":%zu}\n",
+           "\"connects\":%llu,\"connect_failures\":%llu,\"spooled\":%llu,\"queue_capacity\":%zu}\n",
            who, ns, close_ns, ok, full, timeout, other, frc, crc, (unsigned long long)st.queued,
            (unsigned long long)st.acked, (unsigned long long)st.dropped,
            (unsigned long long)st.dropped_newest, (unsigned long long)st.dropped_oldest,
            (unsigned long long)st.dropped_timeout, (unsigned long long)st.batches_acked,
            (unsigned long long)st.batches_duplicate, (unsigned long long)st.batches_resent,
            (unsigned long long)st.nacks, (unsigned long long)st.connects,
-           (unsigned long long)st.spooled_records, st.queue_capacity);
+           (unsigned long long)st.connect_failures, (unsigned long long)st.spooled_records,
+           st.queue_capacity);
     fflush(stdout);
     return crc == 0 ? 0 : 3;
 }
@@ -151,6 +155,10 @@ int main(int argc, char **argv)
         {"pattern", 1, 0, 'x'},
         {"min-level", 1, 0, 'L'},
         {"wait-connected", 1, 0, 'w'},
+        {"ca", 1, 0, 'C'},
+        {"cert", 1, 0, 'E'},
+        {"key", 1, 0, 'K'},
+        {"connect-status", 1, 0, 'R'},
         {0, 0, 0, 0},
     };
     logship_opts_init(&cfg.o);
@@ -233,6 +241,18 @@ int main(int argc, char **argv)
         case 'w':
             cfg.wait_connected = atol(optarg);
             break;
+        case 'C':
+            cfg.o.tls_ca_file = optarg;
+            break;
+        case 'E':
+            cfg.o.tls_cert_file = optarg;
+            break;
+        case 'K':
+            cfg.o.tls_key_file = optarg;
+            break;
+        case 'R':
+            cfg.connect_status = atol(optarg);
+            break;
         default:
             fputs(usage, stderr);
             return 2;
@@ -246,6 +266,15 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "client_driver: logship_open: %s\n", logship_strerror(rc));
         return 1;
+    }
+    if (cfg.connect_status) {
+        char why[256];
+        int st = logship_connect_status(lg, (int)cfg.connect_status, why, sizeof why);
+        printf("{\"connect_rc\":%d,\"why\":\"", st);
+        for (const char *p = why; *p; p++) /* as a JSON string: the reasons are ASCII */
+            printf(*p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
+        printf("\"}\n");
+        fflush(stdout);
     }
     for (long waited = 0; waited < cfg.wait_connected; waited += 10) {
         logship_stats_t st;

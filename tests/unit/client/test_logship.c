@@ -3,8 +3,8 @@
  * server speaking the acknowledged TCP protocol: delivery from threads,
  * flush, stats, nacks and lost acknowledgements (exactly once), overflow
  * with no server, resumable numbering, echo, argument checks, connection
- * status. Also built with -fsanitize=thread (cmake/client.cmake:
- * unit_client_tsan). */
+ * status, the options' ABI and the TLS options' checks. Also built
+ * with -fsanitize=thread (cmake/client.cmake: unit_client_tsan). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -657,6 +657,68 @@ static void test_arguments(void **state)
     assert_string_equal(logship_level_name(LOGSHIP_CRIT), "crit");
 }
 
+/* logship.h's ABI: a program built against 0.1, whose logship_opts_t
+ * ends at producer_id, calls the plain symbols, which write and read no
+ * more of its struct than that; a newer program's members we do not know
+ * must be zero. And the TLS options: files that can not be used, files
+ * given for a tcp:// URL. */
+static void test_abi_and_tls_options(void **state)
+{
+    const size_t v01 = offsetof(logship_opts_t, tls_ca_file);
+    struct {
+        logship_opts_t o;
+        unsigned char after[64];
+    } w;
+    memset(&w, 0xA5, sizeof w);
+    (logship_opts_init)(&w.o);
+    for (size_t i = v01; i < sizeof w; i++)
+        assert_int_equal(((unsigned char *)&w)[i], 0xA5);
+    assert_int_equal(w.o.linger_ms, 5);
+    assert_null(w.o.producer_id);
+    /* what follows producer_id is not read: as TLS files it would be an
+     * error with tcp:// */
+    logship_t *lg = NULL;
+    assert_int_equal((logship_open)("tcp://127.0.0.1:1", &w.o, &lg), 0);
+    logship_close(lg);
+
+    logship_opts_t o = opts();
+    o.tls_ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(logship_open("tcp://127.0.0.1:1", &o, &lg), LOGSHIP_EINVAL);
+    assert_int_equal(logship_open("127.0.0.1:1", &o, &lg), LOGSHIP_EINVAL);
+    assert_int_equal(logship_open("tls://127.0.0.1:1", &o, &lg), LOGSHIP_ETLS);
+    o.tls_ca_file = NULL;
+    o.tls_key_file = "/nonexistent/key.pem"; /* a key without a certificate */
+    assert_int_equal(logship_open("tls://127.0.0.1:1", &o, &lg), LOGSHIP_ETLS);
+    o.tls_key_file = NULL;
+    o.tls_cert_file = "/nonexistent/cert.pem";
+    assert_int_equal(logship_open("tls://127.0.0.1:1", &o, &lg), LOGSHIP_ETLS);
+    assert_null(lg);
+    assert_string_equal(logship_strerror(LOGSHIP_ETLS),
+                        "TLS file unusable (CA, certificate or key)");
+    /* no files: the system's trust store; the server is checked later */
+    o.tls_cert_file = NULL;
+    assert_int_equal(logship_open("tls://127.0.0.1:1", &o, &lg), 0);
+    logship_close(lg);
+
+    /* a newer logship.h: members past ours are zeroed by init and must
+     * stay zero */
+    struct {
+        logship_opts_t o;
+        unsigned char newer[16];
+    } n;
+    memset(&n, 0xA5, sizeof n);
+    logship_opts_init_size(&n.o, sizeof n);
+    for (size_t i = 0; i < sizeof n.newer; i++)
+        assert_int_equal(n.newer[i], 0);
+    assert_int_equal(logship_open_size("tcp://127.0.0.1:1", &n.o, sizeof n, &lg), 0);
+    logship_close(lg);
+    n.newer[3] = 1;
+    lg = NULL;
+    assert_int_equal(logship_open_size("tcp://127.0.0.1:1", &n.o, sizeof n, &lg), LOGSHIP_EINVAL);
+    assert_int_equal(logship_open_size("tcp://127.0.0.1:1", &n.o, v01 - 8, &lg), LOGSHIP_EINVAL);
+    assert_null(lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_connect_status),
+        cmocka_unit_test(test_abi_and_tls_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
