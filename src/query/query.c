@@ -85,6 +85,18 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
     return filter_set(&q->f, key, v, err);
 }
 
+int query_limit(query_t *q, const topic_set_t *s)
+{
+    topic_set_t own = *s;
+    for (size_t i = 0; i < own.n; i++) {
+        own.texts[i] = keep(q, s->texts[i]);
+        if (!own.texts[i].p)
+            return -1;
+    }
+    filter_limit(&q->f, &own);
+    return 0;
+}
+
 typedef struct emit {
     query_t *q;
     buf_t *out;

@@ -226,7 +226,7 @@ static const http_route_t routes[] = {
     {.methods = HM_GET | HM_HEAD, .path = "/cs", .cors = 1, .handler = &h_stream},
 };
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void *principal)
 {
     (void)arg;
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
