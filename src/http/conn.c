@@ -845,7 +845,7 @@ static int authorize(http_conn_t *c, const http_route_t *rt)
     const void *p = NULL;
     const char *why = NULL;
     http_cred_parse(http_header(&c->req, "authorization"), c->req.query, rt->tickets, &cred);
-    int rc = s->authorize(s->auth_arg, &cred, rt, &p, &why);
+    int rc = s->authorize(s->auth_arg, &c->req, rt, &cred, &p, &why);
     if (rc == 0) {
         c->principal = p;
         if (cred.kind == HTTP_CRED_TICKET)

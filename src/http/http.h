@@ -177,7 +177,7 @@ enum http_reject {
     HREJ_NOT_FOUND,
     HREJ_METHOD,
     HREJ_STORE,     /* the store refused: behind, or failed */
-    HREJ_FORBIDDEN, /* a file path outside the tail roots */
+    HREJ_FORBIDDEN, /* a file path outside the tail roots; a ticket scope its token lacks */
     HREJ_BUSY,      /* --max-body-memory reached */
     HREJ_COUNT
 };
@@ -247,12 +247,14 @@ typedef struct http_cred {
  * c itself. */
 void http_cred_parse(slice_t authorization, slice_t query, int tickets, http_cred_t *c);
 
-/* Decides whether a request may go on to route rt's handler: 0 with
- * *principal set (NULL: nobody in particular), or 401 (no credential, or
- * one not accepted) or 403 (not allowed there), with *why set to what the
- * refusal says (static, or the callee's until the next call). Loop thread. */
-typedef int (*http_authorize_fn)(void *arg, const http_cred_t *cred, const http_route_t *rt,
-                                 const void **principal, const char **why);
+/* Decides whether request r (its head, as parsed) may go on to route rt's
+ * handler, given its credential: 0 with *principal set (NULL: nobody in
+ * particular), or 401 (no credential, or one not accepted) or 403 (not
+ * allowed there), with *why set to what the refusal says (static, or the
+ * callee's until the next call; NULL: the layer's own words). Loop
+ * thread. */
+typedef int (*http_authorize_fn)(void *arg, const http_req_t *r, const http_route_t *rt,
+                                 const http_cred_t *cred, const void **principal, const char **why);
 /* Gives back a principal authorize returned, once its request has ended. */
 typedef void (*http_release_fn)(void *arg, const void *principal);
 void http_server_on_authorize(http_server_t *s, http_authorize_fn fn, http_release_fn release,

@@ -144,8 +144,8 @@ static const char *scope_name(unsigned scope)
     }
 }
 
-int access_authorize(void *arg, const http_cred_t *cred, const http_route_t *rt,
-                     const void **principal, const char **why)
+int access_authorize(void *arg, const http_req_t *r, const http_route_t *rt,
+                     const http_cred_t *cred, const void **principal, const char **why)
 {
     access_t *a = arg;
     const auth_entry_t *e = NULL;
@@ -174,6 +174,7 @@ int access_authorize(void *arg, const http_cred_t *cred, const http_route_t *rt,
     case HTTP_CRED_BASIC:
         e = auth_lookup(a->table, cred->secret.p, cred->secret.n);
         if (!e) {
+            log_debug("auth: a token not accepted from %s", r->peer);
             *why = "token not accepted";
             return 401;
         }
@@ -184,7 +185,7 @@ int access_authorize(void *arg, const http_cred_t *cred, const http_route_t *rt,
         snprintf(a->why, sizeof a->why, "%s '%s' has no %s scope",
                  cred->kind == HTTP_CRED_TICKET ? "the ticket of token" : "token", e->name,
                  scope_name(rt->scope));
-        log_info("auth: refused %s to token '%s': no %s scope", rt->path, e->name,
+        log_info("auth: refused %s to token '%s' from %s: no %s scope", rt->path, e->name, r->peer,
                  scope_name(rt->scope));
         *why = a->why;
         return 403;
@@ -215,9 +216,9 @@ static void json_list_scopes(buf_t *b, unsigned scopes)
     buf_putc(b, ']');
 }
 
-/* The scopes ?scope=a,b asks for; all of e's when absent. 0 with *why
- * when one is unknown or not e's. */
-static unsigned wanted_scopes(const form_t *q, const auth_entry_t *e, const char **why)
+/* The scopes ?scope=a,b asks for, all of e's when absent: 0 with *status
+ * and *why when a name is unknown (400) or not e's (403). */
+static unsigned wanted_scopes(const form_t *q, const auth_entry_t *e, int *status, const char **why)
 {
     unsigned want = 0;
     int asked = 0;
@@ -232,6 +233,7 @@ static unsigned wanted_scopes(const form_t *q, const auth_entry_t *e, const char
             size_t end = c ? (size_t)(c - v.p) : v.n;
             unsigned s = auth_scope_parse(v.p + at, end - at);
             if (!s) {
+                *status = 400;
                 *why = "bad scope: use write, read, tail, files or admin";
                 return 0;
             }
@@ -242,6 +244,7 @@ static unsigned wanted_scopes(const form_t *q, const auth_entry_t *e, const char
     if (!asked)
         return e->scopes;
     if (want & ~e->scopes) {
+        *status = 403;
         *why = "a ticket cannot have a scope its token has not";
         return 0;
     }
@@ -266,11 +269,12 @@ static int session(http_conn_t *c, const http_req_t *r)
         http_reply_error(c, 400, "bad query string: use percent-escapes");
         return 0;
     }
-    unsigned scopes = wanted_scopes(&q, e, &err);
+    int status = 400;
+    unsigned scopes = wanted_scopes(&q, e, &status, &err);
     form_free(&q);
     if (!scopes) {
-        srv->stats.rejected[HREJ_BAD_QUERY]++;
-        http_reply_error(c, 400, err);
+        srv->stats.rejected[status == 400 ? HREJ_BAD_QUERY : HREJ_FORBIDDEN]++;
+        http_reply_error(c, status, err);
         return 0;
     }
     char ticket[TICKET_TEXT_LEN + 1];

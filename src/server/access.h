@@ -74,8 +74,8 @@ void access_free(access_t *a);
 int access_reload(access_t *a, const config_t *cfg, const config_t *nc);
 
 /* http_authorize_fn and http_release_fn over an access_t. */
-int access_authorize(void *arg, const http_cred_t *cred, const http_route_t *rt,
-                     const void **principal, const char **why);
+int access_authorize(void *arg, const http_req_t *r, const http_route_t *rt,
+                     const http_cred_t *cred, const void **principal, const char **why);
 void access_release(void *arg, const void *principal);
 
 /* POST /api/session: {"ticket":"...","expires_in":S,"name":...,"scopes":[...],

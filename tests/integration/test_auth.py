@@ -446,7 +446,7 @@ def test_tickets(env):
     assert request(s, "GET", f"/api/logs?ticket={narrow['ticket']}")[0] == 401
     assert request(s, "POST", f"/api/session?ticket={t}")[0] == 401
     # asking for a scope the token lacks, or none that exists
-    assert request(s, "POST", "/api/session?scope=write", bearer("t"))[0] == 400
+    assert request(s, "POST", "/api/session?scope=write", bearer("t"))[0] == 403
     assert request(s, "POST", "/api/session?scope=bogus", bearer("all"))[0] == 400
 
 
