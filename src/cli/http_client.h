@@ -29,8 +29,9 @@ enum http_result {
 };
 
 typedef struct http_request {
-    const char *url;    /* http://HOST[:PORT][/PATH][?QUERY], already URL-encoded */
-    const char *accept; /* Accept header value, or NULL */
+    const char *url;           /* http://HOST[:PORT][/PATH][?QUERY], already URL-encoded */
+    const char *accept;        /* Accept header value, or NULL */
+    const char *authorization; /* Authorization header value, or NULL */
     /* Runs once when the status line and headers are in, before any body.
      * Nonzero stops the transfer (HTTP_ABORTED). May be NULL. */
     int (*on_status)(void *arg, int status);

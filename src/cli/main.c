@@ -64,6 +64,23 @@ const char *cli_server(const char *flag, char *buf, size_t cap)
     return buf;
 }
 
+const char *cli_authorization(void)
+{
+    static char *value;
+    const char *tok = getenv("LOGSHIP_TOKEN");
+    if (!tok || !*tok)
+        return NULL;
+    if (!value) {
+        size_t n = strlen(tok);
+        value = malloc(n + 8);
+        if (!value)
+            return NULL;
+        memcpy(value, "Bearer ", 7);
+        memcpy(value + 7, tok, n + 1);
+    }
+    return value;
+}
+
 int cli_color(int fd)
 {
     const char *term = getenv("TERM");
@@ -83,6 +100,9 @@ static void usage(FILE *f)
             "  LOGSHIP_SERVER  the server of every command when --server is not given:\n"
             "                  --server wins, then LOGSHIP_SERVER, then %s.\n"
             "                  http://HOST[:PORT] for all; send also takes tcp://HOST:PORT\n"
+            "  LOGSHIP_TOKEN   a token for a logshipd with --auth-file, sent as\n"
+            "                  Authorization: Bearer (over HTTP and WebSocket; raw TCP\n"
+            "                  has none)\n"
             "  NO_COLOR        no colours, even on a terminal\n",
             CLI_DEFAULT_SERVER);
 }

@@ -132,7 +132,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         /* a refused upgrade still has its response head */
         c->status = (int)lws_http_client_http_response(wsi);
-        if (c->status && c->status != 101)
+        if (c->status == 401)
+            set_err(c, "the server wants a token (HTTP 401): %s",
+                    c->req->authorization ? "LOGSHIP_TOKEN is not accepted" : "set LOGSHIP_TOKEN");
+        else if (c->status && c->status != 101)
             set_err(c, "the server refused the WebSocket (HTTP %d)", c->status);
         else
             set_err(c, "%s", in && len ? (const char *)in : "connection failed");
@@ -147,6 +150,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_USER_AGENT,
                                          (const unsigned char *)agent, (int)sizeof agent - 1, p,
                                          end))
+            return -1;
+        if (c->req->authorization &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                                         (const unsigned char *)c->req->authorization,
+                                         (int)strlen(c->req->authorization), p, end))
             return -1;
         return 0;
     }

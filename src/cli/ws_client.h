@@ -34,8 +34,9 @@ enum ws_result {
 };
 
 typedef struct ws_request {
-    const char *url;    /* ws:// or http://HOST[:PORT][/PATH][?QUERY], URL-encoded */
-    size_t max_message; /* 0 for WS_MESSAGE_MAX */
+    const char *url;           /* ws:// or http://HOST[:PORT][/PATH][?QUERY], URL-encoded */
+    const char *authorization; /* Authorization header value for the handshake, or NULL */
+    size_t max_message;        /* 0 for WS_MESSAGE_MAX */
     /* Runs once when the WebSocket is open. May be NULL. */
     void (*on_open)(void *arg);
     /* Runs for each whole message (text or binary) as it completes; the

@@ -626,3 +626,53 @@ def test_allow_on_tcp_and_syslog(make_server):
         time.sleep(0.05)
     assert sorted(r["msg"] for r in s2.logs(q="allowed")) == ["allowed datagram", "allowed v6"]
     assert metric(s2, denied % "tcp") == 0
+
+
+# ---- the logship command: LOGSHIP_TOKEN -----------------------------------------
+
+LOGSHIP = os.path.join(os.path.dirname(LOGSHIPD), "logship")
+
+
+def cli(*args, token=None, timeout=60):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LOGSHIP_SERVER", "LOGSHIP_TOKEN", "NO_COLOR", "TERM")}
+    env["TZ"] = "UTC"
+    if token:
+        env["LOGSHIP_TOKEN"] = TOKENS[token][0]
+    return subprocess.run([LOGSHIP, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def test_cli_sends_queries_and_tails_with_logship_token(env):
+    s = env["server"]
+    # send over HTTP: the token is sent, and its topics hold
+    r = cli("send", "--server", s.url, "-t", "web.cli", "from the cli", token="wweb")
+    assert r.returncode == 0, r.stderr
+    r = cli("send", "--server", s.url, "-t", "db.cli", "outside", token="wweb")
+    assert r.returncode != 0 and "403" in r.stderr + r.stdout
+    r = cli("send", "--server", s.url, "-t", "web.cli", "no token")
+    assert r.returncode != 0
+    got, _ = query(s, "all", topic="*.cli")
+    assert [x["msg"] for x in got] == ["from the cli"]
+    # query: web records only; without a token, a clear error
+    r = cli("query", "--server", s.url, "--format", "{topic}", "-n", "1000", token="rweb")
+    assert r.returncode == 0, r.stderr
+    topics = r.stdout.split()
+    assert topics and all(t.startswith("web.") for t in topics), topics
+    r = cli("query", "--server", s.url)
+    assert r.returncode == 1 and "401" in r.stderr and "LOGSHIP_TOKEN" in r.stderr, r.stderr
+    # tail over the WebSocket, with the token as a header
+    env_ = {k: v for k, v in os.environ.items() if k not in ("LOGSHIP_SERVER", "NO_COLOR")}
+    env_["LOGSHIP_TOKEN"] = TOKENS["rweb"][0]
+    p = subprocess.Popen([LOGSHIP, "tail", "--server", s.url, "-n", "3", "--format",
+                          "{topic} {msg}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env_)
+    try:
+        lines = [p.stdout.readline().strip() for _ in range(3)]
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    assert all(ln.startswith("web.") for ln in lines), lines
+    r = cli("tail", "--server", s.url, "-n", "1", timeout=30)
+    assert r.returncode == 1 and "LOGSHIP_TOKEN" in r.stderr, r.stderr
+    SEEN_SECRETS.add(TOKENS["rweb"][0])
