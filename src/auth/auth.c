@@ -84,6 +84,11 @@ void auth_table_ref(auth_table_t *t)
         t->refs++;
 }
 
+long auth_table_refs(const auth_table_t *t)
+{
+    return t ? t->refs : 0;
+}
+
 void auth_table_unref(auth_table_t *t)
 {
     if (!t || --t->refs > 0)

@@ -103,6 +103,8 @@ const auth_entry_t *auth_lookup(const auth_table_t *t, const char *token, size_t
 void auth_digest(const char *p, size_t n, uint8_t out[AUTH_DIGEST_LEN]);
 
 void auth_table_ref(auth_table_t *t);
+/* References held on t now (for tests: each keeper holds one). */
+long auth_table_refs(const auth_table_t *t);
 /* Frees t with its last reference; NULL is fine. */
 void auth_table_unref(auth_table_t *t);
 /* Keeps e's table (and so e) alive; returns e. NULL is fine. */

@@ -49,7 +49,10 @@
  *   - with the token (bit 3): every record stored by the input is in its
  *     topics, and no record the client got back (a query, a tail over SSE
  *     or a WebSocket: every "topic":"..." in what came back) is outside
- *     them, though earlier inputs stored records on any topic.
+ *     them, though earlier inputs stored records on any topic; and once
+ *     the connection is gone, the token's table is held by the driver and
+ *     the live tickets only (every request and WebSocket gave its
+ *     reference back, H5).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -549,6 +552,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a completion counted and never sent, or sent uncounted */
         if (handoff_at != SIZE_MAX)
             check_lws(hc_out.data + handoff_at, hc_out.len - handoff_at);
+    }
+    if (limited &&
+        auth_table_refs(fuzz_tokens) != 1 + (long)ticket_store_count(srv.access.tickets)) {
+        fprintf(stderr, "fuzz_routes: %ld references to the tokens, %zu tickets\n",
+                auth_table_refs(fuzz_tokens), ticket_store_count(srv.access.tickets));
+        abort(); /* a principal kept or given back twice */
     }
     if (limited) {
         /* nothing seen outside the token's topics, nothing stored there */
