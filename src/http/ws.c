@@ -301,9 +301,9 @@ int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const void *princip
     if (ws->adopting) {
         /* not established inside the call: the wsi keeps it for later */
         ws->adopting = 0;
-        if (wsi)
+        if (wsi && principal)
             lws_set_opaque_user_data(wsi, (void *)principal);
-        else
+        else if (!wsi)
             release(ws, principal);
     }
     ws->pending = NULL;
