@@ -23,6 +23,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * default; copied to buf (cap bytes) without trailing '/'. Returns buf, or
  * NULL when the URL does not fit. */
 const char *cli_server(const char *flag, char *buf, size_t cap);
+/* "Bearer $LOGSHIP_TOKEN" for an Authorization header (a logshipd with
+ * --auth-file wants one), or NULL when LOGSHIP_TOKEN is unset or empty.
+ * The token is taken from the environment, not a flag, so that it is not
+ * in the process list. The string lives until the process ends. */
+const char *cli_authorization(void);
 /* 1 when colour may be written to fd: a terminal, and neither NO_COLOR
  * (set at all) nor TERM=dumb. */
 int cli_color(int fd);

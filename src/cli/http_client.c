@@ -116,6 +116,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
                                                         (const unsigned char *)req->accept,
                                                         (int)strlen(req->accept), p, end))
             return -1;
+        if (req->authorization &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                                         (const unsigned char *)req->authorization,
+                                         (int)strlen(req->authorization), p, end))
+            return -1;
         return 0;
     }
 

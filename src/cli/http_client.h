@@ -35,7 +35,8 @@ typedef struct http_request {
     /* For https://: the TLS context (tls_client_ctx_create(); borrowed);
      * NULL: one trusting the system's store is made for the request. */
     SSL_CTX *tls;
-    const char *accept; /* Accept header value, or NULL */
+    const char *accept;        /* Accept header value, or NULL */
+    const char *authorization; /* Authorization header value, or NULL */
     /* Runs once when the status line and headers are in, before any body.
      * Nonzero stops the transfer (HTTP_ABORTED). May be NULL. */
     int (*on_status)(void *arg, int status);

@@ -64,6 +64,23 @@ const char *cli_server(const char *flag, char *buf, size_t cap)
     return buf;
 }
 
+const char *cli_authorization(void)
+{
+    static char *value;
+    const char *tok = getenv("LOGSHIP_TOKEN");
+    if (!tok || !*tok)
+        return NULL;
+    if (!value) {
+        size_t n = strlen(tok);
+        value = malloc(n + 8);
+        if (!value)
+            return NULL;
+        memcpy(value, "Bearer ", 7);
+        memcpy(value + 7, tok, n + 1);
+    }
+    return value;
+}
+
 int cli_color(int fd)
 {
     const char *term = getenv("TERM");
@@ -88,6 +105,9 @@ static void usage(FILE *f)
             "                  trust instead of the system's trust store\n"
             "  LOGSHIP_CERT    ... when --cert is not given: a client certificate (PEM)\n"
             "  LOGSHIP_KEY     ... its private key, when --key is not given\n"
+            "  LOGSHIP_TOKEN   a token for a logshipd with --auth-file, sent as\n"
+            "                  Authorization: Bearer (over HTTP and WebSocket; raw TCP\n"
+            "                  has none)\n"
             "  NO_COLOR        no colours, even on a terminal\n",
             CLI_DEFAULT_SERVER);
 }

@@ -319,8 +319,11 @@ static int refused(const stream_t *s, const char *server)
         cli_error("%s", have ? buf_cstr(&msg) : "the server refused the query (HTTP 400)");
         code = CLI_EXIT_USAGE;
     } else {
-        cli_error("%s answered HTTP %d%s%s", server, s->status, have ? ": " : "",
-                  have ? buf_cstr(&msg) : "");
+        cli_error("%s answered HTTP %d%s%s%s", server, s->status, have ? ": " : "",
+                  have ? buf_cstr(&msg) : "",
+                  s->status == 401 ? (cli_authorization() ? " (LOGSHIP_TOKEN is not accepted)"
+                                                          : " (set LOGSHIP_TOKEN)")
+                                   : "");
         code = CLI_EXIT_FAIL;
     }
     buf_free(&msg);
@@ -373,6 +376,7 @@ int cmd_query(int argc, char **argv)
     http_request_t req = {
         .url = buf_cstr(&url),
         .accept = "application/x-ndjson",
+        .authorization = cli_authorization(),
         .on_status = on_status,
         .on_body = on_body,
         .arg = &s,

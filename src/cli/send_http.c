@@ -19,6 +19,7 @@
 #include "../common/json_write.h"
 #include "../common/level.h"
 #include "../common/timeutil.h"
+#include "cli.h"
 #include "http_post.h"
 
 #define BATCH_RECORDS 2000
@@ -179,9 +180,12 @@ int send_http_flush(send_http_t *h)
         return -1;
     if (!h->count)
         return 0;
-    char hdr[160];
-    snprintf(hdr, sizeof hdr, "Logship-Producer: %s\r\nLogship-Batch: %llu\r\n", h->producer,
-             h->next_batch);
+    char hdr[160 + 16 + 8 + 256];
+    const char *auth = cli_authorization();
+    int hn = snprintf(hdr, sizeof hdr, "Logship-Producer: %s\r\nLogship-Batch: %llu\r\n",
+                      h->producer, h->next_batch);
+    if (auth && hn > 0 && (size_t)hn + strlen(auth) + 17 < sizeof hdr)
+        snprintf(hdr + hn, sizeof hdr - (size_t)hn, "Authorization: %s\r\n", auth);
     int64_t start = time_mono_ns();
     int64_t deadline = h->timeout_ms > 0 ? start + (int64_t)h->timeout_ms * NS_PER_MS : -1;
     int wait = RETRY_MIN_MS;

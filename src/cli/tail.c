@@ -221,6 +221,7 @@ static void find_base(tailer_t *t)
     http_request_t req = {
         .url = buf_cstr(&url),
         .accept = "application/x-ndjson",
+        .authorization = cli_authorization(),
         .on_status = base_status,
         .on_body = base_body,
         .arg = &b,
@@ -607,6 +608,7 @@ int cmd_tail(int argc, char **argv)
         build_url(&t, &url);
         ws_request_t req = {
             .url = buf_cstr(&url),
+            .authorization = cli_authorization(),
             .on_open = on_open,
             .on_message = on_message,
             .arg = &t,

@@ -145,6 +145,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         char t[256];
         if (tls_client_watch_reason(&c->watch, in, t, sizeof t))
             set_err(c, "%s", t);
+        else if (c->status == 401)
+            set_err(c, "the server wants a token (HTTP 401): %s",
+                    c->req->authorization ? "LOGSHIP_TOKEN is not accepted" : "set LOGSHIP_TOKEN");
         else if (c->status && c->status != 101)
             set_err(c, "the server refused the WebSocket (HTTP %d)", c->status);
         else
@@ -160,6 +163,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_USER_AGENT,
                                          (const unsigned char *)agent, (int)sizeof agent - 1, p,
                                          end))
+            return -1;
+        if (c->req->authorization &&
+            lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+                                         (const unsigned char *)c->req->authorization,
+                                         (int)strlen(c->req->authorization), p, end))
             return -1;
         return 0;
     }

@@ -43,7 +43,8 @@ typedef struct ws_request {
      * borrowed); NULL: one trusting the system's store is made for the
      * connection. */
     SSL_CTX *tls;
-    size_t max_message; /* 0 for WS_MESSAGE_MAX */
+    const char *authorization; /* Authorization header value for the handshake, or NULL */
+    size_t max_message;        /* 0 for WS_MESSAGE_MAX */
     /* Runs once when the WebSocket is open. May be NULL. */
     void (*on_open)(void *arg);
     /* Runs for each whole message (text or binary) as it completes; the

@@ -47,6 +47,8 @@ static const char *reason_of(int status)
         return "Not Modified";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -92,6 +94,15 @@ static long ms_or(long v, long def)
 
 /* ---- closing --------------------------------------------------------------- */
 
+/* Gives the request's principal back (H5). */
+static void release_principal(http_conn_t *c)
+{
+    const void *p = c->principal;
+    c->principal = NULL;
+    if (p && c->srv->release)
+        c->srv->release(c->srv->auth_arg, p);
+}
+
 static void on_handle_closed(uv_handle_t *hd)
 {
     http_conn_t *c = hd->data;
@@ -106,9 +117,17 @@ static void on_handle_closed(uv_handle_t *hd)
         c->next->prev = c->prev;
     s->nconns--;
     if (c->handoff) {
-        /* the poll handle is gone: the upgrade's owner may watch fd now */
-        if (!s->upgrade || s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n))
+        /* the poll handle is gone: the upgrade's owner may watch fd now,
+         * and has the principal (H5) */
+        const void *p = c->handoff_principal;
+        c->handoff_principal = NULL;
+        if (!s->upgrade) {
+            close(c->fd);
+            if (p && s->release)
+                s->release(s->auth_arg, p);
+        } else if (s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n, p)) {
             log_debug("http: upgrade refused");
+        }
         free(c->handoff);
     } else if (c->fd >= 0) {
         close(c->fd);
@@ -133,6 +152,7 @@ void conn_close(http_conn_t *c)
         if (c->h && c->h->on_end)
             c->h->on_end(c);
     }
+    release_principal(c);
     if (c->counted) {
         c->counted = 0;
         c->srv->inflight--;
@@ -539,6 +559,11 @@ const char *http_peer(const http_conn_t *c)
     return c->peer;
 }
 
+const void *http_principal(const http_conn_t *c)
+{
+    return c->principal;
+}
+
 /* ---- requests ------------------------------------------------------------------ */
 
 /* The request is answered and read whole: on to the next one. */
@@ -551,6 +576,7 @@ static void request_end(http_conn_t *c)
         if (c->h && c->h->on_end)
             c->h->on_end(c);
     }
+    release_principal(c);
     c->h = NULL;
     c->cors_origin = SLICE_NULL;
     c->ended = 1; /* until the next head begins: a late reply is a second one */
@@ -836,12 +862,20 @@ static void reply_405(http_conn_t *c)
     http_reply(c, 405, "application/json", h, 1, body, sizeof body - 1);
 }
 
-/* --rate-limit: 429 with Retry-After when c's client has no token left.
+/* --rate-limit: 429 with Retry-After when c's client (its token with
+ * --auth-file, else its address) has nothing left in its bucket.
  * The whole request is refused before its handler sees any of it. */
 static int over_rate(http_conn_t *c)
 {
     http_server_t *s = c->srv;
-    uint64_t wait_ms = limit_take(s->limits, slice_cstr(c->peer), uv_hrtime());
+    /* a token's requests count together wherever they come from; a token
+     * name and an address never share a bucket (the prefix) */
+    char key[LIMIT_KEY_MAX];
+    if (c->principal && s->limit_key)
+        snprintf(key, sizeof key, "t:%s", s->limit_key(c->principal));
+    else
+        snprintf(key, sizeof key, "a:%s", c->peer);
+    uint64_t wait_ms = limit_take(s->limits, slice_cstr(key), uv_hrtime());
     if (!wait_ms)
         return 0;
     s->stats.rate_limited++;
@@ -853,6 +887,90 @@ static int over_rate(http_conn_t *c)
                      "{\"error\":\"too many requests (--rate-limit): retry after %s s\"}\n", secs);
     http_reply(c, 429, "application/json", h, 1, body, (size_t)n);
     return 1;
+}
+
+/* Takes the first ticket= pair out of the request's target and query, in
+ * the head buffer: an accepted ticket reaches no handler (nor lws, which
+ * is replayed the target). */
+static void strip_ticket(http_conn_t *c)
+{
+    http_req_t *r = &c->req;
+    char *t = c->head.data + c->url_o; /* r->target, writable */
+    size_t qo = (size_t)(r->query.p - r->target.p), tn = r->target.n;
+    if (r->query.n == 0 || qo == 0 || qo > tn)
+        return;
+    for (size_t i = qo; i < tn;) {
+        char *amp = memchr(t + i, '&', tn - i);
+        size_t end = amp ? (size_t)(amp - t) : tn;
+        if (end - i >= 7 && memcmp(t + i, "ticket=", 7) == 0) {
+            /* the pair with the separator after it, or else the one before */
+            size_t from = i, to = amp ? end + 1 : end;
+            if (!amp && from > qo)
+                from--;
+            memmove(t + from, t + to, tn - to);
+            tn -= to - from;
+            break;
+        }
+        i = end + 1;
+    }
+    if (tn == qo)
+        tn--; /* nothing is left of the query: no '?' either */
+    r->target.n = tn;
+    r->query = tn > qo ? slice_make(t + qo, tn - qo) : slice_make("", 0);
+}
+
+/* A refusal with headers: {"error":msg}. */
+static void reply_refused(http_conn_t *c, int status, const http_header_t *h, size_t nh,
+                          const char *msg)
+{
+    buf_t b = BUF_INIT;
+    buf_puts(&b, "{\"error\":");
+    json_str(&b, msg, strlen(msg));
+    buf_puts(&b, "}\n");
+    http_reply(c, status, "application/json", h, nh, b.data, b.len);
+    buf_free(&b);
+}
+
+/* Asks the authorize callback whether c's request may reach rt's handler
+ * (H5). 0: it may, with its principal kept; -1: refused and answered. */
+static int authorize(http_conn_t *c, const http_route_t *rt)
+{
+    http_server_t *s = c->srv;
+    http_cred_t cred;
+    const void *p = NULL;
+    const char *why = NULL;
+    http_cred_parse(http_header(&c->req, "authorization"), c->req.query, rt->tickets, &cred);
+    int rc = s->authorize(s->auth_arg, &c->req, rt, &cred, &p, &why);
+    if (rc == 0) {
+        c->principal = p;
+        if (cred.kind == HTTP_CRED_TICKET)
+            strip_ticket(c);
+        return 0;
+    }
+    if (p && s->release)
+        s->release(s->auth_arg, p); /* a refusal keeps nothing */
+    if (rc == 403) {
+        s->stats.forbidden++;
+        http_reply_error(c, 403, why ? why : "not allowed here");
+        return -1;
+    }
+    /* a page's fetch (Sec-Fetch-Mode other than navigate) gets no Basic
+     * challenge: the browser would answer it with its own login box */
+    slice_t mode = http_header(&c->req, "sec-fetch-mode");
+    int page = mode.p && !slice_eq_nocase(mode, "navigate");
+    static const http_header_t challenge[] = {
+        {"Cache-Control", "no-store"},
+        {"WWW-Authenticate", "Bearer realm=\"logship\""},
+        {"WWW-Authenticate", "Basic realm=\"logship\", charset=\"UTF-8\""},
+    };
+    s->stats.unauthorized++;
+    reply_refused(c, 401, challenge, page ? 2 : 3,
+                  why                           ? why
+                  : cred.kind == HTTP_CRED_NONE ? "a token is needed: Authorization: Bearer TOKEN"
+                  : cred.kind == HTTP_CRED_BAD  ? "bad Authorization header: use Bearer TOKEN "
+                                                  "or Basic with the token as the password"
+                                                : "token not accepted");
+    return -1;
 }
 
 static int on_headers_complete(http_parser *p)
@@ -914,6 +1032,8 @@ static int on_headers_complete(http_parser *p)
                          "--allowed-origin");
         return 0;
     }
+    if (s->authorize && authorize(c, rt))
+        return 0; /* refused, and answered (H5) */
     if (s->o.rate_limit > 0 && over_rate(c))
         return 0;
     if (c->req.upgrade && rt->websocket && s->upgrade) {
@@ -1109,6 +1229,8 @@ static void drive(http_conn_t *c)
             buf_append(&b, c->rbuf.data + c->rpos, c->rbuf.len - c->rpos);
         c->handoff = b.data;
         c->handoff_n = b.len;
+        c->handoff_principal = c->principal; /* the upgrade's now (H5) */
+        c->principal = NULL;
         if (c->counted) {
             c->counted = 0;
             c->srv->inflight--;

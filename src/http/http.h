@@ -30,9 +30,31 @@
  *   H4. Memory per connection is bounded: the read buffer holds at most
  *       HTTP_RBUF_MAX bytes, the request head HTTP_HEAD_MAX, the write queue
  *       one reply or one stream message (streams write only when writable).
+ *   H5. With an authorize callback, no handler and no upgrade sees a
+ *       request it refused, and every principal it returned is given back
+ *       exactly once: released when the request ends or the connection
+ *       goes, or handed to the upgrade callback.
  *
  * WebSocket upgrades are handed to libwebsockets (ws.c): the socket, the
  * request head and whatever followed it. All of it runs on the loop thread.
+ *
+ * Authorization: every route declares the scope it needs (http_route_t's
+ * scope, a number whose meaning is its owner's; the layer only passes it
+ * on). Once a request's route is known and its Origin has passed, and
+ * before any handler runs (or the socket is handed to the WebSocket
+ * engine), the layer asks the authorize callback its owner registered
+ * (http_server_on_authorize) with the credential the request carries
+ * (http_cred_parse: Authorization: Bearer TOKEN; Basic with the token as
+ * the password; or, on a route that takes tickets, ?ticket=). The answer is
+ * 0 with a principal, kept on the request for its handlers
+ * (http_principal) and given back through the release callback when the
+ * request ends (or handed on with the upgrade), or a refusal the layer
+ * sends: 401 with WWW-Authenticate: Bearer realm="logship" (and Basic,
+ * except to a page's fetch, which a browser would answer with its own
+ * login box), or 403. A ticket that was accepted is taken out of the
+ * request's target and query before the handler sees them (and so out of
+ * what is replayed at an upgrade). Without a callback every request goes
+ * through with a NULL principal.
  *
  * CORS (cors.c): on a route marked cors, the layer answers OPTIONS itself
  * (a preflight from an origin in o->cors_origins: 204 with the
@@ -124,9 +146,11 @@ typedef struct http_route {
     unsigned methods;
     const char *path;
     int prefix;
-    int websocket; /* an Upgrade: websocket here goes to the upgrade callback */
-    int writes;    /* changes state even as GET: cross-site requests are refused */
-    int cors;      /* pages of o->cors_origins may call it (preflight, headers) */
+    int websocket;  /* an Upgrade: websocket here goes to the upgrade callback */
+    int writes;     /* changes state even as GET: cross-site requests are refused */
+    int cors;       /* pages of o->cors_origins may call it (preflight, headers) */
+    unsigned scope; /* what it needs, for the authorize callback (0: undeclared) */
+    int tickets;    /* a ?ticket= is a credential here */
     const http_handler_t *handler;
     void *data; /* the handler's context, http_data(); NULL: http_server_data() */
 } http_route_t;
@@ -167,7 +191,7 @@ enum http_reject {
     HREJ_NOT_FOUND,
     HREJ_METHOD,
     HREJ_STORE,        /* the store refused: behind, or failed */
-    HREJ_FORBIDDEN,    /* a file path outside the tail roots */
+    HREJ_FORBIDDEN,    /* a file path outside the tail roots; a ticket scope its token lacks */
     HREJ_BUSY,         /* --max-body-memory reached */
     HREJ_RATE,         /* --rate-limit: 429 (the layer's) */
     HREJ_CLIENT_CONNS, /* --max-client-connections: 503 (the layer's) */
@@ -182,12 +206,13 @@ typedef struct http_stats {
     uint64_t bad_requests;   /* unparsable heads or bodies */
     uint64_t double_replies; /* second completions, ignored (H2) */
     uint64_t bytes_in;
-    uint64_t cross_origin;          /* refused for their Origin or Host (CORS preflights too) */
-    uint64_t cors_preflights;       /* OPTIONS preflights answered 204 with CORS headers */
-    uint64_t not_found, bad_method; /* answered by the layer: 404, 405 */
-    uint64_t rate_limited;          /* 429: over --rate-limit */
-    uint64_t client_conns_refused;  /* 503: over --max-client-connections */
-    hist_t request_seconds;         /* first byte of the head to the reply (or stream start) */
+    uint64_t cross_origin;            /* refused for their Origin or Host (CORS preflights too) */
+    uint64_t cors_preflights;         /* OPTIONS preflights answered 204 with CORS headers */
+    uint64_t not_found, bad_method;   /* answered by the layer: 404, 405 */
+    uint64_t unauthorized, forbidden; /* refused by the authorize callback: 401, 403 */
+    uint64_t rate_limited;            /* 429: over --rate-limit */
+    uint64_t client_conns_refused;    /* 503: over --max-client-connections */
+    hist_t request_seconds;           /* first byte of the head to the reply (or stream start) */
 } http_stats_t;
 
 /* Creates the server on loop: routes are tried in order, the first match
@@ -210,10 +235,54 @@ size_t http_server_inflight(const http_server_t *s);
 void http_server_destroy(http_server_t *s);
 const http_stats_t *http_server_stats(const http_server_t *s);
 /* Who receives WebSocket upgrades: called with the connection's socket
- * (ours no more: the callee owns it) and the bytes to replay (the request
- * head and what followed it). Returns 0, or -1 when it closed fd. */
-typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n);
+ * (ours no more: the callee owns it), the bytes to replay (the request
+ * head and what followed it) and the request's principal (the callee's
+ * now, to give back to the authorize callback's release). Returns 0, or -1
+ * when it closed fd (it has released the principal either way when it is
+ * done with it). */
+typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n,
+                               const void *principal);
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
+
+/* The credential of a request, as http_cred_parse found it. */
+enum http_cred_kind {
+    HTTP_CRED_NONE,   /* none given */
+    HTTP_CRED_BEARER, /* Authorization: Bearer TOKEN */
+    HTTP_CRED_BASIC,  /* Authorization: Basic, the token as the password */
+    HTTP_CRED_TICKET, /* ?ticket=, on a route that takes tickets */
+    HTTP_CRED_BAD,    /* an Authorization header that is neither */
+};
+#define HTTP_CRED_MAX 512 /* a Basic credential, decoded */
+typedef struct http_cred {
+    enum http_cred_kind kind;
+    slice_t secret; /* the token or the ticket; borrowed from the request or decoded */
+    slice_t user;   /* Basic's user name (any: the token alone decides) */
+    char decoded[HTTP_CRED_MAX];
+} http_cred_t;
+/* Finds the credential in an Authorization header's value (SLICE_NULL:
+ * none) or, when there is none and tickets is set, in the query string's
+ * first ticket= pair. Pure; slices of c point into the arguments or into
+ * c itself. */
+void http_cred_parse(slice_t authorization, slice_t query, int tickets, http_cred_t *c);
+
+/* Decides whether request r (its head, as parsed) may go on to route rt's
+ * handler, given its credential: 0 with *principal set (NULL: nobody in
+ * particular), or 401 (no credential, or one not accepted) or 403 (not
+ * allowed there), with *why set to what the refusal says (static, or the
+ * callee's until the next call; NULL: the layer's own words). Loop
+ * thread. */
+typedef int (*http_authorize_fn)(void *arg, const http_req_t *r, const http_route_t *rt,
+                                 const http_cred_t *cred, const void **principal, const char **why);
+/* Gives back a principal authorize returned, once its request has ended. */
+typedef void (*http_release_fn)(void *arg, const void *principal);
+void http_server_on_authorize(http_server_t *s, http_authorize_fn fn, http_release_fn release,
+                              void *arg);
+/* The name --rate-limit counts a principal's requests under (a token's
+ * name), NUL-terminated; without it, or for a request without a
+ * principal, the client's address is the key. */
+typedef const char *(*http_limit_key_fn)(const void *principal);
+void http_server_on_limit_key(http_server_t *s, http_limit_key_fn fn);
+
 /* The context of handlers whose route has no data of its own (the
  * server's owner). */
 void http_server_set_data(http_server_t *s, void *data);
@@ -225,8 +294,10 @@ void *http_state(http_conn_t *c);
 /* The current request's route data, or http_server_data() of the
  * connection's server when the route has none. */
 void *http_data(http_conn_t *c);
-/* Whether the connection wants the reply to say keep-alive or close. */
+/* The client's address, without the port. */
 const char *http_peer(const http_conn_t *c);
+/* The current request's principal (the authorize callback's), or NULL. */
+const void *http_principal(const http_conn_t *c);
 
 typedef struct http_header {
     const char *name, *value; /* name without the colon */

@@ -48,6 +48,7 @@ struct http_conn {
     http_req_t req;
     slice_t cors_origin; /* the request's Origin when CORS applies to it (cors.c) */
 
+    const void *principal;   /* the authorize callback's, until request_end (H5) */
     const http_handler_t *h; /* of the current request; NULL: the layer answers */
     void *data;              /* its route's data (http_data) */
     void *state;
@@ -77,6 +78,7 @@ struct http_conn {
     char peer[64];
     char *handoff; /* bytes to replay to the upgrade callback */
     size_t handoff_n;
+    const void *handoff_principal; /* the principal that goes with them (H5) */
 };
 
 struct http_server {
@@ -87,6 +89,10 @@ struct http_server {
     void *data;
     http_upgrade_fn upgrade;
     void *upgrade_arg;
+    http_authorize_fn authorize;
+    http_limit_key_fn limit_key; /* --rate-limit's key for a principal */
+    http_release_fn release;
+    void *auth_arg;
 
     int lfd;
     uv_poll_t lpoll;

@@ -216,6 +216,19 @@ const http_stats_t *http_server_stats(const http_server_t *s)
     return &s->stats;
 }
 
+void http_server_on_authorize(http_server_t *s, http_authorize_fn fn, http_release_fn release,
+                              void *arg)
+{
+    s->authorize = fn;
+    s->release = release;
+    s->auth_arg = arg;
+}
+
+void http_server_on_limit_key(http_server_t *s, http_limit_key_fn fn)
+{
+    s->limit_key = fn;
+}
+
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg)
 {
     s->upgrade = fn;

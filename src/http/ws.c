@@ -22,6 +22,14 @@
  * and sets lws's close-ack timeout (5 s); the client's close in answer
  * (LWS_CALLBACK_WS_PEER_INITIATED_CLOSE) then closes the socket without an
  * echo, and so does a client that just goes.
+ *
+ * The principal the HTTP layer authorized the upgrade as comes with the
+ * socket (ws_adopt) and stays with the connection until LWS_CALLBACK_CLOSED
+ * releases it. lws answers the replayed head inside the adopt call, so the
+ * connection is established there and takes it from ws->pending; should
+ * lws ever establish it later, the principal waits on the wsi (its opaque
+ * user data) and is taken then, or released when the wsi is destroyed
+ * without having been established.
  */
 #include "ws.h"
 
@@ -46,6 +54,11 @@ struct ws_server {
     void *data;
     size_t open;
     lws_retry_bo_t retry;
+    void (*release)(void *arg, const void *principal);
+    void *release_arg;
+    int adopting;        /* inside ws_adopt: pending is the new connection's */
+    int pending_fd;      /* its socket */
+    const void *pending; /* its principal */
 };
 
 struct ws_conn {
@@ -55,7 +68,27 @@ struct ws_conn {
     void *state;
     int close_status; /* ws_close()'s status, 0: none */
     int close_sent;   /* our close frame is written: the client's close ends it */
+    const void *principal;
 };
+
+static void release(ws_server_t *ws, const void *p)
+{
+    if (p && ws->release)
+        ws->release(ws->release_arg, p);
+}
+
+/* The principal of a connection being established: the one ws_adopt is
+ * handing over, or the one left on the wsi after it. */
+static const void *take_principal(ws_server_t *ws, struct lws *wsi)
+{
+    if (ws->adopting && lws_get_socket_fd(wsi) == ws->pending_fd) {
+        ws->adopting = 0;
+        return ws->pending;
+    }
+    const void *p = lws_get_opaque_user_data(wsi);
+    lws_set_opaque_user_data(wsi, NULL);
+    return p;
+}
 
 /* Writes the close frame (from the writable callback, nothing buffered).
  * 0, or -1 when the socket failed. */
@@ -108,13 +141,18 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     case LWS_CALLBACK_ESTABLISHED: {
         memset(w, 0, sizeof *w);
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) {
+            release(ws, take_principal(ws, wsi));
             return -1;
+        }
         w->ws = ws;
         w->wsi = wsi;
         w->h = find(ws, uri);
-        if (!w->h)
+        if (!w->h) {
+            release(ws, take_principal(ws, wsi));
             return -1;
+        }
+        w->principal = take_principal(ws, wsi);
         w->state = w->h->state_size ? xcalloc(1, w->h->state_size) : NULL;
         ws->open++;
         return w->h->on_open(w, uri) < 0 ? -1 : 0;
@@ -159,8 +197,15 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
             w->state = NULL;
             w->h = NULL;
             ws->open--;
+            release(ws, w->principal);
+            w->principal = NULL;
         }
         return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* never established: its principal is still on the wsi */
+        release(ws, lws_get_opaque_user_data(wsi));
+        lws_set_opaque_user_data(wsi, NULL);
+        break;
     case LWS_CALLBACK_HTTP:
         return -1; /* never plain HTTP: conn.c serves that */
     default:
@@ -197,6 +242,8 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
     ws->h = h;
     ws->nh = n;
     ws->data = data;
+    ws->release = o->release;
+    ws->release_arg = o->release_arg;
 
     lws_set_log_level(log_threshold >= LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_log);
     void *loops[1] = {loop};
@@ -234,18 +281,33 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
     return ws;
 }
 
-int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
+int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal)
 {
     ws_server_t *ws = arg;
     if (!ws || !ws->vhost) {
         close(fd); /* ours: -1 tells the HTTP layer it is closed */
+        if (ws)
+            release(ws, principal);
         log_warn("http: no WebSocket engine for an upgrade");
         return -1;
     }
     /* from here lws owns fd: it closes it itself when adoption fails, and
      * returns NULL too when its first service of the head closed the
      * connection (a handshake it refused) */
-    if (!lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
+    ws->adopting = 1;
+    ws->pending_fd = fd;
+    ws->pending = principal;
+    struct lws *wsi = lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n);
+    if (ws->adopting) {
+        /* not established inside the call: the wsi keeps it for later */
+        ws->adopting = 0;
+        if (wsi && principal)
+            lws_set_opaque_user_data(wsi, (void *)principal);
+        else if (!wsi)
+            release(ws, principal);
+    }
+    ws->pending = NULL;
+    if (!wsi) {
         log_debug("http: lws refused or closed a WebSocket handshake");
         return -1;
     }
@@ -280,6 +342,11 @@ void *ws_state(ws_conn_t *w)
 void *ws_data(ws_conn_t *w)
 {
     return w->ws->data;
+}
+
+const void *ws_principal(const ws_conn_t *w)
+{
+    return w->principal;
 }
 
 void ws_query(ws_conn_t *w, struct form *f)

@@ -34,13 +34,18 @@ typedef struct ws_handler {
 typedef struct ws_options {
     long ping_s;    /* ping after this much silence */
     long timeout_s; /* close when no pong came this long after */
+    /* gives back a connection's principal (the HTTP layer's authorize
+     * callback's, http.h) when it closes; NULL: nothing to give back */
+    void (*release)(void *arg, const void *principal);
+    void *release_arg;
 } ws_options_t;
 
 /* Creates the lws context on loop. NULL on failure (logged). */
 ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
                        void *data);
-/* An http_upgrade_fn: takes over fd and replays bytes. */
-int ws_adopt(void *ws, int fd, const char *bytes, size_t n);
+/* An http_upgrade_fn: takes over fd and replays bytes; the connection
+ * keeps principal (ws_principal) until it closes, then releases it. */
+int ws_adopt(void *ws, int fd, const char *bytes, size_t n, const void *principal);
 /* Closes every WebSocket; lws finishes closing on the loop, so free the
  * server with ws_free only after the loop has run out. */
 void ws_destroy(ws_server_t *ws);
@@ -49,6 +54,8 @@ size_t ws_open_count(const ws_server_t *ws);
 
 void *ws_state(ws_conn_t *w);
 void *ws_data(ws_conn_t *w);
+/* The principal the upgrade request was authorized as, or NULL. */
+const void *ws_principal(const ws_conn_t *w);
 /* The request's query string, decoded. */
 void ws_query(ws_conn_t *w, struct form *f);
 /* A text message: p must have WS_PRE writable bytes before it. Returns 0,

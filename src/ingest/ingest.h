@@ -32,6 +32,7 @@ typedef struct ingest_stats {
     uint64_t parse_errors;      /* stored raw with fields.parse_error */
     uint64_t framing_fallbacks; /* TCP frames that looked octet-counted, kept as lines */
     uint64_t dropped;           /* lost: the store could not take them (UDP, a closed peer's) */
+    uint64_t denied;            /* connections or datagrams from outside --allow */
     hist_t ack_seconds;         /* request or batch to its acknowledgement (acked inputs) */
 } ingest_stats_t;
 

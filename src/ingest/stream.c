@@ -21,8 +21,9 @@ struct stream_listener {
     const stream_proto_t *proto;
     long max_connections;
     int64_t idle_timeout_ns;
-    stream_opts_t o; /* as started, addr pointing at the copy below */
+    stream_opts_t o; /* as started, addr and allow pointing at the copies below */
     char addr[ADDR_MAX];
+    cidr_list_t allow;
     stream_conn_t head; /* list sentinel */
     long nconns;
     int paused; /* backpressure: every connection stopped reading */
@@ -409,6 +410,34 @@ static void on_refused_closed(uv_handle_t *h)
     free_listener_if_done(l);
 }
 
+/* 1 when the allow list takes the peer at addr (anyone when it is empty). */
+static int allowed(const cidr_list_t *allow, const struct sockaddr *addr)
+{
+    uint8_t a[16];
+    return !allow->n || (cidr_of_sockaddr(addr, a) == 0 && cidr_list_match(allow, a));
+}
+
+/* Over --max-connections: accepts and closes at once (the peer learns
+ * now, not after a timeout). A peer --allow does not take is counted as
+ * denied all the same. */
+static void refuse_connection(stream_listener_t *l, uv_stream_t *server)
+{
+    uv_tcp_t *t = xmalloc(sizeof *t);
+    struct sockaddr_storage ss;
+    int len = sizeof ss, denied = 0;
+    uv_tcp_init(l->loop, t);
+    t->data = l;
+    l->handles++;
+    if (uv_accept(server, (uv_stream_t *)t) == 0 && l->allow.n)
+        denied = uv_tcp_getpeername(t, (struct sockaddr *)&ss, &len) != 0 ||
+                 !allowed(&l->allow, (struct sockaddr *)&ss);
+    uv_close((uv_handle_t *)t, on_refused_closed);
+    if (denied)
+        l->proto->stats->denied++;
+    else
+        l->proto->stats->conns_refused++;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     stream_listener_t *l = server->data;
@@ -416,14 +445,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     const stream_proto_t *proto = l->proto;
     if (l->nconns >= l->max_connections) {
-        /* accept and close at once: the peer learns now, not after a timeout */
-        uv_tcp_t *t = xmalloc(sizeof *t);
-        uv_tcp_init(l->loop, t);
-        t->data = l;
-        l->handles++;
-        uv_accept(server, (uv_stream_t *)t);
-        uv_close((uv_handle_t *)t, on_refused_closed);
-        proto->stats->conns_refused++;
+        refuse_connection(l, server);
         return;
     }
     stream_conn_t *c = xcalloc(1, sizeof *c);
@@ -437,8 +459,16 @@ static void on_connection(uv_stream_t *server, int status)
     }
     struct sockaddr_storage ss;
     int len = sizeof ss;
-    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    int named = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0;
+    if (named)
         peer_name(&ss, c->peer, sizeof c->peer);
+    if (l->allow.n && (!named || !allowed(&l->allow, (struct sockaddr *)&ss))) {
+        /* before a byte is read, and before the protocol knows of it */
+        log_debug("%s: refused a connection from %s: not in --allow", proto->name, c->peer);
+        proto->stats->denied++;
+        uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
+        return;
+    }
     c->state = proto->state_size ? xcalloc(1, proto->state_size) : NULL;
     c->last_active = time_mono_ns();
     c->next = &l->head;
@@ -487,6 +517,9 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     l->o = *o;
     l->o.addr = l->addr;
     snprintf(l->addr, sizeof l->addr, "%s", o->addr);
+    if (o->allow)
+        l->allow = *o->allow;
+    l->o.allow = &l->allow;
     l->head.next = l->head.prev = &l->head;
     int rc = parse_addr(o->addr, &ss);
     if (!rc)
@@ -566,6 +599,7 @@ struct dgram_listener {
     size_t max_len;
     dgram_fn fn;
     void *arg;
+    cidr_list_t allow;
     batch_t batch;
     int handles;
     char buf[DGRAM_BUF];
@@ -630,6 +664,10 @@ static void on_dgram(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
     char peer[64] = "";
     if (nread <= 0 || !addr)
         return;
+    if (!allowed(&l->allow, addr)) {
+        l->stats->denied++; /* not a byte of it is parsed */
+        return;
+    }
     if (flags & UV_UDP_PARTIAL)
         l->stats->truncated++;
     l->stats->bytes += (uint64_t)nread;
@@ -649,11 +687,13 @@ static void on_check(uv_check_t *c)
 static void on_dgram_closed(uv_handle_t *h);
 
 dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr,
-                               ingest_stats_t *stats, size_t max_len, dgram_fn fn, void *arg,
-                               int *port)
+                               const cidr_list_t *allow, ingest_stats_t *stats, size_t max_len,
+                               dgram_fn fn, void *arg, int *port)
 {
     struct sockaddr_storage ss;
     dgram_listener_t *l = xcalloc(1, sizeof *l);
+    if (allow)
+        l->allow = *allow;
     l->store = store;
     l->stats = stats;
     l->fn = fn;

@@ -6,6 +6,11 @@
  * every connection of every stream listener stops reading, so the kernel's
  * buffers fill and senders slow down; memory stays bounded.
  *
+ * Who may connect: a listener started with an allow list (--allow) takes
+ * connections and datagrams only from addresses in it; the others are
+ * closed at once (TCP) or dropped (UDP) before a byte is read, and counted
+ * (ingest_stats_t.denied). An empty list takes anyone.
+ *
  * Nothing read is dropped: a connection keeps a copy of the records it
  * appended until the store reports them durable (at most STREAM_UNCONFIRMED
  * bytes; it stops reading beyond that). If their write fails, the copy is
@@ -26,6 +31,7 @@
 
 #include <uv.h>
 
+#include "../common/cidr.h"
 #include "../common/record.h"
 #include "../store/store.h"
 #include "ingest.h"
@@ -79,6 +85,7 @@ typedef struct stream_opts {
     /* limits of the protocol on the listener, read through stream_opts_of() */
     size_t max_line;
     size_t max_batch_bytes;
+    const cidr_list_t *allow; /* copied; NULL or empty: anyone */
 } stream_opts_t;
 
 /* Starts listening; returns NULL after logging why not. The bound port (for
@@ -113,10 +120,11 @@ typedef struct dgram_listener dgram_listener_t;
 /* A datagram cut to the listener's max_len (cut set when it was longer). */
 typedef void (*dgram_fn)(void *arg, const char *p, size_t n, int cut, const char *peer,
                          batch_t *out);
-/* Counts into stats, which its owner keeps for the life of the process. */
+/* Counts into stats, which its owner keeps for the life of the process.
+ * allow (copied; NULL or empty: anyone) as for streams. */
 dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr,
-                               ingest_stats_t *stats, size_t max_len, dgram_fn fn, void *arg,
-                               int *port);
+                               const cidr_list_t *allow, ingest_stats_t *stats, size_t max_len,
+                               dgram_fn fn, void *arg, int *port);
 void dgram_close(dgram_listener_t *l);
 
 #endif

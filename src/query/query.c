@@ -19,17 +19,23 @@ void query_free(query_t *q)
     buf_free(&q->hint);
 }
 
-/* Stores a copy of v whose address stays valid: strings is sized once. */
-static slice_t keep(query_t *q, slice_t v)
+/* Stores a copy of v whose address stays valid: strings is sized once.
+ * At most budget bytes of it are used (the parameters' or all). */
+static slice_t keep_within(query_t *q, slice_t v, size_t budget)
 {
     if (!q->strings.cap)
         buf_reserve(&q->strings, QUERY_STRINGS_MAX);
-    if (q->strings.cap - q->strings.len < v.n)
+    if (q->strings.len > budget || budget - q->strings.len < v.n)
         return SLICE_NULL; /* over the budget: refuse rather than move */
     char *p = q->strings.data + q->strings.len;
     memcpy(p, v.p, v.n);
     q->strings.len += v.n;
     return slice_make(p, v.n);
+}
+
+static slice_t keep(query_t *q, slice_t v)
+{
+    return keep_within(q, v, QUERY_PARAM_STRINGS_MAX);
 }
 
 int query_param(query_t *q, slice_t key, slice_t v, const char **err)
@@ -83,6 +89,18 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
     if (slice_eq(key, "after") || slice_eq(key, "since"))
         q->anchored = 1;
     return filter_set(&q->f, key, v, err);
+}
+
+int query_limit(query_t *q, const topic_set_t *s)
+{
+    topic_set_t own = *s;
+    for (size_t i = 0; i < own.n; i++) {
+        own.texts[i] = keep_within(q, s->texts[i], QUERY_STRINGS_MAX);
+        if (!own.texts[i].p)
+            return -1;
+    }
+    filter_limit(&q->f, &own);
+    return 0;
 }
 
 typedef struct emit {

@@ -11,6 +11,8 @@
  * before= pages backward from the oldest record a reader already has.
  * An answer with nothing in it may come with a hint (hint.h): a topic
  * pattern without a wildcard that, as "P.#", would have found records.
+ * A query limited to a token's topics (query_limit) finds, counts and
+ * hints at records in them only.
  * query_run() may be called from any thread, one call at a time per query.
  */
 #ifndef LOGSHIP_QUERY_H
@@ -22,8 +24,12 @@
 
 #define QUERY_LIMIT_DEFAULT 1000
 #define QUERY_LIMIT_MAX     1000000
-/* the filter's texts of one query: a request head is at most 16 KiB */
-#define QUERY_STRINGS_MAX 16384
+/* the filter's texts of one query: the request's parameters at most
+ * QUERY_PARAM_STRINGS_MAX (a request head is at most 16 KiB), and room
+ * besides for a token's topic limit (at most 16 patterns), which the
+ * parameters can never take */
+#define QUERY_PARAM_STRINGS_MAX 16384
+#define QUERY_STRINGS_MAX       (QUERY_PARAM_STRINGS_MAX + TOPIC_SET_MAX * TOPIC_PATTERN_MAX_BYTES)
 /* what /api/logs answers an unknown parameter with */
 #define QUERY_PARAMS                                                                               \
     "topic, app, host, field.NAME, level, q, qi, since, until, after, before, limit, order"
@@ -53,6 +59,11 @@ void query_free(query_t *q);
 /* Applies one request parameter: the filter keys, limit, order. Returns 0,
  * 1 for an unknown key, -1 with *err for a bad value. The value is copied. */
 int query_param(query_t *q, slice_t key, slice_t value, const char **err);
+
+/* Limits the query to the topics of s (a token's: filter_limit), whatever
+ * its parameters ask; the texts are copied. Returns 0, or -1 when they do
+ * not fit (never, with the room QUERY_STRINGS_MAX keeps for them). */
+int query_limit(query_t *q, const topic_set_t *s);
 
 /* Appends output to out until it holds about `chunk` bytes or the query is
  * complete (q->done). */

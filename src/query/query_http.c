@@ -4,11 +4,15 @@
  * The first chunk decides the shape of the reply: a query that completes
  * within it is sent whole with a Content-Length; a longer one is streamed
  * with chunked encoding. Either way the connection stays open. JSON array
- * by default; NDJSON with `Accept: application/x-ndjson`.
+ * by default; NDJSON with `Accept: application/x-ndjson`. A token limited
+ * to some topics (auth.h) gets records of those only: its patterns become
+ * the query's topic limit (query_limit), copied before the job leaves the
+ * loop thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../auth/auth.h"
 #include "../common/timeutil.h"
 #include "../http/http.h"
 #include "params.h"
@@ -179,6 +183,13 @@ static int on_request(http_conn_t *c, const http_req_t *r)
         job_free(j);
         stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, err);
+        return 0;
+    }
+    const topic_set_t *lim = auth_topics(http_principal(c));
+    if (lim && query_limit(&j->q, lim)) {
+        job_free(j);
+        stats.rejected[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, "query parameters too long");
         return 0;
     }
     if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&

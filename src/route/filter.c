@@ -176,7 +176,15 @@ int filter_match(const filter_t *f, const record_t *r)
         return 0;
     if (f->ntopics && !topic_match_any(f->pats, f->topics, f->ntopics, r->topic.p, r->topic.n))
         return 0;
+    if (f->limited && !topic_set_match(&f->limit, r->topic.p, r->topic.n))
+        return 0;
     return match_rest(f, r);
+}
+
+void filter_limit(filter_t *f, const topic_set_t *s)
+{
+    f->limit = *s;
+    f->limited = 1;
 }
 
 /* ---- parameters ---------------------------------------------------------------- */
@@ -326,6 +334,8 @@ size_t filter_strings_size(const filter_t *f)
         n += f->hosts[i].n;
     for (size_t i = 0; i < f->nfields; i++)
         n += f->fields[i].name.n + f->fields[i].value.n;
+    for (size_t i = 0; f->limited && i < f->limit.n; i++)
+        n += f->limit.texts[i].n;
     return n;
 }
 
@@ -354,6 +364,8 @@ void filter_own(filter_t *f, buf_t *b)
     }
     own(b, &f->q);
     own(b, &f->qi);
+    for (size_t i = 0; f->limited && i < f->limit.n; i++)
+        own(b, &f->limit.texts[i]);
 }
 
 /* One part of a key: a tag, the length, the bytes; no two different
@@ -373,20 +385,31 @@ static int slice_cmp(slice_t a, slice_t c)
     return cmp ? cmp : (a.n > c.n) - (a.n < c.n);
 }
 
-void filter_key(const filter_t *f, buf_t *out)
+/* Patterns in a canonical order (an insertion sort of a handful), each a
+ * part tagged tag. */
+static void key_patterns(buf_t *out, char tag, const slice_t *texts, size_t n)
 {
-    /* topics in a canonical order: insertion sort of a handful */
-    size_t order[FILTER_MAX_TOPICS];
-    for (size_t i = 0; i < f->ntopics; i++) {
+    size_t order[FILTER_MAX_TOPICS > TOPIC_SET_MAX ? FILTER_MAX_TOPICS : TOPIC_SET_MAX];
+    for (size_t i = 0; i < n; i++) {
         size_t j = i;
-        while (j > 0 && slice_cmp(f->topics[order[j - 1]], f->topics[i]) > 0) {
+        while (j > 0 && slice_cmp(texts[order[j - 1]], texts[i]) > 0) {
             order[j] = order[j - 1];
             j--;
         }
         order[j] = i;
     }
-    for (size_t i = 0; i < f->ntopics; i++)
-        key_part(out, 't', f->topics[order[i]]);
+    for (size_t i = 0; i < n; i++)
+        key_part(out, tag, texts[order[i]]);
+}
+
+void filter_key(const filter_t *f, buf_t *out)
+{
+    key_patterns(out, 't', f->topics, f->ntopics);
+    if (f->limited) {
+        /* an empty limit (nothing passes) differs from none */
+        buf_putc(out, 'L');
+        key_patterns(out, 'T', f->limit.texts, f->limit.n);
+    }
     for (size_t i = 0; i < f->napps; i++)
         key_part(out, 'a', f->apps[i]);
     for (size_t i = 0; i < f->nhosts; i++)

@@ -14,12 +14,17 @@
  *   q=S            its message contains S (bytes, case-sensitive);
  *   qi=S           its message contains S ignoring ASCII case (A-Z = a-z;
  *                  other characters, é and É among them, compare exactly);
- *   since, until, after, before: its ts and seq lie inside the bounds.
+ *   since, until, after, before: its ts and seq lie inside the bounds;
+ * and, when the filter is limited (filter_limit: a token's topics, set by
+ * the server, never by a request's parameters), its topic is in the limit
+ * too, whatever the request asked. The limit is part of the filter's key,
+ * its hint candidates keep it, and filter_own copies its texts: a limited
+ * filter never matches, shares or hints at a record outside the limit.
  * Strings are borrowed from the request that built the filter, until
  * filter_own() copies them.
  *
  * Cost per record: the cheap fixed tests first (seq, level, time), then
- * topics, app, host, the message searches and the fields last. Everything
+ * topics and the limit, app, host, the message searches and the fields last. Everything
  * is compiled when set: topic patterns (topic.h), globs (glob.h), and qi's
  * skip table (Horspool over ASCII-folded bytes); matching allocates
  * nothing. Compiled forms only refer to their text by offset: copying a
@@ -65,6 +70,8 @@ typedef struct filter {
     int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
     uint64_t after;       /* seq > after */
     uint64_t before;      /* seq < before; 0: no bound */
+    int limited;          /* the topic must be in limit as well */
+    topic_set_t limit;    /* filter_limit's; texts borrowed until filter_own */
 } filter_t;
 
 void filter_init(filter_t *f);
@@ -74,6 +81,11 @@ void filter_init(filter_t *f);
  * static message for a bad value. key and v must outlive f (or until
  * filter_own). */
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err);
+/* Limits f to the topics of s (copied; its texts are borrowed, as the
+ * parameters' are, until filter_own): a record must then match s as well
+ * as everything else. An empty s lets nothing through. A second call
+ * replaces the first. */
+void filter_limit(filter_t *f, const topic_set_t *s);
 /* 1 when r passes f. */
 int filter_match(const filter_t *f, const record_t *r);
 

@@ -256,3 +256,30 @@ int topic_pattern_check(const char *pattern, size_t pn, const char **why)
         pos += l + 1;
     }
 }
+
+int topic_set_add(topic_set_t *s, const char *pattern, size_t pn, const char **why)
+{
+    if (topic_pattern_check(pattern, pn, why))
+        return -1;
+    if (s->n == TOPIC_SET_MAX) {
+        *why = "too many topic patterns (at most 16)";
+        return -1;
+    }
+    if (topic_compile(&s->pats[s->n], pattern, pn, why))
+        return -1; /* never once checked */
+    s->texts[s->n++] = slice_make(pattern, pn);
+    return 0;
+}
+
+int topic_set_match(const topic_set_t *s, const char *topic, size_t tn)
+{
+    return s->n && topic_match_any(s->pats, s->texts, s->n, topic, tn);
+}
+
+int topic_set_all(const topic_set_t *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->pats[i].words == 1 && (s->pats[i].hash & 1)) /* "#", or "#.#"... merged */
+            return 1;
+    return 0;
+}

@@ -11,6 +11,10 @@
  *
  * Limits, for a subscriber's or a query's pattern (topic_pattern_check): at
  * most TOPIC_PATTERN_MAX_BYTES bytes and TOPIC_PATTERN_MAX_WORDS words.
+ *
+ * A topic set (topic_set_t) is a few compiled patterns kept together, the
+ * topics a token may write and see (src/auth/): a topic is in the set when
+ * it matches one of them. Like a compiled pattern it borrows its texts.
  */
 #ifndef LOGSHIP_TOPIC_H
 #define LOGSHIP_TOPIC_H
@@ -52,6 +56,26 @@ int topic_compile(topic_pat_t *p, const char *pattern, size_t pn, const char **w
  * backtracking. */
 int topic_match_any(const topic_pat_t *pats, const slice_t *texts, size_t n, const char *topic,
                     size_t tn);
+
+#define TOPIC_SET_MAX 16
+
+/* Patterns, any of which a topic may match. texts[i] is borrowed (pats[i]
+ * refers to it by offset: copying the set and pointing texts at copies of
+ * the same bytes keeps it valid). */
+typedef struct topic_set {
+    slice_t texts[TOPIC_SET_MAX];
+    topic_pat_t pats[TOPIC_SET_MAX];
+    size_t n;
+} topic_set_t;
+
+/* Adds pattern[0..pn) (borrowed) to s. Returns 0, or -1 with *why set to a
+ * static reason: a pattern topic_pattern_check refuses, or the set already
+ * holds TOPIC_SET_MAX. */
+int topic_set_add(topic_set_t *s, const char *pattern, size_t pn, const char **why);
+/* 1 when topic[0..tn) matches one of s's patterns; 0 for an empty set. */
+int topic_set_match(const topic_set_t *s, const char *topic, size_t tn);
+/* 1 when s holds "#": every topic is in it. */
+int topic_set_all(const topic_set_t *s);
 
 /* 1 when topic[0..tn) matches pattern[0..pn), else 0: compiles and matches.
  * A pattern topic_compile refuses matches nothing. */

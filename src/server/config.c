@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../common/addr.h"
+#include "../common/cidr.h"
 #include "../common/level.h"
 #include "../common/log.h"
 #include "../common/version.h"
@@ -29,16 +30,20 @@ enum opt_type {
     OPT_ROOTS,   /* repeatable: each use adds a directory */
     OPT_NAMES,   /* repeatable: each use adds a name (config_names_t) */
     OPT_ORIGINS, /* OPT_NAMES whose values are web origins, '*' or "null" */
+    OPT_FLAG,    /* on or off: "--insecure" alone is on; true/false, yes/no, 1/0 */
+    OPT_CIDRS,   /* OPT_NAMES whose values are addresses or networks (cidr.h) */
 };
 
 /* --help's sections, in the order they are printed. */
-enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_LOG, G_COUNT };
+enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_SECURITY, G_LOG, G_COUNT, G_HIDDEN };
+/* G_HIDDEN: options for tests, not in --help */
 
 static const char *const group_titles[G_COUNT] = {
     "Inputs: logs come in over HTTP, syslog (UDP and TCP) and raw TCP",
     "Store",
     "Read side: queries, live tail and file tail",
     "HTTP limits and browsers",
+    "Security: tokens, and who may connect",
     "Logging and configuration",
 };
 
@@ -135,6 +140,26 @@ static const option_def_t options[] = {
      "CORS (fetch, EventSource): preflights are answered and replies carry "
      "Access-Control-Allow-Origin; it passes the Origin check on those routes too "
      "(repeatable; '*' any; default: no CORS)"},
+    /* security: tokens, and who may connect (server/access.h) */
+    {"auth-file", OPT_PATH, OFF(auth_file), "", G_SECURITY, "FILE",
+     "tokens, one per line: NAME TOKEN SCOPES [TOPIC-PATTERNS], SCOPES a comma list of "
+     "write, read, tail, files, admin, the patterns (default '#') the topics it may write "
+     "and see; every HTTP route but /, /ui/ and /healthz then needs one (Authorization: "
+     "Bearer TOKEN, or Basic with the token as the password); reloaded on SIGHUP; "
+     "default: none, and loopback listeners only"},
+    {"insecure", OPT_FLAG, OFF(insecure), "false", G_SECURITY, "",
+     "let an --http that is not loopback serve without --auth-file, and syslog or raw TCP "
+     "listeners that are not loopback take anyone without --allow"},
+    {"allow", OPT_CIDRS, OFF(allow), "", G_SECURITY, "CIDR",
+     "an address or network (192.0.2.7, 10.0.0.0/8, 2001:db8::/32) whose syslog and raw "
+     "TCP clients are accepted; others are refused and counted (repeatable; default: "
+     "anyone)"},
+    {"syslog-allow", OPT_CIDRS, OFF(syslog_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the syslog listeners (UDP and TCP) only (repeatable)"},
+    {"tcp-allow", OPT_CIDRS, OFF(tcp_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the raw TCP listener only (repeatable)"},
+    {"ticket-lifetime", OPT_AGE, OFF(ticket_lifetime_s), "60s", G_HIDDEN, "DURATION",
+     "how long a ticket from POST /api/session lasts"},
     {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
      "read options from FILE (key = value lines); flags override it"},
     {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",
@@ -389,6 +414,28 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         snprintf(c->tail_roots[c->ntail_roots++], CONFIG_PATH_MAX, "%s", v);
         return 0;
     }
+    case OPT_FLAG: {
+        int on;
+        if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+            on = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+            on = 0;
+        else {
+            *why = "expected true or false";
+            return -1;
+        }
+        memcpy(field, &on, sizeof on);
+        return 0;
+    }
+    case OPT_CIDRS: {
+        cidr_t cidr;
+        const char *bad;
+        if (*v && cidr_parse(v, strlen(v), &cidr, &bad)) {
+            *why = bad;
+            return -1;
+        }
+        goto names;
+    }
     case OPT_ORIGINS:
         if (*v && !web_origin_ok(v)) {
             *why = "expected '*', null or an origin like https://app.example or "
@@ -396,7 +443,8 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
             return -1;
         }
         /* fall through */
-    case OPT_NAMES: {
+    case OPT_NAMES:
+    names : {
         config_names_t *names = (config_names_t *)(void *)field;
         if (!*v)
             return 0;
@@ -576,6 +624,7 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
         return memcmp(fa, fb, sizeof(double)) != 0;
     case OPT_FSYNC:
     case OPT_LOGLEVEL:
+    case OPT_FLAG:
         return memcmp(fa, fb, sizeof(int)) != 0;
     case OPT_ROOTS:
         if (a->ntail_roots != b->ntail_roots)
@@ -585,7 +634,8 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
                 return 1;
         return 0;
     case OPT_NAMES:
-    case OPT_ORIGINS: {
+    case OPT_ORIGINS:
+    case OPT_CIDRS: {
         const config_names_t *na = (const void *)fa, *nb = (const void *)fb;
         if (na->n != nb->n)
             return 1;
@@ -673,8 +723,8 @@ void config_usage(FILE *out)
             if (o->group != (enum opt_group)g)
                 continue;
             char left[64], text[512];
-            snprintf(left, sizeof left, "--%s %s", o->name, o->value);
-            if (o->def[0])
+            snprintf(left, sizeof left, o->value[0] ? "--%s %s" : "--%s", o->name, o->value);
+            if (o->def[0] && o->type != OPT_FLAG)
                 snprintf(text, sizeof text, "%s (default %s)", o->help, o->def);
             else
                 snprintf(text, sizeof text, "%s", o->help);
@@ -710,16 +760,24 @@ void config_usage(FILE *out)
 
 size_t config_option_count(void)
 {
-    return NOPTIONS;
+    size_t n = 0;
+    for (size_t i = 0; i < NOPTIONS; i++)
+        n += options[i].group != G_HIDDEN;
+    return n;
 }
 
 int config_option_info(size_t i, const char **name, const char **value)
 {
-    if (i >= NOPTIONS)
-        return -1;
-    *name = options[i].name;
-    *value = options[i].value;
-    return 0;
+    for (size_t j = 0; j < NOPTIONS; j++) {
+        if (options[j].group == G_HIDDEN)
+            continue;
+        if (i-- == 0) {
+            *name = options[j].name;
+            *value = options[j].value;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 int config_from_args(config_t *c, int argc, char **argv, FILE *err)
@@ -762,12 +820,15 @@ int config_from_args(config_t *c, int argc, char **argv, FILE *err)
         }
         memcpy(name, a + 2, nl);
         name[nl] = '\0';
-        if (!find(name)) {
+        const option_def_t *o = find(name);
+        if (!o) {
             fprintf(err, "logshipd: unknown option '--%s' (see --help)\n", name);
             return -1;
         }
         if (eq) {
             val = eq + 1;
+        } else if (o->type == OPT_FLAG) {
+            val = "true"; /* a flag alone is on */
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {

@@ -59,6 +59,13 @@ typedef struct config {
     config_names_t cors_origins; /* --cors-origin: '*', "null" or scheme://host[:port] */
     char log_file[CONFIG_PATH_MAX];
     int log_level;
+    /* security: tokens, and who may reach the listeners (server/access.h) */
+    char auth_file[CONFIG_PATH_MAX]; /* --auth-file; empty: no tokens */
+    int insecure;                    /* --insecure: non-loopback without them */
+    config_names_t allow;            /* --allow CIDR: syslog and raw TCP clients */
+    config_names_t syslog_allow;     /* --syslog-allow: syslog's only */
+    config_names_t tcp_allow;        /* --tcp-allow: raw TCP's only */
+    long ticket_lifetime_s;          /* hidden: a WebSocket ticket's life */
 } config_t;
 
 /* Fills c with the defaults. */
@@ -95,8 +102,9 @@ void config_diff(const config_t *a, const config_t *b, void (*fn)(void *arg, con
 /* --help: the options by group with their placeholders, signals, exit
  * codes and examples, every line within 80 columns. */
 void config_usage(FILE *out);
-/* The option table, for tests: name and --help placeholder of option i;
- * 0, or -1 past the end. */
+/* The option table, for tests: name and --help placeholder of option i
+ * (the options --help lists; hidden ones are left out); 0, or -1 past the
+ * end. */
 size_t config_option_count(void);
 int config_option_info(size_t i, const char **name, const char **value);
 

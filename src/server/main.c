@@ -109,14 +109,18 @@ static void on_ignored(uv_signal_t *h, int signum)
 /* The syslog and raw TCP listeners; each may be off. */
 static int start_inputs(server_t *srv)
 {
+    static cidr_list_t syslog_allow, tcp_allow; /* copied by the listeners */
+    access_allow_list(&srv->cfg, 1, &syslog_allow);
+    access_allow_list(&srv->cfg, 0, &tcp_allow);
     stream_opts_t o = {
         .max_connections = srv->cfg.max_connections,
         .idle_timeout_ns = (int64_t)srv->cfg.idle_timeout_s * NS_PER_SEC,
+        .allow = &syslog_allow,
     };
     int port;
     if (strcmp(srv->cfg.syslog_udp, "off") != 0) {
         srv->syslog_udp = syslog_udp_listen(&srv->loop, srv->store, srv->cfg.syslog_udp,
-                                            srv->cfg.max_line, &port);
+                                            &syslog_allow, srv->cfg.max_line, &port);
         if (!srv->syslog_udp)
             return -1;
     }
@@ -128,6 +132,7 @@ static int start_inputs(server_t *srv)
     }
     if (strcmp(srv->cfg.tcp, "off") != 0) {
         o.addr = srv->cfg.tcp;
+        o.allow = &tcp_allow;
         srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                               srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp)
@@ -193,6 +198,19 @@ int main(int argc, char **argv)
     }
     if (config_resolve_addrs(&srv.cfg, stderr))
         return 2;
+    char aerr[AUTH_ERR_MAX + CONFIG_PATH_MAX];
+    if (access_check_listeners(&srv.cfg, srv.cfg.auth_file[0] != 0, aerr, sizeof aerr)) {
+        if (!srv.cfg.insecure) {
+            log_error("not starting: %s", aerr);
+            return 2;
+        }
+        log_warn("--insecure: starting all the same, though %s", aerr);
+    }
+    if (access_init(&srv.access, &srv.cfg, aerr, sizeof aerr)) {
+        log_error("not starting: %s", aerr);
+        access_free(&srv.access);
+        return 2;
+    }
     if (mkdir_p(srv.cfg.data)) {
         log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
         return 1;
@@ -266,6 +284,7 @@ int main(int argc, char **argv)
     syslog_conn_cleanup();
     routes_free(&srv);
     ws_free(srv.ws);
+    access_free(&srv.access);
     dirlock_release(srv.lock_fd);
     log_info("bye");
     log_close();

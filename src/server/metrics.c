@@ -112,7 +112,7 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
              conns_idle_closed[] = EACH_INPUT(in, conns_idle_closed),
              parse_errors[] = EACH_INPUT(in, parse_errors),
              framing_fallbacks[] = EACH_INPUT(in, framing_fallbacks),
-             dropped[] = EACH_INPUT(in, dropped);
+             dropped[] = EACH_INPUT(in, dropped), denied[] = EACH_INPUT(in, denied);
     if (hs) {
         /* the HTTP input's connections are the HTTP layer's */
         conns_open[INPUT_HTTP] = hs->conns_open + ws_open;
@@ -150,6 +150,10 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_records_dropped_total", "counter",
                  "Records lost: UDP datagrams while the store could not take them.", dropped,
                  DATAGRAMS);
+    per_input_of(out, "logship_connections_denied_total", "counter",
+                 "Connections (TCP) and datagrams (UDP) refused: their address is not in "
+                 "--allow.",
+                 denied, ALL_INPUTS & ~(1u << INPUT_HTTP));
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {
@@ -188,6 +192,15 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
         buf_printf(out, "logship_http_rejected_total{reason=\"%s\"} %llu\n", reject_names[r],
                    (unsigned long long)v);
     }
+    /* refusals for a credential: the layer's (access.h), and ingest's
+     * records outside a token's topics; never a token, a name or a topic */
+    family(out, "logship_auth_refused_total", "counter",
+           "HTTP requests refused for their credential: 401 (none, or no valid token or "
+           "ticket), 403 (a token without the route's scope, or writing outside its topics).");
+    buf_printf(out, "logship_auth_refused_total{reason=\"401\"} %llu\n",
+               (unsigned long long)(hs ? hs->unauthorized : 0));
+    buf_printf(out, "logship_auth_refused_total{reason=\"403\"} %llu\n",
+               (unsigned long long)((hs ? hs->forbidden : 0) + ingest_http_stats()->topic_refused));
 }
 
 void metrics_render_http(buf_t *out, const http_stats_t *hs)

@@ -1,7 +1,9 @@
 /* routes.c - logshipd's HTTP routes and WebSocket handlers: the one place
- * that knows every handler, owns the context each one runs in (its route's
+ * that knows every handler, declares the scope each route needs (access.h
+ * has the table and why), owns the context each one runs in (its route's
  * data), and starts and stops the HTTP side. The handlers below src/server/
- * see only their own context; the status routes get the server. */
+ * see only their own context and the request's principal; the status and
+ * session routes get the server. */
 #include <stdio.h>
 
 #include "../common/addr.h"
@@ -11,6 +13,7 @@
 #include "../ingest/http/ingest_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
+#include "access.h"
 #include "routes.h"
 #include "status.h"
 
@@ -22,39 +25,74 @@ static query_http_ctx_t query;   /* /api/logs */
 static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) */
 
 /* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
- * WebSocket through the Origin check) and check health; files, metrics and
- * the UI stay same-origin. */
+ * WebSocket through the Origin check), get a ticket and check health;
+ * files, metrics and the UI stay same-origin. scope: what a token needs
+ * there (access.h); tickets: the tail routes take ?ticket= too. */
 static const http_route_t routes[] = {
     /* GET /api/log stores a record: a cross-site page must not make one */
     {.methods = HM_GET | HM_POST,
      .path = "/api/log",
      .writes = 1,
      .cors = 1,
+     .scope = AUTH_WRITE,
      .handler = &ingest_http_handler,
      .data = &ingest},
     {.methods = GET_HEAD,
      .path = "/api/logs",
      .cors = 1,
+     .scope = AUTH_READ,
      .handler = &query_http_handler,
      .data = &query},
     {.methods = HM_GET,
      .path = "/api/tail",
      .websocket = 1,
      .cors = 1,
+     .scope = AUTH_TAIL,
+     .tickets = 1,
      .handler = &tail_sse_handler,
      .data = &tailc},
-    {.methods = GET_HEAD, .path = "/api/files", .handler = &files_list_handler, .data = &tailc},
+    {.methods = GET_HEAD,
+     .path = "/api/files",
+     .scope = AUTH_FILES,
+     .handler = &files_list_handler,
+     .data = &tailc},
     {.methods = HM_GET,
      .path = "/api/files/",
      .prefix = 1,
      .websocket = 1,
+     .scope = AUTH_FILES,
+     .tickets = 1,
      .handler = &files_file_handler,
      .data = &tailc},
-    {.methods = GET_HEAD, .path = "/healthz", .cors = 1, .handler = &status_health_handler},
-    {.methods = GET_HEAD, .path = "/metrics", .handler = &status_metrics_handler},
-    {.methods = GET_HEAD, .path = "/", .handler = &status_index_handler},
-    {.methods = GET_HEAD, .path = "/ui/", .prefix = 1, .handler = &status_ui_handler},
+    {.methods = HM_POST,
+     .path = "/api/session",
+     .cors = 1,
+     .scope = AUTH_ANY,
+     .handler = &access_session_handler},
+    {.methods = GET_HEAD,
+     .path = "/healthz",
+     .cors = 1,
+     .scope = AUTH_PUBLIC,
+     .handler = &status_health_handler},
+    {.methods = GET_HEAD,
+     .path = "/metrics",
+     .scope = AUTH_ADMIN,
+     .handler = &status_metrics_handler},
+    {.methods = GET_HEAD, .path = "/", .scope = AUTH_PUBLIC, .handler = &status_index_handler},
+    {.methods = GET_HEAD,
+     .path = "/ui/",
+     .prefix = 1,
+     .scope = AUTH_PUBLIC,
+     .handler = &status_ui_handler},
 };
+
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+const http_route_t *routes_table(size_t *n)
+{
+    *n = NROUTES;
+    return routes;
+}
 
 /* The HTTP layer's options from srv->cfg. */
 static void http_options_of(server_t *srv, http_options_t *ho)
@@ -111,15 +149,27 @@ int routes_create(server_t *srv)
     ingest_http_init(&ingest, srv->store, &lim);
     query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
     tailc = (tail_conn_ctx_t){.loop = &srv->loop, .tail = srv->tail, .roots = srv->roots};
-    ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
+    for (size_t i = 0; i < NROUTES; i++) {
+        if (!routes[i].scope) { /* every route says what it needs */
+            log_error("internal: route %s declares no scope", routes[i].path);
+            return -1;
+        }
+    }
+    ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s,
+                       .timeout_s = srv->cfg.ws_timeout_s,
+                       .release = access_release,
+                       .release_arg = &srv->access};
     srv->ws = ws_create(&srv->loop, &wo, tail_ws_handlers, 2, &tailc);
     if (!srv->ws)
         return -1;
     http_options_t ho;
     http_options_of(srv, &ho);
-    srv->http = http_server_create(&srv->loop, &ho, routes, sizeof routes / sizeof routes[0]);
-    http_server_set_data(srv->http, srv); /* for the status routes */
+    srv->http = http_server_create(&srv->loop, &ho, routes, NROUTES);
+    http_server_set_data(srv->http, srv); /* for the status and session routes */
     http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
+    /* with no --auth-file access_authorize lets everything through */
+    http_server_on_authorize(srv->http, access_authorize, access_release, &srv->access);
+    http_server_on_limit_key(srv->http, access_limit_key);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef LOGSHIP_ROUTES_H
 #define LOGSHIP_ROUTES_H
 
+#include "../http/http.h"
 #include "server.h"
 
 /* Starts WebSocket and HTTP on srv's loop (nothing with --http off):
@@ -23,6 +24,8 @@ void routes_drain(server_t *srv);
 size_t routes_inflight(const server_t *srv);
 /* Closes every connection. */
 void routes_stop(server_t *srv);
+/* The route table, for tests: its routes and their number. */
+const http_route_t *routes_table(size_t *n);
 /* Frees the handlers' contexts, once the loop has run out (after
  * routes_stop, every connection is freed). */
 void routes_free(server_t *srv);

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "../store/store.h"
+#include "access.h"
 #include "config.h"
 #include "metrics.h"
 
@@ -29,6 +30,7 @@ typedef struct server {
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
     server_stats_t stats; /* the server's own counters (the modules keep theirs) */
+    access_t access;      /* tokens and tickets (--auth-file) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
     int lock_fd; /* the data directory's lock (store/dirlock.h) */

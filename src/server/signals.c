@@ -4,7 +4,9 @@
  * SIGHUP reads the configuration again the way start-up did (defaults, the
  * --config file, then the flags) and applies what can change without
  * dropping anything: the log level and log file, HTTP limits, timeouts and
- * the Origin/Host/CORS lists, body limits and retention. Every other change is
+ * the Origin/Host/CORS lists, body limits and retention, and the tokens:
+ * the --auth-file is read again whether its name changed or not (a bad
+ * one keeps the tokens loaded before: access.h). Every other change is
  * named in the log as needing a restart and left as it is. A file that does
  * not parse changes nothing. The log file is reopened either way, so
  * logrotate's postrotate can send HUP.
@@ -44,6 +46,8 @@ static const char *const live_options[] = {
     "rate-limit",
     "rate-burst",
     "max-client-connections",
+    "auth-file",
+    "ticket-lifetime",
 };
 
 static int is_live(const char *name)
@@ -124,6 +128,9 @@ void reload(server_t *srv)
     c->allowed_origins = nc->allowed_origins;
     c->allowed_hosts = nc->allowed_hosts;
     c->cors_origins = nc->cors_origins;
+    if (access_reload(&srv->access, c, nc))
+        snprintf(c->auth_file, sizeof c->auth_file, "%s", nc->auth_file);
+    c->ticket_lifetime_s = nc->ticket_lifetime_s;
     routes_reconfigure(srv); /* re-points the name lists at srv->cfg, new body limits */
     free(nc);
 

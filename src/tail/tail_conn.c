@@ -2,6 +2,11 @@
  * (files.c): GET /api/tail over Server-Sent Events (an http_handler_t) or a
  * WebSocket (a ws_handler_t), and /api/files.
  *
+ * A token limited to some topics (auth.h) tails those only: its patterns
+ * become the subscriber's topic limit (filter_limit), so backlog, live
+ * records and hints all stay inside them; the hub shares messages only
+ * between subscribers with the same limit (it is in the filter's key).
+ *
  * One message per writable callback; when more is ready the connection
  * asks to be writable again, so a busy subscriber gets one message per
  * loop pass and a slow one none until its socket drains.
@@ -9,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../auth/auth.h"
 #include "../common/json_write.h"
 #include "../common/log.h"
 #include "../http/http.h"
@@ -66,8 +72,10 @@ static void state_end(tail_state_t *st)
     }
 }
 
-/* Parses the tail parameters; -1 with *err on a bad one. */
-static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const char **err)
+/* Parses the tail parameters, limited to principal's topics; -1 with *err
+ * on a bad one. */
+static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const void *principal,
+                  const char **err)
 {
     tail_params_init(p);
     if (params_check(&st->query, NULL, st->perr, sizeof st->perr)) {
@@ -80,6 +88,9 @@ static int params(tail_state_t *st, tail_params_t *p, slice_t last_id, const cha
     /* an EventSource reconnecting says where it was */
     if (last_id.n && !p->has_after && tail_param(p, SLICE_LIT("after"), last_id, err))
         return -1;
+    const topic_set_t *lim = auth_topics(principal);
+    if (lim)
+        filter_limit(&p->f, lim); /* tail_subscribe copies its texts */
     return 0;
 }
 
@@ -151,7 +162,8 @@ static int tail_request(http_conn_t *c, const http_req_t *r)
                     "use a WebSocket, or Accept: text/event-stream for SSE");
         return 0;
     }
-    if (http_query(r, &st->query, &err) || params(st, &p, http_header(r, "last-event-id"), &err)) {
+    if (http_query(r, &st->query, &err) ||
+        params(st, &p, http_header(r, "last-event-id"), http_principal(c), &err)) {
         reply_error(c, 400, HREJ_BAD_QUERY, err ? err : "bad query string");
         return 0;
     }
@@ -400,7 +412,7 @@ static int ws_open(ws_conn_t *w, const char *uri)
         else if (start_file(ctx, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w,
                             wake_ws, &err))
             ws_fail(w, st, ctx->roots ? 403 : 404, err ? err : "refused");
-    } else if (params(st, &p, SLICE_NULL, &err)) {
+    } else if (params(st, &p, SLICE_NULL, ws_principal(w), &err)) {
         ws_fail(w, st, 400, err ? err : "bad query string");
     } else if (!(st->sub = tail_subscribe(ctx->tail, &p, TAIL_WS, w, wake_ws, &err))) {
         ws_fail(w, st, 503, err ? err : "refused");

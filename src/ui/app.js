@@ -18,6 +18,16 @@
 // (https://example.com/logs/ proxied to logshipd's /): api('api/logs') is
 // <root>api/logs, wsURL('api/tail') the same with ws: or wss:.
 //
+// Tokens: a logshipd with --auth-file answers 401 without one. The page
+// then asks for a token (a small form), keeps it in sessionStorage (this
+// tab only: not other tabs, not after the tab closes), and sends it as
+// Authorization: Bearer on every API call. A browser's WebSocket cannot
+// send that header, so each WebSocket (live tail, file tail) first gets a
+// short-lived ticket from POST api/session with the token and opens with
+// ?ticket=: the token itself never goes into a URL. A token the server
+// stops taking (401 again) is forgotten and asked for anew; one without a
+// route's scope (403) is shown as that view's error.
+//
 // Safety: message text only ever reaches the DOM through textContent and
 // text nodes (ansi.js turns color codes into class names); the server's
 // Content-Security-Policy forbids inline scripts and styles besides. Text
@@ -317,8 +327,82 @@ function wsURL(path) {
   return u.href;
 }
 
+// ---- tokens ------------------------------------------------------------------
+
+const auth = {
+  token: null, // sessionStorage's logship.token
+  waiting: null, // the prompt's promise while it is shown
+  resolve: null,
+};
+
+function loadToken() {
+  try { auth.token = sessionStorage.getItem('logship.token'); } catch { auth.token = null; }
+}
+
+function authHeaders() {
+  return auth.token ? { Authorization: `Bearer ${auth.token}` } : {};
+}
+
+// Shows the token form; resolves once a token was entered. Every call that
+// got a 401 meanwhile waits on the same prompt.
+function askToken(message) {
+  if (!auth.waiting) {
+    auth.waiting = new Promise((resolve) => { auth.resolve = resolve; });
+    $('auth-error').textContent = message || '';
+    $('auth-token').value = '';
+    $('auth').hidden = false;
+    $('auth-token').focus();
+    setConn('locked', 'token needed');
+  }
+  return auth.waiting;
+}
+
+function onTokenSubmit(ev) {
+  ev.preventDefault();
+  const t = $('auth-token').value.trim();
+  if (!t) {
+    $('auth-error').textContent = 'enter a token';
+    return;
+  }
+  auth.token = t;
+  try { sessionStorage.setItem('logship.token', t); } catch { /* storage off: this page only */ }
+  $('auth').hidden = true;
+  const done = auth.resolve;
+  auth.waiting = auth.resolve = null;
+  done();
+}
+
+// fetch with the token; a 401 asks for one (again) and retries.
+async function authFetch(url, opts = {}) {
+  for (;;) {
+    const r = await fetch(url, { cache: 'no-store', ...opts, headers: { ...(opts.headers || {}), ...authHeaders() } });
+    if (r.status !== 401) return r;
+    const had = auth.token;
+    if (had) {
+      auth.token = null;
+      try { sessionStorage.removeItem('logship.token'); } catch { /* storage off */ }
+    }
+    await askToken(had ? 'That token was not accepted.' : '');
+  }
+}
+
+// "ticket=...&" for a WebSocket that needs scope, or '' when the server
+// wants no token (or predates tickets). Throws with .status on a refusal.
+async function wsTicket(scope) {
+  const r = await authFetch(api(`api/session?scope=${scope}`), { method: 'POST' });
+  if (r.status === 404) return '';
+  let body = null;
+  try { body = await r.json(); } catch { /* not JSON */ }
+  if (!r.ok) {
+    const e = new Error((body && body.error) || `${r.status} ${r.statusText}`);
+    e.status = r.status;
+    throw e;
+  }
+  return body && body.ticket ? `ticket=${encodeURIComponent(body.ticket)}&` : '';
+}
+
 async function getJSON(url, opts, onHeaders) {
-  const r = await fetch(url, { cache: 'no-store', ...opts });
+  const r = await authFetch(url, opts);
   if (onHeaders) onHeaders(r.headers);
   let body = null;
   try { body = await r.json(); } catch { /* not JSON */ }
@@ -410,7 +494,22 @@ async function liveConnect(first) {
   if (resume !== null) p.set('after', resume);
   else p.set('n', BACKLOG);
 
-  const ws = new WebSocket(wsURL(`api/tail?${p}`));
+  let ticket;
+  try {
+    ticket = await wsTicket('tail');
+  } catch (e) {
+    if (gen !== live.gen) return;
+    if (e.status === 403) {
+      // this token may not tail: say so, and look again now and then
+      live.error = e.message;
+      showBanner(`live tail refused: ${e.message}`, true);
+      setConn('error', 'no tail scope');
+    }
+    liveRetry();
+    return;
+  }
+  if (gen !== live.gen) return;
+  const ws = new WebSocket(wsURL(`api/tail?${ticket}${p}`));
   live.ws = ws;
   let opened = 0;
   ws.onopen = () => {
@@ -780,11 +879,27 @@ function fileState(text) {
   $('file-state').textContent = text;
 }
 
-function fileConnect(n) {
+async function fileConnect(n) {
   const gen = ++files.gen;
   const path = state.file.split('/').map(encodeURIComponent).join('/');
   fileState('connecting…');
-  const ws = new WebSocket(wsURL(`api/files/${path}?n=${n}`));
+  let ticket;
+  try {
+    ticket = await wsTicket('files');
+  } catch (e) {
+    if (gen !== files.gen) return;
+    if (!e.status) { // unreachable: try again in a while
+      fileState('reconnecting…');
+      files.timer = setTimeout(() => fileConnect(0), RETRY_MS[Math.min(files.retry++, RETRY_MS.length - 1)]);
+      return;
+    }
+    files.failed = true;
+    files.list.append([marker(`— ${e.message} —`, true)]);
+    fileState('stopped');
+    return;
+  }
+  if (gen !== files.gen) return;
+  const ws = new WebSocket(wsURL(`api/files/${path}?${ticket}n=${n}`));
   files.ws = ws;
   ws.onopen = () => {
     if (gen === files.gen) fileState('following');
@@ -835,7 +950,12 @@ async function sparkPoll() {
   let v = null;
   if (spark.source === 'metrics') {
     try {
-      const r = await fetch(api('metrics'), { cache: 'no-store' });
+      const r = await fetch(api('metrics'), { cache: 'no-store', headers: authHeaders() });
+      if (r.status === 401 || r.status === 403) {
+        // /metrics needs the admin scope: count what the stream brings
+        spark.source = 'stream';
+        throw new Error(String(r.status));
+      }
       if (!r.ok) throw new Error(String(r.status));
       const text = await r.text();
       let total = 0;
@@ -1078,6 +1198,8 @@ function jumpButton(button, labelEl) {
 // ---- start -------------------------------------------------------------------
 
 function main() {
+  loadToken();
+  $('auth-form').addEventListener('submit', onTokenSubmit);
   readURL();
   $('ingest-url').textContent = api('api/log');
   $('keep').value = String(state.keep);

@@ -24,6 +24,11 @@
  *   /w       /body, but a state-changing route (Origin checks)
  *   /c       /w with CORS for http://ok.example (the layer answers OPTIONS)
  *   /cs      /stream with CORS (the headers on a chunked reply)
+ *   /a       needs a credential (the authorize callback below): Bearer or
+ *            Basic with the password "good-token", or ?ticket=good-ticket;
+ *            "Bearer no-scope" is a 403; anything else a 401. It answers
+ *            "auth:<target>" once the layer let it in.
+ *   /wa      /a as a WebSocket route
  *
  * What must hold, or the driver aborts:
  *   - the bytes sent back are a sequence of well-formed HTTP/1.1 responses
@@ -36,7 +41,12 @@
  *     then on_end exactly once, never two requests in a handler at once,
  *     and a Content-Length body arrives whole before on_body_done;
  *   - after the half-close the connection closes within a bounded number
- *     of loop passes (no wedge) and nothing of it is left.
+ *     of loop passes (no wedge) and nothing of it is left;
+ *   - /a's handler runs only with a principal; the target it sees is the
+ *     one authorize saw with the first ticket= pair taken out exactly as a
+ *     plain reference does it (when a ticket was the credential), with its
+ *     query the part after '?'; every principal is given back once (H5):
+ *     none is left when the connection is gone (ASan sees a double one).
  * The reference parser and the response checker are in http_check.h,
  * shared with fuzz_routes.c.
  */
@@ -212,6 +222,105 @@ static const http_handler_t h_close = {"close", 0, on_closer, NULL, NULL, NULL, 
 static const http_handler_t h_stream = {"stream",    16,   on_stream, NULL, NULL,
                                         on_writable, NULL, on_end,    NULL};
 
+/* ---- authorization -------------------------------------------------------------- */
+
+typedef struct principal {
+    int ticket; /* the credential was ?ticket= */
+    buf_t seen; /* the target when authorize was asked */
+} principal_t;
+
+static long live_principals;
+
+static int authorize(void *arg, const http_req_t *r, const http_route_t *rt,
+                     const http_cred_t *cred, const void **principal, const char **why)
+{
+    (void)arg;
+    (void)why;
+    if (!rt->scope)
+        return 0; /* the routes without one: anyone */
+    if (cred->kind == HTTP_CRED_BEARER && slice_eq(cred->secret, "no-scope"))
+        return 403;
+    int ok = (cred->kind == HTTP_CRED_BEARER || cred->kind == HTTP_CRED_BASIC)
+                 ? slice_eq(cred->secret, "good-token")
+                 : cred->kind == HTTP_CRED_TICKET && slice_eq(cred->secret, "good-ticket");
+    if (cred->kind == HTTP_CRED_TICKET && !rt->tickets)
+        abort(); /* a ticket only where the route takes them */
+    if (!ok)
+        return 401;
+    principal_t *p = xcalloc(1, sizeof *p);
+    p->ticket = cred->kind == HTTP_CRED_TICKET;
+    buf_append(&p->seen, r->target.p, r->target.n);
+    *principal = p;
+    live_principals++;
+    return 0;
+}
+
+static void release(void *arg, const void *principal)
+{
+    principal_t *p = (principal_t *)principal;
+    (void)arg;
+    buf_free(&p->seen);
+    free(p);
+    live_principals--;
+}
+
+/* The reference: target with its query's first ticket= pair taken out
+ * (and the '?' when nothing is left of the query), written plainly: the
+ * other pairs joined again with '&'. */
+static void ref_strip(const char *t, size_t n, buf_t *out)
+{
+    const char *q = memchr(t, '?', n);
+    buf_reset(out);
+    if (!q) {
+        buf_append(out, t, n);
+        return;
+    }
+    size_t qo = (size_t)(q - t) + 1, kept = 0;
+    int dropped = 0;
+    buf_t rest = BUF_INIT;
+    for (size_t i = qo; i <= n;) {
+        const char *amp = memchr(t + i, '&', n - i);
+        size_t end = amp ? (size_t)(amp - t) : n;
+        if (!dropped && end - i >= 7 && memcmp(t + i, "ticket=", 7) == 0) {
+            dropped = 1;
+        } else {
+            if (kept++)
+                buf_putc(&rest, '&');
+            buf_append(&rest, t + i, end - i);
+        }
+        if (!amp)
+            break;
+        i = end + 1;
+    }
+    buf_append(out, t, rest.len ? qo : qo - 1);
+    buf_append(out, rest.data, rest.len);
+    buf_free(&rest);
+}
+
+static int on_auth(http_conn_t *c, const http_req_t *r)
+{
+    const principal_t *p = http_principal(c);
+    t_begin(c, r);
+    if (!p)
+        abort(); /* H5: the layer let it in without asking */
+    buf_t want = BUF_INIT;
+    if (p->ticket) {
+        ref_strip(p->seen.data, p->seen.len, &want);
+        if (want.len != r->target.n || memcmp(want.data, r->target.p, want.len) != 0)
+            abort(); /* the ticket not taken out as it should be */
+    }
+    buf_free(&want);
+    const char *q = memchr(r->target.p, '?', r->target.n);
+    size_t qn = q ? r->target.n - (size_t)(q - r->target.p) - 1 : 0;
+    if (r->query.n != qn || (qn && r->query.p != q + 1))
+        abort(); /* the query is not what follows the '?' */
+    memcpy(T.echo, "auth:", 5);
+    http_reply(c, 200, "text/plain", NULL, 0, T.echo, T.echo_n);
+    return 0;
+}
+
+static const http_handler_t h_auth = {"auth", 0, on_auth, on_body, NULL, NULL, NULL, on_end, NULL};
+
 static const http_route_t routes[] = {
     {.methods = HM_GET | HM_HEAD | HM_POST, .path = "/sync", .handler = &h_sync},
     {.methods = HM_POST | HM_GET, .path = "/body", .handler = &h_body},
@@ -224,13 +333,25 @@ static const http_route_t routes[] = {
     {.methods = HM_GET | HM_POST, .path = "/w", .prefix = 1, .writes = 1, .handler = &h_body},
     {.methods = HM_GET | HM_POST, .path = "/c", .writes = 1, .cors = 1, .handler = &h_body},
     {.methods = HM_GET | HM_HEAD, .path = "/cs", .cors = 1, .handler = &h_stream},
+    {.methods = HM_GET | HM_POST, .path = "/a", .scope = 1, .tickets = 1, .handler = &h_auth},
+    {.methods = HM_GET,
+     .path = "/wa",
+     .websocket = 1,
+     .scope = 1,
+     .tickets = 1,
+     .handler = &h_auth},
 };
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void *principal)
 {
     (void)arg;
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
         abort(); /* the head is replayed as it was parsed */
+    if (n >= 7 && memcmp(bytes, "GET /wa", 7) == 0 && (bytes[7] == ' ' || bytes[7] == '?') &&
+        !principal)
+        abort(); /* H5: handed over unasked */
+    if (principal)
+        release(NULL, principal); /* ours now */
     close(fd);
     return 0;
 }
@@ -272,6 +393,7 @@ static void setup(void)
     if (!srv)
         abort();
     http_server_on_upgrade(srv, on_upgrade, NULL);
+    http_server_on_authorize(srv, authorize, release, NULL);
     HC_S.on_response = on_response;
 }
 
@@ -349,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* wedged on a dead socket */
         for (int pass = 0; pass < 4; pass++)
             uv_run(&loop, UV_RUN_NOWAIT);
-        if (T.active || T.requests != T.ends)
+        if (T.active || T.requests != T.ends || live_principals)
             abort();
         return 0;
     }
@@ -372,8 +494,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uv_run(&loop, UV_RUN_NOWAIT); /* the handles' close callbacks */
     close(sv[1]);
 
-    /* every request that reached a handler ended, once */
-    if (T.active || T.requests != T.ends)
+    /* every request that reached a handler ended, once, and gave its
+     * principal back (H5) */
+    if (T.active || T.requests != T.ends || live_principals)
         abort();
 
     if (getenv("FUZZ_HTTP_DEBUG")) /* what came back, to read a crash */

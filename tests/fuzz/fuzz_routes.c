@@ -18,9 +18,11 @@
  * leaves it, with the state of the crash, in /dev/shm or /tmp).
  *
  * Input: byte 0 picks how the rest is cut into writes (bits 0-1: whole,
- * single bytes, or pseudo-random pieces of up to 16 or 512 bytes) and how
+ * single bytes, or pseudo-random pieces of up to 16 or 512 bytes), how
  * the client leaves (bit 2 clear: it half-closes after the last piece and
- * reads every reply; set: it vanishes, closing its socket).
+ * reads every reply; set: it vanishes, closing its socket), and whether
+ * the server has tokens (bit 3: one token, "Bearer " FUZZ_TOKEN, with every
+ * scope but limited to the topics web.# and kern.*; clear: no --auth-file).
  *
  * What must hold, or the driver aborts:
  *   - no sanitizer report (ASan, UBSan, LeakSanitizer at exit);
@@ -43,7 +45,14 @@
  *     after it (or, when lws refused the handshake, an HTTP response);
  *   - the store still reads back after each input: the newest records
  *     scan (store_scan, newest first) without error, in seq order, each
- *     with valid UTF-8 text, and the store has no sticky error.
+ *     with valid UTF-8 text, and the store has no sticky error;
+ *   - with the token (bit 3): every record stored by the input is in its
+ *     topics, and no record the client got back (a query, a tail over SSE
+ *     or a WebSocket: every "topic":"..." in what came back) is outside
+ *     them, though earlier inputs stored records on any topic; and once
+ *     the connection is gone, the token's table is held by the driver and
+ *     the live tickets only (every request and WebSocket gave its
+ *     reference back, H5).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -76,12 +85,16 @@
 #define PASSES     4000 /* loop passes a connection has to go, after the client left */
 #define WAIT_AFTER 200  /* passes before each one also waits (up to 1 ms) for the loop */
 #define SCAN_MAX   64   /* newest records read back after each input */
+#define FUZZ_TOKEN "fuzz-token-0123456789"
+
+static auth_table_t *fuzz_tokens; /* the table bit 3 switches on */
+static const topic_set_t *fuzz_topics;
 
 static server_t srv;
 static file_roots_t roots;
 static char tmp[128];
 
-static int adopt(void *arg, int fd, const char *bytes, size_t n);
+static int adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal);
 
 /* ---- setup --------------------------------------------------------------- */
 
@@ -232,9 +245,14 @@ static void setup(void)
         abort();
     }
     srv.roots = &roots;
-    if (routes_create(&srv))
+    if (access_init(&srv.access, &srv.cfg, err, sizeof err) || routes_create(&srv))
         abort();
     http_server_on_upgrade(srv.http, adopt, srv.ws);
+    static const char tokens[] = "fuzz " FUZZ_TOKEN " write,read,tail,files,admin web.#,kern.*\n";
+    fuzz_tokens = auth_table_parse(tokens, sizeof tokens - 1, err, sizeof err);
+    if (!fuzz_tokens)
+        abort();
+    fuzz_topics = auth_topics(auth_table_entry(fuzz_tokens, 0));
 }
 
 /* ---- the hand-off to lws ------------------------------------------------------- */
@@ -244,14 +262,14 @@ static size_t handoff_at;  /* hc_out's length when lws took over; SIZE_MAX: not 
 
 /* Wraps ws_adopt: everything the HTTP layer sent has been sent by now, so
  * what the client reads from here on is lws's. */
-static int adopt(void *arg, int fd, const char *bytes, size_t n)
+static int adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal)
 {
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
         abort(); /* the head is replayed as it was parsed */
     if (client_fd >= 0)
         hc_drain(client_fd);
     handoff_at = hc_out.len;
-    return ws_adopt(arg, fd, bytes, n);
+    return ws_adopt(arg, fd, bytes, n, principal);
 }
 
 /* ---- what lws sent: a 101, then frames ----------------------------------------- */
@@ -369,6 +387,48 @@ static int scan_check(void *arg, const record_t *r)
     return ++st[0] >= SCAN_MAX;
 }
 
+/* Runs the loop until nothing waits for the store's writer (bounded). */
+static void settle(void)
+{
+    store_stats_t ss;
+    for (int i = 0; i < PASSES; i++) {
+        store_get_stats(srv.store, &ss);
+        if (!ss.pending_bytes)
+            return;
+        pass(-1, 1);
+    }
+}
+
+/* With the token: a record stored by this input outside its topics. */
+static int limited_check(void *arg, const record_t *r)
+{
+    (void)arg;
+    if (!topic_set_match(fuzz_topics, r->topic.p, r->topic.n))
+        abort();
+    return 0;
+}
+
+/* With the token: every "topic":"..." in what came back is in its topics
+ * (one with an escape is skipped: no topic of the seeds has one). */
+static void check_topics_seen(const char *p, size_t n)
+{
+    static const char key[] = "\"topic\":\"";
+    const size_t kn = sizeof key - 1;
+    for (size_t i = 0; i + kn <= n; i++) {
+        if (memcmp(p + i, key, kn) != 0)
+            continue;
+        size_t b = i + kn, e = b;
+        while (e < n && p[e] != '"' && p[e] != '\\')
+            e++;
+        if (e < n && p[e] == '"' && !topic_set_match(fuzz_topics, p + b, e - b)) {
+            fprintf(stderr, "fuzz_routes: a topic outside the token's: %.*s\n", (int)(e - b),
+                    p + b);
+            abort();
+        }
+        i = e;
+    }
+}
+
 static void check_store(void)
 {
     filter_t f;
@@ -398,6 +458,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     hc_reset();
     hc_reqs_parse(in, n);
     handoff_at = SIZE_MAX;
+    int limited = (data[0] & 8) != 0;
+    srv.access.table = limited ? fuzz_tokens : NULL; /* the driver keeps the reference */
+    if (limited)
+        settle(); /* what earlier inputs stored is visible: not this one's */
+    uint64_t last_before = store_last_seq(srv.store);
 
     const http_stats_t *st = http_server_stats(srv.http);
     uint64_t before = 0;
@@ -487,6 +552,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a completion counted and never sent, or sent uncounted */
         if (handoff_at != SIZE_MAX)
             check_lws(hc_out.data + handoff_at, hc_out.len - handoff_at);
+    }
+    if (limited &&
+        auth_table_refs(fuzz_tokens) != 1 + (long)ticket_store_count(srv.access.tickets)) {
+        fprintf(stderr, "fuzz_routes: %ld references to the tokens, %zu tickets\n",
+                auth_table_refs(fuzz_tokens), ticket_store_count(srv.access.tickets));
+        abort(); /* a principal kept or given back twice */
+    }
+    if (limited) {
+        /* nothing seen outside the token's topics, nothing stored there */
+        check_topics_seen(hc_out.data ? hc_out.data : "", hc_out.len);
+        settle();
+        filter_t f;
+        filter_init(&f);
+        f.after = last_before;
+        if (store_scan(srv.store, &f, 0, limited_check, NULL))
+            abort();
     }
     check_store();
     return 0;

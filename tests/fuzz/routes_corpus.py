@@ -2,10 +2,12 @@
 """Writes the seed corpus of fuzz_routes (tests/fuzz/corpus/routes/): one
 client connection per file, byte 0 the driver's mode (bits 0-1: how the
 input is cut into writes; bit 2: the client vanishes instead of
-half-closing), then what the client sends. Every route is there: ingest
+half-closing; bit 3: the server has the driver's token), then what the client sends. Every route is there: ingest
 (form, JSON, NDJSON, chunked, GET, CORS), queries, SSE and WebSocket tail
 (with masked client frames and a close frame), files over HTTP, SSE and
-WebSocket, health, metrics, the UI, preflights, and bad requests.
+WebSocket, health, metrics, the UI, preflights, and bad requests; and,
+with the driver's token (bit 3), ingest inside and outside its topics,
+queries, tails, tickets and refusals.
 
 Run it again after changing it: python3 tests/fuzz/routes_corpus.py
 Seeds named regress_* are regressions: those written here, and inputs kept
@@ -220,6 +222,33 @@ SEEDS = {
 }
 
 # the same requests cut differently, or with a vanishing client
+# with the driver's token (mode bit 3): one token with every scope, limited
+# to web.# and kern.*
+BEARER = "Authorization: Bearer fuzz-token-0123456789\r\n"
+BASIC = "Authorization: Basic eDpmdXp6LXRva2VuLTAxMjM0NTY3ODk=\r\n"  # x:fuzz-token-...
+AUTH_SEEDS = {
+    "auth_log_outside": post("/api/log", "application/x-ndjson",
+                             ndjson(2) + ndjson(1, "db.x") + ndjson(1, "kern.crit"), BEARER)
+    + post("/api/log", "application/x-ndjson", ndjson(3) + ndjson(2, "kern.warn"), BEARER)
+    + post("/api/log?app=db", "text/plain", "outside by default\n", BASIC),
+    "auth_logs": req("GET", "/api/logs?limit=100", BEARER)
+    + req("GET", "/api/logs?topic=db&topic=web", BEARER)
+    + req("GET", "/api/logs?topic=%23&order=desc&limit=5", BASIC),
+    "auth_tail_sse": req("GET", "/api/tail?n=100&topic=%23", SSE + BEARER),
+    "auth_tail_ws": req("GET", "/api/tail?n=100", WS + BEARER)
+    + frame(1, b"hello") + close(),
+    "auth_session": req("POST", "/api/session", BEARER)
+    + req("POST", "/api/session?scope=tail,read", BEARER)
+    + req("POST", "/api/session?scope=nope", BEARER)
+    + req("GET", "/api/tail?ticket=" + "0" * 64 + "&n=1", SSE),
+    "auth_refused": req("GET", "/api/logs") + req("GET", "/healthz")
+    + req("GET", "/api/logs", "Authorization: Bearer wrong-token-000000000\r\n")
+    + req("GET", "/api/logs", "Authorization: Negotiate abc\r\n")
+    + req("GET", "/metrics", BEARER) + req("GET", "/ui/app.js"),
+    "auth_files": req("GET", "/api/files", BEARER)
+    + req("GET", "/api/files/logs/app.log?n=3", BEARER),
+}
+
 MODES = {"": 0, "_bytes": 1, "_p16": 2, "_p512": 3, "_vanish": 4}
 VARIANTS = {
     "log_chunked": ["_bytes", "_vanish"],
@@ -246,6 +275,10 @@ def main():
         for suffix in [""] + VARIANTS.get(name, []):
             with open(os.path.join(OUT, name + suffix), "wb") as f:
                 f.write(bytes([MODES[suffix]]) + data)
+    for name, data in AUTH_SEEDS.items():
+        for suffix in ("", "_p16"):
+            with open(os.path.join(OUT, name + suffix), "wb") as f:
+                f.write(bytes([MODES[suffix] | 8]) + data)
     print(f"{len(os.listdir(OUT))} seeds in {OUT}")
 
 

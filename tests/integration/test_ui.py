@@ -224,3 +224,21 @@ def test_ui_behind_a_reverse_proxy_under_a_prefix(make_server, tmp_path):
     assert server.metrics()["logship_http_cross_origin_refused_total"] == 0
     msgs = [r["msg"] for r in server.logs()]
     assert any(m.endswith(" live") for m in msgs), msgs
+
+
+def test_ui_asks_for_a_token(make_server, tmp_path):
+    """With --auth-file the page asks for a token, refuses a wrong one,
+    keeps the right one in this tab only, sends it as Bearer and tails with
+    a ticket; the token (limited to web.#) shows web records only
+    (tests/ui/auth.mjs)."""
+    reader, writer = "ui-reader-token-0001", "ui-writer-token-0002"
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"reader {reader} read,tail web.#\nwriter {writer} write\n")
+    tokens.chmod(0o600)
+    server = make_server("--auth-file", str(tokens))
+    p = subprocess.run(["node", "auth.mjs"], cwd=UI_DIR,
+                       env=node_env(server, READER_TOKEN=reader, WRITER_TOKEN=writer),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    print(p.stdout)
+    assert p.returncode == 0 and "OK" in p.stdout, p.stdout[-6000:]
+    assert reader not in server.log_text() and writer not in server.log_text()

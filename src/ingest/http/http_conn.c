@@ -6,6 +6,11 @@
  * replies with the seqs once it is stored. A refused body (wrong type, too
  * large) is answered at once; the HTTP layer reads and drops the rest, or
  * closes when that would be too much.
+ *
+ * A token limited to some topics (auth.h) writes only those: a request
+ * with any record whose topic is outside them is refused whole with 403
+ * before the append, so nothing of it is stored. The check runs over the
+ * parsed batch, once per request, and allocates nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
+#include "../../auth/auth.h"
 #include "../../http/http.h"
 #include "../../query/params.h"
 #include "../../store/producer.h"
@@ -117,6 +123,23 @@ static int producer_headers(const http_req_t *r, ingest_state_t *st, const char 
     return 1;
 }
 
+/* 0 when every record of b is one of lim's topics (NULL: any topic), else
+ * the number (from 1) of the first that is not. */
+static size_t outside(const batch_t *b, const topic_set_t *lim)
+{
+    const char *f = b->frames.data, *end = f + b->frames.len;
+    if (!lim)
+        return 0;
+    for (size_t i = 1; f && f < end; i++) {
+        record_t r;
+        long sz = record_decode(f, (size_t)(end - f), &r);
+        if (sz <= 0 || !topic_set_match(lim, r.topic.p, r.topic.n))
+            return i;
+        f += sz;
+    }
+    return 0;
+}
+
 /* Appends the batch; replies {"accepted":N,...} once it is stored. */
 static int accept_batch(http_conn_t *c, ingest_state_t *st)
 {
@@ -124,6 +147,18 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     batch_t *b = &ctx->batch;
     ingest_report_t *rep = &ctx->report;
     uint64_t first = 0, last = 0;
+
+    size_t bad = outside(b, auth_topics(http_principal(c)));
+    if (bad) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "record %zu of the request has a topic outside this token's topics: nothing "
+                 "was stored",
+                 bad);
+        stats.topic_refused++;
+        http_reply_error(c, 403, msg);
+        return 0;
+    }
 
     st->waiter.done = on_stored;
     int rc = store_append(ctx->store, b, st->has_producer ? st->producer : NULL, st->batch_no, 0,

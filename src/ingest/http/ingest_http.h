@@ -32,6 +32,7 @@ typedef struct ingest_http_ctx {
 typedef struct ingest_http_stats {
     ingest_stats_t in;             /* the HTTP input's */
     uint64_t rejected[HREJ_COUNT]; /* requests or batch lines refused, by reason */
+    uint64_t topic_refused;        /* 403: a record outside the token's topics */
 } ingest_http_stats_t;
 
 extern const http_handler_t ingest_http_handler;

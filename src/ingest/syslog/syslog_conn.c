@@ -146,9 +146,9 @@ static void on_datagram(void *arg, const char *p, size_t n, int cut, const char 
 }
 
 dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
-                                    size_t max_line, int *port)
+                                    const cidr_list_t *allow, size_t max_line, int *port)
 {
     /* the limit rides in the callback's argument: nothing to free */
-    return dgram_listen(loop, store, addr, &stats_udp, max_line, on_datagram,
+    return dgram_listen(loop, store, addr, allow, &stats_udp, max_line, on_datagram,
                         (void *)(uintptr_t)max_line, port);
 }

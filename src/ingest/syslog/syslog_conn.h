@@ -6,8 +6,9 @@
 
 stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                                      size_t max_line, int *port);
+/* allow: the networks datagrams may come from (copied; NULL: anyone). */
 dgram_listener_t *syslog_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
-                                    size_t max_line, int *port);
+                                    const cidr_list_t *allow, size_t max_line, int *port);
 /* Frees the parsing state shared by the listeners (after they closed). */
 void syslog_conn_cleanup(void);
 /* The counters of every syslog UDP, and every syslog TCP, listener of the

@@ -3,7 +3,8 @@
 // then waits until each has received EXPECT records and checks that every
 // connection got seqs in strictly increasing order with no repeats.
 // Usage: node tail_client.js URL CONNS EXPECT [TIMEOUT_MS]
-// Prints one JSON line: {"ok":bool,"counts":[...],"first":..,"last":..,"errors":[...]}
+// Prints one JSON line: {"ok":bool,"counts":[...],"first":..,"last":..,"errors":[...],
+// "topics":[...]} (topics: every distinct topic of the records received)
 'use strict';
 const WebSocket = require('ws');
 
@@ -12,6 +13,8 @@ const conns = parseInt(connsArg, 10);
 const expect = parseInt(expectArg, 10);
 const timeout = parseInt(timeoutArg || '60000', 10);
 const seqRe = /"seq":(\d+)/g;
+const topicRe = /"topic":"((?:[^"\\]|\\.)*)"/g;
+const topics = new Set();
 
 const state = [];
 let open = 0;
@@ -23,7 +26,7 @@ function done(ok) {
   finished = true;
   const counts = state.map((s) => s.count);
   console.log(JSON.stringify({
-    ok, counts, errors: errors.slice(0, 10),
+    ok, counts, errors: errors.slice(0, 10), topics: [...topics].sort(),
     first: state.length ? state[0].first : null,
     last: state.length ? state[0].last : null,
   }));
@@ -44,6 +47,8 @@ for (let i = 0; i < conns; i++) {
     if (text[0] !== '[') return; // status messages
     let m;
     seqRe.lastIndex = 0;
+    topicRe.lastIndex = 0;
+    while ((m = topicRe.exec(text)) !== null) topics.add(JSON.parse(`"${m[1]}"`));
     while ((m = seqRe.exec(text)) !== null) {
       const seq = parseInt(m[1], 10);
       if (seq <= s.last) errors.push(`conn ${i}: seq ${seq} after ${s.last}`);

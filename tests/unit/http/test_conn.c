@@ -81,8 +81,9 @@ static const http_route_t routes[] = {
 static buf_t upgraded; /* the bytes handed over */
 static size_t nupgrades;
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void *principal)
 {
+    assert_null(principal); /* no authorize callback: nobody */
     assert_string_equal(arg, "upgrade-arg");
     nupgrades++;
     buf_reset(&upgraded);

@@ -547,7 +547,7 @@ static void test_bad_params(void **state)
     query_free(&q);
 
     /* the texts a query keeps share one budget: the one past it is refused */
-    static char big[QUERY_STRINGS_MAX / 3 + 1];
+    static char big[QUERY_PARAM_STRINGS_MAX / 3 + 1];
     memset(big, 'x', sizeof big - 1);
     query_init(&q);
     assert_int_equal(query_param(&q, SLICE_LIT("q"), slice_cstr(big), &err), 0);

@@ -625,6 +625,131 @@ static void test_hint(void **state)
     buf_free(&t);
 }
 
+static topic_set_t set_of(const char *a, const char *b)
+{
+    topic_set_t s;
+    const char *why = NULL;
+    memset(&s, 0, sizeof s);
+    if (a)
+        assert_int_equal(topic_set_add(&s, a, strlen(a), &why), 0);
+    if (b)
+        assert_int_equal(topic_set_add(&s, b, strlen(b), &why), 0);
+    return s;
+}
+
+/* A token's topics (filter_limit): a record must be in them whatever the
+ * request asked; the limit is in the key, owned with the filter, and kept
+ * by the hint's candidates. */
+static void test_limit(void **state)
+{
+    (void)state;
+    filter_t f, g;
+    record_t web = rec(1, 0, 6, "web.api", "m"), db = rec(2, 0, 6, "db.x", "m");
+    filter_init(&f);
+    set(&f, "topic", "#");
+    topic_set_t lim = set_of("web.#", "auth.*");
+    filter_limit(&f, &lim);
+    assert_true(filter_match(&f, &web));
+    assert_false(filter_match(&f, &db));
+    record_t auth = rec(3, 0, 6, "auth.login", "m");
+    assert_true(filter_match(&f, &auth));
+    /* the request's own topics still apply inside the limit */
+    filter_init(&g);
+    set(&g, "topic", "db.#");
+    filter_limit(&g, &lim);
+    assert_false(filter_match(&g, &db));
+    assert_false(filter_match(&g, &web));
+    /* an empty limit lets nothing through */
+    topic_set_t none;
+    memset(&none, 0, sizeof none);
+    filter_init(&g);
+    filter_limit(&g, &none);
+    assert_false(filter_match(&g, &web));
+
+    /* keys: limited or not, and by which patterns (in any order) */
+    buf_t k0 = BUF_INIT, k1 = BUF_INIT, k2 = BUF_INIT, k3 = BUF_INIT;
+    filter_t a, b, c, d;
+    filter_init(&a);
+    filter_init(&b);
+    filter_init(&c);
+    filter_init(&d);
+    topic_set_t l1 = set_of("web.#", "auth.*"), l2 = set_of("auth.*", "web.#"),
+                l3 = set_of("web.#", NULL);
+    filter_limit(&b, &l1);
+    filter_limit(&c, &l2);
+    filter_limit(&d, &l3);
+    filter_key(&a, &k0);
+    filter_key(&b, &k1);
+    filter_key(&c, &k2);
+    filter_key(&d, &k3);
+    assert_int_equal(k1.len, k2.len);
+    assert_memory_equal(k1.data, k2.data, k1.len);
+    assert_true(k0.len != k1.len || memcmp(k0.data, k1.data, k0.len) != 0);
+    assert_true(k3.len != k1.len || memcmp(k3.data, k1.data, k3.len) != 0);
+    buf_reset(&k2);
+    filter_t e;
+    filter_init(&e);
+    filter_limit(&e, &none);
+    filter_key(&e, &k2); /* empty limit: not the same as none */
+    assert_true(k0.len != k2.len || memcmp(k0.data, k2.data, k0.len) != 0);
+
+    /* owned: the limit's texts are copied with the rest */
+    char text[] = "web.#";
+    topic_set_t l4 = set_of(text, NULL);
+    l4.texts[0] = slice_make(text, 5);
+    filter_init(&g);
+    filter_limit(&g, &l4);
+    buf_t strings = BUF_INIT;
+    assert_int_equal(filter_strings_size(&g), 5);
+    filter_own(&g, &strings);
+    memset(text, '!', 5);
+    assert_true(filter_match(&g, &web));
+    assert_false(filter_match(&g, &db));
+
+    /* hints stay inside the limit */
+    filter_hint_t h;
+    filter_init(&f);
+    set(&f, "topic", "db");
+    set(&f, "topic", "web");
+    filter_limit(&f, &l3);
+    assert_int_equal(filter_hint_init(&h, &f), 2);
+    filter_hint_feed(&h, &db);
+    buf_t t = BUF_INIT;
+    assert_int_equal(filter_hint_text(&h, &f, &t), 0); /* db.x is outside web.# */
+    filter_hint_feed(&h, &web);
+    assert_int_equal(filter_hint_text(&h, &f, &t), 1);
+    assert_string_equal(buf_cstr(&t), "topic 'web' has no wildcard: did you mean 'web.#'?");
+    buf_free(&t);
+    buf_free(&strings);
+    buf_free(&k0);
+    buf_free(&k1);
+    buf_free(&k2);
+    buf_free(&k3);
+}
+
+static void test_topic_set(void **state)
+{
+    (void)state;
+    topic_set_t s;
+    const char *why = NULL;
+    memset(&s, 0, sizeof s);
+    assert_false(topic_set_match(&s, "a", 1)); /* empty: nothing */
+    assert_false(topic_set_all(&s));
+    assert_int_equal(topic_set_add(&s, "a.*", 3, &why), 0);
+    assert_true(topic_set_match(&s, "a.b", 3));
+    assert_false(topic_set_match(&s, "a", 1));
+    assert_false(topic_set_all(&s));
+    assert_int_equal(topic_set_add(&s, "a*", 2, &why), -1); /* bad pattern */
+    assert_non_null(why);
+    assert_int_equal(topic_set_add(&s, "#.#", 3, &why), 0);
+    assert_true(topic_set_all(&s));
+    for (size_t i = s.n; i < TOPIC_SET_MAX; i++)
+        assert_int_equal(topic_set_add(&s, "x", 1, &why), 0);
+    why = NULL;
+    assert_int_equal(topic_set_add(&s, "x", 1, &why), -1); /* full */
+    assert_non_null(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -642,6 +767,8 @@ int main(void)
         cmocka_unit_test(test_qi),
         cmocka_unit_test(test_own_and_key),
         cmocka_unit_test(test_hint),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_topic_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

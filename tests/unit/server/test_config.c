@@ -83,11 +83,12 @@ static void test_usage_names_every_option_with_its_placeholder(void **state)
         const char *name, *value;
         assert_int_equal(config_option_info(i, &name, &value), 0);
         assert_non_null(value);
-        assert_true(value[0] >= 'A' && value[0] <= 'Z'); /* ADDR:PORT, SIZE, N... */
+        /* ADDR:PORT, SIZE, N...; nothing for a flag (--insecure) */
+        assert_true(!value[0] || (value[0] >= 'A' && value[0] <= 'Z'));
         char want[128];
-        snprintf(want, sizeof want, "  --%s %s ", name, value);
+        snprintf(want, sizeof want, value[0] ? "  --%s %s " : "  --%s%s ", name, value);
         char alone[128]; /* a long one has its text on the next line */
-        snprintf(alone, sizeof alone, "  --%s %s\n", name, value);
+        snprintf(alone, sizeof alone, value[0] ? "  --%s %s\n" : "  --%s%s\n", name, value);
         if (!line_starting(text, want) && !line_starting(text, alone))
             fail_msg("--help has no line for \"--%s %s\"", name, value);
     }
@@ -111,13 +112,10 @@ static void test_usage_sections(void **state)
     /* how logs come in */
     assert_non_null(strstr(text, "HTTP, syslog (UDP and TCP) and raw TCP"));
     static const char *const groups[] = {
-        "Inputs: ",
-        "Store:\n",
-        "Read side: ",
-        "HTTP limits and browsers:\n",
-        "Logging and configuration:\n",
-        "Signals:\n",
-        "Exit codes:\n",
+        "Inputs: ",    "Store:\n",
+        "Read side: ", "HTTP limits and browsers:\n",
+        "Security: ",  "Logging and configuration:\n",
+        "Signals:\n",  "Exit codes:\n",
         "Examples:\n",
     };
     const char *prev = text;
@@ -134,8 +132,12 @@ static void test_usage_sections(void **state)
     assert_true(line_starting(text, "  --tail-root ") > line_starting(text, "Read side: "));
     assert_true(line_starting(text, "  --allowed-origin ") >
                 line_starting(text, "HTTP limits and browsers:"));
+    assert_true(line_starting(text, "  --auth-file ") > line_starting(text, "Security: "));
+    assert_true(line_starting(text, "  --insecure ") > line_starting(text, "Security: "));
     assert_true(line_starting(text, "  --log-level ") >
                 line_starting(text, "Logging and configuration:"));
+    /* a hidden option is in no group */
+    assert_null(strstr(text, "--ticket-lifetime"));
     const char *sig = line_starting(text, "Signals:\n");
     const char *codes = line_starting(text, "Exit codes:\n");
     const char *ex = line_starting(text, "Examples:\n");
@@ -688,6 +690,50 @@ static void test_resolve_addrs(void **state)
     free(text);
 }
 
+/* --insecure is a flag (on alone, or =true/false; a file's true/false),
+ * --allow and its kin take addresses and networks, and a hidden option is
+ * an option all the same. */
+static void test_security_options(void **state)
+{
+    (void)state;
+    config_t *c = malloc(sizeof *c);
+    const char *why;
+    char *argv[] = {
+        "logshipd",    "--insecure", "--allow",           "10.0.0.0/8", "--allow=2001:db8::/32",
+        "--tcp-allow", "192.0.2.7",  "--ticket-lifetime", "5s",         NULL};
+    config_defaults(c);
+    assert_int_equal(c->insecure, 0);
+    assert_int_equal(c->ticket_lifetime_s, 60);
+    assert_int_equal(config_from_args(c, 9, argv, stderr), 0);
+    assert_int_equal(c->insecure, 1);
+    assert_int_equal(c->allow.n, 2);
+    assert_string_equal(c->allow.v[1], "2001:db8::/32");
+    assert_int_equal(c->tcp_allow.n, 1);
+    assert_int_equal(c->syslog_allow.n, 0);
+    assert_int_equal(c->ticket_lifetime_s, 5);
+    /* a flag takes no value from the next argument */
+    char *argv2[] = {"logshipd", "--insecure", "--http", "off", NULL};
+    config_defaults(c);
+    assert_int_equal(config_from_args(c, 4, argv2, stderr), 0);
+    assert_int_equal(c->insecure, 1);
+    assert_string_equal(c->http, "off");
+    char *argv3[] = {"logshipd", "--insecure=false", NULL};
+    assert_int_equal(config_from_args(c, 2, argv3, stderr), 0);
+    assert_int_equal(c->insecure, 0);
+    assert_int_equal(config_set(c, "insecure", "yes", &why), 0);
+    assert_int_equal(c->insecure, 1);
+    assert_int_equal(config_set(c, "insecure", "maybe", &why), -1);
+    static const char *const bad[] = {"10.1.2.3/8", "10.0.0.0/33", "host.example", "::/129", "/8"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (config_set(c, "allow", bad[i], &why) == 0)
+            fail_msg("--allow %s accepted", bad[i]);
+    assert_int_equal(config_set(c, "syslog-allow", "fe80::/10", &why), 0);
+    assert_int_equal(c->syslog_allow.n, 1);
+    assert_int_equal(config_set(c, "auth-file", "/etc/logship/tokens", &why), 0);
+    assert_string_equal(c->auth_file, "/etc/logship/tokens");
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_resolve_addrs),
+        cmocka_unit_test(test_security_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
