@@ -949,6 +949,10 @@ static int authorize(http_conn_t *c, const http_route_t *rt)
     }
     if (p && s->release)
         s->release(s->auth_arg, p); /* a refusal keeps nothing */
+    /* a refused credential costs its address a request of --rate-limit:
+     * tokens cannot be guessed faster than the rate */
+    if (rc == 401 && s->o.rate_limit > 0 && over_rate(c))
+        return -1;
     if (rc == 403) {
         s->stats.forbidden++;
         http_reply_error(c, 403, why ? why : "not allowed here");

@@ -10,10 +10,12 @@
  * (Content-Length or chunked) and handed to the handler as they arrive;
  * nothing is reserved up front.
  *
- * Limits (limit.c): with o->rate_limit, each client (its address) has a
- * token bucket; a request that finds it empty is answered 429 with
- * Retry-After before any handler sees it. With o->max_client_connections,
- * a connection over that many from one address is answered 503 and closed.
+ * Limits (limit.c): with o->rate_limit, each client (the principal's
+ * http_limit_key_fn name, else its address) has a token bucket; a request
+ * that finds it empty is answered 429 with Retry-After before any handler
+ * sees it, after authorization (a refused credential charges the address).
+ * With o->max_client_connections, a connection over that many from one
+ * address is answered 503 and closed.
  *
  * Invariants:
  *   H1. At most one request per connection is in a handler at a time; the

@@ -86,3 +86,37 @@ def test_connections_per_client_address(make_server):
     again.close()
     time.sleep(0.2)
     assert server.metrics()['logship_http_rejected_total{reason="client_connections"}'] == 1
+
+
+def test_with_tokens_the_rate_is_per_token_wherever_it_comes_from(make_server, tmp_path):
+    """--auth-file: a token's requests share one bucket across addresses;
+    another token, and requests without one, have their own."""
+    auth = tmp_path / "tokens"
+    auth.write_text("a tok-aaaaaaaaaaaaaaaa1 write,read\nb tok-bbbbbbbbbbbbbbbb2 write,read\n")
+    auth.chmod(0o600)
+    server = make_server("--auth-file", str(auth), "--rate-limit", "3/s", "--rate-burst", "3")
+
+    def get(src, token=None):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(5)
+        s.connect(("127.0.0.1", server.port))
+        h = {"Authorization": f"Bearer {token}"} if token else {}
+        s.sendall(request("GET", "/api/logs?limit=1", headers=h))
+        head = s.recv(4096)
+        s.close()
+        return int(head.split()[1])
+
+    # token a from three addresses: three pass, the fourth is over a's rate
+    got = [get(src, "tok-aaaaaaaaaaaaaaaa1")
+           for src in ("127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4")]
+    assert got == [200, 200, 200, 429]
+    # token b, and the addresses without a token, are untouched by a's use
+    assert get("127.0.0.1", "tok-bbbbbbbbbbbbbbbb2") == 200
+    assert get("127.0.0.2") == 401
+    # a refused credential counts against its address: guessing tokens
+    # goes no faster than the rate
+    guesses = [get("127.0.0.9", f"tok-guess-{i:011d}") for i in range(5)]
+    assert guesses == [401, 401, 401, 429, 429]
+    assert get("127.0.0.9", "tok-aaaaaaaaaaaaaaaa1") == 429  # a's bucket is empty too
+    assert get("127.0.0.9", "tok-bbbbbbbbbbbbbbbb2") == 200  # a valid token: its own bucket
