@@ -59,6 +59,12 @@ typedef struct config {
     config_names_t cors_origins; /* --cors-origin: '*', "null" or scheme://host[:port] */
     char log_file[CONFIG_PATH_MAX];
     int log_level;
+    /* the RabbitMQ output: --amqp-out "" is off */
+    char amqp_out[CONFIG_PATH_MAX];
+    char amqp_exchange[CONFIG_PATH_MAX];
+    char amqp_ca[CONFIG_PATH_MAX];
+    config_names_t amqp_out_topics;
+    long amqp_batch, amqp_inflight;
 } config_t;
 
 /* Fills c with the defaults. */
