@@ -8,7 +8,7 @@ run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-e
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev"
 test_pkgs="$run_pkgs clang clang-format libclang-rt-14-dev libcmocka-dev python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
-nginx-light rabbitmq-server python3-pika"
+nginx-light rabbitmq-server python3-pika openssl"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in

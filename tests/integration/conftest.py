@@ -144,3 +144,26 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server()
+
+
+@pytest.fixture(scope="session")
+def rabbit():
+    """One private RabbitMQ broker for the whole session (rabbit.py): its
+    own node name, ports, data directory and cookie, on loopback only."""
+    import rabbit as rabbitmq
+    if not rabbitmq.available():
+        pytest.skip("rabbitmq-server is not installed (scripts/deps.sh test installs it)")
+    b = rabbitmq.Broker()
+    try:
+        b.start()
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def broker(rabbit):
+    """The session's broker, running (a test before may have stopped it)."""
+    if not rabbit.running():
+        rabbit.start()
+    return rabbit
