@@ -323,6 +323,10 @@ static int connect_broker(amqp_out_t *o, char *why, size_t cap)
         goto fail;
     }
     set_sock_fd(o, amqp_get_sockfd(o->conn));
+    if (stopping(o)) {
+        snprintf(why, cap, "stopping");
+        goto fail;
+    }
     struct timeval rpc = {RPC_TIMEOUT, 0};
     amqp_set_handshake_timeout(o->conn, &rpc);
     amqp_set_rpc_timeout(o->conn, &rpc);
@@ -564,7 +568,9 @@ static int wait_io(amqp_out_t *o)
     if (amqp_frames_enqueued(o->conn) || amqp_data_in_buffer(o->conn))
         return 0;
     int64_t now = time_mono_ns();
-    int64_t wake_at = now + AMQP_OUT_HEARTBEAT_S * NS_PER_SEC / 2;
+    /* librabbitmq sends our heartbeat from read_frames(): wake often
+     * enough that the broker never misses one */
+    int64_t wake_at = now + AMQP_OUT_HEARTBEAT_S * NS_PER_SEC / 3;
     if (o->persist_due && o->persist_due < wake_at)
         wake_at = o->persist_due;
     int ms = wake_at > now ? (int)((wake_at - now + NS_PER_MS - 1) / NS_PER_MS) : 0;
@@ -756,17 +762,20 @@ void amqp_out_stop(amqp_out_t *o)
     atomic_store(&o->stop, 1);
     wake(o);
     /* the thread drains for up to DRAIN_NS; when the broker hangs a write
-     * or a handshake longer, cut its socket so it returns at once */
+     * or a handshake longer, cut its socket so that it returns at once (a
+     * TCP connect in progress has no socket yet: it ends within
+     * CONNECT_TIMEOUT and the thread sees the stop) */
     uv_mutex_lock(&o->mu);
     uint64_t deadline = uv_hrtime() + (uint64_t)STOP_WAIT_NS;
+    int cut = 0;
     while (!o->exited) {
         uint64_t now = uv_hrtime();
-        if (now >= deadline || uv_cond_timedwait(&o->cond, &o->mu, deadline - now) == UV_ETIMEDOUT)
-            break;
-    }
-    if (!o->exited && o->sock_fd >= 0) {
-        log_warn("amqp: the broker does not answer; closing the connection");
-        shutdown(o->sock_fd, SHUT_RDWR);
+        if (now >= deadline && !cut && o->sock_fd >= 0) {
+            log_warn("amqp: the broker does not answer; closing the connection");
+            shutdown(o->sock_fd, SHUT_RDWR);
+            cut = 1;
+        }
+        uv_cond_timedwait(&o->cond, &o->mu, now >= deadline ? 50 * NS_PER_MS : deadline - now);
     }
     uv_mutex_unlock(&o->mu);
     uv_thread_join(&o->thread);
