@@ -219,10 +219,25 @@ def test_broker_kill9_mid_stream(make_server, broker):
     inflight = 500
     s = start(make_server, broker, exchange, "--amqp-inflight", str(inflight))
     total, before = 100000, 90000
-    for i in range(0, before, 5000):
-        post(s, [{"msg": f"r{j}", "topic": f"t{j % 7}.info"} for j in range(i, i + 5000)])
-    assert wait_for(lambda: amqp_metrics(s)["confirmed_seq"] >= 20000, 120, 0.02)
-    broker.kill9()
+    errors = []
+
+    def ingest():
+        try:
+            for i in range(0, before, 5000):
+                post(s, [{"msg": f"r{j}", "topic": f"t{j % 7}.info"}
+                         for j in range(i, i + 5000)])
+        except Exception as e:  # reported below, in the test's thread
+            errors.append(e)
+
+    # the kill lands while records are still coming in and going out
+    t = threading.Thread(target=ingest)
+    t.start()
+    try:
+        assert wait_for(lambda: amqp_metrics(s)["confirmed_seq"] >= 20000, 120, 0.02)
+        broker.kill9()
+    finally:
+        t.join(120)
+    assert not errors, errors
     at_kill = amqp_metrics(s)
     assert at_kill["confirmed_seq"] < before, "the kill came after the stream ended"
     assert wait_for(lambda: amqp_metrics(s)["up"] == 0, 30)
