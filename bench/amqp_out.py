@@ -32,6 +32,7 @@ logshipd does: what the broker can take, one record per message.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -170,10 +171,10 @@ def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
     batches = [int(b) for b in sys.argv[2:]] or [1, 100, 1000]
     broker = Broker()
+    data = tempfile.mkdtemp(prefix="logship-bench-")
     try:
         broker.start()
         broker.declare(EXCHANGE, QUEUE, ["#"])
-        data = tempfile.mkdtemp(prefix="logship-bench-")
         records = store_records(data, n)
         assert len(records) == n
         print(f"{n} records, {sum(len(json.dumps(r)) for r in records) // n} bytes of JSON "
@@ -201,6 +202,7 @@ def main():
         purge(broker)
     finally:
         broker.close()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
