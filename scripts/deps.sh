@@ -5,10 +5,10 @@
 set -eu
 
 run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
-libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev"
+libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
-nginx-light"
+nginx-light rabbitmq-server python3-pika"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in
@@ -18,6 +18,8 @@ bench) want=$bench_pkgs ;;
 *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 
+# rabbitmq-server is for the tests of the RabbitMQ output: they start their
+# own broker (own node name, ports, data and cookie), never the system's.
 # node (for the ws and browser test clients; the UI tests drive Debian's
 # chromium with npm's playwright-core) may come from elsewhere: only
 # install Debian's when there is none

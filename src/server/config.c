@@ -35,7 +35,7 @@ enum opt_type {
 };
 
 /* --help's sections, in the order they are printed. */
-enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_SECURITY, G_LOG, G_COUNT, G_HIDDEN };
+enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_SECURITY, G_OUTPUT, G_LOG, G_COUNT, G_HIDDEN };
 /* G_HIDDEN: options for tests, not in --help */
 
 static const char *const group_titles[G_COUNT] = {
@@ -44,6 +44,7 @@ static const char *const group_titles[G_COUNT] = {
     "Read side: queries, live tail and file tail",
     "HTTP limits and browsers",
     "Security: tokens, and who may connect",
+    "Output: stored records published to RabbitMQ (AMQP 0-9-1)",
     "Logging and configuration",
 };
 
@@ -160,6 +161,26 @@ static const option_def_t options[] = {
      "as --allow, for the raw TCP listener only (repeatable)"},
     {"ticket-lifetime", OPT_AGE, OFF(ticket_lifetime_s), "60s", G_HIDDEN, "DURATION",
      "how long a ticket from POST /api/session lasts"},
+    /* the RabbitMQ output (src/amqp/amqp_out.h checks the values at start) */
+    {"amqp-out", OPT_PATH, OFF(amqp_out), "", G_OUTPUT, "URL",
+     "publish every stored record to RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST, or "
+     "amqps://... (TLS); with publisher confirms, resuming after the last confirmed "
+     "record (kept in the data directory); default: off"},
+    {"amqp-exchange", OPT_PATH, OFF(amqp_exchange), "logship", G_OUTPUT, "NAME",
+     "the topic exchange records are published to (declared durable); routing key = "
+     "the record's topic"},
+    {"amqp-out-topic", OPT_NAMES, OFF(amqp_out_topics), "", G_OUTPUT, "PATTERN",
+     "publish only records whose topic matches (kern.*, *.crit, web.#; repeatable; "
+     "default #, all)"},
+    {"amqp-batch", OPT_INT, OFF(amqp_batch), "1", G_OUTPUT, "N",
+     "records per message: 1 sends each record's JSON; more sends up to N records of "
+     "one topic as NDJSON (application/x-ndjson)"},
+    {"amqp-inflight", OPT_INT, OFF(amqp_inflight), "1000", G_OUTPUT, "N",
+     "messages published and not yet confirmed, at most: what a broker restart may "
+     "make it publish twice"},
+    {"amqp-ca", OPT_PATH, OFF(amqp_ca), "", G_OUTPUT, "FILE",
+     "CA certificates (PEM) that an amqps:// broker's certificate must chain to; "
+     "default: the system's bundle"},
     {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
      "read options from FILE (key = value lines); flags override it"},
     {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",

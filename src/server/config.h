@@ -66,6 +66,12 @@ typedef struct config {
     config_names_t syslog_allow;     /* --syslog-allow: syslog's only */
     config_names_t tcp_allow;        /* --tcp-allow: raw TCP's only */
     long ticket_lifetime_s;          /* hidden: a WebSocket ticket's life */
+    /* the RabbitMQ output: --amqp-out "" is off */
+    char amqp_out[CONFIG_PATH_MAX];
+    char amqp_exchange[CONFIG_PATH_MAX];
+    char amqp_ca[CONFIG_PATH_MAX];
+    config_names_t amqp_out_topics;
+    long amqp_batch, amqp_inflight;
 } config_t;
 
 /* Fills c with the defaults. */

@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "../amqp/amqp_out.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
 #include "../ingest/syslog/syslog_conn.h"
@@ -47,6 +48,10 @@ static void finish(server_t *srv)
     dgram_close(srv->syslog_udp);
     srv->syslog_tcp = srv->tcp = NULL;
     srv->syslog_udp = NULL;
+    /* it reads the store: it goes first (its last confirms, then the
+     * confirmed seq is saved) */
+    amqp_out_stop(srv->amqp_out);
+    srv->amqp_out = NULL;
     /* after the inputs: answers to appends still queued have nowhere to go, but
      * what was accepted is written and synced before the store closes */
     store_close(srv->store);
@@ -168,6 +173,21 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+/* The RabbitMQ output's options from the configuration. */
+static void amqp_opts(const config_t *c, amqp_out_opts_t *o)
+{
+    *o = (amqp_out_opts_t){
+        .url = c->amqp_out,
+        .exchange = c->amqp_exchange,
+        .ca_file = c->amqp_ca,
+        .topics = c->amqp_out_topics.ptr,
+        .ntopics = (size_t)c->amqp_out_topics.n,
+        .batch = (size_t)c->amqp_batch,
+        .inflight = (size_t)c->amqp_inflight,
+        .data_dir = c->data,
+    };
+}
+
 static void signal_on(server_t *srv, uv_signal_t *h, uv_signal_cb cb, int signum)
 {
     uv_signal_init(&srv->loop, h);
@@ -198,7 +218,13 @@ int main(int argc, char **argv)
     }
     if (config_resolve_addrs(&srv.cfg, stderr))
         return 2;
+    amqp_out_opts_t ao;
+    amqp_opts(&srv.cfg, &ao);
     char aerr[AUTH_ERR_MAX + CONFIG_PATH_MAX];
+    if (srv.cfg.amqp_out[0] && amqp_out_check(&ao, aerr, sizeof aerr)) {
+        fprintf(stderr, "logshipd: %s\n", aerr);
+        return 2;
+    }
     if (access_check_listeners(&srv.cfg, srv.cfg.auth_file[0] != 0, aerr, sizeof aerr)) {
         if (!srv.cfg.insecure) {
             log_error("not starting: %s", aerr);
@@ -268,6 +294,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (start_inputs(&srv)) {
+        finish(&srv);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return 1;
+    }
+    if (srv.cfg.amqp_out[0] && !(srv.amqp_out = amqp_out_start(srv.store, &ao, err, sizeof err))) {
+        log_error("%s", err);
         finish(&srv);
         uv_run(&srv.loop, UV_RUN_DEFAULT);
         uv_loop_close(&srv.loop);

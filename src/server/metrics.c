@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../amqp/amqp_out.h"
 #include "../common/level.h"
 #include "../common/version.h"
 #include "../ingest/http/ingest_http.h"
@@ -301,4 +302,50 @@ void metrics_render_levels(buf_t *out, const uint64_t levels[8])
     for (int i = 0; i < 8; i++)
         buf_printf(out, "logship_records_stored_by_level_total{level=\"%s\"} %llu\n", level_name(i),
                    (unsigned long long)levels[i]);
+}
+
+void metrics_render_amqp_out(buf_t *out, const amqp_out_stats_t *st)
+{
+    static const char *const states[] = {"down", "connecting", "up"};
+    family(out, "logship_amqp_out_up", "gauge",
+           "1 while the RabbitMQ output is connected and publishing.");
+    buf_printf(out, "logship_amqp_out_up %d\n", st->state == AMQP_OUT_UP);
+    family(out, "logship_amqp_out_state", "gauge",
+           "The RabbitMQ output's connection state: 1 for the current one.");
+    for (int i = 0; i < 3; i++)
+        buf_printf(out, "logship_amqp_out_state{state=\"%s\"} %d\n", states[i], st->state == i);
+    static const struct {
+        const char *name, *type, *help;
+    } g[] = {
+        {"logship_amqp_out_connects_total", "counter", "Connections to the broker made."},
+        {"logship_amqp_out_connect_failures_total", "counter",
+         "Connection attempts that failed (then retried with backoff)."},
+        {"logship_amqp_out_disconnects_total", "counter",
+         "Connections lost or ended by an error (then made again)."},
+        {"logship_amqp_out_published_messages_total", "counter",
+         "Messages published, again after a reconnect too."},
+        {"logship_amqp_out_published_records_total", "counter", "Records in those messages."},
+        {"logship_amqp_out_confirmed_messages_total", "counter",
+         "Messages the broker confirmed (basic.ack)."},
+        {"logship_amqp_out_nacked_messages_total", "counter",
+         "Messages the broker refused (basic.nack): published again."},
+        {"logship_amqp_out_returned_messages_total", "counter",
+         "Messages no queue was bound to take (basic.return): confirmed, and dropped by the "
+         "broker."},
+        {"logship_amqp_out_skipped_records_total", "counter",
+         "Records read that no --amqp-out-topic pattern matched."},
+        {"logship_amqp_out_confirmed_seq", "gauge",
+         "Every record up to this seq is confirmed by the broker."},
+        {"logship_amqp_out_lag_records", "gauge",
+         "Records stored and not yet confirmed (seqs after the confirmed one)."},
+    };
+    uint64_t v[] = {
+        st->connects, st->connect_failures, st->disconnects, st->messages, st->records,
+        st->acked,    st->nacked,           st->returned,    st->skipped,  st->confirmed_seq,
+        st->lag};
+    _Static_assert(sizeof v / sizeof v[0] == sizeof g / sizeof g[0], "a value per series");
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        family(out, g[i].name, g[i].type, g[i].help);
+        buf_printf(out, "%s %llu\n", g[i].name, (unsigned long long)v[i]);
+    }
 }

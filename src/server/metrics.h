@@ -7,7 +7,9 @@
  * layer's (http_stats_t) and the server's own (server_stats_t). Nothing
  * here is written on the hot path; rendering reads them through the
  * modules' *_stats() getters. Gauges that belong to another module (memory
- * window size, store state) are appended by their owners.
+ * window size, store state) are appended by their owners. The RabbitMQ
+ * output's counters are atomics of its own thread, read through
+ * amqp_out_get_stats().
  */
 #ifndef LOGSHIP_METRICS_H
 #define LOGSHIP_METRICS_H
@@ -49,5 +51,8 @@ void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *
 void metrics_render_process(buf_t *out, int64_t started_ns, const char *data_dir);
 /* Records stored by level. */
 void metrics_render_levels(buf_t *out, const uint64_t levels[8]);
+/* The RabbitMQ output's connection state and counters (amqp/amqp_out.h). */
+struct amqp_out_stats;
+void metrics_render_amqp_out(buf_t *out, const struct amqp_out_stats *st);
 
 #endif

@@ -29,8 +29,9 @@ typedef struct server {
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
-    server_stats_t stats; /* the server's own counters (the modules keep theirs) */
-    access_t access;      /* tokens and tickets (--auth-file) */
+    struct amqp_out *amqp_out; /* NULL: no --amqp-out */
+    server_stats_t stats;      /* the server's own counters (the modules keep theirs) */
+    access_t access;           /* tokens and tickets (--auth-file) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
     int lock_fd; /* the data directory's lock (store/dirlock.h) */

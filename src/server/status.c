@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../amqp/amqp_out.h"
 #include "../common/json_write.h"
 #include "../tail/tail.h"
 #include "../ui/ui_assets.h"
@@ -128,6 +129,11 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
     for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", tg[i].name, tg[i].help, tg[i].name,
                    tg[i].type, tg[i].name, (unsigned long long)tv[i]);
+    if (srv->amqp_out) {
+        amqp_out_stats_t as;
+        amqp_out_get_stats(srv->amqp_out, &as);
+        metrics_render_amqp_out(&b, &as);
+    }
     http_reply(c, 200, "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
     buf_free(&b);
     return 0;

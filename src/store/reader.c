@@ -2,7 +2,8 @@
  * memory window's fill at open: see reader.h.
  *
  * A scan takes a snapshot of the segment list (a reference on each segment
- * and a copy of its index entries) and reads whole index blocks with
+ * and a copy of its index entries, but for segments wholly at or before
+ * the filter's `after`, which are never read) and reads whole index blocks with
  * pread(), so it never blocks the writer for longer than the copy and a
  * segment removed by retention stays readable until the scan lets go.
  * Segments and blocks whose time bounds cannot meet the filter's are never
@@ -181,7 +182,10 @@ int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic
         segment_ref(g);
         ss->g = g;
         ss->size = atomic_load(&g->size);
-        ss->n = g->ix.n;
+        /* a segment wholly at or before `after` is never read: its bounds
+         * are enough (cursors that read on in chunks scan often) */
+        int skipped = f->after && g->ix.records && g->ix.last_seq <= f->after;
+        ss->n = skipped ? 0 : g->ix.n;
         ss->e = xmalloc((ss->n ? ss->n : 1) * sizeof *ss->e);
         if (ss->n)
             memcpy(ss->e, g->ix.e, ss->n * sizeof *ss->e);

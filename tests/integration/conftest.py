@@ -173,3 +173,24 @@ def tls_proxy(tls_certs):
     yield make
     for p in proxies:
         p.close()
+@pytest.fixture(scope="session")
+def rabbit():
+    """One private RabbitMQ broker for the whole session (rabbit.py): its
+    own node name, ports, data directory and cookie, on loopback only."""
+    import rabbit as rabbitmq
+    if not rabbitmq.available():
+        pytest.skip("rabbitmq-server is not installed (scripts/deps.sh test installs it)")
+    b = rabbitmq.Broker()
+    try:
+        b.start()
+        yield b
+    finally:
+        b.close()
+
+
+@pytest.fixture
+def broker(rabbit):
+    """The session's broker, running (a test before may have stopped it)."""
+    if not rabbit.running():
+        rabbit.start()
+    return rabbit
