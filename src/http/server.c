@@ -182,7 +182,7 @@ size_t http_server_inflight(const http_server_t *s)
 
 void server_maybe_free(http_server_t *s)
 {
-    if (s->destroying && !s->conns && s->lfd < 0)
+    if (s->destroying && !s->conns && !s->bridges && s->lfd < 0)
         free(s);
 }
 
@@ -197,12 +197,18 @@ void http_server_destroy(http_server_t *s)
         next = c->next;
         conn_close(c);
     }
+    bridge_close_all(s);
     server_maybe_free(s);
 }
 
 const http_stats_t *http_server_stats(const http_server_t *s)
 {
     return &s->stats;
+}
+
+void http_server_set_tls(http_server_t *s, tls_ctx_t *tls)
+{
+    s->tls = tls;
 }
 
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg)

@@ -2,6 +2,9 @@
  * loop. The HTTP layer (conn.c) parses the upgrade request, checks its
  * route and Origin, and hands the socket over with http_server_on_upgrade
  * (ws_adopt); lws then answers the handshake and frames the messages.
+ * Over TLS (wss) what lws adopts is one end of a socketpair the HTTP layer
+ * relays through the connection's TLS session (src/http/bridge.c), so
+ * lws itself only ever sees plaintext; ws_peer() then names no address.
  *
  * Handlers are a table, like HTTP routes: a path (or prefix) and callbacks.
  * Everything runs on the loop thread.

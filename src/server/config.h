@@ -56,6 +56,13 @@ typedef struct config {
     config_names_t cors_origins; /* --cors-origin: '*', "null" or scheme://host[:port] */
     char log_file[CONFIG_PATH_MAX];
     int log_level;
+    /* TLS (--tls-*): with a cert and key the HTTP listener speaks TLS, and
+     * --syslog-tls / --tcp-tls listen ("off" by default) */
+    char tls_cert[CONFIG_PATH_MAX];
+    char tls_key[CONFIG_PATH_MAX];
+    char tls_client_ca[CONFIG_PATH_MAX]; /* "": no client certificates asked */
+    char syslog_tls[CONFIG_ADDR_MAX];    /* RFC 5425; port 6514 when none is given */
+    char tcp_tls[CONFIG_ADDR_MAX];
 } config_t;
 
 /* Fills c with the defaults. */

@@ -24,6 +24,7 @@
 #include "../tail/tail.h"
 #include "../http/ws.h"
 #include "../store/dirlock.h"
+#include "../tls/tls.h"
 #include "metrics.h"
 #include "routes.h"
 #include "signals.h"
@@ -44,8 +45,10 @@ static void finish(server_t *srv)
     srv->tail = NULL;
     stream_close(srv->syslog_tcp);
     stream_close(srv->tcp);
+    stream_close(srv->syslog_tls);
+    stream_close(srv->tcp_tls);
     dgram_close(srv->syslog_udp);
-    srv->syslog_tcp = srv->tcp = NULL;
+    srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
     srv->syslog_udp = NULL;
     /* after the inputs: answers to appends still queued have nowhere to go, but
      * what was accepted is written and synced before the store closes */
@@ -81,6 +84,8 @@ static void on_signal(uv_signal_t *h, int signum)
     routes_drain(srv);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
+    stream_stop_accepting(srv->syslog_tls);
+    stream_stop_accepting(srv->tcp_tls);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -131,6 +136,21 @@ static int start_inputs(server_t *srv)
         srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                               srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp)
+            return -1;
+    }
+    /* the same inputs over TLS, on their own ports */
+    o.tls = srv->tls;
+    if (strcmp(srv->cfg.syslog_tls, "off") != 0) {
+        o.addr = srv->cfg.syslog_tls;
+        srv->syslog_tls = syslog_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->syslog_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.tcp_tls, "off") != 0) {
+        o.addr = srv->cfg.tcp_tls;
+        srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                  srv->cfg.max_batch_bytes, &port);
+        if (!srv->tcp_tls)
             return -1;
     }
     return 0;
@@ -196,6 +216,19 @@ int main(int argc, char **argv)
     if (mkdir_p(srv.cfg.data)) {
         log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
         return 1;
+    }
+    if (srv.cfg.tls_cert[0]) {
+        char terr[512];
+        srv.tls =
+            tls_ctx_create(&(tls_files_t){srv.cfg.tls_cert, srv.cfg.tls_key, srv.cfg.tls_client_ca},
+                           terr, sizeof terr);
+        if (!srv.tls) {
+            log_error("TLS: %s", terr);
+            return 1;
+        }
+        log_info("TLS: certificate %s%s%s", srv.cfg.tls_cert,
+                 srv.cfg.tls_client_ca[0] ? ", client certificates signed by " : "",
+                 srv.cfg.tls_client_ca);
     }
     char lerr[512];
     srv.lock_fd = dirlock_take(srv.cfg.data, 0, lerr, sizeof lerr);
@@ -266,6 +299,7 @@ int main(int argc, char **argv)
     syslog_conn_cleanup();
     routes_free(&srv);
     ws_free(srv.ws);
+    tls_ctx_destroy(srv.tls); /* after every connection: none holds it now */
     dirlock_release(srv.lock_fd);
     log_info("bye");
     log_close();
