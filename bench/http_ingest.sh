@@ -9,7 +9,11 @@
 # Each logshipd is freshly started; "single" runs twice on it (fresh, then
 # warm) before the NDJSON load. BASELINE=path/to/another/logshipd runs the
 # same loads on that binary too, in the same run (before/after a change).
-# Usage: [BASELINE=BIN] bench/http_ingest.sh [DURATION]   (default 10)
+# TLS=1 runs them once more on a logshipd serving https (--tls-cert, a
+# P-256 certificate made here with openssl; wrk keeps its 50 connections,
+# so the handshakes are 50 and the load is the records), right after the
+# plain one, and prints TLS/plain.
+# Usage: [BASELINE=BIN] [TLS=1] bench/http_ingest.sh [DURATION]   (default 10)
 # Prints a markdown table; raw wrk output goes to bench/out/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -45,9 +49,15 @@ open(f"{work}/ndjson.lua", "w").write(
     f'local f = io.open("{work}/ndjson.body") wrk.body = f:read("*a") f:close()\n')
 PY
 
-# wrk_rps NAME PORT SCRIPT -> prints requests/s
+if [ -n "${TLS:-}" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -keyout "$WORK/tls.key" -out "$WORK/tls.pem" -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+fi
+
+# wrk_rps NAME PORT SCRIPT [SCHEME] -> prints requests/s
 wrk_rps() {
-    wrk -t2 -c50 -d"${DUR}s" -s "$3" "http://127.0.0.1:$2/api/log" >"$OUT/$1.txt" 2>&1
+    wrk -t2 -c50 -d"${DUR}s" -s "$3" "${4:-http}://127.0.0.1:$2/api/log" >"$OUT/$1.txt" 2>&1
     awk '/Requests\/sec/ {print $2}' "$OUT/$1.txt"
 }
 cpu_of() { ps -o times= -p "$1" | tr -d ' '; }
@@ -55,25 +65,31 @@ cpu_of() { ps -o times= -p "$1" | tr -d ' '; }
 peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 
-# run_logshipd LABEL BIN: fresh single, warm single, NDJSON; sets R_<LABEL>
+# run_logshipd LABEL BIN [tls]: fresh single, warm single, NDJSON
 run_logshipd() {
-    local label=$1 bin=$2 port pid fresh warm nd cpu rss stored
+    local label=$1 bin=$2 port pid fresh warm nd cpu rss stored scheme=http tls=()
+    if [ "${3:-}" = tls ]; then
+        scheme=https
+        tls=(--tls-cert "$WORK/tls.pem" --tls-key "$WORK/tls.key")
+    fi
     port=$(free_port)
     rm -rf "$WORK/data-$label"
     "$bin" --http 127.0.0.1:"$port" --data "$WORK/data-$label" --syslog-udp off --syslog-tcp off \
-        --tcp off --log-level warning &
+        --tcp off --log-level warning "${tls[@]}" &
     pid=$!; PIDS="$PIDS $pid"
     wait_port "$port"
-    fresh=$(wrk_rps "logshipd-$label-single-fresh" "$port" "$WORK/single.lua")
-    warm=$(wrk_rps "logshipd-$label-single-warm" "$port" "$WORK/single.lua")
-    nd=$(wrk_rps "logshipd-$label-ndjson" "$port" "$WORK/ndjson.lua")
+    fresh=$(wrk_rps "logshipd-$label-single-fresh" "$port" "$WORK/single.lua" $scheme)
+    warm=$(wrk_rps "logshipd-$label-single-warm" "$port" "$WORK/single.lua" $scheme)
+    nd=$(wrk_rps "logshipd-$label-ndjson" "$port" "$WORK/ndjson.lua" $scheme)
     cpu=$(cpu_s "$pid")
     rss=$(peak_rss_kb "$pid")
-    stored=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
+    stored=$(curl -sk "$scheme://127.0.0.1:$port/metrics" | awk '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
     kill "$pid"; sleep 0.5
     echo "$label $fresh $warm $nd $cpu $rss $stored"
 }
 L_ROW=$(run_logshipd current ./build/logshipd)
+T_ROW=""
+[ -n "${TLS:-}" ] && T_ROW=$(run_logshipd tls ./build/logshipd tls)
 B_ROW=""
 [ -n "${BASELINE:-}" ] && B_ROW=$(run_logshipd baseline "$BASELINE")
 
@@ -112,7 +128,7 @@ wait_port "$AP"
 A_SINGLE=$(wrk_rps aiohttp-single "$AP" "$WORK/single.lua")
 kill "$APID"
 
-/usr/bin/python3 - "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$DUR" "$L_ROW" "$B_ROW" <<'PY'
+/usr/bin/python3 - "$N1_SINGLE" "$NA_SINGLE" "$A_SINGLE" "$DUR" "$L_ROW" "$B_ROW" "$T_ROW" <<'PY'
 import sys
 n1, na, a, dur = map(float, sys.argv[1:5])
 rows = [r.split() for r in sys.argv[5:] if r.strip()]
@@ -133,8 +149,14 @@ for label, fresh, warm, nd, cpu, rss, stored in rows:
           f"warm/nginx(auto) {warm/na:.2f}, warm/aiohttp {warm/a:.1f}x; "
           f"NDJSON {nd*1000/1e6:.2f} M records/s; CPU {cpu} s over {3*int(dur)} s of load; "
           f"peak RSS {int(rss)//1024} MB; records stored {stored}")
-if len(rows) == 2:
-    c, b = rows
+by = {r[0]: r for r in rows}
+if "baseline" in by:
+    c, b = by["current"], by["baseline"]
     print(f"current/baseline: single fresh {float(c[1])/float(b[1]):.2f}, "
           f"warm {float(c[2])/float(b[2]):.2f}, NDJSON {float(c[3])/float(b[3]):.2f}")
+if "tls" in by:
+    c, t = by["current"], by["tls"]
+    print(f"TLS/plain: single fresh {float(t[1])/float(c[1]):.2f}, "
+          f"warm {float(t[2])/float(c[2]):.2f}, NDJSON {float(t[3])/float(c[3]):.2f} "
+          f"(aims: single with keep-alive 0.8, NDJSON 0.9)")
 PY

@@ -320,7 +320,7 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
     char *field = (char *)c + o->offset;
     switch (o->type) {
     case OPT_ADDR: {
-        char host[CONFIG_ADDR_MAX], with_port[CONFIG_ADDR_MAX + 8];
+        char host[CONFIG_ADDR_MAX], with_port[CONFIG_ADDR_MAX];
         int port;
         size_t vn = strlen(v);
         int no_port = !strchr(v, ':') || (v[0] == '[' && v[vn - 1] == ']'); /* "[::1]" */
