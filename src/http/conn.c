@@ -200,6 +200,11 @@ static void on_deadline(uv_timer_t *t)
     }
     if (c->cstate != CS_CLOSING)
         c->srv->stats.timeouts++;
+    if (c->tls && !tls_handshake_done(c->tls)) {
+        tls_abandon(c->tls, "TLS handshake not done within --request-timeout");
+        if (tls_failure(c->tls))
+            log_info("http: %s: %s", c->peer, tls_why(c->tls));
+    }
     if ((c->cstate == CS_HEAD || c->cstate == CS_BODY) && !c->answered) {
         log_debug("http: %s: request not complete in time", c->peer);
         c->close_after = 1;

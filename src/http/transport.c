@@ -37,8 +37,12 @@ int tls_sock_flush(int fd, tls_session_t *t)
 
 ssize_t tls_sock_read(int fd, tls_session_t *t, char *buf, size_t cap)
 {
+    /* after the handshake, with nothing buffered, a read could only say
+     * TLS_WANT: go to the socket first */
+    int skip = tls_handshake_done(t) && !tls_has_input(t) && !tls_failure(t);
     for (;;) {
-        long r = tls_read(t, buf, cap);
+        long r = skip ? TLS_WANT : tls_read(t, buf, cap);
+        skip = 0;
         if (r > 0 || r == TLS_CLOSED || r == TLS_FAILED) {
             /* what the read made (a ticket, an alert) goes out now */
             if (tls_sock_flush(fd, t) < 0 && r > 0)
@@ -60,7 +64,7 @@ ssize_t tls_sock_read(int fd, tls_session_t *t, char *buf, size_t cap)
         if (got < 0)
             return -1;
         if (got == 0) {
-            tls_peer_gone(t);
+            tls_abandon(t, "the client closed the connection during the handshake");
             return 0;
         }
         tls_in_commit(t, (size_t)got);

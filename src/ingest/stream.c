@@ -438,7 +438,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == UV_EOF) {
         if (c->tls)
-            tls_peer_gone(c->tls); /* counted when it left mid-handshake */
+            tls_abandon(c->tls, "the client closed the connection during the handshake");
         at_eof(c);
         return;
     }
@@ -579,6 +579,8 @@ static void on_sweep(uv_timer_t *t)
         } else if (l->idle_timeout_ns && now - c->last_active > l->idle_timeout_ns &&
                    !c->held.count && !c->inf_head) {
             l->proto->stats->conns_idle_closed++;
+            if (c->tls)
+                tls_abandon(c->tls, "TLS handshake not done within --idle-timeout");
             stream_close_conn(c);
         }
         c = next;

@@ -19,6 +19,9 @@ struct tls_ctx {
     uint64_t generation;
 };
 
+/* OpenSSL's error queue is empty between calls: every failure drains it
+ * (ssl_reason), and so do the calls whose errors do not matter (SSL_shutdown),
+ * so the hot path does not clear it before each SSL_read and SSL_write. */
 struct tls_session {
     SSL *ssl;
     BIO *net; /* our end of the pair: ciphertext in and out */
@@ -293,13 +296,18 @@ long tls_read(tls_session_t *s, char *out, size_t cap)
     if (s->closed)
         return TLS_CLOSED;
     while (got < cap) {
-        ERR_clear_error();
         int want = cap - got > INT32_MAX ? INT32_MAX : (int)(cap - got);
         int r = SSL_read(s->ssl, out + got, want);
         if (r > 0) {
             got += (size_t)r;
             s->want_read = 0;
             check_done(s);
+            if (!SSL_pending(s->ssl) && !BIO_ctrl_pending(SSL_get_rbio(s->ssl))) {
+                /* all of the input is read: the next SSL_read could only say
+                 * so (T2), and costs as much as the one that read */
+                s->want_read = 1;
+                break;
+            }
             continue;
         }
         long st = after(s, r);
@@ -316,7 +324,6 @@ long tls_write(tls_session_t *s, const char *p, size_t n)
         return TLS_FAILED;
     if (s->shut || !n)
         return TLS_WANT;
-    ERR_clear_error();
     int want = n > INT32_MAX ? INT32_MAX : (int)n;
     int r = SSL_write(s->ssl, p, want);
     if (r > 0) {
@@ -355,10 +362,10 @@ int tls_has_input(const tls_session_t *s)
     return SSL_pending(s->ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(s->ssl)) > 0;
 }
 
-void tls_peer_gone(tls_session_t *s)
+void tls_abandon(tls_session_t *s, const char *why)
 {
     if (s->started && !s->hs_done)
-        fail(s, TLS_HANDSHAKE, "the client closed the connection during the handshake");
+        fail(s, TLS_HANDSHAKE, why);
 }
 
 void tls_shutdown(tls_session_t *s)

@@ -108,9 +108,9 @@ void tls_out_consume(tls_session_t *s, size_t n);
 /* 1 when plaintext or ciphertext is buffered that tls_read has not
  * returned yet (call it again without waiting for the socket). */
 int tls_has_input(const tls_session_t *s);
-/* The peer closed the connection: a handshake it had begun counts as
- * failed. */
-void tls_peer_gone(tls_session_t *s);
+/* The connection ends (the peer closed it, a deadline passed): a
+ * handshake that had begun and not finished counts as failed, for why. */
+void tls_abandon(tls_session_t *s, const char *why);
 /* Queues close_notify (once; sent with the output). */
 void tls_shutdown(tls_session_t *s);
 int tls_handshake_done(const tls_session_t *s);

@@ -346,7 +346,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode != 2 && tls_handshake_done(s))
         abort(); /* nor finishes a handshake */
     if (mode == 3)
-        tls_peer_gone(s);
+        tls_abandon(s, "the client closed the connection during the handshake");
     if (tls_failure(s) != TLS_OK) {
         check_failed(s, &st);
         unsigned char b0 = n ? (unsigned char)p[0] : 0;

@@ -269,6 +269,28 @@ def test_wss_tail_live(tls_server, certs):
     assert m['logship_tls_errors_total{listener="http"}'] == 0
 
 
+def test_slow_wss_reader_gets_everything(tls_server, certs):
+    """A wss client that stops reading while records pour in: the bridge
+    stops relaying (its buffers full), lws and then the tail fall behind,
+    and once the client reads again every record arrives, in order."""
+    n = 40000
+    body = "".join(json.dumps({"msg": f"slow {i:06d} " + "z" * 100}) + "\n" for i in range(n))
+
+    async def run():
+        wss = f"wss://127.0.0.1:{tls_server.port}/api/tail"
+        async with websockets.connect(wss, ssl=client_ctx(certs), max_queue=1,
+                                      read_limit=2 ** 14, max_size=2 ** 24) as ws:
+            await asyncio.get_running_loop().run_in_executor(None, lambda: requests.post(
+                url(tls_server, "/api/log"), data=body, verify=certs.ca_pem, timeout=60,
+                headers={"Content-Type": "application/x-ndjson"}))
+            await asyncio.sleep(2)  # not reading: everything backs up
+            got = []
+            while len(got) < n:
+                got += [x["msg"][:11] for x in json.loads(await asyncio.wait_for(ws.recv(), 20))]
+            return got
+    assert asyncio.run(run()) == [f"slow {i:06d}" for i in range(n)]
+
+
 def test_plain_websocket_unchanged_without_tls(server):
     """Without TLS the upgrade is lws's own socket, as before: no bridge."""
     async def run():
@@ -320,6 +342,26 @@ def test_plain_http_to_tls_port_is_a_clean_400(tls_server, certs):
     assert logs(tls_server, certs) == []
     # and the server still serves TLS
     assert requests.get(url(tls_server, "/healthz"), verify=certs.ca_pem).status_code == 200
+
+
+def test_handshake_falls_under_the_request_deadline(make_server, certs):
+    """A client that connects and never finishes its handshake is closed
+    at --request-timeout, and the handshake counts as failed."""
+    server = make_server(*tls_args(certs, inputs=False), "--request-timeout", "1s")
+    hello = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), out := ssl.MemoryBIO(),
+                                                  server_hostname="localhost")
+    with pytest.raises(ssl.SSLWantReadError):
+        hello.do_handshake()
+    first_half = out.read()[:40]
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as quiet, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+        slow.sendall(first_half)
+        assert read_all(quiet) == b""  # closed by the server, not by the 10 s timeout here
+        assert read_all(slow) == b""
+    m = metrics(server, certs)
+    assert m['logship_tls_handshake_failures_total{listener="http"}'] == 1  # the one that began
+    assert m["logship_http_timeouts_total"] == 2
+    assert "TLS handshake not done within --request-timeout" in server.log_text()
 
 
 def test_client_with_the_wrong_ca_refuses(tls_server, certs):
