@@ -150,6 +150,8 @@ void conn_close(http_conn_t *c)
     if (c->dead)
         return;
     c->dead = 1;
+    if (c->tls) /* a handshake cut off (EOF, a reset, a deadline) failed */
+        tls_abandon(c->tls, "the connection ended during the handshake");
     if (c->in_handler) {
         c->in_handler = 0;
         if (c->h && c->h->on_end)

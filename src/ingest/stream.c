@@ -291,6 +291,8 @@ void stream_close_conn(stream_conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->tls) /* a handshake cut off (EOF, a reset, a timeout) failed */
+        tls_abandon(c->tls, "the connection ended during the handshake");
     stop_reading(c);
     if (c->held.count && !c->failed && !store_error(l->store) && append_now(c, &c->held) == 0)
         batch_reset(&c->held);

@@ -35,38 +35,10 @@
 
 #include "common/buf.h"
 #include "tls/tls.h"
+#include "tls_cert.h"
 
 static tls_ctx_t *server_ctx;
 static SSL_CTX *client_ctx;
-
-/* Writes a fresh key and self-signed certificate to dir. */
-static void make_cert(const char *cert, const char *key)
-{
-    EVP_PKEY *pk = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    if (!pk || !x)
-        abort();
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600L * 24 * 365);
-    X509_set_pubkey(x, pk);
-    X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
-                               0);
-    X509_set_issuer_name(x, n);
-    if (!X509_sign(x, pk, EVP_sha256()))
-        abort();
-    FILE *f = fopen(cert, "w");
-    if (!f || !PEM_write_X509(f, x))
-        abort();
-    fclose(f);
-    f = fopen(key, "w");
-    if (!f || !PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL))
-        abort();
-    fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(pk);
-}
 
 static void setup(void)
 {
@@ -78,7 +50,7 @@ static void setup(void)
     char cert[64], key[64], err[256];
     snprintf(cert, sizeof cert, "%s/cert.pem", dir);
     snprintf(key, sizeof key, "%s/key.pem", dir);
-    make_cert(cert, key);
+    tls_cert_make(cert, key);
     tls_files_t f = {cert, key, NULL};
     server_ctx = tls_ctx_create(&f, err, sizeof err);
     if (!server_ctx) {
