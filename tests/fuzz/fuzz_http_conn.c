@@ -322,8 +322,8 @@ static int cl_move(int fd)
             hc_out.len += (size_t)r;
             moved = 1;
         }
-        if (!SSL_is_init_finished(cl) && SSL_do_handshake(cl) != 1)
-            ; /* goes on as ciphertext comes */
+        if (!SSL_is_init_finished(cl))
+            SSL_do_handshake(cl); /* goes on as ciphertext comes */
         if (!moved)
             break;
     }
