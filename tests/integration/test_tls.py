@@ -364,6 +364,25 @@ def test_handshake_falls_under_the_request_deadline(make_server, certs):
     assert "TLS handshake not done within --request-timeout" in server.log_text()
 
 
+def test_connection_limit_over_tls_is_a_503(make_server, certs):
+    """Over --max-connections the 503 is queued before the handshake and
+    sent once it is done."""
+    server = make_server(*tls_args(certs, inputs=False), "--max-connections", "1")
+    first = http.client.HTTPSConnection("127.0.0.1", server.port, context=client_ctx(certs),
+                                        timeout=10)
+    first.request("GET", "/healthz")
+    assert first.getresponse().read()
+    second = http.client.HTTPSConnection("127.0.0.1", server.port, context=client_ctx(certs),
+                                         timeout=10)
+    second.request("GET", "/healthz")
+    r = second.getresponse()
+    assert r.status == 503 and "max-connections" in json.loads(r.read())["error"]
+    second.close()
+    first.request("GET", "/healthz")  # the first is still served
+    assert first.getresponse().status == 200
+    first.close()
+
+
 def test_client_with_the_wrong_ca_refuses(tls_server, certs):
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(url(tls_server, "/healthz"), verify=certs.path("other.pem"), timeout=10)
