@@ -23,8 +23,10 @@
  *       what is already in its output buffer (an alert); tls_why() says
  *       why, and the failure was counted once (a handshake failure when
  *       the handshake had not finished).
- *   T2. tls_read returns TLS_WANT only when the input buffer is empty:
- *       whatever the glue put in is consumed before it asks for more.
+ *   T2. tls_read returns TLS_WANT only when the input buffer is empty or
+ *       the output buffer is full: whatever the glue put in is consumed
+ *       before it asks for more, unless what it must send holds it up
+ *       (then tls_has_input says so; send, and read again).
  *
  * A session is used by one thread at a time; contexts are created and
  * reloaded on the loop thread.

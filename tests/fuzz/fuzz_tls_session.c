@@ -16,7 +16,8 @@
  * What must hold, or the driver aborts:
  *   - T1: after TLS_FAILED, reads and writes fail, no room for input is
  *     offered, the reason is not empty, and it was counted once;
- *   - T2: TLS_WANT from tls_read leaves no input buffered;
+ *   - T2: TLS_WANT from tls_read leaves no input buffered unless output
+ *     is waiting to be sent;
  *   - bytes from the fuzzer alone never finish a handshake nor decrypt to
  *     plaintext (modes 0, 2, 3); readable text first fails as TLS_PLAINTEXT;
  *   - mode 1: the server reads exactly what the client wrote, the client
