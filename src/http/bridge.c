@@ -250,7 +250,8 @@ static void pump(bridge_t *b)
     set_interest(&b->pair, &b->pair_ev, pair, on_pair);
 }
 
-int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, size_t n)
+int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, size_t n,
+                 const char *peer)
 {
     int sv[2];
     if (s->destroying || !s->upgrade ||
@@ -278,7 +279,7 @@ int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, 
     s->nbridges++;
     s->stats.wss_bridged++;
     /* lws owns sv[1] from here, and closes it when it refuses */
-    if (s->upgrade(s->upgrade_arg, sv[1], bytes, n)) {
+    if (s->upgrade(s->upgrade_arg, sv[1], bytes, n, peer)) {
         b->pair_eof = b->pair_gone = 1;
         bridge_close(b);
         return -1;

@@ -123,12 +123,12 @@ static void on_handle_closed(uv_handle_t *hd)
          * to lws over a socketpair (bridge.c) */
         tls_session_t *t = c->tls;
         c->tls = NULL;
-        if (bridge_start(s, c->fd, t, c->handoff, c->handoff_n))
+        if (bridge_start(s, c->fd, t, c->handoff, c->handoff_n, c->peer))
             log_debug("http: wss upgrade refused");
         free(c->handoff);
     } else if (c->handoff) {
         /* the poll handle is gone: the upgrade's owner may watch fd now */
-        if (!s->upgrade || s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n))
+        if (!s->upgrade || s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n, c->peer))
             log_debug("http: upgrade refused");
         free(c->handoff);
     } else if (c->fd >= 0) {

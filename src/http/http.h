@@ -207,9 +207,10 @@ const http_stats_t *http_server_stats(const http_server_t *s);
  * the server; NULL: plain). A plain request to it is answered 400. */
 void http_server_set_tls(http_server_t *s, tls_ctx_t *tls);
 /* Who receives WebSocket upgrades: called with the connection's socket
- * (ours no more: the callee owns it) and the bytes to replay (the request
- * head and what followed it). Returns 0, or -1 when it closed fd. */
-typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n);
+ * (ours no more: the callee owns it; over TLS, a socketpair's end), the
+ * bytes to replay (the request head and what followed it) and the client's
+ * address (valid during the call). Returns 0, or -1 when it closed fd. */
+typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n, const char *peer);
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
 /* The context of handlers whose route has no data of its own (the
  * server's owner). */

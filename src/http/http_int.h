@@ -140,7 +140,8 @@ ssize_t tls_sock_write(int fd, tls_session_t *t, const char *p, size_t n);
 /* bridge.c: relays a wss connection between its TLS session and a
  * socketpair whose other end the upgrade callback (lws) takes with the
  * head in bytes; takes fd and t. 0, or -1 when it could not (both closed). */
-int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, size_t n);
+int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, size_t n,
+                 const char *peer);
 /* Closes every bridge (the server goes away). */
 void bridge_close_all(http_server_t *s);
 

@@ -26,6 +26,7 @@
 #include "ws.h"
 
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -55,7 +56,14 @@ struct ws_conn {
     void *state;
     int close_status; /* ws_close()'s status, 0: none */
     int close_sent;   /* our close frame is written: the client's close ends it */
+    char peer[64];    /* the client, as the HTTP layer named it */
 };
+
+/* The peer of the connection ws_adopt is handing to lws: lws answers the
+ * replayed head inside the adoption, so ESTABLISHED comes while it is set
+ * (the socket may be a socketpair's end: getpeername would not name the
+ * client). Loop thread only. */
+static const char *adopting_peer;
 
 /* Writes the close frame (from the writable callback, nothing buffered).
  * 0, or -1 when the socket failed. */
@@ -112,6 +120,10 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
             return -1;
         w->ws = ws;
         w->wsi = wsi;
+        if (adopting_peer)
+            snprintf(w->peer, sizeof w->peer, "%s", adopting_peer);
+        else
+            lws_get_peer_simple(wsi, w->peer, sizeof w->peer);
         w->h = find(ws, uri);
         if (!w->h)
             return -1;
@@ -234,7 +246,7 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
     return ws;
 }
 
-int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
+int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const char *peer)
 {
     ws_server_t *ws = arg;
     if (!ws || !ws->vhost) {
@@ -245,7 +257,10 @@ int ws_adopt(void *arg, int fd, const char *bytes, size_t n)
     /* from here lws owns fd: it closes it itself when adoption fails, and
      * returns NULL too when its first service of the head closed the
      * connection (a handshake it refused) */
-    if (!lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n)) {
+    adopting_peer = peer;
+    struct lws *wsi = lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n);
+    adopting_peer = NULL;
+    if (!wsi) {
         log_debug("http: lws refused or closed a WebSocket handshake");
         return -1;
     }
@@ -320,5 +335,6 @@ void ws_close(ws_conn_t *w, int status)
 
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap)
 {
-    return lws_get_peer_simple(w->wsi, buf, cap);
+    snprintf(buf, cap, "%s", w->peer);
+    return buf;
 }

@@ -4,7 +4,8 @@
  * (ws_adopt); lws then answers the handshake and frames the messages.
  * Over TLS (wss) what lws adopts is one end of a socketpair the HTTP layer
  * relays through the connection's TLS session (src/http/bridge.c), so
- * lws itself only ever sees plaintext; ws_peer() then names no address.
+ * lws itself only ever sees plaintext; ws_peer() names the client the HTTP
+ * layer saw, not the socketpair.
  *
  * Handlers are a table, like HTTP routes: a path (or prefix) and callbacks.
  * Everything runs on the loop thread.
@@ -42,8 +43,9 @@ typedef struct ws_options {
 /* Creates the lws context on loop. NULL on failure (logged). */
 ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
                        void *data);
-/* An http_upgrade_fn: takes over fd and replays bytes. */
-int ws_adopt(void *ws, int fd, const char *bytes, size_t n);
+/* An http_upgrade_fn: takes over fd and replays bytes; peer is what
+ * ws_peer() says of the connection. */
+int ws_adopt(void *ws, int fd, const char *bytes, size_t n, const char *peer);
 /* Closes every WebSocket; lws finishes closing on the loop, so free the
  * server with ws_free only after the loop has run out. */
 void ws_destroy(ws_server_t *ws);
@@ -63,6 +65,7 @@ void ws_want_writable(ws_conn_t *w);
  * (from on_writable, then return 0); on_writable is not called again. (A
  * -1 from on_writable closes without a close frame: for a dead peer.) */
 void ws_close(ws_conn_t *w, int status);
+/* The client's address, as the HTTP layer named it. */
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap);
 
 #endif

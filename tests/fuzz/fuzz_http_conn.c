@@ -233,11 +233,13 @@ static const http_route_t routes[] = {
     {.methods = HM_GET | HM_HEAD, .path = "/cs", .cors = 1, .handler = &h_stream},
 };
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const char *peer)
 {
     (void)arg;
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
         abort(); /* the head is replayed as it was parsed */
+    if (!peer || strcmp(peer, "fuzz") != 0)
+        abort(); /* the client as adopted, over TLS too (the socketpair is no client) */
     close(fd);
     return 0;
 }

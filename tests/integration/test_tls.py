@@ -291,6 +291,23 @@ def test_slow_wss_reader_gets_everything(tls_server, certs):
     assert asyncio.run(run()) == [f"slow {i:06d}" for i in range(n)]
 
 
+def test_wss_file_tail_names_the_client(make_server, certs, tmp_path):
+    """lws sees a socketpair over TLS: what it logs of the client is the
+    address the HTTP layer saw."""
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / "app.log").write_text("first line\n")
+    server = make_server(*tls_args(certs, inputs=False), "--tail-root", str(root))
+
+    async def run(path):
+        async with websockets.connect(f"wss://127.0.0.1:{server.port}/api/files/logs/{path}",
+                                      ssl=client_ctx(certs)) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert asyncio.run(run("app.log")) == ["first line"]
+    assert asyncio.run(run("nope.log"))["status"] == 403
+    wait_log(server, "files: refused 'logs/nope.log' from 127.0.0.1: ")
+
+
 def test_plain_websocket_unchanged_without_tls(server):
     """Without TLS the upgrade is lws's own socket, as before: no bridge."""
     async def run():
