@@ -687,6 +687,36 @@ def test_bad_tcp_input_over_tls_same_errors_and_good_records_kept(make_server, c
     assert wait_logs(tls, certs, 3)[-1]["msg"] == "after"
 
 
+def test_bad_syslog_over_tls_kept_as_plain_keeps_it(make_server, certs):
+    """A syslog line that does not parse is stored raw with its reason over
+    TLS as over plain TCP, between the good ones."""
+    plain = make_server()
+    tls = make_server(*tls_args(certs))
+    stream = (b"<34>1 2026-11-21T10:45:56Z h1 good1 - - - first\n"
+              b"<999>not syslog at all\n"
+              b"<34>1 2026-11-21T10:45:57Z h1 good2 - - - second\n")
+    with socket.create_connection(("127.0.0.1", plain.ports["syslog-tcp"]), timeout=10) as s:
+        s.sendall(stream)
+    with tls_conn(tls, certs, "syslog-tls") as t:
+        t.sendall(stream)
+    a = wait_for_plain(plain, 3)
+    b = wait_logs(tls, certs, 3)
+
+    def strip(rs):
+        return [{k: v for k, v in r.items() if k not in ("seq", "ts")} for r in rs]
+    assert strip(a) == strip(b) and len(b) == 3
+    assert "parse_error" in b[1]["fields"] and b[2]["app"] == "good2"
+
+
+def wait_for_plain(server, n, timeout=15):
+    deadline = time.time() + timeout
+    while True:
+        got = server.logs()
+        if len(got) >= n or time.time() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 def test_tls_options_are_checked(certs, tmp_path):
     """Bad TLS options stop logshipd before it starts (the option checks
     themselves are tests/unit/test_config.c's)."""
