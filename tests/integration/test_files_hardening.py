@@ -82,6 +82,11 @@ def test_parent_directory_swapped_for_a_symlink_is_not_followed(make_server, tre
     errors = [m for m in msgs if isinstance(m, dict) and m.get("type") == "error"]
     assert errors and "symlink" in errors[0]["error"], msgs
     assert closed
+    # logged before the error was sent, but read from logshipd's stderr by
+    # the fixture's thread: it may come a moment after the close
+    deadline = time.time() + 5
+    while not ("files:" in s.log_text() and "symlink" in s.log_text()) and time.time() < deadline:
+        time.sleep(0.05)
     assert "files:" in s.log_text() and "symlink" in s.log_text()
 
 
