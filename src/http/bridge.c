@@ -65,7 +65,15 @@ static void on_closed(uv_handle_t *h)
     bridge_t *b = h->data;
     if (--b->handles)
         return;
+    /* on the server's list until here, so that it outlives every bridge */
     http_server_t *s = b->srv;
+    if (b->prev)
+        b->prev->next = b->next;
+    else
+        s->bridges = b->next;
+    if (b->next)
+        b->next->prev = b->prev;
+    s->nbridges--;
     close(b->fd);
     close(b->pfd);
     tls_session_destroy(b->tls);
@@ -80,14 +88,6 @@ static void bridge_close(bridge_t *b)
     if (b->dead)
         return;
     b->dead = 1;
-    http_server_t *s = b->srv;
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        s->bridges = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-    s->nbridges--;
     uv_close((uv_handle_t *)&b->net, on_closed);
     uv_close((uv_handle_t *)&b->pair, on_closed);
     uv_close((uv_handle_t *)&b->linger, on_closed);
@@ -290,6 +290,8 @@ int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, 
 
 void bridge_close_all(http_server_t *s)
 {
-    while (s->bridges)
-        bridge_close(s->bridges);
+    for (bridge_t *b = s->bridges, *next; b; b = next) {
+        next = b->next;
+        bridge_close(b);
+    }
 }

@@ -308,6 +308,23 @@ def test_wss_file_tail_names_the_client(make_server, certs, tmp_path):
     wait_log(server, "files: refused 'logs/nope.log' from 127.0.0.1: ")
 
 
+def test_sigterm_with_open_wss_tails(make_server, certs):
+    """Shutting down with several wss tails open: every bridge closes, the
+    clients see the end, and logshipd exits 0 (the sanitizers watch it)."""
+    server = make_server(*tls_args(certs, inputs=False))
+
+    async def run():
+        wss = f"wss://127.0.0.1:{server.port}/api/tail"
+        conns = [await websockets.connect(wss, ssl=client_ctx(certs)) for _ in range(3)]
+        loop = asyncio.get_running_loop()
+        rc = await loop.run_in_executor(None, server.stop)
+        for ws in conns:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+        return rc
+    assert asyncio.run(run()) == 0
+
+
 def test_plain_websocket_unchanged_without_tls(server):
     """Without TLS the upgrade is lws's own socket, as before: no bridge."""
     async def run():
