@@ -7,8 +7,8 @@ set -eu
 run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
-python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
-nginx-light rabbitmq-server python3-pika"
+python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog rsyslog-gnutls
+chromium chromium-driver nginx-light rabbitmq-server python3-pika"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in

@@ -7,6 +7,14 @@
  * behind one still being answered) are copied into the connection's own
  * buffer. Replies are written at once when the socket takes them, and
  * queued otherwise.
+ *
+ * Bytes go through c->io (transport.c): plain, or a TLS session, which
+ * sits between the socket and this file. The queue (c->out) is plaintext
+ * either way; "everything written" (all_sent) also means the session holds
+ * no ciphertext, so H3's unread-reply deadline and the write backpressure
+ * cover TLS too. The handshake runs inside the first reads, under the
+ * deadline the connection starts with (--request-timeout). Plaintext sent
+ * to a TLS listener gets a plain 400 that says so, then the close.
  */
 #define _GNU_SOURCE /* MSG_NOSIGNAL with sendmsg */
 #include <errno.h>
@@ -33,6 +41,12 @@ static void update_interest(http_conn_t *c);
 static void request_end(http_conn_t *c);
 static void rearm(http_conn_t *c);
 static void on_deadline(uv_timer_t *t);
+
+/* The queue is written and the transport holds nothing more. */
+static int all_sent(const http_conn_t *c)
+{
+    return c->out.len == c->opos && !c->io->pending(c);
+}
 
 static const char *reason_of(int status)
 {
@@ -125,13 +139,21 @@ static void on_handle_closed(uv_handle_t *hd)
             close(c->fd);
             if (p && s->release)
                 s->release(s->auth_arg, p);
-        } else if (s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n, p)) {
+        } else if (c->tls) {
+            /* wss: the connection keeps its TLS session and relays
+             * plaintext to lws over a socketpair (bridge.c) */
+            tls_session_t *t = c->tls;
+            c->tls = NULL;
+            if (bridge_start(s, c->fd, t, c->handoff, c->handoff_n, c->peer, p))
+                log_debug("http: wss upgrade refused");
+        } else if (s->upgrade(s->upgrade_arg, c->fd, c->handoff, c->handoff_n, c->peer, p)) {
             log_debug("http: upgrade refused");
         }
         free(c->handoff);
     } else if (c->fd >= 0) {
         close(c->fd);
     }
+    tls_session_destroy(c->tls); /* NULL when plain, or handed to a bridge */
     if (c->state && c->state_of && c->state_of->on_free)
         c->state_of->on_free(c->state);
     free(c->state);
@@ -147,6 +169,8 @@ void conn_close(http_conn_t *c)
     if (c->dead)
         return;
     c->dead = 1;
+    if (c->tls) /* a handshake cut off (EOF, a reset, a deadline) failed */
+        tls_abandon(c->tls, "the connection ended during the handshake");
     if (c->in_handler) {
         c->in_handler = 0;
         if (c->h && c->h->on_end)
@@ -180,8 +204,8 @@ static void close_gracefully(http_conn_t *c)
     c->cstate = CS_CLOSING;
     c->close_after = 1;
     set_paused(c, 1);
-    if (c->out.len == c->opos) {
-        shutdown(c->fd, SHUT_WR);
+    if (all_sent(c)) {
+        c->io->shutdown(c);
         if (c->peer_eof) {
             conn_close(c);
             return;
@@ -202,6 +226,11 @@ static void on_deadline(uv_timer_t *t)
     }
     if (c->cstate != CS_CLOSING)
         c->srv->stats.timeouts++;
+    if (c->tls && !tls_handshake_done(c->tls)) {
+        tls_abandon(c->tls, "TLS handshake not done within --request-timeout");
+        if (tls_failure(c->tls))
+            log_info("http: %s: %s", c->peer, tls_why(c->tls));
+    }
     if ((c->cstate == CS_HEAD || c->cstate == CS_BODY) && !c->answered) {
         log_debug("http: %s: request not complete in time", c->peer);
         c->close_after = 1;
@@ -243,7 +272,7 @@ static void rearm(http_conn_t *c)
 {
     if (c->dead || c->failed)
         return;
-    if (c->out.len > c->opos) { /* a reply the client must read */
+    if (!all_sent(c)) { /* a reply the client must read */
         arm(c, request_ms(c, c->srv->o.send_timeout_ms));
         return;
     }
@@ -271,15 +300,17 @@ static void rearm(http_conn_t *c)
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* Drops what was written; returns 0, or -1 when the connection closed. */
-static int flush(http_conn_t *c)
+/* Writes what is queued as far as the socket takes it and drops what was
+ * written; 0, or -1 when the socket failed. */
+static int write_out(http_conn_t *c)
 {
+    if (c->io->flush(c))
+        return -1;
     while (c->out.len > c->opos) {
-        ssize_t w = send(c->fd, c->out.data + c->opos, c->out.len - c->opos, MSG_NOSIGNAL);
+        ssize_t w = c->io->write(c, c->out.data + c->opos, c->out.len - c->opos);
         if (w < 0) {
             if (errno == EAGAIN || errno == EINTR)
                 break;
-            conn_close(c);
             return -1;
         }
         c->opos += (size_t)w;
@@ -288,6 +319,16 @@ static int flush(http_conn_t *c)
         buf_reset(&c->out);
         buf_shrink(&c->out, OUT_KEEP);
         c->opos = 0;
+    }
+    return 0;
+}
+
+/* write_out from the loop; returns 0, or -1 when the connection closed. */
+static int flush(http_conn_t *c)
+{
+    if (write_out(c)) {
+        conn_close(c);
+        return -1;
     }
     return 0;
 }
@@ -311,7 +352,7 @@ static void queue(http_conn_t *c, struct iovec *iov, int n)
     if (c->dead || c->failed)
         return;
     size_t skip = 0;
-    if (c->out.len == c->opos) {
+    if (c->out.len == c->opos && !c->tls) {
         struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
         ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (w < 0 && errno != EAGAIN && errno != EINTR) {
@@ -328,7 +369,12 @@ static void queue(http_conn_t *c, struct iovec *iov, int n)
         buf_append(&c->out, (const char *)iov[i].iov_base + skip, iov[i].iov_len - skip);
         skip = 0;
     }
-    if (c->out.len > c->opos)
+    /* TLS: the pieces go into the queue first, so one record carries them */
+    if (c->tls && write_out(c)) {
+        fail_later(c);
+        return;
+    }
+    if (!all_sent(c))
         rearm(c);
 }
 
@@ -533,7 +579,7 @@ void http_close(http_conn_t *c)
         if (c->h && c->h->on_end)
             c->h->on_end(c);
     }
-    if (c->out.len == c->opos)
+    if (all_sent(c))
         conn_close(c);
     else
         update_interest(c);
@@ -1266,7 +1312,7 @@ static void after_eof(http_conn_t *c)
     }
     if (c->dead)
         return;
-    if (c->streaming || c->out.len == c->opos) {
+    if (c->streaming || all_sent(c)) {
         conn_close(c);
         return;
     }
@@ -1295,6 +1341,37 @@ static void take(http_conn_t *c, const char *buf, size_t n, int in_rbuf)
     drive(c);
 }
 
+/* The TLS session failed. Plaintext first gets a plain 400 that says why
+ * (as nginx answers http:// on an https port); anything else the close,
+ * after the alert the session made. */
+static void tls_refused(http_conn_t *c)
+{
+    http_server_t *s = c->srv;
+    if (tls_failure(c->tls) != TLS_PLAINTEXT || c->served || c->cstate != CS_IDLE) {
+        log_info("http: %s: %s", c->peer, tls_why(c->tls));
+        conn_close(c);
+        return;
+    }
+    log_debug("http: %s: %s", c->peer, tls_why(c->tls));
+    s->stats.tls_plaintext++;
+    tls_session_destroy(c->tls);
+    c->tls = NULL;
+    c->io = &conn_io_plain;
+    c->close_after = 1;
+    c->counted = 1;
+    s->inflight++;
+    c->req.keep_alive = 0;
+    http_reply_error(c, 400, "this port speaks TLS: use https:// (wss:// for WebSocket)");
+    if (!c->dead)
+        close_gracefully(c);
+}
+
+/* Whether the connection reads now (H4: not while its buffer is full). */
+static int reading(const http_conn_t *c)
+{
+    return !c->peer_eof && c->rbuf.len - c->rpos < HTTP_RBUF_MAX;
+}
+
 static void on_readable(http_conn_t *c)
 {
     http_server_t *s = c->srv;
@@ -1302,10 +1379,10 @@ static void on_readable(http_conn_t *c)
         size_t pending = c->rbuf.len - c->rpos;
         if (c->cstate == CS_CLOSING) {
             /* lingering: read and drop until the client stops */
-            ssize_t r = recv(c->fd, s->read_scratch, sizeof s->read_scratch, 0);
+            ssize_t r = c->io->read(c, s->read_scratch, sizeof s->read_scratch);
             if (r == 0) {
                 c->peer_eof = 1;
-                if (c->out.len == c->opos)
+                if (all_sent(c))
                     conn_close(c);
                 else
                     update_interest(c);
@@ -1326,9 +1403,11 @@ static void on_readable(http_conn_t *c)
             dst = s->read_scratch;
             room = sizeof s->read_scratch;
         }
-        ssize_t r = recv(c->fd, dst, room, 0);
+        ssize_t r = c->io->read(c, dst, room);
         if (r < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno == EPROTO && c->tls)
+                tls_refused(c);
+            else if (errno != EAGAIN && errno != EINTR)
                 conn_close(c);
             break;
         }
@@ -1351,6 +1430,9 @@ static void on_readable(http_conn_t *c)
         if ((size_t)r < room)
             break;
     }
+    /* TLS: a reply queued during the handshake (a 503) can go now */
+    if (!c->dead && c->tls && !all_sent(c) && flush(c))
+        return;
     if (!c->dead)
         update_interest(c);
 }
@@ -1369,14 +1451,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
             return;
     }
     if (events & UV_WRITABLE) {
-        int had = c->out.len > c->opos;
+        int had = !all_sent(c);
         if (flush(c))
             return;
-        if (had && c->out.len == c->opos) {
+        if (had && all_sent(c)) {
             if (c->cstate == CS_CLOSING) {
                 /* written: stop sending, read what the client still sends
                  * so the close does not reset the reply away */
-                shutdown(c->fd, SHUT_WR);
+                c->io->shutdown(c);
                 if (c->peer_eof) {
                     conn_close(c);
                     return;
@@ -1384,7 +1466,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
             }
             rearm(c);
         }
-        if (c->want_writable && c->out.len == c->opos && !c->dead) {
+        if (c->want_writable && all_sent(c) && !c->dead) {
             c->want_writable = 0;
             if (c->in_handler && c->h && c->h->on_writable && c->h->on_writable(c) < 0)
                 http_close(c);
@@ -1392,7 +1474,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
                 return;
         }
     }
-    if (events & (UV_READABLE | UV_DISCONNECT))
+    /* TLS input already in the session is read without the socket */
+    if ((events & (UV_READABLE | UV_DISCONNECT)) || (reading(c) && c->io->buffered(c)))
         on_readable(c);
     if (!c->dead)
         update_interest(c);
@@ -1403,11 +1486,15 @@ static void update_interest(http_conn_t *c)
     if (c->dead || c->failed)
         return;
     int ev = 0;
-    if (!c->peer_eof && c->rbuf.len - c->rpos < HTTP_RBUF_MAX)
+    if (reading(c))
         ev |= UV_READABLE;
-    if (c->out.len > c->opos || c->want_writable || c->resume)
+    /* writable: to send, unless the TLS handshake waits for the client;
+     * or to come back at once (a handler's on_writable, a pipelined
+     * request, TLS input the session holds) */
+    int sending = c->io->pending(c) || (c->out.len > c->opos && !c->io->waits_input(c));
+    if (sending || c->want_writable || c->resume || (reading(c) && c->io->buffered(c)))
         ev |= UV_WRITABLE;
-    if (c->cstate == CS_CLOSING && c->out.len == c->opos && c->peer_eof) {
+    if (c->cstate == CS_CLOSING && all_sent(c) && c->peer_eof) {
         conn_close(c);
         return;
     }
@@ -1440,9 +1527,17 @@ void conn_drain(http_conn_t *c)
 
 void conn_start(http_server_t *s, int fd, const char *peer)
 {
+    tls_session_t *t = NULL;
+    if (s->tls && !(t = tls_session_create(s->tls, &s->stats.tls))) {
+        log_warn("http: %s: no TLS session (out of memory): connection closed", peer);
+        close(fd);
+        return;
+    }
     http_conn_t *c = xcalloc(1, sizeof *c);
     c->srv = s;
     c->fd = fd;
+    c->tls = t;
+    c->io = t ? &conn_io_tls : &conn_io_plain;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;

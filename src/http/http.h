@@ -58,6 +58,14 @@
  * what is replayed at an upgrade). Without a callback every request goes
  * through with a NULL principal.
  *
+ * TLS (http_server_set_tls): every connection then has a TLS session
+ * (src/tls/) between its socket and the parser and write queue
+ * (transport.c); H1-H4 hold as they are, the queue stays plaintext, and
+ * the handshake counts against the first request's deadline (H3). A
+ * plaintext request gets a plain 400 saying the port speaks TLS. A wss
+ * upgrade cannot hand lws the socket (the session is ours): bridge.c
+ * relays plaintext between the session and a socketpair lws adopts.
+ *
  * CORS (cors.c): on a route marked cors, the layer answers OPTIONS itself
  * (a preflight from an origin in o->cors_origins: 204 with the
  * Access-Control-* headers; from another origin: 403; without Origin: 204
@@ -74,6 +82,7 @@
 
 #include "../common/buf.h"
 #include "../common/hist.h"
+#include "../tls/tls.h"
 
 #define HTTP_HEAD_MAX    (16u * 1024) /* request line and headers */
 #define HTTP_HEADERS_MAX 64
@@ -215,6 +224,9 @@ typedef struct http_stats {
     uint64_t rate_limited;            /* 429: over --rate-limit */
     uint64_t client_conns_refused;    /* 503: over --max-client-connections */
     hist_t request_seconds;           /* first byte of the head to the reply (or stream start) */
+    uint64_t tls_plaintext;           /* plain HTTP to the TLS port: answered 400 */
+    uint64_t wss_bridged;             /* WebSocket upgrades over TLS relayed to lws */
+    tls_stats_t tls;                  /* with http_server_set_tls */
 } http_stats_t;
 
 /* Creates the server on loop: routes are tried in order, the first match
@@ -236,13 +248,17 @@ size_t http_server_inflight(const http_server_t *s);
 /* Closes every connection and frees s once their handles are closed. */
 void http_server_destroy(http_server_t *s);
 const http_stats_t *http_server_stats(const http_server_t *s);
+/* Serves TLS on every connection accepted from now on (tls must outlive
+ * the server; NULL: plain). A plain request to it is answered 400. */
+void http_server_set_tls(http_server_t *s, tls_ctx_t *tls);
 /* Who receives WebSocket upgrades: called with the connection's socket
- * (ours no more: the callee owns it), the bytes to replay (the request
- * head and what followed it) and the request's principal (the callee's
- * now, to give back to the authorize callback's release). Returns 0, or -1
- * when it closed fd (it has released the principal either way when it is
- * done with it). */
-typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n,
+ * (ours no more: the callee owns it; over TLS, a socketpair's end), the
+ * bytes to replay (the request head and what followed it), the client's
+ * address (valid during the call) and the request's principal (the
+ * callee's now, to give back to the authorize callback's release).
+ * Returns 0, or -1 when it closed fd (it has released the principal either
+ * way when it is done with it). */
+typedef int (*http_upgrade_fn)(void *arg, int fd, const char *bytes, size_t n, const char *peer,
                                const void *principal);
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg);
 

@@ -5,6 +5,7 @@
 
 #include <http_parser.h>
 
+#include "../tls/tls.h"
 #include "http.h"
 
 #define HTTP_DEFAULT_REQUEST_TIMEOUT_MS   10000
@@ -19,6 +20,26 @@ enum conn_state {
     CS_CLOSING /* nothing more is read; close once the queue is written */
 };
 
+/* How a connection reads and writes plaintext (transport.c): plain
+ * sockets, or through its TLS session. read and write return what recv and
+ * send do (-1 with errno; EPROTO: TLS failed, see tls_why). */
+typedef struct conn_io {
+    ssize_t (*read)(http_conn_t *c, char *buf, size_t cap);
+    ssize_t (*write)(http_conn_t *c, const char *p, size_t n);
+    /* Sends what the transport holds; 0, or -1 when the socket failed. */
+    int (*flush)(http_conn_t *c);
+    /* Output held that the socket has not taken yet. */
+    int (*pending)(const http_conn_t *c);
+    /* Input held that a read returns without waiting for the socket. */
+    int (*buffered)(const http_conn_t *c);
+    /* Writing waits for input (the TLS handshake): do not poll to write. */
+    int (*waits_input)(const http_conn_t *c);
+    /* Ends our side once what is held is sent (TLS: close_notify first). */
+    void (*shutdown)(http_conn_t *c);
+} conn_io_t;
+
+extern const conn_io_t conn_io_plain, conn_io_tls;
+
 typedef struct hdr_span {
     uint32_t no, nn, vo, vn; /* offsets into head */
 } hdr_span_t;
@@ -31,7 +52,10 @@ struct http_conn {
     uv_timer_t timer;    /* the handler's (http_set_timer) */
     int handles;         /* open libuv handles; freed at 0 */
     int fd;
-    int events; /* poll interest now */
+    const conn_io_t *io;
+    tls_session_t *tls; /* NULL: plain */
+    int tls_shut;       /* 1: close_notify queued (shut the socket down once it is out), 2: done */
+    int events;         /* poll interest now */
     enum conn_state cstate;
     http_parser parser;
 
@@ -98,8 +122,11 @@ struct http_server {
     uv_poll_t lpoll;
     int listening, port;
 
-    struct limit *limits; /* --rate-limit, --max-client-connections (limit.h); NULL: none */
-    http_conn_t *conns;   /* every open connection */
+    struct limit *limits;   /* --rate-limit, --max-client-connections (limit.h); NULL: none */
+    tls_ctx_t *tls;         /* NULL: plain HTTP */
+    struct bridge *bridges; /* wss connections relayed to lws (bridge.c) */
+    size_t nbridges;
+    http_conn_t *conns; /* every open connection */
     size_t nconns, inflight;
     int draining, destroying;
     http_stats_t stats;
@@ -112,6 +139,20 @@ void conn_start(http_server_t *s, int fd, const char *peer);
 void http_settings_init(http_parser_settings *st);
 void conn_close(http_conn_t *c);
 void conn_drain(http_conn_t *c);
+/* transport.c: TLS on a nonblocking socket. flush: 0, or -1 when the
+ * socket failed; read and write as recv and send (EPROTO: TLS failed). */
+int tls_sock_flush(int fd, tls_session_t *t);
+ssize_t tls_sock_read(int fd, tls_session_t *t, char *buf, size_t cap);
+ssize_t tls_sock_write(int fd, tls_session_t *t, const char *p, size_t n);
+
+/* bridge.c: relays a wss connection between its TLS session and a
+ * socketpair whose other end the upgrade callback (lws) takes with the
+ * head in bytes; takes fd and t. 0, or -1 when it could not (both closed). */
+int bridge_start(http_server_t *s, int fd, tls_session_t *t, const char *bytes, size_t n,
+                 const char *peer, const void *principal);
+/* Closes every bridge (the server goes away). */
+void bridge_close_all(http_server_t *s);
+
 /* listen.c: the server frees itself once draining is over and no
  * connection is left. */
 void server_maybe_free(http_server_t *s);

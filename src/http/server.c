@@ -191,7 +191,7 @@ size_t http_server_inflight(const http_server_t *s)
 
 void server_maybe_free(http_server_t *s)
 {
-    if (s->destroying && !s->conns && s->lfd < 0) {
+    if (s->destroying && !s->conns && !s->bridges && s->lfd < 0) {
         limit_destroy(s->limits);
         free(s);
     }
@@ -208,6 +208,7 @@ void http_server_destroy(http_server_t *s)
         next = c->next;
         conn_close(c);
     }
+    bridge_close_all(s);
     server_maybe_free(s);
 }
 
@@ -227,6 +228,11 @@ void http_server_on_authorize(http_server_t *s, http_authorize_fn fn, http_relea
 void http_server_on_limit_key(http_server_t *s, http_limit_key_fn fn)
 {
     s->limit_key = fn;
+}
+
+void http_server_set_tls(http_server_t *s, tls_ctx_t *tls)
+{
+    s->tls = tls;
 }
 
 void http_server_on_upgrade(http_server_t *s, http_upgrade_fn fn, void *arg)

@@ -34,6 +34,7 @@
 #include "ws.h"
 
 #include <libwebsockets.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct ws_conn {
     int close_status; /* ws_close()'s status, 0: none */
     int close_sent;   /* our close frame is written: the client's close ends it */
     const void *principal;
+    char peer[64]; /* the client, as the HTTP layer named it */
 };
 
 static void release(ws_server_t *ws, const void *p)
@@ -89,6 +91,12 @@ static const void *take_principal(ws_server_t *ws, struct lws *wsi)
     lws_set_opaque_user_data(wsi, NULL);
     return p;
 }
+
+/* The peer of the connection ws_adopt is handing to lws: lws answers the
+ * replayed head inside the adoption, so ESTABLISHED comes while it is set
+ * (the socket may be a socketpair's end: getpeername would not name the
+ * client). Loop thread only. */
+static const char *adopting_peer;
 
 /* Writes the close frame (from the writable callback, nothing buffered).
  * 0, or -1 when the socket failed. */
@@ -147,6 +155,10 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
         }
         w->ws = ws;
         w->wsi = wsi;
+        if (adopting_peer)
+            snprintf(w->peer, sizeof w->peer, "%s", adopting_peer);
+        else
+            lws_get_peer_simple(wsi, w->peer, sizeof w->peer);
         w->h = find(ws, uri);
         if (!w->h) {
             release(ws, take_principal(ws, wsi));
@@ -281,7 +293,8 @@ ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_
     return ws;
 }
 
-int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal)
+int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const char *peer,
+             const void *principal)
 {
     ws_server_t *ws = arg;
     if (!ws || !ws->vhost) {
@@ -294,10 +307,12 @@ int ws_adopt(void *arg, int fd, const char *bytes, size_t n, const void *princip
     /* from here lws owns fd: it closes it itself when adoption fails, and
      * returns NULL too when its first service of the head closed the
      * connection (a handshake it refused) */
+    adopting_peer = peer;
     ws->adopting = 1;
     ws->pending_fd = fd;
     ws->pending = principal;
     struct lws *wsi = lws_adopt_socket_vhost_readbuf(ws->vhost, fd, bytes, n);
+    adopting_peer = NULL;
     if (ws->adopting) {
         /* not established inside the call: the wsi keeps it for later */
         ws->adopting = 0;
@@ -387,5 +402,6 @@ void ws_close(ws_conn_t *w, int status)
 
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap)
 {
-    return lws_get_peer_simple(w->wsi, buf, cap);
+    snprintf(buf, cap, "%s", w->peer);
+    return buf;
 }

@@ -2,6 +2,10 @@
  * loop. The HTTP layer (conn.c) parses the upgrade request, checks its
  * route and Origin, and hands the socket over with http_server_on_upgrade
  * (ws_adopt); lws then answers the handshake and frames the messages.
+ * Over TLS (wss) what lws adopts is one end of a socketpair the HTTP layer
+ * relays through the connection's TLS session (src/http/bridge.c), so
+ * lws itself only ever sees plaintext; ws_peer() names the client the HTTP
+ * layer saw, not the socketpair.
  *
  * Handlers are a table, like HTTP routes: a path (or prefix) and callbacks.
  * Everything runs on the loop thread.
@@ -43,9 +47,11 @@ typedef struct ws_options {
 /* Creates the lws context on loop. NULL on failure (logged). */
 ws_server_t *ws_create(uv_loop_t *loop, const ws_options_t *o, const ws_handler_t *h, size_t n,
                        void *data);
-/* An http_upgrade_fn: takes over fd and replays bytes; the connection
- * keeps principal (ws_principal) until it closes, then releases it. */
-int ws_adopt(void *ws, int fd, const char *bytes, size_t n, const void *principal);
+/* An http_upgrade_fn: takes over fd and replays bytes; peer is what
+ * ws_peer() says of the connection, which keeps principal (ws_principal)
+ * until it closes, then releases it. */
+int ws_adopt(void *ws, int fd, const char *bytes, size_t n, const char *peer,
+             const void *principal);
 /* Closes every WebSocket; lws finishes closing on the loop, so free the
  * server with ws_free only after the loop has run out. */
 void ws_destroy(ws_server_t *ws);
@@ -67,6 +73,7 @@ void ws_want_writable(ws_conn_t *w);
  * (from on_writable, then return 0); on_writable is not called again. (A
  * -1 from on_writable closes without a close frame: for a dead peer.) */
 void ws_close(ws_conn_t *w, int status);
+/* The client's address, as the HTTP layer named it. */
 const char *ws_peer(ws_conn_t *w, char *buf, size_t cap);
 
 #endif

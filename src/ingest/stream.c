@@ -21,7 +21,8 @@ struct stream_listener {
     const stream_proto_t *proto;
     long max_connections;
     int64_t idle_timeout_ns;
-    stream_opts_t o; /* as started, addr and allow pointing at the copies below */
+    stream_opts_t o;  /* as started, addr and allow pointing at the copies below */
+    const char *name; /* in logs: o.name, or the protocol's */
     char addr[ADDR_MAX];
     cidr_list_t allow;
     stream_conn_t head; /* list sentinel */
@@ -279,6 +280,7 @@ static void on_conn_closed(uv_handle_t *h)
     stream_listener_t *l = c->l;
     batch_free(&c->held);
     batch_free(&c->unconf);
+    tls_session_destroy(c->tls);
     free(c);
     l->handles--;
     free_listener_if_done(l);
@@ -290,6 +292,8 @@ void stream_close_conn(stream_conn_t *c)
     if (c->closing)
         return;
     c->closing = 1;
+    if (c->tls) /* a handshake cut off (EOF, a reset, a timeout) failed */
+        tls_abandon(c->tls, "the connection ended during the handshake");
     stop_reading(c);
     if (c->held.count && !c->failed && !store_error(l->store) && append_now(c, &c->held) == 0)
         batch_reset(&c->held);
@@ -318,7 +322,104 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
     stream_conn_t *c = h->data;
     (void)hint;
-    *buf = uv_buf_init(c->l->rbuf, sizeof c->l->rbuf);
+    char *room;
+    size_t n;
+    /* TLS: straight into the session's input buffer (nothing to copy);
+     * a lingering connection drops what it reads, undecrypted */
+    if (c->tls && !c->lingering && (n = tls_in_room(c->tls, &room)) > 0)
+        *buf = uv_buf_init(room, (unsigned)n);
+    else
+        *buf = uv_buf_init(c->l->rbuf, sizeof c->l->rbuf);
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    char data[];
+} write_req_t;
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    free(container_of(req, write_req_t, req));
+}
+
+/* Writes p[0..n) to the socket (copied). */
+static void write_raw(stream_conn_t *c, const char *p, size_t n)
+{
+    write_req_t *w = xmalloc(sizeof *w + n);
+    memcpy(w->data, p, n);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written))
+        free(w);
+}
+
+/* Hands the session's ciphertext (handshake, records, alerts) to libuv. */
+static void tls_send(stream_conn_t *c)
+{
+    const char *p;
+    size_t n;
+    while ((n = tls_out_peek(c->tls, &p))) {
+        write_raw(c, p, n);
+        tls_out_consume(c->tls, n);
+    }
+}
+
+/* The peer is done sending (EOF, or TLS close_notify). */
+static void at_eof(stream_conn_t *c)
+{
+    stream_listener_t *l = c->l;
+    stop_reading(c);
+    c->half_closed = 1;
+    if (!c->lingering && l->proto->eof)
+        l->proto->eof(c);
+    /* the protocol may owe answers (it called stream_linger): then
+     * stream_end()'s shutdown closes once they are out */
+    if (!c->lingering || c->shut)
+        stream_close_conn(c);
+}
+
+/* n bytes of ciphertext were read into base: decrypt all of it, handing
+ * the plaintext to the protocol (in the listener's read buffer). */
+static void tls_data(stream_conn_t *c, const char *base, size_t n)
+{
+    stream_listener_t *l = c->l;
+    if (c->lingering)
+        return; /* dropped: the protocol is done with this peer */
+    if (base == l->rbuf) {
+        /* the session's buffer was full (it never is: each read is
+         * decrypted whole); copy, and refuse what does not fit */
+        if (tls_feed(c->tls, base, n) < n) {
+            log_warn("%s: %s: TLS input buffer full: connection closed", l->name, c->peer);
+            stream_close_conn(c);
+            return;
+        }
+    } else {
+        tls_in_commit(c->tls, n);
+    }
+    for (;;) {
+        long r = tls_read(c->tls, l->rbuf, sizeof l->rbuf);
+        if (r > 0) {
+            if (l->proto->data(c, l->rbuf, (size_t)r)) {
+                tls_send(c);
+                stream_close_conn(c);
+                return;
+            }
+            if (c->closing)
+                return;
+            if (c->lingering)
+                break;
+            continue;
+        }
+        tls_send(c);
+        if (r == TLS_CLOSED) {
+            at_eof(c);
+        } else if (r == TLS_FAILED) {
+            log_info("%s: %s: %s", l->name, c->peer, tls_why(c->tls));
+            stream_end(c); /* after the alert */
+        }
+        return;
+    }
+    tls_send(c);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -328,6 +429,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         c->last_active = time_mono_ns();
         l->proto->stats->bytes += (uint64_t)nread;
+        if (c->tls) {
+            tls_data(c, buf->base, (size_t)nread);
+            return;
+        }
         if (c->lingering)
             return; /* dropped: the protocol is done with this peer */
         if (l->proto->data(c, buf->base, (size_t)nread))
@@ -335,14 +440,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     if (nread == UV_EOF) {
-        stop_reading(c);
-        c->half_closed = 1;
-        if (!c->lingering && l->proto->eof)
-            l->proto->eof(c);
-        /* the protocol may owe answers (it called stream_linger): then
-         * stream_end()'s shutdown closes once they are out */
-        if (!c->lingering || c->shut)
-            stream_close_conn(c);
+        if (c->tls)
+            tls_abandon(c->tls, "the client closed the connection during the handshake");
+        at_eof(c);
         return;
     }
     if (nread < 0)
@@ -375,31 +475,41 @@ void stream_end(stream_conn_t *c)
     stream_linger(c);
     c->ending = 1;
     c->linger_deadline = time_mono_ns() + (int64_t)STREAM_LINGER_MS * 1000000;
+    if (c->tls) {
+        tls_shutdown(c->tls); /* close_notify, after the replies */
+        tls_send(c);
+    }
     /* the shutdown runs after the writes queued before it */
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown))
         stream_close_conn(c);
-}
-
-typedef struct write_req {
-    uv_write_t req;
-    char data[];
-} write_req_t;
-
-static void on_written(uv_write_t *req, int status)
-{
-    (void)status;
-    free(container_of(req, write_req_t, req));
 }
 
 void stream_write(stream_conn_t *c, const char *p, size_t n)
 {
     if (c->closing || !n)
         return;
-    write_req_t *w = xmalloc(sizeof *w + n);
-    memcpy(w->data, p, n);
-    uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
-    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_written))
-        free(w);
+    if (!c->tls) {
+        write_raw(c, p, n);
+        return;
+    }
+    size_t done = 0;
+    while (done < n) {
+        long w = tls_write(c->tls, p + done, n - done);
+        if (w > 0) {
+            done += (size_t)w;
+        } else if (w == TLS_WANT && !tls_wants_input(c->tls)) {
+            const char *o;
+            if (!tls_out_peek(c->tls, &o))
+                break;
+            tls_send(c); /* the output buffer was full */
+        } else {
+            break; /* failed, or no handshake yet */
+        }
+    }
+    tls_send(c);
+    if (done < n)
+        log_debug("%s: %s: %zu bytes not written over TLS (%s)", c->l->name, c->peer, n - done,
+                  tls_failure(c->tls) ? tls_why(c->tls) : "no handshake yet");
 }
 
 static void on_refused_closed(uv_handle_t *h)
@@ -444,12 +554,18 @@ static void on_connection(uv_stream_t *server, int status)
     if (status < 0 || !l->accepting)
         return;
     const stream_proto_t *proto = l->proto;
-    if (l->nconns >= l->max_connections) {
+    tls_session_t *sess = NULL;
+    if (l->nconns < l->max_connections && l->o.tls &&
+        !(sess = tls_session_create(l->o.tls, l->o.tls_stats)))
+        log_warn("%s: no TLS session (out of memory): connection refused", l->name);
+    if (l->nconns >= l->max_connections || (l->o.tls && !sess)) {
+        /* accept and close at once: the peer learns now, not after a timeout */
         refuse_connection(l, server);
         return;
     }
     stream_conn_t *c = xcalloc(1, sizeof *c);
     c->l = l;
+    c->tls = sess;
     uv_tcp_init(l->loop, &c->tcp);
     c->tcp.data = c;
     l->handles++;
@@ -496,6 +612,8 @@ static void on_sweep(uv_timer_t *t)
         } else if (l->idle_timeout_ns && now - c->last_active > l->idle_timeout_ns &&
                    !c->held.count && !c->inf_head) {
             l->proto->stats->conns_idle_closed++;
+            if (c->tls)
+                tls_abandon(c->tls, "TLS handshake not done within --idle-timeout");
             stream_close_conn(c);
         }
         c = next;
@@ -516,6 +634,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     l->idle_timeout_ns = o->idle_timeout_ns;
     l->o = *o;
     l->o.addr = l->addr;
+    l->name = o->name ? o->name : proto->name;
     snprintf(l->addr, sizeof l->addr, "%s", o->addr);
     if (o->allow)
         l->allow = *o->allow;
@@ -525,7 +644,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     if (!rc)
         rc = uv_tcp_init(loop, &l->server);
     if (rc) {
-        log_error("%s: bad address %s: %s", proto->name, o->addr, uv_strerror(rc));
+        log_error("%s: bad address %s: %s", l->name, o->addr, uv_strerror(rc));
         free(l);
         return NULL;
     }
@@ -535,7 +654,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     if (!rc)
         rc = uv_listen((uv_stream_t *)&l->server, 1024, on_connection);
     if (rc) {
-        log_error("%s: cannot listen on %s: %s", proto->name, o->addr, uv_strerror(rc));
+        log_error("%s: cannot listen on %s: %s", l->name, o->addr, uv_strerror(rc));
         l->closing = 1;
         uv_close((uv_handle_t *)&l->server, on_listener_handle_closed);
         return NULL; /* freed once the handle has closed */
@@ -549,7 +668,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     *port = bound_port((uv_handle_t *)&l->server, 0);
     char host[ADDR_MAX];
     addr_split(o->addr, host, sizeof host, &rc);
-    log_info("%s listening on %s:%d", proto->name, host, *port);
+    log_info("%s listening on %s:%d", l->name, host, *port);
     return l;
 }
 

@@ -25,6 +25,17 @@
  * our side down and waits for the peer's EOF, at most STREAM_LINGER_MS.
  * Closing at once instead would reset the connection and the peer could
  * lose the last replies (an error, acknowledgements) before reading them.
+ *
+ * TLS (stream_opts_t.tls: syslog over TLS, raw TCP over TLS): the
+ * connection has a session (src/tls/) between libuv's reads and the
+ * protocol, and between stream_write() and libuv's writes. Reads land in
+ * the session's input buffer (no copy); the plaintext of each read goes
+ * to the protocol in the listener's read buffer, as plain reads do, so the
+ * protocol cannot tell the difference. Backpressure stops the socket
+ * reads the same way; what one read brought (at most TLS_IN_BUF) is still
+ * decrypted and handed over. The peer's close_notify is its EOF. A TLS
+ * failure ends the connection (the alert is sent) and is counted in the
+ * listener's tls_stats_t; the records before it are kept.
  */
 #ifndef LOGSHIP_STREAM_H
 #define LOGSHIP_STREAM_H
@@ -34,6 +45,7 @@
 #include "../common/cidr.h"
 #include "../common/record.h"
 #include "../store/store.h"
+#include "../tls/tls.h"
 #include "ingest.h"
 
 #define STREAM_READ_BUF    (64u * 1024)
@@ -73,7 +85,8 @@ struct stream_conn {
     batch_t unconf; /* appended, not yet durable; valid from unconf_off */
     size_t unconf_off, unconf_count;
     struct inflight *inf_head, *inf_tail;
-    int failed; /* a write of ours failed: re-append once all are answered */
+    int failed;         /* a write of ours failed: re-append once all are answered */
+    tls_session_t *tls; /* NULL: plain */
     char peer[64];
     void *state;
 };
@@ -86,6 +99,11 @@ typedef struct stream_opts {
     size_t max_line;
     size_t max_batch_bytes;
     const cidr_list_t *allow; /* copied; NULL or empty: anyone */
+    /* TLS: every connection gets a session of tls (NULL: plain), counted in
+     * tls_stats; name replaces the protocol's in logs ("syslog-tls") */
+    tls_ctx_t *tls;
+    tls_stats_t *tls_stats;
+    const char *name;
 } stream_opts_t;
 
 /* Starts listening; returns NULL after logging why not. The bound port (for
@@ -103,7 +121,8 @@ const stream_opts_t *stream_opts_of(const stream_conn_t *c);
 /* Appends records of connection c (fire and forget). When the store cannot
  * take them now, c holds them and stops reading until it can. */
 void stream_append(stream_conn_t *c, batch_t *b);
-/* Writes bytes back to the peer (copied). */
+/* Writes bytes back to the peer (copied; encrypted on a TLS connection,
+ * which writes nothing before its handshake is done). */
 void stream_write(stream_conn_t *c, const char *p, size_t n);
 /* Closes the connection now (writes not yet sent may be lost). */
 void stream_close_conn(stream_conn_t *c);

@@ -35,7 +35,18 @@ enum opt_type {
 };
 
 /* --help's sections, in the order they are printed. */
-enum opt_group { G_INPUT, G_STORE, G_READ, G_HTTP, G_SECURITY, G_OUTPUT, G_LOG, G_COUNT, G_HIDDEN };
+enum opt_group {
+    G_INPUT,
+    G_STORE,
+    G_READ,
+    G_HTTP,
+    G_TLS,
+    G_SECURITY,
+    G_OUTPUT,
+    G_LOG,
+    G_COUNT,
+    G_HIDDEN
+};
 /* G_HIDDEN: options for tests, not in --help */
 
 static const char *const group_titles[G_COUNT] = {
@@ -43,6 +54,7 @@ static const char *const group_titles[G_COUNT] = {
     "Store",
     "Read side: queries, live tail and file tail",
     "HTTP limits and browsers",
+    "TLS: https, wss and SSE; syslog (RFC 5425) and raw TCP over TLS",
     "Security: tokens, and who may connect",
     "Output: stored records published to RabbitMQ (AMQP 0-9-1)",
     "Logging and configuration",
@@ -181,6 +193,26 @@ static const option_def_t options[] = {
     {"amqp-ca", OPT_PATH, OFF(amqp_ca), "", G_OUTPUT, "FILE",
      "CA certificates (PEM) that an amqps:// broker's certificate must chain to; "
      "default: the system's bundle"},
+    /* TLS: the files are read again on SIGHUP (signals.c) */
+    {"tls-cert", OPT_PATH, OFF(tls_cert), "", G_TLS, "FILE",
+     "PEM certificate chain (the server's first); with --tls-key the --http listener speaks "
+     "only TLS (https, wss), and --syslog-tls and --tcp-tls can listen; the files are read "
+     "again on SIGHUP"},
+    {"tls-key", OPT_PATH, OFF(tls_key), "", G_TLS, "FILE", "PEM private key of --tls-cert"},
+    {"tls-client-ca", OPT_PATH, OFF(tls_client_ca), "", G_TLS, "FILE",
+     "PEM CA certificates: every TLS client must then present a certificate one of them "
+     "signed (default: none asked)"},
+    {
+        "syslog-tls",
+        OPT_ADDR,
+        OFF(syslog_tls),
+        "off",
+        G_TLS,
+        "ADDR[:PORT]",
+        "syslog over TLS (RFC 5425, octet counting; port 6514 when none is given); or off",
+    },
+    {"tcp-tls", OPT_ADDR, OFF(tcp_tls), "off", G_TLS, "ADDR:PORT",
+     "raw TCP over TLS, acknowledged batches included; or off"},
     {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
      "read options from FILE (key = value lines); flags override it"},
     {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",
@@ -191,6 +223,12 @@ static const option_def_t options[] = {
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
+
+/* The port of an address given without one (0: it must have one). */
+static int default_port(const option_def_t *o)
+{
+    return strcmp(o->name, "syslog-tls") == 0 ? 6514 : 0; /* RFC 5425 */
+}
 
 int config_parse_size(const char *s, size_t *out)
 {
@@ -276,10 +314,8 @@ int config_resolve_addrs(config_t *c, FILE *err)
     struct {
         const char *flag;
         char *v;
-    } a[] = {{"http", c->http},
-             {"syslog-udp", c->syslog_udp},
-             {"syslog-tcp", c->syslog_tcp},
-             {"tcp", c->tcp}};
+    } a[] = {{"http", c->http}, {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
+             {"tcp", c->tcp},   {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;
@@ -365,8 +401,14 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
     char *field = (char *)c + o->offset;
     switch (o->type) {
     case OPT_ADDR: {
-        char host[CONFIG_ADDR_MAX];
+        char host[CONFIG_ADDR_MAX], with_port[CONFIG_ADDR_MAX];
         int port;
+        size_t vn = strlen(v);
+        int no_port = !strchr(v, ':') || (v[0] == '[' && v[vn - 1] == ']'); /* "[::1]" */
+        if (default_port(o) && strcmp(v, "off") != 0 && no_port && vn < CONFIG_ADDR_MAX - 6) {
+            snprintf(with_port, sizeof with_port, "%s:%d", v, default_port(o));
+            v = with_port; /* "host" is "host:PORT" */
+        }
         if (strcmp(v, "off") != 0 && addr_split(v, host, sizeof host, &port)) {
             *why = "expected ADDR:PORT (like 127.0.0.1:8080) or off";
             return -1;
@@ -801,6 +843,26 @@ int config_option_info(size_t i, const char **name, const char **value)
     return -1;
 }
 
+/* The TLS options go together: a cert needs its key, and the TLS
+ * listeners and the client CA need both. 0, or -1 after printing why. */
+static int tls_check(const config_t *c, FILE *err)
+{
+    int cert = c->tls_cert[0] != '\0', key = c->tls_key[0] != '\0';
+    const char *needs = NULL;
+    if (cert != key)
+        needs = cert ? "--tls-cert" : "--tls-key";
+    else if (!cert && strcmp(c->syslog_tls, "off") != 0)
+        needs = "--syslog-tls";
+    else if (!cert && strcmp(c->tcp_tls, "off") != 0)
+        needs = "--tcp-tls";
+    else if (!cert && c->tls_client_ca[0])
+        needs = "--tls-client-ca";
+    if (!needs)
+        return 0;
+    fprintf(err, "logshipd: %s needs both --tls-cert FILE and --tls-key FILE\n", needs);
+    return -1;
+}
+
 int config_from_args(config_t *c, int argc, char **argv, FILE *err)
 {
     /* the config file goes first, so flags override it */
@@ -864,5 +926,5 @@ int config_from_args(config_t *c, int argc, char **argv, FILE *err)
             return -1;
         }
     }
-    return 0;
+    return tls_check(c, err);
 }

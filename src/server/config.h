@@ -72,6 +72,13 @@ typedef struct config {
     char amqp_ca[CONFIG_PATH_MAX];
     config_names_t amqp_out_topics;
     long amqp_batch, amqp_inflight;
+    /* TLS (--tls-*): with a cert and key the HTTP listener speaks TLS, and
+     * --syslog-tls / --tcp-tls listen ("off" by default) */
+    char tls_cert[CONFIG_PATH_MAX];
+    char tls_key[CONFIG_PATH_MAX];
+    char tls_client_ca[CONFIG_PATH_MAX]; /* "": no client certificates asked */
+    char syslog_tls[CONFIG_ADDR_MAX];    /* RFC 5425; port 6514 when none is given */
+    char tcp_tls[CONFIG_ADDR_MAX];
 } config_t;
 
 /* Fills c with the defaults. */

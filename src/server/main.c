@@ -25,6 +25,7 @@
 #include "../tail/tail.h"
 #include "../http/ws.h"
 #include "../store/dirlock.h"
+#include "../tls/tls.h"
 #include "metrics.h"
 #include "routes.h"
 #include "signals.h"
@@ -45,8 +46,10 @@ static void finish(server_t *srv)
     srv->tail = NULL;
     stream_close(srv->syslog_tcp);
     stream_close(srv->tcp);
+    stream_close(srv->syslog_tls);
+    stream_close(srv->tcp_tls);
     dgram_close(srv->syslog_udp);
-    srv->syslog_tcp = srv->tcp = NULL;
+    srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
     srv->syslog_udp = NULL;
     /* it reads the store: it goes first (its last confirms, then the
      * confirmed seq is saved) */
@@ -86,6 +89,8 @@ static void on_signal(uv_signal_t *h, int signum)
     routes_drain(srv);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
+    stream_stop_accepting(srv->syslog_tls);
+    stream_stop_accepting(srv->tcp_tls);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -141,6 +146,21 @@ static int start_inputs(server_t *srv)
         srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                               srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp)
+            return -1;
+    }
+    /* the same inputs over TLS, on their own ports */
+    o.tls = srv->tls;
+    if (strcmp(srv->cfg.syslog_tls, "off") != 0) {
+        o.addr = srv->cfg.syslog_tls;
+        srv->syslog_tls = syslog_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->syslog_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.tcp_tls, "off") != 0) {
+        o.addr = srv->cfg.tcp_tls;
+        srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                  srv->cfg.max_batch_bytes, &port);
+        if (!srv->tcp_tls)
             return -1;
     }
     return 0;
@@ -241,6 +261,19 @@ int main(int argc, char **argv)
         log_error("cannot create data directory %s: %s", srv.cfg.data, strerror(errno));
         return 1;
     }
+    if (srv.cfg.tls_cert[0]) {
+        char terr[512];
+        srv.tls =
+            tls_ctx_create(&(tls_files_t){srv.cfg.tls_cert, srv.cfg.tls_key, srv.cfg.tls_client_ca},
+                           terr, sizeof terr);
+        if (!srv.tls) {
+            log_error("TLS: %s", terr);
+            return 1;
+        }
+        log_info("TLS: certificate %s%s%s", srv.cfg.tls_cert,
+                 srv.cfg.tls_client_ca[0] ? ", client certificates signed by " : "",
+                 srv.cfg.tls_client_ca);
+    }
     char lerr[512];
     srv.lock_fd = dirlock_take(srv.cfg.data, 0, lerr, sizeof lerr);
     if (srv.lock_fd < 0) {
@@ -318,6 +351,7 @@ int main(int argc, char **argv)
     routes_free(&srv);
     ws_free(srv.ws);
     access_free(&srv.access);
+    tls_ctx_destroy(srv.tls); /* after every connection: none holds it now */
     dirlock_release(srv.lock_fd);
     log_info("bye");
     log_close();

@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -93,6 +94,8 @@ _Static_assert(INPUT_COUNT == 4, "EACH_INPUT lists every input");
     {                                                                                              \
         (in)[0]->field, (in)[1]->field, (in)[2]->field, (in)[3]->field                             \
     }
+
+static void render_tls(buf_t *out, const http_stats_t *hs);
 
 void metrics_hist(buf_t *out, const char *name, const char *help, const hist_t *h)
 {
@@ -202,6 +205,46 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
                (unsigned long long)(hs ? hs->unauthorized : 0));
     buf_printf(out, "logship_auth_refused_total{reason=\"403\"} %llu\n",
                (unsigned long long)((hs ? hs->forbidden : 0) + ingest_http_stats()->topic_refused));
+    render_tls(out, hs);
+}
+
+/* TLS by listener kind: the HTTP layer's, syslog's and raw TCP's. */
+static void render_tls(buf_t *out, const http_stats_t *hs)
+{
+    static const tls_stats_t none;
+    static const char *const kinds[] = {"http", "syslog", "tcp"};
+    const tls_stats_t *t[] = {hs ? &hs->tls : &none, syslog_tls_stats(), tcp_tls_stats()};
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } f[] = {
+        {"logship_tls_connections_total", "TLS connections accepted, by listener kind.",
+         offsetof(tls_stats_t, sessions)},
+        {"logship_tls_handshakes_total", "TLS handshakes completed, by listener kind.",
+         offsetof(tls_stats_t, handshakes)},
+        {"logship_tls_handshake_failures_total",
+         "TLS handshakes that failed (protocol version, certificates, plaintext, the client "
+         "leaving mid-way), by listener kind.",
+         offsetof(tls_stats_t, handshake_failures)},
+        {"logship_tls_errors_total",
+         "TLS connections ended by a bad record after the handshake, by listener kind.",
+         offsetof(tls_stats_t, errors)},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        family(out, f[i].name, "counter", f[i].help);
+        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+            buf_printf(out, "%s{listener=\"%s\"} %llu\n", f[i].name, kinds[k],
+                       (unsigned long long)*(const uint64_t *)(const void *)((const char *)t[k] +
+                                                                             f[i].off));
+    }
+    family(out, "logship_http_tls_plaintext_total", "counter",
+           "Plain HTTP requests to the TLS port, answered 400.");
+    buf_printf(out, "logship_http_tls_plaintext_total %llu\n",
+               (unsigned long long)(hs ? hs->tls_plaintext : 0));
+    family(out, "logship_http_wss_bridged_total", "counter",
+           "WebSocket connections over TLS relayed to the WebSocket engine.");
+    buf_printf(out, "logship_http_wss_bridged_total %llu\n",
+               (unsigned long long)(hs ? hs->wss_bridged : 0));
 }
 
 void metrics_render_http(buf_t *out, const http_stats_t *hs)

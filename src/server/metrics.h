@@ -6,10 +6,11 @@
  * syslog UDP and TCP, raw TCP), the query and tail routes', the HTTP
  * layer's (http_stats_t) and the server's own (server_stats_t). Nothing
  * here is written on the hot path; rendering reads them through the
- * modules' *_stats() getters. Gauges that belong to another module (memory
- * window size, store state) are appended by their owners. The RabbitMQ
- * output's counters are atomics of its own thread, read through
- * amqp_out_get_stats().
+ * modules' *_stats() getters. TLS counters (tls_stats_t) are kept by each
+ * listener kind's module: the HTTP layer's, syslog's and raw TCP's.
+ * Gauges that belong to another module (memory window size, store state)
+ * are appended by their owners. The RabbitMQ output's counters are atomics
+ * of its own thread, read through amqp_out_get_stats().
  */
 #ifndef LOGSHIP_METRICS_H
 #define LOGSHIP_METRICS_H
@@ -38,7 +39,8 @@ const char *http_reject_name(enum http_reject r);
 const ingest_stats_t *metrics_input(enum input in);
 
 /* Appends the inputs' counters, the acknowledgement and query histograms,
- * reloads, HTTP responses and refusals in Prometheus text format; the HTTP
+ * reloads, HTTP responses and refusals, and TLS by listener kind in
+ * Prometheus text format; the HTTP
  * input's connections and the layer's own refusals come from hs (NULL:
  * none), with ws_open WebSocket connections counted as open. */
 void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs, size_t ws_open);

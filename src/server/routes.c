@@ -166,6 +166,7 @@ int routes_create(server_t *srv)
     http_options_of(srv, &ho);
     srv->http = http_server_create(&srv->loop, &ho, routes, NROUTES);
     http_server_set_data(srv->http, srv); /* for the status and session routes */
+    http_server_set_tls(srv->http, srv->tls);
     http_server_on_upgrade(srv->http, ws_adopt, srv->ws);
     /* with no --auth-file access_authorize lets everything through */
     http_server_on_authorize(srv->http, access_authorize, access_release, &srv->access);
@@ -191,7 +192,7 @@ int routes_start(server_t *srv)
         return -1;
     }
     srv->http_port = http_server_port(srv->http);
-    log_info("http listening on %s:%d", host, srv->http_port);
+    log_info("http listening on %s:%d%s", host, srv->http_port, srv->tls ? " (TLS)" : "");
     return 0;
 }
 

@@ -16,6 +16,7 @@
 
 struct http_server;
 struct ws_server;
+struct tls_ctx;
 
 typedef struct server {
     config_t cfg;
@@ -28,6 +29,8 @@ typedef struct server {
     struct tail *tail;
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
+    struct stream_listener *syslog_tls, *tcp_tls; /* NULL: off */
+    struct tls_ctx *tls; /* with --tls-cert: every TLS listener's, reloaded on SIGHUP */
     struct dgram_listener *syslog_udp;
     struct amqp_out *amqp_out; /* NULL: no --amqp-out */
     server_stats_t stats;      /* the server's own counters (the modules keep theirs) */

@@ -4,9 +4,13 @@
  * SIGHUP reads the configuration again the way start-up did (defaults, the
  * --config file, then the flags) and applies what can change without
  * dropping anything: the log level and log file, HTTP limits, timeouts and
- * the Origin/Host/CORS lists, body limits and retention, and the tokens:
- * the --auth-file is read again whether its name changed or not (a bad
- * one keeps the tokens loaded before: access.h). Every other change is
+ * the Origin/Host/CORS lists, body limits and retention, the tokens (the
+ * --auth-file is read again whether its name changed or not; a bad one
+ * keeps the tokens loaded before: access.h), and the TLS certificate, key
+ * and client CA: their files are read again on every SIGHUP (a renewed
+ * certificate at the same path included) into a new context for new
+ * connections, open ones keeping theirs; files that do not load leave the
+ * old context, and the log says why. Every other change is
  * named in the log as needing a restart and left as it is. A file that does
  * not parse changes nothing. The log file is reopened either way, so
  * logrotate's postrotate can send HUP.
@@ -21,6 +25,7 @@
 #include "../common/timeutil.h"
 #include "../http/http.h"
 #include "../tail/tail.h"
+#include "../tls/tls.h"
 #include "metrics.h"
 #include "routes.h"
 #include "signals.h"
@@ -48,6 +53,9 @@ static const char *const live_options[] = {
     "max-client-connections",
     "auth-file",
     "ticket-lifetime",
+    "tls-cert",
+    "tls-key",
+    "tls-client-ca",
 };
 
 static int is_live(const char *name)
@@ -68,6 +76,33 @@ static void note_change(void *arg, const char *name)
     char *list = is_live(name) ? ch->live : ch->restart;
     size_t n = strlen(list);
     snprintf(list + n, 512 - n, "%s--%s", n ? ", " : "", name);
+}
+
+/* The TLS files, read again whether or not their names changed. */
+static void reload_tls(server_t *srv, const config_t *nc)
+{
+    config_t *c = &srv->cfg;
+    char err[512];
+    if (!srv->tls) {
+        if (nc->tls_cert[0])
+            log_warn("SIGHUP: TLS was off at start: --tls-cert needs a restart");
+        return;
+    }
+    tls_files_t f = {nc->tls_cert, nc->tls_key, nc->tls_client_ca};
+    if (!nc->tls_cert[0]) {
+        log_error("SIGHUP: TLS not reloaded: turning it off needs a restart");
+        return;
+    }
+    if (tls_ctx_reload(srv->tls, &f, err, sizeof err)) {
+        log_error("SIGHUP: TLS not reloaded, connections still get the certificate loaded "
+                  "before: %s",
+                  err);
+        return;
+    }
+    snprintf(c->tls_cert, sizeof c->tls_cert, "%s", nc->tls_cert);
+    snprintf(c->tls_key, sizeof c->tls_key, "%s", nc->tls_key);
+    snprintf(c->tls_client_ca, sizeof c->tls_client_ca, "%s", nc->tls_client_ca);
+    log_info("SIGHUP: TLS reloaded from %s (new connections get it)", c->tls_cert);
 }
 
 void reload(server_t *srv)
@@ -132,6 +167,7 @@ void reload(server_t *srv)
         snprintf(c->auth_file, sizeof c->auth_file, "%s", nc->auth_file);
     c->ticket_lifetime_s = nc->ticket_lifetime_s;
     routes_reconfigure(srv); /* re-points the name lists at srv->cfg, new body limits */
+    reload_tls(srv, nc);
     free(nc);
 
     log_info("SIGHUP: configuration reloaded; changed: %s", ch.live[0] ? ch.live : "nothing");

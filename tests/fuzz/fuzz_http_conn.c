@@ -9,7 +9,11 @@
  * leaves (bit 2: it half-closes after the last piece and reads every reply;
  * set: it vanishes, closing its socket, so that replies and streams meet a
  * dead socket inside the handlers' calls). Either way the server must then
- * finish and close the connection.
+ * finish and close the connection. Bit 3: the same over TLS (a second
+ * server with http_server_set_tls; an in-process OpenSSL client does the
+ * handshake, encrypts the pieces, decrypts the replies, and half-closes
+ * with close_notify), so the TLS transport (transport.c) and the wss
+ * bridge's refusal path run under the same checks, and no session fails.
  *
  * The test routes echo "echo:<target>" so that every reply can be matched
  * to its request:
@@ -61,10 +65,13 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <openssl/ssl.h>
+
 #include "common/buf.h"
 #include "common/log.h"
 #include "http/http.h"
 #include "http_check.h"
+#include "tls_cert.h"
 
 /* ---- the handlers ---------------------------------------------------------- */
 
@@ -342,7 +349,8 @@ static const http_route_t routes[] = {
      .handler = &h_auth},
 };
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void *principal)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const char *peer,
+                      const void *principal)
 {
     (void)arg;
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
@@ -352,6 +360,8 @@ static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void
         abort(); /* H5: handed over unasked */
     if (principal)
         release(NULL, principal); /* ours now */
+    if (!peer || strcmp(peer, "fuzz") != 0)
+        abort(); /* the client as adopted, over TLS too (the socketpair is no client) */
     close(fd);
     return 0;
 }
@@ -374,7 +384,83 @@ static void on_response(size_t i, int status, const buf_t *body)
 /* ---- the driver ------------------------------------------------------------------ */
 
 static uv_loop_t loop;
-static http_server_t *srv;
+static http_server_t *srv, *srv_tls;
+static tls_ctx_t *tctx;
+static SSL_CTX *cctx;
+
+/* ---- TLS mode: the client's session ---------------------------------------------- */
+
+static SSL *cl;
+static BIO *cnet; /* the client's ciphertext, in and out */
+
+static void cl_start(void)
+{
+    BIO *inner;
+    cl = SSL_new(cctx);
+    if (!cl || BIO_new_bio_pair(&inner, 65536, &cnet, 65536) != 1)
+        abort();
+    SSL_set_bio(cl, inner, inner);
+    SSL_set_connect_state(cl);
+}
+
+static void cl_free(void)
+{
+    SSL_free(cl);
+    BIO_free(cnet);
+    cl = NULL;
+    cnet = NULL;
+}
+
+/* Sends the client's ciphertext, reads the server's and decrypts it into
+ * hc_out; returns 1 at the server's end of stream. */
+static int cl_move(int fd)
+{
+    int eof = 0;
+    for (int round = 0; round < 64; round++) {
+        int moved = 0;
+        char *p;
+        ossl_ssize_t n;
+        while ((n = BIO_nread0(cnet, &p)) > 0) {
+            ssize_t w = send(fd, p, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w <= 0)
+                break;
+            BIO_nread(cnet, NULL, (int)w);
+            moved = 1;
+        }
+        while (!eof && (n = BIO_nwrite0(cnet, &p)) > 0) {
+            ssize_t r = recv(fd, p, (size_t)n, MSG_DONTWAIT);
+            if (r > 0) {
+                BIO_nwrite(cnet, NULL, (int)r);
+                moved = 1;
+                continue;
+            }
+            if (r == 0 || (errno != EAGAIN && errno != EINTR))
+                eof = 1;
+            break;
+        }
+        for (;;) {
+            char *d = buf_reserve(&hc_out, 65536);
+            int r = SSL_read(cl, d, 65536);
+            if (r <= 0)
+                break;
+            hc_out.len += (size_t)r;
+            moved = 1;
+        }
+        if (!SSL_is_init_finished(cl))
+            SSL_do_handshake(cl); /* goes on as ciphertext comes */
+        if (!moved)
+            break;
+    }
+    return eof;
+}
+
+static int tls_mode;
+
+/* What the server sent, into hc_out; 1 at its end of stream. */
+static int drain(int fd)
+{
+    return tls_mode ? cl_move(fd) : hc_drain(fd);
+}
 
 static void setup(void)
 {
@@ -395,6 +481,13 @@ static void setup(void)
     http_server_on_upgrade(srv, on_upgrade, NULL);
     http_server_on_authorize(srv, authorize, release, NULL);
     HC_S.on_response = on_response;
+    tctx = tls_cert_ctx();
+    srv_tls = http_server_create(&loop, &o, routes, sizeof routes / sizeof routes[0]);
+    http_server_set_tls(srv_tls, tctx);
+    http_server_on_upgrade(srv_tls, on_upgrade, NULL);
+    cctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(cctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(cctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
 }
 
 /* One loop pass, then what a store completion would do. */
@@ -406,7 +499,7 @@ static void pump(int fd)
         T.pending = NULL;
         echo(c, 200);
     }
-    hc_drain(fd);
+    drain(fd);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -419,6 +512,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 65536)
         return 0;
     unsigned mode = data[0] & 3;
+    tls_mode = (data[0] & 8) != 0;
+    http_server_t *s = tls_mode ? srv_tls : srv;
     uint32_t seed = 0x9e3779b9u ^ data[0];
     const char *in = (const char *)data + 1;
     size_t n = size - 1;
@@ -429,25 +524,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the requests the input holds, as the server's own parser sees them */
     hc_reqs_parse(in, n);
 
-    const http_stats_t *st = http_server_stats(srv);
+    const http_stats_t *st = http_server_stats(s);
     uint64_t before = 0, dbl_before = st->double_replies;
+    uint64_t tls_bad = st->tls.handshake_failures + st->tls.errors;
     for (int i = 200; i < 600; i++)
         before += st->status[i];
 
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
         abort();
-    if (http_server_adopt(srv, sv[0], "fuzz"))
+    if (http_server_adopt(s, sv[0], "fuzz"))
         abort();
+    if (tls_mode) {
+        cl_start();
+        for (int pass = 0; pass < 1000 && !SSL_is_init_finished(cl); pass++) {
+            SSL_do_handshake(cl);
+            pump(sv[1]);
+        }
+        if (!SSL_is_init_finished(cl))
+            abort(); /* the server never finished a handshake with a real client */
+    }
 
     /* send in pieces, running the loop between them */
-    size_t off = 0;
+    size_t off = 0, piece = 0;
     int stuck = 0;
     while (off < n && stuck < 1000) {
-        size_t piece = hc_piece(mode, &seed, n - off);
-        ssize_t w = send(sv[1], in + off, piece, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (!piece) /* a TLS write that had to wait is repeated as it was */
+            piece = hc_piece(mode, &seed, n - off);
+        ssize_t w;
+        if (tls_mode) {
+            int r = SSL_write(cl, in + off, (int)piece);
+            int want = r <= 0 && SSL_get_error(cl, r) == SSL_ERROR_WANT_WRITE;
+            int dead = drain(sv[1]); /* the ciphertext goes out */
+            w = r > 0 ? r : -1;
+            errno = want && !dead ? EAGAIN : EPIPE;
+        } else {
+            w = send(sv[1], in + off, piece, MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (w > 0) {
             off += (size_t)w;
+            piece = 0;
             stuck = 0;
         } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
             break; /* the server closed: it stopped reading for good */
@@ -473,7 +589,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uv_run(&loop, UV_RUN_NOWAIT);
         if (T.active || T.requests != T.ends || live_principals)
             abort();
+        if (tls_mode)
+            cl_free();
         return 0;
+    }
+    if (tls_mode) {
+        SSL_shutdown(cl); /* close_notify: the end of what the client sends */
+        drain(sv[1]);
     }
     shutdown(sv[1], SHUT_WR);
 
@@ -486,13 +608,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             T.pending = NULL;
             echo(c, 200);
         }
-        closed = hc_drain(sv[1]) && st->conns_open == 0;
+        closed = drain(sv[1]) && st->conns_open == 0;
     }
     if (!closed)
         abort(); /* wedged: the connection neither finished nor closed */
     for (int pass = 0; pass < 4; pass++)
         uv_run(&loop, UV_RUN_NOWAIT); /* the handles' close callbacks */
     close(sv[1]);
+    if (tls_mode) {
+        cl_free();
+        if (st->tls.handshake_failures + st->tls.errors != tls_bad)
+            abort(); /* a real client's session failed */
+    }
 
     /* every request that reached a handler ended, once, and gave its
      * principal back (H5) */

@@ -94,7 +94,8 @@ static server_t srv;
 static file_roots_t roots;
 static char tmp[128];
 
-static int adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal);
+static int adopt(void *arg, int fd, const char *bytes, size_t n, const char *peer,
+                 const void *principal);
 
 /* ---- setup --------------------------------------------------------------- */
 
@@ -262,14 +263,15 @@ static size_t handoff_at;  /* hc_out's length when lws took over; SIZE_MAX: not 
 
 /* Wraps ws_adopt: everything the HTTP layer sent has been sent by now, so
  * what the client reads from here on is lws's. */
-static int adopt(void *arg, int fd, const char *bytes, size_t n, const void *principal)
+static int adopt(void *arg, int fd, const char *bytes, size_t n, const char *peer,
+                 const void *principal)
 {
     if (n < 4 || memcmp(bytes, "GET ", 4) != 0)
         abort(); /* the head is replayed as it was parsed */
     if (client_fd >= 0)
         hc_drain(client_fd);
     handoff_at = hc_out.len;
-    return ws_adopt(arg, fd, bytes, n, principal);
+    return ws_adopt(arg, fd, bytes, n, peer, principal);
 }
 
 /* ---- what lws sent: a 101, then frames ----------------------------------------- */

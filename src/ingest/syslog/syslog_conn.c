@@ -19,6 +19,13 @@ typedef struct syslog_state {
 /* Counters of each listener kind (ingest.h): the process's, like the
  * builder below. */
 static ingest_stats_t stats_udp, stats_tcp;
+/* syslog over TLS (RFC 5425) counts its records in stats_tcp, its TLS here */
+static tls_stats_t stats_tls;
+
+const tls_stats_t *syslog_tls_stats(void)
+{
+    return &stats_tls;
+}
 
 const ingest_stats_t *syslog_udp_stats(void)
 {
@@ -135,6 +142,12 @@ stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stre
 {
     stream_opts_t so = *o;
     so.max_line = max_line;
+    if (so.tls) {
+        /* RFC 5425 frames by octet counting, which the framer reads (and
+         * LF-ended lines too, as on plain TCP) */
+        so.tls_stats = &stats_tls;
+        so.name = "syslog-tls";
+    }
     return stream_listen(loop, store, &syslog_tcp_proto, &so, port);
 }
 

@@ -27,6 +27,14 @@ const ingest_stats_t *tcp_stats(void)
     return &stats;
 }
 
+/* raw TCP over TLS counts its records in stats, its TLS here */
+static tls_stats_t stats_tls;
+
+const tls_stats_t *tcp_tls_stats(void)
+{
+    return &stats_tls;
+}
+
 /* An acknowledged batch waiting for its turn to be answered. */
 typedef struct pending_ack {
     store_waiter_t w;
@@ -247,5 +255,9 @@ stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts
     stream_opts_t so = *o;
     so.max_line = max_line;
     so.max_batch_bytes = max_batch_bytes ? max_batch_bytes : TCP_BATCH_BYTES_DEFAULT;
+    if (so.tls) {
+        so.tls_stats = &stats_tls;
+        so.name = "tcp-tls";
+    }
     return stream_listen(loop, store, &tcp_proto, &so, port);
 }

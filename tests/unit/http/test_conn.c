@@ -81,9 +81,11 @@ static const http_route_t routes[] = {
 static buf_t upgraded; /* the bytes handed over */
 static size_t nupgrades;
 
-static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const void *principal)
+static int on_upgrade(void *arg, int fd, const char *bytes, size_t n, const char *peer,
+                      const void *principal)
 {
     assert_null(principal); /* no authorize callback: nobody */
+    assert_non_null(peer);
     assert_string_equal(arg, "upgrade-arg");
     nupgrades++;
     buf_reset(&upgraded);

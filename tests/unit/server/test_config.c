@@ -734,9 +734,55 @@ static void test_security_options(void **state)
     free(c);
 }
 
+/* --syslog-tls takes RFC 5425's port 6514 when none is given; the TLS
+ * options need a certificate and a key together. */
+static void test_tls_options(void **state)
+{
+    (void)state;
+    config_t *c = malloc(sizeof *c);
+    const char *why;
+    config_defaults(c);
+    assert_string_equal(c->syslog_tls, "off");
+    assert_string_equal(c->tcp_tls, "off");
+    static const char *const in[][2] = {{"127.0.0.1", "127.0.0.1:6514"},
+                                        {"[::1]", "[::1]:6514"},
+                                        {"localhost", "localhost:6514"},
+                                        {"127.0.0.1:7000", "127.0.0.1:7000"},
+                                        {"off", "off"}};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        assert_int_equal(config_set(c, "syslog-tls", in[i][0], &why), 0);
+        assert_string_equal(c->syslog_tls, in[i][1]);
+    }
+    assert_int_equal(config_set(c, "tcp-tls", "127.0.0.1", &why), -1); /* no default port */
+    assert_int_equal(config_set(c, "syslog-tls", "127.0.0.1:x", &why), -1);
+
+    char buf[4096];
+    FILE *err = fmemopen(buf, sizeof buf, "w");
+    char *only_cert[] = {"logshipd", "--tls-cert", "c.pem"};
+    char *tls_input[] = {"logshipd", "--tcp-tls", "127.0.0.1:0"};
+    char *ca_only[] = {"logshipd", "--tls-client-ca", "ca.pem"};
+    char *both[] = {"logshipd", "--tls-cert",   "c.pem",    "--tls-key",
+                    "k.pem",    "--syslog-tls", "127.0.0.1"};
+    config_defaults(c);
+    assert_int_equal(config_from_args(c, 3, only_cert, err), -1);
+    config_defaults(c);
+    assert_int_equal(config_from_args(c, 3, tls_input, err), -1);
+    config_defaults(c);
+    assert_int_equal(config_from_args(c, 3, ca_only, err), -1);
+    config_defaults(c);
+    assert_int_equal(config_from_args(c, 7, both, err), 0);
+    assert_string_equal(c->syslog_tls, "127.0.0.1:6514");
+    fclose(err);
+    assert_non_null(strstr(buf, "--tls-cert needs both --tls-cert FILE and --tls-key FILE"));
+    assert_non_null(strstr(buf, "--tcp-tls needs both"));
+    assert_non_null(strstr(buf, "--tls-client-ca needs both"));
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tls_options),
         cmocka_unit_test(test_usage_fits_80_columns),
         cmocka_unit_test(test_usage_names_every_option_with_its_placeholder),
         cmocka_unit_test(test_usage_sections),
@@ -750,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_resolve_addrs),
         cmocka_unit_test(test_security_options),
+        cmocka_unit_test(test_tls_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
