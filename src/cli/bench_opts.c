@@ -76,7 +76,8 @@ void bench_opts_usage(FILE *f)
           "  --corpus FILE      replay FILE's lines as the messages, cycling\n"
           "  --batch N          records per request (ndjson, tail) or per batch (tcp-ack)\n"
           "                     (default 100)\n"
-          "  --inflight N       tcp-ack: unanswered batches per connection, 1..15 (default 8)\n"
+          "  --inflight N       tcp-ack: unanswered batches per connection, 1..15\n"
+          "                     (default 8)\n"
           "  --subscribers N    tail: WebSocket subscribers (default 1)\n"
           "  --rfc5424          syslog: RFC 5424 instead of RFC 3164\n"
           "  --octet-count      syslog-tcp: octet-counting framing instead of LF\n"
@@ -96,8 +97,9 @@ void bench_opts_usage(FILE *f)
           "acknowledged when the kernel took its bytes, and latency is until then. Each\n"
           "message starts with the run's tag (lsb_<run>_<id>_<time>).\n"
           "\n"
-          "Exit status: 0 done; 1 --verify found records missing or doubled, or nothing\n"
-          "was acknowledged; 2 bad arguments or an unreachable server.\n",
+          "Exit status: 0 done; 1 --verify found records missing or doubled (or could not\n"
+          "query), or nothing was acknowledged; 2 bad arguments or an unreachable server;\n"
+          "130 stopped by Ctrl-C (after the summary so far).\n",
           f);
 }
 
