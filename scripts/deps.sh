@@ -9,7 +9,7 @@ libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev"
 test_pkgs="$run_pkgs clang clang-format libclang-rt-14-dev libcmocka-dev python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
 nginx-light"
-bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
+bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;

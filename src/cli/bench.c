@@ -342,10 +342,10 @@ static const char *target_text(const bench_run_t *r, char *out, size_t cap)
 }
 
 static void summary_json(const bench_run_t *r, const totals_t *t, const result_t *res, int stopped,
-                         const bench_verdict_t *v, int verified)
+                         int stalled, const bench_verdict_t *v, int verified)
 {
     const bench_opts_t *o = &r->o;
-    char target[1400];
+    char target[1500];
     buf_t b = BUF_INIT;
     buf_printf(&b,
                "{\"mode\":\"%s\",\"run\":\"%s\",\"target\":\"%s\",\"connections\":%u,"
@@ -382,7 +382,8 @@ static void summary_json(const bench_run_t *r, const totals_t *t, const result_t
     } else {
         latency_json(&b, "latency_us", t->lat);
     }
-    buf_printf(&b, ",\"interrupted\":%s", stopped ? "true" : "false");
+    buf_printf(&b, ",\"interrupted\":%s,\"stalled\":%s", stopped ? "true" : "false",
+               stalled ? "true" : "false");
     if (verified) {
         if (v->error[0]) {
             buf_printf(&b, ",\"verify\":{\"ok\":false,\"error\":\"");
@@ -409,7 +410,7 @@ static void summary_json(const bench_run_t *r, const totals_t *t, const result_t
 static void summary_text(const bench_run_t *r, const totals_t *t, const result_t *res, int stopped)
 {
     const bench_opts_t *o = &r->o;
-    char a[32], bb[32], target[1400];
+    char a[32], bb[32], target[1500];
     FILE *f = stdout;
     fprintf(f, "logship bench %s: %u connection(s), %u thread(s), ", bench_mode_name(o->mode),
             o->conns, o->threads);
@@ -601,7 +602,8 @@ int cmd_bench(int argc, char **argv)
     progress_t pg = {.on = !o->quiet && isatty(STDERR_FILENO)};
     totals_t t = {.lat = xcalloc(1, sizeof(bench_hist_t)), .e2e = xcalloc(1, sizeof(bench_hist_t))};
     uint64_t start = bench_now(), last_draw = 0, stopped_at = 0, ingest_over = 0;
-    int go = 0;
+    uint64_t last_acked = 0, last_change = 0, errors_then = 0, stalled_at = 0;
+    int go = 0, stalled = 0;
     while (atomic_load(&r->finished) < r->nworkers) {
         uint64_t now = bench_now();
         if (interrupted && !stopped_at) {
@@ -617,6 +619,24 @@ int cmd_bench(int argc, char **argv)
             atomic_store(&r->end, o->duration_s ? warm + (uint64_t)(o->duration_s * 1e9) : 0);
             atomic_store(&r->t0, t0);
             kick_all(r);
+            last_change = t0;
+        }
+        if (go && !stalled && !stopped_at) {
+            /* nothing acknowledged for --timeout and more while errors
+             * pile up (no server, or one that stopped answering): stop, or
+             * a run with -n alone would retry for ever */
+            sum(r, &t, 0);
+            if (t.acked_all != last_acked) {
+                last_acked = t.acked_all;
+                last_change = now;
+                errors_then = t.errors;
+            } else if (t.errors > errors_then && now > last_change &&
+                       now - last_change > (uint64_t)((o->timeout_s + 1) * 1e9)) {
+                stalled = 1;
+                stalled_at = now;
+                atomic_store(&r->stop, 1);
+                kick_all(r);
+            }
         }
         if (o->mode == BENCH_TAIL && go && !atomic_load(&r->subs_stop)) {
             sum(r, &t, 0);
@@ -637,10 +657,14 @@ int cmd_bench(int argc, char **argv)
     for (unsigned i = 0; i < r->nworkers; i++)
         uv_thread_join(&r->workers[i]->thread);
     progress_clear(&pg);
+    if (stalled)
+        fprintf(stderr,
+                "logship bench: stopped: nothing acknowledged for %.0fs while errors grew\n",
+                o->timeout_s + 1);
 
     sum(r, &t, 1);
     result_t res;
-    results(r, &t, stopped_at, &res);
+    results(r, &t, stopped_at ? stopped_at : stalled_at, &res);
     bench_verdict_t v;
     int verified = 0, failed = 0;
     if (o->verify && !stopped_at) {
@@ -652,7 +676,7 @@ int cmd_bench(int argc, char **argv)
             failed = 1;
     }
     if (o->json) {
-        summary_json(r, &t, &res, stopped_at != 0, &v, verified);
+        summary_json(r, &t, &res, stopped_at != 0, stalled, &v, verified);
     } else {
         summary_text(r, &t, &res, stopped_at != 0);
         if (verified)
@@ -674,7 +698,7 @@ int cmd_bench(int argc, char **argv)
     free(r->delivered_all);
     if (stopped_at)
         return EXIT_STOPPED;
-    if (failed || !t.acked_all)
+    if (failed || stalled || !t.acked_all)
         return CLI_EXIT_FAIL;
     return CLI_EXIT_OK;
 }

@@ -169,7 +169,10 @@ void bench_http_read(bconn_t *c, const char *p, size_t n)
             return;
         }
         if (!c->rd.keep_alive) {
-            bconn_drop(c, 1); /* Connection: close; not an error */
+            /* Connection: close (nginx does after keepalive_requests): not
+             * an error, and the next connection is made at once */
+            c->backoff_ms = 0;
+            bconn_drop(c, 1);
             return;
         }
         if (!c->writing)

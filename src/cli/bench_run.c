@@ -223,6 +223,7 @@ void bconn_settled(bconn_t *c)
 static void after_close(bconn_t *c)
 {
     if (c->state == BC_DOWN && may_reconnect(c)) {
+        /* backoff 0: a clean close, reconnect on the next turn */
         bconn_pace_at(c, bench_now() + (uint64_t)c->backoff_ms * 1000000);
         c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : c->backoff_ms * 2;
         return;
@@ -321,6 +322,8 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     if (status < 0) {
         bconn_error(c, BE_CONNECT);
+        if (c->backoff_ms < BACKOFF_MIN_MS)
+            c->backoff_ms = BACKOFF_MIN_MS;
         bconn_drop(c, 1);
         return;
     }
@@ -497,6 +500,11 @@ static void on_async(uv_async_t *a)
             bconn_drop(c, 0);
         }
         maybe_end(w);
+        return;
+    }
+    if (atomic_load(&r->stop) == 1) {
+        /* the run stalled: end as at the end of -d */
+        end_run(w);
         return;
     }
     if (!w->go && atomic_load(&r->t0)) {

@@ -106,7 +106,7 @@ static int read_all(const bench_run_t *r, reading_t *rd, char *err, size_t errle
         char herr[512];
         int rc = http_get(&req, &status, herr, sizeof herr);
         if (rc != HTTP_OK) {
-            snprintf(err, errlen, "cannot query %s: %s", r->o.server, herr);
+            snprintf(err, errlen, "cannot query %.300s: %.180s", r->o.server, herr);
             return -1;
         }
         if (status != 200) {

@@ -459,3 +459,27 @@ def test_help():
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     r = subprocess.run([LOGSHIP, "--help"], capture_output=True, text=True)
     assert "bench" in r.stdout
+
+
+def test_a_server_that_goes_away_ends_the_run():
+    """-n alone has no end but the count: when nothing is acknowledged for
+    --timeout while errors grow, the run stops (exit 1) rather than
+    reconnecting for ever."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(4)
+    port = lst.getsockname()[1]
+
+    def accept_then_leave():
+        for _ in range(2):  # the reachability check, then the run's one
+            c, _ = lst.accept()
+            c.close()
+        lst.close()
+
+    threading.Thread(target=accept_then_leave, daemon=True).start()
+    r = bench("tcp", "--target", f"127.0.0.1:{port}", "-n", "100000000", "-c", "1",
+              "--timeout", "1", "--json", "-q", timeout=60)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "stopped: nothing acknowledged" in r.stderr
+    out = json.loads(r.stdout)
+    assert out["stalled"] is True and out["errors"] > 0, out
