@@ -21,9 +21,11 @@
  * whatever happened before, and latency counts from that intended time: a
  * server that stalls makes every record due meanwhile late, and the
  * percentiles show it (no coordinated omission). A batch (ndjson, tcp-ack,
- * tail's posts) is due when its last record is. Timers are libuv's, in
- * milliseconds: a send may leave up to ~1 ms after its time, and that
- * delay is in the latency, not hidden.
+ * tail's posts) is due when its last record is. The deadlines are kept in
+ * a heap per loop on one timerfd (ns; libuv's timers are ms, which an open
+ * loop against a fast server would mostly measure): a send leaves within
+ * the kernel's timer slack (~50 us) of its time, and any delay beyond is
+ * in the latency, not hidden.
  *
  * Threads: the main thread only reads what the loops write (relaxed
  * atomics, one writer each) and tells them to stop through uv_async; a
@@ -163,9 +165,11 @@ typedef struct bconn {
     uv_connect_t creq;
     uv_write_t wreq;
     int writing; /* a write is in flight */
-    uv_timer_t pace, guard;
-    buf_t out;  /* bytes being written */
-    uint64_t k; /* open loop: records scheduled so far */
+    uv_timer_t guard;
+    uint64_t pace_due; /* when the pace is due (the loop's heap of deadlines) */
+    unsigned heap_i;   /* its place in that heap, or BENCH_NO_HEAP */
+    buf_t out;         /* bytes being written */
+    uint64_t k;        /* open loop: records scheduled so far */
     unsigned backoff_ms;
     int settled;  /* its first attempt is over (connected and greeted, or failed) */
     int finished; /* the run is over for it: close once nothing is owed */
@@ -198,6 +202,8 @@ typedef struct bconn {
     bench_tag_stream_t tags;
 } bconn_t;
 
+#define BENCH_NO_HEAP UINT32_MAX
+
 struct bench_worker {
     bench_run_t *run;
     unsigned index;
@@ -207,7 +213,16 @@ struct bench_worker {
     uv_mutex_t kick_mu; /* main's uv_async_send() against the async's close */
     int async_closed;
     uv_timer_t endt;
-    int ended; /* the end timer fired or stop was asked */
+    /* pacing: a heap of each connection's next deadline on one timerfd, in
+     * ns (libuv's timers are in ms, and an open loop would measure them) */
+    int tfd;
+    uv_poll_t tpoll;
+    int tpoll_open;
+    bconn_t **heap;
+    unsigned nheap;
+    uint64_t armed; /* the deadline the timerfd is set for, 0 none */
+    int in_tick;    /* deadlines being run: set the timerfd once after */
+    int ended;      /* the end timer fired or stop was asked */
     bconn_t *conns;
     unsigned nconns;
     unsigned pending; /* connections still to connect before "ready" */
@@ -244,8 +259,11 @@ int bconn_write(bconn_t *c, uv_write_cb cb);
 void bconn_guard(bconn_t *c);
 /* UDP: calls the mode's pace again once the socket is writable. */
 void bconn_poll_writable(bconn_t *c);
-/* Arms c's pace timer for time t (ns). */
+/* c's pace (the mode's, or a reconnect) at time t (ns, monotonic); replaces
+ * the one set before. */
 void bconn_pace_at(bconn_t *c, uint64_t t);
+/* Forgets c's pace. */
+void bconn_pace_stop(bconn_t *c);
 /* The intended time of c's record k (open loop). */
 uint64_t bconn_due(const bconn_t *c, uint64_t k);
 /* Notes that c will send no more: closes it when nothing is owed. */

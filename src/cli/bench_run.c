@@ -5,12 +5,16 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_int.h"
+#include "cli.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 1000
@@ -135,7 +139,7 @@ void bconn_acked(bconn_t *c, uint64_t first, uint64_t n, uint64_t t, uint64_t no
 
 /* ---- pacing ----------------------------------------------------------------- */
 
-static void on_pace(uv_timer_t *t);
+static void on_pace(bconn_t *c);
 
 uint64_t bconn_due(const bconn_t *c, uint64_t k)
 {
@@ -144,14 +148,108 @@ uint64_t bconn_due(const bconn_t *c, uint64_t k)
     return atomic_load_explicit(&r->t0, RELAXED) + (uint64_t)(((double)k + phase) * r->interval_ns);
 }
 
+/* ---- the heap of deadlines -------------------------------------------------- */
+
+static void heap_set(bench_worker_t *w, unsigned i, bconn_t *c)
+{
+    w->heap[i] = c;
+    c->heap_i = i;
+}
+
+static void sift_up(bench_worker_t *w, unsigned i)
+{
+    bconn_t *c = w->heap[i];
+    while (i > 0) {
+        unsigned up = (i - 1) / 2;
+        if (w->heap[up]->pace_due <= c->pace_due)
+            break;
+        heap_set(w, i, w->heap[up]);
+        i = up;
+    }
+    heap_set(w, i, c);
+}
+
+static void sift_down(bench_worker_t *w, unsigned i)
+{
+    bconn_t *c = w->heap[i];
+    for (;;) {
+        unsigned l = 2 * i + 1, m = l;
+        if (l >= w->nheap)
+            break;
+        if (l + 1 < w->nheap && w->heap[l + 1]->pace_due < w->heap[l]->pace_due)
+            m = l + 1;
+        if (w->heap[m]->pace_due >= c->pace_due)
+            break;
+        heap_set(w, i, w->heap[m]);
+        i = m;
+    }
+    heap_set(w, i, c);
+}
+
+/* Sets the timerfd for the earliest deadline (or none). */
+static void rearm(bench_worker_t *w)
+{
+    uint64_t t = w->nheap ? w->heap[0]->pace_due : 0;
+    if (w->in_tick || t == w->armed || w->tfd < 0)
+        return;
+    struct itimerspec its = {0};
+    if (t) {
+        its.it_value.tv_sec = (time_t)(t / 1000000000);
+        its.it_value.tv_nsec = (long)(t % 1000000000);
+    }
+    timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    w->armed = t;
+}
+
+void bconn_pace_stop(bconn_t *c)
+{
+    bench_worker_t *w = c->w;
+    unsigned i = c->heap_i;
+    if (i == BENCH_NO_HEAP)
+        return;
+    c->heap_i = BENCH_NO_HEAP;
+    bconn_t *last = w->heap[--w->nheap];
+    if (i < w->nheap) {
+        heap_set(w, i, last);
+        sift_down(w, i);
+        sift_up(w, last->heap_i);
+    }
+    rearm(w);
+}
+
 void bconn_pace_at(bconn_t *c, uint64_t t)
 {
+    bench_worker_t *w = c->w;
     uint64_t now = bench_now();
-    /* libuv's timers are in ms: round up, so a timer never fires early;
-     * and never 0 from a timer's callback (libuv 1.44 would run it again
-     * in the same turn of the loop, forever): at least 1 ms */
-    uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 1;
-    uv_timer_start(&c->pace, on_pace, ms, 0);
+    /* never at or before now: a deadline run from the heap may set the
+     * next one, and the heap is run up to the time it was entered at */
+    if (t <= now)
+        t = now + 1;
+    bconn_pace_stop(c);
+    c->pace_due = t;
+    heap_set(w, w->nheap++, c);
+    sift_up(w, w->nheap - 1);
+    rearm(w);
+}
+
+static void on_tick(uv_poll_t *p, int status, int events)
+{
+    bench_worker_t *w = p->data;
+    uint64_t expirations;
+    (void)status;
+    (void)events;
+    if (read(w->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+        return;
+    w->armed = 0;
+    w->in_tick = 1;
+    uint64_t now = bench_now();
+    while (w->nheap && w->heap[0]->pace_due <= now) {
+        bconn_t *c = w->heap[0];
+        bconn_pace_stop(c);
+        on_pace(c);
+    }
+    w->in_tick = 0;
+    rearm(w);
 }
 
 int bconn_may_send(const bconn_t *c)
@@ -404,9 +502,8 @@ static void start_connect(bconn_t *c)
     }
 }
 
-static void on_pace(uv_timer_t *t)
+static void on_pace(bconn_t *c)
 {
-    bconn_t *c = t->data;
     if (c->state == BC_DOWN && !c->handle_open)
         start_connect(c);
     else if (c->state == BC_OPEN)
@@ -452,10 +549,14 @@ static void maybe_end(bench_worker_t *w)
      * go too, and the loop ends */
     for (unsigned i = 0; i < w->nconns; i++) {
         bconn_t *c = &w->conns[i];
-        if (!uv_is_closing((uv_handle_t *)&c->pace)) {
-            uv_close((uv_handle_t *)&c->pace, NULL);
+        bconn_pace_stop(c);
+        if (!uv_is_closing((uv_handle_t *)&c->guard))
             uv_close((uv_handle_t *)&c->guard, NULL);
-        }
+    }
+    if (w->tpoll_open) {
+        w->tpoll_open = 0;
+        uv_poll_stop(&w->tpoll);
+        uv_close((uv_handle_t *)&w->tpoll, NULL);
     }
     if (!uv_is_closing((uv_handle_t *)&w->endt))
         uv_close((uv_handle_t *)&w->endt, NULL);
@@ -496,7 +597,7 @@ static void on_async(uv_async_t *a)
         for (unsigned i = 0; i < w->nconns; i++) {
             bconn_t *c = &w->conns[i];
             mark_finished(c);
-            uv_timer_stop(&c->pace);
+            bconn_pace_stop(c);
             bconn_drop(c, 0);
         }
         maybe_end(w);
@@ -515,7 +616,7 @@ static void on_async(uv_async_t *a)
         for (unsigned i = 0; i < w->nconns; i++) {
             bconn_t *c = &w->conns[i];
             if (c->state == BC_OPEN && c->kind != BK_SUB)
-                uv_timer_start(&c->pace, on_pace, 0, 0);
+                bconn_pace_at(c, now);
         }
     }
     if (atomic_load(&r->subs_stop)) {
@@ -550,6 +651,8 @@ bench_worker_t *bench_worker_new(bench_run_t *r, unsigned index)
     for (unsigned i = index; i < subs; i += r->nworkers)
         n++;
     w->conns = xcalloc(n ? n : 1, sizeof *w->conns);
+    w->heap = xcalloc(n ? n : 1, sizeof *w->heap);
+    w->tfd = -1;
     enum bconn_kind kind = r->o.mode == BENCH_SYSLOG_UDP   ? BK_UDP
                            : r->o.mode == BENCH_SYSLOG_TCP ? BK_STREAM
                            : r->o.mode == BENCH_TCP        ? BK_STREAM
@@ -570,6 +673,7 @@ bench_worker_t *bench_worker_new(bench_run_t *r, unsigned index)
         bconn_t *c = &w->conns[i];
         c->w = w;
         c->udp_fd = -1;
+        c->heap_i = BENCH_NO_HEAP;
         c->state = BC_DOWN;
         if (c->kind != BK_SUB)
             ingest++;
@@ -594,6 +698,7 @@ void bench_worker_free(bench_worker_t *w)
         free(c->batches);
     }
     uv_mutex_destroy(&w->kick_mu);
+    free(w->heap);
     free(w->conns);
     free(w);
 }
@@ -606,11 +711,19 @@ void bench_worker_main(void *arg)
     w->async.data = w;
     uv_timer_init(&w->loop, &w->endt);
     w->endt.data = w;
+    w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (w->tfd < 0 || uv_poll_init(&w->loop, &w->tpoll, w->tfd)) {
+        /* without it nothing would ever be sent */
+        fprintf(stderr, "logship bench: cannot make a timer: %s\n", strerror(errno));
+        exit(CLI_EXIT_FAIL);
+    }
+    w->tpoll.data = w;
+    w->tpoll_open = 1;
+    uv_poll_start(&w->tpoll, UV_READABLE, on_tick);
     for (unsigned i = 0; i < w->nconns; i++) {
         bconn_t *c = &w->conns[i];
-        uv_timer_init(&w->loop, &c->pace);
         uv_timer_init(&w->loop, &c->guard);
-        c->pace.data = c->guard.data = c;
+        c->guard.data = c;
         c->backoff_ms = BACKOFF_MIN_MS;
     }
     if (!w->nconns)
@@ -619,5 +732,7 @@ void bench_worker_main(void *arg)
         start_connect(&w->conns[i]);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
+    if (w->tfd >= 0)
+        close(w->tfd);
     atomic_fetch_add(&w->run->finished, 1);
 }
