@@ -9,7 +9,7 @@ libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog rsyslog-gnutls
 chromium chromium-driver nginx-light rabbitmq-server python3-pika"
-bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
+bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;

@@ -32,6 +32,7 @@ const char *cli_authorization(void);
  * (set at all) nor TERM=dumb. */
 int cli_color(int fd);
 
+int cmd_bench(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_tail(int argc, char **argv);

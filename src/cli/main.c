@@ -19,6 +19,7 @@ static const struct command {
     const char *summary;
     int (*run)(int argc, char **argv);
 } commands[] = {
+    {"bench", "load a log server: throughput and latency percentiles", cmd_bench},
     {"query", "search the stored records", cmd_query},
     {"send", "send records (a message, stdin lines, or a followed file)", cmd_send},
     {"tail", "follow new records (or a served file) live", cmd_tail},

@@ -47,6 +47,8 @@ typedef struct query_state {
 
 static void job_free(query_job_t *j)
 {
+    if (j->store)
+        store_unref(j->store);
     query_free(&j->q);
     buf_free(&j->out);
     free(j);
@@ -195,7 +197,10 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
         strstr(accept, "application/x-ndjson"))
         j->q.format = QUERY_NDJSON;
+    /* held until the job is freed: a shutdown may close the store while a
+     * chunk is being read (store.h invariant 6) */
     j->store = ctx->store;
+    store_ref(j->store);
     j->conn = c;
     st->job = j;
     schedule(j, ctx->loop);

@@ -12,7 +12,8 @@
 
 /* The handler's context: the route's data (http_route_t.data), set by its
  * owner (server/routes.c) before the route serves. Both are borrowed: the
- * store is read on the loop's thread pool, replies go out on loop. */
+ * store is read on the loop's thread pool, replies go out on loop. Each
+ * query holds a reference on the store until it is freed (store_ref()). */
 typedef struct query_http_ctx {
     store_t *store;
     uv_loop_t *loop;

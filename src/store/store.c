@@ -61,6 +61,7 @@ struct store {
     size_t nlisteners;
     int backlogged;
     uv_async_t async;
+    size_t refs; /* the owner's until the handle closed, and each reader's (invariant 6) */
 
     /* shared */
     const store_io_t *io; /* the system calls segments are written with */
@@ -803,10 +804,26 @@ static void store_free(store_t *s)
     free(s);
 }
 
+void store_ref(store_t *s)
+{
+    CHECK(on_loop(s), "store.h invariant 6: references are counted on the loop thread");
+    CHECK(s->refs > 0, "store.h invariant 6: a reference is taken from a store not yet freed");
+    s->refs++;
+}
+
+void store_unref(store_t *s)
+{
+    CHECK(on_loop(s), "store.h invariant 6: references are counted on the loop thread");
+    CHECK(s->refs > 0, "store.h invariant 6: each reference is dropped once");
+    if (--s->refs == 0)
+        store_free(s);
+}
+
+/* The owner's reference goes with the handle: scans still running keep
+ * the store until they end (invariant 6). */
 static void on_async_closed(uv_handle_t *h)
 {
-    store_t *s = h->data;
-    store_free(s);
+    store_unref(h->data);
 }
 
 store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap)
@@ -814,6 +831,7 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     store_t *s = xcalloc(1, sizeof *s);
     s->loop = loop;
     s->loop_thread = uv_thread_self();
+    s->refs = 1;
     s->o = *o;
     hist_init(&s->fsync_seconds, &hist_seconds);
     hist_init(&s->group_records, &hist_sizes);

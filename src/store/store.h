@@ -42,6 +42,9 @@
  *      failed write is rolled back; sealed segments are never written.
  *   5. Only the writer thread writes segment files; only the loop thread
  *      calls store_append() and sees waiters.
+ *   6. The store is freed only once it is closed and no reader holds a
+ *      reference (store_ref()): a scan queued or running on the thread pool
+ *      when store_close() runs reads a store that is still whole.
  * Each one is CHECKed (common/check.h) where it must hold, citing it.
  *
  * States: OK, or FAILED after a write or sync error (sticky, like SQLite's
@@ -118,9 +121,17 @@ struct store_waiter {
 /* Opens (creating if needed) and recovers the store at o->dir, logging what
  * recovery did. Returns NULL with err filled on failure. Loop thread. */
 store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t errcap);
-/* Writes what is queued, syncs, stops the writer and frees everything.
- * Waiters still queued are answered first. Loop thread. */
+/* Writes what is queued, syncs and stops the writer; the store is freed
+ * once its handle has closed and the last reference is dropped (invariant
+ * 6). Waiters still queued are answered first. After it, nothing may be
+ * appended; readers holding a reference may still scan. Loop thread. */
 void store_close(store_t *s);
+/* A reference for a reader off the loop: a job that will scan the store on
+ * libuv's thread pool takes one before it is queued and drops it in its
+ * after-callback (or when it is freed), so that a store_close() meanwhile
+ * does not free the store under the scan. Loop thread (both). */
+void store_ref(store_t *s);
+void store_unref(store_t *s);
 
 #define STORE_NOLIMIT 0x01 /* append even when the writer is behind */
 
@@ -159,7 +170,8 @@ const ring_t *store_ring(const store_t *s);
 /* Reading. Calls fn for each visible record that passes f, in seq order
  * (or newest first when backward), starting after f->after; stops when fn
  * returns nonzero. Skips segments and blocks whose times cannot match.
- * Damaged records are reported in the log and skipped. Any thread.
+ * Damaged records are reported in the log and skipped. Any thread; off the
+ * loop, only with a reference held (store_ref()).
  * Returns 0, or -errno on a read error. */
 typedef int (*store_read_fn)(void *arg, const record_t *r);
 int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg);

@@ -566,6 +566,7 @@ static void after_work(uv_work_t *w, int status)
         }
     }
     t->njobs--;
+    store_unref(j->store);
     if (!t->destroyed)
         t->st.disk_scans++;
     for (size_t i = 0; i < j->nmore; i++)
@@ -613,7 +614,10 @@ static void start_job(tail_sub_t *s, enum job_kind kind, uint64_t visible)
     j->kind = kind;
     j->fid = s->fid;
     j->from = s->cursor;
+    /* the store may close before the scan ends (the hub's destroy does not
+     * wait for it): the job holds it (store.h invariant 6) */
     j->store = t->store;
+    store_ref(j->store);
     j->framing = s->framing;
     j->visible = visible;
     j->f = s->f;

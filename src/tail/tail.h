@@ -133,7 +133,9 @@ typedef struct tail_params {
 typedef void (*tail_wake_fn)(void *conn);
 
 tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers);
-/* Detaches every subscriber (their transports are being closed). */
+/* Detaches every subscriber (their transports are being closed). Scans
+ * still running end on their own: each holds a store reference (store.h
+ * invariant 6), so the store may be closed right after this. */
 void tail_destroy(tail_t *t);
 
 /* Parses tail query parameters (filter.h's, but since, until and before;
