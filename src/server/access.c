@@ -335,20 +335,34 @@ int access_check_listeners(const config_t *c, int tokens, char *err, size_t cap)
                  c->http);
         return -1;
     }
+    if (loopback(c->http) == 0 && !c->tls_cert[0]) {
+        snprintf(err, cap,
+                 "--http %s is not a loopback address and does not speak TLS: tokens and "
+                 "logs would cross the network in clear: add --tls-cert FILE and --tls-key "
+                 "FILE, or --insecure to serve plain HTTP",
+                 c->http);
+        return -1;
+    }
+    /* the TLS listeners are guarded by client certificates too */
+    int certs = c->tls_client_ca[0] != 0;
     struct {
         const char *flag, *addr, *own;
         const config_names_t *list;
-    } l[] = {{"syslog-udp", c->syslog_udp, "--syslog-allow", &c->syslog_allow},
-             {"syslog-tcp", c->syslog_tcp, "--syslog-allow", &c->syslog_allow},
-             {"tcp", c->tcp, "--tcp-allow", &c->tcp_allow}};
+        int guarded;
+    } l[] = {{"syslog-udp", c->syslog_udp, "--syslog-allow", &c->syslog_allow, 0},
+             {"syslog-tcp", c->syslog_tcp, "--syslog-allow", &c->syslog_allow, 0},
+             {"tcp", c->tcp, "--tcp-allow", &c->tcp_allow, 0},
+             {"syslog-tls", c->syslog_tls, "--syslog-allow", &c->syslog_allow, certs},
+             {"tcp-tls", c->tcp_tls, "--tcp-allow", &c->tcp_allow, certs}};
     for (size_t i = 0; i < sizeof l / sizeof l[0]; i++) {
-        if (loopback(l[i].addr) != 0 || c->allow.n || l[i].list->n)
+        if (loopback(l[i].addr) != 0 || c->allow.n || l[i].list->n || l[i].guarded)
             continue;
         snprintf(err, cap,
                  "--%s %s is not a loopback address and no --allow covers it: add --allow "
-                 "CIDR (or %s CIDR) for the clients that may send, or --insecure to take "
+                 "CIDR (or %s CIDR) for the clients that may send%s, or --insecure to take "
                  "anyone",
-                 l[i].flag, l[i].addr, l[i].own);
+                 l[i].flag, l[i].addr, l[i].own,
+                 strstr(l[i].flag, "tls") ? ", or --tls-client-ca FILE (client certificates)" : "");
         return -1;
     }
     return 0;

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.parse
@@ -565,15 +566,43 @@ def test_non_loopback_listener_refused(tmp_path, flag, fix):
     assert "not a loopback address" in out and fix in out and "--insecure" in out, out
 
 
-def test_insecure_and_guards_let_it_start(make_server, tmp_path):
+def test_non_loopback_http_with_tokens_needs_tls(tmp_path):
+    """Tokens over plain HTTP would cross the network in clear."""
+    path = auth_file(tmp_path / "tokens", {"r": TOKENS["r"]})
+    rc, out = run_logshipd(tmp_path, "--http", "0.0.0.0:0", "--auth-file", path)
+    assert rc == 2, out
+    assert "does not speak TLS" in out and "--tls-cert" in out and "--insecure" in out, out
+
+
+def test_a_tls_listener_off_loopback_needs_allow_or_client_certificates(tmp_path, tls_certs):
+    tls = ["--tls-cert", tls_certs["server"], "--tls-key", tls_certs["server_key"]]
+    rc, out = run_logshipd(tmp_path, *tls, "--tcp-tls", "0.0.0.0:0")
+    assert rc == 2, out
+    assert "--tcp-tls" in out and "--allow" in out and "--tls-client-ca" in out, out
+
+
+def https(server, target, headers, certs):
+    ctx = ssl.create_default_context(cafile=certs["ca"])
+    ctx.load_cert_chain(certs["client"], certs["client_key"])  # --tls-client-ca asks for one
+    req = urllib.request.Request(f"https://127.0.0.1:{server.port}{target}", headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_insecure_and_guards_let_it_start(make_server, tmp_path, tls_certs):
     s = make_server("--http", "0.0.0.0:0", "--tcp", "0.0.0.0:0", "--insecure")
     assert "--insecure" in s.log_text()
     assert request(s, "GET", "/healthz")[0] == 200
     path = auth_file(tmp_path / "tokens", {"r": TOKENS["r"]})
     s2 = make_server("--http", "0.0.0.0:0", "--auth-file", path, "--syslog-udp", "0.0.0.0:0",
-                     "--syslog-allow", "127.0.0.0/8", "--tcp", "[::]:0", "--allow", "::1")
-    assert request(s2, "GET", "/api/logs", bearer("r"))[0] == 200
-    assert request(s2, "GET", "/api/logs")[0] == 401
+                     "--syslog-allow", "127.0.0.0/8", "--tcp", "[::]:0", "--allow", "::1",
+                     "--tls-cert", tls_certs["server"], "--tls-key", tls_certs["server_key"],
+                     "--tcp-tls", "0.0.0.0:0", "--tls-client-ca", tls_certs["ca"])
+    assert https(s2, "/api/logs", bearer("r"), tls_certs) == 200
+    assert https(s2, "/api/logs", {}, tls_certs) == 401
     # a bad CIDR is a bad option; so is a bad auth file
     rc, out = run_logshipd(tmp_path, "--allow", "10.1.2.3/8")
     assert rc == 2 and "beyond the prefix" in out, out
