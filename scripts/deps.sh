@@ -4,7 +4,7 @@
 # Idempotent: with everything present it changes nothing and runs no apt.
 set -eu
 
-run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
+run_pkgs="cmake make gcc pkg-config python3 libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
