@@ -8,7 +8,8 @@ run_pkgs="cmake make gcc pkg-config python3 libuv1-dev libwebsockets-dev libwebs
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
-nginx-light"
+nginx-light python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd man-db
+debhelper dpkg-dev fakeroot lintian"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in
