@@ -10,7 +10,7 @@ ARGS       ?=
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: run build test deps-run deps-test unit integration fuzz bench format clean install deb
+.PHONY: run build test deps-run deps-test unit integration fuzz bench format clean install deb deps-deb
 
 run: deps-run build
 	./$(BUILD)/logshipd $(ARGS)
@@ -27,6 +27,22 @@ install: deps-run
 	cmake --build $(BUILD) -j$(JOBS)
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig; fi
+
+# The Debian packages (debian/): logship (logshipd, logship, the unit, the
+# config), liblogship0 and liblogship-dev, built by debhelper from a copy
+# of this tree (tracked and new files, not ignored ones) in $(BUILD)/deb/,
+# where the .debs land.
+VERSION := $(shell sed -n 's/^\#define LOGSHIP_VERSION "\(.*\)"/\1/p' src/common/version.h)
+deb: deps-deb
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/logship-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - -c --ignore-failed-read 2>/dev/null | tar -x -C $(BUILD)/deb/logship-$(VERSION)
+	cd $(BUILD)/deb/logship-$(VERSION) && dpkg-buildpackage -b -us -uc -j$(JOBS)
+	@ls $(BUILD)/deb/*.deb
+
+deps-deb:
+	@scripts/deps.sh deb
 
 deps-run:
 	@scripts/deps.sh run

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages logship needs, only those that are missing.
-# Usage: scripts/deps.sh run|test|bench
+# Usage: scripts/deps.sh run|test|bench|deb
 # Idempotent: with everything present it changes nothing and runs no apt.
 set -eu
 
@@ -11,12 +11,14 @@ python3-websockets python3-requests python3-prometheus-client curl bsdutils rsys
 nginx-light python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd man-db
 debhelper dpkg-dev fakeroot lintian"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
+deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;
 test) want=$test_pkgs ;;
 bench) want=$bench_pkgs ;;
-*) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+deb) want=$deb_pkgs ;;
+*) echo "usage: $0 run|test|bench|deb" >&2; exit 2 ;;
 esac
 
 # node (for the ws and browser test clients; the UI tests drive Debian's

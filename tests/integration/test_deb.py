@@ -1,0 +1,75 @@
+"""`make deb`: debhelper builds logship, liblogship0 and liblogship-dev from a
+copy of this tree; dpkg-deb lists what each installs, the maintainer
+scripts create the user and data directory and enable and start the
+service, and lintian finds no error."""
+import glob
+import os
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+EXPECT = {
+    "logship": ["./usr/sbin/logshipd", "./usr/bin/logship", "./lib/systemd/system/logshipd.service",
+                "./usr/lib/sysusers.d/logship.conf", "./etc/logship/logshipd.conf",
+                "./usr/share/man/man8/logshipd.8.gz", "./usr/share/man/man1/logship.1.gz",
+                "./usr/share/doc/logship/copyright"],
+    "liblogship0": ["./usr/lib/*/liblogship.so.0.1.0", "./usr/lib/*/liblogship.so.0"],
+    "liblogship-dev": ["./usr/include/logship.h", "./usr/lib/*/liblogship.a",
+                       "./usr/lib/*/liblogship.so", "./usr/lib/*/pkgconfig/liblogship.pc",
+                       "./usr/share/man/man3/liblogship.3.gz"],
+}
+
+
+@pytest.fixture(scope="module")
+def debs(tmp_path_factory):
+    build = os.environ.get("LOGSHIP_PKG_BUILD", os.path.join(ROOT, "build-pkgtest"))
+    r = subprocess.run(["make", "-C", ROOT, "deb", f"BUILD={build}", "JOBS=2"],
+                       capture_output=True, text=True, timeout=1800)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    out = {}
+    for name in EXPECT:
+        found = glob.glob(os.path.join(build, "deb", f"{name}_*.deb"))
+        assert len(found) == 1, (name, found)
+        out[name] = found[0]
+    out["changes"] = glob.glob(os.path.join(build, "deb", "*.changes"))[0]
+    return out
+
+
+def contents(deb):
+    r = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True, check=True)
+    return [ln.split()[5] for ln in r.stdout.splitlines()]
+
+
+def test_packages_list_their_files(debs):
+    import fnmatch
+    for name, want in EXPECT.items():
+        files = contents(debs[name])
+        for pattern in want:
+            assert any(fnmatch.fnmatch(f, pattern) for f in files), (name, pattern, files)
+    # nothing of the library's development files in the runtime packages
+    assert not any(f.endswith((".a", ".h", ".pc")) for f in contents(debs["logship"]))
+    assert not any(f.endswith((".a", ".h", ".pc")) for f in contents(debs["liblogship0"]))
+
+
+def test_maintainer_scripts_and_conffiles(debs, tmp_path):
+    ctl = tmp_path / "ctl"
+    subprocess.run(["dpkg-deb", "-e", debs["logship"], str(ctl)], check=True)
+    post = (ctl / "postinst").read_text()
+    assert "adduser --system --group --home /var/lib/logship" in post
+    assert "install -d -o logship -g logship -m 0750 /var/lib/logship" in post
+    assert "deb-systemd-helper enable 'logshipd.service'" in post
+    assert "deb-systemd-invoke $_dh_action 'logshipd.service'" in post
+    assert (ctl / "conffiles").read_text().split() == ["/etc/logship/logshipd.conf"]
+    dep = subprocess.run(["dpkg-deb", "-f", debs["logship"], "Depends"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "adduser" in dep and "libuv1" in dep and "libwebsockets" in dep
+
+
+def test_lintian_finds_no_error(debs):
+    r = subprocess.run(["lintian", "--tag-display-limit", "0", debs["changes"]],
+                       capture_output=True, text=True, timeout=600)
+    errors = [ln for ln in r.stdout.splitlines() if ln.startswith("E:")]
+    assert not errors, r.stdout
+    assert r.returncode == 0, r.stdout + r.stderr
