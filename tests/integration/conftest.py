@@ -146,6 +146,15 @@ def server(make_server):
     return make_server()
 
 
+def make_env():
+    """The environment for a `make` of its own: not the variables of a make
+    that runs these tests (`make test`), nor the sanitizers' options."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "DESTDIR", "PREFIX",
+                        "BUILD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    return env
+
+
 class Installed:
     """`make install` of this tree (a release build in PKG_BUILD), twice:
     staged with DESTDIR under PREFIX=/usr, as a package build does, and
@@ -158,7 +167,8 @@ class Installed:
         self.prefix = os.path.join(base, "prefix")
         for args in ([f"DESTDIR={self.destdir}", "PREFIX=/usr"], [f"PREFIX={self.prefix}"]):
             r = subprocess.run(["make", "-C", ROOT, "install", f"BUILD={self.build}", "JOBS=2",
-                                *args], capture_output=True, text=True, timeout=1200)
+                                *args], capture_output=True, text=True, timeout=1200,
+                               env=make_env())
             assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
         libs = [d for d in ("lib", "lib64") if os.path.isdir(os.path.join(self.prefix, d))]
         multi = subprocess.run(["gcc", "-print-multiarch"], capture_output=True,

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, make_env
 
 EXPECT = {
     "logship": ["./usr/sbin/logshipd", "./usr/bin/logship", "./lib/systemd/system/logshipd.service",
@@ -26,7 +26,7 @@ EXPECT = {
 def debs(tmp_path_factory):
     build = os.environ.get("LOGSHIP_PKG_BUILD", os.path.join(ROOT, "build-pkgtest"))
     r = subprocess.run(["make", "-C", ROOT, "deb", f"BUILD={build}", "JOBS=2"],
-                       capture_output=True, text=True, timeout=1800)
+                       capture_output=True, text=True, timeout=1800, env=make_env())
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     out = {}
     for name in EXPECT:
