@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import time
 
 from conftest import LOGSHIPD, ROOT, Server
 
@@ -121,5 +122,10 @@ def test_no_notify_socket_is_fine(tmp_path, monkeypatch):
     assert s.stop() == 0
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "nobody-listens"))
     s = Server(tmp_path / "data").start()  # a failed notification is logged, not fatal
+    for _ in range(200):  # it comes just after the "ready" line the start waits for
+        if "cannot notify the service manager" in s.log_text():
+            break
+        time.sleep(0.05)
     assert "cannot notify the service manager" in s.log_text()
+    assert s.proc.poll() is None
     assert s.stop() == 0
