@@ -62,6 +62,13 @@ def test_maintainer_scripts_and_conffiles(debs, tmp_path):
     assert "deb-systemd-helper enable 'logshipd.service'" in post
     assert "deb-systemd-invoke $_dh_action 'logshipd.service'" in post
     assert (ctl / "conffiles").read_text().split() == ["/etc/logship/logshipd.conf"]
+    import re
+    want = re.search(r'#define LOGSHIP_VERSION "(.*)"',
+                     open(os.path.join(ROOT, "src/common/version.h")).read()).group(1)
+    for name in EXPECT:
+        ver = subprocess.run(["dpkg-deb", "-f", debs[name], "Version"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert ver == want, (name, ver)
     dep = subprocess.run(["dpkg-deb", "-f", debs["logship"], "Depends"], capture_output=True,
                          text=True, check=True).stdout
     assert "adduser" in dep and "libuv1" in dep and "libwebsockets" in dep

@@ -14,8 +14,19 @@ def staged(inst, *parts):
     return os.path.join(inst.destdir, *parts)
 
 
+def tree_version():
+    return re.search(r'#define LOGSHIP_VERSION "(.*)"',
+                     open(os.path.join(ROOT, "src/common/version.h")).read()).group(1)
+
+
 def test_installed_files(installed):
     lib = installed.staged_libdir
+    ver = tree_version()
+    # one version: the library's file name and pkg-config's are the tree's
+    assert os.path.isfile(os.path.join(lib, f"liblogship.so.{ver}"))
+    pc = subprocess.run(["pkg-config", "--modversion", "liblogship"], capture_output=True,
+                        text=True, env=installed.staged_env())
+    assert pc.stdout.strip() == ver, pc.stderr
     for path in [staged(installed, "usr/sbin/logshipd"), staged(installed, "usr/bin/logship"),
                  os.path.join(lib, "liblogship.so.0.1.0"), os.path.join(lib, "liblogship.a"),
                  os.path.join(lib, "pkgconfig/liblogship.pc"),

@@ -108,6 +108,19 @@ import logship
 """
 
 
+def test_version_is_the_tree_s(py):
+    """One version: the package's is the C tree's (src/common/version.h)."""
+    import re
+    want = re.search(r'#define LOGSHIP_VERSION "(.*)"',
+                     open(os.path.join(ROOT, "src/common/version.h")).read()).group(1)
+    r = subprocess.run([py.python, "-c", "import logship; print(logship.__version__)"],
+                       capture_output=True, text=True, env=py.env)
+    assert r.stdout.strip() == want, r.stderr
+    meta = subprocess.run([py.python, "-m", "pip", "show", "logship"], capture_output=True,
+                          text=True, env=py.env).stdout
+    assert f"Version: {want}" in meta
+
+
 def test_fields_of_a_record(py, server):
     r = py.run("""
     created = []

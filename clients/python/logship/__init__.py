@@ -77,7 +77,7 @@ class LogshipHandler(_logship.HandlerBase, logging.Handler):
     calls never do.
     """
 
-    def __init__(self, url="tcp://127.0.0.1:5170", level=logging.NOTSET, *, app=None,
+    def __init__(self, url="tcp://127.0.0.1:5170", *, level=logging.NOTSET, app=None,
                  topic=None, host=None, spool_dir=None, queue_bytes=0,
                  overflow="drop_oldest", block_timeout=1.0, flush_timeout=5.0, tls=None):
         logging.Handler.__init__(self, level)
