@@ -482,3 +482,92 @@ def test_install_with_cflags_and_ldflags(installed, tmp_path, server):
     assert r.returncode == 0, r.stderr
     assert [x["msg"] for x in records(server, 1)] == ["via CFLAGS"]
     shutil.rmtree(tmp_path / "venv")
+
+
+def test_block_lets_the_gil_go(py, make_server):
+    """overflow="block" with logshipd stopped and the queue full: the call
+    waits for room up to block_timeout, then drops the record; while it
+    waits, another Python thread runs (the GIL was let go)."""
+    s = make_server()
+    p = subprocess.Popen([py.python, py.script("""
+    log = logging.getLogger("blk")
+    h = logship.LogshipHandler(sys.argv[1], overflow="block", block_timeout=0.5,
+                               queue_bytes=64 << 10, flush_timeout=120)
+    log.addHandler(h)
+    log.warning("up"); assert h.flush(60)
+    print("connected", flush=True)
+    sys.stdin.readline()
+    ticks = 0
+    stop = False
+    def ticker():
+        global ticks
+        while not stop:
+            ticks += 1
+            time.sleep(0.001)
+    threading.Thread(target=ticker, daemon=True).start()
+    i = 0
+    while h.stats()["dropped"] == 0 and i < 100000:  # until a call had to wait in vain
+        before = ticks
+        log.warning("b %d %s", i, "x" * 200)
+        i += 1
+    during = ticks - before
+    stop = True
+    print(json.dumps({"calls": i, "ticks_during_last_call": during, "stats": h.stats()}),
+          flush=True)
+    sys.stdin.readline()
+    print(json.dumps({"ok": h.flush(), "stats": h.stats()}), flush=True)
+    """), tcp_url(s)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=py.env)
+    try:
+        assert p.stdout.readline().strip() == "connected"
+        s.proc.send_signal(signal.SIGSTOP)
+        try:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+            res = json.loads(p.stdout.readline())
+        finally:
+            s.proc.send_signal(signal.SIGCONT)
+        assert res["stats"]["dropped"] >= 1 and res["calls"] < 100000
+        assert res["ticks_during_last_call"] > 10, res  # the other thread ran meanwhile
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        fin = json.loads(out)
+        assert fin["ok"]
+        stored = plain(records(s, fin["stats"]["sent"]))
+        assert len(stored) + fin["stats"]["dropped"] == res["calls"] + 1
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
+def test_spool_outlives_the_process(py, tmp_path):
+    """No server: the records go to spool_dir at exit; the next process on
+    the same spool directory, with logshipd up, delivers them."""
+    port = free_port()
+    spool = tmp_path / "spool"
+    r = py.run("""
+    log = logging.getLogger("spooled")
+    h = logship.LogshipHandler(sys.argv[1], spool_dir=sys.argv[2], flush_timeout=0.2)
+    log.addHandler(h)
+    for i in range(500):
+        log.warning("kept %d", i)
+    h.close()
+    print(json.dumps(h.stats()))
+    """, f"tcp://127.0.0.1:{port}", spool)
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(spool)
+    s = Server(tmp_path / "data", ["--tcp", f"127.0.0.1:{port}"]).start()
+    try:
+        r = py.run("""
+        h = logship.LogshipHandler(sys.argv[1], spool_dir=sys.argv[2], flush_timeout=60)
+        logging.getLogger("second").addHandler(h)
+        logging.getLogger("second").warning("second process")
+        print(json.dumps({"ok": h.flush(), "stats": h.stats()}))
+        """, f"tcp://127.0.0.1:{port}", spool)
+        assert r.returncode == 0, r.stderr
+        msgs = [x["msg"] for x in records(s, 501)]
+        assert msgs == [f"kept {i}" for i in range(500)] + ["second process"]
+    finally:
+        assert s.stop() == 0

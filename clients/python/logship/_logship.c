@@ -6,7 +6,10 @@
  * exc_info, stack_info, the extra= keys) and hand the record to
  * logship_write(), which copies it into liblogship's lock-free queue and
  * returns; liblogship's own thread formats, batches and sends it and never
- * takes the GIL. handle() skips logging.Handler's lock: nothing here needs
+ * takes the GIL. (One slow path: when the queue is full, overflow=
+ * "drop_oldest" evicts under the queue's tail lock, which the sender holds
+ * only while copying memory, never across I/O: queue.h invariant 4.)
+ * handle() skips logging.Handler's lock: nothing here needs
  * it (logship_write() may be called from any thread at once). With
  * overflow="block" the GIL is let go for the write, which may wait for
  * room. Nothing here raises into the caller: a record that can not be read
