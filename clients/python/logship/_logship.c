@@ -16,7 +16,7 @@
  * goes to Handler.handleError(), like any handler's.
  *
  * Who owns what: the handler owns its logger (logship_open() in _open(),
- * logship_close() in _close() or at deallocation). emit() borrows the
+ * logship_close() in _close_logger() or at deallocation). emit() borrows the
  * UTF-8 of the record's strings for the length of the call (references
  * are held until logship_write() has copied them).
  */
@@ -38,6 +38,10 @@ typedef struct {
     int flush_timeout_ms;
     int busy; /* emits between releasing and taking back the GIL (block) */
     unsigned long long n_queued, n_refused;
+    /* n_queued when a flush last ran out of time (else ~0): a close right
+     * after it, with nothing logged since, does not wait again (the
+     * flush() then close() of logging.shutdown()) */
+    unsigned long long timed_out_at;
 } Handler;
 
 /* Set by set_record_keys() from __init__.py. */
@@ -507,6 +511,7 @@ static PyObject *Handler_open(Handler *self, PyObject *args, PyObject *kw)
         return NULL;
     }
     self->lg = lg;
+    self->timed_out_at = ~0ULL;
     self->block = overflow == LOGSHIP_BLOCK;
     self->flush_timeout_ms = flush_ms;
     Py_RETURN_NONE;
@@ -538,6 +543,7 @@ static PyObject *Handler_flush(Handler *self, PyObject *args)
     err = logship_flush(lg, ms);
     PyEval_RestoreThread(ts);
     self->busy--;
+    self->timed_out_at = err ? self->n_queued : ~0ULL;
     return PyBool_FromLong(err == 0);
 }
 
@@ -548,6 +554,8 @@ static int close_logger(Handler *self, int ms)
     if (!lg)
         return 0;
     self->lg = NULL; /* emits from now on drop */
+    if (self->timed_out_at == self->n_queued)
+        ms = 0;
     PyThreadState *ts = PyEval_SaveThread();
     int err = logship_flush(lg, ms);
     PyEval_RestoreThread(ts);
