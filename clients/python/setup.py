@@ -33,7 +33,7 @@ setup(
     ext_modules=[
         Extension(
             "logship._logship",
-            sources=["logship/_logship.c"],
+            sources=["src/_logship.c"],
             include_dirs=include_dirs,
             library_dirs=library_dirs,
             libraries=libraries,
