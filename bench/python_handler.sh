@@ -33,8 +33,9 @@ trap cleanup EXIT INT TERM
 
 make -C "$ROOT" install BUILD="$B" PREFIX="$TMP/prefix" >/dev/null
 /usr/bin/python3 -m venv --system-site-packages "$TMP/venv"
+cp -r "$ROOT/clients/python" "$TMP/pysrc"   # setuptools builds in the source directory
 PKG_CONFIG_PATH="$TMP/prefix/lib/pkgconfig" "$TMP/venv/bin/pip" install -q \
-    --no-build-isolation --no-index "$ROOT/clients/python"
+    --no-build-isolation --no-index "$TMP/pysrc"
 export LD_LIBRARY_PATH="$TMP/prefix/lib"
 PY="$TMP/venv/bin/python"
 

@@ -9,9 +9,9 @@ libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
 nginx-light python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd man-db
-debhelper dpkg-dev fakeroot lintian"
+debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
-deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian"
+deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev python3-setuptools"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;

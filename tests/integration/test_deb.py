@@ -1,5 +1,5 @@
-"""`make deb`: debhelper builds logship, liblogship0 and liblogship-dev from a
-copy of this tree; dpkg-deb lists what each installs, the maintainer
+"""`make deb`: debhelper builds logship, liblogship0, liblogship-dev and
+python3-logship from a copy of this tree; dpkg-deb lists what each installs, the maintainer
 scripts create the user and data directory and enable and start the
 service, and lintian finds no error."""
 import glob
@@ -16,6 +16,8 @@ EXPECT = {
                 "./usr/share/man/man8/logshipd.8.gz", "./usr/share/man/man1/logship.1.gz",
                 "./usr/share/doc/logship/copyright"],
     "liblogship0": ["./usr/lib/*/liblogship.so.0.1.0", "./usr/lib/*/liblogship.so.0"],
+    "python3-logship": ["./usr/lib/python3/dist-packages/logship/__init__.py",
+                        "./usr/lib/python3/dist-packages/logship/_logship.cpython-*.so"],
     "liblogship-dev": ["./usr/include/logship.h", "./usr/lib/*/liblogship.a",
                        "./usr/lib/*/liblogship.so", "./usr/lib/*/pkgconfig/liblogship.pc",
                        "./usr/share/man/man3/liblogship.3.gz"],
@@ -72,6 +74,27 @@ def test_maintainer_scripts_and_conffiles(debs, tmp_path):
     dep = subprocess.run(["dpkg-deb", "-f", debs["logship"], "Depends"], capture_output=True,
                          text=True, check=True).stdout
     assert "adduser" in dep and "libuv1" in dep and "libwebsockets" in dep
+    dep = subprocess.run(["dpkg-deb", "-f", debs["python3-logship"], "Depends"],
+                         capture_output=True, text=True, check=True).stdout
+    assert f"liblogship0 (= {want})" in dep and "python3" in dep
+
+
+def test_python_package_imports_from_the_debs(debs, tmp_path, server):
+    """The extension from python3-logship, with liblogship0's library,
+    unpacked side by side: it loads and delivers."""
+    root = tmp_path / "root"
+    for name in ("liblogship0", "python3-logship"):
+        subprocess.run(["dpkg-deb", "-x", debs[name], str(root)], check=True)
+    libdir = os.path.dirname(glob.glob(str(root / "usr/lib/*/liblogship.so.0"))[0])
+    env = dict(os.environ, PYTHONPATH=str(root / "usr/lib/python3/dist-packages"),
+               LD_LIBRARY_PATH=libdir)
+    code = ("import logging, sys, logship; assert logship.__file__.startswith(sys.argv[2])\n"
+            "h = logship.LogshipHandler(sys.argv[1]); l = logging.getLogger('deb')\n"
+            "l.addHandler(h); l.warning('from the deb'); assert h.flush(30)\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code, f"tcp://127.0.0.1:{server.ports['tcp']}",
+                        str(root)], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert [x["msg"] for x in server.logs()] == ["from the deb"]
 
 
 def test_lintian_finds_no_error(debs):

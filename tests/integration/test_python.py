@@ -30,8 +30,11 @@ def make_venv(path, env):
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", path], check=True,
                    timeout=120)
     py = os.path.join(path, "bin", "python")
+    # from a copy: setuptools builds in the source directory
+    src = os.path.join(path, "src")
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     r = subprocess.run([py, "-m", "pip", "install", "--no-build-isolation", "--no-index",
-                        "--no-cache-dir", PKG], capture_output=True, text=True, env=env,
+                        "--no-cache-dir", src], capture_output=True, text=True, env=env,
                        timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return py
