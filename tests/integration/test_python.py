@@ -9,6 +9,7 @@ records stored exactly once; fork; asyncio; dictConfig; the exit flush;
 errors that go to handleError and never to the caller; and the install
 through CFLAGS/LDFLAGS instead of pkg-config.
 """
+import glob
 import json
 import os
 import shutil
@@ -574,3 +575,63 @@ def test_spool_outlives_the_process(py, tmp_path):
         assert msgs == [f"kept {i}" for i in range(500)] + ["second process"]
     finally:
         assert s.stop() == 0
+
+
+def test_extension_under_sanitizers(installed, tmp_path, server):
+    """The extension built with -Werror, AddressSanitizer and
+    UndefinedBehaviorSanitizer (gcc's runtimes preloaded into Python), run
+    through records with fields, exceptions, stacks and extras, handlers
+    dropped without close, and a close while three threads log with
+    overflow="block": no sanitizer report, and the records arrive."""
+    env = installed.staged_env()
+    env["CC"] = "gcc"
+    env["CFLAGS"] = "-Werror -fsanitize=address,undefined -fno-sanitize-recover=undefined " \
+                    "-fno-omit-frame-pointer -g"
+    env["LDFLAGS"] = "-fsanitize=address,undefined"
+    python = make_venv(str(tmp_path / "venv"), env)
+    ext = glob.glob(str(tmp_path / "venv/lib/python3*/site-packages/logship/_logship*.so"))
+    assert len(ext) == 1, ext
+    needed = subprocess.run(["readelf", "-d", ext[0]], capture_output=True, text=True).stdout
+    assert "libasan" in needed and "libubsan" in needed  # the flags were used
+    rt = [subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True,
+                         check=True).stdout.strip() for lib in ("libasan.so", "libubsan.so")]
+    env["LD_PRELOAD"] = " ".join(rt)
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:exitcode=86"  # Python's own
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1:exitcode=87"
+    code = textwrap.dedent("""
+    import gc, logging, sys, threading, logship
+    url = sys.argv[1]
+    h = logship.LogshipHandler(url, flush_timeout=30)
+    log = logging.getLogger("asan"); log.setLevel(logging.DEBUG); log.addHandler(h)
+    for i in range(2000):
+        log.info("m %s %d \\u00e9", "x", i, extra={"user": i, "obj": [1, 2], "s": "\\udcff"})
+        if i % 100 == 0:
+            try:
+                1 / 0
+            except ZeroDivisionError:
+                log.exception("e %d", i)
+            log.warning("s", stack_info=True)
+    log.info("%s %s", "one")  # handleError
+    assert h.flush(60)
+    for i in range(20):  # dropped without close: deallocation closes
+        d = logship.LogshipHandler("tcp://127.0.0.1:1", flush_timeout=0.01, queue_bytes=65536)
+        d.handle(logging.makeLogRecord({"msg": "x", "levelno": 30}))
+        del d
+    gc.collect()
+    b = logship.LogshipHandler("tcp://127.0.0.1:1", overflow="block", block_timeout=0.02,
+                               queue_bytes=65536, flush_timeout=0.05)
+    r = logging.getLogger("race"); r.propagate = False; r.addHandler(b)
+    ts = [threading.Thread(target=lambda: [r.warning("r %d", i) for i in range(3000)])
+          for _ in range(3)]
+    for t in ts: t.start()
+    b.close()
+    for t in ts: t.join()
+    print(h.stats()["sent"])
+    """)
+    r = subprocess.run([python, "-c", code, tcp_url(server)], capture_output=True, text=True,
+                       env=env, timeout=600)
+    assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr, r.stderr[-4000:]
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert int(r.stdout) == 2000 + 20 * 2  # info, exception and stack records
+    assert len(records(server, 2040)) == 2040
+    assert r.stderr.count("--- Logging error ---") == 1
