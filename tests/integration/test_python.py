@@ -202,6 +202,7 @@ def test_server_down_at_start_then_up(py, tmp_path):
     ok = h.flush()
     print(json.dumps({"ok": ok, "stats": h.stats()}), flush=True)
     """, f"tcp://127.0.0.1:{port}")
+    s = None
     try:
         assert p.stdout.readline().strip() == "logged"
         assert p.poll() is None  # still waiting for a server
@@ -216,6 +217,8 @@ def test_server_down_at_start_then_up(py, tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
+        if s is not None and s.proc is not None:
+            s.stop()
 
 
 def test_stopped_server_does_not_stop_the_caller(py, make_server):
