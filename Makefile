@@ -1,12 +1,16 @@
 # logship: the two commands of the README, and helpers.
 #   make run    install packages if missing, build, start logshipd (./data, :8080)
 #   make test   install packages if missing, build with sanitizers, run every test
+#   make install build and install under PREFIX (/usr/local), staged in DESTDIR
+#   make deb    build the Debian package (debian/) into $(BUILD)/deb/
 BUILD      ?= build
 TEST_BUILD ?= build-test
 JOBS       ?= $(shell nproc)
 ARGS       ?=
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: run build test deps-run deps-test unit integration fuzz bench format clean
+.PHONY: run build test deps-run deps-test unit integration fuzz bench format clean install deb deps-deb
 
 run: deps-run build
 	./$(BUILD)/logshipd $(ARGS)
@@ -14,6 +18,31 @@ run: deps-run build
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build $(BUILD) -j$(JOBS)
+
+# logshipd, logship, liblogship (.so with its soname, .a), logship.h,
+# liblogship.pc, man pages, the systemd unit and the example config
+# (cmake/install.cmake). The library cache is refreshed for a real install.
+install: deps-run
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then ldconfig; fi
+
+# The Debian packages (debian/): logship (logshipd, logship, the unit, the
+# config), liblogship0 and liblogship-dev, built by debhelper from a copy
+# of this tree (tracked and new files, not ignored ones) in $(BUILD)/deb/,
+# where the .debs land.
+VERSION := $(shell sed -n 's/^\#define LOGSHIP_VERSION "\(.*\)"/\1/p' src/common/version.h)
+deb: deps-deb
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/logship-$(VERSION)
+	git ls-files -z --cached --others --exclude-standard | \
+	    tar --null -T - -c --ignore-failed-read 2>/dev/null | tar -x -C $(BUILD)/deb/logship-$(VERSION)
+	cd $(BUILD)/deb/logship-$(VERSION) && dpkg-buildpackage -b -us -uc -j$(JOBS)
+	@ls $(BUILD)/deb/*.deb
+
+deps-deb:
+	@scripts/deps.sh deb
 
 deps-run:
 	@scripts/deps.sh run

@@ -176,6 +176,8 @@ typedef struct logship_record {
     int64_t ts_ns;     /* time, ns since the epoch; 0: now */
     const char *topic; /* overrides the logger's topic; NULL: keep it */
     uint64_t pos;      /* resumable shipping only (opts.producer_id): the position */
+    const char *app;   /* overrides the logger's app (at most 255 bytes); NULL: keep it.
+                          The Python handler sets it to each record's logger name. */
 } logship_record_t;
 
 /* Counters of one logger (logship_stats()). Monotonic unless noted. */

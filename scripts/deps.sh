@@ -1,21 +1,25 @@
 #!/bin/sh
 # Installs the Debian packages logship needs, only those that are missing.
-# Usage: scripts/deps.sh run|test|bench
+# Usage: scripts/deps.sh run|test|bench|deb
 # Idempotent: with everything present it changes nothing and runs no apt.
 set -eu
 
-run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
+run_pkgs="cmake make gcc pkg-config python3 libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog rsyslog-gnutls
-chromium chromium-driver nginx-light rabbitmq-server python3-pika"
+chromium chromium-driver nginx-light rabbitmq-server python3-pika
+python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd man-db
+debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time"
+deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev python3-setuptools"
 
 case "${1:-run}" in
 run) want=$run_pkgs ;;
 test) want=$test_pkgs ;;
 bench) want=$bench_pkgs ;;
-*) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+deb) want=$deb_pkgs ;;
+*) echo "usage: $0 run|test|bench|deb" >&2; exit 2 ;;
 esac
 
 # rabbitmq-server is for the tests of the RabbitMQ output: they start their

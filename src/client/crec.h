@@ -3,7 +3,8 @@
  *
  * Body layout (native endianness: producer and consumer are one process):
  *   crec_head_t, then msg_len bytes of message, topic_len bytes of topic,
- *   and nfields fields, each a u16 key length, a u32 value length, the key
+ *   app_len bytes of app (a per-record app, logship_record_t.app), and
+ *   nfields fields, each a u16 key length, a u32 value length, the key
  *   and the value (unaligned; read with memcpy).
  */
 #ifndef LOGSHIP_CLIENT_CREC_H
@@ -26,8 +27,10 @@ typedef struct crec_head {
     uint16_t nfields;
     uint8_t level;
     uint8_t flags;
-    uint16_t unused;
+    uint16_t app_len; /* 0: the logger's app */
 } crec_head_t;
+
+#define CREC_APP_MAX 255
 
 #define CREC_FIELD_HDR 6 /* u16 key length + u32 value length */
 
@@ -41,6 +44,8 @@ typedef struct crec {
     size_t msg_len;
     const char *topic; /* NULL when none */
     size_t topic_len;
+    const char *app; /* NULL: the logger's */
+    size_t app_len;
     const char *fields; /* the encoded fields (crec_field_next) */
     size_t fields_len;
     size_t nfields;
@@ -65,6 +70,9 @@ static inline size_t crec_read(const char *p, crec_t *r)
     r->topic = h.topic_len ? b : NULL;
     r->topic_len = h.topic_len;
     b += h.topic_len;
+    r->app = h.app_len ? b : NULL;
+    r->app_len = h.app_len;
+    b += h.app_len;
     r->fields = b;
     r->fields_len = h.fields_len;
     r->nfields = h.nfields;

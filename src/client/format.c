@@ -100,8 +100,8 @@ int format_ctx_init(format_ctx_t *c, const char *app, const char *host, const ch
     c->pattern = pattern;
     c->tm_sec = (time_t)-1;
     if (app && *app) {
-        cbuf_puts(&c->tail, ",\"app\":");
-        format_json_str(&c->tail, app, strlen(app));
+        cbuf_puts(&c->app_json, ",\"app\":");
+        format_json_str(&c->app_json, app, strlen(app));
     }
     if (host && *host) {
         cbuf_puts(&c->tail, ",\"host\":");
@@ -116,7 +116,7 @@ int format_ctx_init(format_ctx_t *c, const char *app, const char *host, const ch
         cbuf_putc(&c->fields, ':');
         format_json_str(&c->fields, values[i], strlen(values[i]));
     }
-    if (c->tail.failed || c->fields.failed) {
+    if (c->app_json.failed || c->tail.failed || c->fields.failed) {
         format_ctx_free(c);
         return -1;
     }
@@ -125,6 +125,7 @@ int format_ctx_init(format_ctx_t *c, const char *app, const char *host, const ch
 
 void format_ctx_free(format_ctx_t *c)
 {
+    cbuf_free(&c->app_json);
     cbuf_free(&c->tail);
     cbuf_free(&c->fields);
 }
@@ -146,6 +147,12 @@ static void line(cbuf_t *b, const crec_t *r, const format_ctx_t *c, size_t msg_b
     if (tn) {
         cbuf_puts(b, ",\"topic\":");
         format_json_str(b, topic, tn);
+    }
+    if (r->app) {
+        cbuf_puts(b, ",\"app\":");
+        format_json_str(b, r->app, r->app_len);
+    } else {
+        cbuf_add(b, c->app_json.data, c->app_json.len);
     }
     cbuf_add(b, c->tail.data, c->tail.len);
     int cut = used < r->msg_len || (r->flags & CREC_F_CUT);
@@ -275,7 +282,10 @@ void format_pattern(cbuf_t *b, const crec_t *r, format_ctx_t *c)
             cbuf_puts(b, level_name(r->level));
             break;
         case 'a':
-            cbuf_puts(b, c->app ? c->app : "");
+            if (r->app)
+                cbuf_add(b, r->app, r->app_len);
+            else
+                cbuf_puts(b, c->app ? c->app : "");
             break;
         case 'h':
             cbuf_puts(b, c->host ? c->host : "");

@@ -17,8 +17,9 @@
 typedef struct format_ctx {
     const char *app, *host, *topic; /* topic may be NULL */
     long pid;
-    cbuf_t tail;   /* ,"app":..,"host":..,"pid":N (built by format_ctx_init) */
-    cbuf_t fields; /* "k":"v",... of the logger's fields, no braces */
+    cbuf_t app_json; /* ,"app":.. (built by format_ctx_init; a record's own app replaces it) */
+    cbuf_t tail;     /* ,"host":..,"pid":N */
+    cbuf_t fields;   /* "k":"v",... of the logger's fields, no braces */
     const char *pattern;
     /* echo: the broken-down local time of the last second formatted */
     time_t tm_sec;

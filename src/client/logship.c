@@ -228,13 +228,16 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
         flags |= CREC_F_CUT;
     }
     size_t tlen = r->topic ? strnlen(r->topic, MAX_TOPIC) : 0;
+    size_t alen = r->app ? strnlen(r->app, CREC_APP_MAX + 1) : 0;
+    if (alen > CREC_APP_MAX)
+        alen = cut_utf8(r->app, alen, CREC_APP_MAX);
     size_t flen = 0;
     for (size_t i = 0; i < r->nfields; i++) {
         if (!r->fields[i].key || !r->fields[i].value)
             return LOGSHIP_EINVAL;
         flen += CREC_FIELD_HDR + strnlen(r->fields[i].key, 0xFFFF) + strlen(r->fields[i].value);
     }
-    size_t fixed = sizeof(crec_head_t) + tlen + flen + (msg_room ? 1 : 0);
+    size_t fixed = sizeof(crec_head_t) + tlen + alen + flen + (msg_room ? 1 : 0);
     if (fixed + mlen > lg->max_body) {
         if (fixed + 64 > lg->max_body)
             return LOGSHIP_EINVAL;
@@ -255,7 +258,7 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
     h.nfields = (uint16_t)r->nfields;
     h.level = (uint8_t)r->level;
     h.flags = (uint8_t)flags;
-    h.unused = 0;
+    h.app_len = (uint16_t)alen;
     size_t size = queue_slot_size(fixed + mlen);
     char *p = reserve(lg, size, &err);
     if (!p)
@@ -264,9 +267,13 @@ static int put(logship_t *lg, const logship_record_t *r, size_t mlen, size_t msg
     char *m = p + sizeof h;
     char *q = m + mlen + (msg_room ? 1 : 0);
     if (tlen) {
-        /* topic and fields go after the message */
+        /* topic, app and fields go after the message */
         memmove(q, r->topic, tlen);
         q += tlen;
+    }
+    if (alen) {
+        memmove(q, r->app, alen);
+        q += alen;
     }
     if (!msg_room)
         memcpy(m, r->msg, mlen);

@@ -795,6 +795,9 @@ void config_usage(FILE *out)
         }
         if (g == G_LOG) {
             usage_item(out, USAGE_COL, "--help", "show this help and exit");
+            usage_item(out, USAGE_COL, "--check-config",
+                       "check the flags and the --config file (addresses, --tail-root "
+                       "directories) and exit: 0 when good, 2 otherwise");
             usage_item(out, USAGE_COL, "--version", "show the version and exit");
         }
     }

@@ -10,6 +10,11 @@
  *                    log file is reopened (after logrotate).
  *   SIGUSR1          a status summary in the log.
  *   SIGUSR2, SIGPIPE ignored.
+ *
+ * A service manager is told (notify.h) READY=1 once every listener is up,
+ * RELOADING=1 and READY=1 around a reload, STOPPING=1 at the first stop
+ * signal. --check-config and --version are answered here, before anything
+ * is opened.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -26,7 +31,9 @@
 #include "../http/ws.h"
 #include "../store/dirlock.h"
 #include "../tls/tls.h"
+#include "about.h"
 #include "metrics.h"
+#include "notify.h"
 #include "routes.h"
 #include "signals.h"
 
@@ -75,6 +82,13 @@ static void on_drain_tick(uv_timer_t *t)
         finish(srv);
 }
 
+/* A failed notification is logged, never fatal: logshipd runs on. */
+static void tell_manager(const char *state)
+{
+    if (notify_send(state) < 0)
+        log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(errno));
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     server_t *srv = h->data;
@@ -84,6 +98,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     }
     log_info("signal %d: no new connections, finishing %zu requests", signum, routes_inflight(srv));
+    tell_manager("STOPPING=1");
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
     routes_drain(srv);
@@ -100,7 +115,10 @@ static void on_hup(uv_signal_t *h, int signum)
     (void)signum;
     if (srv->draining)
         return;
+    if (notify_reloading() < 0)
+        log_warn("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(errno));
     reload(srv);
+    tell_manager("READY=1");
 }
 
 static void on_usr1(uv_signal_t *h, int signum)
@@ -215,10 +233,57 @@ static void signal_on(server_t *srv, uv_signal_t *h, uv_signal_cb cb, int signum
     uv_signal_start(h, cb, signum);
 }
 
+/* logshipd --check-config ...: the flags and the config file as a start
+ * would read them, the listen addresses resolved and the --tail-root
+ * directories opened; nothing is created. 0 when all is well, else 2. */
+static int check_config(int argc, char **argv)
+{
+    static config_t cfg;
+    config_defaults(&cfg);
+    int rc = config_from_args(&cfg, argc, argv, stderr);
+    if (rc)
+        return rc > 0 ? 0 : 2;
+    if (config_resolve_addrs(&cfg, stderr))
+        return 2;
+    if (cfg.ntail_roots) {
+        static file_roots_t roots;
+        char err[512];
+        if (files_roots_init(&roots, (const char(*)[4096])cfg.tail_roots, cfg.ntail_roots, err,
+                             sizeof err)) {
+            fprintf(stderr, "logshipd: %s\n", err);
+            return 2;
+        }
+        files_roots_free(&roots);
+    }
+    if (cfg.config_file[0])
+        printf("logshipd: configuration OK (%s and the flags)\n", cfg.config_file);
+    else
+        printf("logshipd: configuration OK (the flags; no --config file)\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static server_t srv;
     int rc;
+
+    /* --check-config and --version, wherever they are among the flags
+     * (as config_from_args finds --help) */
+    int check = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            about_print_version(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check = 1;
+            memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof *argv); /* with NULL */
+            argc--;
+            i--;
+        }
+    }
+    if (check)
+        return check_config(argc, argv);
 
     config_defaults(&srv.cfg);
     rc = config_from_args(&srv.cfg, argc, argv, stderr);
@@ -340,6 +405,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_info("logshipd ready: data in %s", srv.cfg.data);
+    tell_manager("READY=1\nSTATUS=ready");
     uv_run(&srv.loop, UV_RUN_DEFAULT);
     /* lws closes its handles asynchronously: let them finish */
     uv_run(&srv.loop, UV_RUN_DEFAULT);

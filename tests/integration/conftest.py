@@ -173,6 +173,8 @@ def tls_proxy(tls_certs):
     yield make
     for p in proxies:
         p.close()
+
+
 @pytest.fixture(scope="session")
 def rabbit():
     """One private RabbitMQ broker for the whole session (rabbit.py): its
@@ -194,3 +196,52 @@ def broker(rabbit):
     if not rabbit.running():
         rabbit.start()
     return rabbit
+
+
+def make_env():
+    """The environment for a `make` of its own: not the variables of a make
+    that runs these tests (`make test`), nor the sanitizers' options."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "DESTDIR", "PREFIX",
+                        "BUILD", "ASAN_OPTIONS", "UBSAN_OPTIONS")}
+    return env
+
+
+class Installed:
+    """`make install` of this tree (a release build in PKG_BUILD), twice:
+    staged with DESTDIR under PREFIX=/usr, as a package build does, and
+    straight into a private PREFIX, where the paths written into the unit
+    and liblogship.pc are the real ones."""
+
+    def __init__(self, base):
+        self.build = os.environ.get("LOGSHIP_PKG_BUILD", os.path.join(ROOT, "build-pkgtest"))
+        self.destdir = os.path.join(base, "root")
+        self.prefix = os.path.join(base, "prefix")
+        for args in ([f"DESTDIR={self.destdir}", "PREFIX=/usr"], [f"PREFIX={self.prefix}"]):
+            r = subprocess.run(["make", "-C", ROOT, "install", f"BUILD={self.build}", "JOBS=2",
+                                *args], capture_output=True, text=True, timeout=1200,
+                               env=make_env())
+            assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+        libs = [d for d in ("lib", "lib64") if os.path.isdir(os.path.join(self.prefix, d))]
+        multi = subprocess.run(["gcc", "-print-multiarch"], capture_output=True,
+                               text=True).stdout.strip()
+        # GNUInstallDirs: lib/<multiarch> under /usr on Debian, lib elsewhere
+        self.staged_libdir = os.path.join(self.destdir, "usr", "lib", multi) if multi and \
+            os.path.isdir(os.path.join(self.destdir, "usr", "lib", multi)) else \
+            os.path.join(self.destdir, "usr", "lib")
+        self.libdir = os.path.join(self.prefix, libs[0] if libs else "lib")
+
+    def staged_env(self):
+        """pkg-config and the loader pointed at the DESTDIR tree."""
+        env = dict(os.environ)
+        env["PKG_CONFIG_PATH"] = os.path.join(self.staged_libdir, "pkgconfig")
+        env["PKG_CONFIG_SYSROOT_DIR"] = self.destdir
+        env["LD_LIBRARY_PATH"] = self.staged_libdir
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            env.pop(k, None)
+        return env
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory):
+    return Installed(str(tmp_path_factory.mktemp("install")))

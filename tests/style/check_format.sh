@@ -22,6 +22,6 @@ fi
 
 src=${1:?usage: check_format.sh SOURCE_DIR}
 cd "$src"
-files=$(find src include tests bench examples -name node_modules -prune -o \
+files=$(find src include tests bench examples clients -name node_modules -prune -o \
              \( -name '*.c' -o -name '*.h' \) -print | sort)
 clang-format --dry-run -Werror $files

@@ -84,6 +84,19 @@ static void test_json_fields_and_topic(void **state)
                         "\"a\\\\b\",\"user\":\"42\"}}\n");
 }
 
+/* A record's own app (logship_record_t.app) replaces the logger's, in the
+ * JSON line and in the echo's %a. */
+static void test_json_record_app(void **state)
+{
+    crec_t r = rec("m");
+    r.app = "billing.worker\"x";
+    r.app_len = 14; /* without the quote */
+    assert_string_equal(line_of(&r), "{\"ts\":1763722056123456789,\"level\":\"warning\","
+                                     "\"msg\":\"m\",\"app\":\"billing.worker\",\"host\":\"h1\","
+                                     "\"pid\":42,\"fields\":{\"env\":\"prod\",\"quote\\\"d\":"
+                                     "\"a\\\\b\"}}\n");
+}
+
 /* A line never passes the server's line limit: the message is cut at a
  * character boundary and the record says so. */
 static void test_json_cut(void **state)
@@ -131,14 +144,16 @@ static void test_pattern(void **state)
     r.topic_len = 3;
     assert_string_equal(pattern("%t %m", &r), "t.x hello\n");
     assert_string_equal(pattern("trailing %", &r), "trailing %\n");
+    r.app = "own-app";
+    r.app_len = 3;
+    assert_string_equal(pattern("%a: %m", &r), "own: hello\n");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_line),
-        cmocka_unit_test(test_json_fields_and_topic),
-        cmocka_unit_test(test_json_cut),
+        cmocka_unit_test(test_json_line),       cmocka_unit_test(test_json_fields_and_topic),
+        cmocka_unit_test(test_json_record_app), cmocka_unit_test(test_json_cut),
         cmocka_unit_test(test_pattern),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

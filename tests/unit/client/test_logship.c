@@ -497,9 +497,30 @@ static void test_content(void **state)
                           .topic = "t.own",
                           .ts_ns = 1000000000000000000LL};
     assert_int_equal(logship_write(lg, &r), 0);
+    /* a record's own app, with a topic and fields after it in the slot; an
+     * app past 255 bytes is cut there */
+    logship_field_t rf[] = {{"k", "v"}};
+    char long_app[400];
+    memset(long_app, 'a', sizeof long_app - 1);
+    long_app[sizeof long_app - 1] = '\0';
+    logship_record_t ra = {.level = LOGSHIP_INFO,
+                           .msg = "own app",
+                           .app = "py.worker",
+                           .topic = "t.app",
+                           .fields = rf,
+                           .nfields = 1};
+    assert_int_equal(logship_write(lg, &ra), 0);
+    ra.app = long_app;
+    assert_int_equal(logship_write(lg, &ra), 0);
     assert_int_equal(logship_close(lg), 0);
     pthread_mutex_lock(&f->mu);
-    assert_int_equal(f->n, 5);
+    assert_int_equal(f->n, 7);
+    assert_non_null(strstr(f->lines[5], "\"msg\":\"own app\",\"topic\":\"t.app\","
+                                        "\"app\":\"py.worker\",\"host\":"));
+    assert_non_null(strstr(f->lines[5], "\"fields\":{\"env\":\"test\",\"k\":\"v\"}"));
+    char app255[300];
+    snprintf(app255, sizeof app255, "\"app\":\"%.*s\",", 255, long_app);
+    assert_non_null(strstr(f->lines[6], app255));
     assert_non_null(strstr(f->lines[0], "\"level\":\"error\",\"msg\":\"with field\","
                                         "\"topic\":\"t.default\""));
     assert_non_null(strstr(f->lines[0], "\"fields\":{\"env\":\"test\",\"user\":\"42\"}"));
