@@ -916,7 +916,7 @@ static int over_rate(http_conn_t *c)
     http_server_t *s = c->srv;
     /* a token's requests count together wherever they come from; a token
      * name and an address never share a bucket (the prefix) */
-    char key[LIMIT_KEY_MAX];
+    char key[LIMIT_KEY_MAX + 16]; /* a prefix and an address, or a name: limit.c cuts it */
     if (c->principal && s->limit_key)
         snprintf(key, sizeof key, "t:%s", s->limit_key(c->principal));
     else

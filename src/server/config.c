@@ -107,6 +107,9 @@ static const option_def_t options[] = {
      "newest records also kept in memory, for live tail"},
     {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "256M", G_STORE, "SIZE",
      "memory for those records, at most"},
+    {"max-client-tails", OPT_INT0, OFF(max_client_tails), "0", G_READ, "N",
+     "live tails (WebSocket or SSE) one client may have open: its token with --auth-file, "
+     "else its address; one more is refused with 429 (0: no limit)"},
     {"max-subscribers", OPT_INT, OFF(max_subscribers), "10000", G_READ, "N",
      "most live tail subscribers (WebSocket or SSE) at once"},
     {"ws-ping", OPT_AGE, OFF(ws_ping_s), "30s", G_READ, "DURATION",

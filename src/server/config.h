@@ -48,6 +48,7 @@ typedef struct config {
     long ws_ping_s;
     long ws_timeout_s;
     long max_subscribers;
+    long max_client_tails;                              /* per token or address; 0: no limit */
     char tail_roots[CONFIG_ROOTS_MAX][CONFIG_PATH_MAX]; /* --tail-root, repeatable */
     int ntail_roots;
     long request_timeout_s;

@@ -141,6 +141,8 @@ void routes_reconfigure(server_t *srv)
     http_server_set_options(srv->http, &ho);
     ingest_http_limits_t lim = ingest_limits_of(srv);
     ingest_http_set_limits(&ingest, &lim);
+    limit_set_options(tailc.tails,
+                      &(limit_options_t){.max_conns = (size_t)srv->cfg.max_client_tails});
 }
 
 int routes_create(server_t *srv)
@@ -148,7 +150,14 @@ int routes_create(server_t *srv)
     ingest_http_limits_t lim = ingest_limits_of(srv);
     ingest_http_init(&ingest, srv->store, &lim);
     query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
-    tailc = (tail_conn_ctx_t){.loop = &srv->loop, .tail = srv->tail, .roots = srv->roots};
+    tailc = (tail_conn_ctx_t){
+        .loop = &srv->loop,
+        .tail = srv->tail,
+        .roots = srv->roots,
+        .tails = limit_create(&(limit_options_t){.max_conns = (size_t)srv->cfg.max_client_tails}),
+        .principal_name = access_limit_key};
+    if (!tailc.tails)
+        return -1;
     for (size_t i = 0; i < NROUTES; i++) {
         if (!routes[i].scope) { /* every route says what it needs */
             log_error("internal: route %s declares no scope", routes[i].path);
@@ -218,4 +227,6 @@ void routes_free(server_t *srv)
 {
     (void)srv;
     ingest_http_close(&ingest);
+    limit_destroy(tailc.tails); /* every tail has ended: nothing counts in it now */
+    tailc.tails = NULL;
 }

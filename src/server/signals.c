@@ -32,29 +32,12 @@
 
 /* Options a reload applies live; the rest need a restart. */
 static const char *const live_options[] = {
-    "log-level",
-    "log-file",
-    "max-body",
-    "max-body-memory",
-    "retain-bytes",
-    "retain-age",
-    "request-timeout",
-    "keepalive-timeout",
-    "allowed-origin",
-    "allowed-host",
-    "max-connections",
-    "config",
-    "cors-origin",
-    "header-timeout",
-    "body-timeout",
-    "send-timeout",
-    "rate-limit",
-    "rate-burst",
-    "max-client-connections",
-    "auth-file",
-    "ticket-lifetime",
-    "tls-cert",
-    "tls-key",
+    "log-level",      "log-file",         "max-body",        "max-body-memory",
+    "retain-bytes",   "retain-age",       "request-timeout", "keepalive-timeout",
+    "allowed-origin", "allowed-host",     "max-connections", "config",
+    "cors-origin",    "header-timeout",   "body-timeout",    "send-timeout",
+    "rate-limit",     "max-client-tails", "rate-burst",      "max-client-connections",
+    "auth-file",      "ticket-lifetime",  "tls-cert",        "tls-key",
     "tls-client-ca",
 };
 
@@ -156,6 +139,7 @@ void reload(server_t *srv)
     c->body_timeout_s = nc->body_timeout_s;
     c->send_timeout_s = nc->send_timeout_s;
     c->rate_limit = nc->rate_limit;
+    c->max_client_tails = nc->max_client_tails;
     c->rate_burst = nc->rate_burst;
     c->max_client_connections = nc->max_client_connections;
     c->keepalive_timeout_s = nc->keepalive_timeout_s;

@@ -46,8 +46,10 @@ typedef struct tail_state {
     file_follow_t *ff;
     form_t query;
     int keepalive_due;
-    buf_t err;                /* WebSocket: the error to send before closing */
-    char perr[PARAM_ERR_MAX]; /* a refused parameter's message */
+    buf_t err;                    /* WebSocket: the error to send before closing */
+    char perr[PARAM_ERR_MAX];     /* a refused parameter's message */
+    struct limit *counted;        /* the live tail is counted there under key */
+    char key[LIMIT_KEY_MAX + 16]; /* a prefix and an address, or a name: limit.c cuts it */
 } tail_state_t;
 
 static void wake_http(void *arg)
@@ -60,8 +62,32 @@ static void wake_ws(void *arg)
     ws_want_writable(arg);
 }
 
+/* --max-client-tails: counts st's live tail for its client. 0, or -1 when
+ * the client has as many open as it may. */
+static int count_tail(tail_state_t *st, const tail_conn_ctx_t *ctx, const void *principal,
+                      const char *peer)
+{
+    if (!ctx->tails)
+        return 0;
+    if (principal && ctx->principal_name)
+        snprintf(st->key, sizeof st->key, "t:%s", ctx->principal_name(principal));
+    else
+        snprintf(st->key, sizeof st->key, "a:%s", peer);
+    if (limit_conn_open(ctx->tails, slice_cstr(st->key), uv_hrtime()))
+        return -1;
+    st->counted = ctx->tails;
+    return 0;
+}
+
+static const char TOO_MANY_TAILS[] =
+    "too many live tails open for this client (--max-client-tails)";
+
 static void state_end(tail_state_t *st)
 {
+    if (st->counted) {
+        limit_conn_close(st->counted, slice_cstr(st->key));
+        st->counted = NULL;
+    }
     if (st->sub) {
         tail_unsubscribe(st->sub);
         st->sub = NULL;
@@ -167,8 +193,13 @@ static int tail_request(http_conn_t *c, const http_req_t *r)
         reply_error(c, 400, HREJ_BAD_QUERY, err ? err : "bad query string");
         return 0;
     }
+    if (count_tail(st, ctx, http_principal(c), http_peer(c))) {
+        reply_error(c, 429, HREJ_RATE, TOO_MANY_TAILS);
+        return 0;
+    }
     st->sub = tail_subscribe(ctx->tail, &p, TAIL_SSE, c, wake_http, &err);
     if (!st->sub) {
+        state_end(st);
         reply_error(c, 503, HREJ_STORE, err);
         return 0;
     }
@@ -414,7 +445,10 @@ static int ws_open(ws_conn_t *w, const char *uri)
             ws_fail(w, st, ctx->roots ? 403 : 404, err ? err : "refused");
     } else if (params(st, &p, SLICE_NULL, ws_principal(w), &err)) {
         ws_fail(w, st, 400, err ? err : "bad query string");
+    } else if (count_tail(st, ctx, ws_principal(w), ws_peer(w, peer, sizeof peer))) {
+        ws_fail(w, st, 429, TOO_MANY_TAILS);
     } else if (!(st->sub = tail_subscribe(ctx->tail, &p, TAIL_WS, w, wake_ws, &err))) {
+        state_end(st);
         ws_fail(w, st, 503, err ? err : "refused");
     }
     return 0;

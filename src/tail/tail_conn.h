@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "../http/http.h"
+#include "../http/limit.h"
 #include "../http/ws.h"
 #include "files.h"
 #include "tail.h"
@@ -18,6 +19,11 @@ typedef struct tail_conn_ctx {
     uv_loop_t *loop;
     tail_t *tail;
     const file_roots_t *roots; /* NULL: file tail is off (no --tail-root) */
+    /* --max-client-tails: live tails open per client (its token's name,
+     * principal_name of the request's principal, else its address); NULL
+     * or a limit of 0: none */
+    struct limit *tails;
+    const char *(*principal_name)(const void *principal);
 } tail_conn_ctx_t;
 
 /* The routes' counters, for /metrics (the hub's own are tail_get_stats). */

@@ -120,3 +120,37 @@ def test_with_tokens_the_rate_is_per_token_wherever_it_comes_from(make_server, t
     assert guesses == [401, 401, 401, 429, 429]
     assert get("127.0.0.9", "tok-aaaaaaaaaaaaaaaa1") == 429  # a's bucket is empty too
     assert get("127.0.0.9", "tok-bbbbbbbbbbbbbbbb2") == 200  # a valid token: its own bucket
+
+
+def test_live_tails_per_client(make_server):
+    """--max-client-tails 2: a third tail from the same address is refused
+    with 429 (SSE) or an error message with status 429 (WebSocket); when one
+    ends, another may open."""
+    import asyncio
+    import websockets
+    server = make_server("--max-client-tails", "2")
+
+    def sse(head_only=True):
+        c = Conn(server.port)
+        c.send(request("GET", "/api/tail?n=0", headers={"Accept": "text/event-stream"}))
+        return c, c.reply(head_only=head_only)
+
+    a, ra = sse()
+    b, rb = sse()
+    assert (ra.status, rb.status) == (200, 200)
+    c, rc = sse(head_only=False)  # refused: a whole reply
+    assert rc.status == 429
+    assert "--max-client-tails" in json.loads(rc.body)["error"]
+
+    async def ws_third():
+        async with websockets.connect(f"ws://127.0.0.1:{server.port}/api/tail?n=0") as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    msg = asyncio.run(ws_third())
+    assert msg["type"] == "error" and msg["status"] == 429, msg
+    a.close()
+    time.sleep(0.3)  # the server sees the close
+    d, rd = sse()
+    assert rd.status == 200
+    for x in (b, c, d):
+        x.close()
