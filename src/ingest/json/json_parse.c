@@ -471,8 +471,18 @@ static int run(json_parser_t *jp, const char *s, size_t n)
     yajl_status st = yajl_parse(jp->h, (const unsigned char *)s, n);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(jp->h);
-    if (st == yajl_status_ok && jp->values == 1 && jp->depth == 0)
-        return 0;
+    if (st == yajl_status_ok && jp->values == 1 && jp->depth == 0) {
+        /* yajl takes a token cut short after the value (a '"' or "tr")
+         * as one to be finished by the next document: refuse it, and
+         * start the next one on a fresh handle */
+        size_t end = n;
+        while (end && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r' ||
+                       s[end - 1] == '\n'))
+            end--;
+        if (end && (s[end - 1] == '}' || s[end - 1] == ']'))
+            return 0;
+        fail(jp, "invalid JSON: an unfinished token after the JSON value");
+    }
     if (st == yajl_status_error) {
         unsigned char *msg = yajl_get_error(jp->h, 0, NULL, 0);
         size_t at = yajl_get_bytes_consumed(jp->h);
