@@ -72,6 +72,12 @@ typedef struct config {
     char amqp_ca[CONFIG_PATH_MAX];
     config_names_t amqp_out_topics;
     long amqp_batch, amqp_inflight;
+    /* the RabbitMQ input: --amqp-in "" is off */
+    char amqp_in[CONFIG_PATH_MAX];
+    char amqp_queue[CONFIG_PATH_MAX];
+    config_names_t amqp_binds; /* EXCHANGE:PATTERN */
+    long amqp_prefetch;
+    long amqp_dedup; /* keys remembered; 0: off */
 } config_t;
 
 /* Fills c with the defaults. */

@@ -27,6 +27,9 @@ enum target {
     T_HOST,
     T_PID,
     T_FIELDS,
+    T_SEQ,   /* with json_wrap_t.origin only */
+    T_TRUNC, /* likewise */
+    T_COUNT,
 };
 
 static const struct {
@@ -41,6 +44,7 @@ static const struct {
     {"app", T_APP, 3},       {"service", T_APP, 2},     {"name", T_APP, 1},
     {"topic", T_TOPIC, 1},   {"host", T_HOST, 2},       {"hostname", T_HOST, 1},
     {"pid", T_PID, 2},       {"process", T_PID, 1},     {"fields", T_FIELDS, 1},
+    {"seq", T_SEQ, 1},       {"truncated", T_TRUNC, 1},
 };
 
 struct json_parser {
@@ -60,7 +64,10 @@ struct json_parser {
 
     enum target cur; /* what the current record-level key maps to */
     int cur_rank;
-    int ranks[T_FIELDS + 1]; /* rank of the key that set each target */
+    int ranks[T_COUNT]; /* rank of the key that set each target */
+
+    buf_t extra; /* json_wrap_t */
+    int origin, msg_optional;
 
     buf_t path; /* dotted key of the current nested value */
     size_t mark[MAX_DEPTH + 2];
@@ -89,6 +96,10 @@ static void fail(json_parser_t *jp, const char *msg)
 static void begin_record(json_parser_t *jp)
 {
     recbuild_reset(&jp->rb);
+    if (jp->extra.len) {
+        buf_putc(&jp->rb.fields, '{');
+        buf_append(&jp->rb.fields, jp->extra.data, jp->extra.len);
+    }
     memset(jp->ranks, 0, sizeof jp->ranks);
     jp->rec_depth = jp->depth;
 }
@@ -197,6 +208,17 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
             }
             break;
         }
+        case T_SEQ:
+            if (kind != 'n')
+                break;
+            recbuild_field_key(rb, "origin_seq", 10);
+            recbuild_field_raw(rb, s, n);
+            return 1;
+        case T_TRUNC:
+            if (kind != 'l' || n != 4 || memcmp(s, "true", 4) != 0)
+                break;
+            rb->flags |= RECORD_F_TRUNCATED;
+            return 1;
         case T_TS: {
             int64_t ns;
             int ok = kind == 's'   ? time_parse_any(s, n, &ns) == 0
@@ -323,6 +345,8 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
                 break;
             }
         }
+        if ((jp->cur == T_SEQ || jp->cur == T_TRUNC) && !jp->origin)
+            jp->cur = T_NONE;
         jp->path.len = 0;
     } else {
         jp->path.len = jp->mark[jp->depth];
@@ -350,6 +374,8 @@ static int on_end_map(void *ctx)
     }
     if (jp->depth == jp->rec_depth) {
         jp->rec_depth = 0;
+        if (!recbuild_has(&jp->rb, RF_MSG) && jp->msg_optional)
+            recbuild_set(&jp->rb, RF_MSG, "", 0);
         if (!recbuild_has(&jp->rb, RF_MSG)) {
             /* as a form without log=: a record must say something */
             if (!jp->top_array) {
@@ -460,7 +486,17 @@ void json_parser_destroy(json_parser_t *jp)
         yajl_free(jp->h);
     recbuild_free(&jp->rb);
     buf_free(&jp->path);
+    buf_free(&jp->extra);
     free(jp);
+}
+
+void json_parser_set_wrap(json_parser_t *jp, const json_wrap_t *w)
+{
+    buf_reset(&jp->extra);
+    jp->origin = w && w->origin;
+    jp->msg_optional = w && w->msg_optional;
+    if (w && w->extra_len)
+        buf_append(&jp->extra, w->extra, w->extra_len);
 }
 
 /* Runs one document through the handle. Returns 0 or -1 with jp->err set. */
