@@ -1,8 +1,12 @@
 """The RabbitMQ input (--amqp-in) against a real, private rabbitmq-server
 (rabbit.py; one per session), with python3-pika as the publisher: every
 message stored and acked, competing consumers, kill -9 of a consumer,
-poison bodies, redeliveries, a store that refuses."""
+poison bodies, redeliveries, a store that refuses, and the whole path edge
+nodes -> broker -> storage nodes queried with `logship query --server A
+--server B`."""
 import json
+import os
+import socket
 import subprocess
 import threading
 import time
@@ -15,6 +19,7 @@ import pytest
 from conftest import LOGSHIPD, Server
 from httpraw import wait_for
 
+LOGSHIP = os.environ.get("LOGSHIP", os.path.join(os.path.dirname(LOGSHIPD), "logship"))
 NODE = "0123456789abcdef0123456789abcdef"
 
 
@@ -368,4 +373,59 @@ def test_sigterm_acks_what_was_delivered(make_server, broker):
     assert " 0 left to the queue" in line, line
     stored = int(line.split(" record(s) stored")[0].split()[-1])
     assert broker.queue_count(q) == total - stored
+    broker.delete(exchange, [q])
+
+
+def syslog_lines(start, n):
+    return "".join(f"<14>Nov 21 10:45:56 edge syslogapp: s{i}\n" for i in range(start, start + n))
+
+
+def test_end_to_end_edges_broker_storage_query(make_server, broker):
+    """2 edge nodes (--amqp-out) -> RabbitMQ -> 2 storage nodes (--amqp-in
+    on one queue): 100,000 records sent over HTTP and syslog, then `logship
+    query --server A --server B` returns every record exactly once, ordered
+    by time."""
+    exchange, q = names()
+    storage = [consumer(make_server, broker, exchange, q) for _ in range(2)]
+    assert wait_for(lambda: consumers(broker, q) == 2, 30)
+    edges = [make_server("--amqp-out", broker.url, "--amqp-exchange", exchange)
+             for _ in range(2)]
+    total, half = 100000, 50000
+    base = 1767225600  # 2026-01-01T00:00:00Z: distinct times, spread over both edges
+    http_sent = set()
+    for chunk in range(0, half, 10000):
+        recs = [{"msg": f"h{i}", "ts": (base + i) * 10**9 + 1, "topic": "web.info"}
+                for i in range(chunk, chunk + 10000)]
+        body = "".join(json.dumps(r) + "\n" for r in recs)
+        st, _ = edges[(chunk // 10000) % 2].post("/api/log", body, "application/x-ndjson")
+        assert st == 200
+        http_sent |= {r["msg"] for r in recs}
+    for e, start in ((edges[0], 0), (edges[1], half // 2)):
+        with socket.create_connection(("127.0.0.1", e.ports["syslog-tcp"])) as c:
+            c.sendall(syslog_lines(start, half // 2).encode())
+    def last_seq(e):
+        newest = e.logs(limit=1, order="desc")
+        return newest[0]["seq"] if newest else 0
+
+    assert wait_for(lambda: sum(last_seq(e) for e in edges) == total, 120, 0.2)
+    for e in edges:
+        last = last_seq(e)
+        assert wait_for(lambda: e.metrics()["logship_amqp_out_confirmed_seq"] >= last, 300, 0.2)
+    wait_drained(broker, q, storage, timeout=300)
+    assert sum(in_metrics(s)["stored_records_total"] for s in storage) == total
+    r = subprocess.run([LOGSHIP, "query", "--server", storage[0].url, "--server",
+                        storage[1].url, "-n", "1000000", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = [json.loads(l) for l in r.stdout.splitlines()]
+    assert len(got) == total
+    ids = Counter((g["fields"]["origin_node"], g["fields"]["origin_seq"]) for g in got)
+    assert len(ids) == total and max(ids.values()) == 1
+    msgs = Counter(g["msg"] for g in got)
+    assert max(msgs.values()) == 1
+    assert {m for m in msgs if m.startswith("h")} == http_sent
+    assert {m for m in msgs if not m.startswith("h")} == {f"s{i}" for i in range(half)}
+    ts = [g["ts"] for g in got]
+    assert ts == sorted(ts), "not ordered by time"
+    assert len({g["fields"]["origin_node"] for g in got}) == 2
     broker.delete(exchange, [q])
