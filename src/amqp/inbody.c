@@ -311,10 +311,12 @@ void inbody_parse(inbody_t *p, const inbody_msg_t *m, int64_t now, batch_t *b, i
     };
     if (utf8_valid_prefix(m->routing_key.p, m->routing_key.n) == m->routing_key.n)
         d.topic = m->routing_key;
+    /* another logshipd's records get their origin pair from the parser;
+     * the extra origin_node is for the text records of lines that fail */
     json_wrap_t w = {
-        .extra = p->extra.data,
-        .extra_len = p->extra.len,
-        .origin = res->origin,
+        .extra = res->origin ? NULL : p->extra.data,
+        .extra_len = res->origin ? 0 : p->extra.len,
+        .origin_node = res->origin ? node : NULL,
         .msg_optional = 1,
     };
     json_parser_set_wrap(p->jp, &w);

@@ -29,9 +29,10 @@
  * NODE:SEQ or NODE:FIRST-LAST, NODE 32 hex digits, as amqp_out.h
  * publishes them) carry records as /api/logs returns them: each keeps its
  * topic, ts, level, host, app, pid, msg and fields; the node and its seq
- * go into fields.origin_node and fields.origin_seq (json_wrap_t.origin),
- * first among its fields. Other messages with a message_id get
- * fields.amqp_message_id, first too.
+ * go into fields.origin_node and fields.origin_seq, first among its
+ * fields (a record that came through a relay keeps the pair of the node
+ * that first published it: json_wrap_t.origin_node). Other messages with a
+ * message_id get fields.amqp_message_id, first too.
  *
  * Keys for dedup.h: a record of another logshipd is "NODE:SEQ" (its
  * origin_node and origin_seq), so a record published again in a message
@@ -39,9 +40,9 @@
  * message_id is that id (the message is asked for once). A record stored
  * with a key has RECORD_F_AMQP_KEY and its fields begin with the key's
  * fields: inbody_record_key() reads it back from there, which is how the
- * window is rebuilt at start. Fields of the same names that a body or an
- * earlier hop (a relay) brought come after, and no other input sets the
- * flag, so nothing else can pass for a key. The key callback decides,
+ * window is rebuilt at start. Fields of the same names that a body
+ * brought come after, and no other input sets the flag, so nothing else
+ * can pass for a key. The key callback decides,
  * before a record is kept, whether it was taken before.
  */
 #ifndef LOGSHIP_AMQP_INBODY_H

@@ -429,3 +429,35 @@ def test_end_to_end_edges_broker_storage_query(make_server, broker):
     assert ts == sorted(ts), "not ordered by time"
     assert len({g["fields"]["origin_node"] for g in got}) == 2
     broker.delete(exchange, [q])
+
+
+def test_relay_keeps_the_first_origin(make_server, broker, tmp_path):
+    """edge -> broker -> relay (--amqp-in and --amqp-out) -> broker ->
+    storage: each record arrives once with the edge's node and seq as its
+    origin (one pair, first), the relay's seq kept as fields.seq."""
+    x1, q1 = names()
+    x2, q2 = names()
+    storage = consumer(make_server, broker, x2, q2)
+    relay = make_server("--amqp-in", broker.url, "--amqp-queue", q1, "--amqp-bind", f"{x1}:#",
+                        "--amqp-out", broker.url, "--amqp-exchange", x2)
+    assert wait_for(lambda: in_metrics(relay)["up"] == 1, 30)
+    edge_data = tmp_path / "edge"
+    edge = make_server("--amqp-out", broker.url, "--amqp-exchange", x1, "--amqp-batch", "10",
+                       data_dir=edge_data)
+    body = "".join(json.dumps({"msg": f"r{i}", "topic": "web.info", "fields": {"i": i}}) + "\n"
+                   for i in range(100))
+    st, _ = edge.post("/api/log", body, "application/x-ndjson")
+    assert st == 200
+    wait_stored(storage, 100)
+    node = (edge_data / "node-id").read_text().strip()
+    got = all_records(storage)
+    assert len(got) == 100
+    edge_seq = {r["msg"]: r["seq"] for r in edge.logs(limit=100)}
+    relay_seq = {r["msg"]: r["seq"] for r in relay.logs(limit=100)}
+    for r in got:
+        f = r["fields"]
+        assert list(f)[:2] == ["origin_node", "origin_seq"]
+        assert f["origin_node"] == node and f["origin_seq"] == edge_seq[r["msg"]]
+        assert f["seq"] == relay_seq[r["msg"]] and f["i"] == int(r["msg"][1:])
+    broker.delete(x1, [q1])
+    broker.delete(x2, [q2])

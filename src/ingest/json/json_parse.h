@@ -35,16 +35,21 @@ void json_parser_destroy(json_parser_t *jp);
  * (the default). Copied: w may go away after the call.
  *   extra         JSON object members ("k":v,"k2":v2) each record's fields
  *                 begin with, before its own; n 0: none.
- *   origin        the records are another logshipd's /api/logs JSON: a
- *                 top-level numeric "seq" goes into fields as "origin_seq"
- *                 and "truncated": true sets the record's truncated flag,
- *                 instead of both landing in fields under their names.
+ *   origin_node   the records are another logshipd's /api/logs JSON, and
+ *                 this (32 hex digits) its node id: each record's fields
+ *                 begin with "origin_node":"NODE","origin_seq":SEQ, SEQ its
+ *                 top-level numeric "seq", instead of "seq" landing in
+ *                 fields; when its own "fields" hold a valid origin_node
+ *                 and origin_seq (it came through a relay), those are the
+ *                 pair, so a record keeps the identity of the node that
+ *                 first published it, once. "truncated": true sets the
+ *                 record's truncated flag. NULL: off.
  *   msg_optional  an object without message, msg or log is a record with
  *                 an empty msg, not an error. */
 typedef struct json_wrap {
     const char *extra;
     size_t extra_len;
-    int origin;
+    const char *origin_node;
     int msg_optional;
 } json_wrap_t;
 void json_parser_set_wrap(json_parser_t *jp, const json_wrap_t *w);

@@ -292,18 +292,30 @@ static void test_keys_cannot_be_forged(void **state)
     assert_false(r.flags & RECORD_F_AMQP_KEY);
     assert_int_equal(inbody_record_key(&r, k), 0);
     assert_int_equal(ks.n, 0);
-    /* a relay: the earlier hop's origin comes after this hop's */
+    /* a relay: the record keeps the pair of the node that first published
+     * it, once, first; the relay's seq stays a plain field */
     batch_reset(&b);
     m = msg("application/json", "fedcba9876543210fedcba9876543210:7", "logshipd", "",
-            "{\"seq\":7,\"msg\":\"relayed\",\"fields\":{\"origin_node\":\"" NODE
+            "{\"seq\":7,\"msg\":\"relayed\",\"fields\":{\"a\":1,\"origin_node\":\"" NODE
             "\",\"origin_seq\":5,\"amqp_message_id\":\"z\"}}");
     inbody_parse(p, &m, NOW, &b, on_key, &ks, &res);
     r = nth(&b, 0);
     assert_true(r.flags & RECORD_F_AMQP_KEY);
     assert_true(inbody_record_key(&r, k) > 0);
-    assert_string_equal(k, "fedcba9876543210fedcba9876543210:7");
+    assert_string_equal(k, NODE ":5");
     assert_string_equal(ks.k[0], k);
-    assert_true(has(r.fields, "\"origin_seq\":5")); /* kept, after ours */
+    assert_slice(r.fields, "{\"origin_node\":\"" NODE
+                           "\",\"origin_seq\":5,\"a\":1,\"amqp_message_id\":\"z\",\"seq\":7}");
+    /* half a pair in its fields is just a field */
+    batch_reset(&b);
+    m = msg("application/json", "fedcba9876543210fedcba9876543210:8", "logshipd", "",
+            "{\"seq\":8,\"msg\":\"x\",\"fields\":{\"origin_seq\":5}}");
+    inbody_parse(p, &m, NOW, &b, on_key, &ks, &res);
+    r = nth(&b, 0);
+    assert_true(inbody_record_key(&r, k) > 0);
+    assert_string_equal(k, "fedcba9876543210fedcba9876543210:8");
+    assert_slice(r.fields, "{\"origin_node\":\"fedcba9876543210fedcba9876543210\","
+                           "\"origin_seq\":8,\"origin_seq\":5}");
     /* a message id is the key, whatever the body says */
     batch_reset(&b);
     m = msg("", "m1", "", "", "{\"fields\":{\"amqp_message_id\":\"forged\"},\"msg\":\"x\"}");
