@@ -18,9 +18,11 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "../amqp/amqp_in.h"
 #include "../amqp/amqp_out.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
@@ -58,6 +60,10 @@ static void finish(server_t *srv)
     dgram_close(srv->syslog_udp);
     srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
     srv->syslog_udp = NULL;
+    /* what it has not acked goes back to the queue; the store must not
+     * answer it after this */
+    amqp_in_stop(srv->amqp_in);
+    srv->amqp_in = NULL;
     /* it reads the store: it goes first (its last confirms, then the
      * confirmed seq is saved) */
     amqp_out_stop(srv->amqp_out);
@@ -78,7 +84,9 @@ static void finish(server_t *srv)
 static void on_drain_tick(uv_timer_t *t)
 {
     server_t *srv = t->data;
-    if (routes_inflight(srv) == 0 || time_mono_ns() >= srv->drain_deadline)
+    /* the RabbitMQ input stored and acks what it was delivered */
+    if ((routes_inflight(srv) == 0 && !amqp_in_busy(srv->amqp_in)) ||
+        time_mono_ns() >= srv->drain_deadline)
         finish(srv);
 }
 
@@ -102,6 +110,7 @@ static void on_signal(uv_signal_t *h, int signum)
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
     routes_drain(srv);
+    amqp_in_quiesce(srv->amqp_in);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->syslog_tls);
@@ -211,13 +220,43 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+static int amqps(const char *url)
+{
+    return strncasecmp(url, "amqps://", 8) == 0;
+}
+
+/* --amqp-ca serves whichever of --amqp-out and --amqp-in is amqps://: a
+ * URL gets it unless it is amqp:// and the other one is amqps:// (with
+ * neither, both get it, and their checks say it is of no use). */
+static const char *amqp_ca(const config_t *c, const char *url, const char *other)
+{
+    if (!c->amqp_ca[0] || (!amqps(url) && amqps(other)))
+        return NULL;
+    return c->amqp_ca;
+}
+
+/* The RabbitMQ input's options from the configuration. */
+static void amqp_in_opts(const config_t *c, amqp_in_opts_t *o)
+{
+    *o = (amqp_in_opts_t){
+        .url = c->amqp_in,
+        .queue = c->amqp_queue,
+        .ca_file = amqp_ca(c, c->amqp_in, c->amqp_out),
+        .binds = c->amqp_binds.ptr,
+        .nbinds = (size_t)c->amqp_binds.n,
+        .prefetch = (size_t)c->amqp_prefetch,
+        .dedup = (size_t)c->amqp_dedup,
+        .max_body = c->max_body,
+    };
+}
+
 /* The RabbitMQ output's options from the configuration. */
 static void amqp_opts(const config_t *c, amqp_out_opts_t *o)
 {
     *o = (amqp_out_opts_t){
         .url = c->amqp_out,
         .exchange = c->amqp_exchange,
-        .ca_file = c->amqp_ca,
+        .ca_file = amqp_ca(c, c->amqp_out, c->amqp_in),
         .topics = c->amqp_out_topics.ptr,
         .ntopics = (size_t)c->amqp_out_topics.n,
         .batch = (size_t)c->amqp_batch,
@@ -310,6 +349,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "logshipd: %s\n", aerr);
         return 2;
     }
+    amqp_in_opts_t ai;
+    amqp_in_opts(&srv.cfg, &ai);
+    if (srv.cfg.amqp_in[0] && amqp_in_check(&ai, aerr, sizeof aerr)) {
+        fprintf(stderr, "logshipd: %s\n", aerr);
+        return 2;
+    }
     if (access_check_listeners(&srv.cfg, srv.cfg.auth_file[0] != 0, aerr, sizeof aerr)) {
         if (!srv.cfg.insecure) {
             log_error("not starting: %s", aerr);
@@ -398,6 +443,14 @@ int main(int argc, char **argv)
         return 1;
     }
     if (srv.cfg.amqp_out[0] && !(srv.amqp_out = amqp_out_start(srv.store, &ao, err, sizeof err))) {
+        log_error("%s", err);
+        finish(&srv);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return 1;
+    }
+    if (srv.cfg.amqp_in[0] &&
+        !(srv.amqp_in = amqp_in_start(&srv.loop, srv.store, &ai, err, sizeof err))) {
         log_error("%s", err);
         finish(&srv);
         uv_run(&srv.loop, UV_RUN_DEFAULT);

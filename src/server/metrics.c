@@ -8,6 +8,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../amqp/amqp_in.h"
 #include "../amqp/amqp_out.h"
 #include "../common/level.h"
 #include "../common/version.h"
@@ -391,4 +392,55 @@ void metrics_render_amqp_out(buf_t *out, const amqp_out_stats_t *st)
         family(out, g[i].name, g[i].type, g[i].help);
         buf_printf(out, "%s %llu\n", g[i].name, (unsigned long long)v[i]);
     }
+}
+
+void metrics_render_amqp_in(buf_t *out, const amqp_in_stats_t *st)
+{
+    static const char *const states[] = {"down", "connecting", "up"};
+    family(out, "logship_amqp_in_up", "gauge",
+           "1 while the RabbitMQ input is connected and consuming.");
+    buf_printf(out, "logship_amqp_in_up %d\n", st->state == AMQP_IN_UP);
+    family(out, "logship_amqp_in_state", "gauge",
+           "The RabbitMQ input's connection state: 1 for the current one.");
+    for (int i = 0; i < 3; i++)
+        buf_printf(out, "logship_amqp_in_state{state=\"%s\"} %d\n", states[i], st->state == i);
+    static const struct {
+        const char *name, *type, *help;
+    } g[] = {
+        {"logship_amqp_in_connects_total", "counter", "Connections to the broker made."},
+        {"logship_amqp_in_connect_failures_total", "counter",
+         "Connection attempts that failed (then retried with backoff)."},
+        {"logship_amqp_in_disconnects_total", "counter",
+         "Connections lost or ended by an error (then made again)."},
+        {"logship_amqp_in_delivered_messages_total", "counter", "Messages delivered."},
+        {"logship_amqp_in_redelivered_messages_total", "counter",
+         "Of those, messages the broker flagged as delivered before."},
+        {"logship_amqp_in_delivered_bytes_total", "counter", "Body bytes of those messages."},
+        {"logship_amqp_in_stored_records_total", "counter",
+         "Records stored from messages (durable, then acked)."},
+        {"logship_amqp_in_duplicate_records_total", "counter",
+         "Records (or messages without keys of their own) dropped: already stored."},
+        {"logship_amqp_in_parse_errors_total", "counter",
+         "Records stored as text with fields.parse_error."},
+        {"logship_amqp_in_acked_messages_total", "counter", "Messages acked (basic.ack)."},
+        {"logship_amqp_in_requeued_messages_total", "counter",
+         "Messages the store refused, sent back to the queue (basic.nack with requeue)."},
+        {"logship_amqp_in_store_refusals_total", "counter",
+         "Batches the store refused (writer behind, or a full or failing disk)."},
+        {"logship_amqp_in_unacked_messages", "gauge",
+         "Messages delivered and not answered yet (at most --amqp-prefetch)."},
+        {"logship_amqp_in_dedup_keys", "gauge", "Message keys remembered (--amqp-dedup)."},
+    };
+    uint64_t v[] = {
+        st->connects, st->connect_failures, st->disconnects, st->messages,     st->redelivered,
+        st->bytes,    st->records,          st->duplicates,  st->parse_errors, st->acked,
+        st->requeued, st->refusals,         st->unacked,     st->dedup_keys};
+    _Static_assert(sizeof v / sizeof v[0] == sizeof g / sizeof g[0], "a value per series");
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        family(out, g[i].name, g[i].type, g[i].help);
+        buf_printf(out, "%s %llu\n", g[i].name, (unsigned long long)v[i]);
+    }
+    if (st->ack_seconds)
+        metrics_hist(out, "logship_amqp_in_ack_seconds",
+                     "From a batch's first delivery to its ack (durable).", st->ack_seconds);
 }

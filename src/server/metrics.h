@@ -56,5 +56,8 @@ void metrics_render_levels(buf_t *out, const uint64_t levels[8]);
 /* The RabbitMQ output's connection state and counters (amqp/amqp_out.h). */
 struct amqp_out_stats;
 void metrics_render_amqp_out(buf_t *out, const struct amqp_out_stats *st);
+/* The RabbitMQ input's connection state and counters (amqp/amqp_in.h). */
+struct amqp_in_stats;
+void metrics_render_amqp_in(buf_t *out, const struct amqp_in_stats *st);
 
 #endif

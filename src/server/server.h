@@ -33,6 +33,7 @@ typedef struct server {
     struct tls_ctx *tls; /* with --tls-cert: every TLS listener's, reloaded on SIGHUP */
     struct dgram_listener *syslog_udp;
     struct amqp_out *amqp_out; /* NULL: no --amqp-out */
+    struct amqp_in *amqp_in;   /* NULL: no --amqp-in */
     server_stats_t stats;      /* the server's own counters (the modules keep theirs) */
     access_t access;           /* tokens and tickets (--auth-file) */
 
