@@ -9,6 +9,8 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../ingest/http/ingest_http.h"
+#include "../ingest/http/proto_http.h"
+#include "../ingest/loki/loki_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
 #include "routes.h"
@@ -20,6 +22,17 @@
 static ingest_http_ctx_t ingest; /* /api/log */
 static query_http_ctx_t query;   /* /api/logs */
 static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) */
+
+/* The other shippers' protocols (ingest/http/proto_http.h): one route
+ * each, sharing /api/log's store, limits and body memory. */
+static proto_route_t loki; /* /loki/api/v1/push */
+static const struct {
+    proto_route_t *route;
+    const proto_http_t *proto;
+} protos[] = {
+    {&loki, &loki_http},
+};
+#define NPROTOS (sizeof protos / sizeof protos[0])
 
 /* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
  * WebSocket through the Origin check) and check health; files, metrics and
@@ -50,6 +63,12 @@ static const http_route_t routes[] = {
      .websocket = 1,
      .handler = &files_file_handler,
      .data = &tailc},
+    /* the other shippers' protocols */
+    {.methods = HM_POST, /* scope: write */
+     .path = "/loki/api/v1/push",
+     .writes = 1,
+     .handler = &proto_http_handler,
+     .data = &loki},
     {.methods = GET_HEAD, .path = "/healthz", .cors = 1, .handler = &status_health_handler},
     {.methods = GET_HEAD, .path = "/metrics", .handler = &status_metrics_handler},
     {.methods = GET_HEAD, .path = "/", .handler = &status_index_handler},
@@ -109,6 +128,8 @@ int routes_create(server_t *srv)
 {
     ingest_http_limits_t lim = ingest_limits_of(srv);
     ingest_http_init(&ingest, srv->store, &lim);
+    for (size_t i = 0; i < NPROTOS; i++)
+        proto_route_init(protos[i].route, protos[i].proto, &ingest);
     query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
     tailc = (tail_conn_ctx_t){.loop = &srv->loop, .tail = srv->tail, .roots = srv->roots};
     ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
@@ -166,5 +187,7 @@ void routes_stop(server_t *srv)
 void routes_free(server_t *srv)
 {
     (void)srv;
+    for (size_t i = 0; i < NPROTOS; i++)
+        proto_route_close(protos[i].route);
     ingest_http_close(&ingest);
 }

@@ -1,0 +1,123 @@
+"""Grafana Loki push (POST /loki/api/v1/push): pino with its pino-loki
+transport as the real client, the labels and structured metadata mapped
+onto records, and bad pushes refused with Loki's 400 while the good entries
+around them are kept."""
+import gzip
+import json
+import os
+import subprocess
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE_DIR = os.path.join(ROOT, "tests", "integration", "node")
+PUSH = "/loki/api/v1/push"
+
+
+def wait_for(server, n, timeout=20, **params):
+    deadline = time.time() + timeout
+    got = []
+    while time.time() < deadline:
+        got = server.logs(limit=10000, **params)
+        if len(got) >= n:
+            return got
+        time.sleep(0.1)
+    return got
+
+
+def push(server, body, **kw):
+    return requests.post(server.url + PUSH, data=body, timeout=10, **kw)
+
+
+def test_pino_loki(server):
+    r = subprocess.run(["node", os.path.join(NODE_DIR, "loki_pino.js"), server.url, "40"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = wait_for(server, 40, topic="shop.#")
+    assert len(got) == 40
+    # each record once, in order: pino-loki's line is the pino JSON object
+    lines = [json.loads(g["msg"]) for g in got]
+    assert [ln["n"] for ln in lines] == list(range(40))
+    assert [ln["msg"] for ln in lines][:2] == ["order 0 placed", "order 1 placed"]
+    assert [g["level"] for g in got[:4]] == ["info", "warning", "error", "debug"]
+    assert all(g["app"] == "shop" for g in got)
+    assert [g["topic"] for g in got[:2]] == ["shop.info", "shop.warning"]
+    # labels that are not record parts, and the structured metadata
+    assert got[0]["fields"]["env"] == "test"
+    assert got[5]["fields"]["trace_id"] == "t5"
+    # pino's own time is the entry's timestamp
+    assert got[0]["ts"].startswith(time.strftime("%Y-", time.gmtime()))
+
+
+def test_labels_mapped_and_kept(server):
+    body = {"streams": [
+        {"stream": {"service_name": "api", "host": "web-1", "detected_level": "error",
+                    "job": "varlogs", "region": "eu"},
+         "values": [["1764684000123456789", "first"],
+                    ["1764684001000000000", "second", {"trace_id": "abc", "level": "warn"}]]},
+        {"stream": {"app": "db", "level": "bogus"}, "values": [["1764684002000000000", "third"]]},
+    ]}
+    r = push(server, json.dumps(body), headers={"Content-Type": "application/json"})
+    assert r.status_code == 204 and r.content == b""
+    got = server.logs()
+    assert [g["msg"] for g in got] == ["first", "second", "third"]
+    a, b, c = got
+    assert (a["app"], a["host"], a["level"], a["topic"]) == ("api", "web-1", "error", "api.error")
+    assert a["ts"] == "2025-12-02T14:00:00.123456789Z"
+    assert a["fields"] == {"job": "varlogs", "region": "eu"}
+    # the entry's metadata is applied over the stream's labels
+    assert b["level"] == "warning" and b["fields"]["trace_id"] == "abc"
+    # a level no name maps to: stored at info, kept as it was sent
+    assert c["level"] == "info" and c["fields"]["level_raw"] == "bogus"
+    assert c["app"] == "db"
+
+
+def test_bad_entries_refused_good_ones_kept(server):
+    body = {"streams": [
+        {"stream": {"app": "mix"}, "values": [
+            ["1764684000000000000", "good 1"],
+            ["not a time", "bad time"],
+            ["1764684000000000001", 42],
+            "not an entry",
+            ["1764684000000000002", "good 2"],
+        ]},
+        {"stream": {"app": "mix"}},
+        {"stream": {"app": "mix"}, "values": [["1764684000000000003", "good 3"]]},
+    ]}
+    r = push(server, json.dumps(body), headers={"Content-Type": "application/json"})
+    assert r.status_code == 400
+    reply = r.json()
+    assert reply["accepted"] == 3 and reply["rejected_count"] == 4
+    assert [x["entry"] for x in reply["rejected"]] == [2, 3, 4, 6]
+    assert "bad timestamp" in reply["rejected"][0]["error"]
+    assert "stream 2" in reply["rejected"][3]["error"]
+    assert [g["msg"] for g in server.logs()] == ["good 1", "good 2", "good 3"]
+
+
+def test_not_a_push_refused_whole(server):
+    for body, why in [(b'{"streams": [', "invalid JSON"),
+                      (b'{"stream": {}}', "not a Loki push request"),
+                      (b'[1, 2]', "not a Loki push request")]:
+        r = push(server, body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and why in r.json()["error"], (body, r.text)
+    r = push(server, b"\x00\x01", headers={"Content-Type": "application/x-protobuf"})
+    assert r.status_code == 415 and "protobuf" in r.json()["error"]
+    r = requests.get(server.url + PUSH, timeout=10)
+    assert r.status_code == 405
+    assert server.logs() == []
+
+
+def test_gzip_body(server):
+    body = json.dumps({"streams": [{"stream": {"app": "gz"},
+                                    "values": [["1764684000000000000", "compressed"]]}]})
+    r = push(server, gzip.compress(body.encode()),
+             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 204
+    r = push(server, gzip.compress(body.encode())[:-8],
+             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert r.status_code == 400 and "Content-Encoding" in r.json()["error"]
+    r = push(server, body, headers={"Content-Type": "application/json",
+                                    "Content-Encoding": "br"})
+    assert r.status_code == 415
+    assert [g["msg"] for g in server.logs()] == ["compressed"]
