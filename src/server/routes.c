@@ -10,6 +10,7 @@
 #include "../http/ws.h"
 #include "../ingest/http/ingest_http.h"
 #include "../ingest/http/proto_http.h"
+#include "../ingest/es/es_http.h"
 #include "../ingest/loki/loki_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
@@ -26,12 +27,26 @@ static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) *
 /* The other shippers' protocols (ingest/http/proto_http.h): one route
  * each, sharing /api/log's store, limits and body memory. */
 static proto_route_t loki; /* /loki/api/v1/push */
+static proto_route_t es;   /* /_bulk, /es/... */
 static const struct {
     proto_route_t *route;
     const proto_http_t *proto;
 } protos[] = {
     {&loki, &loki_http},
+    {&es, &es_http},
 };
+
+/* GET / : the web UI, or Elasticsearch's root for its clients (they
+ * check it before anything else). */
+static int root_request(http_conn_t *c, const http_req_t *r)
+{
+    if (es_http_is_client(r)) {
+        es_http_root(c, r);
+        return 0;
+    }
+    return status_index_handler.on_request(c, r);
+}
+static const http_handler_t root_handler = {.name = "index", .on_request = root_request};
 #define NPROTOS (sizeof protos / sizeof protos[0])
 
 /* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
@@ -69,9 +84,19 @@ static const http_route_t routes[] = {
      .writes = 1,
      .handler = &proto_http_handler,
      .data = &loki},
+    {.methods = HM_POST | HM_OTHER, /* scope: write */
+     .path = "/_bulk",
+     .writes = 1,
+     .handler = &proto_http_handler,
+     .data = &es},
+    {.methods = GET_HEAD | HM_POST | HM_OTHER, /* scope: write */
+     .path = "/es/",
+     .prefix = 1,
+     .handler = &proto_http_handler,
+     .data = &es},
     {.methods = GET_HEAD, .path = "/healthz", .cors = 1, .handler = &status_health_handler},
     {.methods = GET_HEAD, .path = "/metrics", .handler = &status_metrics_handler},
-    {.methods = GET_HEAD, .path = "/", .handler = &status_index_handler},
+    {.methods = GET_HEAD, .path = "/", .handler = &root_handler},
     {.methods = GET_HEAD, .path = "/ui/", .prefix = 1, .handler = &status_ui_handler},
 };
 
