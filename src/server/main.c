@@ -18,6 +18,7 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
 #include "../tail/files.h"
@@ -45,8 +46,10 @@ static void finish(server_t *srv)
     stream_close(srv->syslog_tcp);
     stream_close(srv->tcp);
     dgram_close(srv->syslog_udp);
-    srv->syslog_tcp = srv->tcp = NULL;
-    srv->syslog_udp = NULL;
+    stream_close(srv->gelf_tcp);
+    dgram_close(srv->gelf_udp);
+    srv->syslog_tcp = srv->tcp = srv->gelf_tcp = NULL;
+    srv->syslog_udp = srv->gelf_udp = NULL;
     /* after the inputs: answers to appends still queued have nowhere to go, but
      * what was accepted is written and synced before the store closes */
     store_close(srv->store);
@@ -81,6 +84,7 @@ static void on_signal(uv_signal_t *h, int signum)
     routes_drain(srv);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
+    stream_stop_accepting(srv->gelf_tcp);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -131,6 +135,19 @@ static int start_inputs(server_t *srv)
         srv->tcp = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                               srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp)
+            return -1;
+    }
+    /* the other shippers' listeners */
+    if (strcmp(srv->cfg.gelf_udp, "off") != 0) {
+        srv->gelf_udp =
+            gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, srv->cfg.max_line, &port);
+        if (!srv->gelf_udp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.gelf_tcp, "off") != 0) {
+        o.addr = srv->cfg.gelf_tcp;
+        srv->gelf_tcp = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->gelf_tcp)
             return -1;
     }
     return 0;
@@ -264,6 +281,7 @@ int main(int argc, char **argv)
 
     files_roots_free(&roots);
     syslog_conn_cleanup();
+    gelf_conn_cleanup();
     routes_free(&srv);
     ws_free(srv.ws);
     dirlock_release(srv.lock_fd);

@@ -11,6 +11,7 @@
 #include "../ingest/http/ingest_http.h"
 #include "../ingest/http/proto_http.h"
 #include "../ingest/es/es_http.h"
+#include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/loki/loki_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
@@ -28,12 +29,14 @@ static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) *
  * each, sharing /api/log's store, limits and body memory. */
 static proto_route_t loki; /* /loki/api/v1/push */
 static proto_route_t es;   /* /_bulk, /es/... */
+static proto_route_t gelf; /* /gelf */
 static const struct {
     proto_route_t *route;
     const proto_http_t *proto;
 } protos[] = {
     {&loki, &loki_http},
     {&es, &es_http},
+    {&gelf, &gelf_http},
 };
 
 /* GET / : the web UI, or Elasticsearch's root for its clients (they
@@ -89,6 +92,11 @@ static const http_route_t routes[] = {
      .writes = 1,
      .handler = &proto_http_handler,
      .data = &es},
+    {.methods = HM_POST, /* scope: write */
+     .path = "/gelf",
+     .writes = 1,
+     .handler = &proto_http_handler,
+     .data = &gelf},
     {.methods = GET_HEAD | HM_POST | HM_OTHER, /* scope: write */
      .path = "/es/",
      .prefix = 1,

@@ -28,6 +28,8 @@ typedef struct server {
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
+    struct stream_listener *gelf_tcp; /* other shippers' inputs, NULL when off */
+    struct dgram_listener *gelf_udp;
     server_stats_t stats; /* the server's own counters (the modules keep theirs) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;

@@ -87,17 +87,27 @@ static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
     send_out(st->conn, r, &o);
 }
 
-/* Which zlib window bits decode a Content-Encoding: 0 none, -1 unknown. */
+/* Which zlib window bits decode a Content-Encoding: 0 none, -1 unknown.
+ * gzip and deflate (zlib) are told apart by zlib itself, so a list of
+ * them (graypy sends "gzip,deflate" for zlib) decodes either. */
 static int encoding_of(const http_req_t *r)
 {
-    slice_t e = slice_trim(http_header(r, "content-encoding"));
-    if (!e.n || slice_eq_nocase(e, "identity"))
-        return 0;
-    if (slice_eq_nocase(e, "gzip") || slice_eq_nocase(e, "x-gzip"))
-        return 16 + MAX_WBITS;
-    if (slice_eq_nocase(e, "deflate"))
-        return 32 + MAX_WBITS; /* zlib-wrapped, or gzip: zlib tells them apart */
-    return -1;
+    slice_t e = http_header(r, "content-encoding");
+    int any = 0;
+    size_t i = 0;
+    while (i < e.n) {
+        size_t j = i;
+        while (j < e.n && e.p[j] != ',')
+            j++;
+        slice_t t = slice_trim(slice_make(e.p + i, j - i));
+        if (slice_eq_nocase(t, "gzip") || slice_eq_nocase(t, "x-gzip") ||
+            slice_eq_nocase(t, "deflate"))
+            any = 1;
+        else if (t.n && !slice_eq_nocase(t, "identity"))
+            return -1;
+        i = j + 1;
+    }
+    return any ? 32 + MAX_WBITS : 0;
 }
 
 static int on_request(http_conn_t *c, const http_req_t *r)
