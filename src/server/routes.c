@@ -13,6 +13,7 @@
 #include "../ingest/es/es_http.h"
 #include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/loki/loki_http.h"
+#include "../ingest/otlp/otlp_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
 #include "routes.h"
@@ -30,6 +31,7 @@ static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) *
 static proto_route_t loki; /* /loki/api/v1/push */
 static proto_route_t es;   /* /_bulk, /es/... */
 static proto_route_t gelf; /* /gelf */
+static proto_route_t otlp; /* /v1/logs */
 static const struct {
     proto_route_t *route;
     const proto_http_t *proto;
@@ -37,6 +39,7 @@ static const struct {
     {&loki, &loki_http},
     {&es, &es_http},
     {&gelf, &gelf_http},
+    {&otlp, &otlp_http},
 };
 
 /* GET / : the web UI, or Elasticsearch's root for its clients (they
@@ -92,6 +95,11 @@ static const http_route_t routes[] = {
      .writes = 1,
      .handler = &proto_http_handler,
      .data = &es},
+    {.methods = HM_POST, /* scope: write */
+     .path = "/v1/logs",
+     .writes = 1,
+     .handler = &proto_http_handler,
+     .data = &otlp},
     {.methods = HM_POST, /* scope: write */
      .path = "/gelf",
      .writes = 1,
