@@ -69,6 +69,9 @@ static const option_def_t options[] = {
      "GELF over UDP (Graylog's 12201): plain, zlib or gzip, chunked; or off"},
     {"gelf-tcp", OPT_ADDR, OFF(gelf_tcp), "off", G_INPUT, "ADDR:PORT",
      "GELF over TCP: NUL-ended JSON messages of at most --max-line; or off"},
+    {"forward", OPT_ADDR, OFF(forward), "off", G_INPUT, "ADDR:PORT",
+     "Fluentd's forward protocol (fluentd, Fluent Bit, Docker's fluentd driver; 24224): "
+     "messages of at most --max-batch-bytes, acknowledged once durable; or off"},
     {"max-line", OPT_SIZE, OFF(max_line), "64K", G_INPUT, "SIZE",
      "longest syslog or raw TCP message; longer ones are cut and marked truncated, "
      "and a syslog octet count up to 64 x SIZE (64M at most) still frames one"},

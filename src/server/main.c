@@ -18,6 +18,7 @@
 
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../ingest/fluent/fluent_conn.h"
 #include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
@@ -47,8 +48,9 @@ static void finish(server_t *srv)
     stream_close(srv->tcp);
     dgram_close(srv->syslog_udp);
     stream_close(srv->gelf_tcp);
+    stream_close(srv->forward);
     dgram_close(srv->gelf_udp);
-    srv->syslog_tcp = srv->tcp = srv->gelf_tcp = NULL;
+    srv->syslog_tcp = srv->tcp = srv->gelf_tcp = srv->forward = NULL;
     srv->syslog_udp = srv->gelf_udp = NULL;
     /* after the inputs: answers to appends still queued have nowhere to go, but
      * what was accepted is written and synced before the store closes */
@@ -85,6 +87,7 @@ static void on_signal(uv_signal_t *h, int signum)
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->gelf_tcp);
+    stream_stop_accepting(srv->forward);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -148,6 +151,13 @@ static int start_inputs(server_t *srv)
         o.addr = srv->cfg.gelf_tcp;
         srv->gelf_tcp = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
         if (!srv->gelf_tcp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.forward, "off") != 0) {
+        o.addr = srv->cfg.forward;
+        srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                     srv->cfg.max_batch_bytes, &port);
+        if (!srv->forward)
             return -1;
     }
     return 0;

@@ -28,7 +28,7 @@ typedef struct server {
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
     struct dgram_listener *syslog_udp;
-    struct stream_listener *gelf_tcp; /* other shippers' inputs, NULL when off */
+    struct stream_listener *gelf_tcp, *forward; /* other shippers' inputs, NULL when off */
     struct dgram_listener *gelf_udp;
     server_stats_t stats; /* the server's own counters (the modules keep theirs) */
 
