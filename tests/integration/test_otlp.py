@@ -1,5 +1,6 @@
-"""OpenTelemetry OTLP/HTTP logs (POST /v1/logs, JSON): the OpenTelemetry
-logs SDK for node with its OTLP/HTTP exporter as the real client, resource
+"""OpenTelemetry OTLP/HTTP logs (POST /v1/logs, JSON and protobuf): the
+OpenTelemetry logs SDK for node with its OTLP/HTTP exporters (JSON, and
+protobuf) as the real client, resource
 and log attributes mapped onto records, refused log records reported in
 partialSuccess while the others are stored, and the store pushing back
 (503 with Retry-After) retried by the exporter without loss."""
@@ -36,8 +37,9 @@ def wait_for(server, n, timeout=20):
     return got
 
 
-def test_node_sdk_json(server):
-    assert export(server, 40) == [0]  # ExportResultCode.SUCCESS
+@pytest.mark.parametrize("encoding", ["json", "proto"])
+def test_node_sdk(server, encoding):
+    assert export(server, 40, encoding) == [0]  # ExportResultCode.SUCCESS
     got = wait_for(server, 40)
     assert [g["msg"] for g in got] == [f"order {i} placed" for i in range(40)]
     assert [g["level"] for g in got[:4]] == ["info", "warning", "error", "debug"]
@@ -99,6 +101,44 @@ def test_bad_records_refused_good_ones_kept(server):
     r = post(server, b"x", ctype="text/plain")
     assert r.status_code == 415
     assert len(all_records(server)) == 2
+
+
+def pb_field(num, wire, payload):
+    """One protobuf field: a varint key, then a varint or length-delimited bytes."""
+    def varint(v):
+        out = b""
+        while v >= 0x80:
+            out += bytes([v & 0x7f | 0x80])
+            v >>= 7
+        return out + bytes([v])
+    if wire == 0:
+        return varint(num << 3) + varint(payload)
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def test_protobuf_values_and_bad_bodies(server):
+    any_str = lambda s: pb_field(1, 2, s.encode())  # noqa: E731
+    kv = lambda k, v: pb_field(1, 2, k.encode()) + pb_field(2, 2, v)  # noqa: E731
+    lr = (pb_field(2, 0, 17) + pb_field(5, 2, any_str("pb body")) +
+          pb_field(6, 2, kv("count", pb_field(3, 0, 7))) +
+          pb_field(6, 2, kv("neg", pb_field(3, 0, (1 << 64) - 5))) +
+          pb_field(9, 2, bytes(range(16))) + pb_field(10, 2, bytes(range(8))) +
+          pb_field(99, 2, b"an unknown field is skipped"))
+    res = pb_field(1, 2, kv("service.name", any_str("pbsvc")))
+    req = pb_field(1, 2, pb_field(1, 2, res) + pb_field(2, 2, pb_field(2, 2, lr)))
+    r = post(server, req, ctype="application/x-protobuf")
+    assert r.status_code == 200 and r.content == b""  # an empty ExportLogsServiceResponse
+    assert r.headers["Content-Type"] == "application/x-protobuf"
+    [g] = all_records(server)
+    assert (g["msg"], g["level"], g["app"]) == ("pb body", "error", "pbsvc")
+    assert g["fields"]["count"] == 7 and g["fields"]["neg"] == -5
+    assert g["fields"]["trace_id"] == bytes(range(16)).hex()
+    assert g["fields"]["span_id"] == bytes(range(8)).hex()
+    # a field that runs past its message: refused whole, as a protobuf Status
+    r = post(server, req[:-3], ctype="application/x-protobuf")
+    assert r.status_code == 400 and b"malformed protobuf" in r.content
+    assert r.content[:2] == b"\x08\x03"  # code: INVALID_ARGUMENT
+    assert len(all_records(server)) == 1
 
 
 def test_store_pushing_back_is_retried(make_server, small_disk):  # noqa: F811

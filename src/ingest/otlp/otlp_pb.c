@@ -1,0 +1,314 @@
+/* otlp_pb.c - OTLP logs protobuf to JSON: see otlp_pb.h. */
+#include "otlp_pb.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../../common/json_write.h"
+
+enum kind {
+    K_STR,     /* string */
+    K_HEX,     /* bytes as hex (trace and span ids) */
+    K_B64,     /* bytes as base64 */
+    K_UINT,    /* varint, unsigned: a JSON number */
+    K_INT64,   /* varint, two's complement int64: a string */
+    K_BOOL,    /* varint */
+    K_FIXED64, /* a string of digits */
+    K_DOUBLE,  /* fixed64 */
+    K_FIXED32, /* a JSON number */
+    K_MSG,     /* a nested message */
+};
+
+typedef struct field {
+    unsigned num;
+    const char *name;
+    enum kind kind;
+    int repeated;
+    int msg; /* K_MSG: index into messages[] */
+} field_t;
+
+enum {
+    M_REQUEST,
+    M_RESOURCE_LOGS,
+    M_RESOURCE,
+    M_SCOPE_LOGS,
+    M_SCOPE,
+    M_LOG_RECORD,
+    M_KEY_VALUE,
+    M_ANY_VALUE,
+    M_ARRAY_VALUE,
+    M_KV_LIST,
+    M_COUNT
+};
+
+static const field_t f_request[] = {{1, "resourceLogs", K_MSG, 1, M_RESOURCE_LOGS}};
+static const field_t f_resource_logs[] = {
+    {1, "resource", K_MSG, 0, M_RESOURCE},
+    {2, "scopeLogs", K_MSG, 1, M_SCOPE_LOGS},
+    {3, "schemaUrl", K_STR, 0, 0},
+};
+static const field_t f_resource[] = {
+    {1, "attributes", K_MSG, 1, M_KEY_VALUE},
+    {2, "droppedAttributesCount", K_UINT, 0, 0},
+};
+static const field_t f_scope_logs[] = {
+    {1, "scope", K_MSG, 0, M_SCOPE},
+    {2, "logRecords", K_MSG, 1, M_LOG_RECORD},
+    {3, "schemaUrl", K_STR, 0, 0},
+};
+static const field_t f_scope[] = {
+    {1, "name", K_STR, 0, 0},
+    {2, "version", K_STR, 0, 0},
+    {3, "attributes", K_MSG, 1, M_KEY_VALUE},
+    {4, "droppedAttributesCount", K_UINT, 0, 0},
+};
+static const field_t f_log_record[] = {
+    {1, "timeUnixNano", K_FIXED64, 0, 0},
+    {11, "observedTimeUnixNano", K_FIXED64, 0, 0},
+    {2, "severityNumber", K_UINT, 0, 0},
+    {3, "severityText", K_STR, 0, 0},
+    {5, "body", K_MSG, 0, M_ANY_VALUE},
+    {6, "attributes", K_MSG, 1, M_KEY_VALUE},
+    {7, "droppedAttributesCount", K_UINT, 0, 0},
+    {8, "flags", K_FIXED32, 0, 0},
+    {9, "traceId", K_HEX, 0, 0},
+    {10, "spanId", K_HEX, 0, 0},
+    {12, "eventName", K_STR, 0, 0},
+};
+static const field_t f_key_value[] = {
+    {1, "key", K_STR, 0, 0},
+    {2, "value", K_MSG, 0, M_ANY_VALUE},
+};
+static const field_t f_any_value[] = {
+    {1, "stringValue", K_STR, 0, 0},
+    {2, "boolValue", K_BOOL, 0, 0},
+    {3, "intValue", K_INT64, 0, 0},
+    {4, "doubleValue", K_DOUBLE, 0, 0},
+    {5, "arrayValue", K_MSG, 0, M_ARRAY_VALUE},
+    {6, "kvlistValue", K_MSG, 0, M_KV_LIST},
+    {7, "bytesValue", K_B64, 0, 0},
+};
+static const field_t f_array_value[] = {{1, "values", K_MSG, 1, M_ANY_VALUE}};
+static const field_t f_kv_list[] = {{1, "values", K_MSG, 1, M_KEY_VALUE}};
+
+static const struct {
+    const field_t *f;
+    size_t n;
+} messages[M_COUNT] = {
+#define M(x)                                                                                       \
+    {                                                                                              \
+        x, sizeof x / sizeof x[0]                                                                  \
+    }
+    [M_REQUEST] = M(f_request),
+    [M_RESOURCE_LOGS] = M(f_resource_logs),
+    [M_RESOURCE] = M(f_resource),
+    [M_SCOPE_LOGS] = M(f_scope_logs),
+    [M_SCOPE] = M(f_scope),
+    [M_LOG_RECORD] = M(f_log_record),
+    [M_KEY_VALUE] = M(f_key_value),
+    [M_ANY_VALUE] = M(f_any_value),
+    [M_ARRAY_VALUE] = M(f_array_value),
+    [M_KV_LIST] = M(f_kv_list),
+#undef M
+};
+
+/* One field on the wire. */
+typedef struct wire {
+    unsigned num, type;
+    uint64_t v;    /* varint, fixed64, fixed32 */
+    const char *p; /* length-delimited */
+    size_t n;
+} wire_t;
+
+static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+/* The next field at *p; 0, 1 at the end, -1 malformed. */
+static int next(const unsigned char **p, const unsigned char *end, wire_t *w)
+{
+    uint64_t key;
+    if (*p >= end)
+        return 1;
+    if (varint(p, end, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+        return -1;
+    w->num = (unsigned)(key >> 3);
+    w->type = (unsigned)(key & 7);
+    switch (w->type) {
+    case 0:
+        return varint(p, end, &w->v);
+    case 1:
+        if (end - *p < 8)
+            return -1;
+        w->v = 0;
+        for (int i = 7; i >= 0; i--)
+            w->v = w->v << 8 | (*p)[i];
+        *p += 8;
+        return 0;
+    case 2: {
+        uint64_t len;
+        if (varint(p, end, &len) || len > (uint64_t)(end - *p))
+            return -1;
+        w->p = (const char *)*p;
+        w->n = (size_t)len;
+        *p += len;
+        return 0;
+    }
+    case 5:
+        if (end - *p < 4)
+            return -1;
+        w->v = (uint64_t)(*p)[0] | (uint64_t)(*p)[1] << 8 | (uint64_t)(*p)[2] << 16 |
+               (uint64_t)(*p)[3] << 24;
+        *p += 4;
+        return 0;
+    default:
+        return -1; /* groups are long gone; nothing else exists */
+    }
+}
+
+static const unsigned wire_of[] = {
+    [K_STR] = 2,  [K_HEX] = 2,     [K_B64] = 2,    [K_UINT] = 0,    [K_INT64] = 0,
+    [K_BOOL] = 0, [K_FIXED64] = 1, [K_DOUBLE] = 1, [K_FIXED32] = 5, [K_MSG] = 2};
+
+static void base64(buf_t *out, const unsigned char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    buf_putc(out, '"');
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+                     (i + 2 < n ? s[i + 2] : 0);
+        buf_putc(out, tab[v >> 18 & 63]);
+        buf_putc(out, tab[v >> 12 & 63]);
+        buf_putc(out, i + 1 < n ? tab[v >> 6 & 63] : '=');
+        buf_putc(out, i + 2 < n ? tab[v & 63] : '=');
+    }
+    buf_putc(out, '"');
+}
+
+static int message(int m, const char *p, size_t n, buf_t *out, int depth, const char **err);
+
+static int value(const field_t *f, const wire_t *w, buf_t *out, int depth, const char **err)
+{
+    char num[40];
+    switch (f->kind) {
+    case K_STR:
+        json_str(out, w->p, w->n);
+        return 0;
+    case K_HEX:
+        buf_putc(out, '"');
+        for (size_t i = 0; i < w->n; i++) {
+            snprintf(num, sizeof num, "%02x", (unsigned char)w->p[i]);
+            buf_append(out, num, 2);
+        }
+        buf_putc(out, '"');
+        return 0;
+    case K_B64:
+        base64(out, (const unsigned char *)w->p, w->n);
+        return 0;
+    case K_UINT:
+    case K_FIXED32:
+        buf_append_u64(out, w->v);
+        return 0;
+    case K_INT64:
+        buf_putc(out, '"');
+        buf_append_i64(out, (int64_t)w->v);
+        buf_putc(out, '"');
+        return 0;
+    case K_FIXED64:
+        buf_putc(out, '"');
+        buf_append_u64(out, w->v);
+        buf_putc(out, '"');
+        return 0;
+    case K_BOOL:
+        buf_puts(out, w->v ? "true" : "false");
+        return 0;
+    case K_DOUBLE: {
+        double d;
+        memcpy(&d, &w->v, 8);
+        if (isnan(d))
+            buf_puts(out, "\"NaN\"");
+        else if (isinf(d))
+            buf_puts(out, d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        else {
+            snprintf(num, sizeof num, "%.17g", d);
+            buf_puts(out, num);
+        }
+        return 0;
+    }
+    case K_MSG:
+        return message(f->msg, w->p, w->n, out, depth + 1, err);
+    }
+    return -1;
+}
+
+/* Writes message m (its bytes p, n) as a JSON object: each known field
+ * once, in the schema's order, a repeated one as an array of every
+ * occurrence (protobuf lets them interleave with other fields). */
+static int message(int m, const char *p, size_t n, buf_t *out, int depth, const char **err)
+{
+    if (depth > OTLP_PB_MAX_DEPTH) {
+        *err = "protobuf nested too deep";
+        return -1;
+    }
+    const unsigned char *start = (const unsigned char *)p, *end = start + n;
+    /* check the whole message once: every later scan can trust it */
+    const unsigned char *q = start;
+    wire_t w;
+    int rc;
+    while ((rc = next(&q, end, &w)) == 0)
+        ;
+    if (rc < 0) {
+        *err = "malformed protobuf: a field runs past its message";
+        return -1;
+    }
+    buf_putc(out, '{');
+    int first = 1;
+    for (size_t i = 0; i < messages[m].n; i++) {
+        const field_t *f = &messages[m].f[i];
+        int count = 0;
+        q = start;
+        while (next(&q, end, &w) == 0) {
+            if (w.num != f->num || w.type != wire_of[f->kind])
+                continue;
+            if (!f->repeated && count) {
+                /* a later occurrence wins for a scalar; messages merge,
+                 * which these never need: keep the first */
+                continue;
+            }
+            if (!count) {
+                if (!first)
+                    buf_putc(out, ',');
+                first = 0;
+                json_str(out, f->name, strlen(f->name));
+                buf_putc(out, ':');
+                if (f->repeated)
+                    buf_putc(out, '[');
+            } else {
+                buf_putc(out, ',');
+            }
+            count++;
+            if (value(f, &w, out, depth, err))
+                return -1;
+        }
+        if (count && f->repeated)
+            buf_putc(out, ']');
+    }
+    buf_putc(out, '}');
+    return 0;
+}
+
+int otlp_pb_to_json(const char *p, size_t n, buf_t *out, const char **err)
+{
+    return message(M_REQUEST, p, n, out, 0, err);
+}
