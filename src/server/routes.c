@@ -12,6 +12,7 @@
 #include "../ingest/http/proto_http.h"
 #include "../ingest/es/es_http.h"
 #include "../ingest/gelf/gelf_conn.h"
+#include "../ingest/journal/journal_http.h"
 #include "../ingest/loki/loki_http.h"
 #include "../ingest/otlp/otlp_http.h"
 #include "../query/query_http.h"
@@ -28,10 +29,11 @@ static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) *
 
 /* The other shippers' protocols (ingest/http/proto_http.h): one route
  * each, sharing /api/log's store, limits and body memory. */
-static proto_route_t loki; /* /loki/api/v1/push */
-static proto_route_t es;   /* /_bulk, /es/... */
-static proto_route_t gelf; /* /gelf */
-static proto_route_t otlp; /* /v1/logs */
+static proto_route_t loki;         /* /loki/api/v1/push */
+static proto_route_t es;           /* /_bulk, /es/... */
+static proto_route_t gelf;         /* /gelf */
+static proto_route_t otlp;         /* /v1/logs */
+static journal_http_ctx_t journal; /* /upload: streamed, not through proto_http */
 static const struct {
     proto_route_t *route;
     const proto_http_t *proto;
@@ -100,6 +102,11 @@ static const http_route_t routes[] = {
      .writes = 1,
      .handler = &proto_http_handler,
      .data = &otlp},
+    {.methods = HM_POST, /* scope: write */
+     .path = "/upload",
+     .writes = 1,
+     .handler = &journal_http_handler,
+     .data = &journal},
     {.methods = HM_POST, /* scope: write */
      .path = "/gelf",
      .writes = 1,
@@ -171,6 +178,7 @@ int routes_create(server_t *srv)
     ingest_http_init(&ingest, srv->store, &lim);
     for (size_t i = 0; i < NPROTOS; i++)
         proto_route_init(protos[i].route, protos[i].proto, &ingest);
+    journal = (journal_http_ctx_t){.ingest = &ingest, .max_line = srv->cfg.max_line};
     query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
     tailc = (tail_conn_ctx_t){.loop = &srv->loop, .tail = srv->tail, .roots = srv->roots};
     ws_options_t wo = {.ping_s = srv->cfg.ws_ping_s, .timeout_s = srv->cfg.ws_timeout_s};
