@@ -161,7 +161,7 @@ static void document(es_parser_t *ep, enum op op, slice_t line, size_t lineno, u
                      batch_t *b, const rec_defaults_t *d, ingest_report_t *rep, es_bulk_t *out)
 {
     if (jdom_parse(&ep->dom, line.p, line.n) || jdom_type(&ep->dom, 0) != J_OBJ) {
-        char why[300];
+        char why[320];
         snprintf(why, sizeof why, "failed to parse: %s",
                  ep->dom.err[0] ? ep->dom.err : "the document is not a JSON object");
         ingest_reject(rep, lineno, "%s", why);
@@ -202,7 +202,7 @@ void es_parse_bulk(es_parser_t *ep, const char *s, size_t n, slice_t index, uint
         if (jdom_parse(&ep->dom, line.p, line.n) == 0)
             op = action_of(ep);
         if (op == OP_NONE) {
-            char why[300];
+            char why[480];
             snprintf(why, sizeof why,
                      "Malformed action/metadata line [%zu], expected {\"index\":{...}}, "
                      "{\"create\":{...}}, {\"update\":{...}} or {\"delete\":{...}}%s%s",
