@@ -46,8 +46,18 @@ void es_parser_free(es_parser_t *ep)
     recbuild_free(&ep->rb);
     buf_free(&ep->sc.path);
     buf_free(&ep->sc.value);
+    buf_free(&ep->sc.keys);
     buf_free(&ep->index);
     buf_free(&ep->id);
+    buf_free(&ep->last_line);
+    buf_free(&ep->last_index);
+    buf_free(&ep->last_id);
+}
+
+static void copy(buf_t *dst, const buf_t *src)
+{
+    buf_reset(dst);
+    buf_append(dst, src->data ? src->data : "", src->len);
 }
 
 /* The next line of s from *i (CR and blanks trimmed); 0 at the end. */
@@ -190,6 +200,7 @@ void es_parse_bulk(es_parser_t *ep, const char *s, size_t n, slice_t index, uint
     size_t i = 0, lineno = 0;
     slice_t line;
     const char *unit = rep->unit;
+    ep->last_op = 0; /* the path's index may differ from the last request's */
     rep->unit = "line";
     while (next_line(s, n, &i, &line)) {
         lineno++;
@@ -199,8 +210,21 @@ void es_parse_bulk(es_parser_t *ep, const char *s, size_t n, slice_t index, uint
         buf_append(&ep->index, index.p ? index.p : "", index.n);
         buf_reset(&ep->id);
         enum op op = OP_NONE;
-        if (jdom_parse(&ep->dom, line.p, line.n) == 0)
+        if (ep->last_op && line.n == ep->last_line.len &&
+            memcmp(line.p, ep->last_line.data, line.n) == 0) {
+            op = (enum op)ep->last_op;
+            copy(&ep->index, &ep->last_index);
+            copy(&ep->id, &ep->last_id);
+        } else if (jdom_parse(&ep->dom, line.p, line.n) == 0) {
             op = action_of(ep);
+            if (op != OP_NONE) {
+                buf_reset(&ep->last_line);
+                buf_append(&ep->last_line, line.p, line.n);
+                copy(&ep->last_index, &ep->index);
+                copy(&ep->last_id, &ep->id);
+                ep->last_op = (int)op;
+            }
+        }
         if (op == OP_NONE) {
             char why[480];
             snprintf(why, sizeof why,

@@ -38,6 +38,10 @@ typedef struct es_parser {
     jmap_scratch_t sc;
     buf_t index; /* the current item's index */
     buf_t id;
+    /* the last action line and what it said: shippers repeat the same one
+     * for every document, so it is parsed once per request */
+    buf_t last_line, last_index, last_id;
+    int last_op; /* 0: none cached */
 } es_parser_t;
 
 /* What one bulk request came to. */

@@ -35,6 +35,7 @@ void gelf_parser_free(gelf_parser_t *gp)
     recbuild_free(&gp->rb);
     buf_free(&gp->sc.path);
     buf_free(&gp->sc.value);
+    buf_free(&gp->sc.keys);
     buf_free(&gp->inflated);
 }
 

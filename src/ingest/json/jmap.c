@@ -16,7 +16,11 @@ typedef struct best {
 
 static const jmap_key_t *lookup(const jmap_t *m, const buf_t *path)
 {
+    if (!path->len)
+        return NULL;
     for (size_t i = 0; i < m->nkeys; i++) {
+        if (m->keys[i].path[0] != path->data[0])
+            continue;
         size_t kn = strlen(m->keys[i].path);
         if (kn == path->len && memcmp(m->keys[i].path, path->data, kn) == 0)
             return &m->keys[i];
@@ -134,6 +138,8 @@ typedef struct pass {
     best_t best;
     buf_t *scratch;
     jmap_result_t *res;
+    buf_t *keys; /* lookup results by leaf, written by pick, read by emit */
+    size_t leaf; /* emit's position in keys */
 } pass_t;
 
 static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
@@ -141,6 +147,7 @@ static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
     pass_t *ps = arg;
     (void)top;
     const jmap_key_t *k = lookup(ps->m, path);
+    buf_append(ps->keys, &k, sizeof k);
     if (!k || k->part == JM_FIELD)
         return;
     int level;
@@ -158,7 +165,9 @@ static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
 static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
 {
     pass_t *ps = arg;
-    const jmap_key_t *k = lookup(ps->m, path);
+    const jmap_key_t *k;
+    memcpy(&k, ps->keys->data + ps->leaf * sizeof k, sizeof k);
+    ps->leaf++;
     if (k && k->part != JM_FIELD && ps->best.node[k->part] == i) {
         jmap_set(d, i, k->part, ps->rb);
         ps->res->has[k->part] = 1;
@@ -185,11 +194,12 @@ static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
 void jmap_object(const jdom_t *d, size_t obj, const jmap_t *m, recbuild_t *rb, jmap_scratch_t *sc,
                  jmap_result_t *res)
 {
-    pass_t ps = {.m = m, .rb = rb, .res = res, .scratch = &sc->value};
+    pass_t ps = {.m = m, .rb = rb, .res = res, .scratch = &sc->value, .keys = &sc->keys};
     memset(res, 0, sizeof *res);
     if (jdom_type(d, obj) != J_OBJ)
         return;
     buf_reset(&sc->path);
+    buf_reset(&sc->keys);
     walk(d, obj, &sc->path, pick, &ps);
     walk(d, obj, &sc->path, emit, &ps);
 }

@@ -54,6 +54,7 @@ typedef struct jmap_result {
  * start, buf_free both at the end). */
 typedef struct jmap_scratch {
     buf_t path, value;
+    buf_t keys; /* the first walk's lookups, one pointer per leaf, for the second */
 } jmap_scratch_t;
 
 /* Adds the members of object obj to rb (which the caller reset and will

@@ -30,6 +30,7 @@ void loki_parser_free(loki_parser_t *lp)
     recbuild_free(&lp->rb);
     buf_free(&lp->sc.path);
     buf_free(&lp->sc.value);
+    buf_free(&lp->sc.keys);
 }
 
 /* Loki's timestamps: a string of nanoseconds since the epoch (digits

@@ -253,56 +253,57 @@ static int value(const field_t *f, const wire_t *w, buf_t *out, int depth, const
 }
 
 /* Writes message m (its bytes p, n) as a JSON object: each known field
- * once, in the schema's order, a repeated one as an array of every
- * occurrence (protobuf lets them interleave with other fields). */
+ * once, at its first occurrence, a repeated one as an array of every
+ * occurrence (protobuf lets them interleave with other fields: the rest of
+ * the message is scanned for them). */
 static int message(int m, const char *p, size_t n, buf_t *out, int depth, const char **err)
 {
     if (depth > OTLP_PB_MAX_DEPTH) {
         *err = "protobuf nested too deep";
         return -1;
     }
-    const unsigned char *start = (const unsigned char *)p, *end = start + n;
-    /* check the whole message once: every later scan can trust it */
-    const unsigned char *q = start;
+    const unsigned char *q = (const unsigned char *)p, *end = q + n;
+    const field_t *fields = messages[m].f;
+    uint32_t done = 0; /* bit per schema field written */
+    int first = 1, rc;
     wire_t w;
-    int rc;
-    while ((rc = next(&q, end, &w)) == 0)
-        ;
+    buf_putc(out, '{');
+    while ((rc = next(&q, end, &w)) == 0) {
+        size_t fi = 0;
+        while (fi < messages[m].n &&
+               (fields[fi].num != w.num || wire_of[fields[fi].kind] != w.type))
+            fi++;
+        if (fi == messages[m].n || (done >> fi & 1))
+            continue; /* unknown, or written (a scalar's first value is kept) */
+        done |= 1u << fi;
+        const field_t *f = &fields[fi];
+        if (!first)
+            buf_putc(out, ',');
+        first = 0;
+        json_str(out, f->name, strlen(f->name));
+        buf_putc(out, ':');
+        if (!f->repeated) {
+            if (value(f, &w, out, depth, err))
+                return -1;
+            continue;
+        }
+        buf_putc(out, '[');
+        if (value(f, &w, out, depth, err))
+            return -1;
+        const unsigned char *r = q;
+        wire_t x;
+        while (next(&r, end, &x) == 0) {
+            if (x.num != f->num || x.type != w.type)
+                continue;
+            buf_putc(out, ',');
+            if (value(f, &x, out, depth, err))
+                return -1;
+        }
+        buf_putc(out, ']');
+    }
     if (rc < 0) {
         *err = "malformed protobuf: a field runs past its message";
         return -1;
-    }
-    buf_putc(out, '{');
-    int first = 1;
-    for (size_t i = 0; i < messages[m].n; i++) {
-        const field_t *f = &messages[m].f[i];
-        int count = 0;
-        q = start;
-        while (next(&q, end, &w) == 0) {
-            if (w.num != f->num || w.type != wire_of[f->kind])
-                continue;
-            if (!f->repeated && count) {
-                /* a later occurrence wins for a scalar; messages merge,
-                 * which these never need: keep the first */
-                continue;
-            }
-            if (!count) {
-                if (!first)
-                    buf_putc(out, ',');
-                first = 0;
-                json_str(out, f->name, strlen(f->name));
-                buf_putc(out, ':');
-                if (f->repeated)
-                    buf_putc(out, '[');
-            } else {
-                buf_putc(out, ',');
-            }
-            count++;
-            if (value(f, &w, out, depth, err))
-                return -1;
-        }
-        if (count && f->repeated)
-            buf_putc(out, ']');
     }
     buf_putc(out, '}');
     return 0;
