@@ -114,11 +114,11 @@ static void item_head(es_bulk_t *out, enum op op, const es_parser_t *ep)
     buf_t *j = out->json;
     if (out->items++)
         buf_putc(j, ',');
-    buf_puts(j, "{\"");
+    buf_append(j, "{\"", 2);
     buf_puts(j, op_names[op]);
-    buf_puts(j, "\":{\"_index\":");
+    buf_append(j, "\":{\"_index\":", 12);
     json_str(j, ep->index.data ? ep->index.data : "", ep->index.len);
-    buf_puts(j, ",\"_id\":");
+    buf_append(j, ",\"_id\":", 7);
     if (ep->id.len)
         json_str(j, ep->id.data, ep->id.len);
     else
@@ -137,14 +137,31 @@ static void item_error(es_bulk_t *out, enum op op, const es_parser_t *ep, const 
     out->errors++;
 }
 
+static void hex(buf_t *b, uint64_t v)
+{
+    char tmp[16];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n)
+        buf_putc(b, tmp[--n]);
+}
+
 static void item_created(es_bulk_t *out, enum op op, es_parser_t *ep, uint64_t id_base)
 {
-    if (!ep->id.len)
-        buf_printf(&ep->id, "ls%llx-%zx", (unsigned long long)id_base, out->items);
+    static const char tail[] = ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
+                               "\"successful\":1,\"failed\":0},\"_seq_no\":0,\"_primary_term\":1,"
+                               "\"status\":201}}";
+    if (!ep->id.len) {
+        buf_append(&ep->id, "ls", 2);
+        hex(&ep->id, id_base);
+        buf_putc(&ep->id, '-');
+        hex(&ep->id, out->items);
+    }
     item_head(out, op, ep);
-    buf_puts(out->json, ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
-                        "\"successful\":1,\"failed\":0},\"_seq_no\":0,\"_primary_term\":1,"
-                        "\"status\":201}}");
+    buf_append(out->json, tail, sizeof tail - 1);
 }
 
 /* The app an index names: without a trailing -YYYY.MM.DD (or -YYYY.MM,

@@ -12,6 +12,8 @@ typedef struct best {
     size_t node[JM_COUNT]; /* 0: none */
     int rank[JM_COUNT];
     size_t bad_level; /* the first level value no name maps to */
+    int level;        /* of node[JM_LEVEL], parsed once */
+    int64_t ts;       /* of node[JM_TS] */
 } best_t;
 
 static const jmap_key_t *lookup(const jmap_t *m, const buf_t *path)
@@ -19,10 +21,11 @@ static const jmap_key_t *lookup(const jmap_t *m, const buf_t *path)
     if (!path->len)
         return NULL;
     for (size_t i = 0; i < m->nkeys; i++) {
-        if (m->keys[i].path[0] != path->data[0])
-            continue;
-        size_t kn = strlen(m->keys[i].path);
-        if (kn == path->len && memcmp(m->keys[i].path, path->data, kn) == 0)
+        const char *k = m->keys[i].path;
+        if (k[0] != path->data[0])
+            continue; /* most keys differ at once: no strlen for them */
+        size_t kn = strlen(k);
+        if (kn == path->len && memcmp(k, path->data, kn) == 0)
             return &m->keys[i];
     }
     return NULL;
@@ -155,6 +158,10 @@ static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
     if (k->rank > ps->best.rank[k->part] && fits(d, i, k->part, &level, &ts)) {
         ps->best.rank[k->part] = k->rank;
         ps->best.node[k->part] = i;
+        if (k->part == JM_LEVEL)
+            ps->best.level = level;
+        else if (k->part == JM_TS)
+            ps->best.ts = ts;
     } else if (k->part == JM_LEVEL && !ps->best.bad_level &&
                (jdom_type(d, i) == J_STR || jdom_type(d, i) == J_NUM) &&
                level_parse(jdom_text(d, i).p, jdom_text(d, i).n) < 0) {
@@ -169,7 +176,16 @@ static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
     memcpy(&k, ps->keys->data + ps->leaf * sizeof k, sizeof k);
     ps->leaf++;
     if (k && k->part != JM_FIELD && ps->best.node[k->part] == i) {
-        jmap_set(d, i, k->part, ps->rb);
+        /* parsed by pick already */
+        if (k->part == JM_LEVEL) {
+            ps->rb->level = ps->best.level;
+            ps->rb->level_unknown = 0;
+        } else if (k->part == JM_TS) {
+            ps->rb->ts = ps->best.ts;
+            ps->rb->has_ts = 1;
+        } else {
+            jmap_set(d, i, k->part, ps->rb);
+        }
         ps->res->has[k->part] = 1;
         return;
     }
