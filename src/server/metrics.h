@@ -3,11 +3,10 @@
  *
  * The counters are plain integers owned by the modules that move them, on
  * the event loop thread: the inputs' (ingest_stats_t, one per input: HTTP,
- * syslog UDP and TCP, raw TCP), the query and tail routes', the HTTP
- * layer's (http_stats_t) and the server's own (server_stats_t). Nothing
- * here is written on the hot path; rendering reads them through the
- * modules' *_stats() getters. Gauges that belong to another module (memory
- * window size, store state) are appended by their owners.
+ * syslog UDP and TCP, raw TCP, and the other shippers' protocols), the query and tail routes', the
+ * HTTP layer's (http_stats_t) and the server's own (server_stats_t). Nothing here is written on the
+ * hot path; rendering reads them through the modules' *_stats() getters. Gauges that belong to
+ * another module (memory window size, store state) are appended by their owners.
  */
 #ifndef LOGSHIP_METRICS_H
 #define LOGSHIP_METRICS_H
@@ -19,8 +18,23 @@
 #include "../http/http.h"
 #include "../ingest/ingest.h"
 
-/* The inputs, in the order of their input="..." series. */
-enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
+/* The inputs, in the order of their input="..." series; the other
+ * shippers' protocols after logship's own. */
+enum input {
+    INPUT_HTTP,
+    INPUT_SYSLOG_UDP,
+    INPUT_SYSLOG_TCP,
+    INPUT_TCP,
+    INPUT_LOKI,
+    INPUT_ES,
+    INPUT_OTLP,
+    INPUT_GELF_HTTP,
+    INPUT_GELF_UDP,
+    INPUT_GELF_TCP,
+    INPUT_FORWARD,
+    INPUT_JOURNAL,
+    INPUT_COUNT
+};
 
 /* The server's own counters (src/server/). */
 typedef struct server_stats {

@@ -75,6 +75,7 @@ def test_bad_items_refused_good_ones_kept(server):
     assert [i["index"]["status"] for i in reply["items"]] == [400, 400, 400, 201]
     assert reply["items"][0]["index"]["error"]["type"] == "mapper_parsing_exception"
     assert [g["msg"] for g in all_records(server)] == ["good 1", "good 2", "good 3"]
+    assert server.metrics()['logship_records_accepted_total{input="elasticsearch"}'] == 3
     r = requests.post(server.url + "/_bulk", data="", timeout=10,
                       headers={"Content-Type": "application/x-ndjson"})
     assert r.status_code == 400 and "no requests" in r.json()["error"]["reason"]

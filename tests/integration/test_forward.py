@@ -112,6 +112,8 @@ def test_bad_entries_skipped_good_ones_acked(fwd):
         assert read_acks(s, 3) == [{"ack": "c1"}, {"ack": "c2"}, {"ack": "c3"}]
     got = wait_for(fwd, 5)
     assert [g["msg"] for g in got] == ["good 1", "good 2", "p0", "p1", "p2"]
+    # three bad entries, the map that is no message, the gzip that is not
+    assert fwd.metrics()['logship_parse_errors_total{input="forward"}'] == 5
 
 
 def test_not_msgpack_ends_the_stream_after_its_acks(fwd):

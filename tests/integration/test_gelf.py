@@ -112,6 +112,7 @@ def test_bad_messages_kept_or_refused(gelf_server):
     assert got[1]["msg"] == "not gelf at all" and "not a GELF message" in \
         got[1]["fields"]["parse_error"]
     assert "truncated or corrupt" in got[2]["fields"]["parse_error"]
+    assert s.metrics()['logship_parse_errors_total{input="gelf_udp"}'] == 2
     # TCP: the bad message between two good ones is kept raw
     with socket.create_connection(("127.0.0.1", s.ports["gelf-tcp"])) as t:
         t.sendall(json.dumps(dict(good, short_message="tcp 1")).encode() + b"\0{broken\0" +

@@ -48,6 +48,7 @@ def test_pino_loki(server):
     assert got[5]["fields"]["trace_id"] == "t5"
     # pino's own time is the entry's timestamp
     assert got[0]["ts"].startswith(time.strftime("%Y-", time.gmtime()))
+    assert server.metrics()['logship_records_accepted_total{input="loki"}'] == 40
 
 
 def test_labels_mapped_and_kept(server):
@@ -93,6 +94,9 @@ def test_bad_entries_refused_good_ones_kept(server):
     assert "bad timestamp" in reply["rejected"][0]["error"]
     assert "stream 2" in reply["rejected"][3]["error"]
     assert [g["msg"] for g in server.logs()] == ["good 1", "good 2", "good 3"]
+    m = server.metrics()
+    assert m['logship_records_accepted_total{input="loki"}'] == 3
+    assert m['logship_parse_errors_total{input="loki"}'] == 4
 
 
 def test_not_a_push_refused_whole(server):
