@@ -26,7 +26,9 @@ test: deps-test
 	    -DLOGSHIP_TESTS=ON -DLOGSHIP_FUZZ=ON >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd tests/integration/node && { [ -d node_modules/ws ] || npm ci --no-audit --no-fund; }
+	cd tests/integration/node && { { [ -d node_modules/ws ] && [ -d node_modules/pino-loki ] && \
+	    [ -d node_modules/@opentelemetry/exporter-logs-otlp-proto ] && \
+	    [ -d node_modules/@fluent-org/logger ]; } || npm ci --no-audit --no-fund; }
 	cd tests/ui && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 	LOGSHIPD=$(TEST_BUILD)/logshipd /usr/bin/python3 -m pytest -q tests/integration
 
