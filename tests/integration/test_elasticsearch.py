@@ -1,9 +1,12 @@
-"""Elasticsearch _bulk: python3-elasticsearch 7.17 (Debian) as the real
-client, with its product check on / and helpers.bulk, documents mapped onto
+"""Elasticsearch _bulk: python3-elasticsearch 7.17 (Debian) and the
+official node client (@elastic/elasticsearch 9) as real clients, with
+their product check and bulk helpers, documents mapped onto
 records (ECS and rsyslog's names), bad items answered as Elasticsearch
 answers them while the good ones are stored, and the store pushing back
 (429) retried by the client without loss."""
 import json
+import os
+import subprocess
 import threading
 import time
 
@@ -14,6 +17,9 @@ elasticsearch = pytest.importorskip("elasticsearch")
 from elasticsearch import helpers  # noqa: E402
 
 from test_store import all_records, post_batch, small_disk  # noqa: E402,F401
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE_DIR = os.path.join(ROOT, "tests", "integration", "node")
 
 
 def es_client(server, prefix=""):
@@ -50,6 +56,20 @@ def test_python_client_with_a_path_prefix_and_service_name(server):
     assert ok == 1
     [g] = all_records(server)
     assert (g["app"], g["pid"], g["fields"]["_index"]) == ("api", "42", "apps")
+
+
+def test_node_client_bulk(server):
+    r = subprocess.run(["node", os.path.join(NODE_DIR, "es_node.js"), server.url, "30",
+                        "node-logs-2026.12.03"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"info": "8.17.0", "total": 30, "successful": 30,
+                                    "failed": 0}
+    got = all_records(server)
+    assert [g["msg"] for g in got] == [f"node doc {i}" for i in range(30)]
+    assert [g["level"] for g in got[:2]] == ["info", "warning"]
+    assert all(g["app"] == "nodeapp" for g in got)
+    assert got[3]["fields"] == {"_index": "node-logs-2026.12.03", "labels.n": 3}
+    assert got[3]["ts"] == "2025-12-02T14:00:00.003000000Z"
 
 
 def test_bad_items_refused_good_ones_kept(server):

@@ -1,12 +1,14 @@
 """GELF (Graylog Extended Log Format): python3-graypy as the real client
 over UDP (zlib-compressed, chunked when large), TCP (NUL-ended) and HTTP
-(POST /gelf, compressed), the GELF fields mapped onto records, and bad
+(POST /gelf, compressed), and npm's gelf-pro over UDP and TCP; the GELF fields mapped onto records, and bad
 messages kept (UDP, TCP) or refused with 400 (HTTP) without losing the
 good ones around them."""
 import gzip
 import json
 import logging
+import os
 import socket
+import subprocess
 import struct
 import time
 import zlib
@@ -17,6 +19,9 @@ import requests
 graypy = pytest.importorskip("graypy")
 
 from test_store import all_records  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODE_DIR = os.path.join(ROOT, "tests", "integration", "node")
 
 
 def wait_for(server, n, timeout=20):
@@ -94,6 +99,19 @@ def test_graypy_http(gelf_server):
     h = graypy.GELFHTTPHandler("127.0.0.1", gelf_server.port, localname="gelf-host")
     log_three(graypy_logger("app.http", h))
     check_mapped(wait_for(gelf_server, 3), "app.http")
+
+
+@pytest.mark.parametrize("adapter", ["udp", "tcp"])
+def test_node_gelf_pro(gelf_server, adapter):
+    r = subprocess.run(["node", os.path.join(NODE_DIR, "gelf_pro.js"), adapter,
+                        str(gelf_server.ports["gelf-" + adapter]), "20"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    got = wait_for(gelf_server, 20)
+    assert sorted(g["msg"] for g in got) == sorted(f"gelf-pro message {i}" for i in range(20))
+    assert all(g["level"] == "warning" and g["app"] == "nodesvc" for g in got)
+    assert all(g["fields"]["owner"] == "team-a" for g in got)
+    assert sorted(g["fields"]["n"] for g in got) == list(range(20))
 
 
 def test_bad_messages_kept_or_refused(gelf_server):

@@ -11,7 +11,7 @@
  *   ts     "timestamp" (seconds since the epoch, a fraction allowed)
  *   level  "level" (syslog severity 0..7; names are taken too)
  *   host   "host"
- *   app    "_app" > "_application_name" > "_service" > "facility"
+ *   app    "_app" > "_application_name" > "_service" > "facility" > "_facility"
  *   pid    "_pid" > "_process_id"
  *   topic  "_topic"
  * "version" is dropped; every other key goes into fields, additional
