@@ -9,7 +9,7 @@ libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev zlib1g-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
 nginx-light python3-elasticsearch python3-graypy python3-fluent-logger python3-msgpack
-systemd-journal-remote"
+systemd-journal-remote rsyslog-elasticsearch"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in

@@ -1,6 +1,7 @@
-"""Elasticsearch _bulk: python3-elasticsearch 7.17 (Debian) and the
-official node client (@elastic/elasticsearch 9) as real clients, with
-their product check and bulk helpers, documents mapped onto
+"""Elasticsearch _bulk: python3-elasticsearch 7.17 (Debian), the official
+node client (@elastic/elasticsearch 9) and rsyslog's omelasticsearch
+(Debian rsyslog-elasticsearch) as real clients, with the clients' product
+check and bulk helpers, documents mapped onto
 records (ECS and rsyslog's names), bad items answered as Elasticsearch
 answers them while the good ones are stored, and the store pushing back
 (429) retried by the client without loss."""
@@ -70,6 +71,52 @@ def test_node_client_bulk(server):
     assert all(g["app"] == "nodeapp" for g in got)
     assert got[3]["fields"] == {"_index": "node-logs-2026.12.03", "labels.n": 3}
     assert got[3]["ts"] == "2025-12-02T14:00:00.003000000Z"
+
+
+def test_rsyslog_omelasticsearch(server, tmp_path):
+    """rsyslogd (Debian's rsyslog-elasticsearch) takes messages on a
+    loopback UDP port and sends them with omelasticsearch in bulk mode, its
+    default template (message, fromhost, facility, priority, timereported)."""
+    import shutil
+    import socket
+    if not shutil.which("rsyslogd") or not os.path.exists(
+            "/usr/lib/x86_64-linux-gnu/rsyslog/omelasticsearch.so"):
+        pytest.skip("rsyslog-elasticsearch is not installed")
+    work = tmp_path / "rsyslog"
+    work.mkdir()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    in_port = u.getsockname()[1]
+    u.close()
+    conf = work / "rsyslog.conf"
+    conf.write_text(f"""
+global(workDirectory="{work}")
+module(load="imudp")
+module(load="omelasticsearch")
+input(type="imudp" address="127.0.0.1" port="{in_port}")
+action(type="omelasticsearch" server="127.0.0.1" serverport="{server.port}"
+       searchIndex="rsyslog-2026.12.03" bulkmode="on" errorfile="{work}/errors.json")
+""")
+    proc = subprocess.Popen(["rsyslogd", "-n", "-f", str(conf), "-i", str(work / "pid")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(1)
+        for i in range(3):
+            subprocess.run(["logger", "-n", "127.0.0.1", "-P", str(in_port), "--udp",
+                            "-t", "viaes", "-p", "auth.warning", f"es relayed {i}"], check=True)
+        deadline = time.time() + 15
+        got = []
+        while time.time() < deadline and len(got) < 3:
+            got = all_records(server)
+            time.sleep(0.1)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert [g["msg"] for g in got] == [f"es relayed {i}" for i in range(3)]
+    assert all(g["level"] == "warning" and g["app"] == "rsyslog" for g in got)
+    assert got[0]["fields"]["facility"] == "auth"
+    assert got[0]["fields"]["_index"] == "rsyslog-2026.12.03"
+    assert not (work / "errors.json").exists()
 
 
 def test_bad_items_refused_good_ones_kept(server):
