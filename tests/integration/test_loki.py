@@ -1,5 +1,6 @@
-"""Grafana Loki push (POST /loki/api/v1/push): pino with its pino-loki
-transport as the real client, the labels and structured metadata mapped
+"""Grafana Loki push (POST /loki/api/v1/push), JSON and snappy protobuf:
+pino with its pino-loki transport (JSON) and winston with winston-loki
+(protobuf, its default) as real clients, the labels and structured metadata mapped
 onto records, and bad pushes refused with Loki's 400 while the good entries
 around them are kept."""
 import gzip
@@ -49,6 +50,74 @@ def test_pino_loki(server):
     # pino's own time is the entry's timestamp
     assert got[0]["ts"].startswith(time.strftime("%Y-", time.gmtime()))
     assert server.metrics()['logship_records_accepted_total{input="loki"}'] == 40
+
+
+def test_winston_loki_protobuf(server):
+    r = subprocess.run(["node", os.path.join(NODE_DIR, "loki_winston.js"), server.url, "40"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = wait_for(server, 40, topic="winapp.#")
+    assert len(got) == 40
+    # winston-loki's line is the message and its metadata; entries come
+    # grouped by stream (level and the n label)
+    assert sorted(g["msg"].split(" {")[0] for g in got) == sorted(
+        f"winston {i}" for i in range(40))
+    levels = {"info": "info", "warn": "warning", "error": "error", "debug": "debug"}
+    for g in got:
+        i = int(g["msg"].split()[1])
+        assert g["level"] == levels[["info", "warn", "error", "debug"][i % 4]]
+        assert g["fields"] == {"env": "test", "n": str(i % 2)}
+        assert g["app"] == "winapp"
+    m = server.metrics()
+    assert m['logship_records_accepted_total{input="loki"}'] == 40
+    assert m['logship_bytes_received_total{input="loki"}'] < 40 * 20  # snappy protobuf
+
+
+def snappy_push(streams):
+    """A protobuf push as Loki takes it, compressed by node's snappy (the
+    one winston-loki uses): streams are (labels, [(sec, nsec, line)])."""
+    def varint(v):
+        out = b""
+        while v >= 0x80:
+            out += bytes([v & 0x7f | 0x80])
+            v >>= 7
+        return out + bytes([v])
+
+    def ld(num, payload):
+        return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+    def vi(num, v):
+        return varint(num << 3) + varint(v)
+
+    body = b""
+    for labels, entries in streams:
+        st = ld(1, labels.encode())
+        for e in entries:
+            st += ld(2, e if isinstance(e, bytes) else
+                     ld(1, vi(1, e[0]) + vi(2, e[1])) + ld(2, e[2].encode()))
+        body += ld(1, st)
+    r = subprocess.run(["node", "-e", "process.stdout.write(require('snappy').compressSync("
+                        "require('fs').readFileSync(0)))"], input=body, capture_output=True,
+                       cwd=NODE_DIR, timeout=30, check=True)
+    return r.stdout
+
+
+def test_protobuf_bad_parts_refused_good_ones_kept(server):
+    body = snappy_push([
+        ('{app="pb", level="error"}', [(1764684000, 5, "pb 1"), b"\x0a\x05\x08",
+                                       (1764684001, 0, "pb 2")]),
+        ("app=no braces", [(1764684002, 0, "lost with its labels")]),
+        ('{app="pb", note="say \\"hi\\""}', [(1764684003, 0, "pb 3")]),
+    ])
+    r = push(server, body, headers={"Content-Type": "application/x-protobuf"})
+    assert r.status_code == 400 and r.json()["accepted"] == 3
+    assert [x["entry"] for x in r.json()["rejected"]] == [2, 4]
+    got = server.logs()
+    assert [g["msg"] for g in got] == ["pb 1", "pb 2", "pb 3"]
+    assert got[0]["ts"] == "2025-12-02T14:00:00.000000005Z" and got[0]["level"] == "error"
+    assert got[2]["fields"]["note"] == 'say "hi"'
+    r = push(server, b"not snappy at all", headers={"Content-Type": "application/x-protobuf"})
+    assert r.status_code == 400 and "snappy" in r.json()["error"]
 
 
 def test_labels_mapped_and_kept(server):
@@ -105,8 +174,8 @@ def test_not_a_push_refused_whole(server):
                       (b'[1, 2]', "not a Loki push request")]:
         r = push(server, body, headers={"Content-Type": "application/json"})
         assert r.status_code == 400 and why in r.json()["error"], (body, r.text)
-    r = push(server, b"\x00\x01", headers={"Content-Type": "application/x-protobuf"})
-    assert r.status_code == 415 and "protobuf" in r.json()["error"]
+    r = push(server, b"x", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415 and "application/x-protobuf" in r.json()["error"]
     r = requests.get(server.url + PUSH, timeout=10)
     assert r.status_code == 405
     assert server.logs() == []

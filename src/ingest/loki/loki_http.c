@@ -1,6 +1,7 @@
 /* loki_http.c - POST /loki/api/v1/push on the protocol glue
  * (ingest/http/proto_http.h): the body to loki_parse, Loki's replies.
  *
+ * JSON (application/json) or protobuf (application/x-protobuf, snappy).
  * Loki answers a push with 204 and no body. A request with refused
  * entries gets 400 (which the shippers do not retry) after the good
  * entries are stored, with the list of what was refused; a store that
@@ -25,6 +26,7 @@ static void *create(size_t max_msg)
 {
     loki_parser_t *lp = xcalloc(1, sizeof *lp);
     loki_parser_init(lp, max_msg);
+    lp->max_push = max_msg; /* proto_route_init passes --max-body */
     return lp;
 }
 
@@ -45,15 +47,15 @@ static int parse(void *parser, const proto_in_t *in, batch_t *b, ingest_report_t
     while (semi < ct.n && ct.p[semi] != ';')
         semi++;
     ct = slice_trim(slice_make(ct.p, semi));
-    if (ct.n && !slice_eq_nocase(ct, "application/json")) {
+    int pb = slice_eq_nocase(ct, "application/x-protobuf");
+    if (ct.n && !pb && !slice_eq_nocase(ct, "application/json")) {
         proto_out_error(out, 415,
-                        slice_eq_nocase(ct, "application/x-protobuf")
-                            ? "protobuf pushes are not supported yet: send JSON "
-                              "(Content-Type: application/json)"
-                            : "unsupported Content-Type: use application/json");
+                        "unsupported Content-Type: use application/x-protobuf (snappy) or "
+                        "application/json");
         return -1;
     }
-    if (loki_parse_json(lp, in->body, in->n, b, in->d, rep, &err)) {
+    if (pb ? loki_parse_pb(lp, in->body, in->n, lp->max_push, b, in->d, rep, &err)
+           : loki_parse_json(lp, in->body, in->n, b, in->d, rep, &err)) {
         proto_out_error(out, 400, err);
         return -1;
     }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "../../common/timeutil.h"
+#include "loki_pb.h"
 
 static const jmap_key_t label_keys[] = {
     {"app", JM_APP, 3},
@@ -26,6 +27,8 @@ void loki_parser_init(loki_parser_t *lp, size_t max_msg)
 
 void loki_parser_free(loki_parser_t *lp)
 {
+    buf_free(&lp->snappy);
+    buf_free(&lp->json);
     jdom_free(&lp->dom);
     recbuild_free(&lp->rb);
     buf_free(&lp->sc.path);
@@ -141,4 +144,20 @@ int loki_parse_json(loki_parser_t *lp, const char *s, size_t n, batch_t *b, cons
     }
     rep->unit = unit;
     return 0;
+}
+
+int loki_parse_pb(loki_parser_t *lp, const char *s, size_t n, size_t max, batch_t *b,
+                  const rec_defaults_t *d, ingest_report_t *rep, const char **err)
+{
+    buf_reset(&lp->json);
+    lp->entries = 0;
+    if (loki_pb_to_json(s, n, max, &lp->snappy, &lp->json, err))
+        return -1;
+    int rc = loki_parse_json(lp, lp->json.data, lp->json.len, b, d, rep, err);
+    /* one huge push must not pin its memory */
+    if (lp->snappy.cap > (1u << 20))
+        buf_free(&lp->snappy);
+    if (lp->json.cap > (1u << 20))
+        buf_free(&lp->json);
+    return rc;
 }

@@ -31,14 +31,21 @@
 #include "../json/jmap.h"
 
 typedef struct loki_parser {
+    buf_t snappy, json; /* a protobuf push, decompressed, then as JSON */
     jdom_t dom;
     recbuild_t rb;
     jmap_scratch_t sc;
-    size_t entries; /* entries seen by the last parse, good or bad */
+    size_t entries;  /* entries seen by the last parse, good or bad */
+    size_t max_push; /* a protobuf push's decompressed size at most */
 } loki_parser_t;
 
 void loki_parser_init(loki_parser_t *lp, size_t max_msg);
 void loki_parser_free(loki_parser_t *lp);
+
+/* Parses a protobuf push (snappy-compressed, loki_pb.h) as its JSON, at
+ * most max bytes decompressed; as loki_parse_json. */
+int loki_parse_pb(loki_parser_t *lp, const char *s, size_t n, size_t max, batch_t *b,
+                  const rec_defaults_t *d, ingest_report_t *rep, const char **err);
 
 /* Parses a JSON push request. Returns 0 (records added to b, refused
  * entries in rep), or -1 with *err (valid until the next call) when s is

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../../common/json_write.h"
+#include "../../common/pbwire.h"
 
 enum kind {
     K_STR,     /* string */
@@ -113,69 +114,9 @@ static const struct {
 #undef M
 };
 
-/* One field on the wire. */
-typedef struct wire {
-    unsigned num, type;
-    uint64_t v;    /* varint, fixed64, fixed32 */
-    const char *p; /* length-delimited */
-    size_t n;
-} wire_t;
-
-static int varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return -1;
-        unsigned b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return 0;
-    }
-    return -1;
-}
-
-/* The next field at *p; 0, 1 at the end, -1 malformed. */
-static int next(const unsigned char **p, const unsigned char *end, wire_t *w)
-{
-    uint64_t key;
-    if (*p >= end)
-        return 1;
-    if (varint(p, end, &key) || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-        return -1;
-    w->num = (unsigned)(key >> 3);
-    w->type = (unsigned)(key & 7);
-    switch (w->type) {
-    case 0:
-        return varint(p, end, &w->v);
-    case 1:
-        if (end - *p < 8)
-            return -1;
-        w->v = 0;
-        for (int i = 7; i >= 0; i--)
-            w->v = w->v << 8 | (*p)[i];
-        *p += 8;
-        return 0;
-    case 2: {
-        uint64_t len;
-        if (varint(p, end, &len) || len > (uint64_t)(end - *p))
-            return -1;
-        w->p = (const char *)*p;
-        w->n = (size_t)len;
-        *p += len;
-        return 0;
-    }
-    case 5:
-        if (end - *p < 4)
-            return -1;
-        w->v = (uint64_t)(*p)[0] | (uint64_t)(*p)[1] << 8 | (uint64_t)(*p)[2] << 16 |
-               (uint64_t)(*p)[3] << 24;
-        *p += 4;
-        return 0;
-    default:
-        return -1; /* groups are long gone; nothing else exists */
-    }
-}
+/* One field on the wire (common/pbwire.h). */
+typedef pb_field_t wire_t;
+#define next pb_next
 
 static const unsigned wire_of[] = {
     [K_STR] = 2,  [K_HEX] = 2,     [K_B64] = 2,    [K_UINT] = 0,    [K_INT64] = 0,
