@@ -5,11 +5,11 @@
 set -eu
 
 run_pkgs="cmake make gcc pkg-config libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
-libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev zlib1g-dev libsnappy-dev"
+libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev zlib1g-dev libsnappy-dev libzstd-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog chromium chromium-driver
 nginx-light python3-elasticsearch python3-graypy python3-fluent-logger python3-msgpack
-systemd-journal-remote rsyslog-elasticsearch"
+systemd-journal-remote rsyslog-elasticsearch zstd"
 bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl"
 
 case "${1:-run}" in

@@ -9,6 +9,7 @@ import os
 import subprocess
 import time
 
+import pytest
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -194,3 +195,17 @@ def test_gzip_body(server):
                                     "Content-Encoding": "br"})
     assert r.status_code == 415
     assert [g["msg"] for g in server.logs()] == ["compressed"]
+
+
+def test_zstd_body(server):
+    import shutil
+    if not shutil.which("zstd"):
+        pytest.skip("the zstd command is not installed")
+    body = json.dumps({"streams": [{"stream": {"app": "zs"}, "values": [
+        [str(1764684000000000000 + i), f"zstd {i}"] for i in range(500)]}]}).encode()
+    z = subprocess.run(["zstd", "-q", "-c"], input=body, capture_output=True, check=True).stdout
+    hdr = {"Content-Type": "application/json", "Content-Encoding": "zstd"}
+    assert push(server, z, headers=hdr).status_code == 204
+    r = push(server, z[:-10], headers=hdr)
+    assert r.status_code == 400 and "Content-Encoding" in r.json()["error"]
+    assert [g["msg"] for g in server.logs(limit=1000)] == [f"zstd {i}" for i in range(500)]

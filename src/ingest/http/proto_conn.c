@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "../../common/json_write.h"
 #include "../../common/timeutil.h"
@@ -18,7 +19,7 @@ typedef struct proto_state {
     buf_t body;
     size_t held; /* body.cap, as counted in ingest->body_memory */
     int reading;
-    int encoding; /* 0 identity, else the zlib window bits to inflate with */
+    int encoding; /* 0 identity, ENC_ZSTD, else the zlib window bits to inflate with */
     int64_t t0;
     store_waiter_t waiter;
     int status; /* of the reply once stored */
@@ -87,9 +88,11 @@ static void on_stored(store_waiter_t *w, int err, uint64_t first, uint64_t last)
     send_out(st->conn, r, &o);
 }
 
-/* Which zlib window bits decode a Content-Encoding: 0 none, -1 unknown.
- * gzip and deflate (zlib) are told apart by zlib itself, so a list of
- * them (graypy sends "gzip,deflate" for zlib) decodes either. */
+#define ENC_ZSTD 1 /* not a window-bits value */
+
+/* Which zlib window bits decode a Content-Encoding: 0 none, ENC_ZSTD,
+ * -1 unknown. gzip and deflate (zlib) are told apart by zlib itself, so a
+ * list of them (graypy sends "gzip,deflate" for zlib) decodes either. */
 static int encoding_of(const http_req_t *r)
 {
     slice_t e = http_header(r, "content-encoding");
@@ -100,6 +103,8 @@ static int encoding_of(const http_req_t *r)
         while (j < e.n && e.p[j] != ',')
             j++;
         slice_t t = slice_trim(slice_make(e.p + i, j - i));
+        if (slice_eq_nocase(t, "zstd") && e.n == t.n)
+            return ENC_ZSTD; /* alone: it cannot be told from the others by its bytes */
         if (slice_eq_nocase(t, "gzip") || slice_eq_nocase(t, "x-gzip") ||
             slice_eq_nocase(t, "deflate"))
             any = 1;
@@ -130,7 +135,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     snprintf(st->path, sizeof st->path, "%.*s", (int)r->path.n, r->path.p);
     st->encoding = encoding_of(r);
     if (st->encoding < 0) {
-        refuse(c, st, 415, "unsupported Content-Encoding: use gzip, deflate or none");
+        refuse(c, st, 415, "unsupported Content-Encoding: use gzip, deflate, zstd or none");
         return 0;
     }
     if (r->content_length > route->ingest->limits.max_body) {
@@ -219,6 +224,40 @@ static int inflate_body(const proto_state_t *st, buf_t *out, size_t max, const c
     return 0;
 }
 
+/* Decompresses a zstd body into out within max. 0, or -1 with *why. */
+static int unzstd_body(const proto_state_t *st, buf_t *out, size_t max, const char **why)
+{
+    ZSTD_DStream *z = ZSTD_createDStream();
+    if (!z) {
+        *why = "cannot decompress";
+        return -1;
+    }
+    ZSTD_inBuffer in = {st->body.data ? st->body.data : "", st->body.len, 0};
+    size_t rc = 1;
+    buf_reset(out);
+    while (in.pos < in.size || rc != 0) {
+        if (out->len >= max) {
+            ZSTD_freeDStream(z);
+            *why = "decompressed body larger than --max-body";
+            return -1;
+        }
+        size_t room = max - out->len < 64 * 1024 ? max - out->len : 64 * 1024;
+        ZSTD_outBuffer o = {buf_reserve(out, room), room, 0};
+        size_t before = in.pos;
+        rc = ZSTD_decompressStream(z, &o, &in);
+        out->len += o.pos;
+        if (ZSTD_isError(rc) || (in.pos == before && o.pos == 0 && rc != 0)) {
+            ZSTD_freeDStream(z);
+            *why = "body is not valid for its Content-Encoding (truncated or corrupt)";
+            return -1;
+        }
+        if (rc == 0 && in.pos == in.size)
+            break;
+    }
+    ZSTD_freeDStream(z);
+    return 0;
+}
+
 static void defaults_init(rec_defaults_t *d, http_conn_t *c)
 {
     memset(d, 0, sizeof *d);
@@ -239,7 +278,8 @@ static int on_body_done(http_conn_t *c)
     const char *why = NULL;
     proto_in_t in = {.body = st->body.data ? st->body.data : "", .n = st->body.len};
     if (st->encoding) {
-        if (inflate_body(st, &route->decoded, ctx->limits.max_body, &why)) {
+        if ((st->encoding == ENC_ZSTD ? unzstd_body : inflate_body)(st, &route->decoded,
+                                                                    ctx->limits.max_body, &why)) {
             body_release(st, 64 * 1024);
             refuse(c, st, strstr(why, "larger") ? 413 : 400, why);
             return 0;

@@ -3,8 +3,8 @@
  * http_handler_t run by a table entry per protocol.
  *
  * The glue collects the body (--max-body, and --max-body-memory shared
- * with /api/log), undoes Content-Encoding gzip or deflate (the decoded
- * body is held to --max-body too: 413 above), hands it to the protocol's
+ * with /api/log), undoes Content-Encoding gzip, deflate or zstd (the
+ * decoded body is held to --max-body too: 413 above), hands it to the protocol's
  * pure parser, appends the records and sends the reply the parser wrote
  * once they are stored. When the store cannot take them the protocol
  * answers in its own terms (a 503 or 429 with Retry-After, which the
