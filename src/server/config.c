@@ -84,6 +84,14 @@ static const option_def_t options[] = {
      "syslog over TCP, octet counting (RFC 6587) or LF/NUL-ended lines; or off"},
     {"tcp", OPT_ADDR, OFF(tcp), "127.0.0.1:5170", G_INPUT, "ADDR:PORT",
      "raw TCP: a JSON object or a text line per line, or acknowledged batches; or off"},
+    /* the other shippers' listeners (the HTTP ones are routes on --http) */
+    {"gelf-udp", OPT_ADDR, OFF(gelf_udp), "off", G_INPUT, "ADDR:PORT",
+     "GELF over UDP (Graylog's 12201): plain, zlib or gzip, chunked; or off"},
+    {"gelf-tcp", OPT_ADDR, OFF(gelf_tcp), "off", G_INPUT, "ADDR:PORT",
+     "GELF over TCP: NUL-ended JSON messages of at most --max-line; or off"},
+    {"forward", OPT_ADDR, OFF(forward), "off", G_INPUT, "ADDR:PORT",
+     "Fluentd's forward protocol (fluentd, Fluent Bit, Docker's fluentd driver; 24224): "
+     "messages of at most --max-batch-bytes, acknowledged once durable; or off"},
     {"max-line", OPT_SIZE, OFF(max_line), "64K", G_INPUT, "SIZE",
      "longest syslog or raw TCP message; longer ones are cut and marked truncated, "
      "and a syslog octet count up to 64 x SIZE (64M at most) still frames one"},
@@ -336,8 +344,10 @@ int config_resolve_addrs(config_t *c, FILE *err)
     struct {
         const char *flag;
         char *v;
-    } a[] = {{"http", c->http}, {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
-             {"tcp", c->tcp},   {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls}};
+    } a[] = {
+        {"http", c->http},         {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
+        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls},
+        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;

@@ -30,6 +30,9 @@ typedef struct config {
     char syslog_udp[CONFIG_ADDR_MAX];
     char syslog_tcp[CONFIG_ADDR_MAX];
     char tcp[CONFIG_ADDR_MAX];
+    char gelf_udp[CONFIG_ADDR_MAX]; /* other shippers' listeners: "off" by default */
+    char gelf_tcp[CONFIG_ADDR_MAX];
+    char forward[CONFIG_ADDR_MAX]; /* Fluentd forward */
     size_t max_line;
     size_t max_batch_bytes; /* acknowledged raw TCP: record lines per batch */
     long idle_timeout_s;    /* 0: never */

@@ -26,6 +26,8 @@
 #include "../amqp/amqp_out.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../ingest/fluent/fluent_conn.h"
+#include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
 #include "../tail/files.h"
@@ -58,8 +60,12 @@ static void finish(server_t *srv)
     stream_close(srv->syslog_tls);
     stream_close(srv->tcp_tls);
     dgram_close(srv->syslog_udp);
+    stream_close(srv->gelf_tcp);
+    stream_close(srv->forward);
+    dgram_close(srv->gelf_udp);
     srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
-    srv->syslog_udp = NULL;
+    srv->gelf_tcp = srv->forward = NULL;
+    srv->syslog_udp = srv->gelf_udp = NULL;
     /* what it has not acked goes back to the queue; the store must not
      * answer it after this */
     amqp_in_stop(srv->amqp_in);
@@ -115,6 +121,8 @@ static void on_signal(uv_signal_t *h, int signum)
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->syslog_tls);
     stream_stop_accepting(srv->tcp_tls);
+    stream_stop_accepting(srv->gelf_tcp);
+    stream_stop_accepting(srv->forward);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -175,16 +183,39 @@ static int start_inputs(server_t *srv)
         if (!srv->tcp)
             return -1;
     }
+    /* the other shippers' listeners (plain; --allow is not theirs) */
+    o.allow = NULL;
+    if (strcmp(srv->cfg.gelf_udp, "off") != 0) {
+        srv->gelf_udp =
+            gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, srv->cfg.max_line, &port);
+        if (!srv->gelf_udp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.gelf_tcp, "off") != 0) {
+        o.addr = srv->cfg.gelf_tcp;
+        srv->gelf_tcp = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->gelf_tcp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.forward, "off") != 0) {
+        o.addr = srv->cfg.forward;
+        srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                     srv->cfg.max_batch_bytes, &port);
+        if (!srv->forward)
+            return -1;
+    }
     /* the same inputs over TLS, on their own ports */
     o.tls = srv->tls;
     if (strcmp(srv->cfg.syslog_tls, "off") != 0) {
         o.addr = srv->cfg.syslog_tls;
+        o.allow = &syslog_allow;
         srv->syslog_tls = syslog_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
         if (!srv->syslog_tls)
             return -1;
     }
     if (strcmp(srv->cfg.tcp_tls, "off") != 0) {
         o.addr = srv->cfg.tcp_tls;
+        o.allow = &tcp_allow;
         srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                   srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp_tls)
@@ -467,6 +498,7 @@ int main(int argc, char **argv)
 
     files_roots_free(&roots);
     syslog_conn_cleanup();
+    gelf_conn_cleanup();
     routes_free(&srv);
     ws_free(srv.ws);
     access_free(&srv.access);

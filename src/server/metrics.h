@@ -22,8 +22,23 @@
 #include "../http/http.h"
 #include "../ingest/ingest.h"
 
-/* The inputs, in the order of their input="..." series. */
-enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
+/* The inputs, in the order of their input="..." series; the other
+ * shippers' protocols after logship's own. */
+enum input {
+    INPUT_HTTP,
+    INPUT_SYSLOG_UDP,
+    INPUT_SYSLOG_TCP,
+    INPUT_TCP,
+    INPUT_LOKI,
+    INPUT_ES,
+    INPUT_OTLP,
+    INPUT_GELF_HTTP,
+    INPUT_GELF_UDP,
+    INPUT_GELF_TCP,
+    INPUT_FORWARD,
+    INPUT_JOURNAL,
+    INPUT_COUNT
+};
 
 /* The server's own counters (src/server/). */
 typedef struct server_stats {
