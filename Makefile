@@ -55,7 +55,11 @@ test: deps-test
 	    -DLOGSHIP_TESTS=ON -DLOGSHIP_FUZZ=ON >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd tests/integration/node && { [ -d node_modules/ws ] || npm ci --no-audit --no-fund; }
+	cd tests/integration/node && { { [ -d node_modules/ws ] && [ -d node_modules/pino-loki ] && \
+	    [ -d node_modules/@opentelemetry/exporter-logs-otlp-proto ] && \
+	    [ -d node_modules/@fluent-org/logger ] && [ -d node_modules/gelf-pro ] && \
+	    [ -d node_modules/@elastic/elasticsearch ] && [ -d node_modules/winston-loki ]; } || \
+	    npm ci --no-audit --no-fund; }
 	cd tests/ui && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 	LOGSHIPD=$(TEST_BUILD)/logshipd /usr/bin/python3 -m pytest -q tests/integration
 

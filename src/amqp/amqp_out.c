@@ -3,8 +3,6 @@
 #include "amqp_out.h"
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -21,24 +19,23 @@
 #include "../common/timeutil.h"
 #include "../route/filter.h"
 #include "../route/topic.h"
+#include "amqp_conn.h"
 #include "amqp_url.h"
 #include "confirm.h"
 #include "outstate.h"
 #include "pack.h"
 
-#define CHANNEL          1
-#define CONNECT_TIMEOUT  2 /* s: TCP (and TLS) connect; stop waits for it */
-#define RPC_TIMEOUT      5 /* s: login, declare, confirm.select */
-#define FRAME_MAX        131072
-#define BACKOFF_MIN_NS   (200 * NS_PER_MS)
-#define BACKOFF_MAX_NS   (30 * NS_PER_SEC)
-#define STABLE_NS        (10 * NS_PER_SEC) /* a session this long resets the backoff */
-#define DRAIN_NS         (1 * NS_PER_SEC)  /* at stop: wait this long for confirms */
-#define STOP_WAIT_NS     (1500 * NS_PER_MS)
-#define CHUNK_RECORDS    4096 /* records read per scan before acks are read again */
-#define BATCH_MAX        100000
-#define INFLIGHT_MAX     100000
-#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define CHANNEL         1
+#define CONNECT_TIMEOUT 2 /* s: TCP (and TLS) connect; stop waits for it */
+#define RPC_TIMEOUT     5 /* s: login, declare, confirm.select */
+#define BACKOFF_MIN_NS  (200 * NS_PER_MS)
+#define BACKOFF_MAX_NS  (30 * NS_PER_SEC)
+#define STABLE_NS       (10 * NS_PER_SEC) /* a session this long resets the backoff */
+#define DRAIN_NS        (1 * NS_PER_SEC)  /* at stop: wait this long for confirms */
+#define STOP_WAIT_NS    (1500 * NS_PER_MS)
+#define CHUNK_RECORDS   4096 /* records read per scan before acks are read again */
+#define BATCH_MAX       100000
+#define INFLIGHT_MAX    100000
 
 struct amqp_out {
     store_t *store;
@@ -85,18 +82,6 @@ struct amqp_out {
 
 /* ---- options --------------------------------------------------------------- */
 
-static int exchange_ok(const char *x)
-{
-    size_t n = strlen(x);
-    if (n == 0 || n > 255 || strncmp(x, "amq.", 4) == 0)
-        return 0;
-    for (const char *p = x; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.' || *p == ':'))
-            return 0;
-    return 1;
-}
-
 int amqp_out_check(const amqp_out_opts_t *o, char *err, size_t errcap)
 {
     amqp_url_t u;
@@ -105,7 +90,7 @@ int amqp_out_check(const amqp_out_opts_t *o, char *err, size_t errcap)
         snprintf(err, errcap, "--amqp-out: %s", o->url ? why : "no URL");
         return -1;
     }
-    if (!o->exchange || !exchange_ok(o->exchange)) {
+    if (!o->exchange || !amqp_conn_name_ok(o->exchange)) {
         snprintf(err, errcap,
                  "--amqp-exchange '%s': expected 1 to 255 letters, digits, '-', '_', '.' or "
                  "':', not starting with amq. (the broker's own)",
@@ -130,19 +115,8 @@ int amqp_out_check(const amqp_out_opts_t *o, char *err, size_t errcap)
         snprintf(err, errcap, "--amqp-inflight: expected 1 to %d messages", INFLIGHT_MAX);
         return -1;
     }
-    const char *ca = o->ca_file && *o->ca_file ? o->ca_file : NULL;
-    if (ca && !u.tls) {
-        snprintf(err, errcap, "--amqp-ca is for amqps:// URLs; --amqp-out is amqp://");
+    if (amqp_conn_check_ca(&u, o->ca_file, "--amqp-out", err, errcap))
         return -1;
-    }
-    if (ca && access(ca, R_OK)) {
-        snprintf(err, errcap, "--amqp-ca %s: %s", ca, strerror(errno));
-        return -1;
-    }
-    if (u.tls && !ca && access(SYSTEM_CA_BUNDLE, R_OK)) {
-        snprintf(err, errcap, "amqps:// needs --amqp-ca FILE (there is no %s)", SYSTEM_CA_BUNDLE);
-        return -1;
-    }
     return 0;
 }
 
@@ -240,33 +214,6 @@ static void persist(amqp_out_t *o, int force)
 
 /* ---- the connection ----------------------------------------------------------- */
 
-/* Why an RPC failed, into buf. */
-static const char *rpc_why(amqp_rpc_reply_t r, char *buf, size_t cap)
-{
-    switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL:
-        return "no error";
-    case AMQP_RESPONSE_NONE:
-        return "no reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-        return amqp_error_string2(r.library_error);
-    case AMQP_RESPONSE_SERVER_EXCEPTION:
-        if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-            const amqp_connection_close_t *m = r.reply.decoded;
-            snprintf(buf, cap, "the broker closed the connection: %u %.*s", m->reply_code,
-                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
-        } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-            const amqp_channel_close_t *m = r.reply.decoded;
-            snprintf(buf, cap, "the broker closed the channel: %u %.*s", m->reply_code,
-                     (int)m->reply_text.len, (const char *)m->reply_text.bytes);
-        } else {
-            snprintf(buf, cap, "the broker answered method 0x%08x", (unsigned)r.reply.id);
-        }
-        return buf;
-    }
-    return "unknown reply";
-}
-
 static void set_sock_fd(amqp_out_t *o, int fd)
 {
     uv_mutex_lock(&o->mu);
@@ -301,53 +248,21 @@ static int connect_broker(amqp_out_t *o, char *why, size_t cap)
         snprintf(why, cap, "out of memory");
         return -1;
     }
-    amqp_socket_t *sock = o->url.tls ? amqp_ssl_socket_new(o->conn) : amqp_tcp_socket_new(o->conn);
-    if (!sock) {
-        snprintf(why, cap, "cannot make a %s socket", o->url.tls ? "TLS" : "TCP");
+    if (amqp_conn_open(o->conn, &o->url, o->ca, CONNECT_TIMEOUT, why, cap))
         goto fail;
-    }
-    if (o->url.tls) {
-        const char *ca = o->ca[0] ? o->ca : SYSTEM_CA_BUNDLE;
-        int rc = amqp_ssl_socket_set_cacert(sock, ca);
-        if (rc) {
-            snprintf(why, cap, "--amqp-ca %s: %s", ca, amqp_error_string2(rc));
-            goto fail;
-        }
-        amqp_ssl_socket_set_verify_peer(sock, 1);
-        amqp_ssl_socket_set_verify_hostname(sock, 1);
-    }
-    struct timeval tv = {CONNECT_TIMEOUT, 0};
-    int rc = amqp_socket_open_noblock(sock, o->url.host, o->url.port, &tv);
-    if (rc) {
-        snprintf(why, cap, "%s", amqp_error_string2(rc));
-        goto fail;
-    }
     set_sock_fd(o, amqp_get_sockfd(o->conn));
     if (stopping(o)) {
         snprintf(why, cap, "stopping");
         goto fail;
     }
-    struct timeval rpc = {RPC_TIMEOUT, 0};
-    amqp_set_handshake_timeout(o->conn, &rpc);
-    amqp_set_rpc_timeout(o->conn, &rpc);
-
     char name[128];
     snprintf(name, sizeof name, "logshipd %s", o->node);
-    amqp_table_entry_t props[] = {
-        {.key = amqp_cstring_bytes("connection_name"),
-         .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(name)}},
-    };
-    amqp_table_t ptable = {.num_entries = 1, .entries = props};
-    r = amqp_login_with_properties(o->conn, o->url.vhost, 0, FRAME_MAX, AMQP_OUT_HEARTBEAT_S,
-                                   &ptable, AMQP_SASL_METHOD_PLAIN, o->url.user, o->url.pass);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-        snprintf(why, cap, "login: %s", rpc_why(r, buf, sizeof buf));
+    if (amqp_conn_login(o->conn, &o->url, name, AMQP_OUT_HEARTBEAT_S, RPC_TIMEOUT, why, cap))
         goto fail;
-    }
     amqp_channel_open(o->conn, CHANNEL);
     r = amqp_get_rpc_reply(o->conn);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-        snprintf(why, cap, "channel.open: %s", rpc_why(r, buf, sizeof buf));
+        snprintf(why, cap, "channel.open: %s", amqp_conn_why(r, buf, sizeof buf));
         goto fail;
     }
     amqp_exchange_declare(o->conn, CHANNEL, amqp_cstring_bytes(o->exchange),
@@ -355,13 +270,13 @@ static int connect_broker(amqp_out_t *o, char *why, size_t cap)
     r = amqp_get_rpc_reply(o->conn);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
         snprintf(why, cap, "exchange.declare '%s' (durable, topic): %s", o->exchange,
-                 rpc_why(r, buf, sizeof buf));
+                 amqp_conn_why(r, buf, sizeof buf));
         goto fail;
     }
     amqp_confirm_select(o->conn, CHANNEL);
     r = amqp_get_rpc_reply(o->conn);
     if (r.reply_type != AMQP_RESPONSE_NORMAL) {
-        snprintf(why, cap, "confirm.select: %s", rpc_why(r, buf, sizeof buf));
+        snprintf(why, cap, "confirm.select: %s", amqp_conn_why(r, buf, sizeof buf));
         goto fail;
     }
     amqp_maybe_release_buffers(o->conn);

@@ -2,6 +2,12 @@
  * human lines (format.c: the default line, or a --format template) or
  * passed through unchanged (--json).
  *
+ * With --server given more than once, each server is asked in turn with
+ * the same query, and their answers are merged by time (merge.h) before
+ * anything is printed: the --limit newest of them all (or the oldest, from
+ * --since), newest first with --order desc. A server that fails is named
+ * and the exit status says so; the others' records are still printed.
+ *
  * The server validates every filter value (level names, times, limits) and
  * answers 400 with {"error": "..."}; this command does not repeat those
  * checks, it passes the message on. The body is handled piece by piece as
@@ -19,6 +25,7 @@
 #include "filter_args.h"
 #include "format.h"
 #include "http_client.h"
+#include "merge.h"
 #include "tls_args.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
@@ -33,7 +40,9 @@ static const char help[] =
     "Options:\n"
     "  --server URL       logshipd to ask: http://HOST[:PORT], or https://HOST[:PORT]\n"
     "                     over TLS (default: $LOGSHIP_SERVER, else\n"
-    "                     " CLI_DEFAULT_SERVER ")\n" CLI_TLS_HELP
+    "                     " CLI_DEFAULT_SERVER "). Repeatable: each server is asked\n"
+    "                     and their answers merged by time (ties in the order the\n"
+    "                     servers are given), --limit applying to the merged answer\n" CLI_TLS_HELP
     "  --topic P          topic pattern, repeatable (a record matching any passes):\n"
     "                     words separated by dots, '*' is one word, '#' zero or more,\n"
     "                     e.g. web.#, *.crit, kern.*\n"
@@ -43,7 +52,8 @@ static const char help[] =
     "  --since T          only records at or after T: RFC 3339 (2026-11-21T10:00:00Z),\n"
     "                     epoch seconds/ms/us/ns, or an age: 30s, 15m, 2h, 7d, 1w\n"
     "  --until T          only records at or before T (same forms)\n"
-    "  --after SEQ        only records after seq SEQ (to resume a previous query)\n"
+    "  --after SEQ        only records after seq SEQ (to resume a previous query; one\n"
+    "                     server's seqs: not with several --server)\n"
     "  -n, --limit N      at most N records (default 1000, at most 1000000)\n"
     "  --order asc|desc   oldest first (default) or newest first\n"
     "  --json             print the records as the server sends them, one JSON object\n"
@@ -61,7 +71,8 @@ static const char help[] =
     "query the server refused (its message is printed).\n";
 
 typedef struct opts {
-    const char *server;
+    const char *servers[MERGE_SOURCES_MAX];
+    size_t nservers;
     const char *topics[MAX_TOPICS];
     size_t ntopics;
     const char *level, *grep, *since, *until, *after, *limit, *order;
@@ -77,13 +88,15 @@ typedef struct stream {
     int color;
     const format_tpl_t *tpl; /* NULL: the default line */
     int status;
-    buf_t line;    /* a line split across pieces */
-    buf_t out;     /* formatted text of one piece */
-    buf_t errbody; /* the body of a non-200 answer */
-    size_t bad;    /* lines that were not records */
-    int open_line; /* the body so far ends inside a line */
-    int epipe;     /* stdout's reader went away */
-    int werrno;    /* another stdout write error */
+    buf_t line;     /* a line split across pieces */
+    buf_t out;      /* formatted text of one piece */
+    buf_t errbody;  /* the body of a non-200 answer */
+    size_t bad;     /* lines that were not records */
+    int open_line;  /* the body so far ends inside a line */
+    merge_t *merge; /* several servers: lines are collected here */
+    size_t src;
+    int epipe;  /* stdout's reader went away */
+    int werrno; /* another stdout write error */
 } stream_t;
 
 /* "15m" -> RFC 3339 of now - 15 minutes, in t (RFC3339_MAX bytes).
@@ -160,13 +173,18 @@ static void one_line(stream_t *s, const char *p, size_t n)
         n--;
     if (!n)
         return;
-    if (s->json) {
+    if (s->merge) {
+        /* printed once every server has answered; a line without a time
+         * cannot be placed */
+        if (merge_add(s->merge, s->src, p, n) == 0)
+            return;
+    } else if (s->json) {
         format_json_safe(&s->out, p, n);
         buf_putc(&s->out, '\n');
         return;
-    }
-    if (format_record(&s->out, s->tpl, p, n, s->color) == 0)
+    } else if (format_record(&s->out, s->tpl, p, n, s->color) == 0) {
         return;
+    }
     s->bad++;
     if (s->bad <= 3) {
         buf_t msg = BUF_INIT;
@@ -194,7 +212,7 @@ static int on_body(void *arg, const char *p, size_t n)
         return 0;
     }
     s->open_line = p[n - 1] != '\n';
-    if (s->json && !s->json_escape)
+    if (s->json && !s->json_escape && !s->merge)
         return emit(s, p, n);
     buf_reset(&s->out);
     const char *end = p + n;
@@ -250,7 +268,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         switch (c) {
         case O_SERVER:
-            o->server = optarg;
+            if (o->nservers == MERGE_SOURCES_MAX)
+                return cli_usage_error("query", "at most %d --server", MERGE_SOURCES_MAX);
+            o->servers[o->nservers++] = optarg;
             break;
         case O_TOPIC:
             if (o->ntopics == MAX_TOPICS)
@@ -299,6 +319,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         return cli_usage_error("query", "unexpected argument '%s'", argv[optind]);
     if (o->format && o->json)
         return cli_usage_error("query", "give --format or --json, not both");
+    if (o->after && o->nservers > 1)
+        return cli_usage_error("query", "--after is a seq of one server: with several --server, "
+                                        "use --since");
     return cli_filter_check(&o->filt, "query", o->grep);
 }
 
@@ -330,6 +353,129 @@ static int refused(const stream_t *s, const char *server)
     return code;
 }
 
+/* Asks one server (url is its /api/logs with the query string) and says
+ * what went wrong, if anything. Returns the exit code. */
+static int ask(stream_t *s, const char *server, const char *url, SSL_CTX *tls, char *hint,
+               size_t hintcap)
+{
+    http_request_t req = {
+        .url = url,
+        .accept = "application/x-ndjson",
+        .authorization = cli_authorization(),
+        .on_status = on_status,
+        .on_body = on_body,
+        .arg = s,
+        .tls = tls,
+    };
+    char err[512];
+    hint[0] = '\0';
+    req.header = "logship-hint:"; /* an empty answer may say why */
+    req.header_value = hint;
+    req.header_cap = hintcap;
+    int status;
+    int r = http_get(&req, &status, err, sizeof err);
+
+    /* logshipd ends every record with a newline, and a long answer ends
+     * when it closes the connection: a body that stops inside a line was
+     * cut short, not finished */
+    int cut = r == HTTP_OK && s->status == 200 && s->open_line;
+
+    int rc = CLI_EXIT_OK;
+    if (r == HTTP_EURL) {
+        rc = cli_usage_error("query", "bad --server '%s': %s", server, err);
+    } else if (r == HTTP_ECONNECT) {
+        cli_error("cannot reach logshipd at %s: %s", server, err);
+        rc = CLI_EXIT_FAIL;
+    } else if (r == HTTP_EPROTO) {
+        cli_error("bad answer from %s: %s", server, err);
+        rc = CLI_EXIT_FAIL;
+    } else if (r == HTTP_ABORTED || s->epipe || s->werrno) {
+        /* a reader that went away (`| head`) is no error; a full disk is */
+        if (s->werrno) {
+            cli_error("cannot write the output: %s", strerror(s->werrno));
+            rc = CLI_EXIT_FAIL;
+        }
+    } else if (s->status != 200) {
+        rc = refused(s, server);
+    } else if (r == HTTP_EBROKEN || cut) {
+        cli_error("the answer from %s was cut short: %s", server,
+                  cut ? "it ends in the middle of a record" : err);
+        rc = CLI_EXIT_FAIL;
+    } else if (s->bad) {
+        cli_error("%zu line%s of the answer %s", s->bad, s->bad == 1 ? "" : "s",
+                  s->bad == 1 ? "was not a JSON record" : "were not JSON records");
+        rc = CLI_EXIT_FAIL;
+    }
+    if (r == HTTP_OK && s->status == 200 && hint[0] && !s->merge)
+        cli_filter_hint(hint, strlen(hint));
+    return rc;
+}
+
+static void stream_free(stream_t *s)
+{
+    buf_free(&s->line);
+    buf_free(&s->out);
+    buf_free(&s->errbody);
+}
+
+/* Several servers: each asked in turn, the answers merged by time. */
+static int ask_all(const opts_t *o, char servers[][1024], const buf_t *qs, SSL_CTX *tls,
+                   const stream_t *proto)
+{
+    merge_t m;
+    merge_init(&m, o->nservers);
+    buf_t url = BUF_INIT;
+    char hint[1024], first_hint[1024] = "";
+    int rc = CLI_EXIT_OK;
+    for (size_t i = 0; i < o->nservers; i++) {
+        stream_t s = *proto;
+        s.merge = &m;
+        s.src = i;
+        buf_reset(&url);
+        buf_puts(&url, servers[i]);
+        buf_puts(&url, "/api/logs");
+        if (qs->len)
+            buf_append(&url, qs->data, qs->len);
+        int r = ask(&s, servers[i], buf_cstr(&url), tls, hint, sizeof hint);
+        if (!r && s.status == 200 && hint[0] && !first_hint[0])
+            snprintf(first_hint, sizeof first_hint, "%s", hint);
+        stream_free(&s);
+        /* a refused query (2) says more than an unreachable server (1) */
+        if (r > rc)
+            rc = r;
+    }
+    merge_sort(&m);
+    unsigned long limit = o->limit ? strtoul(o->limit, NULL, 10) : 1000;
+    int desc = o->order && strcmp(o->order, "desc") == 0;
+    size_t first, count;
+    merge_window(&m, limit, (o->since || o->after) && !desc, &first, &count);
+    if (!count && first_hint[0])
+        cli_filter_hint(first_hint, strlen(first_hint));
+    stream_t s = *proto;
+    for (size_t k = 0; k < count && !s.epipe && !s.werrno; k++) {
+        size_t n, i = desc ? first + count - 1 - k : first + k;
+        const char *p = merge_line(&m, i, &n);
+        buf_reset(&s.out);
+        if (!s.json)
+            format_record(&s.out, s.tpl, p, n, s.color);
+        else if (s.json_escape)
+            format_json_safe(&s.out, p, n);
+        else
+            buf_append(&s.out, p, n);
+        if (s.json)
+            buf_putc(&s.out, '\n');
+        emit(&s, s.out.data, s.out.len);
+    }
+    if (s.werrno) {
+        cli_error("cannot write the output: %s", strerror(s.werrno));
+        rc = CLI_EXIT_FAIL;
+    }
+    stream_free(&s);
+    buf_free(&url);
+    merge_free(&m);
+    return rc;
+}
+
 int cmd_query(int argc, char **argv)
 {
     opts_t o;
@@ -337,11 +483,18 @@ int cmd_query(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
 
-    char server[1024];
-    if (!cli_server(o.server, server, sizeof server))
-        return cli_usage_error("query", "--server URL too long");
+    static char servers[MERGE_SOURCES_MAX][1024];
+    size_t nservers = o.nservers ? o.nservers : 1;
+    const char *tls_server = NULL;
+    for (size_t i = 0; i < nservers; i++) {
+        if (!cli_server(o.nservers ? o.servers[i] : NULL, servers[i], sizeof servers[i]))
+            return cli_usage_error("query", "--server URL too long");
+        if (!tls_server && cli_tls_url(servers[i]))
+            tls_server = servers[i];
+    }
+    /* one TLS context serves every https:// server given */
     SSL_CTX *tls;
-    if ((rc = cli_tls_setup(&o.tls, "query", server, &tls)))
+    if ((rc = cli_tls_setup(&o.tls, "query", tls_server ? tls_server : servers[0], &tls)))
         return rc;
     format_tpl_t *tpl = NULL;
     if (o.format) {
@@ -362,10 +515,6 @@ int cmd_query(int argc, char **argv)
     add_param(&qs, "after", o.after);
     add_param(&qs, "limit", o.limit);
     add_param(&qs, "order", o.order);
-    buf_puts(&url, server);
-    buf_puts(&url, "/api/logs");
-    if (qs.len)
-        buf_append(&url, qs.data, qs.len);
 
     stream_t s;
     memset(&s, 0, sizeof s);
@@ -373,60 +522,19 @@ int cmd_query(int argc, char **argv)
     s.json_escape = o.json && isatty(STDOUT_FILENO);
     s.color = !o.json && cli_color(STDOUT_FILENO);
     s.tpl = tpl;
-    http_request_t req = {
-        .url = buf_cstr(&url),
-        .accept = "application/x-ndjson",
-        .authorization = cli_authorization(),
-        .on_status = on_status,
-        .on_body = on_body,
-        .arg = &s,
-        .tls = tls,
-    };
-    char err[512], hint[1024] = "";
-    req.header = "logship-hint:"; /* an empty answer may say why */
-    req.header_value = hint;
-    req.header_cap = sizeof hint;
-    int status;
-    int r = http_get(&req, &status, err, sizeof err);
-    if (r == HTTP_OK && s.status == 200 && hint[0])
-        cli_filter_hint(hint, strlen(hint));
-
-    /* logshipd ends every record with a newline, and a long answer ends
-     * when it closes the connection: a body that stops inside a line was
-     * cut short, not finished */
-    int cut = r == HTTP_OK && s.status == 200 && s.open_line;
-
-    rc = CLI_EXIT_OK;
-    if (r == HTTP_EURL) {
-        rc = cli_usage_error("query", "bad --server '%s': %s", server, err);
-    } else if (r == HTTP_ECONNECT) {
-        cli_error("cannot reach logshipd at %s: %s", server, err);
-        rc = CLI_EXIT_FAIL;
-    } else if (r == HTTP_EPROTO) {
-        cli_error("bad answer from %s: %s", server, err);
-        rc = CLI_EXIT_FAIL;
-    } else if (r == HTTP_ABORTED || s.epipe || s.werrno) {
-        /* a reader that went away (`| head`) is no error; a full disk is */
-        if (s.werrno) {
-            cli_error("cannot write the output: %s", strerror(s.werrno));
-            rc = CLI_EXIT_FAIL;
-        }
-    } else if (s.status != 200) {
-        rc = refused(&s, server);
-    } else if (r == HTTP_EBROKEN || cut) {
-        cli_error("the answer from %s was cut short: %s", server,
-                  cut ? "it ends in the middle of a record" : err);
-        rc = CLI_EXIT_FAIL;
-    } else if (s.bad) {
-        cli_error("%zu line%s of the answer %s", s.bad, s.bad == 1 ? "" : "s",
-                  s.bad == 1 ? "was not a JSON record" : "were not JSON records");
-        rc = CLI_EXIT_FAIL;
+    if (o.nservers > 1) {
+        rc = ask_all(&o, servers, &qs, tls, &s);
+    } else {
+        char hint[1024];
+        buf_puts(&url, servers[0]);
+        buf_puts(&url, "/api/logs");
+        if (qs.len)
+            buf_append(&url, qs.data, qs.len);
+        rc = ask(&s, servers[0], buf_cstr(&url), tls, hint, sizeof hint);
+        stream_free(&s);
     }
     buf_free(&qs);
     buf_free(&url);
-    buf_free(&s.line);
-    buf_free(&s.out);
-    buf_free(&s.errbody);
     format_tpl_free(tpl);
     SSL_CTX_free(tls);
     return rc;

@@ -32,6 +32,8 @@
 #include "filter_args.h"
 #include "format.h"
 #include "http_client.h"
+#include "merge.h"
+#include "tail_merge.h"
 #include "tail_proto.h"
 #include "tls_args.h"
 #include "ws_client.h"
@@ -54,7 +56,10 @@ static const char help[] =
     "Options:\n"
     "  --server URL       logshipd to ask: http://HOST[:PORT] (or ws://), or\n"
     "                     https://HOST[:PORT] (or wss://) over TLS (default:\n"
-    "                     $LOGSHIP_SERVER, else " CLI_DEFAULT_SERVER ")\n" CLI_TLS_HELP
+    "                     $LOGSHIP_SERVER, else " CLI_DEFAULT_SERVER "). Repeatable:\n"
+    "                     every server is followed and their records merged by time\n"
+    "                     (a record waits up to 0.5 s for the others to catch up;\n"
+    "                     -n counts per server)\n" CLI_TLS_HELP
     "  --topic P          topic pattern, repeatable (a record matching any passes):\n"
     "                     words separated by dots, '*' is one word, '#' zero or more,\n"
     "                     e.g. web.#, *.crit, kern.*\n"
@@ -86,7 +91,8 @@ static const char help[] =
     "tail the server refused (its message is printed).\n";
 
 typedef struct opts {
-    const char *server;
+    const char *servers[MERGE_SOURCES_MAX];
+    size_t nservers;
     const char *topics[MAX_TOPICS];
     size_t ntopics;
     const char *level, *grep, *file;
@@ -477,7 +483,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
             continue;
         switch (c) {
         case O_SERVER:
-            o->server = optarg;
+            if (o->nservers == MERGE_SOURCES_MAX)
+                return cli_usage_error("tail", "at most %d --server", MERGE_SOURCES_MAX);
+            o->servers[o->nservers++] = optarg;
             break;
         case O_TOPIC:
             if (o->ntopics == MAX_TOPICS)
@@ -525,6 +533,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
         return cli_usage_error("tail", "give --format or --json, not both");
     if (o->format && o->file)
         return cli_usage_error("tail", "--format is for records, not with --file");
+    if (o->file && o->nservers > 1)
+        return cli_usage_error("tail", "--file follows a file of one server: give one --server");
     if (o->file) {
         const char *slash = strchr(o->file, '/');
         if (o->file[0] == '/' || !slash || !slash[1])
@@ -561,43 +571,26 @@ static void catch_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-int cmd_tail(int argc, char **argv)
+/* Tails one server until interrupted or done; returns the exit code.
+ * tls and tpl are borrowed. */
+static int tail_run(const opts_t *o, const char *server, SSL_CTX *tls, const format_tpl_t *tpl)
 {
-    opts_t o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc < 0 ? CLI_EXIT_OK : rc;
-
-    char server[1024];
-    if (!cli_server(o.server, server, sizeof server))
-        return cli_usage_error("tail", "--server URL too long");
-    SSL_CTX *tls;
-    if ((rc = cli_tls_setup(&o.tls, "tail", server, &tls)))
-        return rc;
-    format_tpl_t *tpl = NULL;
-    if (o.format) {
-        char why[1024];
-        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
-            SSL_CTX_free(tls);
-            return cli_usage_error("tail", "%s", why);
-        }
-    }
-
+    int rc;
     tailer_t t;
     memset(&t, 0, sizeof t);
-    t.o = &o;
+    t.o = o;
     t.server = server;
     t.tls = tls;
-    t.color = !o.json && cli_color(STDOUT_FILENO);
-    t.escape_lines = !o.json && isatty(STDOUT_FILENO);
-    t.escape_json = o.json && isatty(STDOUT_FILENO);
+    t.color = !o->json && cli_color(STDOUT_FILENO);
+    t.escape_lines = !o->json && isatty(STDOUT_FILENO);
+    t.escape_json = o->json && isatty(STDOUT_FILENO);
     t.tpl = tpl;
     tail_proto_init(&t.msg);
 
     srandom((unsigned)time_now_ns() ^ (unsigned)getpid());
     /* before our handlers: http_get() does not watch for a stop, and a
      * ^C while it waits for an unanswering host should act at once */
-    if (!o.file)
+    if (!o->file)
         find_base(&t);
     stop_flag = 0;
     catch_signals();
@@ -665,6 +658,98 @@ int cmd_tail(int argc, char **argv)
     buf_free(&t.out);
     buf_free(&t.tmp);
     tail_proto_free(&t.msg);
+    return rc;
+}
+
+/* ---- several servers (tail_merge.h) --------------------------------------------- */
+
+typedef struct several {
+    opts_t *o;
+    char (*servers)[1024];
+    SSL_CTX *tls;
+    const format_tpl_t *tpl;
+    int color, escape_json;
+    buf_t out;
+} several_t;
+
+/* In server i's child: its records as JSON lines on stdout (the pipe). */
+static int several_child(void *arg, size_t i)
+{
+    several_t *sv = arg;
+    opts_t one = *sv->o;
+    one.json = 1;
+    one.format = NULL;
+    return tail_run(&one, sv->servers[i], sv->tls, NULL);
+}
+
+static int several_print(void *arg, const char *line, size_t n)
+{
+    several_t *sv = arg;
+    buf_reset(&sv->out);
+    if (!sv->o->json)
+        format_record(&sv->out, sv->tpl, line, n, sv->color);
+    else if (sv->escape_json)
+        format_json_safe(&sv->out, line, n);
+    else
+        buf_append(&sv->out, line, n);
+    if (sv->o->json)
+        buf_putc(&sv->out, '\n');
+    if (!sv->out.len)
+        return 0;
+    errno = 0;
+    if (fwrite(sv->out.data, 1, sv->out.len, stdout) == sv->out.len && fflush(stdout) == 0)
+        return 0;
+    int e = errno ? errno : EIO;
+    if (e == EPIPE)
+        return 1; /* the reader went away: stop, quietly */
+    cli_error("cannot write the output: %s", strerror(e));
+    return -1;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+    opts_t o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+
+    static char servers[MERGE_SOURCES_MAX][1024];
+    size_t nservers = o.nservers ? o.nservers : 1;
+    const char *tls_server = NULL;
+    for (size_t i = 0; i < nservers; i++) {
+        if (!cli_server(o.nservers ? o.servers[i] : NULL, servers[i], sizeof servers[i]))
+            return cli_usage_error("tail", "--server URL too long");
+        if (!tls_server && cli_tls_url(servers[i]))
+            tls_server = servers[i];
+    }
+    /* one TLS context serves every https:// or wss:// server given */
+    SSL_CTX *tls;
+    if ((rc = cli_tls_setup(&o.tls, "tail", tls_server ? tls_server : servers[0], &tls)))
+        return rc;
+    format_tpl_t *tpl = NULL;
+    if (o.format) {
+        char why[1024];
+        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
+            SSL_CTX_free(tls);
+            return cli_usage_error("tail", "%s", why);
+        }
+    }
+    if (nservers == 1) {
+        rc = tail_run(&o, servers[0], tls, tpl);
+    } else {
+        several_t sv = {
+            .o = &o,
+            .servers = servers,
+            .tls = tls,
+            .tpl = tpl,
+            .color = !o.json && cli_color(STDOUT_FILENO),
+            .escape_json = o.json && isatty(STDOUT_FILENO),
+        };
+        stop_flag = 0;
+        catch_signals();
+        rc = tail_merge_run(nservers, several_child, several_print, &sv, &stop_flag);
+        buf_free(&sv.out);
+    }
     format_tpl_free(tpl);
     SSL_CTX_free(tls);
     return rc;

@@ -36,7 +36,9 @@
 
 #define RECORD_F_TRUNCATED 0x01 /* msg was cut to the configured limit */
 #define RECORD_F_REPAIRED  0x02 /* invalid UTF-8 was replaced by U+FFFD */
-#define RECORD_F_META      0x80 /* store bookkeeping, not a record: seq 0 */
+#define RECORD_F_AMQP_KEY                                                                          \
+    0x04                   /* from the RabbitMQ input: fields begin with its key (amqp/inbody.h) */
+#define RECORD_F_META 0x80 /* store bookkeeping, not a record: seq 0 */
 
 typedef struct record {
     uint64_t seq;

@@ -809,6 +809,13 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
                                const cidr_list_t *allow, ingest_stats_t *stats, size_t max_len,
                                dgram_fn fn, void *arg, int *port)
 {
+    return dgram_listen_as("syslog-udp", loop, store, addr, allow, stats, max_len, fn, arg, port);
+}
+
+dgram_listener_t *dgram_listen_as(const char *name, uv_loop_t *loop, store_t *store,
+                                  const char *addr, const cidr_list_t *allow, ingest_stats_t *stats,
+                                  size_t max_len, dgram_fn fn, void *arg, int *port)
+{
     struct sockaddr_storage ss;
     dgram_listener_t *l = xcalloc(1, sizeof *l);
     if (allow)
@@ -822,7 +829,7 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
     if (!rc)
         rc = uv_udp_init(loop, &l->udp);
     if (rc) {
-        log_error("syslog-udp: bad address %s: %s", addr, uv_strerror(rc));
+        log_error("%s: bad address %s: %s", name, addr, uv_strerror(rc));
         free(l);
         return NULL;
     }
@@ -835,7 +842,7 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
         rc = uv_udp_recv_start(&l->udp, on_dgram_alloc, on_dgram);
     }
     if (rc) {
-        log_error("syslog-udp: cannot listen on %s: %s", addr, uv_strerror(rc));
+        log_error("%s: cannot listen on %s: %s", name, addr, uv_strerror(rc));
         uv_close((uv_handle_t *)&l->udp, on_dgram_closed);
         return NULL; /* freed once the handle has closed */
     }
@@ -847,7 +854,7 @@ dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr
     *port = bound_port((uv_handle_t *)&l->udp, 1);
     char host[ADDR_MAX];
     addr_split(addr, host, sizeof host, &rc);
-    log_info("syslog-udp listening on %s:%d", host, *port);
+    log_info("%s listening on %s:%d", name, host, *port);
     return l;
 }
 

@@ -144,6 +144,11 @@ typedef void (*dgram_fn)(void *arg, const char *p, size_t n, int cut, const char
 dgram_listener_t *dgram_listen(uv_loop_t *loop, store_t *store, const char *addr,
                                const cidr_list_t *allow, ingest_stats_t *stats, size_t max_len,
                                dgram_fn fn, void *arg, int *port);
+/* The same for an input named name in the logs ("gelf-udp"; dgram_listen
+ * is "syslog-udp"), which must outlive the listener. */
+dgram_listener_t *dgram_listen_as(const char *name, uv_loop_t *loop, store_t *store,
+                                  const char *addr, const cidr_list_t *allow, ingest_stats_t *stats,
+                                  size_t max_len, dgram_fn fn, void *arg, int *port);
 void dgram_close(dgram_listener_t *l);
 
 #endif

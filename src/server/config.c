@@ -43,6 +43,7 @@ enum opt_group {
     G_TLS,
     G_SECURITY,
     G_OUTPUT,
+    G_AMQP_IN,
     G_LOG,
     G_COUNT,
     G_HIDDEN
@@ -57,6 +58,7 @@ static const char *const group_titles[G_COUNT] = {
     "TLS: https, wss and SSE; syslog (RFC 5425) and raw TCP over TLS",
     "Security: tokens, and who may connect",
     "Output: stored records published to RabbitMQ (AMQP 0-9-1)",
+    "Input from RabbitMQ: a queue consumed with acks once records are durable",
     "Logging and configuration",
 };
 
@@ -82,6 +84,14 @@ static const option_def_t options[] = {
      "syslog over TCP, octet counting (RFC 6587) or LF/NUL-ended lines; or off"},
     {"tcp", OPT_ADDR, OFF(tcp), "127.0.0.1:5170", G_INPUT, "ADDR:PORT",
      "raw TCP: a JSON object or a text line per line, or acknowledged batches; or off"},
+    /* the other shippers' listeners (the HTTP ones are routes on --http) */
+    {"gelf-udp", OPT_ADDR, OFF(gelf_udp), "off", G_INPUT, "ADDR:PORT",
+     "GELF over UDP (Graylog's 12201): plain, zlib or gzip, chunked; or off"},
+    {"gelf-tcp", OPT_ADDR, OFF(gelf_tcp), "off", G_INPUT, "ADDR:PORT",
+     "GELF over TCP: NUL-ended JSON messages of at most --max-line; or off"},
+    {"forward", OPT_ADDR, OFF(forward), "off", G_INPUT, "ADDR:PORT",
+     "Fluentd's forward protocol (fluentd, Fluent Bit, Docker's fluentd driver; 24224): "
+     "messages of at most --max-batch-bytes, acknowledged once durable; or off"},
     {"max-line", OPT_SIZE, OFF(max_line), "64K", G_INPUT, "SIZE",
      "longest syslog or raw TCP message; longer ones are cut and marked truncated, "
      "and a syslog octet count up to 64 x SIZE (64M at most) still frames one"},
@@ -194,8 +204,8 @@ static const option_def_t options[] = {
      "messages published and not yet confirmed, at most: what a broker restart may "
      "make it publish twice"},
     {"amqp-ca", OPT_PATH, OFF(amqp_ca), "", G_OUTPUT, "FILE",
-     "CA certificates (PEM) that an amqps:// broker's certificate must chain to; "
-     "default: the system's bundle"},
+     "CA certificates (PEM) that an amqps:// broker's certificate must chain to "
+     "(--amqp-out and --amqp-in); default: the system's bundle"},
     /* TLS: the files are read again on SIGHUP (signals.c) */
     {"tls-cert", OPT_PATH, OFF(tls_cert), "", G_TLS, "FILE",
      "PEM certificate chain (the server's first); with --tls-key the --http listener speaks "
@@ -216,6 +226,23 @@ static const option_def_t options[] = {
     },
     {"tcp-tls", OPT_ADDR, OFF(tcp_tls), "off", G_TLS, "ADDR:PORT",
      "raw TCP over TLS, acknowledged batches included; or off"},
+    /* the RabbitMQ input (src/amqp/amqp_in.h checks the values at start) */
+    {"amqp-in", OPT_PATH, OFF(amqp_in), "", G_AMQP_IN, "URL",
+     "consume --amqp-queue on RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST or amqps://...; "
+     "each message is acked once its records are durable (--fsync); default: off"},
+    {"amqp-queue", OPT_PATH, OFF(amqp_queue), "logship", G_AMQP_IN, "NAME",
+     "the queue to consume (declared durable); logshipd consuming one queue share its "
+     "messages"},
+    {"amqp-bind", OPT_NAMES, OFF(amqp_binds), "", G_AMQP_IN, "EXCHANGE:PATTERN",
+     "bind the queue to a topic exchange (declared durable) with a pattern: logship:#, "
+     "logship:kern.* (repeatable; default: no bindings made)"},
+    {"amqp-prefetch", OPT_INT, OFF(amqp_prefetch), "100", G_AMQP_IN, "N",
+     "messages delivered and not yet acked, at most (basic.qos): what a consumer holds, "
+     "and what the broker gives again to another when it goes away"},
+    {"amqp-dedup", OPT_INT0, OFF(amqp_dedup), "262144", G_AMQP_IN, "N",
+     "keys of the newest messages taken (records another logshipd published, message ids) "
+     "remembered, rebuilt from the store at start, so a message delivered again is acked "
+     "and not stored twice; 0: off"},
     {"config", OPT_PATH, OFF(config_file), "", G_LOG, "FILE",
      "read options from FILE (key = value lines); flags override it"},
     {"log-file", OPT_PATH, OFF(log_file), "", G_LOG, "FILE",
@@ -317,8 +344,10 @@ int config_resolve_addrs(config_t *c, FILE *err)
     struct {
         const char *flag;
         char *v;
-    } a[] = {{"http", c->http}, {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
-             {"tcp", c->tcp},   {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls}};
+    } a[] = {
+        {"http", c->http},         {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
+        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls},
+        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;

@@ -30,6 +30,9 @@ typedef struct config {
     char syslog_udp[CONFIG_ADDR_MAX];
     char syslog_tcp[CONFIG_ADDR_MAX];
     char tcp[CONFIG_ADDR_MAX];
+    char gelf_udp[CONFIG_ADDR_MAX]; /* other shippers' listeners: "off" by default */
+    char gelf_tcp[CONFIG_ADDR_MAX];
+    char forward[CONFIG_ADDR_MAX]; /* Fluentd forward */
     size_t max_line;
     size_t max_batch_bytes; /* acknowledged raw TCP: record lines per batch */
     long idle_timeout_s;    /* 0: never */
@@ -80,6 +83,12 @@ typedef struct config {
     char tls_client_ca[CONFIG_PATH_MAX]; /* "": no client certificates asked */
     char syslog_tls[CONFIG_ADDR_MAX];    /* RFC 5425; port 6514 when none is given */
     char tcp_tls[CONFIG_ADDR_MAX];
+    /* the RabbitMQ input: --amqp-in "" is off */
+    char amqp_in[CONFIG_PATH_MAX];
+    char amqp_queue[CONFIG_PATH_MAX];
+    config_names_t amqp_binds; /* EXCHANGE:PATTERN */
+    long amqp_prefetch;
+    long amqp_dedup; /* keys remembered; 0: off */
 } config_t;
 
 /* Fills c with the defaults. */

@@ -18,12 +18,16 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "../amqp/amqp_in.h"
 #include "../amqp/amqp_out.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../ingest/fluent/fluent_conn.h"
+#include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
 #include "../tail/files.h"
@@ -56,8 +60,16 @@ static void finish(server_t *srv)
     stream_close(srv->syslog_tls);
     stream_close(srv->tcp_tls);
     dgram_close(srv->syslog_udp);
+    stream_close(srv->gelf_tcp);
+    stream_close(srv->forward);
+    dgram_close(srv->gelf_udp);
     srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
-    srv->syslog_udp = NULL;
+    srv->gelf_tcp = srv->forward = NULL;
+    srv->syslog_udp = srv->gelf_udp = NULL;
+    /* what it has not acked goes back to the queue; the store must not
+     * answer it after this */
+    amqp_in_stop(srv->amqp_in);
+    srv->amqp_in = NULL;
     /* it reads the store: it goes first (its last confirms, then the
      * confirmed seq is saved) */
     amqp_out_stop(srv->amqp_out);
@@ -78,7 +90,9 @@ static void finish(server_t *srv)
 static void on_drain_tick(uv_timer_t *t)
 {
     server_t *srv = t->data;
-    if (routes_inflight(srv) == 0 || time_mono_ns() >= srv->drain_deadline)
+    /* the RabbitMQ input stored and acks what it was delivered */
+    if ((routes_inflight(srv) == 0 && !amqp_in_busy(srv->amqp_in)) ||
+        time_mono_ns() >= srv->drain_deadline)
         finish(srv);
 }
 
@@ -102,10 +116,13 @@ static void on_signal(uv_signal_t *h, int signum)
     srv->draining = 1;
     srv->drain_deadline = time_mono_ns() + DRAIN_MAX_NS;
     routes_drain(srv);
+    amqp_in_quiesce(srv->amqp_in);
     stream_stop_accepting(srv->syslog_tcp);
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->syslog_tls);
     stream_stop_accepting(srv->tcp_tls);
+    stream_stop_accepting(srv->gelf_tcp);
+    stream_stop_accepting(srv->forward);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
 }
 
@@ -166,16 +183,39 @@ static int start_inputs(server_t *srv)
         if (!srv->tcp)
             return -1;
     }
+    /* the other shippers' listeners (plain; --allow is not theirs) */
+    o.allow = NULL;
+    if (strcmp(srv->cfg.gelf_udp, "off") != 0) {
+        srv->gelf_udp =
+            gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, srv->cfg.max_line, &port);
+        if (!srv->gelf_udp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.gelf_tcp, "off") != 0) {
+        o.addr = srv->cfg.gelf_tcp;
+        srv->gelf_tcp = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->gelf_tcp)
+            return -1;
+    }
+    if (strcmp(srv->cfg.forward, "off") != 0) {
+        o.addr = srv->cfg.forward;
+        srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                     srv->cfg.max_batch_bytes, &port);
+        if (!srv->forward)
+            return -1;
+    }
     /* the same inputs over TLS, on their own ports */
     o.tls = srv->tls;
     if (strcmp(srv->cfg.syslog_tls, "off") != 0) {
         o.addr = srv->cfg.syslog_tls;
+        o.allow = &syslog_allow;
         srv->syslog_tls = syslog_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
         if (!srv->syslog_tls)
             return -1;
     }
     if (strcmp(srv->cfg.tcp_tls, "off") != 0) {
         o.addr = srv->cfg.tcp_tls;
+        o.allow = &tcp_allow;
         srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                   srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp_tls)
@@ -211,13 +251,43 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+static int amqps(const char *url)
+{
+    return strncasecmp(url, "amqps://", 8) == 0;
+}
+
+/* --amqp-ca serves whichever of --amqp-out and --amqp-in is amqps://: a
+ * URL gets it unless it is amqp:// and the other one is amqps:// (with
+ * neither, both get it, and their checks say it is of no use). */
+static const char *amqp_ca(const config_t *c, const char *url, const char *other)
+{
+    if (!c->amqp_ca[0] || (!amqps(url) && amqps(other)))
+        return NULL;
+    return c->amqp_ca;
+}
+
+/* The RabbitMQ input's options from the configuration. */
+static void amqp_in_opts(const config_t *c, amqp_in_opts_t *o)
+{
+    *o = (amqp_in_opts_t){
+        .url = c->amqp_in,
+        .queue = c->amqp_queue,
+        .ca_file = amqp_ca(c, c->amqp_in, c->amqp_out),
+        .binds = c->amqp_binds.ptr,
+        .nbinds = (size_t)c->amqp_binds.n,
+        .prefetch = (size_t)c->amqp_prefetch,
+        .dedup = (size_t)c->amqp_dedup,
+        .max_body = c->max_body,
+    };
+}
+
 /* The RabbitMQ output's options from the configuration. */
 static void amqp_opts(const config_t *c, amqp_out_opts_t *o)
 {
     *o = (amqp_out_opts_t){
         .url = c->amqp_out,
         .exchange = c->amqp_exchange,
-        .ca_file = c->amqp_ca,
+        .ca_file = amqp_ca(c, c->amqp_out, c->amqp_in),
         .topics = c->amqp_out_topics.ptr,
         .ntopics = (size_t)c->amqp_out_topics.n,
         .batch = (size_t)c->amqp_batch,
@@ -307,6 +377,12 @@ int main(int argc, char **argv)
     amqp_opts(&srv.cfg, &ao);
     char aerr[AUTH_ERR_MAX + CONFIG_PATH_MAX];
     if (srv.cfg.amqp_out[0] && amqp_out_check(&ao, aerr, sizeof aerr)) {
+        fprintf(stderr, "logshipd: %s\n", aerr);
+        return 2;
+    }
+    amqp_in_opts_t ai;
+    amqp_in_opts(&srv.cfg, &ai);
+    if (srv.cfg.amqp_in[0] && amqp_in_check(&ai, aerr, sizeof aerr)) {
         fprintf(stderr, "logshipd: %s\n", aerr);
         return 2;
     }
@@ -404,6 +480,14 @@ int main(int argc, char **argv)
         uv_loop_close(&srv.loop);
         return 1;
     }
+    if (srv.cfg.amqp_in[0] &&
+        !(srv.amqp_in = amqp_in_start(&srv.loop, srv.store, &ai, err, sizeof err))) {
+        log_error("%s", err);
+        finish(&srv);
+        uv_run(&srv.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&srv.loop);
+        return 1;
+    }
     log_info("logshipd ready: data in %s", srv.cfg.data);
     tell_manager("READY=1\nSTATUS=ready");
     uv_run(&srv.loop, UV_RUN_DEFAULT);
@@ -414,6 +498,7 @@ int main(int argc, char **argv)
 
     files_roots_free(&roots);
     syslog_conn_cleanup();
+    gelf_conn_cleanup();
     routes_free(&srv);
     ws_free(srv.ws);
     access_free(&srv.access);

@@ -8,16 +8,26 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "../amqp/amqp_in.h"
 #include "../amqp/amqp_out.h"
 #include "../common/level.h"
 #include "../common/version.h"
+#include "../ingest/es/es_http.h"
+#include "../ingest/fluent/fluent_conn.h"
+#include "../ingest/gelf/gelf_conn.h"
 #include "../ingest/http/ingest_http.h"
+#include "../ingest/journal/journal_http.h"
+#include "../ingest/loki/loki_http.h"
+#include "../ingest/otlp/otlp_http.h"
 #include "../ingest/syslog/syslog_conn.h"
 #include "../ingest/tcp/tcp_conn.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
 
-static const char *const input_names[INPUT_COUNT] = {"http", "syslog_udp", "syslog_tcp", "tcp"};
+static const char *const input_names[INPUT_COUNT] = {
+    "http", "syslog_udp", "syslog_tcp", "tcp",      "loki",    "elasticsearch",
+    "otlp", "gelf_http",  "gelf_udp",   "gelf_tcp", "forward", "journal",
+};
 static const char *const reject_names[HREJ_COUNT] = {
     "malformed_json",
     "bad_line",
@@ -56,6 +66,22 @@ const ingest_stats_t *metrics_input(enum input in)
         return syslog_udp_stats();
     case INPUT_SYSLOG_TCP:
         return syslog_tcp_stats();
+    case INPUT_LOKI:
+        return loki_stats();
+    case INPUT_ES:
+        return es_stats();
+    case INPUT_OTLP:
+        return otlp_stats();
+    case INPUT_GELF_HTTP:
+        return gelf_http_stats();
+    case INPUT_GELF_UDP:
+        return gelf_udp_stats();
+    case INPUT_GELF_TCP:
+        return gelf_tcp_stats();
+    case INPUT_FORWARD:
+        return fluent_stats();
+    case INPUT_JOURNAL:
+        return journal_stats();
     default:
         return tcp_stats();
     }
@@ -67,10 +93,19 @@ static void family(buf_t *out, const char *name, const char *type, const char *h
 }
 
 /* Inputs as bits, for series that only some inputs can move. */
-#define ALL_INPUTS 0xf
-#define CONNECTED  (1u << INPUT_HTTP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP)
-#define ACKED      (1u << INPUT_HTTP | 1u << INPUT_TCP)
-#define DATAGRAMS  (1u << INPUT_SYSLOG_UDP)
+#define ALL_INPUTS ((1u << INPUT_COUNT) - 1)
+#define CONNECTED                                                                                  \
+    (1u << INPUT_HTTP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP | 1u << INPUT_GELF_TCP |          \
+     1u << INPUT_FORWARD)
+/* the HTTP protocol routes share the HTTP layer's connections */
+#define HTTP_ROUTES                                                                                \
+    (1u << INPUT_LOKI | 1u << INPUT_ES | 1u << INPUT_OTLP | 1u << INPUT_GELF_HTTP |                \
+     1u << INPUT_JOURNAL)
+#define ACKED     (1u << INPUT_HTTP | 1u << INPUT_TCP | 1u << INPUT_FORWARD | HTTP_ROUTES)
+#define DATAGRAMS (1u << INPUT_SYSLOG_UDP | 1u << INPUT_GELF_UDP)
+/* inputs that can lose records: datagrams, and what a closed peer's
+ * connection held or the store refused after it was read */
+#define DROPPING (DATAGRAMS | 1u << INPUT_GELF_TCP | 1u << INPUT_FORWARD | 1u << INPUT_JOURNAL)
 
 static void per_input_of(buf_t *out, const char *name, const char *type, const char *help,
                          const uint64_t *v, unsigned inputs)
@@ -88,12 +123,14 @@ static void per_input(buf_t *out, const char *name, const char *type, const char
     per_input_of(out, name, type, help, v, ALL_INPUTS);
 }
 
-/* One counter of ingest_stats_t, of every input in enum input's order. */
-_Static_assert(INPUT_COUNT == 4, "EACH_INPUT lists every input");
-#define EACH_INPUT(in, field)                                                                      \
-    {                                                                                              \
-        (in)[0]->field, (in)[1]->field, (in)[2]->field, (in)[3]->field                             \
-    }
+/* One counter of ingest_stats_t (at offset off), of every input in enum
+ * input's order. */
+static void each_input(const ingest_stats_t *const *in, size_t off, uint64_t *out)
+{
+    for (int i = 0; i < INPUT_COUNT; i++)
+        memcpy(&out[i], (const char *)in[i] + off, sizeof out[i]);
+}
+#define EACH_INPUT(in, field) each_input(in, offsetof(ingest_stats_t, field), field)
 
 static void render_tls(buf_t *out, const http_stats_t *hs);
 
@@ -108,15 +145,24 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     const ingest_stats_t *in[INPUT_COUNT];
     for (int i = 0; i < INPUT_COUNT; i++)
         in[i] = metrics_input((enum input)i);
-    uint64_t records[] = EACH_INPUT(in, records), bytes[] = EACH_INPUT(in, bytes),
-             repaired[] = EACH_INPUT(in, repaired), truncated[] = EACH_INPUT(in, truncated),
-             unknown_levels[] = EACH_INPUT(in, unknown_levels),
-             conns_open[] = EACH_INPUT(in, conns_open), conns_total[] = EACH_INPUT(in, conns_total),
-             conns_refused[] = EACH_INPUT(in, conns_refused),
-             conns_idle_closed[] = EACH_INPUT(in, conns_idle_closed),
-             parse_errors[] = EACH_INPUT(in, parse_errors),
-             framing_fallbacks[] = EACH_INPUT(in, framing_fallbacks),
-             dropped[] = EACH_INPUT(in, dropped), denied[] = EACH_INPUT(in, denied);
+    uint64_t records[INPUT_COUNT], bytes[INPUT_COUNT], repaired[INPUT_COUNT],
+        truncated[INPUT_COUNT], unknown_levels[INPUT_COUNT], conns_open[INPUT_COUNT],
+        conns_total[INPUT_COUNT], conns_refused[INPUT_COUNT], conns_idle_closed[INPUT_COUNT],
+        parse_errors[INPUT_COUNT], framing_fallbacks[INPUT_COUNT], dropped[INPUT_COUNT],
+        denied[INPUT_COUNT];
+    EACH_INPUT(in, records);
+    EACH_INPUT(in, bytes);
+    EACH_INPUT(in, repaired);
+    EACH_INPUT(in, truncated);
+    EACH_INPUT(in, unknown_levels);
+    EACH_INPUT(in, conns_open);
+    EACH_INPUT(in, conns_total);
+    EACH_INPUT(in, conns_refused);
+    EACH_INPUT(in, conns_idle_closed);
+    EACH_INPUT(in, parse_errors);
+    EACH_INPUT(in, framing_fallbacks);
+    EACH_INPUT(in, dropped);
+    EACH_INPUT(in, denied);
     if (hs) {
         /* the HTTP input's connections are the HTTP layer's */
         conns_open[INPUT_HTTP] = hs->conns_open + ws_open;
@@ -135,7 +181,7 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_records_unknown_level_total", "counter",
                  "Records whose level was not a known name or number: stored at the default "
                  "level with the original in fields.level_raw.",
-                 unknown_levels, 1u << INPUT_HTTP);
+                 unknown_levels, 1u << INPUT_HTTP | HTTP_ROUTES);
     per_input_of(out, "logship_connections_open", "gauge", "Open client connections, by input.",
                  conns_open, CONNECTED);
     per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",
@@ -152,12 +198,14 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
                  "whole as lines with fields.parse_error.",
                  framing_fallbacks, 1u << INPUT_SYSLOG_TCP);
     per_input_of(out, "logship_records_dropped_total", "counter",
-                 "Records lost: UDP datagrams while the store could not take them.", dropped,
-                 DATAGRAMS);
+                 "Records lost: UDP datagrams while the store could not take them (and GELF "
+                 "chunked messages not whole in time), a closed peer's records the store could "
+                 "not take, acknowledged appends that failed (the sender resends).",
+                 dropped, DROPPING);
     per_input_of(out, "logship_connections_denied_total", "counter",
                  "Connections (TCP) and datagrams (UDP) refused: their address is not in "
                  "--allow.",
-                 denied, ALL_INPUTS & ~(1u << INPUT_HTTP));
+                 denied, 1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP);
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {
@@ -391,4 +439,55 @@ void metrics_render_amqp_out(buf_t *out, const amqp_out_stats_t *st)
         family(out, g[i].name, g[i].type, g[i].help);
         buf_printf(out, "%s %llu\n", g[i].name, (unsigned long long)v[i]);
     }
+}
+
+void metrics_render_amqp_in(buf_t *out, const amqp_in_stats_t *st)
+{
+    static const char *const states[] = {"down", "connecting", "up"};
+    family(out, "logship_amqp_in_up", "gauge",
+           "1 while the RabbitMQ input is connected and consuming.");
+    buf_printf(out, "logship_amqp_in_up %d\n", st->state == AMQP_IN_UP);
+    family(out, "logship_amqp_in_state", "gauge",
+           "The RabbitMQ input's connection state: 1 for the current one.");
+    for (int i = 0; i < 3; i++)
+        buf_printf(out, "logship_amqp_in_state{state=\"%s\"} %d\n", states[i], st->state == i);
+    static const struct {
+        const char *name, *type, *help;
+    } g[] = {
+        {"logship_amqp_in_connects_total", "counter", "Connections to the broker made."},
+        {"logship_amqp_in_connect_failures_total", "counter",
+         "Connection attempts that failed (then retried with backoff)."},
+        {"logship_amqp_in_disconnects_total", "counter",
+         "Connections lost or ended by an error (then made again)."},
+        {"logship_amqp_in_delivered_messages_total", "counter", "Messages delivered."},
+        {"logship_amqp_in_redelivered_messages_total", "counter",
+         "Of those, messages the broker flagged as delivered before."},
+        {"logship_amqp_in_delivered_bytes_total", "counter", "Body bytes of those messages."},
+        {"logship_amqp_in_stored_records_total", "counter",
+         "Records stored from messages (durable, then acked)."},
+        {"logship_amqp_in_duplicate_records_total", "counter",
+         "Records (or messages without keys of their own) dropped: already stored."},
+        {"logship_amqp_in_parse_errors_total", "counter",
+         "Records stored as text with fields.parse_error."},
+        {"logship_amqp_in_acked_messages_total", "counter", "Messages acked (basic.ack)."},
+        {"logship_amqp_in_requeued_messages_total", "counter",
+         "Messages the store refused, sent back to the queue (basic.nack with requeue)."},
+        {"logship_amqp_in_store_refusals_total", "counter",
+         "Batches the store refused (writer behind, or a full or failing disk)."},
+        {"logship_amqp_in_unacked_messages", "gauge",
+         "Messages delivered and not answered yet (at most --amqp-prefetch)."},
+        {"logship_amqp_in_dedup_keys", "gauge", "Message keys remembered (--amqp-dedup)."},
+    };
+    uint64_t v[] = {
+        st->connects, st->connect_failures, st->disconnects, st->messages,     st->redelivered,
+        st->bytes,    st->records,          st->duplicates,  st->parse_errors, st->acked,
+        st->requeued, st->refusals,         st->unacked,     st->dedup_keys};
+    _Static_assert(sizeof v / sizeof v[0] == sizeof g / sizeof g[0], "a value per series");
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++) {
+        family(out, g[i].name, g[i].type, g[i].help);
+        buf_printf(out, "%s %llu\n", g[i].name, (unsigned long long)v[i]);
+    }
+    if (st->ack_seconds)
+        metrics_hist(out, "logship_amqp_in_ack_seconds",
+                     "From a batch's first delivery to its ack (durable).", st->ack_seconds);
 }

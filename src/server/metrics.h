@@ -22,8 +22,23 @@
 #include "../http/http.h"
 #include "../ingest/ingest.h"
 
-/* The inputs, in the order of their input="..." series. */
-enum input { INPUT_HTTP, INPUT_SYSLOG_UDP, INPUT_SYSLOG_TCP, INPUT_TCP, INPUT_COUNT };
+/* The inputs, in the order of their input="..." series; the other
+ * shippers' protocols after logship's own. */
+enum input {
+    INPUT_HTTP,
+    INPUT_SYSLOG_UDP,
+    INPUT_SYSLOG_TCP,
+    INPUT_TCP,
+    INPUT_LOKI,
+    INPUT_ES,
+    INPUT_OTLP,
+    INPUT_GELF_HTTP,
+    INPUT_GELF_UDP,
+    INPUT_GELF_TCP,
+    INPUT_FORWARD,
+    INPUT_JOURNAL,
+    INPUT_COUNT
+};
 
 /* The server's own counters (src/server/). */
 typedef struct server_stats {
@@ -56,5 +71,8 @@ void metrics_render_levels(buf_t *out, const uint64_t levels[8]);
 /* The RabbitMQ output's connection state and counters (amqp/amqp_out.h). */
 struct amqp_out_stats;
 void metrics_render_amqp_out(buf_t *out, const struct amqp_out_stats *st);
+/* The RabbitMQ input's connection state and counters (amqp/amqp_in.h). */
+struct amqp_in_stats;
+void metrics_render_amqp_in(buf_t *out, const struct amqp_in_stats *st);
 
 #endif

@@ -11,6 +11,12 @@
 #include "../http/http.h"
 #include "../http/ws.h"
 #include "../ingest/http/ingest_http.h"
+#include "../ingest/http/proto_http.h"
+#include "../ingest/es/es_http.h"
+#include "../ingest/gelf/gelf_conn.h"
+#include "../ingest/journal/journal_http.h"
+#include "../ingest/loki/loki_http.h"
+#include "../ingest/otlp/otlp_http.h"
 #include "../query/query_http.h"
 #include "../tail/tail_conn.h"
 #include "access.h"
@@ -23,6 +29,36 @@
 static ingest_http_ctx_t ingest; /* /api/log */
 static query_http_ctx_t query;   /* /api/logs */
 static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) */
+
+/* The other shippers' protocols (ingest/http/proto_http.h): one route
+ * each, sharing /api/log's store, limits and body memory. */
+static proto_route_t loki;         /* /loki/api/v1/push */
+static proto_route_t es;           /* /_bulk, /es/... */
+static proto_route_t gelf;         /* /gelf */
+static proto_route_t otlp;         /* /v1/logs */
+static journal_http_ctx_t journal; /* /upload: streamed, not through proto_http */
+static const struct {
+    proto_route_t *route;
+    const proto_http_t *proto;
+} protos[] = {
+    {&loki, &loki_http},
+    {&es, &es_http},
+    {&gelf, &gelf_http},
+    {&otlp, &otlp_http},
+};
+
+/* GET / : the web UI, or Elasticsearch's root for its clients (they
+ * check it before anything else). */
+static int root_request(http_conn_t *c, const http_req_t *r)
+{
+    if (es_http_is_client(r)) {
+        es_http_root(c, r);
+        return 0;
+    }
+    return status_index_handler.on_request(c, r);
+}
+static const http_handler_t root_handler = {.name = "index", .on_request = root_request};
+#define NPROTOS (sizeof protos / sizeof protos[0])
 
 /* cors: pages of a --cors-origin may ingest, query, tail (SSE, and the
  * WebSocket through the Origin check), get a ticket and check health;
@@ -64,6 +100,43 @@ static const http_route_t routes[] = {
      .tickets = 1,
      .handler = &files_file_handler,
      .data = &tailc},
+    /* the other shippers' protocols */
+    {.methods = HM_POST,
+     .path = "/loki/api/v1/push",
+     .writes = 1,
+     .scope = AUTH_WRITE,
+     .handler = &proto_http_handler,
+     .data = &loki},
+    {.methods = HM_POST | HM_OTHER,
+     .path = "/_bulk",
+     .writes = 1,
+     .scope = AUTH_WRITE,
+     .handler = &proto_http_handler,
+     .data = &es},
+    {.methods = HM_POST,
+     .path = "/v1/logs",
+     .writes = 1,
+     .scope = AUTH_WRITE,
+     .handler = &proto_http_handler,
+     .data = &otlp},
+    {.methods = HM_POST,
+     .path = "/upload",
+     .writes = 1,
+     .scope = AUTH_WRITE,
+     .handler = &journal_http_handler,
+     .data = &journal},
+    {.methods = HM_POST,
+     .path = "/gelf",
+     .writes = 1,
+     .scope = AUTH_WRITE,
+     .handler = &proto_http_handler,
+     .data = &gelf},
+    {.methods = GET_HEAD | HM_POST | HM_OTHER,
+     .path = "/es/",
+     .prefix = 1,
+     .scope = AUTH_WRITE,
+     .handler = &proto_http_handler,
+     .data = &es},
     {.methods = HM_POST,
      .path = "/api/session",
      .cors = 1,
@@ -78,7 +151,7 @@ static const http_route_t routes[] = {
      .path = "/metrics",
      .scope = AUTH_ADMIN,
      .handler = &status_metrics_handler},
-    {.methods = GET_HEAD, .path = "/", .scope = AUTH_PUBLIC, .handler = &status_index_handler},
+    {.methods = GET_HEAD, .path = "/", .scope = AUTH_PUBLIC, .handler = &root_handler},
     {.methods = GET_HEAD,
      .path = "/ui/",
      .prefix = 1,
@@ -149,6 +222,9 @@ int routes_create(server_t *srv)
 {
     ingest_http_limits_t lim = ingest_limits_of(srv);
     ingest_http_init(&ingest, srv->store, &lim);
+    for (size_t i = 0; i < NPROTOS; i++)
+        proto_route_init(protos[i].route, protos[i].proto, &ingest);
+    journal = (journal_http_ctx_t){.ingest = &ingest, .max_line = srv->cfg.max_line};
     query = (query_http_ctx_t){.store = srv->store, .loop = &srv->loop};
     tailc = (tail_conn_ctx_t){
         .loop = &srv->loop,
@@ -226,6 +302,8 @@ void routes_stop(server_t *srv)
 void routes_free(server_t *srv)
 {
     (void)srv;
+    for (size_t i = 0; i < NPROTOS; i++)
+        proto_route_close(protos[i].route);
     ingest_http_close(&ingest);
     limit_destroy(tailc.tails); /* every tail has ended: nothing counts in it now */
     tailc.tails = NULL;

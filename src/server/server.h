@@ -32,9 +32,12 @@ typedef struct server {
     struct stream_listener *syslog_tls, *tcp_tls; /* NULL: off */
     struct tls_ctx *tls; /* with --tls-cert: every TLS listener's, reloaded on SIGHUP */
     struct dgram_listener *syslog_udp;
-    struct amqp_out *amqp_out; /* NULL: no --amqp-out */
-    server_stats_t stats;      /* the server's own counters (the modules keep theirs) */
-    access_t access;           /* tokens and tickets (--auth-file) */
+    struct amqp_out *amqp_out;                  /* NULL: no --amqp-out */
+    struct amqp_in *amqp_in;                    /* NULL: no --amqp-in */
+    struct stream_listener *gelf_tcp, *forward; /* other shippers' inputs, NULL when off */
+    struct dgram_listener *gelf_udp;
+    server_stats_t stats; /* the server's own counters (the modules keep theirs) */
+    access_t access;      /* tokens and tickets (--auth-file) */
 
     uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
     int lock_fd; /* the data directory's lock (store/dirlock.h) */

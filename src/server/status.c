@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../amqp/amqp_in.h"
 #include "../amqp/amqp_out.h"
 #include "../common/json_write.h"
 #include "../tail/tail.h"
@@ -133,6 +134,11 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
         amqp_out_stats_t as;
         amqp_out_get_stats(srv->amqp_out, &as);
         metrics_render_amqp_out(&b, &as);
+    }
+    if (srv->amqp_in) {
+        amqp_in_stats_t is;
+        amqp_in_get_stats(srv->amqp_in, &is);
+        metrics_render_amqp_in(&b, &is);
     }
     http_reply(c, 200, "text/plain; version=0.0.4", NULL, 0, b.data, b.len);
     buf_free(&b);

@@ -96,10 +96,14 @@ def test_series_that_cannot_move_are_not_exported(make_server):
     server = make_server()
     fams = scrape(server)
     inputs = {s.labels["input"] for s in fams["logship_connections_open"].samples}
-    assert inputs == {"http", "syslog_tcp", "tcp"}  # no connection on UDP
-    assert {s.labels["input"] for s in fams["logship_records_dropped"].samples} == {"syslog_udp"}
+    # no connection on UDP; the shippers' HTTP routes count in "http"
+    assert inputs == {"http", "syslog_tcp", "tcp", "gelf_tcp", "forward"}
+    assert {s.labels["input"] for s in fams["logship_records_dropped"].samples} == {
+        "syslog_udp", "gelf_udp", "gelf_tcp", "forward", "journal"}
     acked = {s.labels["input"] for s in fams["logship_ack_seconds"].samples}
-    assert acked == {"http", "tcp"}  # syslog is never acknowledged
+    # syslog and GELF are never acknowledged
+    assert acked == {"http", "tcp", "forward", "loki", "elasticsearch", "otlp", "gelf_http",
+                     "journal"}
 
 
 def test_retention_is_counted(make_server):

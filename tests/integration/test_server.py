@@ -45,7 +45,7 @@ def test_help_fits_80_columns_with_groups_signals_exit_codes_examples():
     heads = [ln for ln in lines if ln and not ln.startswith(" ") and ln.endswith(":")]
     assert [h.split(":")[0] for h in heads] == [
         "Inputs", "Store", "Read side", "HTTP limits and browsers", "TLS", "Security",
-        "Output",
+        "Output", "Input from RabbitMQ",
         "Logging and configuration", "Signals", "Exit codes", "Examples"]
     # every flag of the README's table, with the same placeholder
     flags = readme_flags()

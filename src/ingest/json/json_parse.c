@@ -27,21 +27,31 @@ enum target {
     T_HOST,
     T_PID,
     T_FIELDS,
+    T_SEQ,   /* with json_wrap_t.origin only */
+    T_TRUNC, /* likewise */
+    T_COUNT,
 };
 
+#define K(name, t, rank)                                                                           \
+    {                                                                                              \
+        name, sizeof name - 1, t, rank                                                             \
+    }
 static const struct {
     const char *key;
+    size_t len;
     enum target t;
     int rank; /* among keys of the same target, the higher wins */
 } keymap[] = {
-    {"message", T_MSG, 3},   {"msg", T_MSG, 2},         {"log", T_MSG, 1},
-    {"level", T_LEVEL, 4},   {"levelname", T_LEVEL, 3}, {"severity", T_LEVEL, 2},
-    {"levelno", T_LEVEL, 1}, {"ts", T_TS, 5},           {"time", T_TS, 4},
-    {"timestamp", T_TS, 3},  {"@timestamp", T_TS, 2},   {"created", T_TS, 1},
-    {"app", T_APP, 3},       {"service", T_APP, 2},     {"name", T_APP, 1},
-    {"topic", T_TOPIC, 1},   {"host", T_HOST, 2},       {"hostname", T_HOST, 1},
-    {"pid", T_PID, 2},       {"process", T_PID, 1},     {"fields", T_FIELDS, 1},
+    K("message", T_MSG, 3),   K("msg", T_MSG, 2),         K("log", T_MSG, 1),
+    K("level", T_LEVEL, 4),   K("levelname", T_LEVEL, 3), K("severity", T_LEVEL, 2),
+    K("levelno", T_LEVEL, 1), K("ts", T_TS, 5),           K("time", T_TS, 4),
+    K("timestamp", T_TS, 3),  K("@timestamp", T_TS, 2),   K("created", T_TS, 1),
+    K("app", T_APP, 3),       K("service", T_APP, 2),     K("name", T_APP, 1),
+    K("topic", T_TOPIC, 1),   K("host", T_HOST, 2),       K("hostname", T_HOST, 1),
+    K("pid", T_PID, 2),       K("process", T_PID, 1),     K("fields", T_FIELDS, 1),
+    K("seq", T_SEQ, 1),       K("truncated", T_TRUNC, 1),
 };
+#undef K
 
 struct json_parser {
     yajl_handle h;
@@ -60,7 +70,14 @@ struct json_parser {
 
     enum target cur; /* what the current record-level key maps to */
     int cur_rank;
-    int ranks[T_FIELDS + 1]; /* rank of the key that set each target */
+    int ranks[T_COUNT]; /* rank of the key that set each target */
+
+    buf_t extra; /* json_wrap_t */
+    int origin, msg_optional;
+    char onode[33]; /* json_wrap_t.origin_node */
+    /* origin: the record's seq, and the pair its own fields brought */
+    char seq[24], f_node[33], f_seq[24];
+    int has_seq, has_f_node, has_f_seq;
 
     buf_t path; /* dotted key of the current nested value */
     size_t mark[MAX_DEPTH + 2];
@@ -89,6 +106,11 @@ static void fail(json_parser_t *jp, const char *msg)
 static void begin_record(json_parser_t *jp)
 {
     recbuild_reset(&jp->rb);
+    jp->has_seq = jp->has_f_node = jp->has_f_seq = 0;
+    if (jp->extra.len) {
+        buf_putc(&jp->rb.fields, '{');
+        buf_append(&jp->rb.fields, jp->extra.data, jp->extra.len);
+    }
     memset(jp->ranks, 0, sizeof jp->ranks);
     jp->rec_depth = jp->depth;
 }
@@ -127,6 +149,102 @@ static const char *target_key(enum target t, int rank)
         if (keymap[i].t == t && keymap[i].rank == rank)
             return keymap[i].key;
     return "value";
+}
+
+/* A seq as logshipd writes it: 1 to 20 digits. */
+static int seq_digits(const char *s, size_t n)
+{
+    if (!n || n > 20)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+static int node_hex(const char *s, size_t n)
+{
+    if (n != 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* Origin mode, a member of the record's "fields": takes a valid
+ * origin_node or origin_seq aside (origin_finish places them). */
+static int origin_member(json_parser_t *jp, char kind, const char *s, size_t n)
+{
+    slice_t k = slice_make(jp->path.data, jp->path.len);
+    if (kind == 's' && slice_eq(k, "origin_node") && !jp->has_f_node && node_hex(s, n)) {
+        memcpy(jp->f_node, s, n);
+        jp->f_node[n] = '\0';
+        jp->has_f_node = 1;
+        return 1;
+    }
+    if (kind == 'n' && slice_eq(k, "origin_seq") && !jp->has_f_seq && seq_digits(s, n)) {
+        memcpy(jp->f_seq, s, n);
+        jp->f_seq[n] = '\0';
+        jp->has_f_seq = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static void put_field(recbuild_t *rb, const char *k, const char *v, int str)
+{
+    recbuild_field_key(rb, k, strlen(k));
+    if (str)
+        recbuild_field_str(rb, v, strlen(v));
+    else
+        recbuild_field_raw(rb, v, strlen(v));
+}
+
+/* Origin mode, the record's end: its fields begin with one origin pair,
+ * the first hop's when it came through a relay; what was taken aside and
+ * is not the pair goes back among the fields. */
+static void origin_finish(json_parser_t *jp)
+{
+    recbuild_t *rb = &jp->rb;
+    const char *node = NULL, *seq = NULL;
+    if (jp->has_f_node && jp->has_f_seq) {
+        node = jp->f_node;
+        seq = jp->f_seq;
+        jp->has_f_node = jp->has_f_seq = 0;
+        if (jp->has_seq)
+            put_field(rb, "seq", jp->seq, 0); /* the relay's: kept, not the identity */
+    } else if (jp->has_seq) {
+        node = jp->onode;
+        seq = jp->seq;
+    }
+    if (jp->has_f_node)
+        put_field(rb, "origin_node", jp->f_node, 1);
+    if (jp->has_f_seq)
+        put_field(rb, "origin_seq", jp->f_seq, 0);
+    if (!node)
+        return;
+    /* "origin_node":"NODE","origin_seq":SEQ, without printf per record */
+    char pair[128];
+    size_t sn = strlen(seq);
+    int pn = 0;
+    memcpy(pair, "\"origin_node\":\"", 15);
+    memcpy(pair + 15, node, 32);
+    memcpy(pair + 47, "\",\"origin_seq\":", 15);
+    memcpy(pair + 62, seq, sn);
+    pn = (int)(62 + sn);
+    buf_t *f = &rb->fields;
+    if (!f->len) {
+        buf_putc(f, '{');
+        buf_append(f, pair, (size_t)pn);
+        return;
+    }
+    /* after the '{': the pair, then a ',' and the rest */
+    buf_reserve(f, (size_t)pn + 1);
+    memmove(f->data + 1 + pn + 1, f->data + 1, f->len - 1);
+    memcpy(f->data + 1, pair, (size_t)pn);
+    f->data[1 + pn] = ',';
+    f->len += (size_t)pn + 1;
 }
 
 /* Handles a scalar; kind is 's' string, 'n' number, 'l' literal (true,
@@ -197,6 +315,18 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
             }
             break;
         }
+        case T_SEQ:
+            if (kind != 'n' || !seq_digits(s, n))
+                break;
+            memcpy(jp->seq, s, n);
+            jp->seq[n] = '\0';
+            jp->has_seq = 1; /* placed at the record's end (origin_finish) */
+            return 1;
+        case T_TRUNC:
+            if (kind != 'l' || n != 4 || memcmp(s, "true", 4) != 0)
+                break;
+            rb->flags |= RECORD_F_TRUNCATED;
+            return 1;
         case T_TS: {
             int64_t ns;
             int ok = kind == 's'   ? time_parse_any(s, n, &ns) == 0
@@ -221,6 +351,10 @@ static int scalar(json_parser_t *jp, char kind, const char *s, size_t n)
             return 1;
         }
     }
+    /* a relayed record's first origin, among its own fields */
+    if (jp->origin && !jp->raw && jp->depth == jp->rec_depth + 1 && jp->cur == T_FIELDS &&
+        origin_member(jp, kind, s, n))
+        return 1;
     /* anything else is kept in fields */
     field_key(jp);
     if (kind == 's')
@@ -317,12 +451,14 @@ static int on_map_key(void *ctx, const unsigned char *k, size_t n)
         jp->cur = T_NONE;
         jp->cur_rank = 0;
         for (size_t i = 0; i < sizeof keymap / sizeof keymap[0]; i++) {
-            if (strlen(keymap[i].key) == n && memcmp(keymap[i].key, k, n) == 0) {
+            if (keymap[i].len == n && memcmp(keymap[i].key, k, n) == 0) {
                 jp->cur = keymap[i].t;
                 jp->cur_rank = keymap[i].rank;
                 break;
             }
         }
+        if ((jp->cur == T_SEQ || jp->cur == T_TRUNC) && !jp->origin)
+            jp->cur = T_NONE;
         jp->path.len = 0;
     } else {
         jp->path.len = jp->mark[jp->depth];
@@ -350,6 +486,10 @@ static int on_end_map(void *ctx)
     }
     if (jp->depth == jp->rec_depth) {
         jp->rec_depth = 0;
+        if (jp->origin)
+            origin_finish(jp);
+        if (!recbuild_has(&jp->rb, RF_MSG) && jp->msg_optional)
+            recbuild_set(&jp->rb, RF_MSG, "", 0);
         if (!recbuild_has(&jp->rb, RF_MSG)) {
             /* as a form without log=: a record must say something */
             if (!jp->top_array) {
@@ -460,7 +600,19 @@ void json_parser_destroy(json_parser_t *jp)
         yajl_free(jp->h);
     recbuild_free(&jp->rb);
     buf_free(&jp->path);
+    buf_free(&jp->extra);
     free(jp);
+}
+
+void json_parser_set_wrap(json_parser_t *jp, const json_wrap_t *w)
+{
+    buf_reset(&jp->extra);
+    jp->origin = w && w->origin_node && node_hex(w->origin_node, strlen(w->origin_node));
+    if (jp->origin)
+        memcpy(jp->onode, w->origin_node, 33);
+    jp->msg_optional = w && w->msg_optional;
+    if (w && w->extra_len)
+        buf_append(&jp->extra, w->extra, w->extra_len);
 }
 
 /* Runs one document through the handle. Returns 0 or -1 with jp->err set. */
@@ -471,8 +623,18 @@ static int run(json_parser_t *jp, const char *s, size_t n)
     yajl_status st = yajl_parse(jp->h, (const unsigned char *)s, n);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(jp->h);
-    if (st == yajl_status_ok && jp->values == 1 && jp->depth == 0)
-        return 0;
+    if (st == yajl_status_ok && jp->values == 1 && jp->depth == 0) {
+        /* yajl takes a token cut short after the value (a '"' or "tr")
+         * as one to be finished by the next document: refuse it, and
+         * start the next one on a fresh handle */
+        size_t end = n;
+        while (end && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r' ||
+                       s[end - 1] == '\n'))
+            end--;
+        if (end && (s[end - 1] == '}' || s[end - 1] == ']'))
+            return 0;
+        fail(jp, "invalid JSON: an unfinished token after the JSON value");
+    }
     if (st == yajl_status_error) {
         unsigned char *msg = yajl_get_error(jp->h, 0, NULL, 0);
         size_t at = yajl_get_bytes_consumed(jp->h);

@@ -410,6 +410,13 @@ static void test_doc_errors(void **state)
     doc_fails("[{\"msg\":\"a\"}] [{\"msg\":\"b\"}]", "more than one JSON value");
     doc_fails("{\"msg\":\"a\"} 5", "JSON");
     doc_fails("{\"msg\":\"a\"} x", "invalid JSON");
+    /* an unfinished token after the value: yajl waits for the rest of it,
+     * so it is an error, and it must not stick to the next document */
+    doc_fails("{\"msg\":\"a\"} \"", "after the JSON value");
+    doc_fails("{\"msg\":\"a\"}\"{", "after the JSON value");
+    doc_fails("[{\"msg\":\"a\"}] tr", "invalid JSON");
+    doc_fails("{\"msg\":\"a\"} \"x\\", "invalid JSON");
+    doc_fails("{\"msg\":\"a\"}\n\"abc", "after the JSON value");
     /* an array whose elements were rejected, then a syntax error: the
      * rejections are withdrawn with the records */
     doc_fails("[1, {\"msg\":\"a\"}, 2", "invalid JSON");

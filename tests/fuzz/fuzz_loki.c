@@ -1,0 +1,30 @@
+/* fuzz_loki.c - Loki push requests: every record decodes, and a request
+ * either adds nothing (refused whole) or accounts for each entry once,
+ * stored or refused. */
+#include <stdint.h>
+
+#include "fuzz_common.h"
+#include "ingest/loki/loki_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static loki_parser_t lp;
+    static int ready;
+    if (!ready) {
+        loki_parser_init(&lp, 4096);
+        ready = 1;
+    }
+    batch_t b = {0};
+    ingest_report_t rep = {0};
+    rec_defaults_t d = {.level = -1, .now = 1};
+    const char *err = NULL;
+    int rc = loki_parse_json(&lp, (const char *)data, size, &b, &d, &rep, &err);
+    fuzz_check_batch(&b);
+    if (rc < 0 && (b.count || !err || !err[0]))
+        abort();
+    if (rc == 0 && b.count + rep.rejected != lp.entries)
+        abort();
+    batch_free(&b);
+    ingest_report_free(&rep);
+    return 0;
+}
