@@ -187,11 +187,13 @@ static void sum(const bench_run_t *r, totals_t *t, int hists)
     }
     for (unsigned i = 0; i < r->nworkers; i++) {
         const bench_stats_t *s = &r->workers[i]->st;
+        /* first: a loop's connections are done only after their acks are
+         * counted, so the counts read after it are whole */
+        t->ingest_open += atomic_load(&s->ingest_open);
         t->sent += atomic_load(&s->sent);
         t->acked += atomic_load(&s->acked);
         t->acked_all += atomic_load(&s->acked_all);
         t->bytes += atomic_load(&s->bytes);
-        t->ingest_open += atomic_load(&s->ingest_open);
         uint64_t l = atomic_load(&s->last_ns);
         if (l > t->last_ns)
             t->last_ns = l;

@@ -77,7 +77,7 @@ typedef struct bench_stats {
     _Atomic uint64_t errors[BE_NKINDS];
     _Atomic uint64_t status[BENCH_STATUS_MAX]; /* BE_HTTP by status */
     _Atomic uint64_t last_ns;                  /* the latest answer or write completed */
-    _Atomic int ingest_open;                   /* connections not yet done */
+    _Atomic int ingest_open;                   /* ingest connections not yet done */
     bench_hist_t lat;                          /* request (or write) latency */
     bench_hist_t e2e;                          /* tail: send time -> receipt */
 } bench_stats_t;
@@ -173,6 +173,7 @@ typedef struct bconn {
     unsigned backoff_ms;
     int settled;  /* its first attempt is over (connected and greeted, or failed) */
     int finished; /* the run is over for it: close once nothing is owed */
+    int done;     /* closed for good, every answer it was owed in */
 
     /* BK_HTTP: the request in flight */
     bench_http_reader_t rd;

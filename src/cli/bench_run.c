@@ -303,8 +303,6 @@ static void mark_finished(bconn_t *c)
     if (c->finished)
         return;
     c->finished = 1;
-    if (c->kind != BK_SUB)
-        atomic_fetch_sub(&c->w->st.ingest_open, 1);
 }
 
 void bconn_settled(bconn_t *c)
@@ -328,6 +326,12 @@ static void after_close(bconn_t *c)
     }
     c->state = BC_DONE;
     mark_finished(c);
+    if (!c->done && c->kind != BK_SUB) {
+        /* not when it stopped sending: its last answers were still to
+         * come, and tail's drain waits for what was acknowledged */
+        c->done = 1;
+        atomic_fetch_sub(&c->w->st.ingest_open, 1);
+    }
     maybe_end(c->w);
 }
 
