@@ -26,7 +26,7 @@
 #include "format.h"
 #include "http_client.h"
 #include "merge.h"
-#include "tls_args.h"
+#include "targets.h"
 
 #define ERROR_BODY_MAX (64 * 1024)
 #define MAX_TOPICS     64 /* the server allows 16; it says so itself */
@@ -455,15 +455,7 @@ static int ask_all(const opts_t *o, char servers[][1024], const buf_t *qs, SSL_C
     for (size_t k = 0; k < count && !s.epipe && !s.werrno; k++) {
         size_t n, i = desc ? first + count - 1 - k : first + k;
         const char *p = merge_line(&m, i, &n);
-        buf_reset(&s.out);
-        if (!s.json)
-            format_record(&s.out, s.tpl, p, n, s.color);
-        else if (s.json_escape)
-            format_json_safe(&s.out, p, n);
-        else
-            buf_append(&s.out, p, n);
-        if (s.json)
-            buf_putc(&s.out, '\n');
+        cli_targets_print(&s.out, s.tpl, p, n, s.json, s.json_escape, s.color);
         emit(&s, s.out.data, s.out.len);
     }
     if (s.werrno) {
@@ -483,27 +475,9 @@ int cmd_query(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
 
-    static char servers[MERGE_SOURCES_MAX][1024];
-    size_t nservers = o.nservers ? o.nservers : 1;
-    const char *tls_server = NULL;
-    for (size_t i = 0; i < nservers; i++) {
-        if (!cli_server(o.nservers ? o.servers[i] : NULL, servers[i], sizeof servers[i]))
-            return cli_usage_error("query", "--server URL too long");
-        if (!tls_server && cli_tls_url(servers[i]))
-            tls_server = servers[i];
-    }
-    /* one TLS context serves every https:// server given */
-    SSL_CTX *tls;
-    if ((rc = cli_tls_setup(&o.tls, "query", tls_server ? tls_server : servers[0], &tls)))
+    static cli_targets_t tg;
+    if ((rc = cli_targets_setup(&tg, "query", o.servers, o.nservers, &o.tls, o.format)))
         return rc;
-    format_tpl_t *tpl = NULL;
-    if (o.format) {
-        char why[1024];
-        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
-            SSL_CTX_free(tls);
-            return cli_usage_error("query", "%s", why);
-        }
-    }
 
     buf_t qs = BUF_INIT, url = BUF_INIT;
     for (size_t i = 0; i < o.ntopics; i++)
@@ -521,21 +495,20 @@ int cmd_query(int argc, char **argv)
     s.json = o.json;
     s.json_escape = o.json && isatty(STDOUT_FILENO);
     s.color = !o.json && cli_color(STDOUT_FILENO);
-    s.tpl = tpl;
+    s.tpl = tg.tpl;
     if (o.nservers > 1) {
-        rc = ask_all(&o, servers, &qs, tls, &s);
+        rc = ask_all(&o, tg.servers, &qs, tg.tls, &s);
     } else {
         char hint[1024];
-        buf_puts(&url, servers[0]);
+        buf_puts(&url, tg.servers[0]);
         buf_puts(&url, "/api/logs");
         if (qs.len)
             buf_append(&url, qs.data, qs.len);
-        rc = ask(&s, servers[0], buf_cstr(&url), tls, hint, sizeof hint);
+        rc = ask(&s, tg.servers[0], buf_cstr(&url), tg.tls, hint, sizeof hint);
         stream_free(&s);
     }
     buf_free(&qs);
     buf_free(&url);
-    format_tpl_free(tpl);
-    SSL_CTX_free(tls);
+    cli_targets_free(&tg);
     return rc;
 }

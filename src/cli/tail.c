@@ -35,7 +35,7 @@
 #include "merge.h"
 #include "tail_merge.h"
 #include "tail_proto.h"
-#include "tls_args.h"
+#include "targets.h"
 #include "ws_client.h"
 
 #define MAX_TOPICS    64                     /* the server allows 16; it says so itself */
@@ -685,15 +685,7 @@ static int several_child(void *arg, size_t i)
 static int several_print(void *arg, const char *line, size_t n)
 {
     several_t *sv = arg;
-    buf_reset(&sv->out);
-    if (!sv->o->json)
-        format_record(&sv->out, sv->tpl, line, n, sv->color);
-    else if (sv->escape_json)
-        format_json_safe(&sv->out, line, n);
-    else
-        buf_append(&sv->out, line, n);
-    if (sv->o->json)
-        buf_putc(&sv->out, '\n');
+    cli_targets_print(&sv->out, sv->tpl, line, n, sv->o->json, sv->escape_json, sv->color);
     if (!sv->out.len)
         return 0;
     errno = 0;
@@ -713,44 +705,25 @@ int cmd_tail(int argc, char **argv)
     if (rc)
         return rc < 0 ? CLI_EXIT_OK : rc;
 
-    static char servers[MERGE_SOURCES_MAX][1024];
-    size_t nservers = o.nservers ? o.nservers : 1;
-    const char *tls_server = NULL;
-    for (size_t i = 0; i < nservers; i++) {
-        if (!cli_server(o.nservers ? o.servers[i] : NULL, servers[i], sizeof servers[i]))
-            return cli_usage_error("tail", "--server URL too long");
-        if (!tls_server && cli_tls_url(servers[i]))
-            tls_server = servers[i];
-    }
-    /* one TLS context serves every https:// or wss:// server given */
-    SSL_CTX *tls;
-    if ((rc = cli_tls_setup(&o.tls, "tail", tls_server ? tls_server : servers[0], &tls)))
+    static cli_targets_t tg;
+    if ((rc = cli_targets_setup(&tg, "tail", o.servers, o.nservers, &o.tls, o.format)))
         return rc;
-    format_tpl_t *tpl = NULL;
-    if (o.format) {
-        char why[1024];
-        if (!(tpl = format_tpl_compile(o.format, why, sizeof why))) {
-            SSL_CTX_free(tls);
-            return cli_usage_error("tail", "%s", why);
-        }
-    }
-    if (nservers == 1) {
-        rc = tail_run(&o, servers[0], tls, tpl);
+    if (tg.n == 1) {
+        rc = tail_run(&o, tg.servers[0], tg.tls, tg.tpl);
     } else {
         several_t sv = {
             .o = &o,
-            .servers = servers,
-            .tls = tls,
-            .tpl = tpl,
+            .servers = tg.servers,
+            .tls = tg.tls,
+            .tpl = tg.tpl,
             .color = !o.json && cli_color(STDOUT_FILENO),
             .escape_json = o.json && isatty(STDOUT_FILENO),
         };
         stop_flag = 0;
         catch_signals();
-        rc = tail_merge_run(nservers, several_child, several_print, &sv, &stop_flag);
+        rc = tail_merge_run(tg.n, several_child, several_print, &sv, &stop_flag);
         buf_free(&sv.out);
     }
-    format_tpl_free(tpl);
-    SSL_CTX_free(tls);
+    cli_targets_free(&tg);
     return rc;
 }
