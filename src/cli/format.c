@@ -192,6 +192,8 @@ static slice_t member(const scan_t *s, int k)
 {
     if (!s->have[k])
         return SLICE_NULL;
+    if (!s->len[k])
+        return slice_make("", 0); /* the text may be empty: no pointer to offset */
     return slice_make(s->text.data + s->off[k], s->len[k]);
 }
 
@@ -225,14 +227,23 @@ static void put_u(buf_t *out, unsigned cp)
 void format_json_safe(buf_t *out, const char *json, size_t n)
 {
     size_t i = 0;
+    int in_str = 0, esc = 0;
     while (i < n) {
         unsigned char c = (unsigned char)json[i];
         size_t len = 1;
+        int escaped = esc;
+        esc = 0;
         if (c >= 0x20 && c < 0x7f) {
             buf_putc(out, (char)c);
+            if (!escaped && c == '\\')
+                esc = in_str;
+            else if (!escaped && c == '"')
+                in_str = !in_str;
         } else if (c < 0x80) {
             if (c == '\t')
                 buf_putc(out, '\t');
+            else if (!in_str && (c == '\n' || c == '\r' || c == '\f' || c == '\v'))
+                buf_putc(out, ' '); /* whitespace between tokens stays whitespace */
             else
                 put_u(out, c);
         } else if (!utf8_next(json + i, n - i, &len)) {

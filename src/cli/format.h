@@ -38,10 +38,10 @@ int format_is_unsafe_cp(unsigned cp);
 
 /* Appends the JSON text json[0..n) (one NDJSON line, no newline) for a
  * terminal: the same JSON value, with every C1 and bidirectional control
- * written as a \uXXXX escape and control bytes other than tab as \u00XX,
- * so --json output on a terminal is still valid JSON and still safe. Raw
- * control bytes never occur in valid JSON outside strings' escapes; an
- * invalid UTF-8 byte becomes \ufffd. */
+ * written as a \uXXXX escape and control bytes other than tab as \u00XX
+ * (between tokens, a line break, form feed or vertical tab yajl took as
+ * whitespace becomes a space), so --json output on a terminal is still
+ * valid JSON and still safe; an invalid UTF-8 byte becomes \ufffd. */
 void format_json_safe(buf_t *out, const char *json, size_t n);
 
 #define FORMAT_DEFAULT "[{ts}] [{level}] {topic} {host} {app}: {msg}"
