@@ -174,16 +174,20 @@ static const option_def_t options[] = {
      "Bearer TOKEN, or Basic with the token as the password); reloaded on SIGHUP; "
      "default: none, and loopback listeners only"},
     {"insecure", OPT_FLAG, OFF(insecure), "false", G_SECURITY, "",
-     "let an --http that is not loopback serve without --auth-file, and syslog or raw TCP "
-     "listeners that are not loopback take anyone without --allow"},
+     "let an --http that is not loopback serve without --auth-file, and syslog, raw TCP, "
+     "GELF or forward listeners that are not loopback take anyone without --allow"},
     {"allow", OPT_CIDRS, OFF(allow), "", G_SECURITY, "CIDR",
-     "an address or network (192.0.2.7, 10.0.0.0/8, 2001:db8::/32) whose syslog and raw "
-     "TCP clients are accepted; others are refused and counted (repeatable; default: "
-     "anyone)"},
+     "an address or network (192.0.2.7, 10.0.0.0/8, 2001:db8::/32) whose syslog, raw "
+     "TCP, GELF (UDP and TCP) and forward clients are accepted; others are refused and "
+     "counted (repeatable; default: anyone)"},
     {"syslog-allow", OPT_CIDRS, OFF(syslog_allow), "", G_SECURITY, "CIDR",
      "as --allow, for the syslog listeners (UDP and TCP) only (repeatable)"},
     {"tcp-allow", OPT_CIDRS, OFF(tcp_allow), "", G_SECURITY, "CIDR",
      "as --allow, for the raw TCP listener only (repeatable)"},
+    {"gelf-allow", OPT_CIDRS, OFF(gelf_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the GELF listeners (UDP and TCP) only (repeatable)"},
+    {"forward-allow", OPT_CIDRS, OFF(forward_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the Fluentd forward listener only (repeatable)"},
     {"ticket-lifetime", OPT_AGE, OFF(ticket_lifetime_s), "60s", G_HIDDEN, "DURATION",
      "how long a ticket from POST /api/session lasts"},
     /* the RabbitMQ output (src/amqp/amqp_out.h checks the values at start) */
@@ -347,7 +351,7 @@ int config_resolve_addrs(config_t *c, FILE *err)
     } a[] = {
         {"http", c->http},         {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
         {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls},
-        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp}};
+        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp},     {"forward", c->forward}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;

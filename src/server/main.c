@@ -151,12 +151,15 @@ static void on_ignored(uv_signal_t *h, int signum)
     log_info("signal %d ignored (HUP reloads, USR1 logs a status, TERM stops)", signum);
 }
 
-/* The syslog and raw TCP listeners; each may be off. */
+/* The stream and datagram listeners; each may be off. */
 static int start_inputs(server_t *srv)
 {
-    static cidr_list_t syslog_allow, tcp_allow; /* copied by the listeners */
-    access_allow_list(&srv->cfg, 1, &syslog_allow);
-    access_allow_list(&srv->cfg, 0, &tcp_allow);
+    /* copied by the listeners */
+    static cidr_list_t syslog_allow, tcp_allow, gelf_allow, forward_allow;
+    access_allow_list(&srv->cfg, &srv->cfg.syslog_allow, &syslog_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.tcp_allow, &tcp_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.gelf_allow, &gelf_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.forward_allow, &forward_allow);
     stream_opts_t o = {
         .max_connections = srv->cfg.max_connections,
         .idle_timeout_ns = (int64_t)srv->cfg.idle_timeout_s * NS_PER_SEC,
@@ -183,11 +186,11 @@ static int start_inputs(server_t *srv)
         if (!srv->tcp)
             return -1;
     }
-    /* the other shippers' listeners (plain; --allow is not theirs) */
-    o.allow = NULL;
+    /* the other shippers' listeners */
+    o.allow = &gelf_allow;
     if (strcmp(srv->cfg.gelf_udp, "off") != 0) {
-        srv->gelf_udp =
-            gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, srv->cfg.max_line, &port);
+        srv->gelf_udp = gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, &gelf_allow,
+                                        srv->cfg.max_line, &port);
         if (!srv->gelf_udp)
             return -1;
     }
@@ -199,6 +202,7 @@ static int start_inputs(server_t *srv)
     }
     if (strcmp(srv->cfg.forward, "off") != 0) {
         o.addr = srv->cfg.forward;
+        o.allow = &forward_allow;
         srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                      srv->cfg.max_batch_bytes, &port);
         if (!srv->forward)

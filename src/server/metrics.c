@@ -205,7 +205,9 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_connections_denied_total", "counter",
                  "Connections (TCP) and datagrams (UDP) refused: their address is not in "
                  "--allow.",
-                 denied, 1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP);
+                 denied,
+                 1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP |
+                     1u << INPUT_GELF_UDP | 1u << INPUT_GELF_TCP | 1u << INPUT_FORWARD);
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {

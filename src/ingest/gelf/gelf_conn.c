@@ -101,11 +101,11 @@ static void on_datagram(void *arg, const char *p, size_t n, int cut, const char 
     }
 }
 
-dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr, size_t max_msg,
-                                  int *port)
+dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                                  const cidr_list_t *allow, size_t max_msg, int *port)
 {
     parser(max_msg);
-    return dgram_listen_as("gelf-udp", loop, store, addr, NULL, &stats_udp, 0, on_datagram,
+    return dgram_listen_as("gelf-udp", loop, store, addr, allow, &stats_udp, 0, on_datagram,
                            (void *)(uintptr_t)max_msg, port);
 }
 

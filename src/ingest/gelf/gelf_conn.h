@@ -12,8 +12,10 @@
 
 /* max_msg bounds a record's msg and a TCP message (longer ones are
  * dropped and counted); a decompressed message is bounded by it too. */
-dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr, size_t max_msg,
-                                  int *port);
+/* allow: the networks datagrams may come from (copied; NULL or empty:
+ * anyone). */
+dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                                  const cidr_list_t *allow, size_t max_msg, int *port);
 stream_listener_t *gelf_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                                    size_t max_msg, int *port);
 /* Frees what the listeners share, after the loop has ended. */
