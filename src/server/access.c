@@ -356,7 +356,9 @@ int access_check_listeners(const config_t *c, int tokens, char *err, size_t cap)
              {"tcp-tls", c->tcp_tls, "--tcp-allow", &c->tcp_allow, certs},
              {"gelf-udp", c->gelf_udp, "--gelf-allow", &c->gelf_allow, 0},
              {"gelf-tcp", c->gelf_tcp, "--gelf-allow", &c->gelf_allow, 0},
-             {"forward", c->forward, "--forward-allow", &c->forward_allow, 0}};
+             {"forward", c->forward, "--forward-allow", &c->forward_allow, 0},
+             {"gelf-tls", c->gelf_tls, "--gelf-allow", &c->gelf_allow, certs},
+             {"forward-tls", c->forward_tls, "--forward-allow", &c->forward_allow, certs}};
     for (size_t i = 0; i < sizeof l / sizeof l[0]; i++) {
         if (loopback(l[i].addr) != 0 || c->allow.n || l[i].list->n || l[i].guarded)
             continue;

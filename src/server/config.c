@@ -213,8 +213,8 @@ static const option_def_t options[] = {
     /* TLS: the files are read again on SIGHUP (signals.c) */
     {"tls-cert", OPT_PATH, OFF(tls_cert), "", G_TLS, "FILE",
      "PEM certificate chain (the server's first); with --tls-key the --http listener speaks "
-     "only TLS (https, wss), and --syslog-tls and --tcp-tls can listen; the files are read "
-     "again on SIGHUP"},
+     "only TLS (https, wss), and --syslog-tls, --tcp-tls, --gelf-tls and --forward-tls can "
+     "listen; the files are read again on SIGHUP"},
     {"tls-key", OPT_PATH, OFF(tls_key), "", G_TLS, "FILE", "PEM private key of --tls-cert"},
     {"tls-client-ca", OPT_PATH, OFF(tls_client_ca), "", G_TLS, "FILE",
      "PEM CA certificates: every TLS client must then present a certificate one of them "
@@ -230,6 +230,11 @@ static const option_def_t options[] = {
     },
     {"tcp-tls", OPT_ADDR, OFF(tcp_tls), "off", G_TLS, "ADDR:PORT",
      "raw TCP over TLS, acknowledged batches included; or off"},
+    {"gelf-tls", OPT_ADDR, OFF(gelf_tls), "off", G_TLS, "ADDR:PORT",
+     "GELF TCP (NUL-ended messages) over TLS; or off"},
+    {"forward-tls", OPT_ADDR, OFF(forward_tls), "off", G_TLS, "ADDR:PORT",
+     "Fluentd's forward protocol over TLS (Fluent Bit's tls on, fluentd's transport tls); "
+     "or off"},
     /* the RabbitMQ input (src/amqp/amqp_in.h checks the values at start) */
     {"amqp-in", OPT_PATH, OFF(amqp_in), "", G_AMQP_IN, "URL",
      "consume --amqp-queue on RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST or amqps://...; "
@@ -349,9 +354,10 @@ int config_resolve_addrs(config_t *c, FILE *err)
         const char *flag;
         char *v;
     } a[] = {
-        {"http", c->http},         {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
-        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls},
-        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp},     {"forward", c->forward}};
+        {"http", c->http},         {"syslog-udp", c->syslog_udp},  {"syslog-tcp", c->syslog_tcp},
+        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls},  {"tcp-tls", c->tcp_tls},
+        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp},      {"forward", c->forward},
+        {"gelf-tls", c->gelf_tls}, {"forward-tls", c->forward_tls}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;
@@ -894,6 +900,10 @@ static int tls_check(const config_t *c, FILE *err)
         needs = "--syslog-tls";
     else if (!cert && strcmp(c->tcp_tls, "off") != 0)
         needs = "--tcp-tls";
+    else if (!cert && strcmp(c->gelf_tls, "off") != 0)
+        needs = "--gelf-tls";
+    else if (!cert && strcmp(c->forward_tls, "off") != 0)
+        needs = "--forward-tls";
     else if (!cert && c->tls_client_ca[0])
         needs = "--tls-client-ca";
     if (!needs)

@@ -85,6 +85,8 @@ typedef struct config {
     char tls_client_ca[CONFIG_PATH_MAX]; /* "": no client certificates asked */
     char syslog_tls[CONFIG_ADDR_MAX];    /* RFC 5425; port 6514 when none is given */
     char tcp_tls[CONFIG_ADDR_MAX];
+    char gelf_tls[CONFIG_ADDR_MAX];    /* GELF TCP over TLS */
+    char forward_tls[CONFIG_ADDR_MAX]; /* Fluentd forward over TLS */
     /* the RabbitMQ input: --amqp-in "" is off */
     char amqp_in[CONFIG_PATH_MAX];
     char amqp_queue[CONFIG_PATH_MAX];

@@ -59,12 +59,14 @@ static void finish(server_t *srv)
     stream_close(srv->tcp);
     stream_close(srv->syslog_tls);
     stream_close(srv->tcp_tls);
+    stream_close(srv->gelf_tls);
+    stream_close(srv->forward_tls);
     dgram_close(srv->syslog_udp);
     stream_close(srv->gelf_tcp);
     stream_close(srv->forward);
     dgram_close(srv->gelf_udp);
     srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
-    srv->gelf_tcp = srv->forward = NULL;
+    srv->gelf_tcp = srv->forward = srv->gelf_tls = srv->forward_tls = NULL;
     srv->syslog_udp = srv->gelf_udp = NULL;
     /* what it has not acked goes back to the queue; the store must not
      * answer it after this */
@@ -121,6 +123,8 @@ static void on_signal(uv_signal_t *h, int signum)
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->syslog_tls);
     stream_stop_accepting(srv->tcp_tls);
+    stream_stop_accepting(srv->gelf_tls);
+    stream_stop_accepting(srv->forward_tls);
     stream_stop_accepting(srv->gelf_tcp);
     stream_stop_accepting(srv->forward);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
@@ -223,6 +227,21 @@ static int start_inputs(server_t *srv)
         srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                   srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.gelf_tls, "off") != 0) {
+        o.addr = srv->cfg.gelf_tls;
+        o.allow = &gelf_allow;
+        srv->gelf_tls = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->gelf_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.forward_tls, "off") != 0) {
+        o.addr = srv->cfg.forward_tls;
+        o.allow = &forward_allow;
+        srv->forward_tls = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                         srv->cfg.max_batch_bytes, &port);
+        if (!srv->forward_tls)
             return -1;
     }
     return 0;

@@ -24,6 +24,13 @@ const ingest_stats_t *gelf_tcp_stats(void)
     return &stats_tcp;
 }
 
+static tls_stats_t stats_tls; /* --gelf-tls */
+
+const tls_stats_t *gelf_tls_stats(void)
+{
+    return &stats_tls;
+}
+
 const ingest_stats_t *gelf_http_stats(void)
 {
     return &stats_http;
@@ -211,6 +218,11 @@ stream_listener_t *gelf_tcp_listen(uv_loop_t *loop, store_t *store, const stream
 {
     stream_opts_t so = *o;
     so.max_line = max_msg;
+    if (so.tls) {
+        /* the same NUL-ended messages inside the session */
+        so.tls_stats = &stats_tls;
+        so.name = "gelf-tls";
+    }
     return stream_listen(loop, store, &gelf_tcp_proto, &so, port);
 }
 
