@@ -353,7 +353,12 @@ int access_check_listeners(const config_t *c, int tokens, char *err, size_t cap)
              {"syslog-tcp", c->syslog_tcp, "--syslog-allow", &c->syslog_allow, 0},
              {"tcp", c->tcp, "--tcp-allow", &c->tcp_allow, 0},
              {"syslog-tls", c->syslog_tls, "--syslog-allow", &c->syslog_allow, certs},
-             {"tcp-tls", c->tcp_tls, "--tcp-allow", &c->tcp_allow, certs}};
+             {"tcp-tls", c->tcp_tls, "--tcp-allow", &c->tcp_allow, certs},
+             {"gelf-udp", c->gelf_udp, "--gelf-allow", &c->gelf_allow, 0},
+             {"gelf-tcp", c->gelf_tcp, "--gelf-allow", &c->gelf_allow, 0},
+             {"forward", c->forward, "--forward-allow", &c->forward_allow, 0},
+             {"gelf-tls", c->gelf_tls, "--gelf-allow", &c->gelf_allow, certs},
+             {"forward-tls", c->forward_tls, "--forward-allow", &c->forward_allow, certs}};
     for (size_t i = 0; i < sizeof l / sizeof l[0]; i++) {
         if (loopback(l[i].addr) != 0 || c->allow.n || l[i].list->n || l[i].guarded)
             continue;
@@ -368,9 +373,9 @@ int access_check_listeners(const config_t *c, int tokens, char *err, size_t cap)
     return 0;
 }
 
-void access_allow_list(const config_t *c, int syslog, cidr_list_t *out)
+void access_allow_list(const config_t *c, const config_names_t *own, cidr_list_t *out)
 {
-    const config_names_t *lists[2] = {&c->allow, syslog ? &c->syslog_allow : &c->tcp_allow};
+    const config_names_t *lists[2] = {&c->allow, own};
     out->n = 0;
     for (int k = 0; k < 2; k++) {
         for (int i = 0; i < lists[k]->n; i++) {

@@ -90,8 +90,9 @@ extern const http_handler_t access_session_handler;
  * --insecure says (the caller decides). Returns 0, or -1 with a message
  * that names the flag to add in err[0..cap). Pure. */
 int access_check_listeners(const config_t *c, int tokens, char *err, size_t cap);
-/* The networks a syslog (syslog = 1) or raw TCP listener accepts: --allow's
- * and the kind's own. An empty list means anyone. */
-void access_allow_list(const config_t *c, int syslog, cidr_list_t *out);
+/* The networks a stream or datagram listener accepts: --allow's and those
+ * of own, the listener kind's list (&c->syslog_allow, &c->tcp_allow,
+ * &c->gelf_allow, &c->forward_allow). An empty list means anyone. */
+void access_allow_list(const config_t *c, const config_names_t *own, cidr_list_t *out);
 
 #endif

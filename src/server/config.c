@@ -174,16 +174,20 @@ static const option_def_t options[] = {
      "Bearer TOKEN, or Basic with the token as the password); reloaded on SIGHUP; "
      "default: none, and loopback listeners only"},
     {"insecure", OPT_FLAG, OFF(insecure), "false", G_SECURITY, "",
-     "let an --http that is not loopback serve without --auth-file, and syslog or raw TCP "
-     "listeners that are not loopback take anyone without --allow"},
+     "let an --http that is not loopback serve without --auth-file, and syslog, raw TCP, "
+     "GELF or forward listeners that are not loopback take anyone without --allow"},
     {"allow", OPT_CIDRS, OFF(allow), "", G_SECURITY, "CIDR",
-     "an address or network (192.0.2.7, 10.0.0.0/8, 2001:db8::/32) whose syslog and raw "
-     "TCP clients are accepted; others are refused and counted (repeatable; default: "
-     "anyone)"},
+     "an address or network (192.0.2.7, 10.0.0.0/8, 2001:db8::/32) whose syslog, raw "
+     "TCP, GELF (UDP and TCP) and forward clients are accepted; others are refused and "
+     "counted (repeatable; default: anyone)"},
     {"syslog-allow", OPT_CIDRS, OFF(syslog_allow), "", G_SECURITY, "CIDR",
      "as --allow, for the syslog listeners (UDP and TCP) only (repeatable)"},
     {"tcp-allow", OPT_CIDRS, OFF(tcp_allow), "", G_SECURITY, "CIDR",
      "as --allow, for the raw TCP listener only (repeatable)"},
+    {"gelf-allow", OPT_CIDRS, OFF(gelf_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the GELF listeners (UDP and TCP) only (repeatable)"},
+    {"forward-allow", OPT_CIDRS, OFF(forward_allow), "", G_SECURITY, "CIDR",
+     "as --allow, for the Fluentd forward listener only (repeatable)"},
     {"ticket-lifetime", OPT_AGE, OFF(ticket_lifetime_s), "60s", G_HIDDEN, "DURATION",
      "how long a ticket from POST /api/session lasts"},
     /* the RabbitMQ output (src/amqp/amqp_out.h checks the values at start) */
@@ -209,8 +213,8 @@ static const option_def_t options[] = {
     /* TLS: the files are read again on SIGHUP (signals.c) */
     {"tls-cert", OPT_PATH, OFF(tls_cert), "", G_TLS, "FILE",
      "PEM certificate chain (the server's first); with --tls-key the --http listener speaks "
-     "only TLS (https, wss), and --syslog-tls and --tcp-tls can listen; the files are read "
-     "again on SIGHUP"},
+     "only TLS (https, wss), and --syslog-tls, --tcp-tls, --gelf-tls and --forward-tls can "
+     "listen; the files are read again on SIGHUP"},
     {"tls-key", OPT_PATH, OFF(tls_key), "", G_TLS, "FILE", "PEM private key of --tls-cert"},
     {"tls-client-ca", OPT_PATH, OFF(tls_client_ca), "", G_TLS, "FILE",
      "PEM CA certificates: every TLS client must then present a certificate one of them "
@@ -226,6 +230,11 @@ static const option_def_t options[] = {
     },
     {"tcp-tls", OPT_ADDR, OFF(tcp_tls), "off", G_TLS, "ADDR:PORT",
      "raw TCP over TLS, acknowledged batches included; or off"},
+    {"gelf-tls", OPT_ADDR, OFF(gelf_tls), "off", G_TLS, "ADDR:PORT",
+     "GELF TCP (NUL-ended messages) over TLS; or off"},
+    {"forward-tls", OPT_ADDR, OFF(forward_tls), "off", G_TLS, "ADDR:PORT",
+     "Fluentd's forward protocol over TLS (Fluent Bit's tls on, fluentd's transport tls); "
+     "or off"},
     /* the RabbitMQ input (src/amqp/amqp_in.h checks the values at start) */
     {"amqp-in", OPT_PATH, OFF(amqp_in), "", G_AMQP_IN, "URL",
      "consume --amqp-queue on RabbitMQ: amqp://USER:PASS@HOST:PORT/VHOST or amqps://...; "
@@ -345,9 +354,10 @@ int config_resolve_addrs(config_t *c, FILE *err)
         const char *flag;
         char *v;
     } a[] = {
-        {"http", c->http},         {"syslog-udp", c->syslog_udp}, {"syslog-tcp", c->syslog_tcp},
-        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls}, {"tcp-tls", c->tcp_tls},
-        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp}};
+        {"http", c->http},         {"syslog-udp", c->syslog_udp},  {"syslog-tcp", c->syslog_tcp},
+        {"tcp", c->tcp},           {"syslog-tls", c->syslog_tls},  {"tcp-tls", c->tcp_tls},
+        {"gelf-udp", c->gelf_udp}, {"gelf-tcp", c->gelf_tcp},      {"forward", c->forward},
+        {"gelf-tls", c->gelf_tls}, {"forward-tls", c->forward_tls}};
     for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
         char host[CONFIG_ADDR_MAX], num[INET6_ADDRSTRLEN];
         int port;
@@ -890,6 +900,10 @@ static int tls_check(const config_t *c, FILE *err)
         needs = "--syslog-tls";
     else if (!cert && strcmp(c->tcp_tls, "off") != 0)
         needs = "--tcp-tls";
+    else if (!cert && strcmp(c->gelf_tls, "off") != 0)
+        needs = "--gelf-tls";
+    else if (!cert && strcmp(c->forward_tls, "off") != 0)
+        needs = "--forward-tls";
     else if (!cert && c->tls_client_ca[0])
         needs = "--tls-client-ca";
     if (!needs)

@@ -66,9 +66,11 @@ typedef struct config {
     /* security: tokens, and who may reach the listeners (server/access.h) */
     char auth_file[CONFIG_PATH_MAX]; /* --auth-file; empty: no tokens */
     int insecure;                    /* --insecure: non-loopback without them */
-    config_names_t allow;            /* --allow CIDR: syslog and raw TCP clients */
+    config_names_t allow;            /* --allow CIDR: the stream and datagram listeners' clients */
     config_names_t syslog_allow;     /* --syslog-allow: syslog's only */
     config_names_t tcp_allow;        /* --tcp-allow: raw TCP's only */
+    config_names_t gelf_allow;       /* --gelf-allow: GELF UDP and TCP's only */
+    config_names_t forward_allow;    /* --forward-allow: Fluentd forward's only */
     long ticket_lifetime_s;          /* hidden: a WebSocket ticket's life */
     /* the RabbitMQ output: --amqp-out "" is off */
     char amqp_out[CONFIG_PATH_MAX];
@@ -83,6 +85,8 @@ typedef struct config {
     char tls_client_ca[CONFIG_PATH_MAX]; /* "": no client certificates asked */
     char syslog_tls[CONFIG_ADDR_MAX];    /* RFC 5425; port 6514 when none is given */
     char tcp_tls[CONFIG_ADDR_MAX];
+    char gelf_tls[CONFIG_ADDR_MAX];    /* GELF TCP over TLS */
+    char forward_tls[CONFIG_ADDR_MAX]; /* Fluentd forward over TLS */
     /* the RabbitMQ input: --amqp-in "" is off */
     char amqp_in[CONFIG_PATH_MAX];
     char amqp_queue[CONFIG_PATH_MAX];

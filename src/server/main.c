@@ -59,12 +59,14 @@ static void finish(server_t *srv)
     stream_close(srv->tcp);
     stream_close(srv->syslog_tls);
     stream_close(srv->tcp_tls);
+    stream_close(srv->gelf_tls);
+    stream_close(srv->forward_tls);
     dgram_close(srv->syslog_udp);
     stream_close(srv->gelf_tcp);
     stream_close(srv->forward);
     dgram_close(srv->gelf_udp);
     srv->syslog_tcp = srv->tcp = srv->syslog_tls = srv->tcp_tls = NULL;
-    srv->gelf_tcp = srv->forward = NULL;
+    srv->gelf_tcp = srv->forward = srv->gelf_tls = srv->forward_tls = NULL;
     srv->syslog_udp = srv->gelf_udp = NULL;
     /* what it has not acked goes back to the queue; the store must not
      * answer it after this */
@@ -121,6 +123,8 @@ static void on_signal(uv_signal_t *h, int signum)
     stream_stop_accepting(srv->tcp);
     stream_stop_accepting(srv->syslog_tls);
     stream_stop_accepting(srv->tcp_tls);
+    stream_stop_accepting(srv->gelf_tls);
+    stream_stop_accepting(srv->forward_tls);
     stream_stop_accepting(srv->gelf_tcp);
     stream_stop_accepting(srv->forward);
     uv_timer_start(&srv->drain_timer, on_drain_tick, 0, 20);
@@ -151,12 +155,15 @@ static void on_ignored(uv_signal_t *h, int signum)
     log_info("signal %d ignored (HUP reloads, USR1 logs a status, TERM stops)", signum);
 }
 
-/* The syslog and raw TCP listeners; each may be off. */
+/* The stream and datagram listeners; each may be off. */
 static int start_inputs(server_t *srv)
 {
-    static cidr_list_t syslog_allow, tcp_allow; /* copied by the listeners */
-    access_allow_list(&srv->cfg, 1, &syslog_allow);
-    access_allow_list(&srv->cfg, 0, &tcp_allow);
+    /* copied by the listeners */
+    static cidr_list_t syslog_allow, tcp_allow, gelf_allow, forward_allow;
+    access_allow_list(&srv->cfg, &srv->cfg.syslog_allow, &syslog_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.tcp_allow, &tcp_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.gelf_allow, &gelf_allow);
+    access_allow_list(&srv->cfg, &srv->cfg.forward_allow, &forward_allow);
     stream_opts_t o = {
         .max_connections = srv->cfg.max_connections,
         .idle_timeout_ns = (int64_t)srv->cfg.idle_timeout_s * NS_PER_SEC,
@@ -183,11 +190,11 @@ static int start_inputs(server_t *srv)
         if (!srv->tcp)
             return -1;
     }
-    /* the other shippers' listeners (plain; --allow is not theirs) */
-    o.allow = NULL;
+    /* the other shippers' listeners */
+    o.allow = &gelf_allow;
     if (strcmp(srv->cfg.gelf_udp, "off") != 0) {
-        srv->gelf_udp =
-            gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, srv->cfg.max_line, &port);
+        srv->gelf_udp = gelf_udp_listen(&srv->loop, srv->store, srv->cfg.gelf_udp, &gelf_allow,
+                                        srv->cfg.max_line, &port);
         if (!srv->gelf_udp)
             return -1;
     }
@@ -199,6 +206,7 @@ static int start_inputs(server_t *srv)
     }
     if (strcmp(srv->cfg.forward, "off") != 0) {
         o.addr = srv->cfg.forward;
+        o.allow = &forward_allow;
         srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                      srv->cfg.max_batch_bytes, &port);
         if (!srv->forward)
@@ -219,6 +227,21 @@ static int start_inputs(server_t *srv)
         srv->tcp_tls = tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                   srv->cfg.max_batch_bytes, &port);
         if (!srv->tcp_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.gelf_tls, "off") != 0) {
+        o.addr = srv->cfg.gelf_tls;
+        o.allow = &gelf_allow;
+        srv->gelf_tls = gelf_tcp_listen(&srv->loop, srv->store, &o, srv->cfg.max_line, &port);
+        if (!srv->gelf_tls)
+            return -1;
+    }
+    if (strcmp(srv->cfg.forward_tls, "off") != 0) {
+        o.addr = srv->cfg.forward_tls;
+        o.allow = &forward_allow;
+        srv->forward_tls = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
+                                         srv->cfg.max_batch_bytes, &port);
+        if (!srv->forward_tls)
             return -1;
     }
     return 0;

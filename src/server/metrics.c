@@ -205,7 +205,9 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_connections_denied_total", "counter",
                  "Connections (TCP) and datagrams (UDP) refused: their address is not in "
                  "--allow.",
-                 denied, 1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP);
+                 denied,
+                 1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP | 1u << INPUT_TCP |
+                     1u << INPUT_GELF_UDP | 1u << INPUT_GELF_TCP | 1u << INPUT_FORWARD);
     family(out, "logship_ack_seconds", "histogram",
            "Time from a request or acknowledged batch to its acknowledgement, by input.");
     for (int i = 0; i < INPUT_COUNT; i++) {
@@ -256,12 +258,14 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     render_tls(out, hs);
 }
 
-/* TLS by listener kind: the HTTP layer's, syslog's and raw TCP's. */
+/* TLS by listener kind: the HTTP layer's, syslog's, raw TCP's, GELF's and
+ * forward's. */
 static void render_tls(buf_t *out, const http_stats_t *hs)
 {
     static const tls_stats_t none;
-    static const char *const kinds[] = {"http", "syslog", "tcp"};
-    const tls_stats_t *t[] = {hs ? &hs->tls : &none, syslog_tls_stats(), tcp_tls_stats()};
+    static const char *const kinds[] = {"http", "syslog", "tcp", "gelf", "forward"};
+    const tls_stats_t *t[] = {hs ? &hs->tls : &none, syslog_tls_stats(), tcp_tls_stats(),
+                              gelf_tls_stats(), fluent_tls_stats()};
     static const struct {
         const char *name, *help;
         size_t off;

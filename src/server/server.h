@@ -29,7 +29,8 @@ typedef struct server {
     struct tail *tail;
     struct file_roots *roots; /* NULL: file tail is off */
     struct stream_listener *syslog_tcp, *tcp;
-    struct stream_listener *syslog_tls, *tcp_tls; /* NULL: off */
+    struct stream_listener *syslog_tls, *tcp_tls;   /* NULL: off */
+    struct stream_listener *gelf_tls, *forward_tls; /* NULL: off */
     struct tls_ctx *tls; /* with --tls-cert: every TLS listener's, reloaded on SIGHUP */
     struct dgram_listener *syslog_udp;
     struct amqp_out *amqp_out;                  /* NULL: no --amqp-out */

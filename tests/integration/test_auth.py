@@ -145,19 +145,21 @@ CALLS = {
     "/metrics": ("GET", "/metrics", {}, None, 200),
     "/": ("GET", "/", {}, None, 200),
     "/ui/": ("GET", "/ui/app.js", {}, None, 200),
-    # the other shippers' protocols: the write scope, like /api/log
+    # the other shippers' protocols: the write scope, like /api/log (each
+    # record in web.#, which the topic-limited token may write)
     "/loki/api/v1/push": ("POST", "/loki/api/v1/push", {"Content-Type": "application/json"},
                           b'{"streams":[{"stream":{"app":"web"},'
                           b'"values":[["1700000000000000000","matrix"]]}]}', 204),
     "/_bulk": ("POST", "/_bulk", {"Content-Type": "application/x-ndjson"},
-               b'{"index":{}}\n{"message":"matrix"}\n', 200),
+               b'{"index":{}}\n{"message":"matrix","app":"web"}\n', 200),
     "/v1/logs": ("POST", "/v1/logs", {"Content-Type": "application/json"},
-                 b'{"resourceLogs":[{"scopeLogs":[{"logRecords":'
+                 b'{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name",'
+                 b'"value":{"stringValue":"web"}}]},"scopeLogs":[{"logRecords":'
                  b'[{"body":{"stringValue":"matrix"}}]}]}]}', 200),
     "/upload": ("POST", "/upload", {"Content-Type": "application/vnd.fdo.journal"},
-                b"MESSAGE=matrix\n\n", 200),
+                b"MESSAGE=matrix\nSYSLOG_IDENTIFIER=web\n\n", 200),
     "/gelf": ("POST", "/gelf", {"Content-Type": "application/json"},
-              b'{"version":"1.1","host":"h","short_message":"matrix"}', 202),
+              b'{"version":"1.1","host":"h","short_message":"matrix","_app":"web"}', 202),
     "/es/": ("GET", "/es/", {}, None, 200),
 }
 

@@ -23,6 +23,13 @@ const ingest_stats_t *fluent_stats(void)
     return &stats;
 }
 
+static tls_stats_t stats_tls; /* --forward-tls */
+
+const tls_stats_t *fluent_tls_stats(void)
+{
+    return &stats_tls;
+}
+
 typedef struct fluent_state fluent_state_t;
 
 typedef struct pending_ack {
@@ -192,5 +199,9 @@ stream_listener_t *fluent_listen(uv_loop_t *loop, store_t *store, const stream_o
     stream_opts_t so = *o;
     so.max_line = max_msg;
     so.max_batch_bytes = max_message;
+    if (so.tls) {
+        so.tls_stats = &stats_tls;
+        so.name = "forward-tls";
+    }
     return stream_listen(loop, store, &fluent_proto, &so, port);
 }

@@ -24,6 +24,13 @@ const ingest_stats_t *gelf_tcp_stats(void)
     return &stats_tcp;
 }
 
+static tls_stats_t stats_tls; /* --gelf-tls */
+
+const tls_stats_t *gelf_tls_stats(void)
+{
+    return &stats_tls;
+}
+
 const ingest_stats_t *gelf_http_stats(void)
 {
     return &stats_http;
@@ -101,11 +108,11 @@ static void on_datagram(void *arg, const char *p, size_t n, int cut, const char 
     }
 }
 
-dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr, size_t max_msg,
-                                  int *port)
+dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                                  const cidr_list_t *allow, size_t max_msg, int *port)
 {
     parser(max_msg);
-    return dgram_listen_as("gelf-udp", loop, store, addr, NULL, &stats_udp, 0, on_datagram,
+    return dgram_listen_as("gelf-udp", loop, store, addr, allow, &stats_udp, 0, on_datagram,
                            (void *)(uintptr_t)max_msg, port);
 }
 
@@ -211,6 +218,11 @@ stream_listener_t *gelf_tcp_listen(uv_loop_t *loop, store_t *store, const stream
 {
     stream_opts_t so = *o;
     so.max_line = max_msg;
+    if (so.tls) {
+        /* the same NUL-ended messages inside the session */
+        so.tls_stats = &stats_tls;
+        so.name = "gelf-tls";
+    }
     return stream_listen(loop, store, &gelf_tcp_proto, &so, port);
 }
 

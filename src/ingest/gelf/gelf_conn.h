@@ -12,8 +12,12 @@
 
 /* max_msg bounds a record's msg and a TCP message (longer ones are
  * dropped and counted); a decompressed message is bounded by it too. */
-dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr, size_t max_msg,
-                                  int *port);
+/* allow: the networks datagrams may come from (copied; NULL or empty:
+ * anyone). */
+dgram_listener_t *gelf_udp_listen(uv_loop_t *loop, store_t *store, const char *addr,
+                                  const cidr_list_t *allow, size_t max_msg, int *port);
+/* With o->tls: GELF TCP over TLS (--gelf-tls), "gelf-tls" in logs,
+ * counted with GELF TCP's, TLS in gelf_tls_stats(). */
 stream_listener_t *gelf_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                                    size_t max_msg, int *port);
 /* Frees what the listeners share, after the loop has ended. */
@@ -25,6 +29,7 @@ extern const proto_http_t gelf_http;
 const ingest_stats_t *gelf_udp_stats(void);
 const ingest_stats_t *gelf_tcp_stats(void);
 const ingest_stats_t *gelf_http_stats(void);
+const tls_stats_t *gelf_tls_stats(void);
 /* Chunked messages dropped: timed out, over the bounds, malformed chunks. */
 const gelf_chunks_t *gelf_udp_chunks(void);
 

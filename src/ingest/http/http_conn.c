@@ -140,6 +140,20 @@ static size_t outside(const batch_t *b, const topic_set_t *lim)
     return 0;
 }
 
+size_t ingest_http_topic_check(http_conn_t *c, const batch_t *b, char *msg, size_t cap)
+{
+    size_t bad = outside(b, auth_topics(http_principal(c)));
+    if (!bad)
+        return 0;
+    /* the number only: the topic is one this token may not see */
+    snprintf(msg, cap,
+             "record %zu of the request has a topic outside this token's topics: nothing was "
+             "stored",
+             bad);
+    stats.topic_refused++;
+    return bad;
+}
+
 /* Appends the batch; replies {"accepted":N,...} once it is stored. */
 static int accept_batch(http_conn_t *c, ingest_state_t *st)
 {
@@ -148,14 +162,8 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     ingest_report_t *rep = &ctx->report;
     uint64_t first = 0, last = 0;
 
-    size_t bad = outside(b, auth_topics(http_principal(c)));
-    if (bad) {
-        char msg[160];
-        snprintf(msg, sizeof msg,
-                 "record %zu of the request has a topic outside this token's topics: nothing "
-                 "was stored",
-                 bad);
-        stats.topic_refused++;
+    char msg[160];
+    if (ingest_http_topic_check(c, b, msg, sizeof msg)) {
         http_reply_error(c, 403, msg);
         return 0;
     }
@@ -164,7 +172,6 @@ static int accept_batch(http_conn_t *c, ingest_state_t *st)
     int rc = store_append(ctx->store, b, st->has_producer ? st->producer : NULL, st->batch_no, 0,
                           &st->waiter, &first, &last);
     if (rc < 0) {
-        char msg[160];
         if (rc == -EAGAIN)
             snprintf(msg, sizeof msg, "store is behind; retry shortly");
         else

@@ -41,6 +41,14 @@ extern const http_handler_t ingest_http_handler;
 void ingest_http_init(ingest_http_ctx_t *ctx, store_t *store, const ingest_http_limits_t *lim);
 /* New limits for the requests that start from now on (a reload). */
 void ingest_http_set_limits(ingest_http_ctx_t *ctx, const ingest_http_limits_t *lim);
+/* The check every write route runs before it appends b for c's request:
+ * 0 when c's token may write every record of b (or there are no tokens,
+ * or it is not limited to some topics). Otherwise the number (from 1) of
+ * the first record outside its topics, with the 403's message in
+ * msg[0..cap) ("record 3 of the request has a topic outside ...": the
+ * parsed record's number, never its topic), counted in topic_refused. The route then stores nothing
+ * of b. Loop thread; allocates nothing. */
+size_t ingest_http_topic_check(http_conn_t *c, const batch_t *b, char *msg, size_t cap);
 /* Frees the scratch; ctx may be zeroed (never set up). */
 void ingest_http_close(ingest_http_ctx_t *ctx);
 /* The counters of the process's HTTP ingest (every context's). Loop

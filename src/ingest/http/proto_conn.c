@@ -1,6 +1,7 @@
 /* proto_conn.c - the HTTP glue of the other shippers' protocols: see
  * proto_http.h. Bodies are collected as http_conn.c collects /api/log's,
- * counted in the same --max-body-memory. */
+ * counted in the same --max-body-memory, and held to the token's topics
+ * as /api/log's (ingest_http_topic_check). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,13 @@ static int on_body_done(http_conn_t *c)
         buf_free(&route->decoded);
     if (rc < 0 || !b->count) {
         send_out(c, route, &o);
+        return 0;
+    }
+    /* a token limited to some topics: as /api/log, the whole request is
+     * refused with 403 when one record is outside them */
+    char msg[160];
+    if (ingest_http_topic_check(c, b, msg, sizeof msg)) {
+        refuse(c, st, 403, msg);
         return 0;
     }
     st->status = o.status;

@@ -10,6 +10,12 @@
  * Content-Type; 503 with Retry-After when the store cannot take the
  * records (the uploader sends again from its last saved cursor).
  *
+ * A token limited to some topics (auth.h) writes only those, as on
+ * /api/log: each batch is checked before its append, and one with an entry
+ * outside them is not stored; the upload is refused there with 403 (once
+ * the batches before it are durable: a long upload is streamed, what was
+ * stored of it before stays, and nothing from that batch on is).
+ *
  * The uploader resumes at the entry of its saved cursor, which is stored
  * already: the route remembers the newest durable entry of each journal
  * (journal_seen_t) and skips what it has. */
@@ -50,10 +56,12 @@ struct journal_state {
     journal_http_ctx_t *ctx;
     journal_session_t sess;
     int ready;
-    int reading;       /* the body is wanted */
-    int body_done;     /* it ended: reply once nothing is in flight */
-    int failed;        /* a store error was answered */
-    char refusal[240]; /* a 400 to send once the entries before it are durable */
+    int reading;        /* the body is wanted */
+    int body_done;      /* it ended: reply once nothing is in flight */
+    int failed;         /* a store error was answered */
+    int refusal_status; /* 400 or 403: to send once the entries before it are durable */
+    char refusal[240];
+    size_t appended; /* entries of the request appended before the batch */
     int64_t t0;
     batch_t batch;
     jwait_t *inflight;
@@ -75,7 +83,7 @@ static void maybe_reply(journal_state_t *st)
     if (!st->body_done || st->ninflight || st->failed || http_answered(st->conn))
         return;
     if (st->refusal[0]) {
-        reply_text(st->conn, 400, st->refusal);
+        reply_text(st->conn, st->refusal_status, st->refusal);
         return;
     }
     hist_observe_ns(&stats.ack_seconds, time_mono_ns() - st->t0);
@@ -88,6 +96,7 @@ static void refuse(journal_state_t *st)
 {
     stats.parse_errors++;
     st->reading = 0;
+    st->refusal_status = 400;
     snprintf(st->refusal, sizeof st->refusal, "not the journal export format: %s\n", st->sess.err);
     if (flush(st) == 0) {
         st->body_done = 1;
@@ -131,12 +140,43 @@ static void on_durable(store_waiter_t *sw, int err, uint64_t first, uint64_t las
     free(w);
 }
 
-/* Appends what the batch holds. 0, or -1 after answering 503. */
+/* Refuses the upload at the batch b, which has an entry (bad, from 1)
+ * outside the token's topics: answered 403 once the batches before it are
+ * durable. */
+static void refuse_topics(journal_state_t *st, size_t bad)
+{
+    batch_t *b = &st->batch;
+    if (st->appended)
+        snprintf(st->refusal, sizeof st->refusal,
+                 "record %zu of the request has a topic outside this token's topics: the %zu "
+                 "before record %zu were stored, nothing from there on was\n",
+                 st->appended + bad, st->appended, st->appended + 1);
+    else
+        snprintf(st->refusal, sizeof st->refusal,
+                 "record %zu of the request has a topic outside this token's topics: nothing "
+                 "was stored\n",
+                 bad);
+    st->refusal_status = 403;
+    st->reading = 0;
+    st->body_done = 1;
+    batch_reset(b);
+    maybe_reply(st);
+}
+
+/* Appends what the batch holds. 0, or -1 after answering 503 or refusing
+ * the upload (topics). */
 static int flush(journal_state_t *st)
 {
     batch_t *b = &st->batch;
     if (!b->count)
         return 0;
+    char msg[160];
+    size_t bad = ingest_http_topic_check(st->conn, b, msg, sizeof msg);
+    if (bad) {
+        refuse_topics(st, bad);
+        return -1;
+    }
+    st->appended += b->count;
     jwait_t *w = xcalloc(1, sizeof *w);
     w->st = st;
     w->ctx = st->ctx;
@@ -179,6 +219,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     st->ctx = ctx;
     st->reading = st->body_done = st->failed = 0;
     st->refusal[0] = '\0';
+    st->appended = 0;
     st->t0 = time_mono_ns();
     if (!st->ready) {
         journal_session_init(&st->sess, ctx->max_line, ctx->ingest->limits.max_body);
