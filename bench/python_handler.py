@@ -112,7 +112,8 @@ def main():
     if impl == "logship":
         if label == "up":
             out["flushed"] = h.flush(60)
-        out.update({k: v for k, v in h.stats().items() if k in ("sent", "dropped", "queued")})
+        out.update({k: v for k, v in h.stats().items() if k in ("sent", "dropped", "queued", "nacks",
+                                                          "resent", "connect_failures")})
     print(json.dumps(out), flush=True)
     os._exit(0)
 

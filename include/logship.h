@@ -127,7 +127,10 @@ typedef struct logship_opts {
     const char *pattern; /* echo format; default "[%Y-%m-%d %H:%M:%S] [%L] %m" (see below) */
 
     int linger_ms;          /* how long a batch waits for more records; default 5 */
-    size_t batch_bytes;     /* a batch is sent at this size; default 256 KiB, at most 1 MiB */
+    size_t batch_bytes;     /* a batch is sent at this size; default and most 1 MiB (so
+                               max_inflight of them cover an ack lag: 8 MiB of records
+                               in flight, ~30,000 of the Python handler's, is 130 ms
+                               of 225,000 records/s) */
     unsigned batch_records; /* ... or this many records; default 5000 */
     unsigned max_inflight;  /* batches sent and not yet acknowledged; default 8, max 15 */
     int backoff_min_ms;     /* first reconnect delay; default 100 */

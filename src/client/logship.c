@@ -56,7 +56,7 @@ static void opts_defaults(logship_opts_t *o)
     o->max_msg_bytes = 16u << 10;
     o->pattern = "[%Y-%m-%d %H:%M:%S] [%L] %m";
     o->linger_ms = 5;
-    o->batch_bytes = 256u << 10;
+    o->batch_bytes = 1u << 20;
     o->batch_records = 5000;
     o->max_inflight = 8;
     o->backoff_min_ms = 100;

@@ -743,7 +743,15 @@ static int batch_step(logship_t *lg, int64_t now)
         if (!batch_full(lg, b) && (s->state == SS_UP || s->spool)) {
             if (b->count == 0)
                 b->ring_start = b->ring_end = atomic_load(&lg->q.tail);
-            if (take(lg, b, now))
+            /* as much as the batch holds: one take is at most a stage
+             * (256 KiB of queued records), a backlog fills the batch now,
+             * not one stage per linger */
+            size_t got = 0, n;
+            do {
+                n = take(lg, b, now);
+                got += n;
+            } while (n && !batch_full(lg, b));
+            if (got)
                 s->last_activity = now;
             if (!lg->position_mode)
                 drop_notice(lg, b);

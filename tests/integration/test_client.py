@@ -91,11 +91,14 @@ def expect(prefix, n, thread=0, start=0):
 
 class SlowAckServer:
     """logshipd's acknowledged TCP protocol, answering every batch `delay`
-    seconds after it arrived (the records are kept here, in arrival order;
-    a batch it already has is answered as a duplicate)."""
+    seconds after it arrived, or once `gate` (an Event) is set (the records
+    are kept here, in arrival order, and their bytes counted; a batch it
+    already has is answered as a duplicate)."""
 
-    def __init__(self, delay):
+    def __init__(self, delay, gate=None):
         self.delay = delay
+        self.gate = gate
+        self.bytes = 0
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -131,6 +134,8 @@ class SlowAckServer:
                     return
                 due, line = item
                 time.sleep(max(0, due - time.time()))
+                if self.gate is not None:
+                    self.gate.wait()
                 try:
                     c.sendall(line)
                 except OSError:
@@ -145,8 +150,10 @@ class SlowAckServer:
             if not head:
                 break
             h = json.loads(head)
-            lines = [json.loads(f.readline()) for _ in range(h["count"])]
+            raw = [f.readline() for _ in range(h["count"])]
+            lines = [json.loads(x) for x in raw]
             with self.lock:
+                self.bytes += sum(map(len, raw))
                 key = (prod, h["batch"])
                 dup = key in self.seen
                 if not dup:
@@ -181,6 +188,45 @@ def test_slow_server_does_not_slow_the_caller():
             assert slow.records == expect("m", 1000)
     finally:
         slow.close()
+
+
+def test_the_window_covers_an_ack_lag():
+    """The server holds its acks (as a store that is behind for a moment
+    does): the sender goes on sending until max_inflight full batches,
+    8 MiB of records, are in flight, rather than leaving them in the queue,
+    where a lag of a fraction of a second at 200,000 records/s filled the
+    default 8 MiB queue and dropped records with the server up (one batch
+    was 256 KiB: 2 MiB in flight). Once the acks come, every record arrives
+    once and none was dropped."""
+    gate = threading.Event()
+    held = SlowAckServer(0, gate=gate)
+    p = start_driver("--url", url(held.port), "--count", 60000, "--pad", 200,
+                     "--queue-bytes", 64 << 20, "--policy", "drop_oldest",
+                     "--close-timeout", 120000)
+    try:
+        wait_logged(p)
+        # the sender stops when its window is full: the bytes stop growing
+        last = -1
+        for _ in range(120):
+            with held.lock:
+                now = held.bytes
+            if now == last:
+                break
+            last = now
+            time.sleep(0.5)
+        with held.lock:
+            in_flight = held.bytes
+        assert in_flight >= 7 << 20, in_flight  # 8 batches of 1 MiB (the last may be short)
+        gate.set()
+        res = finish_driver(p)[0]
+        assert res["ok"] == 60000 and res["dropped"] == 0 and res["acked"] == 60000
+        with held.lock:
+            assert [m.split(" x")[0] for m in held.records] == expect("m", 60000)
+    finally:
+        gate.set()
+        if p.poll() is None:
+            p.kill()
+        held.close()
 
 
 def test_server_down_at_start(tmp_path):

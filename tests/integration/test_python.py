@@ -6,8 +6,9 @@ What arrives (message, level, time, app, host, pid, thread, exc_info,
 stack_info, extra=); a server down at the start and up later; a stopped
 (SIGSTOP) server that the log calls do not wait for; 4 threads x 100,000
 records stored exactly once; fork; asyncio; dictConfig; the exit flush;
-errors that go to handleError and never to the caller; and the install
-through CFLAGS/LDFLAGS instead of pkg-config.
+errors that go to handleError and never to the caller; TLS to a logshipd
+with --tcp-tls (its CA, a client certificate, a CA that does not verify);
+and the install through CFLAGS/LDFLAGS instead of pkg-config.
 """
 import glob
 import json
@@ -458,7 +459,7 @@ def test_errors_go_to_handle_error_never_to_the_caller(py, server):
     except ValueError as e:
         print("ValueError", e, file=sys.stderr)
     try:
-        logship.LogshipHandler(sys.argv[1], tls=True)
+        logship.LogshipHandler(sys.argv[1].replace("tcp:", "tls:"), tls=False)
     except ValueError as e:
         print("ValueError", e, file=sys.stderr)
     print(json.dumps({"ok": ok}))
@@ -638,3 +639,96 @@ def test_extension_under_sanitizers(installed, tmp_path, server):
     assert int(r.stdout) == 2000 + 20 * 2  # info, exception and stack records
     assert len(records(server, 2040)) == 2040
     assert r.stderr.count("--- Logging error ---") == 1
+
+
+def https_records(server, ca, n, cert=None, timeout=60):
+    """Every stored record of a logshipd whose --http speaks TLS."""
+    import requests
+    deadline = time.time() + timeout
+    while True:
+        r = requests.get(f"https://127.0.0.1:{server.port}/api/logs",
+                         params={"limit": 100000, "after": 0}, verify=ca, cert=cert, timeout=30)
+        assert r.status_code == 200, r.text
+        if len(r.json()) >= n or time.time() > deadline:
+            return r.json()
+        time.sleep(0.2)
+
+
+def test_tls_to_logshipd(py, make_server, tls_certs):
+    """tls:// (or tls=True) to logshipd's --tcp-tls: the records arrive,
+    verified against tls_ca_file, with a client certificate when the server
+    asks for one. A CA that does not verify the server, or plain TCP to the
+    TLS port, stores nothing and never raises into the caller; the records
+    wait in the queue. Bad TLS options raise at construction."""
+    c = tls_certs
+    s = make_server("--tls-cert", c["server"], "--tls-key", c["server_key"],
+                    "--tls-client-ca", c["ca"], "--tcp-tls", "127.0.0.1:0")
+    port = s.ports["tcp-tls"]
+    r = py.run("""
+    url, ca, cert, key, other = sys.argv[1:6]
+    log = logging.getLogger("tls")
+    log.setLevel(logging.INFO)
+    # a CA that did not sign the server's certificate: nothing is sent
+    bad = logship.LogshipHandler(url, tls_ca_file=other, tls_cert_file=cert, tls_key_file=key,
+                                 flush_timeout=1)
+    log.addHandler(bad)
+    log.info("never verified")
+    bad_ok = bad.flush(1)
+    bad_st = bad.stats()
+    log.removeHandler(bad)
+    bad.close()
+    # plain TCP to the TLS port: not TLS, nothing stored
+    plain_h = logship.LogshipHandler(url.replace("tls:", "tcp:"), flush_timeout=1)
+    log.addHandler(plain_h)
+    log.info("plaintext to a TLS port")
+    plain_ok = plain_h.flush(1)
+    log.removeHandler(plain_h)
+    plain_h.close()
+    # the server's CA and a client certificate (it has --tls-client-ca)
+    h = logship.LogshipHandler(url, tls_ca_file=ca, tls_cert_file=cert, tls_key_file=key,
+                               flush_timeout=60)
+    log.addHandler(h)
+    for i in range(2000):
+        log.info("over tls %d", i, extra={"n": i})
+    ok = h.flush()
+    st = h.stats()
+    log.removeHandler(h)
+    h.close()
+    # tls=True on a tcp:// URL, the key in the certificate's file
+    both = os.path.join(os.path.dirname(sys.argv[0]), "client-both.pem")
+    with open(both, "w") as f:
+        f.write(open(cert).read() + open(key).read())
+    h2 = logship.LogshipHandler(url.replace("tls:", "tcp:"), tls=True, tls_ca_file=ca,
+                                tls_cert_file=both, flush_timeout=60)
+    log.addHandler(h2)
+    log.warning("tls=True")
+    ok2 = h2.flush()
+    errors = []
+    for kw in ({"tls_ca_file": "/nonexistent/ca.pem"}, {"tls_ca_file": sys.argv[0]}):
+        try:
+            logship.LogshipHandler(url, **kw)
+        except OSError as e:
+            errors.append(("OSError", str(e)))
+    for u, kw in ((url, {"tls": False}), (url.replace("tls:", "tcp:"), {"tls_ca_file": ca}),
+                  (url, {"tls_key_file": key}), ("https://127.0.0.1:1", {}),
+                  (url, {"tls": "yes"})):
+        try:
+            logship.LogshipHandler(u, **kw)
+        except ValueError as e:
+            errors.append(("ValueError", str(e)))
+    print(json.dumps({"bad_ok": bad_ok, "bad": bad_st, "plain_ok": plain_ok, "ok": ok,
+                      "stats": st, "ok2": ok2, "errors": errors}))
+    """, f"tls://127.0.0.1:{port}", c["ca"], c["client"], c["client_key"], c["other_ca"])
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["bad_ok"] is False and out["bad"]["sent"] == 0 and out["bad"]["connects"] == 0
+    assert out["plain_ok"] is False
+    assert out["ok"] and out["stats"]["sent"] == 2000 and out["stats"]["dropped"] == 0
+    assert out["ok2"]
+    kinds = [k for k, _ in out["errors"]]
+    assert kinds == ["OSError"] * 2 + ["ValueError"] * 5, out["errors"]
+    assert all(m.startswith("logship") for _, m in out["errors"]), out["errors"]
+    recs = https_records(s, c["ca"], 2001, cert=(c["client"], c["client_key"]))
+    msgs = [x["msg"] for x in recs]
+    assert msgs == [f"over tls {i}" for i in range(2000)] + ["tls=True"]
+    assert recs[0]["fields"]["n"] == "0" and recs[0]["app"] == "tls"

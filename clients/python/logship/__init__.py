@@ -8,7 +8,7 @@
 emit() reads the record on the caller's thread (holding the GIL only for
 that) and copies it into liblogship's bounded lock-free queue; liblogship's
 own thread, which never takes the GIL, batches and sends it to logshipd's
-acknowledged raw TCP input, reconnecting and resending, so each record is
+acknowledged raw TCP input (over TLS for tls:// URLs), reconnecting and resending, so each record is
 stored once. A server that is slow or down never makes the caller wait
 (unless overflow="block"), and the handler never raises into it.
 
@@ -57,7 +57,8 @@ _open_lock = threading.Lock()
 class LogshipHandler(_logship.HandlerBase, logging.Handler):
     """A logging.Handler that sends records to logshipd through liblogship.
 
-    url           logshipd's raw TCP input, "tcp://HOST:PORT" (its --tcp)
+    url           logshipd's acknowledged TCP input: "tcp://HOST:PORT" (its
+                  --tcp), or "tls://HOST:PORT" over TLS (its --tcp-tls)
     level         the handler's level (logging.NOTSET: all)
     app           the app of every record (default: each record's logger name)
     topic         the topic of every record (default: the server's <app>.<level>)
@@ -71,19 +72,28 @@ class LogshipHandler(_logship.HandlerBase, logging.Handler):
     block_timeout see overflow="block" (default 1.0)
     flush_timeout how long flush(), close() and the exit flush wait for the
                   server (default 5.0 seconds)
-    tls           not supported yet: None, or ValueError
+    tls           None (default): TLS when the URL is tls://; True: TLS (a
+                  tcp:// or HOST:PORT URL is taken as tls://); False: plain
+                  TCP (a tls:// URL is then a ValueError). The server's
+                  certificate must chain to tls_ca_file (else the system's
+                  trust store) and be for the URL's host (name or address);
+                  one that does not verify is a failed connection, retried
+                  with backoff, and the records wait in the queue
+    tls_ca_file   PEM CA certificates to trust instead of the system's
+    tls_cert_file PEM client certificate (chain) to present, for a server
+                  with --tls-client-ca
+    tls_key_file  its PEM private key (default: in tls_cert_file)
 
-    Constructor errors (a bad URL, a spool directory in use) raise; log
-    calls never do.
+    Constructor errors (a bad URL, a spool directory in use, a TLS file
+    that can not be read) raise; log calls never do.
     """
 
     def __init__(self, url="tcp://127.0.0.1:5170", *, level=logging.NOTSET, app=None,
                  topic=None, host=None, spool_dir=None, queue_bytes=0,
-                 overflow="drop_oldest", block_timeout=1.0, flush_timeout=5.0, tls=None):
+                 overflow="drop_oldest", block_timeout=1.0, flush_timeout=5.0, tls=None,
+                 tls_ca_file=None, tls_cert_file=None, tls_key_file=None):
         logging.Handler.__init__(self, level)
-        if tls not in (None, False):
-            raise ValueError("logship: TLS is not supported by this liblogship yet "
-                             "(tls must be None)")
+        url = _tls_url(url, tls, tls_ca_file, tls_cert_file, tls_key_file)
         if overflow not in _OVERFLOW:
             raise ValueError(f"logship: overflow must be one of {', '.join(_OVERFLOW)}")
         if flush_timeout is None or flush_timeout < 0:
@@ -94,7 +104,9 @@ class LogshipHandler(_logship.HandlerBase, logging.Handler):
                    spool_dir=os.fspath(spool_dir) if spool_dir is not None else None,
                    queue_bytes=int(queue_bytes), overflow=_OVERFLOW[overflow],
                    block_timeout_ms=int(block_timeout * 1000),
-                   flush_timeout_ms=int(self.flush_timeout * 1000))
+                   flush_timeout_ms=int(self.flush_timeout * 1000),
+                   tls_ca_file=_path(tls_ca_file), tls_cert_file=_path(tls_cert_file),
+                   tls_key_file=_path(tls_key_file))
         with _open_lock:
             _open_handlers.add(self)
 
@@ -108,6 +120,37 @@ class LogshipHandler(_logship.HandlerBase, logging.Handler):
 
     def __repr__(self):
         return f"<LogshipHandler {self.url} ({logging.getLevelName(self.level)})>"
+
+
+def _path(p):
+    return os.fspath(p) if p is not None else None
+
+
+def _tls_url(url, tls, ca, cert, key):
+    """The URL liblogship is given: tls:// when TLS is asked for."""
+    if not isinstance(url, str):
+        raise TypeError("logship: url must be a str")
+    if tls not in (None, True, False):
+        raise ValueError("logship: tls must be None, True or False")
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    if scheme in ("https", "http"):
+        raise ValueError(f"logship: {url}: the handler sends to logshipd's acknowledged TCP "
+                         "input, not HTTP: tcp://HOST:PORT (--tcp) or tls://HOST:PORT "
+                         "(--tcp-tls)")
+    if scheme not in ("", "tcp", "tls"):
+        raise ValueError(f"logship: {url}: the URL must be tcp://HOST:PORT or tls://HOST:PORT")
+    if tls is False and scheme == "tls":
+        raise ValueError(f"logship: {url} is a TLS URL but tls=False")
+    if tls is None:
+        tls = scheme == "tls"
+    if not tls and (ca is not None or cert is not None or key is not None):
+        raise ValueError("logship: tls_ca_file, tls_cert_file and tls_key_file need TLS "
+                         "(a tls:// URL or tls=True)")
+    if key is not None and cert is None:
+        raise ValueError("logship: tls_key_file needs tls_cert_file")
+    return ("tls://" if tls else "tcp://") + rest
 
 
 def _flush_all_at_exit():

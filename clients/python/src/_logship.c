@@ -466,13 +466,17 @@ static PyObject *Handler_open(Handler *self, PyObject *args, PyObject *kw)
                             "flush_timeout_ms",
                             "min_level",
                             "spool_bytes",
+                            "tls_ca_file",
+                            "tls_cert_file",
+                            "tls_key_file",
                             NULL};
     const char *url, *app = NULL, *topic = NULL, *host = NULL, *spool = NULL;
+    const char *ca = NULL, *cert = NULL, *key = NULL;
     Py_ssize_t queue_bytes = 0, spool_bytes = 0;
     int overflow = LOGSHIP_DROP_OLDEST, block_ms = 0, flush_ms = 5000, min_level = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzzzniiiin", names, &url, &app, &topic, &host,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "s|zzzzniiiinzzz", names, &url, &app, &topic, &host,
                                      &spool, &queue_bytes, &overflow, &block_ms, &flush_ms,
-                                     &min_level, &spool_bytes))
+                                     &min_level, &spool_bytes, &ca, &cert, &key))
         return NULL;
     if (self->lg) {
         PyErr_SetString(PyExc_RuntimeError, "the handler is already open");
@@ -483,6 +487,9 @@ static PyObject *Handler_open(Handler *self, PyObject *args, PyObject *kw)
     o.topic = topic;
     o.host = host;
     o.spool_dir = spool;
+    o.tls_ca_file = ca;
+    o.tls_cert_file = cert;
+    o.tls_key_file = key;
     if (queue_bytes > 0)
         o.queue_bytes = (size_t)queue_bytes;
     if (spool_bytes > 0)
@@ -506,6 +513,7 @@ static PyObject *Handler_open(Handler *self, PyObject *args, PyObject *kw)
     err = logship_open(url, &o, &lg);
     PyEval_RestoreThread(ts);
     if (err) {
+        /* a TLS file that can not be used is the caller's file: OSError */
         PyErr_Format(err == LOGSHIP_EINVAL ? PyExc_ValueError : PyExc_OSError,
                      "logship: cannot open a logger for %s: %s", url, logship_strerror(err));
         return NULL;
@@ -590,7 +598,7 @@ static PyObject *Handler_stats(Handler *self, PyObject *unused)
     if (self->lg)
         logship_stats(self->lg, &st);
     return Py_BuildValue(
-        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O}", "queued", self->n_queued, "sent",
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O}", "queued", self->n_queued, "sent",
         (unsigned long long)st.acked, "dropped", (unsigned long long)st.dropped, "spooled",
         (unsigned long long)st.spooled_records, "pending",
         (unsigned long long)(self->n_queued > st.acked + st.dropped_oldest + st.spooled_records
@@ -598,7 +606,9 @@ static PyObject *Handler_stats(Handler *self, PyObject *unused)
                                        st.spooled_records
                                  : 0),
         "lost", (unsigned long long)st.lost, "connects", (unsigned long long)st.connects,
-        "connected", st.connected ? Py_True : Py_False);
+        "connect_failures", (unsigned long long)st.connect_failures, "nacks",
+        (unsigned long long)st.nacks, "resent", (unsigned long long)st.batches_resent, "connected",
+        st.connected ? Py_True : Py_False);
 }
 
 static PyObject *Handler_after_fork(Handler *self, PyObject *unused)
@@ -644,7 +654,7 @@ static PyMethodDef Handler_methods[] = {
     {"_close_logger", (PyCFunction)Handler_close_logger, METH_VARARGS, NULL},
     {"stats", (PyCFunction)Handler_stats, METH_NOARGS,
      "stats(): {'queued', 'sent', 'dropped', 'spooled', 'pending', 'lost', 'connects', "
-     "'connected'}"},
+     "'connect_failures', 'nacks', 'resent', 'connected'}"},
     {"_after_fork", (PyCFunction)Handler_after_fork, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
