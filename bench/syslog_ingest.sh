@@ -6,14 +6,18 @@
 # syslog-tcp` (64 KiB writes, a tenth of a CPU second per million; it
 # replaced the private bench/tcp_blast.c) and the clock stops when the last one is
 # stored: logshipd's durable count in /metrics, the peers' output line count.
-# Also reported: the receiver's CPU time, and a second pass with syslog-ng's
-# own loggen as the sender (one send() per message).
+# Also reported: the receiver's CPU time and peak RSS (VmHWM), and the same
+# with syslog-ng's own loggen as the sender (one send() per message).
+# Each receiver is freshly started and gets PASSES passes of COUNT (default
+# 2: fresh, then warm), each timed on its own; the peak RSS is the
+# receiver's over all of them.
 # BASELINE=path/to/another/logshipd runs the same passes on that binary too,
 # in the same run (before/after a change), each pass next to ours.
-# Usage: [BASELINE=BIN] bench/syslog_ingest.sh [COUNT]   (default 1000000)
+# Usage: [BASELINE=BIN] [PASSES=N] bench/syslog_ingest.sh [COUNT]   (default 1000000)
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${1:-1000000}
+PASSES=${PASSES:-2}
 SIZE=128
 OUT=bench/out
 mkdir -p "$OUT"
@@ -43,20 +47,27 @@ wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/nul
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 
-# measure NAME PID PORT COUNTCMD SENDER...: sends, waits until COUNTCMD says
-# COUNT, prints "seconds cpu_seconds"
+peak_rss_mb() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+
+# measure NAME PID PORT COUNTCMD SENDER...: PASSES times, sends COUNT and
+# waits until COUNTCMD says COUNT more; prints "seconds,cpu_seconds" of each
+# pass, then the receiver's peak RSS in MB
 measure() {
     local name=$1 pid=$2 count_cmd=$3; shift 3
-    local c0 t0 t1 c1
-    c0=$(cpu_ticks "$pid"); t0=$(now)
-    "$@" 2>>"$OUT/syslog-$name.sender" || { echo "nan nan"; return; }
-    local deadline=$(( $(date +%s) + 300 ))
-    while [ "$(eval "$count_cmd")" -lt "$COUNT" ]; do
-        [ "$(date +%s)" -gt "$deadline" ] && { echo "nan nan"; return; }
-        sleep 0.02
+    local c0 t0 t1 c1 pass out=""
+    for pass in $(seq "$PASSES"); do
+        c0=$(cpu_ticks "$pid"); t0=$(now)
+        if ! "$@" 2>>"$OUT/syslog-$name.sender"; then out="$out nan,nan"; continue; fi
+        local deadline=$(( $(date +%s) + 300 )) want=$((COUNT * pass))
+        while [ "$(eval "$count_cmd")" -lt "$want" ]; do
+            [ "$(date +%s)" -gt "$deadline" ] && { t0=nan; break; }
+            sleep 0.02
+        done
+        t1=$(now); c1=$(cpu_ticks "$pid")
+        if [ "$t0" = nan ]; then out="$out nan,nan"; continue; fi
+        out="$out $(echo "$t0 $t1 $c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f,%.2f", $2-$1, ($4-$3)/hz}')"
     done
-    t1=$(now); c1=$(cpu_ticks "$pid")
-    echo "$t0 $t1 $c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f %.2f\n", $2-$1, ($4-$3)/hz}'
+    echo "$out $(peak_rss_mb "$pid")"
 }
 
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
@@ -127,7 +138,8 @@ loggen_send() { # HOST PORT COUNT SIZE
         "$1" "$2" >/dev/null
 }
 
-B="nan nan"; BG="nan nan"
+NONE="$(for _ in $(seq "$PASSES"); do printf 'nan,nan '; done)nan"
+B=$NONE; BG=$NONE
 [ -n "${BASELINE:-}" ] && B=$(run_logshipd blast "$BASELINE" $BLAST)
 L=$(run_logshipd blast ./build/logshipd $BLAST)
 R=$(run_rsyslog blast $BLAST); S=$(run_syslogng blast $BLAST)
@@ -139,17 +151,19 @@ SG=$(run_syslogng loggen loggen_send)
 import math, sys
 count = int(sys.argv[1])
 def p(s):
-    t, cpu = s.split()
-    return float(t), float(cpu)
+    *passes, rss = s.split()
+    return [tuple(float(x) for x in q.split(",")) for q in passes], float(rss)
 rows = [("logship bench", sys.argv[2:6]), ("loggen", sys.argv[6:10])]
-print("| sender | receiver | seconds | messages/s | receiver CPU s | vs rsyslog | vs syslog-ng |")
-print("|---|---|---:|---:|---:|---:|---:|")
+print("| sender | receiver | pass | seconds | messages/s | receiver CPU s | peak RSS MB | vs rsyslog | vs syslog-ng |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|")
 for sender, (l, r, s, b) in rows:
-    lt, lc = p(l); rt, rc = p(r); st, sc = p(s); bt, bc = p(b)
-    for name, t, c in (("logshipd", lt, lc), ("logshipd (baseline)", bt, bc),
-                       ("rsyslog", rt, rc), ("syslog-ng", st, sc)):
-        if math.isnan(t):
-            continue
-        print(f"| {sender} | {name} | {t:.2f} | {count/t:,.0f} | {c:.2f} | "
-              f"{rt/t:.2f} | {st/t:.2f} |")
+    (lp, lr), (rp, rr), (sp, sr), (bp, br) = p(l), p(r), p(s), p(b)
+    for name, ps, rss in (("logshipd", lp, lr), ("logshipd (baseline)", bp, br),
+                          ("rsyslog", rp, rr), ("syslog-ng", sp, sr)):
+        for k, (t, c) in enumerate(ps):
+            if math.isnan(t):
+                continue
+            label = "fresh" if k == 0 else "warm" if len(ps) == 2 else f"{k + 1}"
+            print(f"| {sender} | {name} | {label} | {t:.2f} | {count/t:,.0f} | {c:.2f} | "
+                  f"{rss:.0f} | {rp[k][0]/t:.2f} | {sp[k][0]/t:.2f} |")
 PY

@@ -164,6 +164,16 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
         if (c->unconf_off == c->unconf.frames.len) {
             batch_reset(&c->unconf);
             c->unconf_off = 0;
+        } else if (c->unconf_off >= STREAM_UNCONFIRMED / 4 &&
+                   c->unconf_off >= c->unconf.frames.len / 2) {
+            /* a sender that never pauses leaves no moment with all of it
+             * confirmed: move what is left to the front, so the copy stays
+             * within what is unconfirmed instead of growing with all that
+             * was ever sent (never more bytes moved than confirmed) */
+            size_t left = unconfirmed(c);
+            memmove(c->unconf.frames.data, c->unconf.frames.data + c->unconf_off, left);
+            c->unconf.frames.len = left;
+            c->unconf_off = 0;
         }
     } else {
         c->failed = 1;

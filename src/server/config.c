@@ -115,7 +115,7 @@ static const option_def_t options[] = {
      "delete segments older than this (30m, 12h, 7d); 0 keeps all"},
     {"memory-records", OPT_INT, OFF(memory_records), "100000", G_STORE, "N",
      "newest records also kept in memory, for live tail"},
-    {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "256M", G_STORE, "SIZE",
+    {"memory-bytes", OPT_SIZE, OFF(memory_bytes), "64M", G_STORE, "SIZE",
      "memory for those records, at most"},
     {"max-client-tails", OPT_INT0, OFF(max_client_tails), "0", G_READ, "N",
      "live tails (WebSocket or SSE) one client may have open: its token with --auth-file, "

@@ -65,7 +65,10 @@ void ring_push(ring_t *r, const char *frame, size_t n)
         ring_clear(r);
         return;
     }
-    if (r->count == r->max_records)
+    /* a full count evicts the oldest: then the frame takes its place and
+     * the buffer must not grow for it (the record count has no room left) */
+    int may_grow = r->count < r->max_records;
+    if (!may_grow)
         evict(r);
     for (;;) {
         if (r->count == 0) {
@@ -75,7 +78,7 @@ void ring_push(ring_t *r, const char *frame, size_t n)
         if (!r->wrapped) {
             if (r->head + n <= r->limit)
                 break;
-            if (r->limit < r->size && r->count < r->max_records) {
+            if (r->limit < r->size && may_grow) {
                 /* short of bytes, not of records: use more of the buffer */
                 r->limit = r->limit * 2 < r->size ? r->limit * 2 : r->size;
                 continue;

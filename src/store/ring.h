@@ -11,7 +11,8 @@
  * the end of the buffer: when it does not fit before the end, writing
  * restarts at 0 and the space after wrap_end is unused. Writing wraps at
  * `limit`, which starts at RING_START_BYTES and doubles (up to the full
- * size) only while the record count, not the bytes, has room left: so the
+ * size) only while the record count, not the bytes, has room left (a push
+ * that evicts the oldest because the count is full never grows it): so the
  * memory touched follows what the newest max_records need, instead of
  * faulting in every page of a large buffer once.
  *

@@ -469,6 +469,51 @@ static void parse_3164_rest(const char *p, const char *end, recbuild_t *rb)
     recbuild_set(rb, RF_MSG, p, (size_t)(end - p));
 }
 
+/* "YYYY-MM-DDThh:mm:ss[.frac]" in p[0..n), the whole of it: an RFC 3339
+ * time without a zone (syslog-ng's loggen, and senders configured so),
+ * taken in local time as rsyslog takes it. Returns 0 and sets *ns, or -1. */
+static int local_rfc3339(const char *p, size_t n, int64_t *ns)
+{
+    static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    unsigned y1, y2, mon;
+    bsd_time_t t;
+    if (n < 19 || two(p, &y1) || two(p + 2, &y2) || p[4] != '-' || two(p + 5, &mon) ||
+        p[7] != '-' || two(p + 8, &t.day) || (p[10] != 'T' && p[10] != 't') ||
+        two(p + 11, &t.hour) || p[13] != ':' || two(p + 14, &t.min) || p[16] != ':' ||
+        two(p + 17, &t.sec))
+        return -1;
+    int y = (int)(y1 * 100 + y2);
+    if (mon < 1 || mon > 12 || t.day < 1 || t.day > mdays[mon - 1] || t.hour > 23 || t.min > 59 ||
+        t.sec > 60)
+        return -1;
+    if (mon == 2 && t.day == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return -1;
+    t.mon = (int)mon - 1;
+    t.frac = 0;
+    size_t i = 19;
+    if (i < n && p[i] == '.') {
+        size_t f = ++i;
+        int64_t scale = 100000000;
+        while (i < n && is_digit(p[i])) {
+            t.frac += (p[i] - '0') * scale;
+            scale /= 10;
+            i++;
+        }
+        if (i == f)
+            return -1;
+    }
+    if (i != n)
+        return -1;
+    int64_t base = local_minute(y, &t);
+    int64_t v;
+    if (base == INT64_MIN ||
+        __builtin_mul_overflow(base + (t.sec > 59 ? 59 : t.sec), NS_PER_SEC, &v) ||
+        __builtin_add_overflow(v, t.frac, &v))
+        return -1;
+    *ns = v;
+    return 0;
+}
+
 /* RFC 3164 from p (after <PRI>). Returns 0, or -1 when p starts with no
  * timestamp (then nothing was set). */
 static int parse_3164(const char *p, const char *end, recbuild_t *rb, const rec_defaults_t *d)
@@ -486,7 +531,7 @@ static int parse_3164(const char *p, const char *end, recbuild_t *rb, const rec_
         q = memchr(p, ' ', (size_t)(end - p));
         if (!q)
             q = end;
-        if (time_parse_rfc3339(p, (size_t)(q - p), &ns))
+        if (time_parse_rfc3339(p, (size_t)(q - p), &ns) && local_rfc3339(p, (size_t)(q - p), &ns))
             return -1;
         rb->ts = ns;
         rb->has_ts = 1;

@@ -7,7 +7,9 @@
  *   1. "1 " followed by "-" or "DDDD-" (a nil or RFC 3339 TIMESTAMP): RFC 5424.
  *   2. "Mmm dd hh:mm:ss" (month "Jan".."Dec" as written; day "dd", " d" or
  *      "d"; optional ".fraction"), or an RFC 3339 time (rsyslog's
- *      RSYSLOG_ForwardFormat), then a space or the end: RFC 3164. After the
+ *      RSYSLOG_ForwardFormat; or without a zone, "2026-01-01T00:00:00" as
+ *      syslog-ng's loggen sends it, taken in local time as rsyslog does),
+ *      then a space or the end: RFC 3164. After the
  *      time and one space:
  *      - a token that ends in ':' or holds '[' is the TAG (no HOSTNAME);
  *      - else a token of letters, digits, '.', '-', '_' (or an IPv6 address,
@@ -52,7 +54,8 @@
  *     "25:00:00") or an unparsable RFC 3339 time in RFC 3164 position is no
  *     timestamp: the message is bare text (msg is everything after <PRI>)
  *     with the receive time d->now.
- * RFC 3164 timestamps have no year and no zone: they are taken in the local
+ * An RFC 3339 time without a zone is local time (mktime, as below, with its
+ * own year). RFC 3164 timestamps have no year and no zone: they are taken in the local
  * time zone (mktime, tm_isdst -1) in d->now's local year, or the year before
  * when that would be more than one day after d->now. Per thread, the
  * conversion is cached per minute, so a change of TZ shows from the next

@@ -252,6 +252,36 @@ static void test_frame_larger_than_ring(void **state)
     ring_free(&r);
 }
 
+/* The buffer grows only while the count limit has room: a window full of
+ * records keeps the bytes its max_records need (here 20,000 frames of about
+ * 1 KiB: 20 MB, so one doubling of RING_START_BYTES), however many frames
+ * pass through it, and never faults in the rest of max_bytes. When the
+ * frames get larger and the bytes bind instead, it grows again. */
+static void test_grows_by_need(void **state)
+{
+    (void)state;
+    ring_t r;
+    const size_t max = 20000, msg = 1000, big = 2000;
+    assert_int_equal(ring_init(&r, max, 256u << 20), 0);
+    assert_int_equal(r.limit, RING_START_BYTES);
+    uint64_t seq = 1;
+    for (; seq <= 10 * max; seq++)
+        push(&r, seq, msg);
+    assert_int_equal(ring_count(&r), max);
+    assert_int_equal(r.limit, 2 * RING_START_BYTES);
+    assert_true(max * FRAME_SIZE(msg) <= r.limit);
+    for (uint64_t s = seq - max; s < seq; s++)
+        check_frame(&r, s, msg, 0);
+    /* twice the bytes per record: the count still binds, after growing */
+    for (uint64_t end = seq + 5 * max; seq < end; seq++)
+        push(&r, seq, big);
+    assert_int_equal(ring_count(&r), max);
+    assert_int_equal(r.limit, 4 * RING_START_BYTES);
+    for (uint64_t s = seq - max; s < seq; s++)
+        check_frame(&r, s, big, 0);
+    ring_free(&r);
+}
+
 static void test_clear(void **state)
 {
     (void)state;
@@ -360,7 +390,8 @@ int main(void)
         cmocka_unit_test(test_empty),          cmocka_unit_test(test_push_get),
         cmocka_unit_test(test_seq_gaps),       cmocka_unit_test(test_evict_by_count),
         cmocka_unit_test(test_evict_by_bytes), cmocka_unit_test(test_frame_larger_than_ring),
-        cmocka_unit_test(test_clear),          cmocka_unit_test(test_wrap_stress),
+        cmocka_unit_test(test_clear),          cmocka_unit_test(test_grows_by_need),
+        cmocka_unit_test(test_wrap_stress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -583,6 +583,57 @@ static void test_rfc3164_rfc3339(void **state)
     slice_is(r.msg, "");
 }
 
+/* syslog-ng's loggen: an RFC 3339 time without a zone, in local time (US
+ * Eastern here), then HOST and TAG[pid] */
+static void test_rfc3164_rfc3339_local(void **state)
+{
+    (void)state;
+    reset_defs();
+    record_t r = ok("<38>2026-01-01T00:00:00 localhost prg00000[1234]: seq: 0000000000, thread: "
+                    "0000, runid: 1796315256, stamp: 2026-01-01T00:00:00 ");
+    assert_int_equal(r.ts, utc(2026, 1, 1, 5, 0, 0)); /* EST: UTC-5 */
+    slice_is(r.topic, "auth.info");
+    assert_int_equal(r.level, LEVEL_INFO);
+    slice_is(r.host, "localhost");
+    slice_is(r.app, "prg00000");
+    slice_is(r.pid, "1234");
+    slice_is(r.msg,
+             "seq: 0000000000, thread: 0000, runid: 1796315256, stamp: 2026-01-01T00:00:00 ");
+    slice_is(r.fields, "");
+    /* summer time: EDT, UTC-4; a fraction; its own year, not now's */
+    r = ok("<13>2024-07-04T12:30:15.25 vm app: x");
+    assert_int_equal(r.ts, utc(2024, 7, 4, 16, 30, 15) + 250 * NS_PER_MS);
+    slice_is(r.host, "vm");
+    slice_is(r.app, "app");
+    slice_is(r.msg, "x");
+    /* lower-case t, no host, and the time alone */
+    r = ok("<13>2026-11-21t10:45:56 tag[9]: m");
+    assert_int_equal(r.ts, utc(2026, 11, 21, 15, 45, 56));
+    slice_is(r.host, "192.0.2.7");
+    slice_is(r.app, "tag");
+    slice_is(r.pid, "9");
+    r = ok("<13>2028-02-29T23:59:60");
+    assert_int_equal(r.ts, utc(2028, 3, 1, 4, 59, 59)); /* a leap second holds the last */
+    slice_is(r.msg, "");
+    /* not a time: bare text with the receive time, nothing lost */
+    static const char *const bad[] = {
+        "2026-01-01T00:00 localhost prg[1]: x",     "2026-13-01T00:00:00 localhost prg[1]: x",
+        "2026-02-29T00:00:00 localhost prg[1]: x",  "2026-01-01T24:00:00 localhost prg[1]: x",
+        "2026-01-01T00:00:00. localhost prg[1]: x", "2026-01-01T00:00:00+05 localhost prg[1]: x",
+        "2026-01-01X00:00:00 localhost prg[1]: x",  "0000-01-01T00:00:00 localhost prg[1]: x",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "<38>%s", bad[i]);
+        r = ok(msg);
+        slice_is(r.msg, bad[i]);
+        assert_int_equal(r.ts, NOW);
+        slice_is(r.host, "192.0.2.7");
+        slice_is(r.app, "default");
+        slice_is(r.topic, "auth.info");
+    }
+}
+
 static void test_rfc3164_bad_timestamp(void **state)
 {
     (void)state;
@@ -777,6 +828,7 @@ int main(void)
         cmocka_unit_test(test_rfc3164_variants),
         cmocka_unit_test(test_rfc3164_year),
         cmocka_unit_test(test_rfc3164_rfc3339),
+        cmocka_unit_test(test_rfc3164_rfc3339_local),
         cmocka_unit_test(test_rfc3164_bad_timestamp),
         cmocka_unit_test(test_bare_python),
         cmocka_unit_test(test_trailing_bytes),
