@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # bench/tail_latency.sh - live tail benchmark: end-to-end latency (POST sent
 # -> record received over the WebSocket) and the records/s each subscriber
-# gets, with 1, 100 and 1,000 subscribers on /api/tail?n=0 while
-# bench/tail_bench.c POSTs NDJSON at a paced RATE on one keep-alive
-# connection. Then, per subscriber count, the highest ingest rate at which
-# every subscriber still receives every record (a doubling/bisection search
-# of shorter runs).
+# gets, with 1, 100 and 1,000 subscribers on /api/tail while `logship bench
+# tail` POSTs NDJSON (BATCH records per POST) at RATE records/s, open loop,
+# on one keep-alive connection. Then, per subscriber count, the highest
+# ingest rate at which every subscriber still receives every record (a
+# doubling/bisection search of shorter runs).
+#
+# CLIENT=tail_bench runs bench/tail_bench.c instead, the client of the
+# earlier rows in BENCHMARKS.md (it adapts its POSTs' size to a slow reply,
+# up to 5,000 records, and reads every subscriber's records but takes
+# latencies on two of them). Both clients' JSON is turned into the same
+# keys, so the tables are the same.
 #
 # Each run gets a fresh logshipd (release build, its own data dir in /tmp,
 # --fsync interval unless FSYNC says otherwise, only the HTTP listener).
@@ -14,6 +20,7 @@
 #
 # Usage: bench/tail_latency.sh [DURATION]        (seconds per run; default 10)
 # Env:   RATE=50000  SUBS="1 100 1000"  REPEAT=3 (runs per subscriber count)
+#        BATCH=50 (records per POST)  CLIENT=logship|tail_bench
 #        FSYNC=interval (logshipd's --fsync)
 #        SEARCH=1 (0: skip the search)  SEARCH_DURATION=5
 #        BUILD=build-bench  NO_BUILD=1 (use what is built)
@@ -31,6 +38,8 @@ SEARCH=${SEARCH:-1}
 SDUR=${SEARCH_DURATION:-5}
 BUILD=${BUILD:-build-bench}
 PERF=${PERF:-0}
+BATCH=${BATCH:-50}
+CLIENT=${CLIENT:-logship}
 OUT=bench/out
 mkdir -p "$OUT"
 
@@ -39,10 +48,11 @@ ulimit -n "$(ulimit -Hn)"
 
 if [ "${NO_BUILD:-0}" != 1 ]; then
     cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$BUILD" -j2 --target logshipd tail_bench >/dev/null
+    cmake --build "$BUILD" -j2 --target logshipd logship tail_bench >/dev/null
 fi
 LOGSHIPD=${LOGSHIPD:-$BUILD/logshipd}
-BENCH=$BUILD/tail_bench
+LOGSHIP=${LOGSHIP:-$BUILD/logship}
+TAIL_BENCH=$BUILD/tail_bench
 
 WORK=$(mktemp -d /tmp/logship-tail.XXXXXX)
 LPID=""
@@ -56,6 +66,12 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 # CPU seconds of a process so far (utime + stime)
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
+# CPU seconds of this shell's waited-for children (logship bench) into
+# $CHILD_CPU: `times` runs in this shell, not in a subshell
+child_cpu() {
+    times >"$WORK/times.txt"
+    CHILD_CPU=$(awk 'NR == 2 {gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4}' "$WORK/times.txt")
+}
 # CPU seconds used by the whole machine so far (all cores, not idle)
 cpu_all() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2+$3+$4+$7+$8+$9) / hz}' /proc/stat; }
 
@@ -92,14 +108,30 @@ run() {
              >/dev/null 2>&1) &
         perf_pid=$!
     fi
-    timeout $((dur * 3 + 60)) "$BENCH" --port "$PORT" --subs "$subs" --rate "$rate" \
-        --duration "$dur" --warmup 1 >"$WORK/client.json" 2>"$OUT/tail-$name.err" || true
+    local c0
+    child_cpu; c0=$CHILD_CPU
+    if [ "$CLIENT" = tail_bench ]; then
+        # its keys as logship bench's (its "avg" stands for the median)
+        timeout $((dur * 3 + 60)) "$TAIL_BENCH" --port "$PORT" --subs "$subs" --rate "$rate" \
+            --duration "$dur" --warmup 1 2>"$OUT/tail-$name.err" |
+            jq -c '{mode: "tail", sent, errors: .post_errors, records_per_s: .sent_rate,
+                    subscribers: .subs, subscribers_connected: (.subs - .dropped),
+                    delivered_per_s_min: .recv_rate_min, delivered_per_s_median: .recv_rate_avg,
+                    latency_us: {p50: .lat_p50_us, p99: .lat_p99_us, p999: .lat_p999_us,
+                                 max: .lat_max_us},
+                    ingest_latency_us: {p50: .ack_p50_us, p99: .ack_p99_us},
+                    client_ok: .ok}' >"$WORK/client.json" || true
+    else
+        timeout $((dur * 3 + 60)) "$LOGSHIP" bench tail --server "http://127.0.0.1:$PORT" \
+            --subscribers "$subs" --rate "$rate" --batch "$BATCH" -c 1 \
+            -d "$dur" --warmup 1 --json -q >"$WORK/client.json" 2>"$OUT/tail-$name.err" || true
+    fi
+    local client_cpu
+    child_cpu; client_cpu=$(sub "$CHILD_CPU" "$c0")
     s1=$(cpu_of "$LPID"); a1=$(cpu_all); t1=$(date +%s.%N)
     [ -n "$perf_pid" ] && wait "$perf_pid"
     curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/metrics.txt" || true
     stop_server
-    local client_cpu
-    client_cpu=$(jq -r '.client_cpu_total_s // 0' "$WORK/client.json" 2>/dev/null || echo 0)
     jq -c --argjson scpu "$(sub "$s1" "$s0")" \
         --argjson wall "$(sub "$t1" "$t0")" \
         --argjson all "$(sub "$a1" "$a0")" \
@@ -107,7 +139,12 @@ run() {
         --argjson msgs "$(metric logship_tail_messages_sent_total)" \
         --argjson shared "$(metric logship_tail_shared_messages_total)" \
         --argjson scans "$(metric logship_tail_disk_scans_total)" \
-        '. + {server_cpu_s: $scpu, wall_s: $wall,
+        --argjson rate "$rate" \
+        '. + {server_cpu_s: $scpu, wall_s: $wall, client_cpu_s: $ccpu,
+              dropped: (.subscribers - .subscribers_connected),
+              window_recs_s: (.delivered_per_s_median * .subscribers),
+              ok: (.errors == 0 and .subscribers_connected == .subscribers and
+                   .records_per_s >= 0.97 * $rate and .delivered_per_s_min >= 0.97 * $rate),
               server_cores: ($scpu / $wall), client_cores: ($ccpu / $wall),
               others_cores: ([($all - $scpu - $ccpu) / $wall, 0] | max),
               tail_messages: $msgs, tail_shared: $shared, tail_disk_scans: $scans}' \
@@ -122,24 +159,24 @@ LARGEST=$(echo "$SUBS" | tr ' ' '\n' | sort -n | tail -1)
 
 echo "### Latency and delivery at $RATE records/s ($DUR s per run, --fsync $FSYNC)"
 echo
-echo "| subscribers | sent rec/s | per-subscriber rec/s min / avg | latency p50 / p99 / p99.9 / max ms (subscriber 0) | last subscriber p99 / max ms | POST ack p50 / p99 ms | delivered MB/s | logshipd CPU | others' CPU | dropped |"
+echo "| subscribers | sent rec/s | per-subscriber rec/s min / median | latency p50 / p99 / p99.9 / max ms (every subscriber) | POST ack p50 / p99 ms | delivered rec/s (all subscribers) | logshipd CPU | bench CPU | others' CPU | dropped |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for n in $SUBS; do
   for k in $(seq "$REPEAT"); do
     run "main-$n-$k" "$n" "$RATE" "$DUR"
     f=$OUT/tail-main-$n-$k.json
     j() { jq -r "$1" "$f"; }
-    if [ "$(j '.subs // 0')" = 0 ]; then
+    if [ "$(j '.subscribers // 0')" = 0 ]; then
         echo "| $n | run failed, see $OUT/tail-main-$n-$k.err | | | | | | | | |"
         continue
     fi
-    printf '| %s | %s | %s / %s | %s / %s / %s / %s | %s / %s | %s / %s | %.0f | %.2f cores | %.2f cores | %s |\n' \
-        "$n" "$(j .sent_rate)" "$(j .recv_rate_min)" "$(j .recv_rate_avg)" \
-        "$(fmt_ms "$(j .lat_p50_us)")" "$(fmt_ms "$(j .lat_p99_us)")" \
-        "$(fmt_ms "$(j .lat_p999_us)")" "$(fmt_ms "$(j .lat_max_us)")" \
-        "$(fmt_ms "$(j .last_lat_p99_us)")" "$(fmt_ms "$(j .last_lat_max_us)")" \
-        "$(fmt_ms "$(j .ack_p50_us)")" "$(fmt_ms "$(j .ack_p99_us)")" \
-        "$(j .window_mbytes_s)" "$(j .server_cores)" "$(j .others_cores)" "$(j .dropped)"
+    printf '| %s | %.0f | %.0f / %.0f | %s / %s / %s / %s | %s / %s | %.0f | %.2f cores | %.2f cores | %.2f cores | %s |\n' \
+        "$n" "$(j .records_per_s)" "$(j .delivered_per_s_min)" "$(j .delivered_per_s_median)" \
+        "$(fmt_ms "$(j .latency_us.p50)")" "$(fmt_ms "$(j .latency_us.p99)")" \
+        "$(fmt_ms "$(j .latency_us.p999)")" "$(fmt_ms "$(j .latency_us.max)")" \
+        "$(fmt_ms "$(j .ingest_latency_us.p50)")" "$(fmt_ms "$(j .ingest_latency_us.p99)")" \
+        "$(j .window_recs_s)" "$(j .server_cores)" "$(j .client_cores)" "$(j .others_cores)" \
+        "$(j .dropped)"
   done
 done
 echo
@@ -164,7 +201,7 @@ sustains() {
 
 echo "### Highest ingest rate with every subscriber receiving everything (${SDUR} s runs)"
 echo
-echo "| subscribers | sustained rec/s (per subscriber) | first failing rec/s | total delivered rec/s | delivered MB/s | logshipd CPU | others' CPU |"
+echo "| subscribers | sustained rec/s (per subscriber) | first failing rec/s | total delivered rec/s | logshipd CPU | bench CPU | others' CPU |"
 echo "|---|---|---|---|---|---|---|"
 for n in $SUBS; do
     lo=0 hi=0 r=$RATE
@@ -189,10 +226,10 @@ for n in $SUBS; do
     done
     if [ "$lo" -gt 0 ]; then
         f=$OUT/tail-search-$n-$lo.json
-        printf '| %s | %s | %s | %.0f | %.0f | %.2f cores | %.2f cores |\n' "$n" "$lo" \
+        printf '| %s | %s | %s | %.0f | %.2f cores | %.2f cores | %.2f cores |\n' "$n" "$lo" \
             "$([ "$hi" -gt 0 ] && echo "$hi" || echo "-")" \
-            "$(jq -r .window_recs_s "$f")" "$(jq -r .window_mbytes_s "$f")" \
-            "$(jq -r .server_cores "$f")" "$(jq -r .others_cores "$f")"
+            "$(jq -r .window_recs_s "$f")" "$(jq -r .server_cores "$f")" \
+            "$(jq -r .client_cores "$f")" "$(jq -r .others_cores "$f")"
     else
         echo "| $n | below $r | $hi | | | | |"
     fi

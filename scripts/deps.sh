@@ -14,7 +14,7 @@ python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd ma
 debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev
 python3-elasticsearch python3-graypy python3-fluent-logger python3-msgpack
 systemd-journal-remote rsyslog-elasticsearch zstd"
-bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time"
+bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time jq rabbitmq-server python3-pika"
 deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev python3-setuptools"
 
 case "${1:-run}" in

@@ -711,6 +711,11 @@ static int wait_io(amqp_in_t *in)
     if (n > 0 && p[0].revents)
         drain_wake(in);
     now = time_mono_ns();
+    /* the broker's heartbeats count: librabbitmq reads them without
+     * handing them to read_frames(), which sees no frame on an idle
+     * connection, so a readable socket is the sign of life */
+    if (n > 0 && !paused && p[1].revents)
+        in->last_rx = now;
     if (!paused && now - in->last_rx > 3 * AMQP_IN_HEARTBEAT_S * NS_PER_SEC) {
         log_warn("amqp: input: nothing from %s for %d s (heartbeats missed); reconnecting",
                  in->redacted, 3 * AMQP_IN_HEARTBEAT_S);

@@ -24,6 +24,7 @@
 #include "confirm.h"
 #include "outstate.h"
 #include "pack.h"
+#include "wire.h"
 
 #define CHANNEL         1
 #define CONNECT_TIMEOUT 2 /* s: TCP (and TLS) connect; stop waits for it */
@@ -36,6 +37,7 @@
 #define CHUNK_RECORDS   4096 /* records read per scan before acks are read again */
 #define BATCH_MAX       100000
 #define INFLIGHT_MAX    100000
+#define WIRE_FLUSH      (256u << 10) /* bytes of frames gathered before a send() */
 
 struct amqp_out {
     store_t *store;
@@ -63,6 +65,7 @@ struct amqp_out {
     amqp_connection_state_t conn;
     confirm_t win;
     pack_t pack;
+    buf_t wire;         /* publishes not sent yet (plain TCP: wire.h) */
     uint64_t scan_last; /* the newest seq the running chunk took */
     size_t scan_taken;  /* records the running chunk took */
     int scan_err;       /* a publish failed inside the scan */
@@ -355,6 +358,36 @@ static int read_frames(amqp_out_t *o)
 
 /* ---- publishing ------------------------------------------------------------- */
 
+/* Sends the gathered publishes, all of them: the socket is librabbitmq's,
+ * but whole frames from this thread never interleave with its own (a
+ * heartbeat goes between two frames). Returns 0, or -1 (logged). */
+static int flush_wire(amqp_out_t *o)
+{
+    int fd = amqp_get_sockfd(o->conn);
+    size_t off = 0;
+    while (off < o->wire.len) {
+        ssize_t n = send(fd, o->wire.data + off, o->wire.len - off, MSG_NOSIGNAL);
+        if (n > 0) {
+            off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            if (poll(&p, 1, RPC_TIMEOUT * 1000) > 0)
+                continue;
+            log_warn("amqp: %s takes no data for %d s; reconnecting", o->redacted, RPC_TIMEOUT);
+            return -1;
+        }
+        log_warn("amqp: publishing to %s failed: %s", o->redacted,
+                 n < 0 ? strerror(errno) : "connection closed");
+        return -1;
+    }
+    buf_reset(&o->wire);
+    return 0;
+}
+
 static int publish(amqp_out_t *o, const pack_msg_t *m)
 {
     char id[NODE_ID_LEN + 48];
@@ -379,17 +412,28 @@ static int publish(amqp_out_t *o, const pack_msg_t *m)
         .timestamp = (uint64_t)(m->first_ts > 0 ? m->first_ts / NS_PER_SEC : 0),
         .app_id = amqp_cstring_bytes("logshipd"),
     };
-    int rc = amqp_basic_publish(o->conn, CHANNEL, amqp_cstring_bytes(o->exchange),
-                                (amqp_bytes_t){m->topic_len, (void *)m->topic}, 1, 0, &p,
-                                (amqp_bytes_t){m->body.len, m->body.data});
-    if (rc != AMQP_STATUS_OK) {
-        log_warn("amqp: publishing to %s failed: %s", o->redacted, amqp_error_string2(rc));
-        return -1;
+    amqp_bytes_t x = amqp_cstring_bytes(o->exchange);
+    amqp_bytes_t key = {m->topic_len, (void *)m->topic};
+    amqp_bytes_t body = {m->body.len, m->body.data};
+    if (!o->url.tls) {
+        /* gathered, and sent by flush_wire() in one call for many */
+        if (wire_publish(&o->wire, CHANNEL, x, key, 1, &p, body,
+                         (size_t)amqp_get_frame_max(o->conn))) {
+            log_warn("amqp: a message for %s can not be encoded (topic %.*s)", o->redacted,
+                     (int)m->topic_len, m->topic);
+            return -1;
+        }
+    } else {
+        int rc = amqp_basic_publish(o->conn, CHANNEL, x, key, 1, 0, &p, body);
+        if (rc != AMQP_STATUS_OK) {
+            log_warn("amqp: publishing to %s failed: %s", o->redacted, amqp_error_string2(rc));
+            return -1;
+        }
     }
     confirm_push(&o->win, m->first);
     count(&o->st_messages, 1);
     count(&o->st_records, m->count);
-    return 0;
+    return o->wire.len >= WIRE_FLUSH ? flush_wire(o) : 0;
 }
 
 /* Publishes the messages the pack has ready, oldest first. */
@@ -459,7 +503,7 @@ static int publish_chunk(amqp_out_t *o, int *more)
     if (!o->scan_err) {
         /* the chunk ends: what is open goes now, so published can move */
         pack_flush(&o->pack);
-        if (publish_ready(o))
+        if (publish_ready(o) || flush_wire(o))
             o->scan_err = 1;
     }
     if (o->scan_err)
@@ -524,6 +568,7 @@ static int session(amqp_out_t *o)
 {
     confirm_reset(&o->win);
     pack_reset(&o->pack);
+    buf_reset(&o->wire);
     o->last_rx = time_mono_ns();
     o->session_acked = 0;
     for (;;) {
@@ -597,6 +642,7 @@ static void out_free(amqp_out_t *o)
         close(o->wake_fd);
     confirm_free(&o->win);
     pack_free(&o->pack);
+    buf_free(&o->wire);
     uv_mutex_destroy(&o->mu);
     uv_cond_destroy(&o->cond);
     free(o);

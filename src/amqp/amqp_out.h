@@ -13,7 +13,10 @@
  * --amqp-batch > 1), message_id NODE:SEQ (NODE:FIRST-LAST for several
  * records), app_id logshipd, timestamp, and headers seq (the first
  * record's), plus last_seq and records for several; mandatory, so the broker
- * returns a message no queue takes (counted, then acked). The channel is
+ * returns a message no queue takes (counted, then acked). Over plain TCP
+ * the publishes of a chunk are encoded by wire.h into one buffer and sent
+ * with one send() per 256 KiB (librabbitmq makes three per message); over
+ * TLS they go through amqp_basic_publish(). The channel is
  * in confirm mode; confirm.h turns the broker's acks into `confirmed`, the
  * seq up to which every record is safe at the broker, which outstate.h
  * persists (atomically, at most every AMQP_OUT_PERSIST_MS and when the

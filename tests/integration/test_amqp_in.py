@@ -461,3 +461,139 @@ def test_relay_keeps_the_first_origin(make_server, broker, tmp_path):
         assert f["seq"] == relay_seq[r["msg"]] and f["i"] == int(r["msg"][1:])
     broker.delete(x1, [q1])
     broker.delete(x2, [q2])
+
+
+@pytest.mark.parametrize("batch", [1, 10])
+def test_relayed_record_keeps_its_origin_as_stored(make_server, broker, tmp_path, batch):
+    """A (--amqp-out) -> broker -> B (--amqp-in): every record B stores has
+    the ts, level, topic, host, app, msg and fields A stored (records over
+    HTTP with and without their own ts, host and app, and over syslog),
+    plus A's node and seq as fields.origin_node and origin_seq."""
+    exchange, q = names()
+    b = consumer(make_server, broker, exchange, q)
+    a_data = tmp_path / "a"
+    a = make_server("--amqp-out", broker.url, "--amqp-exchange", exchange, "--amqp-batch",
+                    str(batch), data_dir=a_data)
+    recs = [
+        {"msg": "with everything", "ts": "2026-01-02T03:04:05.123456789Z", "level": "error",
+         "topic": "billing.api", "host": "h1", "app": "billing",
+         "fields": {"user": "ann", "n": 3, "ok": True, "ratio": 0.5, "tags": ["a", "b"],
+                    "nested": {"k": "v"}}},
+        {"msg": "no ts, host or app", "topic": "web.info"},
+        {"msg": "unicode \u00e9\u4e2d and \"quotes\"\n", "topic": "web.error", "level": "warning",
+         "host": "h2", "fields": {"empty": "", "zero": 0}},
+    ]
+    body = "".join(json.dumps(r) + "\n" for r in recs)
+    st, _ = a.post("/api/log", body, "application/x-ndjson")
+    assert st == 200
+    with socket.create_connection(("127.0.0.1", a.ports["syslog-tcp"])) as c:
+        c.sendall(b"<11>Nov 21 10:45:56 dbhost postgres[42]: checkpoint slow\n")
+    assert wait_for(lambda: len(a.logs(limit=10)) == 4, 30)
+    wait_stored(b, 4, 60)
+    node = (a_data / "node-id").read_text().strip()
+    on_a = {r["seq"]: r for r in a.logs(limit=10)}
+    on_b = all_records(b)
+    assert len(on_b) == 4
+    for r in on_b:
+        f = dict(r["fields"])
+        assert f.pop("origin_node") == node
+        src = on_a[f.pop("origin_seq")]
+        for k in ("ts", "level", "topic", "host", "app", "msg"):
+            assert r.get(k) == src.get(k), (k, r, src)
+        assert f == src.get("fields", {}), (r, src)
+    assert {r["msg"] for r in on_b} == {r["msg"] for r in on_a.values()}
+    broker.delete(exchange, [q])
+
+
+class FreezingProxy:
+    """A TCP proxy to the broker whose connections can be frozen: their
+    sockets stay open and nothing more goes either way, as when a broker
+    hangs or a network path dies without a reset. Later connections are
+    forwarded again."""
+
+    def __init__(self, port):
+        self.target = port
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []  # [frozen flag list, client, upstream]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            state = [False, c, u]
+            self.conns.append(state)
+            for src, dst in ((c, u), (u, c)):
+                threading.Thread(target=self._pump, args=(state, src, dst), daemon=True).start()
+
+    def _pump(self, state, src, dst):
+        while not self.closed:
+            try:
+                data = src.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            while state[0] and not self.closed:
+                time.sleep(0.1)  # frozen: hold it, read no more
+            if self.closed:
+                return
+            try:
+                dst.sendall(data)
+            except OSError:
+                return
+
+    def freeze(self):
+        for st in self.conns:
+            st[0] = True
+
+    def close(self):
+        self.closed = True
+        self.lsock.close()
+        for _, c, u in self.conns:
+            for s in (c, u):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_idle_connection_kept_dead_one_noticed(make_server, broker):
+    """Through a proxy: an idle connection is kept past the liveness limit
+    (3 heartbeat intervals, 30 s: the broker's heartbeats count); once the
+    proxy freezes it (no reset, nothing passes) the input notices, connects
+    again and stores what is published then."""
+    exchange, q = names()
+    proxy = FreezingProxy(broker.port)
+    try:
+        url = f"amqp://guest:guest@127.0.0.1:{proxy.port}/%2f"
+        s = make_server("--amqp-in", url, "--amqp-queue", q, "--amqp-bind", f"{exchange}:#")
+        assert wait_for(lambda: in_metrics(s)["up"] == 1, 30), s.log_text()
+        time.sleep(36)
+        m = in_metrics(s)
+        assert m["connects_total"] == 1 and m["disconnects_total"] == 0, (m, s.log_text())
+        publish(broker, exchange, [json_msg(1)])
+        wait_stored(s, 1, 30)
+        proxy.freeze()
+        publish(broker, exchange, [json_msg(2)])  # held by the frozen connection
+        assert wait_for(lambda: in_metrics(s)["connects_total"] == 2 and
+                        in_metrics(s)["up"] == 1, 90, 0.5), (in_metrics(s), s.log_text())
+        m = in_metrics(s)
+        assert m["disconnects_total"] == 1
+        assert "heartbeat" in s.log_text(), s.log_text()
+        # the broker takes m2 back from the dead connection once it misses
+        # its heartbeats too; the new connection gets it, and m3
+        publish(broker, exchange, [json_msg(3)])
+        wait_stored(s, 3, 90)
+        assert sorted(r["msg"] for r in all_records(s)) == ["m1", "m2", "m3"]
+    finally:
+        proxy.close()
+    broker.delete(exchange, [q])
