@@ -73,7 +73,8 @@ int stats_param(stats_t *s, slice_t key, slice_t v, const char **err)
         }
         return 0;
     }
-    if (slice_eq(key, "limit") || slice_eq(key, "order"))
+    if (slice_eq(key, "limit") || slice_eq(key, "order") || slice_eq(key, "sort") ||
+        slice_eq(key, "format") || slice_eq(key, "ts_before") || slice_eq(key, "ts_after"))
         return 1; /* /api/logs's, not ours */
     return query_param(&s->q, key, v, err);
 }

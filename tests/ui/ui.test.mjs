@@ -102,7 +102,7 @@ describe('the page', () => {
     assert.equal(js.status, 200);
     assert.match(js.headers['content-type'], /^text\/javascript/);
     assert.equal(js.headers['cache-control'], 'no-cache');
-    for (const name of ['ansi.js', 'loglist.js', 'app.css', 'favicon.svg'])
+    for (const name of ['ansi.js', 'loglist.js', 'chart.js', 'app.css', 'favicon.svg'])
       assert.equal((await request('GET', `/ui/${name}`)).status, 200, name);
     assert.equal((await request('GET', '/ui/nope.js')).status, 404);
   });
