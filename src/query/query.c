@@ -123,7 +123,8 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
     if (slice_eq(key, "topic") || slice_eq(key, "q") || slice_eq(key, "qi") ||
         slice_eq(key, "app") || slice_eq(key, "host") || slice_eq(key, "not.topic") ||
         slice_eq(key, "not.app") || slice_eq(key, "not.host") ||
-        (key.n >= 6 && memcmp(key.p, "field.", 6) == 0)) {
+        (key.n >= 6 && memcmp(key.p, "field.", 6) == 0) ||
+        (key.n >= 10 && memcmp(key.p, "not.field.", 10) == 0)) {
         /* the filter keeps these texts (and a field's name, in its key) */
         slice_t kept = keep(q, v);
         if (v.n && !kept.p) {
@@ -131,7 +132,7 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
             return -1;
         }
         v = kept;
-        if (key.p[0] == 'f') {
+        if (key.p[0] == 'f' || (key.n >= 10 && key.p[4] == 'f')) {
             key = keep(q, key);
             if (!key.p) {
                 *err = "query parameters too long";

@@ -40,7 +40,8 @@
 /* what /api/logs answers an unknown parameter with */
 #define QUERY_PARAMS                                                                               \
     "topic, app, host, field.NAME, level, q, qi, since, until, after, before, not.topic, "         \
-    "not.app, not.host, not.level, limit, order, sort, ts_before, ts_after, format"
+    "not.app, not.host, not.field.NAME, not.level, limit, order, sort, ts_before, ts_after, "      \
+    "format"
 
 enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON, QUERY_CSV };
 

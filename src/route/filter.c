@@ -144,6 +144,24 @@ static int fields_match(const filter_t *f, const record_t *r)
     return 1;
 }
 
+static int not_field_value(void *arg, const jfield_val_t *v)
+{
+    const filter_field_t *c = arg;
+    return v->is_str ? glob_match_json(&c->g, c->value.p, v->p, v->n)
+                     : glob_match(&c->g, c->value.p, v->p, v->n);
+}
+
+/* 1 when some not.field= condition holds a matching value: r fails. */
+static int not_fields_hit(const filter_t *f, const record_t *r)
+{
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        const filter_field_t *c = &f->not_fields[i];
+        if (jfield_each(r->fields.p, r->fields.n, c->name.p, c->name.n, not_field_value, (void *)c))
+            return 1;
+    }
+    return 0;
+}
+
 static int globs_match(const glob_t *g, const slice_t *texts, size_t n, slice_t s)
 {
     for (size_t i = 0; i < n; i++)
@@ -168,6 +186,8 @@ static int match_rest(const filter_t *f, const record_t *r)
     if (f->qi.n && !qi_find(f, r->msg.p, r->msg.n))
         return 0;
     if (f->nfields && !fields_match(f, r))
+        return 0;
+    if (f->nnot_fields && not_fields_hit(f, r))
         return 0;
     return 1;
 }
@@ -282,8 +302,39 @@ static int add_not_topic(filter_t *f, slice_t v, const char **err)
     return 0;
 }
 
+/* not.field.NAME=G */
+static int add_not_field(filter_t *f, slice_t name, slice_t v, const char **err)
+{
+    const char *why;
+    if (!name.n) {
+        *err = "bad not.field: use not.field.NAME=VALUE with a NAME";
+        return -1;
+    }
+    if (name.n > FILTER_FIELD_NAME_MAX) {
+        *err = "bad not.field: a field NAME is at most 255 bytes";
+        return -1;
+    }
+    if (f->nnot_fields == FILTER_MAX_FIELDS) {
+        *err = "too many not.field conditions (at most 16)";
+        return -1;
+    }
+    filter_field_t *c = &f->not_fields[f->nnot_fields];
+    if (glob_compile(&c->g, v.p, v.n, &why)) {
+        *err = v.n > GLOB_MAX_BYTES ? "bad not.field value: a pattern is at most 255 bytes"
+                                    : "bad not.field value: not valid UTF-8";
+        return -1;
+    }
+    c->name = name;
+    c->value = v;
+    c->lead = 0;
+    f->nnot_fields++;
+    return 0;
+}
+
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
 {
+    if (key.n >= 10 && memcmp(key.p, "not.field.", 10) == 0)
+        return add_not_field(f, slice_make(key.p + 10, key.n - 10), v, err);
     if (slice_eq(key, "not.topic"))
         return add_not_topic(f, v, err);
     if (slice_eq(key, "not.app"))
@@ -396,6 +447,8 @@ size_t filter_strings_size(const filter_t *f)
         n += f->not_hosts[i].n;
     for (size_t i = 0; i < f->nfields; i++)
         n += f->fields[i].name.n + f->fields[i].value.n;
+    for (size_t i = 0; i < f->nnot_fields; i++)
+        n += f->not_fields[i].name.n + f->not_fields[i].value.n;
     for (size_t i = 0; f->limited && i < f->limit.n; i++)
         n += f->limit.texts[i].n;
     return n;
@@ -429,6 +482,10 @@ void filter_own(filter_t *f, buf_t *b)
     for (size_t i = 0; i < f->nfields; i++) {
         own(b, &f->fields[i].name);
         own(b, &f->fields[i].value);
+    }
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        own(b, &f->not_fields[i].name);
+        own(b, &f->not_fields[i].value);
     }
     own(b, &f->q);
     own(b, &f->qi);
@@ -492,6 +549,10 @@ void filter_key(const filter_t *f, buf_t *out)
     for (size_t i = 0; i < f->nfields; i++) {
         key_part(out, 'f', f->fields[i].name);
         key_part(out, '=', f->fields[i].value);
+    }
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        key_part(out, 'F', f->not_fields[i].name);
+        key_part(out, '!', f->not_fields[i].value);
     }
     buf_printf(out, "l%d", f->min_level);
     key_part(out, 'q', f->q);

@@ -61,7 +61,7 @@ const state = {
   file: '', // "<root>/<path>"
   keep: KEEP_DEFAULT,
   // not.topic= not.app= not.host= not.level= (the server's exclusions)
-  excl: { topic: [], app: [], host: [], level: [] },
+  excl: { topic: [], app: [], host: [], level: [], fields: [] }, // fields: [name, glob] (not.field.NAME=)
   fields: [], // [name, glob] pairs: field.NAME=glob
   order: 'time', // History: 'time' (sort=ts) or 'arrival' (seq)
   cols: ['time', 'level', 'topic', 'message'],
@@ -321,7 +321,11 @@ function readURL() {
   state.excl.topic = state.excl.topic.filter((t) => !topicError(t));
   state.excl.level = p.getAll('not.level').flatMap((v) => v.split(',')).filter((l) => LEVELS.includes(l));
   state.fields = [];
-  for (const [k, v] of p) if (k.startsWith('field.') && k.length > 6 && state.fields.length < 16) state.fields.push([k.slice(6), v]);
+  state.excl.fields = [];
+  for (const [k, v] of p) {
+    if (k.startsWith('field.') && k.length > 6 && state.fields.length < 16) state.fields.push([k.slice(6), v]);
+    if (k.startsWith('not.field.') && k.length > 10 && state.excl.fields.length < 16) state.excl.fields.push([k.slice(10), v]);
+  }
   state.order = p.get('order') === 'arrival' ? 'arrival' : 'time';
   let savedCols = null;
   try { savedCols = localStorage.getItem('logship.cols'); } catch { /* storage off */ }
@@ -366,6 +370,7 @@ function writeURL() {
 function appendExcl(p) {
   for (const [n, v] of state.fields) p.append(`field.${n}`, v);
   for (const k of ['topic', 'app', 'host']) for (const v of state.excl[k]) p.append(`not.${k}`, v);
+  for (const [n, v] of state.excl.fields) p.append(`not.field.${n}`, v);
   if (state.excl.level.length) p.set('not.level', state.excl.level.join(','));
 }
 
@@ -794,7 +799,7 @@ function histSummary(extra = '') {
   const [a, b] = histRange();
   const range = `${a === null ? 'the oldest record' : fmtLocalFull(a)} → ${fmtLocalFull(b)}`;
   const order = hist.context ? 'arrival order, around one record' : state.order === 'time' ? 'by time' : 'by arrival';
-  if (!items.length) return histStatus(`no matching records · ${range}${extra}${hist.hint ? ` · hint: ${hist.hint}` : ''}`);
+  if (!items.length) return histStatus(`no matching records${hist.hint ? ` · hint: ${hist.hint}` : ''} · ${range}${extra}`);
   const total = stats.level && !hist.context ? ` of ${fmtInt(stats.level.total)}` : '';
   histStatus(`${fmtInt(items.length)}${total} records · ${range} · ${order}${extra}`);
 }
@@ -1375,8 +1380,8 @@ function renderFacets() {
 function filterOn(by, value, exclude) {
   if (by.startsWith('field.')) {
     const name = by.slice(6);
-    if (exclude) return; // the server has no field exclusion
-    state.fields = state.fields.filter(([n]) => n !== name).concat([[name, globExact(value)]]);
+    if (exclude) state.excl.fields = state.excl.fields.concat([[name, globExact(value)]]).slice(0, 16);
+    else state.fields = state.fields.filter(([n]) => n !== name).concat([[name, globExact(value)]]);
   } else if (by === 'level') {
     if (!LEVELS.includes(value)) return;
     if (exclude) {
@@ -1417,6 +1422,8 @@ function renderChips() {
   for (const [n, v] of state.fields) chips.push([`field.${n} = ${v}`, () => { state.fields = state.fields.filter((f) => f[0] !== n); }]);
   for (const k of ['topic', 'app', 'host'])
     for (const v of state.excl[k]) chips.push([`not ${k} ${v}`, () => { state.excl[k] = state.excl[k].filter((x) => x !== v); }]);
+  for (const [n, v] of state.excl.fields)
+    chips.push([`not field.${n} = ${v}`, () => { state.excl.fields = state.excl.fields.filter((f) => f[0] !== n || f[1] !== v); }]);
   if (state.excl.level.length)
     chips.push([`not level ${state.excl.level.join(', ')}`, () => { state.excl.level = []; }]);
   for (const [text, remove] of chips) {
@@ -1560,7 +1567,7 @@ function showDetail(r) {
     const text = typeof v === 'string' ? v : JSON.stringify(v);
     b.textContent = safeText(text);
     c.className = 'd-act';
-    c.append(...valueButtons(`field.${k}`, text, false));
+    c.append(...valueButtons(`field.${k}`, text, true));
     tr.append(a, b, c);
     table.append(tr);
   }

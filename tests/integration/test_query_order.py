@@ -84,9 +84,9 @@ def test_sort_ts_refusals(server):
 
 
 RECS = [
-    {"msg": "a", "app": "web", "host": "h1", "topic": "web.access", "level": "info"},
-    {"msg": "b", "app": "web", "host": "h2", "topic": "web.error", "level": "error"},
-    {"msg": "c", "app": "db", "host": "h1", "topic": "db.slow", "level": "warning"},
+    {"msg": "a", "app": "web", "host": "h1", "topic": "web.access", "level": "info", "n": 0},
+    {"msg": "b", "app": "web", "host": "h2", "topic": "web.error", "level": "error", "n": 1},
+    {"msg": "c", "app": "db", "host": "h1", "topic": "db.slow", "level": "warning", "n": 2},
     {"msg": "d", "app": "api", "topic": "api.debug", "level": "debug"},
 ]
 
@@ -101,7 +101,9 @@ def test_exclusions_on_logs(server):
                      ("not.level=info,debug", ["b", "c"]),
                      ("not.level=error&not.level=warning", ["a", "d"]),
                      ("app=web&not.host=h2", ["a"]),
-                     ("not.level=emerg,alert,crit,error,warning,notice,info", ["d"])]:
+                     ("not.level=emerg,alert,crit,error,warning,notice,info", ["d"]),
+                     ("not.field.n=1", ["a", "c", "d"]),  # b has n=1; a record without n passes
+                     ("not.field.n=*", ["d"])]:
         r = get(server, qs)
         assert r.status_code == 200, (qs, r.text)
         assert [x["msg"] for x in r.json()] == want, qs

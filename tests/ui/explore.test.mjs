@@ -205,6 +205,24 @@ describe('history', () => {
     await page.waitForFunction(() => new URL(location.href).searchParams.get('level') === 'info');
   });
 
+  test('the details filter on a field value, or exclude it', async (t) => {
+    const tag = `fld${Date.now()}`;
+    await post([{ msg: `${tag} a`, kind: 'x*y' }, { msg: `${tag} b`, kind: 'other' }, { msg: `${tag} c` }]);
+    const page = await open(t, `?view=history&range=1h&q=${tag}`);
+    await page.waitForFunction(() => document.querySelector('#count').textContent === '3 lines');
+    await page.locator('#history-log .row[data-seq]', { hasText: `${tag} a` }).click();
+    await page.waitForSelector('#detail:not([hidden])');
+    await page.locator('#d-fields button[data-act="exclude"]').click();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('not.field.kind') === 'x\\*y');
+    await page.waitForFunction(() => document.querySelector('#count').textContent === '2 lines');
+    assert.deepEqual(await shownMessages(page, '#history-log'), [`${tag} b`, `${tag} c`]);
+    await page.locator('#history-log .row[data-seq]', { hasText: `${tag} b` }).click();
+    await page.locator('#d-fields button[data-act="include"]').click();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('field.kind') === 'other');
+    await page.waitForFunction(() => document.querySelector('#count').textContent === '1 line');
+    await waitTotal(page, 1);
+  });
+
   test('export downloads every matching record, past the page size', async (t) => {
     const tag = `exp${Date.now()}`;
     await post(Array.from({ length: 300 }, (_, i) => ({ msg: `${tag} ${i}, "q"`, app: 'exporter', n: i })));

@@ -415,6 +415,23 @@ static void test_exclusions(void **state)
     assert_true(filter_match(&f, &r));
     assert_int_equal(set(&f, "not.topic", "web..x"), -1);
 
+    /* not.field.NAME: a record holding a matching value fails; one without
+     * the field passes */
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.field.status", "5*"), 0);
+    assert_int_equal(set(&f, "not.field.user.id", "7"), 0);
+    r = rec(1, 0, 6, "t", "m");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":200}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":503}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":\"500\"}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"user\":{\"id\":7}}");
+    assert_false(filter_match(&f, &r));
+    assert_int_equal(set(&f, "not.field.", "x"), -1);
+
     /* levels: exact, comma-separated or repeated, aliases allowed */
     filter_init(&f);
     assert_int_equal(set(&f, "not.level", "info,debug"), 0);
@@ -449,7 +466,8 @@ static void test_exclusions(void **state)
     filter_key(&a, &k1);
     filter_key(&b, &k2);
     assert_true(k1.len != k2.len || memcmp(k1.data, k2.data, k1.len) != 0);
-    const char *ex[][2] = {{"not.topic", "x"}, {"not.host", "x"}, {"not.level", "info"}};
+    const char *ex[][2] = {
+        {"not.topic", "x"}, {"not.host", "x"}, {"not.level", "info"}, {"not.field.k", "v"}};
     for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
         filter_t c = a;
         set(&c, ex[i][0], ex[i][1]);
