@@ -57,7 +57,8 @@ def test_ui_in_chromium(make_server, tmp_path):
     print(p.stdout)
     assert p.returncode == 0, p.stdout[-6000:]
     # the run leaves its screenshots behind as artifacts
-    for name in ("ui-live-dark.png", "ui-live-light.png", "ui-phone.png", "ui-phone-history.png"):
+    for name in ("ui-live-dark.png", "ui-live-light.png", "ui-phone.png", "ui-phone-history.png",
+                 "ui-history-dark.png", "ui-history-phone.png"):
         assert os.path.getsize(os.path.join(ARTIFACTS, name)) > 10000, name
 
 

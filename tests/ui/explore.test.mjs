@@ -369,3 +369,56 @@ describe('phone', () => {
     assert.ok(fs.statSync(file).size > 10000);
   });
 });
+
+// Realistic records for the README's screenshots (docs/screenshot.png and
+// docs/screenshot-phone.png are copies of these artifacts).
+const LINES = [
+  ['info', 'GET /api/orders?page=2 200 12.4ms'],
+  ['info', 'user alice@example.com signed in from 10.0.4.17'],
+  ['debug', 'cache hit ratio 0.934 (keys=18211)'],
+  ['warning', 'slow query 841ms: SELECT * FROM invoices WHERE customer_id = $1'],
+  ['error', 'upstream timed out (110: Connection timed out) while reading response header'],
+  ['notice', 'config reloaded: 3 routes, 1 warning'],
+  ['info', 'POST /api/checkout 201 88.1ms'],
+  ['crit', 'worker 7 killed (OOM), restarting'],
+  ['info', 'job nightly-export finished: 12,448 rows in 3.2s'],
+  ['info', 'GET /healthz 200 0.4ms'],
+];
+
+async function shopRecords() {
+  const apps = ['web', 'api', 'db', 'auth', 'billing'];
+  const now = Date.now() / 1000;
+  const recs = [];
+  for (let i = 0; i < 600; i++) {
+    // busier towards the end, with a burst of errors half an hour ago
+    const age = 3500 * Math.pow((i * 7919) % 600 / 600, 1.6);
+    const burst = age > 1700 && age < 1900 && i % 3 === 0;
+    const [level, msg] = burst ? ['error', 'payment provider returned 503'] : LINES[i % LINES.length];
+    const app = apps[(i * 31) % apps.length];
+    recs.push({ msg, level, app, host: `node-${(i % 3) + 1}`, topic: `shop.${app}.${level}`, ts: now - age, req: `r${i}` });
+  }
+  await post(recs);
+}
+
+describe('screenshots', () => {
+  test('History with the chart and facets, on a laptop and a phone', async (t) => {
+    await shopRecords();
+    const desk = await launch({ viewport: { width: 1280, height: 760 } });
+    await desk.page.emulateMedia({ colorScheme: 'dark' });
+    await desk.page.goto(`${BASE}/?view=history&range=1h&topic=shop.%23&cols=time,level,app,host,message`);
+    await desk.page.waitForFunction(() => /of 600 records/.test(document.querySelector('#h-status').textContent));
+    await sleep(300);
+    assert.ok(fs.statSync(await screenshot(desk.page, 'ui-history-dark.png')).size > 10000);
+    assert.deepEqual(desk.problems, []);
+    await desk.close();
+    const phone = await launch({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true });
+    await phone.page.emulateMedia({ colorScheme: 'dark' });
+    await phone.page.goto(`${BASE}/?view=history&range=1h&topic=shop.%23`);
+    await phone.page.waitForFunction(() => /of 600 records/.test(document.querySelector('#h-status').textContent));
+    await sleep(300);
+    assert.ok(fs.statSync(await screenshot(phone.page, 'ui-history-phone.png')).size > 10000);
+    assert.deepEqual(phone.problems, []);
+    await phone.close();
+  });
+});
+
