@@ -81,6 +81,19 @@ describe('volume chart and facets', () => {
     await page.waitForFunction((n) => document.querySelector('#count').textContent === `${n} lines`, want);
   });
 
+  test('in Live the chart keeps counting what arrives', async (t) => {
+    const tag = `lv${Date.now()}`;
+    await post(Array.from({ length: 4 }, (_, i) => ({ msg: `${tag} ${i}` })));
+    const page = await open(t, `?q=${tag}`);
+    await waitTotal(page, 4);
+    assert.equal(await tableSum(page), 4);
+    await post(Array.from({ length: 6 }, (_, i) => ({ msg: `${tag} more ${i}`, level: 'error' })));
+    // no reload, no click: the next refresh counts them
+    await waitTotal(page, 10);
+    assert.equal(await tableSum(page), 10);
+    assert.match(await page.textContent('.facet[data-by="level"]'), /error\s*6/);
+  });
+
   test('a facet click filters, its count matches the list; alt-click excludes', async (t) => {
     const tag = `fac${Date.now()}`;
     const hosts = ['alpha', 'alpha', 'alpha', 'beta', 'beta', 'gamma*'];
