@@ -25,7 +25,7 @@ void tsort_free(tsort_t *t)
     free(t->items);
     buf_free(&t->text);
     t->items = NULL;
-    t->n = 0;
+    t->n = t->cap = 0;
 }
 
 void tsort_bound(tsort_t *t, int after, int64_t ts, uint64_t seq)
@@ -85,10 +85,14 @@ int tsort_offer(tsort_t *t, int64_t ts, uint64_t seq)
         return 0;
     if (t->has_hi && key_cmp(k, t->hi) >= 0)
         return 0;
-    if (!t->items)
-        t->items = xcalloc(t->limit, sizeof *t->items);
     if (t->n < t->limit) {
-        t->items[t->n].k = k;
+        if (t->n == t->cap) {
+            /* grown as matches come: a large limit costs only what is kept */
+            size_t cap = t->cap ? t->cap * 2 : 256;
+            t->cap = cap < t->limit ? cap : t->limit;
+            t->items = xrealloc(t->items, t->cap * sizeof *t->items);
+        }
+        t->items[t->n] = (tsort_item_t){.k = k}; /* off, len: set by the second scan */
         sift_up(t, t->n++);
         return 1;
     }

@@ -42,7 +42,7 @@ typedef struct tsort {
     int has_lo, has_hi; /* bounds: keys > lo, keys < hi */
     tsort_key_t lo, hi;
     tsort_item_t *items; /* the heap, then the selection in (ts, seq) order */
-    size_t n;
+    size_t n, cap;
     size_t found; /* records formatted by the second scan */
     buf_t text;
 } tsort_t;
