@@ -13,6 +13,12 @@
  * pattern without a wildcard that, as "P.#", would have found records.
  * A query limited to a token's topics (query_limit) finds, counts and
  * hints at records in them only.
+ * sort=ts answers in time order instead (tsort.h): the same records a
+ * query in seq order would pick, but by their (ts, seq) key, with
+ * ts_before=/ts_after= (a position "TS_NS,SEQ") to page through time order.
+ * format=json|ndjson|csv chooses the answer's form and makes it a download
+ * (query_http.c sends a Content-Disposition); limit=all (seq order only)
+ * streams every matching record.
  * query_run() may be called from any thread, one call at a time per query.
  */
 #ifndef LOGSHIP_QUERY_H
@@ -21,6 +27,7 @@
 #include "../common/buf.h"
 #include "../route/filter.h"
 #include "../store/store.h"
+#include "tsort.h"
 
 #define QUERY_LIMIT_DEFAULT 1000
 #define QUERY_LIMIT_MAX     1000000
@@ -32,9 +39,11 @@
 #define QUERY_STRINGS_MAX       (QUERY_PARAM_STRINGS_MAX + TOPIC_SET_MAX * TOPIC_PATTERN_MAX_BYTES)
 /* what /api/logs answers an unknown parameter with */
 #define QUERY_PARAMS                                                                               \
-    "topic, app, host, field.NAME, level, q, qi, since, until, after, before, limit, order"
+    "topic, app, host, field.NAME, level, q, qi, since, until, after, before, not.topic, "         \
+    "not.app, not.host, not.field.NAME, not.level, limit, order, sort, ts_before, ts_after, "      \
+    "format"
 
-enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON };
+enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON, QUERY_CSV };
 
 typedef struct query {
     filter_t f; /* strings point into `strings` */
@@ -43,6 +52,13 @@ typedef struct query {
     int desc;
     int anchored; /* after= or since= given: read forward from there */
     enum query_format format;
+    int download; /* format= given: the answer is a file to save */
+    int sort_ts;  /* sort=ts: time order (tsort.h) */
+    int has_ts_before, has_ts_after;
+    int64_t ts_before_ts, ts_after_ts;
+    uint64_t ts_before_seq, ts_after_seq;
+    tsort_t ts;     /* sort=ts's selection, once run */
+    size_t ts_next; /* the next of ts.items to write */
 
     /* progress */
     int backward;   /* scan direction */
@@ -59,6 +75,9 @@ void query_free(query_t *q);
 /* Applies one request parameter: the filter keys, limit, order. Returns 0,
  * 1 for an unknown key, -1 with *err for a bad value. The value is copied. */
 int query_param(query_t *q, slice_t key, slice_t value, const char **err);
+/* Checks the parameters together, once all are applied. Returns 0, or -1
+ * with *err (limit=all with sort=ts; ts_before/ts_after without it). */
+int query_check(const query_t *q, const char **err);
 
 /* Limits the query to the topics of s (a token's: filter_limit), whatever
  * its parameters ask; the texts are copied. Returns 0, or -1 when they do

@@ -4,7 +4,10 @@
  * The first chunk decides the shape of the reply: a query that completes
  * within it is sent whole with a Content-Length; a longer one is streamed
  * with chunked encoding. Either way the connection stays open. JSON array
- * by default; NDJSON with `Accept: application/x-ndjson`. A token limited
+ * by default; NDJSON with `Accept: application/x-ndjson`; format=json,
+ * ndjson or csv (query.h) says so in the URL and makes it a download: a
+ * Content-Disposition names a file, so a link saves the answer however
+ * large, streamed as it is read. A token limited
  * to some topics (auth.h) gets records of those only: its patterns become
  * the query's topic limit (query_limit), copied before the job leaves the
  * loop thread.
@@ -72,7 +75,26 @@ static void schedule(query_job_t *j, uv_loop_t *loop)
 
 static const char *ctype_of(const query_job_t *j)
 {
-    return j->q.format == QUERY_NDJSON ? "application/x-ndjson" : "application/json";
+    switch (j->q.format) {
+    case QUERY_NDJSON:
+        return "application/x-ndjson";
+    case QUERY_CSV:
+        return "text/csv; charset=utf-8";
+    default:
+        return "application/json";
+    }
+}
+
+/* The download's header (format=), or none. */
+static size_t disposition(const query_job_t *j, http_header_t *h)
+{
+    if (!j->q.download)
+        return 0;
+    h->name = "Content-Disposition";
+    h->value = j->q.format == QUERY_CSV      ? "attachment; filename=\"logship.csv\""
+               : j->q.format == QUERY_NDJSON ? "attachment; filename=\"logship.ndjson\""
+                                             : "attachment; filename=\"logship.json\"";
+    return 1;
 }
 
 /* A chunk is ready: send it (the first decides the reply's shape). */
@@ -87,12 +109,17 @@ static void deliver(query_job_t *j)
         }
         if (j->q.done) {
             /* an empty answer may carry a hint (query.h) */
-            http_header_t hint = {"Logship-Hint", j->q.hint.len ? buf_cstr(&j->q.hint) : ""};
+            http_header_t hs[2];
+            size_t nh = disposition(j, &hs[0]);
+            if (j->q.hint.len)
+                hs[nh++] = (http_header_t){"Logship-Hint", buf_cstr(&j->q.hint)};
             hist_observe_ns(&stats.seconds, time_mono_ns() - j->t0);
-            http_reply(c, 200, ctype_of(j), &hint, j->q.hint.len > 0, j->out.data, j->out.len);
+            http_reply(c, 200, ctype_of(j), hs, nh, j->out.data, j->out.len);
             return;
         }
-        http_stream_begin(c, 200, ctype_of(j), NULL, 0);
+        http_header_t hd;
+        size_t nd = disposition(j, &hd);
+        http_stream_begin(c, 200, ctype_of(j), &hd, nd);
         j->streaming = 1;
         if (!j->conn)
             return; /* the write failed: the connection is gone */
@@ -176,12 +203,18 @@ static int on_request(http_conn_t *c, const http_req_t *r)
         int rc = query_param(&j->q, k, v, &err);
         if (rc == 0)
             continue;
-        char msg[200];
+        char msg[320];
         if (rc > 0) {
             snprintf(msg, sizeof msg, "unknown parameter '%.*s' (use " QUERY_PARAMS ")",
                      (int)(k.n > 32 ? 32 : k.n), k.p);
             err = msg;
         }
+        job_free(j);
+        stats.rejected[HREJ_BAD_QUERY]++;
+        http_reply_error(c, 400, err);
+        return 0;
+    }
+    if (query_check(&j->q, &err)) {
         job_free(j);
         stats.rejected[HREJ_BAD_QUERY]++;
         http_reply_error(c, 400, err);
@@ -194,7 +227,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
         http_reply_error(c, 400, "query parameters too long");
         return 0;
     }
-    if (http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
+    if (!j->q.download && http_header_copy(r, "accept", accept, sizeof accept) > 0 &&
         strstr(accept, "application/x-ndjson"))
         j->q.format = QUERY_NDJSON;
     /* held until the job is freed: a shutdown may close the store while a

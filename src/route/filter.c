@@ -144,6 +144,24 @@ static int fields_match(const filter_t *f, const record_t *r)
     return 1;
 }
 
+static int not_field_value(void *arg, const jfield_val_t *v)
+{
+    const filter_field_t *c = arg;
+    return v->is_str ? glob_match_json(&c->g, c->value.p, v->p, v->n)
+                     : glob_match(&c->g, c->value.p, v->p, v->n);
+}
+
+/* 1 when some not.field= condition holds a matching value: r fails. */
+static int not_fields_hit(const filter_t *f, const record_t *r)
+{
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        const filter_field_t *c = &f->not_fields[i];
+        if (jfield_each(r->fields.p, r->fields.n, c->name.p, c->name.n, not_field_value, (void *)c))
+            return 1;
+    }
+    return 0;
+}
+
 static int globs_match(const glob_t *g, const slice_t *texts, size_t n, slice_t s)
 {
     for (size_t i = 0; i < n; i++)
@@ -159,11 +177,17 @@ static int match_rest(const filter_t *f, const record_t *r)
         return 0;
     if (f->nhosts && !globs_match(f->host_g, f->hosts, f->nhosts, r->host))
         return 0;
+    if (f->nnot_apps && globs_match(f->not_app_g, f->not_apps, f->nnot_apps, r->app))
+        return 0;
+    if (f->nnot_hosts && globs_match(f->not_host_g, f->not_hosts, f->nnot_hosts, r->host))
+        return 0;
     if (f->q.n && !memmem(r->msg.p, r->msg.n, f->q.p, f->q.n))
         return 0;
     if (f->qi.n && !qi_find(f, r->msg.p, r->msg.n))
         return 0;
     if (f->nfields && !fields_match(f, r))
+        return 0;
+    if (f->nnot_fields && not_fields_hit(f, r))
         return 0;
     return 1;
 }
@@ -174,9 +198,14 @@ int filter_match(const filter_t *f, const record_t *r)
         return 0;
     if (r->level > f->min_level || r->ts < f->since || r->ts > f->until)
         return 0;
+    if (f->not_levels && r->level <= 7 && (f->not_levels & (1u << r->level)))
+        return 0;
     if (f->ntopics && !topic_match_any(f->pats, f->topics, f->ntopics, r->topic.p, r->topic.n))
         return 0;
     if (f->limited && !topic_set_match(&f->limit, r->topic.p, r->topic.n))
+        return 0;
+    if (f->nnot_topics &&
+        topic_match_any(f->not_pats, f->not_topics, f->nnot_topics, r->topic.p, r->topic.n))
         return 0;
     return match_rest(f, r);
 }
@@ -239,8 +268,86 @@ static int add_field(filter_t *f, slice_t name, slice_t v, const char **err)
     return 0;
 }
 
+/* not.level=L[,L...]: exact level names (or aliases), each one excluded. */
+static int add_not_levels(filter_t *f, slice_t v, const char **err)
+{
+    const char *p = v.p, *end = v.p + v.n;
+    do {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma ? comma : end;
+        int lv = level_parse(p, (size_t)(stop - p));
+        if (lv < 0) {
+            *err = "bad not.level: use level names (emerg, alert, crit, error, warning, notice, "
+                   "info, debug), separated by commas";
+            return -1;
+        }
+        f->not_levels |= (uint8_t)(1u << lv);
+        p = comma ? comma + 1 : end;
+    } while (p < end);
+    return 0;
+}
+
+/* not.topic=P: a pattern no record may match. */
+static int add_not_topic(filter_t *f, slice_t v, const char **err)
+{
+    if (topic_pattern_check(v.p, v.n, err))
+        return -1;
+    if (f->nnot_topics == FILTER_MAX_TOPICS) {
+        *err = "too many not.topic patterns (at most 16)";
+        return -1;
+    }
+    if (topic_compile(&f->not_pats[f->nnot_topics], v.p, v.n, err))
+        return -1;
+    f->not_topics[f->nnot_topics++] = v;
+    return 0;
+}
+
+/* not.field.NAME=G */
+static int add_not_field(filter_t *f, slice_t name, slice_t v, const char **err)
+{
+    const char *why;
+    if (!name.n) {
+        *err = "bad not.field: use not.field.NAME=VALUE with a NAME";
+        return -1;
+    }
+    if (name.n > FILTER_FIELD_NAME_MAX) {
+        *err = "bad not.field: a field NAME is at most 255 bytes";
+        return -1;
+    }
+    if (f->nnot_fields == FILTER_MAX_FIELDS) {
+        *err = "too many not.field conditions (at most 16)";
+        return -1;
+    }
+    filter_field_t *c = &f->not_fields[f->nnot_fields];
+    if (glob_compile(&c->g, v.p, v.n, &why)) {
+        *err = v.n > GLOB_MAX_BYTES ? "bad not.field value: a pattern is at most 255 bytes"
+                                    : "bad not.field value: not valid UTF-8";
+        return -1;
+    }
+    c->name = name;
+    c->value = v;
+    c->lead = 0;
+    f->nnot_fields++;
+    return 0;
+}
+
 int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
 {
+    if (key.n >= 10 && memcmp(key.p, "not.field.", 10) == 0)
+        return add_not_field(f, slice_make(key.p + 10, key.n - 10), v, err);
+    if (slice_eq(key, "not.topic"))
+        return add_not_topic(f, v, err);
+    if (slice_eq(key, "not.app"))
+        return add_glob(
+            f->not_apps, f->not_app_g, &f->nnot_apps, v, "too many not.app patterns (at most 16)",
+            "bad not.app: a pattern is at most 255 bytes", "bad not.app: not valid UTF-8", err);
+    if (slice_eq(key, "not.host"))
+        return add_glob(f->not_hosts, f->not_host_g, &f->nnot_hosts, v,
+                        "too many not.host patterns (at most 16)",
+                        "bad not.host: a pattern is at most 255 bytes",
+                        "bad not.host: not valid UTF-8", err);
+    if (slice_eq(key, "not.level"))
+        return add_not_levels(f, v, err);
     if (slice_eq(key, "topic")) {
         if (topic_pattern_check(v.p, v.n, err))
             return -1;
@@ -332,8 +439,16 @@ size_t filter_strings_size(const filter_t *f)
         n += f->apps[i].n;
     for (size_t i = 0; i < f->nhosts; i++)
         n += f->hosts[i].n;
+    for (size_t i = 0; i < f->nnot_topics; i++)
+        n += f->not_topics[i].n;
+    for (size_t i = 0; i < f->nnot_apps; i++)
+        n += f->not_apps[i].n;
+    for (size_t i = 0; i < f->nnot_hosts; i++)
+        n += f->not_hosts[i].n;
     for (size_t i = 0; i < f->nfields; i++)
         n += f->fields[i].name.n + f->fields[i].value.n;
+    for (size_t i = 0; i < f->nnot_fields; i++)
+        n += f->not_fields[i].name.n + f->not_fields[i].value.n;
     for (size_t i = 0; f->limited && i < f->limit.n; i++)
         n += f->limit.texts[i].n;
     return n;
@@ -358,9 +473,19 @@ void filter_own(filter_t *f, buf_t *b)
         own(b, &f->apps[i]);
     for (size_t i = 0; i < f->nhosts; i++)
         own(b, &f->hosts[i]);
+    for (size_t i = 0; i < f->nnot_topics; i++)
+        own(b, &f->not_topics[i]);
+    for (size_t i = 0; i < f->nnot_apps; i++)
+        own(b, &f->not_apps[i]);
+    for (size_t i = 0; i < f->nnot_hosts; i++)
+        own(b, &f->not_hosts[i]);
     for (size_t i = 0; i < f->nfields; i++) {
         own(b, &f->fields[i].name);
         own(b, &f->fields[i].value);
+    }
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        own(b, &f->not_fields[i].name);
+        own(b, &f->not_fields[i].value);
     }
     own(b, &f->q);
     own(b, &f->qi);
@@ -414,9 +539,20 @@ void filter_key(const filter_t *f, buf_t *out)
         key_part(out, 'a', f->apps[i]);
     for (size_t i = 0; i < f->nhosts; i++)
         key_part(out, 'h', f->hosts[i]);
+    key_patterns(out, 'u', f->not_topics, f->nnot_topics);
+    for (size_t i = 0; i < f->nnot_apps; i++)
+        key_part(out, 'A', f->not_apps[i]);
+    for (size_t i = 0; i < f->nnot_hosts; i++)
+        key_part(out, 'H', f->not_hosts[i]);
+    if (f->not_levels)
+        buf_printf(out, "n%u", (unsigned)f->not_levels);
     for (size_t i = 0; i < f->nfields; i++) {
         key_part(out, 'f', f->fields[i].name);
         key_part(out, '=', f->fields[i].value);
+    }
+    for (size_t i = 0; i < f->nnot_fields; i++) {
+        key_part(out, 'F', f->not_fields[i].name);
+        key_part(out, '!', f->not_fields[i].value);
     }
     buf_printf(out, "l%d", f->min_level);
     key_part(out, 'q', f->q);

@@ -15,6 +15,14 @@
  *   qi=S           its message contains S ignoring ASCII case (A-Z = a-z;
  *                  other characters, é and É among them, compare exactly);
  *   since, until, after, before: its ts and seq lie inside the bounds;
+ *   not.topic=P... it matches none of these topic patterns;
+ *   not.app=G...   its app matches none of these globs;
+ *   not.host=G...  its host matches none of these globs;
+ *   not.field.NAME=G  its field NAME holds no value that matches G (a
+ *                  record without NAME passes);
+ *   not.level=L,.. its level is none of these (exact names, comma-separated
+ *                  or repeated): the way a level facet is excluded, or all
+ *                  levels but one are;
  * and, when the filter is limited (filter_limit: a token's topics, set by
  * the server, never by a request's parameters), its topic is in the limit
  * too, whatever the request asked. The limit is part of the filter's key,
@@ -61,6 +69,16 @@ typedef struct filter {
     slice_t apps[FILTER_MAX_GLOBS], hosts[FILTER_MAX_GLOBS];
     glob_t app_g[FILTER_MAX_GLOBS], host_g[FILTER_MAX_GLOBS];
     size_t napps, nhosts;
+    /* not.topic=, not.app=, not.host=: none may match */
+    slice_t not_topics[FILTER_MAX_TOPICS];
+    topic_pat_t not_pats[FILTER_MAX_TOPICS];
+    size_t nnot_topics;
+    slice_t not_apps[FILTER_MAX_GLOBS], not_hosts[FILTER_MAX_GLOBS];
+    glob_t not_app_g[FILTER_MAX_GLOBS], not_host_g[FILTER_MAX_GLOBS];
+    size_t nnot_apps, nnot_hosts;
+    uint8_t not_levels;                           /* bit L: level L fails (not.level=) */
+    filter_field_t not_fields[FILTER_MAX_FIELDS]; /* not.field.NAME=; lead unused */
+    size_t nnot_fields;
     filter_field_t fields[FILTER_MAX_FIELDS];
     size_t nfields;
     int min_level;        /* 7 (debug) passes everything */
@@ -76,7 +94,8 @@ typedef struct filter {
 
 void filter_init(filter_t *f);
 /* Applies one query parameter: topic, app, host, field.NAME (repeatable),
- * level, q, qi, since, until, after, before (seq < before; at least 1).
+ * level, q, qi, since, until, after, before (seq < before; at least 1),
+ * not.topic, not.app, not.host, not.field.NAME, not.level (repeatable).
  * Returns 0, 1 when key is not a filter key, or -1 with *err set to a
  * static message for a bad value. key and v must outlive f (or until
  * filter_own). */

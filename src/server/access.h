@@ -7,6 +7,7 @@
  *
  *   POST/GET /api/log            write   (and every record's topic in the token's)
  *   GET /api/logs                read    (results limited to the token's topics)
+ *   GET /api/stats               read    (counts limited to the token's topics)
  *   GET /api/tail                tail    (WebSocket or SSE; a ticket will do)
  *   GET /api/files, /api/files/  files   (file tail under --tail-root; a ticket
  *                                         will do on /api/files/...)

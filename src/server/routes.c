@@ -18,6 +18,7 @@
 #include "../ingest/loki/loki_http.h"
 #include "../ingest/otlp/otlp_http.h"
 #include "../query/query_http.h"
+#include "../query/stats_http.h"
 #include "../tail/tail_conn.h"
 #include "access.h"
 #include "routes.h"
@@ -27,7 +28,7 @@
 
 /* Set up by routes_start, for the life of the HTTP server. */
 static ingest_http_ctx_t ingest; /* /api/log */
-static query_http_ctx_t query;   /* /api/logs */
+static query_http_ctx_t query;   /* /api/logs, /api/stats */
 static tail_conn_ctx_t tailc;    /* /api/tail, /api/files (HTTP and WebSocket) */
 
 /* The other shippers' protocols (ingest/http/proto_http.h): one route
@@ -78,6 +79,12 @@ static const http_route_t routes[] = {
      .cors = 1,
      .scope = AUTH_READ,
      .handler = &query_http_handler,
+     .data = &query},
+    {.methods = GET_HEAD,
+     .path = "/api/stats",
+     .cors = 1,
+     .scope = AUTH_READ,
+     .handler = &stats_http_handler,
      .data = &query},
     {.methods = HM_GET,
      .path = "/api/tail",

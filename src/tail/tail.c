@@ -320,8 +320,8 @@ int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
     int rc = filter_set(&p->f, key, v, err);
     if (rc > 0) {
         snprintf(p->err, sizeof p->err,
-                 "unknown parameter '%.*s' (use topic, app, host, field.NAME, level, q, qi, n, "
-                 "after)",
+                 "unknown parameter '%.*s' (use topic, app, host, field.NAME, level, q, qi, "
+                 "not.topic, not.app, not.host, not.field.NAME, not.level, n, after)",
                  (int)(key.n > 32 ? 32 : key.n), key.p);
         *err = p->err;
         return -1;

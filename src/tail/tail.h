@@ -125,7 +125,7 @@ typedef struct tail_params {
     filter_t f;    /* topics, app, host, fields, level, q, qi, after (strings borrowed) */
     size_t n;      /* backlog */
     int has_after; /* resume after f.after (which may be 0) */
-    char err[160]; /* tail_param's message for an unknown key, naming it */
+    char err[200]; /* tail_param's message for an unknown key, naming it */
 } tail_params_t;
 
 /* The transport's side: the hub calls wake() when the subscriber has

@@ -36,6 +36,7 @@
 // characters are shown as visible symbols and escapes, never obeyed.
 import { parseAnsi, xterm256, showControls, showBidi, safeText } from './ansi.js';
 import { LogList } from './loglist.js';
+import { VolumeChart } from './chart.js';
 
 const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
 const BADGES = ['EMERG', 'ALERT', 'CRIT', 'ERROR', 'WARN', 'NOTICE', 'INFO', 'DEBUG'];
@@ -59,7 +60,17 @@ const state = {
   pageSize: 500,
   file: '', // "<root>/<path>"
   keep: KEEP_DEFAULT,
+  // not.topic= not.app= not.host= not.level= (the server's exclusions)
+  excl: { topic: [], app: [], host: [], level: [], fields: [] }, // fields: [name, glob] (not.field.NAME=)
+  fields: [], // [name, glob] pairs: field.NAME=glob
+  order: 'time', // History: 'time' (sort=ts) or 'arrival' (seq)
+  cols: ['time', 'level', 'topic', 'message'],
+  theme: 'auto', // 'auto' (the system's), 'dark', 'light'
 };
+
+const COLUMNS = ['time', 'level', 'topic', 'host', 'app', 'message'];
+const LIVE_WINDOW_MS = 15 * 60e3; // what the chart and facets count in Live
+const STATS_EVERY_MS = 5000;
 
 // ---- formatting ------------------------------------------------------------
 
@@ -196,28 +207,62 @@ function renderRecordRow(row, r, wide) {
   const lv = levelOf(r);
   row.className = `row r-lv-${lv}${wide ? ' wide-ts' : ''}`;
   row.dataset.seq = r.seq;
-  let [ts, badge, tp, msg] = row.children;
-  if (row.children.length !== 4 || !ts.classList.contains('ts')) {
+  const sig = state.cols.join(',');
+  if (row.dataset.cols !== sig || !row.children.length) {
     row.textContent = '';
-    ts = document.createElement('span');
-    badge = document.createElement('span');
-    tp = document.createElement('span');
-    msg = document.createElement('span');
-    ts.className = 'ts';
-    tp.className = 'tp';
-    msg.className = 'msg';
-    row.append(ts, badge, tp, msg);
+    row.dataset.cols = sig;
+    for (const c of state.cols) {
+      const el = document.createElement('span');
+      el.className = COL_CLASS[c];
+      row.append(el);
+    }
   }
-  ts.textContent = fmtTime(r.ts, wide);
-  ts.title = safeText(r.ts);
-  badge.className = `lv lv-${lv}`;
-  badge.textContent = BADGES[lv];
-  tp.textContent = safeText(r.topic || r.app || '');
-  tp.title = [r.app && `app ${safeText(r.app)}`, r.host && `host ${safeText(r.host)}`,
-    r.pid && `pid ${safeText(r.pid)}`].filter(Boolean).join(' · ');
-  renderMessage(msg, r.msg, state.q, true);
+  const kids = row.children;
+  for (let i = 0; i < state.cols.length; i++) {
+    const el = kids[i];
+    switch (state.cols[i]) {
+      case 'time':
+        el.textContent = fmtTime(r.ts, wide);
+        el.title = safeText(r.ts);
+        break;
+      case 'level':
+        el.className = `lv lv-${lv}`;
+        el.textContent = BADGES[lv];
+        break;
+      case 'topic':
+        el.textContent = safeText(r.topic || r.app || '');
+        el.title = [r.app && `app ${safeText(r.app)}`, r.host && `host ${safeText(r.host)}`,
+          r.pid && `pid ${safeText(r.pid)}`].filter(Boolean).join(' · ');
+        break;
+      case 'host':
+        el.textContent = safeText(r.host || '');
+        break;
+      case 'app':
+        el.textContent = safeText(r.app || '');
+        break;
+      default:
+        renderMessage(el, r.msg, state.q, true);
+    }
+  }
   row.title = '';
 }
+
+const COL_CLASS = { time: 'ts', level: 'lv', topic: 'tp', host: 'hs', app: 'ap', message: 'msg' };
+const COL_WIDTH = { level: '6.5ch', topic: 'minmax(8ch, 16ch)', host: 'minmax(6ch, 14ch)',
+  app: 'minmax(6ch, 14ch)', message: 'minmax(0, 1fr)' };
+
+// The grid of a list's rows, from the columns chosen (a CSS variable set
+// through the CSSOM: the CSP allows no inline style attribute).
+function applyCols(el, wide) {
+  const w = state.cols.map((c) => (c === 'time' ? (wide ? '18.5ch' : '12.5ch') : COL_WIDTH[c]));
+  if (!state.cols.includes('message')) w.push('1fr');
+  el.style.setProperty('--cols', w.join(' '));
+  const meta = state.cols.filter((c) => c !== 'message').length;
+  el.style.setProperty('--cols-phone', `${'auto '.repeat(Math.max(0, meta - 1))}1fr`);
+}
+
+// A glob matching exactly s (src/route/glob.h: \*, \? and \\ are literal).
+const globExact = (s) => String(s).replace(/[\\*?]/g, (c) => `\\${c}`);
 
 function renderFileRow(row, it) {
   row.className = `row fline${it.kind === 'marker' ? ' marker' : ''}${it.bad ? ' bad' : ''}`;
@@ -272,6 +317,22 @@ function readURL() {
   const lim = Number(p.get('limit'));
   if ([100, 500, 1000, 5000].includes(lim)) state.pageSize = lim;
   state.file = p.get('file') || '';
+  for (const k of ['topic', 'app', 'host']) state.excl[k] = p.getAll(`not.${k}`).filter(Boolean).slice(0, 16);
+  state.excl.topic = state.excl.topic.filter((t) => !topicError(t));
+  state.excl.level = p.getAll('not.level').flatMap((v) => v.split(',')).filter((l) => LEVELS.includes(l));
+  state.fields = [];
+  state.excl.fields = [];
+  for (const [k, v] of p) {
+    if (k.startsWith('field.') && k.length > 6 && state.fields.length < 16) state.fields.push([k.slice(6), v]);
+    if (k.startsWith('not.field.') && k.length > 10 && state.excl.fields.length < 16) state.excl.fields.push([k.slice(10), v]);
+  }
+  state.order = p.get('order') === 'arrival' ? 'arrival' : 'time';
+  let savedCols = null;
+  try { savedCols = localStorage.getItem('logship.cols'); } catch { /* storage off */ }
+  const cols = (p.get('cols') || savedCols || '').split(',').filter((c) => COLUMNS.includes(c));
+  if (cols.length) state.cols = COLUMNS.filter((c) => cols.includes(c));
+  try { state.theme = localStorage.getItem('logship.theme') || 'auto'; } catch { state.theme = 'auto'; }
+  if (!['auto', 'dark', 'light'].includes(state.theme)) state.theme = 'auto';
   let saved = null;
   try { saved = localStorage.getItem('logship.keep'); } catch { /* storage off */ }
   const keep = Number(p.get('keep') || saved);
@@ -287,8 +348,11 @@ function writeURL() {
     for (const h of state.hosts) p.append('host', h);
     if (state.level) p.set('level', state.level);
     if (state.q) p.set('q', state.q);
+    appendExcl(p);
   }
+  if (state.cols.join(',') !== 'time,level,topic,message') p.set('cols', state.cols.join(','));
   if (state.view === 'history') {
+    if (state.order === 'arrival') p.set('order', 'arrival');
     p.set('range', state.range);
     if (state.range === 'custom') {
       if (state.since) p.set('since', state.since);
@@ -299,7 +363,15 @@ function writeURL() {
   if (state.view === 'files' && state.file) p.set('file', state.file);
   const qs = p.toString();
   if ((qs ? `?${qs}` : '') !== location.search)
-    history.replaceState(null, '', qs ? `?${qs}` : location.pathname);
+    history.replaceState(null, '', (qs ? `?${qs}` : location.pathname) + location.hash);
+  updateExport();
+}
+
+function appendExcl(p) {
+  for (const [n, v] of state.fields) p.append(`field.${n}`, v);
+  for (const k of ['topic', 'app', 'host']) for (const v of state.excl[k]) p.append(`not.${k}`, v);
+  for (const [n, v] of state.excl.fields) p.append(`not.field.${n}`, v);
+  if (state.excl.level.length) p.set('not.level', state.excl.level.join(','));
 }
 
 function filterParams() {
@@ -309,6 +381,7 @@ function filterParams() {
   for (const h of state.hosts) p.append('host', h);
   if (state.level) p.set('level', state.level);
   if (state.q) p.set('q', state.q);
+  appendExcl(p);
   return p;
 }
 
@@ -436,11 +509,14 @@ const live = {
   held: [], // records that arrived while paused
   heldCount: 0,
   error: '',
+  wide: false, // a record older than a day is shown: times with dates
 };
 
 function liveStart() {
   liveStop();
   live.list.clear();
+  live.wide = false;
+  applyCols($('live-log'), false);
   live.lastSeq = null;
   live.baseSeq = null;
   live.held = [];
@@ -582,6 +658,14 @@ function onLiveMessage(text) {
 
 function addLive(items) {
   if (!items.length) return;
+  if (!live.wide) {
+    const day = Date.now() - 86400e3;
+    if (items.some((r) => r.kind !== 'marker' && parseTs(r.ts).ms < day)) {
+      live.wide = true;
+      applyCols($('live-log'), true);
+      live.list.refresh();
+    }
+  }
   if (live.paused) {
     for (const it of items) {
       live.held.push(it);
@@ -630,8 +714,10 @@ function showBanner(text, bad = false) {
 
 const hist = {
   list: null,
-  oldest: null,
-  newest: null,
+  first: null, // the first and last record held (paging anchors)
+  last: null,
+  context: null, // {seq, bare} while showing a record's context (#seq=N)
+  wide: true,
   dirty: true,
   busy: false,
   ctl: null,
@@ -684,19 +770,57 @@ function histStatus(text) {
   $('h-status').textContent = safeText(text);
 }
 
+// A record's position in time order, "TS_NS,SEQ" (ts_before=/ts_after=).
+function posOf(r) {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(r.ts || '');
+  if (!m) return `0,${r.seq}`;
+  const ns = BigInt(Date.parse(`${m[1]}Z`)) * 1000000n + BigInt((m[2] || '').padEnd(9, '0').slice(0, 9));
+  return `${ns},${r.seq}`;
+}
+
+// The query's time range as [fromMs, toMs] (null ends: open), the truth the
+// status line tells rather than the first and last row shown.
+function histRange() {
+  const now = Date.now();
+  if (state.range in RANGES) return [now - RANGES[state.range], now];
+  if (state.range === 'custom')
+    return [state.since ? Date.parse(state.since) : null, state.until ? Date.parse(state.until) : now];
+  return [stats.level ? stats.level.since_ms : null, stats.level ? stats.level.until_ms : now];
+}
+
+// Dates in the rows whenever the range spans more than a day.
+function histWide() {
+  const [a, b] = histRange();
+  return a === null || b - a > 86400e3;
+}
+
 function histSummary(extra = '') {
-  const items = hist.list.items;
-  if (!items.length) return histStatus(`no matching records${extra}${hist.hint ? ` · hint: ${hist.hint}` : ''}`);
-  const a = parseTs(items[0].ts).ms;
-  const b = parseTs(items[items.length - 1].ts).ms;
-  histStatus(`${fmtInt(items.length)} records · ${fmtLocalFull(a)} → ${fmtLocalFull(b)}${extra}`);
+  const items = hist.list.items.filter((r) => r.kind !== 'marker');
+  const [a, b] = histRange();
+  const range = `${a === null ? 'the oldest record' : fmtLocalFull(a)} → ${fmtLocalFull(b)}`;
+  const order = hist.context ? 'arrival order, around one record' : state.order === 'time' ? 'by time' : 'by arrival';
+  if (!items.length) return histStatus(`no matching records${hist.hint ? ` · hint: ${hist.hint}` : ''} · ${range}${extra}`);
+  const total = stats.level && !hist.context ? ` of ${fmtInt(stats.level.total)}` : '';
+  histStatus(`${fmtInt(items.length)}${total} records · ${range} · ${order}${extra}`);
+}
+
+function histSet(recs) {
+  const wide = histWide() || hist.context;
+  applyCols($('history-log'), wide);
+  hist.wide = wide;
+  hist.list.clear();
+  hist.list.append(recs);
+  hist.first = recs.length ? recs[0] : null;
+  hist.last = recs.length ? recs[recs.length - 1] : null;
 }
 
 async function histSearch() {
   hist.dirty = false;
+  hist.context = null;
   histStatus('searching…');
   const p = histParams();
   p.set('order', 'desc'); // the newest page of the range first
+  if (state.order === 'time') p.set('sort', 'ts');
   let recs;
   try {
     recs = await histFetch(p);
@@ -706,11 +830,8 @@ async function histSearch() {
     return;
   }
   recs.reverse();
-  hist.list.clear();
-  hist.list.append(recs);
+  histSet(recs);
   hist.list.jumpToLatest();
-  hist.oldest = recs.length ? recs[0].seq : null;
-  hist.newest = recs.length ? recs[recs.length - 1].seq : null;
   hist.more = recs.length === state.pageSize;
   histSummary();
   updateHistButtons();
@@ -718,10 +839,19 @@ async function histSearch() {
 }
 
 async function histOlder() {
-  if (hist.oldest === null || hist.busy) return;
-  const p = histParams();
+  if (hist.first === null || hist.busy) return;
+  const p = hist.context ? filterParams() : histParams();
+  if (hist.context) {
+    if (hist.context.bare) for (const k of [...p.keys()]) p.delete(k);
+    p.set('limit', state.pageSize);
+  }
   p.set('order', 'desc');
-  p.set('before', hist.oldest);
+  if (state.order === 'time' && !hist.context) {
+    p.set('sort', 'ts');
+    p.set('ts_before', posOf(hist.first));
+  } else {
+    p.set('before', hist.first.seq);
+  }
   let recs;
   try {
     recs = await histFetch(p);
@@ -732,7 +862,7 @@ async function histOlder() {
   }
   recs.reverse();
   hist.list.prepend(recs);
-  if (recs.length) hist.oldest = recs[0].seq;
+  if (recs.length) hist.first = recs[0];
   hist.more = recs.length === state.pageSize;
   histSummary(hist.more ? '' : ' · no older records');
   updateHistButtons();
@@ -741,8 +871,21 @@ async function histOlder() {
 
 async function histNewer() {
   if (hist.busy) return;
-  const p = histParams();
-  if (hist.newest !== null) p.set('after', hist.newest);
+  const p = hist.context ? filterParams() : histParams();
+  if (hist.context) {
+    if (hist.context.bare) for (const k of [...p.keys()]) p.delete(k);
+    p.set('limit', state.pageSize);
+  }
+  if (hist.last !== null) {
+    if (state.order === 'time' && !hist.context) {
+      p.set('sort', 'ts');
+      p.set('ts_after', posOf(hist.last));
+    } else {
+      p.set('after', hist.last.seq);
+    }
+  } else if (state.order === 'time') {
+    p.set('sort', 'ts');
+  }
   let recs;
   try {
     recs = await histFetch(p);
@@ -753,16 +896,57 @@ async function histNewer() {
   }
   hist.list.append(recs);
   if (recs.length) {
-    hist.newest = recs[recs.length - 1].seq;
-    if (hist.oldest === null) hist.oldest = recs[0].seq;
+    hist.last = recs[recs.length - 1];
+    if (hist.first === null) hist.first = recs[0];
   }
   histSummary(recs.length ? '' : ' · nothing newer yet');
   updateHistButtons();
   updateFooter();
 }
 
+// #seq=N: record N with 25 records before and 25 after it (arrival
+// order), in the current filters, or in none (bare) when the filters do
+// not take N.
+async function openContext(seq, bare = false) {
+  hist.dirty = false;
+  hist.context = { seq, bare };
+  histStatus(`loading record ${seq} and its context…`);
+  const base = bare ? new URLSearchParams() : filterParams();
+  const before = new URLSearchParams(base);
+  before.set('order', 'desc');
+  before.set('before', String(seq + 1));
+  before.set('limit', '26');
+  const after = new URLSearchParams(base);
+  after.set('after', String(seq));
+  after.set('limit', '25');
+  let older;
+  let newer;
+  try {
+    older = await histFetch(before);
+    newer = await histFetch(after);
+  } catch (e) {
+    if (e.name !== 'AbortError') histStatus(`loading failed: ${e.message}`);
+    return;
+  }
+  const recs = older.reverse().concat(newer);
+  const target = recs.find((r) => r.seq === seq);
+  if (!target && !bare) {
+    openContext(seq, true);
+    return;
+  }
+  histSet(recs);
+  hist.more = older.length === 26;
+  if (target) {
+    hist.list.reveal(target);
+    hist.list.select(target);
+  }
+  histSummary(target ? ` · record ${seq}${bare ? ', without filters' : ''}` : ` · record ${seq} is not stored`);
+  updateHistButtons();
+  updateFooter();
+}
+
 function updateHistButtons() {
-  $('h-older').disabled = hist.busy || hist.oldest === null || !hist.more;
+  $('h-older').disabled = hist.busy || hist.first === null || !hist.more;
   $('h-newer').disabled = hist.busy || hist.dirty;
 }
 
@@ -772,6 +956,7 @@ function syncRangeForm() {
   $('h-since').value = toLocalInput(state.since);
   $('h-until').value = toLocalInput(state.until);
   $('h-limit').value = String(state.pageSize);
+  $('h-order').value = state.order;
 }
 
 function readRangeForm() {
@@ -779,6 +964,7 @@ function readRangeForm() {
   state.since = fromLocalInput($('h-since').value);
   state.until = fromLocalInput($('h-until').value);
   state.pageSize = Number($('h-limit').value) || 500;
+  state.order = $('h-order').value === 'arrival' ? 'arrival' : 'time';
   $('range').classList.toggle('is-custom', state.range === 'custom');
   writeURL();
 }
@@ -1025,6 +1211,322 @@ function sparkDraw() {
     ` · peak ${fmtRate(Math.max(0, ...s.map((x) => x || 0)))}/s over the last minute`;
 }
 
+// ---- volume chart, facets, total (/api/stats) ------------------------------
+
+const stats = {
+  level: null, // the last by=level answer (the chart, the level facet)
+  facets: {}, // by -> answer
+  gen: 0,
+  timer: 0,
+  missing: false, // the server has no /api/stats
+  chart: null,
+};
+
+// The range the chart and facets count: History's, or Live's window.
+function statsParams(by) {
+  const p = filterParams();
+  p.set('by', by);
+  if (state.view === 'history') {
+    if (state.range in RANGES) p.set('since', new Date(Date.now() - RANGES[state.range]).toISOString());
+    if (state.range === 'custom') {
+      if (state.since) p.set('since', state.since);
+      if (state.until) p.set('until', state.until);
+    }
+  } else {
+    p.set('since', new Date(Date.now() - LIVE_WINDOW_MS).toISOString());
+  }
+  if (by !== 'level') p.set('top', '8');
+  return p;
+}
+
+async function refreshStats() {
+  clearTimeout(stats.timer);
+  stats.timer = 0;
+  if (state.view === 'files' || stats.missing) return;
+  const gen = ++stats.gen;
+  const bys = ['level', 'topic', 'app', 'host'];
+  let answers;
+  try {
+    answers = await Promise.all(bys.map((by) => getJSON(api(`api/stats?${statsParams(by)}`))));
+  } catch (e) {
+    if (gen !== stats.gen) return;
+    if (e.status === 404) {
+      stats.missing = true; // an older server: no chart, no facets
+      $('volume').hidden = true;
+      $('facets').hidden = true;
+      return;
+    }
+    $('vol-total').textContent = e.status ? `counts unavailable: ${safeText(e.message)}` : '–';
+    scheduleStats();
+    return;
+  }
+  if (gen !== stats.gen) return;
+  stats.level = answers[0];
+  bys.forEach((by, i) => { stats.facets[by] = answers[i]; });
+  drawStats();
+  if (state.view === 'history' && !hist.busy && hist.list.length) histSummary();
+  scheduleStats();
+}
+
+function scheduleStats() {
+  clearTimeout(stats.timer);
+  // Live keeps counting; History's range is fixed once searched
+  if (state.view === 'live') stats.timer = setTimeout(() => { if (!document.hidden) refreshStats(); else scheduleStats(); }, STATS_EVERY_MS);
+}
+
+function drawStats() {
+  const d = stats.level;
+  if (!d) return;
+  $('volume').hidden = false;
+  $('facets').hidden = false;
+  $('vol-total').textContent = `${fmtInt(d.total)} record${d.total === 1 ? '' : 's'}`;
+  $('vol-total').dataset.total = String(d.total);
+  const span = d.until_ms - d.since_ms;
+  const f = (ms) => (span > 86400e3 ? fmtLocalFull(ms) : fmtLocalFull(ms).slice(11));
+  $('vol-range').textContent = `${f(d.since_ms)} → ${f(d.until_ms)} · per ${fmtInterval(d.interval_ms)}`;
+  stats.chart.set(d);
+  const body = $('vol-table').tBodies[0];
+  body.textContent = '';
+  for (const b of d.buckets) {
+    const tr = document.createElement('tr');
+    const a = document.createElement('td');
+    const c = document.createElement('td');
+    a.textContent = fmtLocalFull(b.t);
+    c.textContent = String(b.total);
+    c.className = 'n';
+    tr.append(a, c);
+    body.append(tr);
+  }
+  const legend = $('vol-legend');
+  legend.textContent = '';
+  for (const [i, name] of LEVELS.entries()) {
+    if (!d.totals || !d.totals[name]) continue;
+    const sw = document.createElement('span');
+    sw.className = `sw lv-${i}`;
+    const t = document.createElement('span');
+    t.textContent = name;
+    legend.append(sw, t);
+  }
+  renderFacets();
+}
+
+function fmtInterval(ms) {
+  if (ms % 86400e3 === 0) return `${ms / 86400e3} d`;
+  if (ms % 3600e3 === 0) return `${ms / 3600e3} h`;
+  if (ms % 60e3 === 0) return `${ms / 60e3} min`;
+  return `${ms / 1000} s`;
+}
+
+const FACET_NAMES = { level: 'Level', topic: 'Topic', app: 'App', host: 'Host' };
+
+function renderFacets() {
+  const box = $('facet-groups');
+  box.textContent = '';
+  for (const by of ['level', 'topic', 'app', 'host']) {
+    const d = stats.facets[by];
+    if (!d) continue;
+    const g = document.createElement('section');
+    g.className = 'facet';
+    g.dataset.by = by;
+    const h = document.createElement('h3');
+    h.textContent = FACET_NAMES[by];
+    g.append(h);
+    let entries = Object.entries(d.totals || {});
+    if (by === 'level') entries.sort((a, b) => LEVELS.indexOf(a[0]) - LEVELS.indexOf(b[0]));
+    else entries.sort((a, b) => (a[0] === '_other') - (b[0] === '_other') || b[1] - a[1]);
+    const max = Math.max(1, ...entries.map((e) => e[1]));
+    for (const [value, n] of entries) {
+      const row = document.createElement('div');
+      row.className = 'fv';
+      const other = value === '_other';
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'fv-in';
+      b.dataset.by = by;
+      b.dataset.value = value;
+      b.disabled = other;
+      b.title = other ? 'the other values together' : `show only ${by} ${value} (alt-click: exclude it)`;
+      const name = document.createElement('span');
+      name.className = 'fv-name';
+      name.textContent = other ? 'other' : value === '' ? '(none)' : safeText(value);
+      const count = document.createElement('span');
+      count.className = 'fv-n';
+      count.textContent = fmtInt(n);
+      const bar = document.createElement('span');
+      bar.className = 'fv-bar';
+      // a width from data through the CSSOM, as the chart's colors are
+      bar.style.width = `${Math.round((n / max) * 100)}%`;
+      b.append(bar, name, count);
+      row.append(b);
+      if (!other) {
+        const x = document.createElement('button');
+        x.type = 'button';
+        x.className = 'fv-out';
+        x.dataset.by = by;
+        x.dataset.value = value;
+        x.textContent = '−';
+        x.setAttribute('aria-label', `exclude ${by} ${value || '(none)'}`);
+        x.title = `exclude ${by} ${value}`;
+        row.append(x);
+      }
+      g.append(row);
+    }
+    box.append(g);
+  }
+}
+
+// Filter on a value (include) or leave it out (exclude); from a facet or
+// from the details. by: level, topic, app, host, or field.NAME.
+function filterOn(by, value, exclude) {
+  if (by.startsWith('field.')) {
+    const name = by.slice(6);
+    if (exclude) state.excl.fields = state.excl.fields.concat([[name, globExact(value)]]).slice(0, 16);
+    else state.fields = state.fields.filter(([n]) => n !== name).concat([[name, globExact(value)]]);
+  } else if (by === 'level') {
+    if (!LEVELS.includes(value)) return;
+    if (exclude) {
+      if (!state.excl.level.includes(value)) state.excl.level.push(value);
+    } else {
+      // exactly this level: at least it, none more severe
+      state.level = value;
+      state.excl.level = LEVELS.slice(0, LEVELS.indexOf(value));
+    }
+  } else if (by === 'topic') {
+    if (topicError(value) || /(^|\.)[*#](\.|$)/.test(value)) return;
+    if (exclude) state.excl.topic = [...new Set([...state.excl.topic, value])].slice(0, 16);
+    else state.topics = [value];
+  } else {
+    const key = by === 'app' ? 'apps' : 'hosts';
+    if (exclude) state.excl[by] = [...new Set([...state.excl[by], globExact(value)])].slice(0, 16);
+    else state[key] = [globExact(value)];
+  }
+  filtersChanged();
+}
+
+// The state's filters changed (not from the form): show them, apply them.
+function filtersChanged() {
+  syncFilterForm();
+  renderChips();
+  writeURL();
+  liveStart();
+  hist.dirty = true;
+  if (state.view === 'history') histSearch();
+  else updateHistButtons();
+  refreshStats();
+}
+
+function renderChips() {
+  const box = $('chips');
+  box.textContent = '';
+  const chips = [];
+  for (const [n, v] of state.fields) chips.push([`field.${n} = ${v}`, () => { state.fields = state.fields.filter((f) => f[0] !== n); }]);
+  for (const k of ['topic', 'app', 'host'])
+    for (const v of state.excl[k]) chips.push([`not ${k} ${v}`, () => { state.excl[k] = state.excl[k].filter((x) => x !== v); }]);
+  for (const [n, v] of state.excl.fields)
+    chips.push([`not field.${n} = ${v}`, () => { state.excl.fields = state.excl.fields.filter((f) => f[0] !== n || f[1] !== v); }]);
+  if (state.excl.level.length)
+    chips.push([`not level ${state.excl.level.join(', ')}`, () => { state.excl.level = []; }]);
+  for (const [text, remove] of chips) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'chip';
+    b.textContent = `${safeText(text)} ✕`;
+    b.setAttribute('aria-label', `remove the filter ${safeText(text)}`);
+    b.addEventListener('click', () => { remove(); filtersChanged(); });
+    box.append(b);
+  }
+  box.hidden = !chips.length;
+}
+
+function onZoom(a, b) {
+  state.range = 'custom';
+  state.since = new Date(a).toISOString();
+  state.until = new Date(b).toISOString();
+  hist.dirty = true;
+  if (state.view !== 'history') setView('history');
+  syncRangeForm();
+  writeURL();
+  histSearch();
+  refreshStats();
+}
+
+// ---- export -------------------------------------------------------------------
+
+// The current result without a page limit, streamed by the server.
+function exportURL(format) {
+  const p = histParams();
+  p.set('limit', 'all');
+  p.set('format', format);
+  return api(`api/logs?${p}`);
+}
+
+function updateExport() {
+  $('x-ndjson').href = exportURL('ndjson');
+  $('x-csv').href = exportURL('csv');
+}
+
+// With a token the link alone cannot authenticate: fetch, then save.
+async function onExport(ev) {
+  updateExport();
+  if (!auth.token) return; // the browser streams the download itself
+  ev.preventDefault();
+  const a = ev.currentTarget;
+  const r = await authFetch(a.href);
+  if (!r.ok) {
+    histStatus(`export failed: ${r.status} ${r.statusText}`);
+    return;
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const tmp = document.createElement('a');
+  tmp.href = url;
+  tmp.download = a.id === 'x-csv' ? 'logship.csv' : 'logship.ndjson';
+  document.body.append(tmp);
+  tmp.click();
+  tmp.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+// ---- theme ---------------------------------------------------------------------
+
+function applyTheme() {
+  const root = document.documentElement;
+  if (state.theme === 'auto') delete root.dataset.theme;
+  else root.dataset.theme = state.theme;
+  $('theme').setAttribute('aria-label', `Theme: ${state.theme === 'auto' ? 'system' : state.theme}`);
+  $('theme').title = `Theme: ${state.theme === 'auto' ? 'system' : state.theme} (t)`;
+  sparkDraw();
+  if (stats.chart) stats.chart.draw();
+}
+
+function cycleTheme() {
+  state.theme = { auto: 'dark', dark: 'light', light: 'auto' }[state.theme];
+  try { localStorage.setItem('logship.theme', state.theme); } catch { /* storage off */ }
+  applyTheme();
+}
+
+// ---- columns -------------------------------------------------------------------
+
+function syncCols() {
+  for (const box of $('cols-box').querySelectorAll('input'))
+    box.checked = state.cols.includes(box.value);
+  applyCols($('live-log'), live.wide);
+  applyCols($('history-log'), hist.wide);
+}
+
+function onColsChange() {
+  const picked = [...$('cols-box').querySelectorAll('input:checked')].map((b) => b.value);
+  if (!picked.length) {
+    syncCols(); // at least one column
+    return;
+  }
+  state.cols = COLUMNS.filter((c) => picked.includes(c));
+  try { localStorage.setItem('logship.cols', state.cols.join(',')); } catch { /* storage off */ }
+  syncCols();
+  writeURL();
+  live.list.refresh();
+  hist.list.refresh();
+}
+
 // ---- details -----------------------------------------------------------------
 
 let detailRecord = null;
@@ -1047,7 +1549,10 @@ function showDetail(r) {
     const dt = document.createElement('dt');
     dt.textContent = k;
     const dd = document.createElement('dd');
-    dd.textContent = safeText(v);
+    const text = document.createElement('span');
+    text.textContent = safeText(v);
+    dd.append(text);
+    if (['level', 'topic', 'app', 'host'].includes(k)) dd.append(...valueButtons(k, String(v), true));
     meta.append(dt, dd);
   }
   renderMessage($('d-msg'), r.msg, state.q, false);
@@ -1057,23 +1562,68 @@ function showDetail(r) {
     const tr = document.createElement('tr');
     const a = document.createElement('td');
     const b = document.createElement('td');
+    const c = document.createElement('td');
     a.textContent = safeText(k);
-    b.textContent = safeText(typeof v === 'string' ? v : JSON.stringify(v));
-    tr.append(a, b);
+    const text = typeof v === 'string' ? v : JSON.stringify(v);
+    b.textContent = safeText(text);
+    c.className = 'd-act';
+    c.append(...valueButtons(`field.${k}`, text, true));
+    tr.append(a, b, c);
     table.append(tr);
   }
+  const link = permalink(r);
+  $('d-link').href = link;
   $('detail').hidden = false;
+  if (location.hash !== `#seq=${r.seq}`) history.replaceState(null, '', `${location.pathname}${location.search}#seq=${r.seq}`);
+}
+
+// "filter on" and "exclude" for one value of the record.
+function valueButtons(by, value, canExclude) {
+  const out = [];
+  const on = document.createElement('button');
+  on.type = 'button';
+  on.className = 'btn ghost mini';
+  on.textContent = '+';
+  on.title = `filter on ${by} = ${value}`;
+  on.setAttribute('aria-label', `filter on ${by} ${safeText(value)}`);
+  on.dataset.act = 'include';
+  on.addEventListener('click', () => { hideDetail(); filterOn(by, value, false); });
+  out.push(on);
+  if (canExclude) {
+    const off = document.createElement('button');
+    off.type = 'button';
+    off.className = 'btn ghost mini';
+    off.textContent = '−';
+    off.title = `exclude ${by} = ${value}`;
+    off.setAttribute('aria-label', `exclude ${by} ${safeText(value)}`);
+    off.dataset.act = 'exclude';
+    off.addEventListener('click', () => { hideDetail(); filterOn(by, value, true); });
+    out.push(off);
+  }
+  return out;
+}
+
+// The record's permalink: History in the same filters, #seq=N.
+function permalink(r) {
+  const p = filterParams();
+  p.set('view', 'history');
+  if (state.cols.join(',') !== 'time,level,topic,message') p.set('cols', state.cols.join(','));
+  return new URL(`?${p}#seq=${r.seq}`, location.href).href;
+}
+
+// One line, as `logship query` prints it.
+function recordLine(r) {
+  return [r.ts, (r.level || '').toUpperCase(), r.topic, r.app, r.host, r.msg].filter((x) => x !== undefined && x !== '').join(' ');
 }
 
 function hideDetail() {
   $('detail').hidden = true;
   detailRecord = null;
+  if (location.hash) history.replaceState(null, '', `${location.pathname}${location.search}`);
   for (const l of [live.list, hist.list]) if (l.selected) l.select(null);
 }
 
-async function copyDetail() {
-  if (!detailRecord) return;
-  const text = JSON.stringify(detailRecord, null, 2);
+async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);
   } catch {
@@ -1084,8 +1634,14 @@ async function copyDetail() {
     document.execCommand('copy');
     ta.remove();
   }
-  $('d-copy').textContent = 'Copied';
-  setTimeout(() => { $('d-copy').textContent = 'Copy JSON'; }, 1200);
+}
+
+async function copyDetail(asLine) {
+  if (!detailRecord) return;
+  const b = $(asLine ? 'd-copy-line' : 'd-copy');
+  await copyText(asLine ? recordLine(detailRecord) : JSON.stringify(detailRecord, null, 2));
+  b.textContent = 'Copied';
+  setTimeout(() => { b.textContent = asLine ? 'Copy line' : 'Copy JSON'; }, 1200);
 }
 
 // ---- views, filters, footer ----------------------------------------------
@@ -1112,8 +1668,9 @@ function setView(v) {
     filesLoad().then(() => { if (state.view === 'files' && state.file) fileOpen(state.file); });
   }
   if (v !== 'files') fileClose();
-  hideDetail();
+  if (!(v === 'history' && hist.context)) hideDetail();
   updateFooter();
+  if (v !== was || !stats.level) refreshStats();
 }
 
 function updateFooter() {
@@ -1153,14 +1710,18 @@ function applyFilters(delay = 0) {
   state.hosts = hosts;
   state.level = level;
   state.q = q;
+  if (!level) state.excl.level = []; // "all" clears the exact-level filters too
   writeURL();
   liveStart();
   hist.dirty = true;
   if (state.view === 'history') histSearch();
   else updateHistButtons();
+  renderChips();
+  refreshStats();
 }
 
 function syncFilterForm() {
+  renderChips();
   $('f-topic').value = state.topics.join(' ');
   $('f-app').value = state.apps.join(' ');
   $('f-host').value = state.hosts.join(' ');
@@ -1171,12 +1732,39 @@ function syncFilterForm() {
 function onKey(ev) {
   const t = ev.target;
   const typing = t instanceof HTMLInputElement || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement;
+  if (ev.key === 'Escape' && !$('keys').hidden) {
+    $('keys').hidden = true;
+    return;
+  }
   if (ev.key === 'Escape' && !$('detail').hidden) {
     hideDetail();
     return;
   }
   if (typing || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-  if (ev.key === 'p' && state.view === 'live') {
+  if (ev.key === 'Enter' && t instanceof Element && t.closest('button, a, summary')) return;
+  const list = state.view === 'files' ? null : activeList();
+  if ((ev.key === 'j' || ev.key === 'k') && list) {
+    const it = list.move(ev.key === 'j' ? 1 : -1);
+    if (it && !$('detail').hidden) showDetail(it);
+    ev.preventDefault();
+  } else if (ev.key === 'Enter' && list && list.selected) {
+    showDetail(list.selected);
+    ev.preventDefault();
+  } else if (ev.key === 'o' && list && (detailRecord || list.selected)) {
+    const r = detailRecord || list.selected;
+    const link = permalink(r);
+    copyText(link);
+    history.replaceState(null, '', link);
+    showDetail(r);
+    ev.preventDefault();
+  } else if (ev.key === 't') {
+    cycleTheme();
+    ev.preventDefault();
+  } else if (ev.key === '?') {
+    $('keys').hidden = !$('keys').hidden;
+    if (!$('keys').hidden) $('keys-close').focus();
+    ev.preventDefault();
+  } else if (ev.key === 'p' && state.view === 'live') {
     setPaused(!live.paused);
     ev.preventDefault();
   } else if (ev.key === 'End') {
@@ -1211,14 +1799,18 @@ function main() {
     $('keep').value = String(state.keep);
   }
 
+  applyTheme();
+  // on a phone the facets start folded: the records get the room
+  if (window.matchMedia('(max-width: 720px)').matches) $('facets').open = false;
+  stats.chart = new VolumeChart($('vol-chart'), { onZoom });
   live.list = new LogList($('live-log'), {
-    renderRow: (row, r) => renderRecordRow(row, r, false),
+    renderRow: (row, r) => renderRecordRow(row, r, live.wide),
     limit: state.keep,
     onFollow: jumpButton($('jump'), $('jump-label')),
     onSelect: showDetail,
   });
   hist.list = new LogList($('history-log'), {
-    renderRow: (row, r) => renderRecordRow(row, r, true),
+    renderRow: (row, r) => renderRecordRow(row, r, hist.wide),
     limit: 1000000,
     onSelect: showDetail,
   });
@@ -1231,6 +1823,34 @@ function main() {
 
   syncFilterForm();
   syncRangeForm();
+  syncCols();
+  $('cols-box').addEventListener('change', onColsChange);
+  $('theme').addEventListener('click', cycleTheme);
+  $('keys-open').addEventListener('click', () => { $('keys').hidden = false; $('keys-close').focus(); });
+  $('keys-close').addEventListener('click', () => { $('keys').hidden = true; });
+  $('keys').addEventListener('click', (ev) => { if (ev.target === $('keys')) $('keys').hidden = true; });
+  $('facet-groups').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-by]');
+    if (!b || b.disabled) return;
+    filterOn(b.dataset.by, b.dataset.value, b.classList.contains('fv-out') || ev.altKey);
+  });
+  for (const id of ['x-ndjson', 'x-csv']) $(id).addEventListener('click', onExport);
+  $('d-copy-line').addEventListener('click', () => copyDetail(true));
+  $('d-context').addEventListener('click', () => {
+    if (!detailRecord) return;
+    const seq = detailRecord.seq;
+    if (state.view !== 'history') setView('history');
+    openContext(seq, true);
+  });
+  $('d-link').addEventListener('click', (ev) => {
+    if (!detailRecord) return;
+    ev.preventDefault();
+    const r = detailRecord;
+    copyText(permalink(r));
+    history.replaceState(null, '', permalink(r));
+    if (state.view !== 'history') setView('history');
+    openContext(r.seq);
+  });
   $('filters').addEventListener('submit', (ev) => {
     ev.preventDefault();
     applyFilters(0);
@@ -1260,14 +1880,19 @@ function main() {
     ev.preventDefault();
     readRangeForm();
     histSearch();
+    refreshStats();
   });
   $('h-range').addEventListener('change', () => {
     if ($('h-range').value === 'custom' && !$('h-since').value)
       $('h-since').value = toLocalInput(new Date(Date.now() - 3600e3).toISOString());
     readRangeForm();
-    if (state.range !== 'custom') histSearch();
+    if (state.range !== 'custom') {
+      histSearch();
+      refreshStats();
+    }
   });
   $('h-limit').addEventListener('change', () => { readRangeForm(); histSearch(); });
+  $('h-order').addEventListener('change', () => { readRangeForm(); histSearch(); });
   $('h-older').addEventListener('click', histOlder);
   $('h-newer').addEventListener('click', histNewer);
 
@@ -1285,7 +1910,7 @@ function main() {
     updateFooter();
   });
   $('d-close').addEventListener('click', hideDetail);
-  $('d-copy').addEventListener('click', copyDetail);
+  $('d-copy').addEventListener('click', () => copyDetail(false));
   document.addEventListener('keydown', onKey);
   document.addEventListener('visibilitychange', () => {
     // come back at once rather than at the end of a long retry wait
@@ -1298,7 +1923,15 @@ function main() {
 
   // the files tab appears once /api/files answered with a root
   const want = state.view;
-  setView(want === 'files' ? 'live' : want);
+  const perma = /^#seq=(\d+)$/.exec(location.hash);
+  if (perma) {
+    // a permalink: the record and its context in History
+    hist.context = { seq: Number(perma[1]), bare: false };
+    setView('history');
+    openContext(Number(perma[1]));
+  } else {
+    setView(want === 'files' ? 'live' : want);
+  }
   filesLoad().then((has) => { if (has && want === 'files') setView('files'); });
   liveStart();
   sparkPoll();

@@ -151,11 +151,44 @@ export class LogList {
     this.schedule();
   }
 
-  select(item) {
+  select(item, notify = true) {
     this.selected = item;
     this.dirty = true;
     this.schedule();
-    if (this.onSelect) this.onSelect(item);
+    if (notify && this.onSelect) this.onSelect(item);
+  }
+
+  // Scrolls item into view (the view stops following the newest).
+  reveal(item) {
+    const i = this.items.indexOf(item);
+    if (i < 0) return;
+    const h = this.rowH || 20;
+    const s = this.scroller;
+    this.spacer.style.height = `${this.items.length * h}px`;
+    const top = i * h;
+    if (top < s.scrollTop || top + h > s.scrollTop + s.clientHeight) {
+      this.follow = false;
+      s.scrollTop = Math.max(0, top - s.clientHeight / 2);
+    }
+    this.schedule();
+  }
+
+  // Moves the selection by delta items (skipping markers) without opening
+  // it: the j and k keys. Returns the item now selected.
+  move(delta) {
+    const n = this.items.length;
+    if (!n) return null;
+    let i = this.selected ? this.items.indexOf(this.selected) : -1;
+    if (i < 0) i = delta > 0 ? -1 : n;
+    for (let j = i + delta; j >= 0 && j < n; j += delta) {
+      const it = this.items[j];
+      if (it && it.kind !== 'marker') {
+        this.select(it, false);
+        this.reveal(it);
+        return it;
+      }
+    }
+    return this.selected;
   }
 
   // Redraws every row (a change of how rows look, e.g. a new search term).

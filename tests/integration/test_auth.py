@@ -136,6 +136,7 @@ CALLS = {
     "/api/log": ("POST", "/api/log?app=web", {"Content-Type": "application/x-www-form-urlencoded"},
                  b"log=matrix", 200),
     "/api/logs": ("GET", "/api/logs?limit=1", {}, None, 200),
+    "/api/stats": ("GET", "/api/stats?by=level", {}, None, 200),
     # the tail handler itself refuses a plain GET: it got past the check
     "/api/tail": ("GET", "/api/tail", {}, None, 400),
     "/api/files": ("GET", "/api/files", {}, None, 200),
@@ -261,6 +262,17 @@ def test_limited_reader_queries(env):
     assert st == 400 and b"db" not in data
     # /metrics counts every topic: not for this token
     assert request(s, "GET", "/metrics", bearer("rweb"))[0] == 403
+    # /api/stats counts within the token's topics, whatever it asks
+    for t in (None, "#", "db.#"):
+        qs = "by=topic&top=1000" + (f"&topic={urllib.parse.quote(t)}" if t else "")
+        st, _, data = request(s, "GET", "/api/stats?" + qs, bearer("rweb"))
+        assert st == 200, data
+        counts = json.loads(data)
+        assert all(k.startswith("web.") for k in counts["totals"]), (t, counts)
+        mine, _ = query(s, "rweb", limit=100000, **({"topic": t} if t else {}))
+        assert counts["total"] == len(mine), (t, counts)
+    st, _, data = request(s, "GET", "/api/stats?by=topic&top=1000", bearer("r"))
+    assert st == 200 and "db.x" in json.loads(data)["totals"]
 
 
 async def ws_collect(url, headers, until, timeout=20):

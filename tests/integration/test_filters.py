@@ -233,7 +233,8 @@ def test_tail_bad_parameters(server):
                      timeout=10)
     assert r.status_code == 400
     assert r.json()["error"] == ("unknown parameter 'bogus' (use topic, app, host, field.NAME, "
-                                 "level, q, qi, n, after)")
+                                 "level, q, qi, not.topic, not.app, not.host, not.field.NAME, not.level, n, "
+                                 "after)")
     r = requests.get(server.url + "/api/tail?field.=1", headers={"Accept": "text/event-stream"},
                      timeout=10)
     assert r.status_code == 400 and "field.NAME=VALUE" in r.json()["error"]

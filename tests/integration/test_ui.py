@@ -51,13 +51,14 @@ def test_ui_in_chromium(make_server, tmp_path):
     server = make_server("--tail-root", str(root))
     p = subprocess.run(
         ["node", "--test", "--test-concurrency=1", "--test-reporter=spec", "ansi.test.mjs",
-         "ui.test.mjs"],
+         "ui.test.mjs", "explore.test.mjs"],
         cwd=UI_DIR, env=node_env(server, LOGSHIP_TAIL_ROOT=str(root)),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     print(p.stdout)
     assert p.returncode == 0, p.stdout[-6000:]
     # the run leaves its screenshots behind as artifacts
-    for name in ("ui-live-dark.png", "ui-live-light.png", "ui-phone.png"):
+    for name in ("ui-live-dark.png", "ui-live-light.png", "ui-phone.png", "ui-phone-history.png",
+                 "ui-history-dark.png", "ui-history-phone.png"):
         assert os.path.getsize(os.path.join(ARTIFACTS, name)) > 10000, name
 
 

@@ -118,7 +118,7 @@ def test_index_for_browsers_and_for_curl(server):
 
 def test_ui_assets(server):
     types = {"app.js": "text/javascript", "ansi.js": "text/javascript",
-             "loglist.js": "text/javascript", "app.css": "text/css",
+             "loglist.js": "text/javascript", "chart.js": "text/javascript", "app.css": "text/css",
              "favicon.svg": "image/svg+xml", "index.html": "text/html"}
     for name, ctype in types.items():
         r = requests.get(f"{server.url}/ui/{name}", timeout=10)

@@ -102,7 +102,7 @@ describe('the page', () => {
     assert.equal(js.status, 200);
     assert.match(js.headers['content-type'], /^text\/javascript/);
     assert.equal(js.headers['cache-control'], 'no-cache');
-    for (const name of ['ansi.js', 'loglist.js', 'app.css', 'favicon.svg'])
+    for (const name of ['ansi.js', 'loglist.js', 'chart.js', 'app.css', 'favicon.svg'])
       assert.equal((await request('GET', `/ui/${name}`)).status, 200, name);
     assert.equal((await request('GET', '/ui/nope.js')).status, 404);
   });
@@ -356,7 +356,7 @@ describe('live', () => {
     const detail = await page.$eval('#detail', (d) => ({
       text: d.textContent,
       msg: d.querySelector('#d-msg').textContent,
-      field: [...d.querySelectorAll('#d-fields td')].map((e) => e.textContent),
+      field: [...d.querySelectorAll('#d-fields td:not(.d-act)')].map((e) => e.textContent),
       bidi: getComputedStyle(d.querySelector('#d-msg')).unicodeBidi,
     }));
     assert.ok(!/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(detail.text));
@@ -414,7 +414,7 @@ describe('history', () => {
     await post([{ msg: `${tag} wrong topic`, topic: 'other' }]);
     const page = await open(t, `?view=history&topic=hist.%23&q=${tag}&limit=100&range=all`);
     await page.waitForFunction(() => document.querySelector('#count').textContent === '100 lines');
-    assert.match(await page.textContent('#h-status'), /^100 records/);
+    assert.match(await page.textContent('#h-status'), /^100 (of 250 )?records · /); // of the range's total, once counted
     let msgs = await shownMessages(page, '#history-log');
     assert.equal(msgs[msgs.length - 1], `${tag} 249`, 'newest at the bottom');
     assert.equal(await page.isEnabled('#h-older'), true);

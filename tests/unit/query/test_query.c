@@ -310,6 +310,15 @@ static void test_app_host_field(void **state)
     EXPECT("field.status=*&host=h1", 1, 6, 11);
 }
 
+static void test_exclusions_and_all(void **state)
+{
+    EXPECT("not.app=web&not.app=bulk&level=info", 3, 4, 5, 6, 8, 9, 10, 12);
+    EXPECT("not.topic=bulk.#&not.level=info,debug&not.host=h3", 2, 3, 5, 6);
+    /* limit=all: every match, past the default 1000 */
+    assert_int_equal(run("limit=all")->n, LAST);
+    assert_int_equal(run("limit=all&order=desc&topic=bulk.#")->n, NBULK);
+}
+
 static void test_q_qi(void **state)
 {
     EXPECT("q=denied", 4); /* case matters */
@@ -517,12 +526,12 @@ static void bad(const char *key, const char *value, const char *want)
 
 static void test_bad_params(void **state)
 {
-    bad("limit", "0", "bad limit: expected 1..1000000");
-    bad("limit", "1000001", "bad limit: expected 1..1000000");
-    bad("limit", "", "bad limit: expected 1..1000000");
-    bad("limit", "1e3", "bad limit: expected 1..1000000");
-    bad("limit", "-5", "bad limit: expected 1..1000000");
-    bad("limit", "0000000001", "bad limit: expected 1..1000000"); /* ten digits */
+    bad("limit", "0", "bad limit: expected 1..1000000 or all");
+    bad("limit", "1000001", "bad limit: expected 1..1000000 or all");
+    bad("limit", "", "bad limit: expected 1..1000000 or all");
+    bad("limit", "1e3", "bad limit: expected 1..1000000 or all");
+    bad("limit", "-5", "bad limit: expected 1..1000000 or all");
+    bad("limit", "0000000001", "bad limit: expected 1..1000000 or all"); /* ten digits */
     bad("order", "up", "bad order: expected asc or desc");
     bad("order", "", "bad order: expected asc or desc");
     bad("level", "loud",
@@ -589,13 +598,21 @@ int main(void)
 {
     setenv("TZ", "UTC", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_topic),           cmocka_unit_test(test_level),
-        cmocka_unit_test(test_app_host_field),  cmocka_unit_test(test_q_qi),
-        cmocka_unit_test(test_combined),        cmocka_unit_test(test_time_range),
-        cmocka_unit_test(test_limit_and_order), cmocka_unit_test(test_before_after),
-        cmocka_unit_test(test_paging),          cmocka_unit_test(test_empty),
-        cmocka_unit_test(test_formats_agree),   cmocka_unit_test(test_chunks),
-        cmocka_unit_test(test_bad_params),      cmocka_unit_test(test_params_copied),
+        cmocka_unit_test(test_topic),
+        cmocka_unit_test(test_level),
+        cmocka_unit_test(test_app_host_field),
+        cmocka_unit_test(test_q_qi),
+        cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_time_range),
+        cmocka_unit_test(test_limit_and_order),
+        cmocka_unit_test(test_before_after),
+        cmocka_unit_test(test_paging),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_formats_agree),
+        cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_bad_params),
+        cmocka_unit_test(test_params_copied),
+        cmocka_unit_test(test_exclusions_and_all),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -383,6 +383,109 @@ static void test_app_host(void **state)
     assert_int_equal(f.nhosts, 0);
 }
 
+/* not.topic, not.app, not.host, not.level: what a facet's alt-click does */
+static void test_exclusions(void **state)
+{
+    (void)state;
+    filter_t f;
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.app", "web*"), 0);
+    record_t r = rec(1, 0, 6, "web.info", "m");
+    r.app = SLICE_LIT("webapp");
+    assert_false(filter_match(&f, &r));
+    r.app = SLICE_LIT("db");
+    assert_true(filter_match(&f, &r));
+    /* repeatable: none may match */
+    assert_int_equal(set(&f, "not.app", "db"), 0);
+    assert_false(filter_match(&f, &r));
+
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.host", ""), 0); /* records without a host */
+    r = rec(1, 0, 6, "web.info", "m");
+    assert_false(filter_match(&f, &r));
+    r.host = SLICE_LIT("h1");
+    assert_true(filter_match(&f, &r));
+
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.topic", "web.#"), 0);
+    assert_int_equal(set(&f, "topic", "#"), 0);
+    r = rec(1, 0, 6, "web.api.info", "m");
+    assert_false(filter_match(&f, &r));
+    r.topic = SLICE_LIT("db.info");
+    assert_true(filter_match(&f, &r));
+    assert_int_equal(set(&f, "not.topic", "web..x"), -1);
+
+    /* not.field.NAME: a record holding a matching value fails; one without
+     * the field passes */
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.field.status", "5*"), 0);
+    assert_int_equal(set(&f, "not.field.user.id", "7"), 0);
+    r = rec(1, 0, 6, "t", "m");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":200}");
+    assert_true(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":503}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"status\":\"500\"}");
+    assert_false(filter_match(&f, &r));
+    r.fields = SLICE_LIT("{\"user\":{\"id\":7}}");
+    assert_false(filter_match(&f, &r));
+    assert_int_equal(set(&f, "not.field.", "x"), -1);
+
+    /* levels: exact, comma-separated or repeated, aliases allowed */
+    filter_init(&f);
+    assert_int_equal(set(&f, "not.level", "info,debug"), 0);
+    assert_int_equal(set(&f, "not.level", "warn"), 0);
+    for (int lv = 0; lv < 8; lv++) {
+        r = rec(1, 0, lv, "t", "m");
+        assert_int_equal(filter_match(&f, &r), lv != 6 && lv != 7 && lv != 4);
+    }
+    assert_int_equal(set(&f, "not.level", "info,,debug"), -1);
+    assert_int_equal(set(&f, "not.level", "loud"), -1);
+    assert_int_equal(set(&f, "not.level", ""), -1);
+    /* with level=: at least error and not crit */
+    filter_init(&f);
+    assert_int_equal(set(&f, "level", "error"), 0);
+    assert_int_equal(set(&f, "not.level", "crit"), 0);
+    int pass[8];
+    for (int lv = 0; lv < 8; lv++) {
+        r = rec(1, 0, lv, "t", "m");
+        pass[lv] = filter_match(&f, &r);
+    }
+    assert_int_equal(pass[0] + pass[1] + pass[3], 3);
+    assert_int_equal(pass[2] + pass[4] + pass[6], 0);
+
+    /* the exclusions are part of the key and are owned like the rest */
+    filter_t a, b;
+    filter_init(&a);
+    filter_init(&b);
+    buf_t k1 = BUF_INIT, k2 = BUF_INIT, strings = BUF_INIT;
+    char app[] = "web";
+    set(&a, "app", "web");
+    set(&b, "not.app", app);
+    filter_key(&a, &k1);
+    filter_key(&b, &k2);
+    assert_true(k1.len != k2.len || memcmp(k1.data, k2.data, k1.len) != 0);
+    const char *ex[][2] = {
+        {"not.topic", "x"}, {"not.host", "x"}, {"not.level", "info"}, {"not.field.k", "v"}};
+    for (size_t i = 0; i < sizeof ex / sizeof ex[0]; i++) {
+        filter_t c = a;
+        set(&c, ex[i][0], ex[i][1]);
+        buf_reset(&k2);
+        filter_key(&c, &k2);
+        assert_true(k1.len != k2.len || memcmp(k1.data, k2.data, k1.len) != 0);
+    }
+    filter_own(&b, &strings);
+    memset(app, '!', 3);
+    r = rec(1, 0, 6, "t", "m");
+    r.app = SLICE_LIT("web");
+    assert_false(filter_match(&b, &r));
+    assert_int_equal(strings.len, filter_strings_size(&b));
+    buf_free(&k1);
+    buf_free(&k2);
+    buf_free(&strings);
+}
+
 static void test_fields(void **state)
 {
     (void)state;
@@ -763,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_combined),
         cmocka_unit_test(test_app_host),
+        cmocka_unit_test(test_exclusions),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_qi),
         cmocka_unit_test(test_own_and_key),

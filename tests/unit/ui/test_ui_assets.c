@@ -20,6 +20,7 @@ static void test_assets_embedded(void **state)
         {"app.js", "text/javascript", "api/tail"},
         {"ansi.js", "text/javascript", "export function parseAnsi"},
         {"loglist.js", "text/javascript", "export class LogList"},
+        {"chart.js", "text/javascript", "export class VolumeChart"},
         {"app.css", "text/css", ".row"},
         {"favicon.svg", "image/svg+xml", "<svg"},
     };
