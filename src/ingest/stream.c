@@ -378,6 +378,16 @@ static void at_eof(stream_conn_t *c)
         stream_close_conn(c);
 }
 
+/* Tells the protocol it may write, once: at open (plain), or when the TLS
+ * handshake is done. */
+static void maybe_ready(stream_conn_t *c)
+{
+    if (c->ready || !c->l->proto->ready || (c->tls && !tls_handshake_done(c->tls)))
+        return;
+    c->ready = 1;
+    c->l->proto->ready(c);
+}
+
 /* n bytes of ciphertext were read into base: decrypt all of it, handing
  * the plaintext to the protocol (in the listener's read buffer). */
 static void tls_data(stream_conn_t *c, const char *base, size_t n)
@@ -398,6 +408,9 @@ static void tls_data(stream_conn_t *c, const char *base, size_t n)
     }
     for (;;) {
         long r = tls_read(c->tls, l->rbuf, sizeof l->rbuf);
+        maybe_ready(c);
+        if (c->closing)
+            return;
         if (r > 0) {
             if (l->proto->data(c, l->rbuf, (size_t)r)) {
                 tls_send(c);
@@ -596,7 +609,8 @@ static void on_connection(uv_stream_t *server, int status)
     proto->stats->conns_total++;
     if (proto->open)
         proto->open(c);
-    if (!l->paused)
+    maybe_ready(c);
+    if (!l->paused && !c->closing)
         start_reading(c);
 }
 
