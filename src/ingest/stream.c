@@ -8,6 +8,7 @@
 #include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../tls/tls_log.h"
 
 #define SWEEP_MS       1000
 #define DGRAM_BUF      (64u * 1024)
@@ -29,6 +30,7 @@ struct stream_listener {
     long nconns;
     int paused; /* backpressure: every connection stopped reading */
     int accepting, closing, handles;
+    tls_log_t tlslog; /* its TLS failures in the log, rate limited */
     char rbuf[STREAM_READ_BUF];
 };
 
@@ -427,7 +429,7 @@ static void tls_data(stream_conn_t *c, const char *base, size_t n)
         if (r == TLS_CLOSED) {
             at_eof(c);
         } else if (r == TLS_FAILED) {
-            log_info("%s: %s: %s", l->name, c->peer, tls_why(c->tls));
+            tls_log_failure(&l->tlslog, c->peer, tls_why(c->tls));
             stream_end(c); /* after the alert */
         }
         return;
@@ -634,6 +636,7 @@ static void on_sweep(uv_timer_t *t)
     }
     if (l->paused)
         maybe_resume(l);
+    tls_log_tick(&l->tlslog);
 }
 
 stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_proto_t *proto,
@@ -676,6 +679,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     uv_timer_init(loop, &l->sweep);
     l->sweep.data = l;
     l->handles++;
+    l->tlslog.name = l->name;
     uv_timer_start(&l->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     store_on_commit(store, on_commit, l);
     l->accepting = 1;
