@@ -16,7 +16,10 @@
 # P-256 certificate made here with openssl; wrk keeps its 50 connections,
 # so the handshakes are 50 and the load is the records), right after the
 # plain ones, and prints TLS/plain.
-# Usage: [BASELINE=BIN [ROUNDS=N]] [TLS=1] bench/http_ingest.sh [DURATION]   (default 10)
+# AUTH=1 runs them once more on a logshipd with --auth-file (one token,
+# write and admin for /metrics), every request carrying it as
+# Authorization: Bearer, right after the plain ones, and prints auth/plain.
+# Usage: [BASELINE=BIN [ROUNDS=N]] [TLS=1] [AUTH=1] bench/http_ingest.sh [DURATION]   (default 10)
 # Prints a markdown table; raw wrk output goes to bench/out/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -51,6 +54,15 @@ open(f"{work}/ndjson.lua", "w").write(
     'wrk.headers["Content-Type"] = "application/x-ndjson"\n'
     f'local f = io.open("{work}/ndjson.body") wrk.body = f:read("*a") f:close()\n')
 PY
+if [ -n "${AUTH:-}" ]; then
+    TOKEN=bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+    printf 'bench %s write,admin\n' "$TOKEN" >"$WORK/tokens"
+    chmod 600 "$WORK/tokens"
+    for s in single ndjson; do
+        { cat "$WORK/$s.lua"; printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$TOKEN"; } \
+            >"$WORK/$s-auth.lua"
+    done
+fi
 
 if [ -n "${TLS:-}" ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -68,12 +80,17 @@ cpu_of() { ps -o times= -p "$1" | tr -d ' '; }
 peak_rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 cpu_s() { awk '{printf "%.2f", ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 
-# run_logshipd LABEL BIN [tls]: fresh single, warm single, NDJSON
+# run_logshipd LABEL BIN [tls|auth]: fresh single, warm single, NDJSON
 run_logshipd() {
-    local label=$1 bin=$2 port pid fresh warm nd cpu rss stored scheme=http tls=()
+    local label=$1 bin=$2 port pid fresh warm nd cpu rss stored scheme=http tls=() sfx=""
+    local bearer=()
     if [ "${3:-}" = tls ]; then
         scheme=https
         tls=(--tls-cert "$WORK/tls.pem" --tls-key "$WORK/tls.key")
+    elif [ "${3:-}" = auth ]; then
+        tls=(--auth-file "$WORK/tokens")
+        sfx=-auth
+        bearer=(-H "Authorization: Bearer $TOKEN")
     fi
     port=$(free_port)
     rm -rf "$WORK/data-$label"
@@ -82,17 +99,17 @@ run_logshipd() {
     pid=$!; PIDS="$PIDS $pid"
     wait_port "$port"
     c0=$(cpu_s "$pid")
-    fresh=$(wrk_rps "logshipd-$label-single-fresh" "$port" "$WORK/single.lua" $scheme)
+    fresh=$(wrk_rps "logshipd-$label-single-fresh" "$port" "$WORK/single$sfx.lua" $scheme)
     c1=$(cpu_s "$pid")
-    warm=$(wrk_rps "logshipd-$label-single-warm" "$port" "$WORK/single.lua" $scheme)
+    warm=$(wrk_rps "logshipd-$label-single-warm" "$port" "$WORK/single$sfx.lua" $scheme)
     c2=$(cpu_s "$pid")
-    nd=$(wrk_rps "logshipd-$label-ndjson" "$port" "$WORK/ndjson.lua" $scheme)
+    nd=$(wrk_rps "logshipd-$label-ndjson" "$port" "$WORK/ndjson$sfx.lua" $scheme)
     cpu=$(cpu_s "$pid")
     # logshipd's CPU per request of each load: steadier than rates on a
     # shared machine
     us=$(/usr/bin/python3 -c "import sys; c0,c1,c2,c3,f,w,n,d=map(float,sys.argv[1:]); print(f'{(c1-c0)*1e6/(f*d):.2f},{(c2-c1)*1e6/(w*d):.2f},{(c3-c2)*1e6/(n*d):.1f}')" "$c0" "$c1" "$c2" "$cpu" "$fresh" "$warm" "$nd" "$DUR")
     rss=$(peak_rss_kb "$pid")
-    stored=$(curl -sk "$scheme://127.0.0.1:$port/metrics" | awk '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
+    stored=$(curl -sk "${bearer[@]}" "$scheme://127.0.0.1:$port/metrics" | awk '/^logship_records_accepted_total\{input="http"\}/ {print $2}')
     kill "$pid"; sleep 0.5
     echo "$label $fresh $warm $nd $cpu $rss $stored $us"
 }
@@ -110,6 +127,7 @@ else
     ROWS+=("$(run_logshipd current ./build/logshipd)")
 fi
 [ -n "${TLS:-}" ] && ROWS+=("$(run_logshipd tls ./build/logshipd tls)")
+[ -n "${AUTH:-}" ] && ROWS+=("$(run_logshipd auth ./build/logshipd auth)")
 
 # nginx: return 204, one worker (logshipd runs one event loop) and auto;
 # run_nginx 1 tls: the same over TLS, with logshipd's certificate
@@ -195,6 +213,14 @@ if "tls" in by:
     cu, tu = [list(map(float, r[7].split(","))) for r in (c, t)]
     print("logshipd CPU per request, plain/TLS (the inverse of the rate ratio a "
           "server-bound load would show): " +
+          ", ".join(f"{n} {p/q:.2f}" for n, p, q in zip(("fresh", "warm", "NDJSON"), cu, tu)))
+if "auth" in by:
+    c, t = by["current"], by["auth"]
+    print(f"auth/plain (Bearer token on every request): single fresh "
+          f"{float(t[1])/float(c[1]):.2f}, warm {float(t[2])/float(c[2]):.2f}, "
+          f"NDJSON {float(t[3])/float(c[3]):.2f}; records stored {t[6]} (auth), {c[6]} (plain)")
+    cu, tu = [list(map(float, r[7].split(","))) for r in (c, t)]
+    print("logshipd CPU per request, plain/auth: " +
           ", ".join(f"{n} {p/q:.2f}" for n, p, q in zip(("fresh", "warm", "NDJSON"), cu, tu)))
 n1t = float(os.environ.get("N1T_SINGLE") or 0)
 if n1t:

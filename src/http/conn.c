@@ -229,7 +229,7 @@ static void on_deadline(uv_timer_t *t)
     if (c->tls && !tls_handshake_done(c->tls)) {
         tls_abandon(c->tls, "TLS handshake not done within --request-timeout");
         if (tls_failure(c->tls))
-            log_info("http: %s: %s", c->peer, tls_why(c->tls));
+            tls_log_failure(&c->srv->tlslog, c->peer, tls_why(c->tls));
     }
     if ((c->cstate == CS_HEAD || c->cstate == CS_BODY) && !c->answered) {
         log_debug("http: %s: request not complete in time", c->peer);
@@ -1348,7 +1348,7 @@ static void tls_refused(http_conn_t *c)
 {
     http_server_t *s = c->srv;
     if (tls_failure(c->tls) != TLS_PLAINTEXT || c->served || c->cstate != CS_IDLE) {
-        log_info("http: %s: %s", c->peer, tls_why(c->tls));
+        tls_log_failure(&s->tlslog, c->peer, tls_why(c->tls));
         conn_close(c);
         return;
     }

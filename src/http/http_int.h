@@ -6,6 +6,7 @@
 #include <http_parser.h>
 
 #include "../tls/tls.h"
+#include "../tls/tls_log.h"
 #include "http.h"
 
 #define HTTP_DEFAULT_REQUEST_TIMEOUT_MS   10000
@@ -107,6 +108,7 @@ struct http_conn {
 
 struct http_server {
     uv_loop_t *loop;
+    tls_log_t tlslog; /* TLS failures in the log, rate limited */
     http_options_t o;
     const http_route_t *routes;
     size_t nroutes;

@@ -85,6 +85,7 @@ http_server_t *http_server_create(uv_loop_t *loop, const http_options_t *o,
 {
     http_server_t *s = xcalloc(1, sizeof *s);
     s->loop = loop;
+    s->tlslog.name = "http";
     s->o = *o;
     s->routes = routes;
     s->nroutes = nroutes;

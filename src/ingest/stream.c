@@ -8,6 +8,7 @@
 #include "../common/addr.h"
 #include "../common/log.h"
 #include "../common/timeutil.h"
+#include "../tls/tls_log.h"
 
 #define SWEEP_MS       1000
 #define DGRAM_BUF      (64u * 1024)
@@ -29,6 +30,7 @@ struct stream_listener {
     long nconns;
     int paused; /* backpressure: every connection stopped reading */
     int accepting, closing, handles;
+    tls_log_t tlslog; /* its TLS failures in the log, rate limited */
     char rbuf[STREAM_READ_BUF];
 };
 
@@ -388,6 +390,16 @@ static void at_eof(stream_conn_t *c)
         stream_close_conn(c);
 }
 
+/* Tells the protocol it may write, once: at open (plain), or when the TLS
+ * handshake is done. */
+static void maybe_ready(stream_conn_t *c)
+{
+    if (c->ready || !c->l->proto->ready || (c->tls && !tls_handshake_done(c->tls)))
+        return;
+    c->ready = 1;
+    c->l->proto->ready(c);
+}
+
 /* n bytes of ciphertext were read into base: decrypt all of it, handing
  * the plaintext to the protocol (in the listener's read buffer). */
 static void tls_data(stream_conn_t *c, const char *base, size_t n)
@@ -408,6 +420,9 @@ static void tls_data(stream_conn_t *c, const char *base, size_t n)
     }
     for (;;) {
         long r = tls_read(c->tls, l->rbuf, sizeof l->rbuf);
+        maybe_ready(c);
+        if (c->closing)
+            return;
         if (r > 0) {
             if (l->proto->data(c, l->rbuf, (size_t)r)) {
                 tls_send(c);
@@ -424,7 +439,7 @@ static void tls_data(stream_conn_t *c, const char *base, size_t n)
         if (r == TLS_CLOSED) {
             at_eof(c);
         } else if (r == TLS_FAILED) {
-            log_info("%s: %s: %s", l->name, c->peer, tls_why(c->tls));
+            tls_log_failure(&l->tlslog, c->peer, tls_why(c->tls));
             stream_end(c); /* after the alert */
         }
         return;
@@ -606,7 +621,8 @@ static void on_connection(uv_stream_t *server, int status)
     proto->stats->conns_total++;
     if (proto->open)
         proto->open(c);
-    if (!l->paused)
+    maybe_ready(c);
+    if (!l->paused && !c->closing)
         start_reading(c);
 }
 
@@ -630,6 +646,7 @@ static void on_sweep(uv_timer_t *t)
     }
     if (l->paused)
         maybe_resume(l);
+    tls_log_tick(&l->tlslog);
 }
 
 stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_proto_t *proto,
@@ -672,6 +689,7 @@ stream_listener_t *stream_listen(uv_loop_t *loop, store_t *store, const stream_p
     uv_timer_init(loop, &l->sweep);
     l->sweep.data = l;
     l->handles++;
+    l->tlslog.name = l->name;
     uv_timer_start(&l->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
     store_on_commit(store, on_commit, l);
     l->accepting = 1;

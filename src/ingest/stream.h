@@ -68,6 +68,10 @@ typedef struct stream_proto {
     void (*eof)(stream_conn_t *c);
     /* The connection is going away: free c->state. */
     void (*close)(stream_conn_t *c);
+    /* Optional: the connection can be written to, before any data: right
+     * after open on a plain one, once the handshake is done on TLS (for
+     * protocols where the server speaks first). */
+    void (*ready)(stream_conn_t *c);
 } stream_proto_t;
 
 struct stream_conn {
@@ -87,6 +91,7 @@ struct stream_conn {
     struct inflight *inf_head, *inf_tail;
     int failed;         /* a write of ours failed: re-append once all are answered */
     tls_session_t *tls; /* NULL: plain */
+    int ready;          /* proto->ready ran */
     char peer[64];
     void *state;
 };
@@ -104,6 +109,7 @@ typedef struct stream_opts {
     tls_ctx_t *tls;
     tls_stats_t *tls_stats;
     const char *name;
+    const void *proto_arg; /* the protocol's own settings (borrowed), or NULL */
 } stream_opts_t;
 
 /* Starts listening; returns NULL after logging why not. The bound port (for

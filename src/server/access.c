@@ -205,6 +205,50 @@ void access_release(void *arg, const void *principal)
     auth_unref(principal);
 }
 
+/* 1 when a and b limit to the same patterns, in the same order. */
+static int same_topics(const auth_entry_t *a, const auth_entry_t *b)
+{
+    if (a->all_topics != b->all_topics || a->topics.n != b->topics.n)
+        return 0;
+    for (size_t i = 0; i < a->topics.n; i++) {
+        slice_t x = a->topics.texts[i], y = b->topics.texts[i];
+        if (x.n != y.n || memcmp(x.p, y.p, x.n) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+int access_tail_check(void *arg, const void *principal, int need_files, const char **why)
+{
+    const access_t *a = arg;
+    const auth_entry_t *old = principal, *now = NULL;
+    if (!a->table || !old || old->table == a->table)
+        return 0;
+    /* the same token: the same digest (a digest is no secret) */
+    for (size_t i = 0; i < auth_table_count(a->table) && !now; i++) {
+        const auth_entry_t *e = auth_table_entry(a->table, i);
+        if (memcmp(e->digest, old->digest, AUTH_DIGEST_LEN) == 0)
+            now = e;
+    }
+    if (!now) {
+        *why = "the token of this tail was removed from --auth-file (reloaded): tail closed";
+        return 401;
+    }
+    if (!(now->scopes & (need_files ? AUTH_FILES : AUTH_TAIL))) {
+        *why = need_files ? "the token of this tail has no files scope any more (--auth-file "
+                            "reloaded): tail closed"
+                          : "the token of this tail has no tail scope any more (--auth-file "
+                            "reloaded): tail closed";
+        return 403;
+    }
+    if (!need_files && !same_topics(old, now)) {
+        *why = "the topics of this tail's token changed (--auth-file reloaded): tail closed; "
+               "open it again to tail with the new ones";
+        return 403;
+    }
+    return 0;
+}
+
 /* ---- POST /api/session -------------------------------------------------------- */
 
 static void json_list_scopes(buf_t *b, unsigned scopes)

@@ -81,6 +81,13 @@ void access_release(void *arg, const void *principal);
 /* The name a principal's requests count under for --rate-limit: its token's. */
 const char *access_limit_key(const void *principal);
 
+/* A tail_conn_check_fn (tail/tail_conn.h), arg an access_t, for after a
+ * reload: 0 when the token of principal (an auth_entry_t) is still in the
+ * table with the scope need asks for (tail, or files) and the same topic
+ * patterns; 401 when it is gone, 403 when its scope or topics changed,
+ * with *why. Without tokens any more: 0 (the tail keeps its old limit). */
+int access_tail_check(void *arg, const void *principal, int need_files, const char **why);
+
 /* POST /api/session: {"ticket":"...","expires_in":S,"name":...,"scopes":[...],
  * "topics":[...]} for the token that asked; {"ticket":null,"auth":false}
  * when there are no tokens. Its route's data is the server (server.h). */

@@ -187,7 +187,11 @@ static const option_def_t options[] = {
     {"gelf-allow", OPT_CIDRS, OFF(gelf_allow), "", G_SECURITY, "CIDR",
      "as --allow, for the GELF listeners (UDP and TCP) only (repeatable)"},
     {"forward-allow", OPT_CIDRS, OFF(forward_allow), "", G_SECURITY, "CIDR",
-     "as --allow, for the Fluentd forward listener only (repeatable)"},
+     "as --allow, for the Fluentd forward listeners only (repeatable)"},
+    {"forward-auth", OPT_PATH, OFF(forward_auth), "", G_SECURITY, "FILE",
+     "the forward protocol's shared-key handshake on --forward and --forward-tls: a file "
+     "with a line 'shared_key KEY' and optional 'user NAME PASSWORD' lines (then every "
+     "client needs one); default: none"},
     {"ticket-lifetime", OPT_AGE, OFF(ticket_lifetime_s), "60s", G_HIDDEN, "DURATION",
      "how long a ticket from POST /api/session lasts"},
     /* the RabbitMQ output (src/amqp/amqp_out.h checks the values at start) */

@@ -71,7 +71,8 @@ typedef struct config {
     config_names_t tcp_allow;        /* --tcp-allow: raw TCP's only */
     config_names_t gelf_allow;       /* --gelf-allow: GELF UDP and TCP's only */
     config_names_t forward_allow;    /* --forward-allow: Fluentd forward's only */
-    long ticket_lifetime_s;          /* hidden: a WebSocket ticket's life */
+    char forward_auth[CONFIG_PATH_MAX]; /* --forward-auth: shared key and users; "" none */
+    long ticket_lifetime_s;             /* hidden: a WebSocket ticket's life */
     /* the RabbitMQ output: --amqp-out "" is off */
     char amqp_out[CONFIG_PATH_MAX];
     char amqp_exchange[CONFIG_PATH_MAX];

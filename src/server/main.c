@@ -160,6 +160,16 @@ static int start_inputs(server_t *srv)
 {
     /* copied by the listeners */
     static cidr_list_t syslog_allow, tcp_allow, gelf_allow, forward_allow;
+    static fluent_auth_t forward_auth; /* borrowed by them: lives to the end */
+    const fluent_auth_t *fauth = NULL;
+    if (srv->cfg.forward_auth[0]) {
+        char err[FLUENT_AUTH_ERR + CONFIG_PATH_MAX + 64];
+        if (fluent_auth_load(&forward_auth, srv->cfg.forward_auth, err, sizeof err)) {
+            log_error("%s", err);
+            return -1;
+        }
+        fauth = &forward_auth;
+    }
     access_allow_list(&srv->cfg, &srv->cfg.syslog_allow, &syslog_allow);
     access_allow_list(&srv->cfg, &srv->cfg.tcp_allow, &tcp_allow);
     access_allow_list(&srv->cfg, &srv->cfg.gelf_allow, &gelf_allow);
@@ -207,11 +217,13 @@ static int start_inputs(server_t *srv)
     if (strcmp(srv->cfg.forward, "off") != 0) {
         o.addr = srv->cfg.forward;
         o.allow = &forward_allow;
+        o.proto_arg = fauth;
         srv->forward = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                      srv->cfg.max_batch_bytes, &port);
         if (!srv->forward)
             return -1;
     }
+    o.proto_arg = NULL;
     /* the same inputs over TLS, on their own ports */
     o.tls = srv->tls;
     if (strcmp(srv->cfg.syslog_tls, "off") != 0) {
@@ -239,11 +251,13 @@ static int start_inputs(server_t *srv)
     if (strcmp(srv->cfg.forward_tls, "off") != 0) {
         o.addr = srv->cfg.forward_tls;
         o.allow = &forward_allow;
+        o.proto_arg = fauth;
         srv->forward_tls = fluent_listen(&srv->loop, srv->store, &o, srv->cfg.max_line,
                                          srv->cfg.max_batch_bytes, &port);
         if (!srv->forward_tls)
             return -1;
     }
+    o.proto_arg = NULL;
     return 0;
 }
 

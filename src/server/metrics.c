@@ -255,6 +255,10 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
                (unsigned long long)(hs ? hs->unauthorized : 0));
     buf_printf(out, "logship_auth_refused_total{reason=\"403\"} %llu\n",
                (unsigned long long)((hs ? hs->forbidden : 0) + ingest_http_stats()->topic_refused));
+    family(out, "logship_forward_auth_refused_total", "counter",
+           "Fluentd forward clients refused by the shared-key handshake (--forward-auth).");
+    buf_printf(out, "logship_forward_auth_refused_total %llu\n",
+               (unsigned long long)fluent_auth_refused());
     render_tls(out, hs);
 }
 

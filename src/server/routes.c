@@ -212,6 +212,20 @@ static ingest_http_limits_t ingest_limits_of(const server_t *srv)
     };
 }
 
+static int tail_check(void *arg, const void *principal, enum tail_need need, const char **why)
+{
+    return access_tail_check(arg, principal, need == TAIL_NEED_FILES, why);
+}
+
+void routes_tokens_reloaded(server_t *srv)
+{
+    if (!srv->http)
+        return;
+    size_t n = tail_conn_recheck(&tailc, tail_check, &srv->access);
+    if (n)
+        log_info("SIGHUP: %zu live tails closed: their token was removed or changed", n);
+}
+
 void routes_reconfigure(server_t *srv)
 {
     if (!srv->http)

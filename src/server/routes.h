@@ -18,6 +18,10 @@ int routes_create(server_t *srv);
  * running server (after a reload); connections keep their current
  * deadlines until their next state change. */
 void routes_reconfigure(server_t *srv);
+/* After a reload of --auth-file: ends the live tails and followed files
+ * whose token was removed, or lost their scope or changed topics
+ * (tail_conn_recheck). */
+void routes_tokens_reloaded(server_t *srv);
 /* Stops accepting; idle connections close, requests in progress go on. */
 void routes_drain(server_t *srv);
 /* HTTP requests received and not yet answered. */

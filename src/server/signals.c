@@ -147,8 +147,10 @@ void reload(server_t *srv)
     c->allowed_origins = nc->allowed_origins;
     c->allowed_hosts = nc->allowed_hosts;
     c->cors_origins = nc->cors_origins;
-    if (access_reload(&srv->access, c, nc))
+    if (access_reload(&srv->access, c, nc)) {
         snprintf(c->auth_file, sizeof c->auth_file, "%s", nc->auth_file);
+        routes_tokens_reloaded(srv); /* tails of removed or changed tokens end */
+    }
     c->ticket_lifetime_s = nc->ticket_lifetime_s;
     routes_reconfigure(srv); /* re-points the name lists at srv->cfg, new body limits */
     reload_tls(srv, nc);

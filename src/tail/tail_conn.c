@@ -7,6 +7,10 @@
  * records and hints all stay inside them; the hub shares messages only
  * between subscribers with the same limit (it is in the filter's key).
  *
+ * Every open tail is on its context's list with its principal, so a reload
+ * of the tokens can end those whose token was removed or changed
+ * (tail_conn_recheck).
+ *
  * One message per writable callback; when more is ready the connection
  * asks to be writable again, so a busy subscriber gets one message per
  * loop pass and a slow one none until its socket drains.
@@ -50,7 +54,43 @@ typedef struct tail_state {
     char perr[PARAM_ERR_MAX];     /* a refused parameter's message */
     struct limit *counted;        /* the live tail is counted there under key */
     char key[LIMIT_KEY_MAX + 16]; /* a prefix and an address, or a name: limit.c cuts it */
+    /* on ctx->open while a tail or file is open (and it has a principal) */
+    tail_conn_ctx_t *ctx;
+    struct tail_state *prev, *next;
+    const void *principal; /* borrowed: the connection holds it */
+    enum tail_need need;
+    int revoked; /* SSE: send st->err as an error event and end */
 } tail_state_t;
+
+/* Puts st on ctx's list of open tails, for tail_conn_recheck. */
+static void track(tail_conn_ctx_t *ctx, tail_state_t *st, const void *principal,
+                  enum tail_need need)
+{
+    if (!principal || st->ctx)
+        return; /* no tokens: nothing to check again */
+    st->ctx = ctx;
+    st->principal = principal;
+    st->need = need;
+    st->prev = NULL;
+    st->next = ctx->open;
+    if (ctx->open)
+        ctx->open->prev = st;
+    ctx->open = st;
+}
+
+static void untrack(tail_state_t *st)
+{
+    if (!st->ctx)
+        return;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        st->ctx->open = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    st->ctx = NULL;
+    st->prev = st->next = NULL;
+}
 
 static void wake_http(void *arg)
 {
@@ -84,6 +124,7 @@ static const char TOO_MANY_TAILS[] =
 
 static void state_end(tail_state_t *st)
 {
+    untrack(st);
     if (st->counted) {
         limit_conn_close(st->counted, slice_cstr(st->key));
         st->counted = NULL;
@@ -178,7 +219,7 @@ static void reply_error(http_conn_t *c, int status, enum http_reject why, const 
 static int tail_request(http_conn_t *c, const http_req_t *r)
 {
     tail_state_t *st = http_state(c);
-    const tail_conn_ctx_t *ctx = http_data(c);
+    tail_conn_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     tail_params_t p;
 
@@ -203,6 +244,7 @@ static int tail_request(http_conn_t *c, const http_req_t *r)
         reply_error(c, 503, HREJ_STORE, err);
         return 0;
     }
+    track(ctx, st, http_principal(c), TAIL_NEED_TAIL);
     http_stream_begin(c, 200, "text/event-stream", sse_headers, 2);
     http_set_timer(c, SSE_KEEPALIVE_MS);
     return 0;
@@ -213,6 +255,15 @@ static int sse_writable(http_conn_t *c)
     tail_state_t *st = http_state(c);
     char *data;
     size_t len;
+    if (st->revoked) {
+        /* tail_conn_recheck: the error as an event, then the end */
+        st->revoked = 0;
+        http_stream_write(c, st->err.data, st->err.len);
+        buf_reset(&st->err);
+        http_set_timer(c, 0);
+        http_stream_end(c);
+        return 0;
+    }
     /* a failed write closes the connection at once, and http_end() lets
      * go of st->sub and st->ff: look again after each write */
     if (st->ff) {
@@ -348,7 +399,7 @@ const http_handler_t files_list_handler = {
 static int file_request(http_conn_t *c, const http_req_t *r)
 {
     tail_state_t *st = http_state(c);
-    const tail_conn_ctx_t *ctx = http_data(c);
+    tail_conn_ctx_t *ctx = http_data(c);
     const char *err = NULL;
     char rel[4200];
     int sse = wants_sse(r);
@@ -397,6 +448,7 @@ static int file_request(http_conn_t *c, const http_req_t *r)
         buf_free(&b);
         return 0;
     }
+    track(ctx, st, http_principal(c), TAIL_NEED_FILES);
     http_stream_begin(c, 200, "text/event-stream", sse_headers, 2);
     http_want_writable(c);
     return 0;
@@ -430,7 +482,7 @@ static void ws_fail(ws_conn_t *w, tail_state_t *st, int status, const char *err)
 static int ws_open(ws_conn_t *w, const char *uri)
 {
     tail_state_t *st = ws_state(w);
-    const tail_conn_ctx_t *ctx = ws_data(w);
+    tail_conn_ctx_t *ctx = ws_data(w);
     const char *err = NULL;
     tail_params_t p;
     char peer[64] = "";
@@ -443,6 +495,8 @@ static int ws_open(ws_conn_t *w, const char *uri)
         else if (start_file(ctx, st, uri + 11, ws_peer(w, peer, sizeof peer), TAIL_WS, 1, w,
                             wake_ws, &err))
             ws_fail(w, st, ctx->roots ? 403 : 404, err ? err : "refused");
+        else
+            track(ctx, st, ws_principal(w), TAIL_NEED_FILES);
     } else if (params(st, &p, SLICE_NULL, ws_principal(w), &err)) {
         ws_fail(w, st, 400, err ? err : "bad query string");
     } else if (count_tail(st, ctx, ws_principal(w), ws_peer(w, peer, sizeof peer))) {
@@ -450,6 +504,8 @@ static int ws_open(ws_conn_t *w, const char *uri)
     } else if (!(st->sub = tail_subscribe(ctx->tail, &p, TAIL_WS, w, wake_ws, &err))) {
         state_end(st);
         ws_fail(w, st, 503, err ? err : "refused");
+    } else {
+        track(ctx, st, ws_principal(w), TAIL_NEED_TAIL);
     }
     return 0;
 }
@@ -499,3 +555,32 @@ const ws_handler_t tail_ws_handlers[2] = {
     {"/api/tail", 0, sizeof(tail_state_t), ws_open, ws_writable, ws_closed},
     {"/api/files/", 1, sizeof(tail_state_t), ws_open, ws_writable, ws_closed},
 };
+
+/* ---- a reload of the tokens ------------------------------------------------------ */
+
+size_t tail_conn_recheck(tail_conn_ctx_t *ctx, tail_conn_check_fn check, void *arg)
+{
+    size_t ended = 0;
+    tail_state_t *next;
+    for (tail_state_t *st = ctx->open; st; st = next) {
+        next = st->next;
+        const char *why = "refused";
+        int status = check(arg, st->principal, st->need, &why);
+        if (!status)
+            continue;
+        ended++;
+        state_end(st); /* no more records: off the list, the subscription gone */
+        if (st->ws) {
+            ws_fail(st->ws, st, status, why);
+            continue;
+        }
+        buf_reset(&st->err);
+        buf_printf(&st->err,
+                   "event: error\ndata: {\"type\":\"error\",\"status\":%d,\"error\":", status);
+        json_str(&st->err, why, strlen(why));
+        buf_puts(&st->err, "}\n\n");
+        st->revoked = 1;
+        http_want_writable(st->conn);
+    }
+    return ended;
+}

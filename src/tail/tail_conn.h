@@ -24,7 +24,24 @@ typedef struct tail_conn_ctx {
      * or a limit of 0: none */
     struct limit *tails;
     const char *(*principal_name)(const void *principal);
+    struct tail_state *open; /* the tails and followed files open now (tail_conn.c's) */
 } tail_conn_ctx_t;
+
+/* What a tail needs of its principal to stay open (tail_conn_recheck). */
+enum tail_need { TAIL_NEED_TAIL, TAIL_NEED_FILES };
+/* 0 when principal may keep an open tail that needs need; else the status
+ * of the refusal (401: the token is gone, 403: it may not any more) with
+ * *why, which is sent to the client. */
+typedef int (*tail_conn_check_fn)(void *arg, const void *principal, enum tail_need need,
+                                  const char **why);
+
+/* Asks check about the principal of every open live tail and followed
+ * file (SSE and WebSocket; those with one); those it refuses end now: a
+ * WebSocket gets {"type":"error","status":S,"error":why} and a close with
+ * 1008, an SSE stream an "event: error" with the same data and its end (an
+ * EventSource reconnects and is refused). For a reload of the tokens.
+ * Returns how many ended. Loop thread. */
+size_t tail_conn_recheck(tail_conn_ctx_t *ctx, tail_conn_check_fn check, void *arg);
 
 /* The routes' counters, for /metrics (the hub's own are tail_get_stats). */
 typedef struct tail_conn_stats {

@@ -7,10 +7,25 @@
  * when the store cannot take it, no ack is sent, so the sender resends
  * after its ack timeout (the forward protocol has no negative ack). A
  * stream that is not MessagePack, or a message over --max-batch-bytes,
- * ends the connection after the acks owed. */
+ * ends the connection after the acks owed.
+ *
+ * With --forward-auth (stream_opts_t.proto_arg: a fluent_auth_t) each
+ * connection starts with the shared-key handshake (fluent_auth.h): HELO
+ * as soon as it can be written to (after the TLS handshake on
+ * --forward-tls), then nothing but a PING is read; a client that fails
+ * it gets its PONG and the connection ends, and none of its bytes is
+ * parsed as a message. */
 #include "fluent_conn.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "../../common/log.h"
 #include "../../common/timeutil.h"
@@ -24,6 +39,12 @@ const ingest_stats_t *fluent_stats(void)
 }
 
 static tls_stats_t stats_tls; /* --forward-tls */
+static uint64_t auth_refused; /* clients that failed the handshake */
+
+uint64_t fluent_auth_refused(void)
+{
+    return auth_refused;
+}
 
 const tls_stats_t *fluent_tls_stats(void)
 {
@@ -49,6 +70,10 @@ struct fluent_state {
     pending_ack_t *head, *tail;
     int ending; /* no more input: close once every ack is out */
     buf_t out;
+    const fluent_auth_t *auth; /* NULL: no handshake */
+    int handshake;             /* HELO sent, waiting for the PING */
+    char nonce[FLUENT_NONCE_LEN + 1], salt[FLUENT_NONCE_LEN + 1];
+    buf_t ping; /* the PING so far */
 };
 
 static void maybe_end(fluent_state_t *st)
@@ -131,7 +156,45 @@ static void on_open(stream_conn_t *c)
     fluent_state_t *st = c->state;
     const stream_opts_t *o = stream_opts_of(c);
     st->conn = c;
+    st->auth = o->proto_arg;
     fluent_session_init(&st->sess, o->max_line, o->max_batch_bytes);
+}
+
+static void random_hex(char out[FLUENT_NONCE_LEN + 1])
+{
+    unsigned char r[FLUENT_NONCE_LEN / 2];
+    static const char digits[] = "0123456789abcdef";
+    if (RAND_bytes(r, sizeof r) != 1)
+        abort(); /* no randomness: nothing safe to do */
+    for (size_t i = 0; i < sizeof r; i++) {
+        out[2 * i] = digits[r[i] >> 4];
+        out[2 * i + 1] = digits[r[i] & 15];
+    }
+    out[FLUENT_NONCE_LEN] = '\0';
+}
+
+/* The connection can be written to: the HELO, when a shared key is set. */
+static void on_ready(stream_conn_t *c)
+{
+    fluent_state_t *st = c->state;
+    if (!st->auth)
+        return;
+    random_hex(st->nonce);
+    random_hex(st->salt);
+    fluent_helo(&st->out, st->auth, st->nonce, st->salt);
+    stream_write(c, st->out.data, st->out.len);
+    st->handshake = 1;
+}
+
+static void refuse(stream_conn_t *c, fluent_state_t *st, const char *why)
+{
+    auth_refused++;
+    log_info("forward: %s: handshake refused: %s", c->peer, why);
+    st->handshake = 0;
+    buf_free(&st->ping);
+    st->ending = 1;
+    stream_linger(c);
+    maybe_end(st);
 }
 
 static void defaults(const stream_conn_t *c, rec_defaults_t *d)
@@ -142,7 +205,54 @@ static void defaults(const stream_conn_t *c, rec_defaults_t *d)
     d->host = slice_cstr(c->peer);
 }
 
+static int feed(stream_conn_t *c, const char *p, size_t n);
+
+/* Bytes before the handshake is done: only a PING. */
+static int handshake_data(stream_conn_t *c, const char *p, size_t n)
+{
+    fluent_state_t *st = c->state;
+    if (st->ping.len + n > FLUENT_PING_MAX + STREAM_READ_BUF) {
+        refuse(c, st, "handshake message too long");
+        return 0;
+    }
+    buf_append(&st->ping, p, n);
+    fluent_ping_t ping;
+    const char *why = NULL;
+    long used = fluent_ping_read(st->ping.data, st->ping.len, &ping, &why);
+    if (used == 0)
+        return 0;
+    if (used < 0) {
+        refuse(c, st, why);
+        return 0;
+    }
+    const char *reason;
+    int ok = fluent_ping_check(st->auth, &ping, st->nonce, st->salt, &st->out, &reason);
+    stream_write(c, st->out.data, st->out.len); /* the PONG, either way */
+    if (!ok) {
+        refuse(c, st, reason);
+        return 0;
+    }
+    st->handshake = 0;
+    log_debug("forward: %s: handshake done (%.*s)", c->peer, (int)ping.hostname.n, ping.hostname.p);
+    /* what came after the PING is the first message */
+    buf_t rest = st->ping;
+    st->ping = (buf_t)BUF_INIT;
+    int rc = rest.len > (size_t)used ? feed(c, rest.data + used, rest.len - (size_t)used) : 0;
+    buf_free(&rest);
+    return rc;
+}
+
 static int on_data(stream_conn_t *c, const char *p, size_t n)
+{
+    fluent_state_t *st = c->state;
+    if (st->handshake)
+        return handshake_data(c, p, n);
+    if (st->auth && !c->ready)
+        return 0; /* cannot happen: ready comes before any data */
+    return feed(c, p, n);
+}
+
+static int feed(stream_conn_t *c, const char *p, size_t n)
 {
     fluent_state_t *st = c->state;
     rec_defaults_t d;
@@ -187,11 +297,52 @@ static void on_close(stream_conn_t *c)
     }
     fluent_session_free(&st->sess);
     buf_free(&st->out);
+    buf_free(&st->ping);
 }
 
 static const stream_proto_t fluent_proto = {
-    "forward", &stats, sizeof(fluent_state_t), on_open, on_data, on_eof, on_close,
+    "forward", &stats, sizeof(fluent_state_t), on_open, on_data, on_eof, on_close, on_ready,
 };
+
+int fluent_auth_load(fluent_auth_t *a, const char *path, char *err, size_t cap)
+{
+    char why[FLUENT_AUTH_ERR];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, cap, "cannot read --forward-auth %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
+        snprintf(err, cap, "--forward-auth %s: not a regular file of at most 1 MiB", path);
+        close(fd);
+        return -1;
+    }
+    if (st.st_mode & (S_IRGRP | S_IROTH))
+        log_warn("forward: %s can be read by others than its owner: chmod 600 it", path);
+    char *text = xmalloc((size_t)st.st_size + 1);
+    size_t n = 0;
+    while (n < (size_t)st.st_size) {
+        ssize_t r = read(fd, text + n, (size_t)st.st_size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    int rc = fluent_auth_parse(a, text, n, why, sizeof why);
+    OPENSSL_cleanse(text, n); /* the key and passwords */
+    free(text);
+    if (rc) {
+        snprintf(err, cap, "--forward-auth %s: %s", path, why);
+        return -1;
+    }
+    if (gethostname(a->hostname, sizeof a->hostname - 1) != 0)
+        snprintf(a->hostname, sizeof a->hostname, "logshipd");
+    log_info("forward: shared-key handshake on, %zu users, from %s", a->nusers, path);
+    return 0;
+}
 
 stream_listener_t *fluent_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,
                                  size_t max_msg, size_t max_message, int *port)

@@ -4,8 +4,18 @@
 #define LOGSHIP_FLUENT_CONN_H
 
 #include "../stream.h"
+#include "fluent_auth.h"
 
-/* max_msg bounds a record's msg, max_message a forward message. With
+/* Reads and parses a --forward-auth file into a (caller-allocated, freed
+ * with fluent_auth_free), with this machine's name as ours. 0, or -1 with
+ * a message in err[0..cap). */
+int fluent_auth_load(fluent_auth_t *a, const char *path, char *err, size_t cap);
+/* Clients refused by the handshake. Loop thread. */
+uint64_t fluent_auth_refused(void);
+
+/* o->proto_arg: a fluent_auth_t (borrowed, outliving the listener) turns
+ * the shared-key handshake on, or NULL.
+ * max_msg bounds a record's msg, max_message a forward message. With
  * o->tls: the forward protocol over TLS (--forward-tls, Fluent Bit's
  * tls on), "forward-tls" in logs, counted with forward's, TLS in
  * fluent_tls_stats(). */

@@ -210,7 +210,7 @@ static void tcp_close(stream_conn_t *c)
 }
 
 static const stream_proto_t gelf_tcp_proto = {
-    "gelf-tcp", &stats_tcp, sizeof(gelf_tcp_t), tcp_open, tcp_data, tcp_eof, tcp_close,
+    "gelf-tcp", &stats_tcp, sizeof(gelf_tcp_t), tcp_open, tcp_data, tcp_eof, tcp_close, NULL,
 };
 
 stream_listener_t *gelf_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,

@@ -134,7 +134,7 @@ static void on_close(stream_conn_t *c)
 }
 
 static const stream_proto_t syslog_tcp_proto = {
-    "syslog-tcp", &stats_tcp, sizeof(syslog_state_t), on_open, on_data, on_eof, on_close,
+    "syslog-tcp", &stats_tcp, sizeof(syslog_state_t), on_open, on_data, on_eof, on_close, NULL,
 };
 
 stream_listener_t *syslog_tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,

@@ -246,7 +246,7 @@ static void on_close(stream_conn_t *c)
 }
 
 static const stream_proto_t tcp_proto = {
-    "tcp", &stats, sizeof(tcp_state_t), on_open, on_data, on_eof, on_close,
+    "tcp", &stats, sizeof(tcp_state_t), on_open, on_data, on_eof, on_close, NULL,
 };
 
 stream_listener_t *tcp_listen(uv_loop_t *loop, store_t *store, const stream_opts_t *o,

@@ -166,7 +166,7 @@ static void p_close(stream_conn_t *c)
 }
 
 static const stream_proto_t line_proto = {
-    "test-lines", &stats, sizeof(line_state_t), p_open, p_data, p_eof, p_close,
+    "test-lines", &stats, sizeof(line_state_t), p_open, p_data, p_eof, p_close, NULL,
 };
 
 /* ---- the fixture: a loop, a store, a listener --------------------------------- */
