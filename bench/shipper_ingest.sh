@@ -12,6 +12,7 @@
 # of logshipd (user + system, from /proc): on a machine shared with other
 # work the wall-clock rate moves with their load, the CPU cost much less.
 # Usage: bench/shipper_ingest.sh [DURATION]   (default 10)
+#        LOADS="ndjson es-bulk" (a subset, NDJSON first), BIN=path/to/logshipd
 # Prints a markdown table; raw wrk output goes to bench/out/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -85,7 +86,7 @@ echo "| load (1,000 records per request) | requests/s | records/s | of NDJSON | 
 echo "|---|---:|---:|---:|---:|---:|"
 nd=""
 ndc=""
-for load in ndjson es-bulk otlp-proto otlp-json loki-json; do
+for load in ${LOADS:-ndjson es-bulk otlp-proto otlp-json loki-json}; do
     t0=$(cpu_ticks)
     wrk -t2 -c50 -d"${DUR}s" -s "$WORK/$load.lua" "http://127.0.0.1:$port" >"$OUT/shipper-$load.txt" 2>&1
     t1=$(cpu_ticks)

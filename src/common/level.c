@@ -55,7 +55,8 @@ int level_parse(const char *s, size_t n)
     }
     /* compare n bytes, not up to a NUL: "info\0x" is not "info" */
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (strlen(aliases[i].name) == n && memcmp(low, aliases[i].name, n) == 0)
+        if (aliases[i].name[0] == low[0] && strlen(aliases[i].name) == n &&
+            memcmp(low, aliases[i].name, n) == 0)
             return aliases[i].level;
     return -1;
 }

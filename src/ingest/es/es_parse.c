@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "../../common/json_write.h"
+#include "../../common/utf8.h"
 
 static const jmap_key_t doc_keys[] = {
     {"message", JM_MSG, 3},
@@ -47,11 +48,17 @@ void es_parser_free(es_parser_t *ep)
     buf_free(&ep->sc.path);
     buf_free(&ep->sc.value);
     buf_free(&ep->sc.keys);
+    buf_free(&ep->sc.prev);
     buf_free(&ep->index);
     buf_free(&ep->id);
     buf_free(&ep->last_line);
     buf_free(&ep->last_index);
     buf_free(&ep->last_id);
+    buf_free(&ep->head);
+    buf_free(&ep->head_index);
+    buf_free(&ep->id_prefix);
+    buf_free(&ep->index_json);
+    buf_free(&ep->index_json_of);
 }
 
 static void copy(buf_t *dst, const buf_t *src)
@@ -109,23 +116,38 @@ static int is_action(es_parser_t *ep, slice_t line)
     return jdom_parse(&ep->dom, line.p, line.n) == 0 && action_of(ep) != OP_NONE;
 }
 
-static void item_head(es_bulk_t *out, enum op op, const es_parser_t *ep)
+/* {"<op>":{"_index":"<index>","_id": into out, from ep->head when it was
+ * made for this op and index. */
+static void item_start(es_bulk_t *out, enum op op, es_parser_t *ep)
 {
     buf_t *j = out->json;
     if (out->items++)
         buf_putc(j, ',');
-    buf_append(j, "{\"", 2);
-    buf_puts(j, op_names[op]);
-    buf_append(j, "\":{\"_index\":", 12);
-    json_str(j, ep->index.data ? ep->index.data : "", ep->index.len);
-    buf_append(j, ",\"_id\":", 7);
-    if (ep->id.len)
-        json_str(j, ep->id.data, ep->id.len);
-    else
-        buf_puts(j, "null");
+    if (ep->head_op != (int)op + 1 || ep->head_index.len != ep->index.len ||
+        (ep->index.len && memcmp(ep->head_index.data, ep->index.data, ep->index.len) != 0)) {
+        buf_t *h = &ep->head;
+        buf_reset(h);
+        buf_append(h, "{\"", 2);
+        buf_puts(h, op_names[op]);
+        buf_append(h, "\":{\"_index\":", 12);
+        json_str(h, ep->index.data ? ep->index.data : "", ep->index.len);
+        buf_append(h, ",\"_id\":", 7);
+        copy(&ep->head_index, &ep->index);
+        ep->head_op = (int)op + 1;
+    }
+    buf_append(j, ep->head.data, ep->head.len);
 }
 
-static void item_error(es_bulk_t *out, enum op op, const es_parser_t *ep, const char *type,
+static void item_head(es_bulk_t *out, enum op op, es_parser_t *ep)
+{
+    item_start(out, op, ep);
+    if (ep->id.len)
+        json_str(out->json, ep->id.data, ep->id.len);
+    else
+        buf_puts(out->json, "null");
+}
+
+static void item_error(es_bulk_t *out, enum op op, es_parser_t *ep, const char *type,
                        const char *reason)
 {
     item_head(out, op, ep);
@@ -154,13 +176,23 @@ static void item_created(es_bulk_t *out, enum op op, es_parser_t *ep, uint64_t i
     static const char tail[] = ",\"_version\":1,\"result\":\"created\",\"_shards\":{\"total\":1,"
                                "\"successful\":1,\"failed\":0},\"_seq_no\":0,\"_primary_term\":1,"
                                "\"status\":201}}";
-    if (!ep->id.len) {
-        buf_append(&ep->id, "ls", 2);
-        hex(&ep->id, id_base);
-        buf_putc(&ep->id, '-');
-        hex(&ep->id, out->items);
+    if (ep->id.len) {
+        item_head(out, op, ep);
+    } else {
+        /* "ls<id_base>-<item>": hex digits only, nothing to escape */
+        if (ep->id_base != id_base || !ep->id_prefix.len) {
+            buf_reset(&ep->id_prefix);
+            buf_append(&ep->id_prefix, "\"ls", 3);
+            hex(&ep->id_prefix, id_base);
+            buf_putc(&ep->id_prefix, '-');
+            ep->id_base = id_base;
+        }
+        size_t item = out->items;
+        item_start(out, op, ep);
+        buf_append(out->json, ep->id_prefix.data, ep->id_prefix.len);
+        hex(out->json, item);
+        buf_putc(out->json, '"');
     }
-    item_head(out, op, ep);
     buf_append(out->json, tail, sizeof tail - 1);
 }
 
@@ -202,8 +234,18 @@ static void document(es_parser_t *ep, enum op op, slice_t line, size_t lineno, u
     if (!res.has[JM_MSG])
         recbuild_set(rb, RF_MSG, "", 0);
     if (ep->index.len) {
+        /* the index's JSON string, made once for the items that share it */
+        if (ep->index_json_of.len != ep->index.len ||
+            memcmp(ep->index_json_of.data, ep->index.data, ep->index.len) != 0) {
+            copy(&ep->index_json_of, &ep->index);
+            buf_reset(&ep->index_json);
+            json_str(&ep->index_json, ep->index.data, ep->index.len);
+            ep->index_repaired = utf8_valid_prefix(ep->index.data, ep->index.len) != ep->index.len;
+        }
         recbuild_field_key(rb, "_index", 6);
-        recbuild_field_str(rb, ep->index.data, ep->index.len);
+        recbuild_field_raw(rb, ep->index_json.data, ep->index_json.len);
+        if (ep->index_repaired)
+            rb->flags |= RECORD_F_REPAIRED;
         if (!res.has[JM_APP])
             recbuild_set(rb, RF_APP, ep->index.data, index_app_len(ep->index.data, ep->index.len));
     }

@@ -42,6 +42,17 @@ typedef struct es_parser {
      * for every document, so it is parsed once per request */
     buf_t last_line, last_index, last_id;
     int last_op; /* 0: none cached */
+    /* the start of the last item written, {"<op>":{"_index":"<index>","_id":,
+     * for the op and index it was made for: the next item of the same
+     * (every one of a request, as shippers send them) copies it */
+    buf_t head, head_index;
+    int head_op; /* its op + 1; 0: none */
+    /* "ls<id_base in hex>- of the generated ids, for head_base */
+    buf_t id_prefix;
+    uint64_t id_base;
+    /* the _index field's JSON string, for the index in index_json_of */
+    buf_t index_json, index_json_of;
+    int index_repaired; /* it had invalid UTF-8 */
 } es_parser_t;
 
 /* What one bulk request came to. */

@@ -37,6 +37,7 @@ void gelf_parser_free(gelf_parser_t *gp)
     buf_free(&gp->sc.path);
     buf_free(&gp->sc.value);
     buf_free(&gp->sc.keys);
+    buf_free(&gp->sc.prev);
     buf_free(&gp->inflated);
 }
 

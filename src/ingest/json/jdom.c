@@ -37,11 +37,18 @@ static int add(jdom_t *d, int type, const char *s, size_t n)
     }
     jnode_t *j = &d->nodes[d->n];
     j->type = (uint8_t)type;
-    j->off = (uint32_t)d->text.len;
     j->len = (uint32_t)n;
     j->end = (uint32_t)(d->n + 1);
-    if (n)
-        buf_append(&d->text, s, n);
+    if (n && s >= d->in && (size_t)(s - d->in) <= d->in_n - n) {
+        /* undecoded text that yajl passed from the input: not copied */
+        j->in = 1;
+        j->off = (uint32_t)(s - d->in);
+    } else {
+        j->in = 0;
+        j->off = (uint32_t)d->text.len;
+        if (n)
+            buf_append(&d->text, s, n);
+    }
     /* the container this value belongs to counts it (a key counts the pair) */
     if (d->depth && type != J_KEY) {
         jnode_t *c = &d->nodes[d->open[d->depth]];
@@ -157,6 +164,8 @@ int jdom_parse(jdom_t *d, const char *s, size_t n)
     d->values = 0;
     d->err[0] = '\0';
     buf_reset(&d->text);
+    d->in = s;
+    d->in_n = n;
     yajl_status st = yajl_parse(d->h, (const unsigned char *)s, n);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(d->h);
@@ -207,11 +216,11 @@ void jdom_write(const jdom_t *d, size_t i, buf_t *out)
         buf_puts(out, "true");
         return;
     case J_NUM:
-        buf_append(out, d->text.data + j->off, j->len);
+        buf_append(out, jdom_text(d, i).p, j->len);
         return;
     case J_STR:
     case J_KEY:
-        json_str(out, d->text.data + j->off, j->len);
+        json_str(out, jdom_text(d, i).p, j->len);
         return;
     case J_OBJ:
     case J_ARR: {

@@ -33,7 +33,8 @@ enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_KEY, J_OBJ, J_ARR };
 
 typedef struct jnode {
     uint8_t type; /* enum jtype */
-    uint32_t off; /* text of J_NUM, J_STR, J_KEY in jdom_t.text */
+    uint8_t in;   /* 1: the text is in the parsed input (jdom_t.in), not copied */
+    uint32_t off; /* text of J_NUM, J_STR, J_KEY in jdom_t.text (or .in) */
     uint32_t len; /* its length; J_OBJ: pairs; J_ARR: items */
     uint32_t end; /* the node after this one's subtree (D1) */
 } jnode_t;
@@ -43,6 +44,9 @@ typedef struct jdom {
     jnode_t *nodes;
     size_t n, cap;
     buf_t text;
+    const char *in; /* the input of the last parse (its text needs no decoding
+                       where yajl left it as it is: those nodes point into it) */
+    size_t in_n;
     uint32_t open[JDOM_MAX_DEPTH + 1]; /* the containers being built */
     int depth;
     int values; /* top-level values seen */
@@ -72,7 +76,7 @@ static inline slice_t jdom_text(const jdom_t *d, size_t i)
     const jnode_t *j = &d->nodes[i];
     if (j->type != J_STR && j->type != J_KEY && j->type != J_NUM)
         return slice_make("", 0);
-    return slice_make(d->text.data + j->off, j->len);
+    return slice_make((j->in ? d->in : d->text.data) + j->off, j->len);
 }
 /* The index of the first child of container i (== nodes[i].end when
  * empty); then the next sibling of child c is nodes[c].end (for an

@@ -1,8 +1,9 @@
 /* jmap.c - a record from a JSON object by a path table: see jmap.h.
  *
- * Two walks over the object: the first picks, for each record part, the
- * value of the highest-ranked path that fits it; the second sets those and
- * puts everything else into fields. */
+ * Two passes over the object: a walk picks, for each record part, the
+ * value of the highest-ranked path that fits it, and saves each leaf (its
+ * node, lookup and dotted path); the second goes through the saved leaves,
+ * sets the picked ones and puts everything else into fields. */
 #include "jmap.h"
 
 #include "../../common/level.h"
@@ -18,14 +19,17 @@ typedef struct best {
 
 static const jmap_key_t *lookup(const jmap_t *m, const buf_t *path)
 {
-    if (!path->len)
+    const char *p = path->data;
+    size_t n = path->len;
+    if (!n)
         return NULL;
     for (size_t i = 0; i < m->nkeys; i++) {
         const char *k = m->keys[i].path;
-        if (k[0] != path->data[0])
-            continue; /* most keys differ at once: no strlen for them */
-        size_t kn = strlen(k);
-        if (kn == path->len && memcmp(k, path->data, kn) == 0)
+        /* compared up to the first difference or k's end: no strlen */
+        size_t j = 0;
+        while (j < n && k[j] == p[j])
+            j++;
+        if (j == n && k[j] == '\0')
             return &m->keys[i];
     }
     return NULL;
@@ -141,16 +145,40 @@ typedef struct pass {
     best_t best;
     buf_t *scratch;
     jmap_result_t *res;
-    buf_t *keys; /* lookup results by leaf, written by pick, read by emit */
-    size_t leaf; /* emit's position in keys */
+    buf_t *keys;       /* the leaves, written by pick, replayed to emit */
+    const buf_t *prev; /* the previous object's leaves (same table), or NULL */
+    size_t poff;       /* pick's place in prev */
 } pass_t;
+
+/* One leaf as pick saw it, followed in keys by plen bytes of its path. */
+typedef struct leaf {
+    const jmap_key_t *k;
+    size_t node, plen;
+    int top;
+} leaf_t;
+
+/* The table's entry for path: the previous object's when its leaf at this
+ * place had the same path, else looked up. */
+static const jmap_key_t *lookup_cached(pass_t *ps, const buf_t *path)
+{
+    if (ps->prev && ps->poff + sizeof(leaf_t) <= ps->prev->len) {
+        leaf_t p;
+        memcpy(&p, ps->prev->data + ps->poff, sizeof p);
+        const char *pp = ps->prev->data + ps->poff + sizeof p;
+        ps->poff += sizeof p + p.plen;
+        if (p.plen == path->len && memcmp(pp, path->data, p.plen) == 0)
+            return p.k;
+    }
+    return lookup(ps->m, path);
+}
 
 static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
 {
     pass_t *ps = arg;
-    (void)top;
-    const jmap_key_t *k = lookup(ps->m, path);
-    buf_append(ps->keys, &k, sizeof k);
+    const jmap_key_t *k = lookup_cached(ps, path);
+    leaf_t l = {k, i, path->len, top};
+    buf_append(ps->keys, &l, sizeof l);
+    buf_append(ps->keys, path->data, path->len);
     if (!k || k->part == JM_FIELD)
         return;
     int level;
@@ -169,12 +197,10 @@ static void pick(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
     }
 }
 
-static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
+static void emit(pass_t *ps, const jdom_t *d, const leaf_t *l, const char *path)
 {
-    pass_t *ps = arg;
-    const jmap_key_t *k;
-    memcpy(&k, ps->keys->data + ps->leaf * sizeof k, sizeof k);
-    ps->leaf++;
+    const jmap_key_t *k = l->k;
+    size_t i = l->node;
     if (k && k->part != JM_FIELD && ps->best.node[k->part] == i) {
         /* parsed by pick already */
         if (k->part == JM_LEVEL) {
@@ -197,10 +223,10 @@ static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
         jmap_field(d, i, "level_raw", 9, ps->rb, ps->scratch);
         return;
     }
-    const char *key = path->data;
-    size_t kn = path->len;
+    const char *key = path;
+    size_t kn = l->plen;
     size_t sl = ps->m->strip ? strlen(ps->m->strip) : 0;
-    if (top && sl && kn > sl && memcmp(key, ps->m->strip, sl) == 0) {
+    if (l->top && sl && kn > sl && memcmp(key, ps->m->strip, sl) == 0) {
         key += sl;
         kn -= sl;
     }
@@ -210,12 +236,30 @@ static void emit(void *arg, const jdom_t *d, size_t i, buf_t *path, int top)
 void jmap_object(const jdom_t *d, size_t obj, const jmap_t *m, recbuild_t *rb, jmap_scratch_t *sc,
                  jmap_result_t *res)
 {
-    pass_t ps = {.m = m, .rb = rb, .res = res, .scratch = &sc->value, .keys = &sc->keys};
+    pass_t ps = {.m = m,
+                 .rb = rb,
+                 .res = res,
+                 .scratch = &sc->value,
+                 .keys = &sc->keys,
+                 .prev = sc->prev_map == m ? &sc->prev : NULL};
     memset(res, 0, sizeof *res);
     if (jdom_type(d, obj) != J_OBJ)
         return;
     buf_reset(&sc->path);
     buf_reset(&sc->keys);
     walk(d, obj, &sc->path, pick, &ps);
-    walk(d, obj, &sc->path, emit, &ps);
+    /* the second pass replays the leaves pick saved, paths and lookups
+     * included, rather than walking the tree again */
+    for (size_t off = 0; off < sc->keys.len;) {
+        leaf_t l;
+        memcpy(&l, sc->keys.data + off, sizeof l);
+        off += sizeof l;
+        emit(&ps, d, &l, sc->keys.data + off);
+        off += l.plen;
+    }
+    /* these leaves are the next object's previous ones */
+    buf_t t = sc->prev;
+    sc->prev = sc->keys;
+    sc->keys = t;
+    sc->prev_map = m;
 }

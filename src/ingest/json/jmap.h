@@ -54,7 +54,12 @@ typedef struct jmap_result {
  * start, buf_free both at the end). */
 typedef struct jmap_scratch {
     buf_t path, value;
-    buf_t keys; /* the first walk's lookups, one pointer per leaf, for the second */
+    buf_t keys; /* the first pass's leaves (node, lookup, path), for the second */
+    /* the previous object's leaves and its table: the documents of one
+     * request mostly have the same paths in the same order, so a leaf whose
+     * path is the one at the same place there takes its lookup */
+    buf_t prev;
+    const jmap_t *prev_map;
 } jmap_scratch_t;
 
 /* Adds the members of object obj to rb (which the caller reset and will

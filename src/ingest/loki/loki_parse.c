@@ -34,6 +34,7 @@ void loki_parser_free(loki_parser_t *lp)
     buf_free(&lp->sc.path);
     buf_free(&lp->sc.value);
     buf_free(&lp->sc.keys);
+    buf_free(&lp->sc.prev);
 }
 
 /* Loki's timestamps: a string of nanoseconds since the epoch (digits
