@@ -4,13 +4,14 @@
  * The store is in seq (arrival) order; a backfilled or late record sits
  * out of time order in it. tsort selects the `limit` records a query wants
  * by their (ts, seq) key in one scan, keeping a heap of at most `limit`
- * keys (16 bytes each): the largest keys (the newest, keep_newest) or the
- * smallest (the first from since=/after=). A second scan, bounded by the
- * selected seqs, formats exactly those records; they are then put in
- * (ts, seq) order. Memory: the heap and the formatted answer, nothing
- * else. A position (ts, seq) bounds the selection from either side, so a
- * reader pages through time order without gap or repeat however many
- * records share one ts (tsort_bound).
+ * entries (32 bytes each: the key and its place in the answer): the
+ * largest keys (the newest, keep_newest) or the smallest (the first from
+ * since=/after=). A second scan, bounded by the selected seqs, formats
+ * exactly those records; they are then put in (ts, seq) order. Memory:
+ * the heap and the formatted answer, nothing else. A position (ts, seq)
+ * bounds the selection from either side, so a reader pages through time
+ * order without gap or repeat however many records share one ts
+ * (tsort_bound).
  * Any thread, one call at a time per tsort_t.
  */
 #ifndef LOGSHIP_QUERY_TSORT_H

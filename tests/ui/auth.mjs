@@ -3,7 +3,8 @@
 // refuses a wrong one and asks again, keeps the right one in this tab's
 // sessionStorage only, sends it as Bearer, and opens the live tail's
 // WebSocket with a ticket (never the token in a URL). The token is limited
-// to web.#: the live view and the history show web records only.
+// to web.#: the live view, the history, the chart's count and an export
+// show web records only.
 //
 // Driven by tests/integration/test_ui.py (LOGSHIP_URL names the server;
 // READER_TOKEN may read and tail web.#, WRITER_TOKEN writes every topic).
@@ -85,6 +86,13 @@ try {
   await waitMessage(page, 'ui web two', '#history-log');
   shown = await shownMessages(page, '#history-log');
   assert.ok(!shown.some((m) => m.startsWith('ui db')), shown.join('|'));
+
+  // the chart's count and the export go with the token, and see web.# only
+  await page.waitForFunction(() => Number(document.querySelector('#vol-total').dataset.total) === 2, null, { timeout: 10000 });
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#x-ndjson')]);
+  const fs = await import('node:fs');
+  const exported = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg);
+  assert.deepEqual(exported, ['ui web one', 'ui web two']);
 
   // a reload keeps the token (same tab): no prompt
   await page.goto(`${BASE}/`);
