@@ -134,7 +134,8 @@ bench_send() { # HOST PORT COUNT SIZE
 BLAST=bench_send
 LOGGEN="env LD_LIBRARY_PATH=$SNG_LIB SYSLOGNG_PREFIX=$SNG/root/usr $SNG/root/usr/bin/loggen"
 loggen_send() { # HOST PORT COUNT SIZE
-    $LOGGEN --stream --inet --size "$4" --number "$3" --rate 100000000 --active-connections 1 \
+    # loggen stops after --interval seconds (10 by default) whatever --number says
+    $LOGGEN --stream --inet --size "$4" --number "$3" --rate 100000000 --interval 3600 --active-connections 1 \
         "$1" "$2" >/dev/null
 }
 

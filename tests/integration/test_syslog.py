@@ -1,5 +1,6 @@
 """Syslog over UDP and TCP from real senders nobody here wrote: util-linux
 logger, Python's SysLogHandler, and rsyslogd forwarding with omfwd."""
+import calendar
 import logging
 import logging.handlers
 import os
@@ -165,3 +166,33 @@ def free_udp_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def test_loggen_header_is_parsed(server):
+    """syslog-ng's loggen: '<38>2026-01-01T00:00:00 localhost prg00000[1234]: ...', an
+    RFC 3339 time without a zone, taken in local time (the server's, which is the
+    test's); a line whose time does not parse around it is kept as bare text."""
+    port = server.ports["syslog-tcp"]
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"<38>2026-07-04T12:30:15 localhost prg00000[1234]: seq: 0000000000, "
+                  b"thread: 0000, runid: 1796315256, stamp: 2026-07-04T12:30:15 \n"
+                  b"<38>2026-02-30T12:30:15 localhost prg00000[1234]: no such day\n"
+                  b"<38>2026-01-01T00:00:00.5 loadgen-2 prg00001[99]: seq: 0000000001\n")
+    got = wait_for(server, 3)
+    assert [(g["topic"], g["host"], g["app"], g.get("pid")) for g in got] == [
+        ("auth.info", "localhost", "prg00000", "1234"),
+        ("auth.info", "127.0.0.1", "default", None),
+        ("auth.info", "loadgen-2", "prg00001", "99"),
+    ]
+    assert got[0]["msg"] == ("seq: 0000000000, thread: 0000, runid: 1796315256, "
+                             "stamp: 2026-07-04T12:30:15 ")
+    assert got[1]["msg"] == "2026-02-30T12:30:15 localhost prg00000[1234]: no such day"
+    assert got[2]["msg"] == "seq: 0000000001"
+
+    def utc(rec):
+        return calendar.timegm(time.strptime(rec["ts"][:19], "%Y-%m-%dT%H:%M:%S"))
+
+    assert utc(got[0]) == time.mktime((2026, 7, 4, 12, 30, 15, 0, 0, -1))
+    assert utc(got[2]) == time.mktime((2026, 1, 1, 0, 0, 0, 0, 0, -1))
+    assert got[2]["ts"][19:22] == ".50"
+    assert abs(utc(got[1]) - time.time()) < 30  # the receive time
