@@ -142,6 +142,19 @@ def test_limited_writer_on_shipper_route(srv, name):
     assert r.status_code == 403, r.text
     assert "record 2 of the request" in r.text and "nothing was stored" in r.text
     assert "db" not in r.text
+    # in the protocol's own terms where it has them
+    if name == "otlp-proto":
+        assert r.content[:2] == b"\x08\x07"  # google.rpc.Status code PERMISSION_DENIED
+        assert r.headers["Content-Type"] == "application/x-protobuf"
+    elif name == "otlp-json":
+        assert r.json()["code"] == 7
+    elif name.startswith("es"):
+        assert r.json()["error"]["type"] == "security_exception" and r.json()["status"] == 403
+        assert r.headers["X-Elastic-Product"] == "Elasticsearch"
+    elif name == "journal":
+        assert r.headers["Content-Type"].startswith("text/plain")  # as its other refusals
+    else:
+        assert "nothing was stored" in r.json()["error"]
     # only outside: refused too
     r = post([(f"{mark} c1", "db")])
     assert r.status_code == 403, r.text

@@ -212,6 +212,18 @@ static void store_failed(int err, proto_out_t *out)
                err == -EAGAIN ? "is behind" : "cannot write now");
 }
 
+/* As Elasticsearch refuses a request its user may not make. */
+static void refused(slice_t ctype, int status, const char *msg, proto_out_t *out)
+{
+    (void)ctype;
+    buf_reset(out->body);
+    out->status = status;
+    out->ctype = "application/json";
+    buf_puts(out->body, "{\"error\":{\"type\":\"security_exception\",\"reason\":");
+    json_str(out->body, msg, strlen(msg));
+    buf_printf(out->body, "},\"status\":%d}\n", status);
+}
+
 const proto_http_t es_http = {
     .name = "elasticsearch",
     .stats = &stats,
@@ -222,4 +234,5 @@ const proto_http_t es_http = {
     .head = head,
     .parse = parse,
     .store_failed = store_failed,
+    .refused = refused,
 };

@@ -313,7 +313,13 @@ static int on_body_done(http_conn_t *c)
      * refused with 403 when one record is outside them */
     char msg[160];
     if (ingest_http_topic_check(c, b, msg, sizeof msg)) {
-        refuse(c, st, 403, msg);
+        if (!proto->refused) {
+            refuse(c, st, 403, msg);
+            return 0;
+        }
+        proto_out_t r = {.body = &st->resp};
+        proto->refused(in.ctype, 403, msg, &r);
+        send_out(c, route, &r);
         return 0;
     }
     st->status = o.status;

@@ -64,6 +64,10 @@ typedef struct proto_http {
     /* Writes the reply for records the store could not take (err < 0:
      * -EAGAIN when it is behind) into out. */
     void (*store_failed)(int err, proto_out_t *out);
+    /* Optional: the request's refusal after its parse (status 403: a
+     * record outside the token's topics) in the protocol's terms, for a
+     * request of Content-Type ctype; msg says why. NULL: {"error":msg}. */
+    void (*refused)(slice_t ctype, int status, const char *msg, proto_out_t *out);
 } proto_http_t;
 
 /* A route's data: its protocol and the /api/log context whose store,

@@ -162,6 +162,16 @@ static void store_failed(int err, proto_out_t *out)
     out->nheaders = 1;
 }
 
+/* PERMISSION_DENIED (7), in the request's encoding. */
+static void refused(slice_t ctype, int http, const char *msg, proto_out_t *out)
+{
+    size_t semi = 0;
+    while (semi < ctype.n && ctype.p[semi] != ';')
+        semi++;
+    ctype = slice_trim(slice_make(ctype.p, semi));
+    status_as(out, slice_eq_nocase(ctype, "application/x-protobuf"), http, 7, msg);
+}
+
 const proto_http_t otlp_http = {
     .name = "otlp",
     .stats = &stats,
@@ -169,4 +179,5 @@ const proto_http_t otlp_http = {
     .destroy = destroy,
     .parse = parse,
     .store_failed = store_failed,
+    .refused = refused,
 };
