@@ -42,7 +42,12 @@ static uint64_t per_request(const bench_run_t *r)
 static uint64_t catch_up(const bconn_t *c, uint64_t per, uint64_t now)
 {
     const bench_run_t *r = c->w->run;
-    uint64_t t0 = atomic_load_explicit(&r->t0, memory_order_relaxed);
+    uint64_t t0 = atomic_load_explicit(&r->t0, memory_order_relaxed),
+             warm_end = atomic_load_explicit(&r->warm_end, memory_order_relaxed);
+    /* a POST is measured or not as a whole (by its last record): one that
+     * catches up on the warmup's records stops at its end */
+    if (bconn_due(c, c->k) < warm_end && now >= warm_end)
+        now = warm_end - 1;
     double phase = (double)c->index / (double)r->o.conns;
     /* the records due by now: bconn_due(c, k) <= now for k < last */
     double last = now > t0 ? (double)(now - t0) / r->interval_ns - phase + 1 : 0;
