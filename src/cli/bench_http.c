@@ -10,7 +10,8 @@
 
 #include "bench_int.h"
 
-#define HEAD_ROOM 2048 /* the request line (the path is at most 1100) and headers */
+#define HEAD_ROOM         2048 /* the request line (the path is at most 1100) and headers */
+#define TAIL_CATCH_UP_MAX 5000 /* records in a tail POST that catches up */
 
 static const char *ctype(enum bench_mode m)
 {
@@ -27,6 +28,40 @@ static const char *ctype(enum bench_mode m)
 static uint64_t per_request(const bench_run_t *r)
 {
     return r->o.mode == BENCH_NDJSON || r->o.mode == BENCH_TAIL ? r->o.batch : 1;
+}
+
+/* Tail posts behind their schedule: one answer takes longer than a batch's
+ * worth of the rate (every POST is fanned out to every subscriber before
+ * the next one goes, one in flight per connection). The next POST then
+ * carries every record due by now, in whole batches, up to
+ * TAIL_CATCH_UP_MAX records: with one batch per round trip the posting
+ * fell ever further behind, at batch / round trip records/s, and with 100
+ * subscribers all of a run's records were still due in the warmup (sent
+ * 0). Each record keeps its own due time, so the latency still counts
+ * from when it was due. */
+static uint64_t catch_up(const bconn_t *c, uint64_t per, uint64_t now)
+{
+    const bench_run_t *r = c->w->run;
+    uint64_t t0 = atomic_load_explicit(&r->t0, memory_order_relaxed),
+             warm_end = atomic_load_explicit(&r->warm_end, memory_order_relaxed);
+    /* a POST is measured or not as a whole (by its last record): one that
+     * catches up on the warmup's records stops at its end */
+    if (bconn_due(c, c->k) < warm_end && now >= warm_end)
+        now = warm_end - 1;
+    double phase = (double)c->index / (double)r->o.conns;
+    /* the records due by now: bconn_due(c, k) <= now for k < last */
+    double last = now > t0 ? (double)(now - t0) / r->interval_ns - phase + 1 : 0;
+    uint64_t due = last > (double)c->k ? (uint64_t)last - c->k : 0;
+    uint64_t max = per > TAIL_CATCH_UP_MAX ? per : TAIL_CATCH_UP_MAX - TAIL_CATCH_UP_MAX % per;
+    uint64_t n = due - due % per;
+    if (n > max)
+        n = max;
+    if (n < per)
+        n = per;
+    /* rounding: never a record ahead of its time */
+    while (n > per && bconn_due(c, c->k + n - 1) > now)
+        n -= per;
+    return n;
 }
 
 void bench_http_open(bconn_t *c)
@@ -63,6 +98,9 @@ void bench_http_pace(bconn_t *c)
             bconn_pace_at(c, t);
             return;
         }
+        if (r->o.mode == BENCH_TAIL)
+            per = catch_up(c, per, now);
+        t = bconn_due(c, c->k + per - 1);
     }
     uint64_t first, n = bench_claim(r, per, &first);
     if (!n) {

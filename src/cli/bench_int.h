@@ -29,7 +29,11 @@
  *
  * Threads: the main thread only reads what the loops write (relaxed
  * atomics, one writer each) and tells them to stop through uv_async; a
- * loop touches nothing of another. Ids come from one atomic counter, taken
+ * loop touches nothing of another. Tail with two loops or more: the
+ * posting connections on loop 0, the subscribers on the others (so a
+ * POST's answer is not read after its fan-out), and a tail POST behind
+ * its schedule carries every record due by then, in whole batches, up to
+ * 5,000 records (bench_http.c). Ids come from one atomic counter, taken
  * per request or batch (not per record), as does -n's budget.
  *
  * Bounds: one request in flight per HTTP connection; one write in flight

@@ -322,6 +322,21 @@ def test_every_mode_against_logshipd(make_server, mode, extra):
         assert out["latency_us"]["count"] >= 3 * out["acked"], out
 
 
+def test_tail_with_100_subscribers_keeps_up_with_its_schedule(make_server):
+    # 100,000 records/s, one record per POST, one POST in flight: each POST
+    # is fanned out to 100 subscribers, so one POST per round trip can not
+    # keep the schedule (it sent ~540 of the 20,000 in the 2 s); POSTs that
+    # catch up with every record due do, and every subscriber gets each.
+    server = make_server()
+    out = bench_json("tail", "--server", server.url, "--subscribers", "100",
+                     "--rate", "100000", "--batch", "1", "-c", "1", "-n", "20000",
+                     "-d", "2", "--warmup", "0", "--timeout", "60", timeout=180)
+    assert out["errors"] == 0, out
+    assert out["subscribers_connected"] == 100, out
+    assert out["sent"] == 20000 and out["acked"] == 20000, out
+    assert out["latency_us"]["count"] == 100 * 20000, out
+
+
 def test_count_and_warmup_are_exact(make_server):
     server = make_server()
     out = bench_json("ndjson", "--server", server.url, "-n", "5000", "--batch", "100",
