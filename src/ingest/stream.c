@@ -583,6 +583,8 @@ static void on_connection(uv_stream_t *server, int status)
     if (l->nconns < l->max_connections && l->o.tls &&
         !(sess = tls_session_create(l->o.tls, l->o.tls_stats)))
         log_warn("%s: no TLS session (out of memory): connection refused", l->name);
+    if (sess)
+        tls_session_no_tickets(sess);
     if (l->nconns >= l->max_connections || (l->o.tls && !sess)) {
         /* accept and close at once: the peer learns now, not after a timeout */
         refuse_connection(l, server);

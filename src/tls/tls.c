@@ -166,6 +166,11 @@ tls_session_t *tls_session_create(tls_ctx_t *t, tls_stats_t *stats)
     return s;
 }
 
+void tls_session_no_tickets(tls_session_t *s)
+{
+    SSL_set_num_tickets(s->ssl, 0);
+}
+
 void tls_session_destroy(tls_session_t *s)
 {
     if (!s)

@@ -87,6 +87,12 @@ void tls_ctx_destroy(tls_ctx_t *t);
  * (NULL: nowhere). NULL when OpenSSL cannot allocate one. */
 tls_session_t *tls_session_create(tls_ctx_t *t, tls_stats_t *stats);
 void tls_session_destroy(tls_session_t *s);
+/* Sends no TLS 1.3 session tickets on s: for listeners whose clients only
+ * send (syslog, raw TCP, GELF, forward). A sender that closes without
+ * reading leaves the tickets unread, and its kernel then answers with a
+ * reset, which on our side discards the records not yet read. Call before
+ * the handshake. */
+void tls_session_no_tickets(tls_session_t *s);
 
 /* Room in the input buffer: *p and its length (0 when full, or failed). */
 size_t tls_in_room(tls_session_t *s, char **p);
