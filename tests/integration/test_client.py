@@ -205,15 +205,19 @@ def test_the_window_covers_an_ack_lag():
                      "--close-timeout", 120000)
     try:
         wait_logged(p)
-        # the sender stops when its window is full: the bytes stop growing
-        last = -1
-        for _ in range(120):
+        # the sender stops when its window is full: wait until the bytes
+        # reach it, or have not grown for 3 s (the window the sender keeps)
+        last, still = -1, 0
+        for _ in range(600):
             with held.lock:
                 now = held.bytes
-            if now == last:
+            if now >= 7 << 20:
+                break
+            still = still + 1 if now == last and now > 0 else 0
+            if still >= 30:
                 break
             last = now
-            time.sleep(0.5)
+            time.sleep(0.1)
         with held.lock:
             in_flight = held.bytes
         assert in_flight >= 7 << 20, in_flight  # 8 batches of 1 MiB (the last may be short)

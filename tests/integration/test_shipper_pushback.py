@@ -8,7 +8,8 @@ systemd journal upload.
   of the refused request; a client that retries as told has every record
   stored once, in order, when space comes back.
 - The bodies in memory full (--max-body-memory): the same 503 with
-  Retry-After, nothing of that request stored, and the retry stored.
+  Retry-After and that reason, nothing of that request stored, and the
+  retry stored.
 - GELF over TCP cannot be answered: logshipd stops reading while the store
   cannot write, the kernel pushes the sender back, and nothing it wrote is
   lost once space comes back (as test_tcp's raw TCP input).
@@ -178,6 +179,7 @@ def test_bodies_in_memory_full(make_server, path, ctype, body, ok):
             break
         time.sleep(0.05)
     refused(r)
+    assert "--max-body-memory" in r.text  # the reason, not the store's
     assert all_records(s) == []
     hog.send(b"a" * (100 * 1024))
     assert hog.reply().status == 400  # not JSON: refused, and its memory given back

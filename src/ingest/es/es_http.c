@@ -208,8 +208,10 @@ static void store_failed(int err, proto_out_t *out)
     out->nheaders = 1;
     buf_printf(out->body,
                "{\"error\":{\"type\":\"es_rejected_execution_exception\",\"reason\":"
-               "\"logshipd's store %s: retry shortly\"},\"status\":429}\n",
-               err == -EAGAIN ? "is behind" : "cannot write now");
+               "\"logshipd %s: retry shortly\"},\"status\":429}\n",
+               err == -ENOBUFS  ? "holds too many request bodies in memory (--max-body-memory)"
+               : err == -EAGAIN ? "'s store is behind"
+                                : "'s store cannot write now");
 }
 
 /* As Elasticsearch refuses a request its user may not make. */

@@ -261,8 +261,10 @@ static void http_store_failed(int err, proto_out_t *out)
 {
     static const http_header_t retry[] = {{"Retry-After", "1"}};
     proto_out_error(out, 503,
-                    err == -EAGAIN ? "store is behind; retry shortly"
-                                   : "store cannot write; retry later");
+                    err == -ENOBUFS
+                        ? "too many request bodies in memory (--max-body-memory); retry shortly"
+                    : err == -EAGAIN ? "store is behind; retry shortly"
+                                     : "store cannot write; retry later");
     out->headers = retry;
     out->nheaders = 1;
 }

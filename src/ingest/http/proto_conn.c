@@ -171,7 +171,7 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
             body_release(st, 0);
             static const http_header_t retry[] = {{"Retry-After", "1"}};
             proto_out_t o = {.body = &st->resp};
-            st->route->proto->store_failed(-EAGAIN, &o);
+            st->route->proto->store_failed(-ENOBUFS, &o);
             if (!o.nheaders) {
                 o.headers = retry;
                 o.nheaders = 1;

@@ -61,8 +61,10 @@ typedef struct proto_http {
      * now and store nothing. */
     int (*parse)(void *parser, const proto_in_t *in, batch_t *b, ingest_report_t *rep,
                  proto_out_t *out);
-    /* Writes the reply for records the store could not take (err < 0:
-     * -EAGAIN when it is behind) into out. */
+    /* Writes the reply for records that could not be taken into out (err
+     * < 0: -EAGAIN when the store is behind, -ENOBUFS when the request
+     * bodies held in memory reached --max-body-memory, another -errno when
+     * the store cannot write); the client is to retry. */
     void (*store_failed)(int err, proto_out_t *out);
     /* Optional: the request's refusal after its parse (status 403: a
      * record outside the token's topics) in the protocol's terms, for a

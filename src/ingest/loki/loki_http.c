@@ -82,7 +82,10 @@ static void store_failed(int err, proto_out_t *out)
     static const http_header_t retry[] = {{"Retry-After", "1"}};
     char msg[160];
     snprintf(msg, sizeof msg, "%s",
-             err == -EAGAIN ? "store is behind; retry shortly" : "store cannot write; retry later");
+             err == -ENOBUFS
+                 ? "too many request bodies in memory (--max-body-memory); retry shortly"
+             : err == -EAGAIN ? "store is behind; retry shortly"
+                              : "store cannot write; retry later");
     proto_out_error(out, 503, msg);
     out->headers = retry;
     out->nheaders = 1;

@@ -157,7 +157,9 @@ static void store_failed(int err, proto_out_t *out)
 {
     static const http_header_t retry[] = {{"Retry-After", "1"}};
     status(out, 503, 14,
-           err == -EAGAIN ? "store is behind; retry shortly" : "store cannot write; retry later");
+           err == -ENOBUFS  ? "too many request bodies in memory (--max-body-memory); retry shortly"
+           : err == -EAGAIN ? "store is behind; retry shortly"
+                            : "store cannot write; retry later");
     out->headers = retry;
     out->nheaders = 1;
 }
