@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../route/regex.h"
 #include "hint.h"
 
 void query_init(query_t *q)
@@ -17,6 +18,8 @@ void query_free(query_t *q)
 {
     buf_free(&q->strings);
     buf_free(&q->hint);
+    regex_destroy(q->re);
+    q->re = NULL;
 }
 
 /* Stores a copy of v whose address stays valid: strings is sized once.
@@ -68,8 +71,26 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
         }
         return 0;
     }
+    if (slice_eq(key, "re")) {
+        if (q->re) {
+            *err = "re given twice: use one pattern (alternatives with |)";
+            return -1;
+        }
+        slice_t kept = keep(q, v);
+        if (v.n && !kept.p) {
+            *err = "query parameters too long";
+            return -1;
+        }
+        q->re = regex_create(v.p, v.n, q->re_err, sizeof q->re_err);
+        if (!q->re) {
+            *err = q->re_err;
+            return -1;
+        }
+        filter_set_re(&q->f, q->re, kept);
+        return 0;
+    }
     if (slice_eq(key, "topic") || slice_eq(key, "q") || slice_eq(key, "qi") ||
-        slice_eq(key, "app") || slice_eq(key, "host") ||
+        slice_eq(key, "word") || slice_eq(key, "app") || slice_eq(key, "host") ||
         (key.n >= 6 && memcmp(key.p, "field.", 6) == 0)) {
         /* the filter keeps these texts (and a field's name, in its key) */
         slice_t kept = keep(q, v);

@@ -32,13 +32,16 @@
 #define QUERY_STRINGS_MAX       (QUERY_PARAM_STRINGS_MAX + TOPIC_SET_MAX * TOPIC_PATTERN_MAX_BYTES)
 /* what /api/logs answers an unknown parameter with */
 #define QUERY_PARAMS                                                                               \
-    "topic, app, host, field.NAME, level, q, qi, since, until, after, before, limit, order"
+    "topic, app, host, field.NAME, level, q, qi, word, re, since, until, after, before, limit, "   \
+    "order"
 
 enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON };
 
 typedef struct query {
     filter_t f; /* strings point into `strings` */
     buf_t strings;
+    struct regex *re; /* re=, compiled (route/regex.h); f borrows it */
+    char re_err[160];
     size_t limit;
     int desc;
     int anchored; /* after= or since= given: read forward from there */

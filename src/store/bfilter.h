@@ -1,0 +1,74 @@
+/* bfilter.h - per-block filters of compressed segments: what a block of
+ * records may hold, so a query opens only blocks that may match.
+ *
+ * Written at seal time, when a segment is compressed (zseg.h), one per
+ * block; a block without one (a table rebuilt after damage) is always
+ * opened. A filter says, for its block:
+ *   - levels: a bitmap of the record levels present;
+ *   - the distinct topics, apps and hosts, each set up to BF_SET_MAX
+ *     values of BF_SET_BYTES bytes in all (else that set is "unknown");
+ *   - a bloom filter of the words (common/token.h) of every message and
+ *     every fields JSON text, folded: BF_BITS_PER_WORD bits per distinct
+ *     word, rounded up to a power of two, BF_HASHES hashes.
+ * bfilter_may_match() is conservative: 0 only when no record of the block
+ * can pass the filter; the scan then confirms each record as before.
+ *
+ * Blob (little-endian):
+ *   u8 version 1 | u8 levels | u16 pad |
+ *   3 x (u16 n, then n x (u16 len, bytes))  topics, apps, hosts;
+ *                                           n = 0xFFFF: unknown, no values
+ *   u32 bloom bytes (0 or a power of two, at most BF_BLOOM_MAX) | bloom
+ * Parsing (bfilter_parse) takes any bytes: a blob that does not add up is
+ * refused, never read past its end (fuzz_bfilter).
+ */
+#ifndef LOGSHIP_BFILTER_H
+#define LOGSHIP_BFILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../route/filter.h"
+
+#define BF_SET_MAX       32
+#define BF_SET_BYTES     4096
+#define BF_BITS_PER_WORD 10
+#define BF_HASHES        4
+#define BF_BLOOM_MAX     (64u * 1024)
+#define BF_UNKNOWN       0xFFFF
+
+/* A parsed blob: views into the bytes it was parsed from. */
+typedef struct bfilter {
+    uint8_t levels;
+    uint16_t nvals[3]; /* topics, apps, hosts; BF_UNKNOWN: not known */
+    const char *vals[3];
+    const uint8_t *bloom;
+    uint32_t bloom_bytes;
+} bfilter_t;
+
+/* Parses p[0..n) into *bf (borrowing p). Returns 0, or -1 when the blob is
+ * not well-formed. */
+int bfilter_parse(const char *p, size_t n, bfilter_t *bf);
+
+/* 0 when no record of the block bf describes can pass f. */
+int bfilter_may_match(const bfilter_t *bf, const filter_t *f);
+
+/* Builds blobs. Reused across blocks: nothing per record is allocated
+ * once its tables have grown. */
+typedef struct bfilter_builder {
+    uint8_t levels;
+    buf_t vals[3]; /* u16 len + bytes, back to back */
+    uint16_t nvals[3];
+    uint64_t *words; /* a hash set of word hashes; 0 is empty */
+    size_t nwords, cap;
+} bfilter_builder_t;
+
+void bfilter_builder_init(bfilter_builder_t *b);
+void bfilter_builder_free(bfilter_builder_t *b);
+/* Notes a record. */
+void bfilter_add(bfilter_builder_t *b, const record_t *r);
+/* Appends the blob of the records noted since the last call, and starts
+ * over. */
+void bfilter_finish(bfilter_builder_t *b, buf_t *out);
+
+#endif
