@@ -136,12 +136,6 @@ static int words_may(const bfilter_t *bf, slice_t t, int whole)
     return 1;
 }
 
-/* A field pattern without wildcards or escapes is the whole value. */
-static int literal(slice_t v)
-{
-    return !memchr(v.p, '*', v.n) && !memchr(v.p, '?', v.n) && !memchr(v.p, '\\', v.n);
-}
-
 int bfilter_may_match(const bfilter_t *bf, const filter_t *f)
 {
     uint8_t want = (uint8_t)((2u << (f->min_level < 0   ? 0
@@ -165,17 +159,8 @@ int bfilter_may_match(const bfilter_t *bf, const filter_t *f)
         return 0;
     if (f->qi.n && !words_may(bf, f->qi, 0))
         return 0;
-    /* conditions on one name are alternatives: prune only by a name with
-     * a single literal condition */
-    for (size_t i = 0; i < f->nfields; i++) {
-        const filter_field_t *c = &f->fields[i];
-        int alone = 1;
-        for (size_t j = 0; j < f->nfields; j++)
-            if (j != i && f->fields[j].lead == c->lead)
-                alone = 0;
-        if (alone && literal(c->value) && !words_may(bf, c->value, 1))
-            return 0;
-    }
+    /* field.NAME= is not pruned: its values are compared decoded, the
+     * bloom holds the words of the stored JSON text (token.h) */
     return 1;
 }
 

@@ -11,7 +11,11 @@
  *     every fields JSON text, folded: BF_BITS_PER_WORD bits per distinct
  *     word, rounded up to a power of two, BF_HASHES hashes.
  * bfilter_may_match() is conservative: 0 only when no record of the block
- * can pass the filter; the scan then confirms each record as before.
+ * can pass the filter; the scan then confirms each record as before. It
+ * looks at the level, the topic patterns and a token's limit, app and host
+ * globs, every word of word=, and the words of q= and qi= that touch
+ * neither end of the text (those may be parts of longer words); field.NAME=
+ * and re= are left to the scan.
  *
  * Blob (little-endian):
  *   u8 version 1 | u8 levels | u16 pad |
