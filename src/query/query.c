@@ -165,7 +165,7 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
         if (!q->desc && !q->anchored) {
             /* newest `limit` oldest first: find the oldest of them */
             locate_t l = {q->limit, 0};
-            q->error = store_scan(s, &q->f, 1, locate_one, &l);
+            q->error = store_scan_cancel(s, &q->f, 1, locate_one, &l, q->cancel);
             q->f.after = l.seq ? l.seq - 1 : 0;
             if (!l.seq)
                 q->done = 1; /* nothing matches */
@@ -179,10 +179,11 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
     while (!q->done && out->len < goal) {
         emit_t e = {q, out, goal, 0};
         size_t before = q->emitted;
-        int rc = store_scan(s, &q->f, q->backward, emit_one, &e);
+        int rc = store_scan_cancel(s, &q->f, q->backward, emit_one, &e, q->cancel);
         if (rc)
             q->error = rc;
-        if (rc || q->emitted >= q->limit || q->emitted == before) {
+        if (rc || q->emitted >= q->limit || q->emitted == before ||
+            (q->cancel && atomic_load(q->cancel))) {
             q->done = 1;
             break;
         }
@@ -192,7 +193,7 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
         else
             q->f.after = e.last_seq;
     }
-    if (q->done && !q->emitted && !q->error)
+    if (q->done && !q->emitted && !q->error && !(q->cancel && atomic_load(q->cancel)))
         hint_from_store(s, &q->f, &q->hint); /* nothing found: a pattern missing ".#"? */
     if (q->done && q->format == QUERY_JSON_ARRAY)
         buf_puts(out, q->emitted ? "\n]\n" : "]\n");

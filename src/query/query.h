@@ -18,6 +18,8 @@
 #ifndef LOGSHIP_QUERY_H
 #define LOGSHIP_QUERY_H
 
+#include <stdatomic.h>
+
 #include "../common/buf.h"
 #include "../route/filter.h"
 #include "../store/store.h"
@@ -53,8 +55,9 @@ typedef struct query {
     size_t emitted; /* records written so far */
     int started;    /* opening '[' written */
     int done;
-    int error;  /* -errno from the store */
-    buf_t hint; /* once done with nothing found: hint.h's text, or empty */
+    int error;                 /* -errno from the store */
+    const _Atomic int *cancel; /* may be NULL: nonzero stops the scan soon (the client left) */
+    buf_t hint;                /* once done with nothing found: hint.h's text, or empty */
 } query_t;
 
 void query_init(query_t *q);

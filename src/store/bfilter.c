@@ -7,6 +7,7 @@
 #include "../common/token.h"
 
 #define BF_VERSION 1
+#define BF_HEAD    36
 
 static int bloom_has(const uint8_t *bloom, uint32_t bytes, uint64_t h)
 {
@@ -43,10 +44,13 @@ static uint16_t rd16(const char *p)
 int bfilter_parse(const char *p, size_t n, bfilter_t *bf)
 {
     memset(bf, 0, sizeof *bf);
-    if (n < 4 || (uint8_t)p[0] != BF_VERSION)
+    if (n < BF_HEAD || (uint8_t)p[0] != BF_VERSION)
         return -1;
     bf->levels = (uint8_t)p[1];
-    size_t pos = 4;
+    bf->counted = p[2] & 1;
+    for (int l = 0; l < 8; l++)
+        bf->level_counts[l] = rd32(p + 4 + 4 * l);
+    size_t pos = BF_HEAD;
     for (int s = 0; s < 3; s++) {
         if (n - pos < 2)
             return -1;
@@ -63,9 +67,9 @@ int bfilter_parse(const char *p, size_t n, bfilter_t *bf)
                 return -1;
             size_t len = rd16(p + pos);
             pos += 2;
-            if (n - pos < len)
+            if (n - pos < len + 4)
                 return -1;
-            pos += len;
+            pos += len + 4;
         }
     }
     if (n - pos < 4)
@@ -116,7 +120,7 @@ static int set_may(const bfilter_t *bf, int s, const filter_t *f, val_fn fn)
         size_t len = rd16(p);
         if (fn(f, slice_make(p + 2, len)))
             return 1;
-        p += 2 + len;
+        p += 2 + len + 4;
     }
     return 0;
 }
@@ -162,6 +166,16 @@ int bfilter_may_match(const bfilter_t *bf, const filter_t *f)
     /* field.NAME= is not pruned: its values are compared decoded, the
      * bloom holds the words of the stored JSON text (token.h) */
     return 1;
+}
+
+uint32_t bfilter_value_count(const bfilter_t *bf, int set, size_t i, slice_t *value)
+{
+    const char *p = bf->vals[set];
+    for (size_t k = 0; k < i; k++)
+        p += 2 + rd16(p) + 4;
+    size_t len = rd16(p);
+    *value = slice_make(p + 2, len);
+    return rd32(p + 2 + len);
 }
 
 /* ---- building ----------------------------------------------------------- */
@@ -218,26 +232,31 @@ static void val_add(bfilter_builder_t *b, int s, slice_t v)
 {
     if (b->nvals[s] == BF_UNKNOWN)
         return;
-    const char *p = b->vals[s].data;
+    char *p = b->vals[s].data;
     for (uint16_t i = 0; i < b->nvals[s]; i++) {
         size_t len = rd16(p);
-        if (len == v.n && !memcmp(p + 2, v.p, v.n))
+        if (len == v.n && !memcmp(p + 2, v.p, v.n)) {
+            wr32(p + 2 + len, rd32(p + 2 + len) + 1);
             return;
-        p += 2 + len;
+        }
+        p += 2 + len + 4;
     }
-    if (b->nvals[s] == BF_SET_MAX || b->vals[s].len + 2 + v.n > BF_SET_BYTES) {
+    if (b->nvals[s] == BF_SET_MAX || b->vals[s].len + 6 + v.n > BF_SET_BYTES) {
         b->nvals[s] = BF_UNKNOWN;
         return;
     }
     uint16_t len = (uint16_t)v.n;
+    uint32_t one = 1;
     buf_append(&b->vals[s], &len, 2);
     buf_append(&b->vals[s], v.p, v.n);
+    buf_append(&b->vals[s], &one, 4);
     b->nvals[s]++;
 }
 
 void bfilter_add(bfilter_builder_t *b, const record_t *r)
 {
     b->levels |= (uint8_t)(1u << (r->level & 7));
+    b->level_counts[r->level & 7]++;
     val_add(b, 0, r->topic);
     val_add(b, 1, r->app);
     val_add(b, 2, r->host);
@@ -247,8 +266,10 @@ void bfilter_add(bfilter_builder_t *b, const record_t *r)
 
 void bfilter_finish(bfilter_builder_t *b, buf_t *out)
 {
-    char head[4] = {BF_VERSION, (char)b->levels, 0, 0};
-    buf_append(out, head, 4);
+    char head[BF_HEAD] = {BF_VERSION, (char)b->levels, 1 /* counted */, 0};
+    for (int l = 0; l < 8; l++)
+        wr32(head + 4 + 4 * l, b->level_counts[l]);
+    buf_append(out, head, BF_HEAD);
     for (int s = 0; s < 3; s++) {
         uint16_t n = b->nvals[s];
         buf_append(out, &n, 2);
@@ -273,6 +294,7 @@ void bfilter_finish(bfilter_builder_t *b, buf_t *out)
     }
     /* start over */
     b->levels = 0;
+    memset(b->level_counts, 0, sizeof b->level_counts);
     for (int s = 0; s < 3; s++) {
         buf_reset(&b->vals[s]);
         b->nvals[s] = 0;

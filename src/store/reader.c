@@ -38,7 +38,10 @@ typedef struct scan {
     store_read_fn fn;
     void *arg;
     buf_t block;
-    buf_t comp;     /* a compressed block as read */
+    buf_t comp;                /* a compressed block as read */
+    const _Atomic int *cancel; /* the reader went away: stop between blocks */
+    store_block_fn on_block;   /* may take a compressed block from its filter */
+    void *block_arg;
     record_t *recs; /* a block's matches, for newest-first delivery */
     size_t nrecs, caprecs;
     int stopped;
@@ -95,6 +98,10 @@ static void damaged(scan_t *sc, const seg_snap_t *ss, uint64_t at)
  * handed over newest first. */
 static void scan_block(scan_t *sc, const seg_snap_t *ss, uint64_t from, uint64_t to, int backward)
 {
+    if (sc->cancel && atomic_load_explicit(sc->cancel, memory_order_relaxed)) {
+        sc->stopped = 1;
+        return;
+    }
     if (read_block(ss->g->compressed ? &sc->comp : &sc->block, ss->g, from, to)) {
         log_error("store: reading segment %" PRIu64 ": %s", ss->g->first_seq, strerror(errno));
         sc->stopped = -EIO;
@@ -161,9 +168,13 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
             uint64_t to = i + 1 < ss->n ? ss->e[i + 1].offset : ss->size;
             if (ss->e[i].seq > sc->visible)
                 break;
-            if (overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f) &&
-                (!ss->bf || bfilter_may_match(&ss->bf[i], f)))
-                scan_block(sc, ss, ss->e[i].offset, to, 0);
+            if (!overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f) ||
+                (ss->bf && !bfilter_may_match(&ss->bf[i], f)))
+                continue;
+            if (ss->bf && sc->on_block && ss->e[i].seq > f->after &&
+                sc->on_block(sc->block_arg, &ss->bf[i], ss->e[i].min_ts, ss->e[i].max_ts))
+                continue;
+            scan_block(sc, ss, ss->e[i].offset, to, 0);
         }
     } else {
         for (size_t i = ss->n; i-- > first && !sc->stopped;) {
@@ -180,7 +191,39 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
 int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic uint64_t *damaged,
                 const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
-    scan_t sc = {.damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg};
+    return reader_scan_cancel(l, lock, visible, damaged, f, backward, fn, arg, NULL);
+}
+
+static int scan_with(scan_t *scp, const seglist_t *l, uv_rwlock_t *lock, int backward);
+
+int reader_scan_cancel(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
+                       _Atomic uint64_t *damaged, const filter_t *f, int backward, store_read_fn fn,
+                       void *arg, const _Atomic int *cancel)
+{
+    scan_t sc = {
+        .damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg, .cancel = cancel};
+    return scan_with(&sc, l, lock, backward);
+}
+
+int reader_scan_blocks(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
+                       _Atomic uint64_t *damaged, const filter_t *f, store_read_fn fn, void *arg,
+                       store_block_fn on_block, void *block_arg, const _Atomic int *cancel)
+{
+    scan_t sc = {.damaged = damaged,
+                 .f = f,
+                 .visible = visible,
+                 .fn = fn,
+                 .arg = arg,
+                 .cancel = cancel,
+                 .on_block = on_block,
+                 .block_arg = block_arg};
+    return scan_with(&sc, l, lock, 0);
+}
+
+static int scan_with(scan_t *scp, const seglist_t *l, uv_rwlock_t *lock, int backward)
+{
+    scan_t sc = *scp;
+    const filter_t *f = sc.f;
 
     if (lock)
         uv_rwlock_rdlock(lock);

@@ -1062,6 +1062,20 @@ void store_close(store_t *s)
     uv_close((uv_handle_t *)&s->async, on_async_closed);
 }
 
+int store_scan_cancel(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg,
+                      const _Atomic int *cancel)
+{
+    return reader_scan_cancel(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged,
+                              f, backward, fn, arg, cancel);
+}
+
+int store_scan_blocks(store_t *s, const filter_t *f, store_read_fn fn, void *arg,
+                      store_block_fn on_block, void *block_arg, const _Atomic int *cancel)
+{
+    return reader_scan_blocks(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged,
+                              f, fn, arg, on_block, block_arg, cancel);
+}
+
 int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
     return reader_scan(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged, f,

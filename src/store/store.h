@@ -188,6 +188,20 @@ const ring_t *store_ring(const store_t *s);
  * Returns 0, or -errno on a read error. */
 typedef int (*store_read_fn)(void *arg, const record_t *r);
 int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg);
+/* store_scan that also stops, before its next block, once *cancel is
+ * nonzero (a query whose client went away). */
+int store_scan_cancel(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg,
+                      const _Atomic int *cancel);
+
+/* store_scan_blocks: before reading a block of a compressed segment,
+ * on_block sees its filter (bfilter.h: its level and value counts) and its
+ * time bounds; when it returns 1 it has taken the block's records from
+ * those (a count that needs no record), and the block is not read. Forward
+ * only. */
+struct bfilter;
+typedef int (*store_block_fn)(void *arg, const struct bfilter *bf, int64_t min_ts, int64_t max_ts);
+int store_scan_blocks(store_t *s, const filter_t *f, store_read_fn fn, void *arg,
+                      store_block_fn on_block, void *block_arg, const _Atomic int *cancel);
 
 /* Counters for /metrics and /healthz. */
 typedef struct store_stats {

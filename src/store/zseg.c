@@ -22,10 +22,11 @@
 #define ENTRY_HDR   36
 
 /* the filter of a block whose content is not known: everything may match
- * (bfilter.h: every level, every set unknown, no bloom) */
-static const char open_filter[14] = {1,          (char)0xFF, 0,          0,          (char)0xFF,
-                                     (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF,
-                                     0,          0,          0,          0};
+ * (bfilter.h: every level, no counts, every set unknown, no bloom) */
+static const char open_filter[46] = {
+    1,          (char)0xFF, 0,          0,          [36] = (char)0xFF,
+    (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF, (char)0xFF,
+    0,          0,          0,          0};
 
 static ssize_t read_at(int fd, char *p, size_t n, uint64_t off)
 {
