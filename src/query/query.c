@@ -81,9 +81,11 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
             *err = "query parameters too long";
             return -1;
         }
-        q->re = regex_create(v.p, v.n, q->re_err, sizeof q->re_err);
+        /* the message outlives q: the caller may free q before replying */
+        static _Thread_local char re_err[160];
+        q->re = regex_create(v.p, v.n, re_err, sizeof re_err);
         if (!q->re) {
-            *err = q->re_err;
+            *err = re_err;
             return -1;
         }
         filter_set_re(&q->f, q->re, kept);

@@ -43,7 +43,6 @@ typedef struct query {
     filter_t f; /* strings point into `strings` */
     buf_t strings;
     struct regex *re; /* re=, compiled (route/regex.h); f borrows it */
-    char re_err[160];
     size_t limit;
     int desc;
     int anchored; /* after= or since= given: read forward from there */
@@ -63,7 +62,8 @@ typedef struct query {
 void query_init(query_t *q);
 void query_free(query_t *q);
 /* Applies one request parameter: the filter keys, limit, order. Returns 0,
- * 1 for an unknown key, -1 with *err for a bad value. The value is copied. */
+ * 1 for an unknown key, -1 with *err for a bad value (a static message, or
+ * re='s, valid on this thread until its next call). The value is copied. */
 int query_param(query_t *q, slice_t key, slice_t value, const char **err);
 
 /* Limits the query to the topics of s (a token's: filter_limit), whatever
