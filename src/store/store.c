@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/check.h"
@@ -520,6 +522,10 @@ static int swap_in(void *arg, segment_t *fresh)
 static void compressor_main(void *arg)
 {
     store_t *s = arg;
+    /* behind the loops and the writer when the CPUs are busy: ingest
+     * first, compression with what is left (Linux: nice per thread) */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+        log_debug("store: the compressor keeps the default priority: %s", strerror(errno));
     for (;;) {
         uv_mutex_lock(&s->zmu);
         while (!s->zn && !atomic_load(&s->zstop))
