@@ -6,7 +6,7 @@ set -eu
 
 run_pkgs="cmake make gcc pkg-config python3 libuv1-dev libwebsockets-dev libwebsockets-evlib-uv
 libssl-dev libyajl-dev libxxhash-dev libhttp-parser-dev librabbitmq-dev zlib1g-dev libsnappy-dev
-libzstd-dev"
+libzstd-dev libpcre2-dev"
 test_pkgs="$run_pkgs binutils clang clang-format libclang-rt-14-dev libcmocka-dev openssl python3 python3-pytest
 python3-websockets python3-requests python3-prometheus-client curl bsdutils rsyslog rsyslog-gnutls
 chromium chromium-driver nginx-light rabbitmq-server python3-pika
@@ -14,7 +14,7 @@ python3-dev python3-venv python3-pip python3-setuptools python3-wheel systemd ma
 debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev
 python3-elasticsearch python3-graypy python3-fluent-logger python3-msgpack
 systemd-journal-remote rsyslog-elasticsearch zstd"
-bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time jq rabbitmq-server python3-pika"
+bench_pkgs="$run_pkgs wrk nginx-light python3-aiohttp curl socat time jq rabbitmq-server python3-pika zstd ripgrep"
 deb_pkgs="$run_pkgs debhelper dpkg-dev fakeroot lintian dh-python python3-all-dev python3-setuptools"
 
 case "${1:-run}" in

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "csv.h"
+#include "../route/regex.h"
 #include "hint.h"
 
 void query_init(query_t *q)
@@ -19,6 +20,8 @@ void query_free(query_t *q)
     buf_free(&q->strings);
     buf_free(&q->hint);
     tsort_free(&q->ts);
+    regex_destroy(q->re);
+    q->re = NULL;
 }
 
 /* Stores a copy of v whose address stays valid: strings is sized once.
@@ -74,6 +77,26 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
         }
         return 0;
     }
+    if (slice_eq(key, "re")) {
+        if (q->re) {
+            *err = "re given twice: use one pattern (alternatives with |)";
+            return -1;
+        }
+        slice_t kept = keep(q, v);
+        if (v.n && !kept.p) {
+            *err = "query parameters too long";
+            return -1;
+        }
+        /* the message outlives q: the caller may free q before replying */
+        static _Thread_local char re_err[160];
+        q->re = regex_create(v.p, v.n, re_err, sizeof re_err);
+        if (!q->re) {
+            *err = re_err;
+            return -1;
+        }
+        filter_set_re(&q->f, q->re, kept);
+        return 0;
+    }
     if (slice_eq(key, "sort")) {
         if (slice_eq(v, "ts"))
             q->sort_ts = 1;
@@ -121,8 +144,8 @@ int query_param(query_t *q, slice_t key, slice_t v, const char **err)
         return 0;
     }
     if (slice_eq(key, "topic") || slice_eq(key, "q") || slice_eq(key, "qi") ||
-        slice_eq(key, "app") || slice_eq(key, "host") || slice_eq(key, "not.topic") ||
-        slice_eq(key, "not.app") || slice_eq(key, "not.host") ||
+        slice_eq(key, "word") || slice_eq(key, "app") || slice_eq(key, "host") ||
+        slice_eq(key, "not.topic") || slice_eq(key, "not.app") || slice_eq(key, "not.host") ||
         (key.n >= 6 && memcmp(key.p, "field.", 6) == 0) ||
         (key.n >= 10 && memcmp(key.p, "not.field.", 10) == 0)) {
         /* the filter keeps these texts (and a field's name, in its key) */
@@ -261,7 +284,7 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
         if (!q->desc && !q->anchored) {
             /* newest `limit` oldest first: find the oldest of them */
             locate_t l = {q->limit, 0};
-            q->error = store_scan(s, &q->f, 1, locate_one, &l);
+            q->error = store_scan_cancel(s, &q->f, 1, locate_one, &l, q->cancel);
             q->f.after = l.seq ? l.seq - 1 : 0;
             if (!l.seq)
                 q->done = 1; /* nothing matches */
@@ -277,10 +300,11 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
     while (!q->done && out->len < goal) {
         emit_t e = {q, out, goal, 0};
         size_t before = q->emitted;
-        int rc = store_scan(s, &q->f, q->backward, emit_one, &e);
+        int rc = store_scan_cancel(s, &q->f, q->backward, emit_one, &e, q->cancel);
         if (rc)
             q->error = rc;
-        if (rc || q->emitted >= q->limit || q->emitted == before) {
+        if (rc || q->emitted >= q->limit || q->emitted == before ||
+            (q->cancel && atomic_load(q->cancel))) {
             q->done = 1;
             break;
         }
@@ -290,7 +314,7 @@ void query_run(query_t *q, store_t *s, buf_t *out, size_t chunk)
         else
             q->f.after = e.last_seq;
     }
-    if (q->done && !q->emitted && !q->error)
+    if (q->done && !q->emitted && !q->error && !(q->cancel && atomic_load(q->cancel)))
         hint_from_store(s, &q->f, &q->hint); /* nothing found: a pattern missing ".#"? */
     if (q->done && q->format == QUERY_JSON_ARRAY)
         buf_puts(out, q->emitted ? "\n]\n" : "]\n");

@@ -24,6 +24,8 @@
 #ifndef LOGSHIP_QUERY_H
 #define LOGSHIP_QUERY_H
 
+#include <stdatomic.h>
+
 #include "../common/buf.h"
 #include "../route/filter.h"
 #include "../store/store.h"
@@ -39,15 +41,16 @@
 #define QUERY_STRINGS_MAX       (QUERY_PARAM_STRINGS_MAX + TOPIC_SET_MAX * TOPIC_PATTERN_MAX_BYTES)
 /* what /api/logs answers an unknown parameter with */
 #define QUERY_PARAMS                                                                               \
-    "topic, app, host, field.NAME, level, q, qi, since, until, after, before, not.topic, "         \
-    "not.app, not.host, not.field.NAME, not.level, limit, order, sort, ts_before, ts_after, "      \
-    "format"
+    "topic, app, host, field.NAME, level, q, qi, word, re, since, until, after, before, "          \
+    "not.topic, not.app, not.host, not.field.NAME, not.level, limit, order, sort, ts_before, "     \
+    "ts_after, format"
 
 enum query_format { QUERY_JSON_ARRAY, QUERY_NDJSON, QUERY_CSV };
 
 typedef struct query {
     filter_t f; /* strings point into `strings` */
     buf_t strings;
+    struct regex *re; /* re=, compiled (route/regex.h); f borrows it */
     size_t limit;
     int desc;
     int anchored; /* after= or since= given: read forward from there */
@@ -66,14 +69,16 @@ typedef struct query {
     size_t emitted; /* records written so far */
     int started;    /* opening '[' written */
     int done;
-    int error;  /* -errno from the store */
-    buf_t hint; /* once done with nothing found: hint.h's text, or empty */
+    int error;                 /* -errno from the store */
+    const _Atomic int *cancel; /* may be NULL: nonzero stops the scan soon (the client left) */
+    buf_t hint;                /* once done with nothing found: hint.h's text, or empty */
 } query_t;
 
 void query_init(query_t *q);
 void query_free(query_t *q);
 /* Applies one request parameter: the filter keys, limit, order. Returns 0,
- * 1 for an unknown key, -1 with *err for a bad value. The value is copied. */
+ * 1 for an unknown key, -1 with *err for a bad value (a static message, or
+ * re='s, valid on this thread until its next call). The value is copied. */
 int query_param(query_t *q, slice_t key, slice_t value, const char **err);
 /* Checks the parameters together, once all are applied. Returns 0, or -1
  * with *err (limit=all with sort=ts; ts_before/ts_after without it). */

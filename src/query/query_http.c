@@ -37,6 +37,7 @@ typedef struct query_job {
     query_t q;
     store_t *store;
     http_conn_t *conn; /* NULL once the request is gone */
+    atomic_int cancel; /* set on the loop when it goes: the scan stops between blocks */
     buf_t out;
     int running;    /* on the thread pool */
     int delivering; /* in deliver(): a reply or write may end the request */
@@ -171,9 +172,10 @@ static void on_end(http_conn_t *c)
     st->job = NULL;
     if (!j)
         return;
-    if (j->running || j->delivering)
+    if (j->running || j->delivering) {
         j->conn = NULL; /* after_cb frees it */
-    else
+        atomic_store(&j->cancel, 1);
+    } else
         job_free(j);
 }
 
@@ -198,6 +200,7 @@ static int on_request(http_conn_t *c, const http_req_t *r)
     query_job_t *j = xcalloc(1, sizeof *j);
     j->t0 = time_mono_ns();
     query_init(&j->q);
+    j->q.cancel = &j->cancel;
     for (size_t i = 0; i < st->query.n; i++) {
         slice_t k = form_key(&st->query, i), v = form_val(&st->query, i);
         int rc = query_param(&j->q, k, v, &err);

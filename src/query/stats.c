@@ -11,6 +11,7 @@
 #include "../common/json_write.h"
 #include "../common/level.h"
 #include "../common/timeutil.h"
+#include "../store/bfilter.h"
 
 #define NLEVELS  8
 #define ID_OTHER UINT32_MAX /* a value past STATS_VALUES_MAX */
@@ -106,7 +107,8 @@ typedef struct counter {
     uint32_t *vslots; /* open addressing: index + 1, 0 empty */
     size_t vcap;      /* a power of two */
     buf_t arena;
-    int capped; /* a value was not told apart */
+    int capped;           /* a value was not told apart */
+    uint64_t from_blocks; /* records counted from block filters */
     uint64_t level_total[NLEVELS];
     /* (bucket, value) -> count */
     cell_t *cells;
@@ -149,7 +151,7 @@ static void cells_grow(counter_t *c)
     c->ccap = ncap;
 }
 
-static void cell_add(counter_t *c, int64_t bucket, uint32_t id)
+static void cell_add_n(counter_t *c, int64_t bucket, uint32_t id, uint64_t n)
 {
     if ((c->ncells + 1) * 2 > c->ccap)
         cells_grow(c);
@@ -157,12 +159,12 @@ static void cell_add(counter_t *c, int64_t bucket, uint32_t id)
     for (;;) {
         cell_t *e = &c->cells[h];
         if (e->bucket == INT64_MIN) {
-            *e = (cell_t){bucket, id, 1};
+            *e = (cell_t){bucket, id, n};
             c->ncells++;
             return;
         }
         if (e->bucket == bucket && e->id == id) {
-            e->count++;
+            e->count += n;
             return;
         }
         h = (h + 1) & (c->ccap - 1);
@@ -213,6 +215,11 @@ static uint32_t value_id(counter_t *c, slice_t v)
     return id;
 }
 
+static void cell_add(counter_t *c, int64_t bucket, uint32_t id)
+{
+    cell_add_n(c, bucket, id, 1);
+}
+
 static int on_record(void *arg, const record_t *r)
 {
     counter_t *c = arg;
@@ -252,6 +259,83 @@ static int on_oldest(void *arg, const record_t *r)
         c->min_ts = r->ts;
     c->total++;
     return 0;
+}
+
+/* ---- counts from block filters ------------------------------------------------
+
+ * A compressed block's filter counts its records by level and by topic,
+ * app and host (bfilter.h). When the filter asks for nothing those counts
+ * cannot answer (only times and, for by=level, a level), and the block's
+ * records all fall in one bucket inside the range, the block is counted
+ * from them and not read. */
+
+static int metadata_ok(const stats_t *s)
+{
+    const filter_t *f = &s->q.f;
+    if (f->ntopics || f->napps || f->nhosts || f->nfields || f->q.n || f->qi.n || f->nwords ||
+        f->re || f->limited || f->after || f->before)
+        return 0;
+    return s->by == STATS_BY_LEVEL || f->min_level >= 7;
+}
+
+static int on_block(void *arg, const struct bfilter *bf, int64_t min_ts, int64_t max_ts)
+{
+    counter_t *c = arg;
+    const filter_t *f = &c->s->q.f;
+    if (!bf->counted || min_ts < f->since || max_ts > f->until)
+        return 0;
+    int64_t b = floor_div(floor_div(min_ts, NS_PER_MS), c->interval_ms);
+    if (b != floor_div(floor_div(max_ts, NS_PER_MS), c->interval_ms))
+        return 0;
+    int set = c->s->by == STATS_BY_TOPIC ? 0 : c->s->by == STATS_BY_APP ? 1 : 2;
+    if (c->s->by != STATS_BY_LEVEL && bf->nvals[set] == BF_UNKNOWN)
+        return 0;
+    uint64_t n = 0;
+    if (c->s->by == STATS_BY_LEVEL) {
+        /* a level outside the filter's: its records' times are mixed in
+         * min_ts, so the block is read */
+        if (bf->levels & ~((2u << (f->min_level < 7 ? f->min_level : 7)) - 1))
+            return 0;
+        for (int l = 0; l <= f->min_level && l < NLEVELS; l++) {
+            if (!bf->level_counts[l])
+                continue;
+            cell_add_n(c, b, (uint32_t)l, bf->level_counts[l]);
+            c->level_total[l] += bf->level_counts[l];
+            n += bf->level_counts[l];
+        }
+    } else {
+        for (size_t i = 0; i < bf->nvals[set]; i++) {
+            slice_t v;
+            uint32_t k = bfilter_value_count(bf, set, i, &v);
+            uint32_t id = value_id(c, v);
+            if (id != ID_OTHER)
+                c->values[id].total += k;
+            cell_add_n(c, b, id, k);
+            n += k;
+        }
+    }
+    if (n) {
+        /* min_ts is a record's: exact when every record counted */
+        if (!c->total || min_ts < c->min_ts)
+            c->min_ts = min_ts;
+        c->total += n;
+    }
+    c->from_blocks += n;
+    return 1;
+}
+
+static int on_block_oldest(void *arg, const struct bfilter *bf, int64_t min_ts, int64_t max_ts)
+{
+    counter_t *c = arg;
+    const filter_t *f = &c->s->q.f;
+    /* every record of the block passes: its min_ts is the oldest of them */
+    if (f->min_level < 7 || min_ts < f->since || max_ts > f->until)
+        return 0;
+    (void)bf;
+    if (!c->total || min_ts < c->min_ts)
+        c->min_ts = min_ts;
+    c->total++;
+    return 1;
 }
 
 static void counter_free(counter_t *c)
@@ -361,6 +445,8 @@ static void write_answer(counter_t *c, int64_t since_ms, int64_t until_ms, buf_t
     buf_append_u64(out, c->total);
     if (c->capped)
         buf_puts(out, ",\"values_capped\":true");
+    buf_puts(out, ",\"from_blocks\":");
+    buf_append_u64(out, c->from_blocks);
     buf_puts(out, ",\"totals\":{");
     int first = 1;
     for (size_t i = 0; i < named; i++) {
@@ -429,7 +515,8 @@ int stats_run(stats_t *s, store_t *st, int64_t now_ns, const atomic_int *cancel,
     c.interval_ms = s->interval_ms;
     if (!has_since && !c.interval_ms) {
         /* the interval fits the matching records' range: find its start */
-        rc = store_scan(st, f, 0, on_oldest, &c);
+        rc = store_scan_blocks(st, f, on_oldest, &c, metadata_ok(s) ? on_block_oldest : NULL, &c,
+                               cancel);
         if (rc)
             return STATS_ESTORE;
         if (cancel && atomic_load(cancel))
@@ -447,7 +534,7 @@ int stats_run(stats_t *s, store_t *st, int64_t now_ns, const atomic_int *cancel,
                  STATS_BUCKETS_MAX);
         return STATS_EBAD;
     }
-    rc = store_scan(st, f, 0, on_record, &c);
+    rc = store_scan_blocks(st, f, on_record, &c, metadata_ok(s) ? on_block : NULL, &c, cancel);
     if (rc) {
         counter_free(&c);
         return STATS_ESTORE;

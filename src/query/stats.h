@@ -44,7 +44,8 @@
 #define STATS_VALUES_MAX   65536
 /* what /api/stats answers an unknown parameter with */
 #define STATS_PARAMS                                                                               \
-    "by, interval, top, topic, app, host, field.NAME, level, q, qi, since, until, after, before"
+    "by, interval, top, topic, app, host, field.NAME, level, q, qi, word, re, since, until, "      \
+    "after, before"
 
 enum stats_by { STATS_BY_LEVEL, STATS_BY_TOPIC, STATS_BY_APP, STATS_BY_HOST };
 

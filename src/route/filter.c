@@ -6,7 +6,9 @@
 
 #include "../common/level.h"
 #include "../common/timeutil.h"
+#include "../common/token.h"
 #include "jfield.h"
+#include "regex.h"
 
 void filter_init(filter_t *f)
 {
@@ -170,6 +172,17 @@ static int globs_match(const glob_t *g, const slice_t *texts, size_t n, slice_t 
     return 0;
 }
 
+/* Every word of w is a word of r's message or fields. */
+static int words_match(slice_t w, const record_t *r)
+{
+    size_t pos = 0, s, l;
+    while (token_next(w.p, w.n, &pos, 0, &s, &l))
+        if (!token_contains(r->msg.p, r->msg.n, 0, w.p + s, l) &&
+            !token_contains(r->fields.p, r->fields.n, 1, w.p + s, l))
+            return 0;
+    return 1;
+}
+
 /* Everything but the topics. */
 static int match_rest(const filter_t *f, const record_t *r)
 {
@@ -185,9 +198,14 @@ static int match_rest(const filter_t *f, const record_t *r)
         return 0;
     if (f->qi.n && !qi_find(f, r->msg.p, r->msg.n))
         return 0;
+    for (size_t i = 0; i < f->nwords; i++)
+        if (!words_match(f->words[i], r))
+            return 0;
     if (f->nfields && !fields_match(f, r))
         return 0;
     if (f->nnot_fields && not_fields_hit(f, r))
+        return 0;
+    if (f->re && !regex_match(f->re, r->msg.p, r->msg.n))
         return 0;
     return 1;
 }
@@ -208,6 +226,12 @@ int filter_match(const filter_t *f, const record_t *r)
         topic_match_any(f->not_pats, f->not_topics, f->nnot_topics, r->topic.p, r->topic.n))
         return 0;
     return match_rest(f, r);
+}
+
+void filter_set_re(filter_t *f, const struct regex *re, slice_t text)
+{
+    f->re = re;
+    f->re_text = text;
 }
 
 void filter_limit(filter_t *f, const topic_set_t *s)
@@ -382,6 +406,19 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err)
         f->q = v;
         return 0;
     }
+    if (slice_eq(key, "word")) {
+        size_t pos = 0, st, l;
+        if (!token_next(v.p, v.n, &pos, 0, &st, &l)) {
+            *err = "bad word: no word in it (letters, digits, '_')";
+            return -1;
+        }
+        if (f->nwords == FILTER_MAX_WORDS) {
+            *err = "too many word conditions (at most 16)";
+            return -1;
+        }
+        f->words[f->nwords++] = v;
+        return 0;
+    }
     if (slice_eq(key, "qi")) {
         f->qi = v;
         qi_compile(f);
@@ -451,7 +488,9 @@ size_t filter_strings_size(const filter_t *f)
         n += f->not_fields[i].name.n + f->not_fields[i].value.n;
     for (size_t i = 0; f->limited && i < f->limit.n; i++)
         n += f->limit.texts[i].n;
-    return n;
+    for (size_t i = 0; i < f->nwords; i++)
+        n += f->words[i].n;
+    return n + f->re_text.n;
 }
 
 static void own(buf_t *b, slice_t *s)
@@ -491,6 +530,9 @@ void filter_own(filter_t *f, buf_t *b)
     own(b, &f->qi);
     for (size_t i = 0; f->limited && i < f->limit.n; i++)
         own(b, &f->limit.texts[i]);
+    for (size_t i = 0; i < f->nwords; i++)
+        own(b, &f->words[i]);
+    own(b, &f->re_text);
 }
 
 /* One part of a key: a tag, the length, the bytes; no two different
@@ -557,6 +599,10 @@ void filter_key(const filter_t *f, buf_t *out)
     buf_printf(out, "l%d", f->min_level);
     key_part(out, 'q', f->q);
     key_part(out, 'i', f->qi);
+    for (size_t i = 0; i < f->nwords; i++)
+        key_part(out, 'w', f->words[i]);
+    if (f->re)
+        key_part(out, 'r', f->re_text);
 }
 
 /* ---- hints ------------------------------------------------------------------------ */

@@ -14,6 +14,12 @@
  *   q=S            its message contains S (bytes, case-sensitive);
  *   qi=S           its message contains S ignoring ASCII case (A-Z = a-z;
  *                  other characters, é and É among them, compare exactly);
+ *   word=W...      every word of W (common/token.h: runs of letters,
+ *                  digits, '_' and non-ASCII bytes, ASCII case folded) is a
+ *                  word of its message or of its fields' JSON text; several
+ *                  word= must all hold;
+ *   re             (set by the caller, filter_set_re: the query owns the
+ *                  compiled form) its message matches the regex (regex.h);
  *   since, until, after, before: its ts and seq lie inside the bounds;
  *   not.topic=P... it matches none of these topic patterns;
  *   not.app=G...   its app matches none of these globs;
@@ -54,6 +60,9 @@
 #define FILTER_MAX_GLOBS      16 /* app= patterns, and host= patterns */
 #define FILTER_MAX_FIELDS     16 /* field.NAME= conditions */
 #define FILTER_FIELD_NAME_MAX 255
+#define FILTER_MAX_WORDS      16 /* word= conditions */
+
+struct regex;
 
 typedef struct filter_field {
     slice_t name;  /* NAME of field.NAME */
@@ -85,17 +94,22 @@ typedef struct filter {
     slice_t q;            /* substring of msg; empty passes everything */
     slice_t qi;           /* substring of msg, ASCII case folded; empty passes everything */
     uint8_t qi_skip[256]; /* Horspool shifts by folded byte (at most 255) */
-    int64_t since, until; /* ts bounds, inclusive; INT64_MIN/MAX when open */
-    uint64_t after;       /* seq > after */
-    uint64_t before;      /* seq < before; 0: no bound */
-    int limited;          /* the topic must be in limit as well */
-    topic_set_t limit;    /* filter_limit's; texts borrowed until filter_own */
+    slice_t words[FILTER_MAX_WORDS]; /* word= texts */
+    size_t nwords;
+    const struct regex *re; /* borrowed from its owner; NULL: none */
+    slice_t re_text;        /* its pattern, for filter_key */
+    int64_t since, until;   /* ts bounds, inclusive; INT64_MIN/MAX when open */
+    uint64_t after;         /* seq > after */
+    uint64_t before;        /* seq < before; 0: no bound */
+    int limited;            /* the topic must be in limit as well */
+    topic_set_t limit;      /* filter_limit's; texts borrowed until filter_own */
 } filter_t;
 
 void filter_init(filter_t *f);
-/* Applies one query parameter: topic, app, host, field.NAME (repeatable),
- * level, q, qi, since, until, after, before (seq < before; at least 1),
- * not.topic, not.app, not.host, not.field.NAME, not.level (repeatable).
+/* Applies one query parameter: topic, app, host, field.NAME, word
+ * (repeatable), level, q, qi, since, until, after, before (seq < before;
+ * at least 1), not.topic, not.app, not.host, not.field.NAME, not.level
+ * (repeatable). re= is not one: its owner compiles it (filter_set_re).
  * Returns 0, 1 when key is not a filter key, or -1 with *err set to a
  * static message for a bad value. key and v must outlive f (or until
  * filter_own). */
@@ -105,6 +119,10 @@ int filter_set(filter_t *f, slice_t key, slice_t v, const char **err);
  * as everything else. An empty s lets nothing through. A second call
  * replaces the first. */
 void filter_limit(filter_t *f, const topic_set_t *s);
+/* Makes f match only messages that re (regex.h; text its pattern) finds
+ * something in. re and text stay the caller's: they must outlive f and
+ * every copy of it (filter_own copies the text, not re). */
+void filter_set_re(filter_t *f, const struct regex *re, slice_t text);
 /* 1 when r passes f. */
 int filter_match(const filter_t *f, const record_t *r);
 

@@ -26,6 +26,7 @@ enum opt_type {
     OPT_RATE, /* N/s or N/m (a double, per second); 0 means "no limit" */
     OPT_AGE,  /* a duration in seconds, 0 means "no limit" */
     OPT_FSYNC,
+    OPT_COMPRESS, /* none or zstd: an int, 0 or 1 */
     OPT_LOGLEVEL,
     OPT_ROOTS,   /* repeatable: each use adds a directory */
     OPT_NAMES,   /* repeatable: each use adds a name (config_names_t) */
@@ -107,6 +108,11 @@ static const option_def_t options[] = {
     {"fsync", OPT_FSYNC, OFF(fsync), "interval", G_STORE, "MODE",
      "always (acknowledge after fsync), interval (fsync every --fsync-interval-ms) or "
      "never"},
+    {"compress", OPT_COMPRESS, OFF(compress), "none", G_STORE, "MODE",
+     "zstd: rewrite each sealed segment as zstd-compressed blocks with per-block filters, "
+     "off the event loop (docs/FORMAT.md); none: keep segments as written"},
+    {"compress-level", OPT_INT, OFF(compress_level), "3", G_STORE, "N",
+     "the zstd level of --compress zstd, 1 (fastest) to 19"},
     {"fsync-interval-ms", OPT_INT, OFF(fsync_interval_ms), "200", G_STORE, "N",
      "how often to fsync with --fsync interval, in milliseconds"},
     {"retain-bytes", OPT_SIZE0, OFF(retain_bytes), "0", G_STORE, "SIZE",
@@ -581,6 +587,19 @@ static int apply(config_t *c, const option_def_t *o, const char *v, const char *
         *why = "expected always, interval or never";
         return -1;
     }
+    case OPT_COMPRESS: {
+        int on;
+        if (strcmp(v, "none") == 0)
+            on = 0;
+        else if (strcmp(v, "zstd") == 0)
+            on = 1;
+        else {
+            *why = "expected zstd or none";
+            return -1;
+        }
+        memcpy(field, &on, sizeof on);
+        return 0;
+    }
     case OPT_INT: {
         char *end;
         errno = 0;
@@ -732,6 +751,7 @@ static int option_differs(const config_t *a, const config_t *b, const option_def
     case OPT_RATE:
         return memcmp(fa, fb, sizeof(double)) != 0;
     case OPT_FSYNC:
+    case OPT_COMPRESS:
     case OPT_LOGLEVEL:
     case OPT_FLAG:
         return memcmp(fa, fb, sizeof(int)) != 0;

@@ -44,7 +44,9 @@ typedef struct config {
     long memory_records;
     size_t memory_bytes;
     size_t segment_size;
-    int fsync; /* enum fsync_policy */
+    int fsync;    /* enum fsync_policy */
+    int compress; /* --compress: 0 none, 1 zstd */
+    long compress_level;
     long fsync_interval_ms;
     size_t retain_bytes; /* 0: keep everything */
     long retain_age_s;   /* 0: keep everything */

@@ -465,6 +465,8 @@ int main(int argc, char **argv)
         .segment_size = srv.cfg.segment_size,
         .fsync = (enum fsync_policy)srv.cfg.fsync,
         .fsync_interval_ms = (unsigned)srv.cfg.fsync_interval_ms,
+        .compress_level =
+            srv.cfg.compress ? (int)(srv.cfg.compress_level > 19 ? 19 : srv.cfg.compress_level) : 0,
         .retain_bytes = srv.cfg.retain_bytes,
         .retain_age_ns = (int64_t)srv.cfg.retain_age_s * NS_PER_SEC,
         .memory_records = (size_t)srv.cfg.memory_records,

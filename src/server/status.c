@@ -89,8 +89,15 @@ static int metrics_page(http_conn_t *c, const http_req_t *r)
          "Segments deleted by --retain-bytes or --retain-age."},
         {"logship_store_retention_removed_bytes_total", "counter",
          "Bytes deleted by --retain-bytes or --retain-age."},
+        {"logship_store_compressed_segments_total", "counter",
+         "Sealed segments rewritten compressed (--compress zstd)."},
+        {"logship_store_compressed_plain_bytes_total", "counter",
+         "Bytes of the plain segments rewritten compressed."},
+        {"logship_store_compress_failures_total", "counter",
+         "Compressions that failed (the segment stays plain)."},
     };
-    uint64_t rv[] = {st.retained_segments, st.retained_bytes};
+    uint64_t rv[] = {st.retained_segments, st.retained_bytes, st.compressed_segments,
+                     st.compressed_plain_bytes, st.compress_failures};
     for (size_t i = 0; i < sizeof rg / sizeof rg[0]; i++)
         buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rg[i].name, rg[i].help, rg[i].name,
                    rg[i].type, rg[i].name, (unsigned long long)rv[i]);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "zseg.h"
 
 typedef struct seg_snap {
     segment_t *g;
@@ -27,6 +28,7 @@ typedef struct seg_snap {
     size_t n;
     uint64_t last_seq, records;
     int64_t min_ts, max_ts;
+    const bfilter_t *bf; /* per entry, or NULL: the segment's own, held by g */
 } seg_snap_t;
 
 typedef struct scan {
@@ -36,6 +38,10 @@ typedef struct scan {
     store_read_fn fn;
     void *arg;
     buf_t block;
+    buf_t comp;                /* a compressed block as read */
+    const _Atomic int *cancel; /* the reader went away: stop between blocks */
+    store_block_fn on_block;   /* may take a compressed block from its filter */
+    void *block_arg;
     record_t *recs; /* a block's matches, for newest-first delivery */
     size_t nrecs, caprecs;
     int stopped;
@@ -46,12 +52,12 @@ static int overlaps(int64_t lo, int64_t hi, const filter_t *f)
     return hi >= f->since && lo <= f->until;
 }
 
-/* Reads [from, to) of g into sc->block. */
-static int read_block(scan_t *sc, segment_t *g, uint64_t from, uint64_t to)
+/* Reads [from, to) of g into b. */
+static int read_block(buf_t *b, segment_t *g, uint64_t from, uint64_t to)
 {
     size_t n = (size_t)(to - from), got = 0;
-    buf_reset(&sc->block);
-    char *p = buf_reserve(&sc->block, n);
+    buf_reset(b);
+    char *p = buf_reserve(b, n);
     while (got < n) {
         ssize_t r = pread(g->fd, p + got, n - got, (off_t)(from + got));
         if (r < 0 && errno == EINTR)
@@ -62,7 +68,7 @@ static int read_block(scan_t *sc, segment_t *g, uint64_t from, uint64_t to)
             break;
         got += (size_t)r;
     }
-    sc->block.len = got;
+    b->len = got;
     return 0;
 }
 
@@ -92,9 +98,18 @@ static void damaged(scan_t *sc, const seg_snap_t *ss, uint64_t at)
  * handed over newest first. */
 static void scan_block(scan_t *sc, const seg_snap_t *ss, uint64_t from, uint64_t to, int backward)
 {
-    if (read_block(sc, ss->g, from, to)) {
+    if (sc->cancel && atomic_load_explicit(sc->cancel, memory_order_relaxed)) {
+        sc->stopped = 1;
+        return;
+    }
+    if (read_block(ss->g->compressed ? &sc->comp : &sc->block, ss->g, from, to)) {
         log_error("store: reading segment %" PRIu64 ": %s", ss->g->first_seq, strerror(errno));
         sc->stopped = -EIO;
+        return;
+    }
+    if (ss->g->compressed && zseg_decode_block(sc->comp.data, sc->comp.len, &sc->block)) {
+        /* the whole block is lost; its neighbours are read */
+        damaged(sc, ss, from);
         return;
     }
     const char *b = sc->block.data;
@@ -153,15 +168,21 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
             uint64_t to = i + 1 < ss->n ? ss->e[i + 1].offset : ss->size;
             if (ss->e[i].seq > sc->visible)
                 break;
-            if (overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f))
-                scan_block(sc, ss, ss->e[i].offset, to, 0);
+            if (!overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f) ||
+                (ss->bf && !bfilter_may_match(&ss->bf[i], f)))
+                continue;
+            if (ss->bf && sc->on_block && ss->e[i].seq > f->after &&
+                sc->on_block(sc->block_arg, &ss->bf[i], ss->e[i].min_ts, ss->e[i].max_ts))
+                continue;
+            scan_block(sc, ss, ss->e[i].offset, to, 0);
         }
     } else {
         for (size_t i = ss->n; i-- > first && !sc->stopped;) {
             uint64_t to = i + 1 < ss->n ? ss->e[i + 1].offset : ss->size;
             if (ss->e[i].seq > sc->visible || (f->before && ss->e[i].seq >= f->before))
                 continue;
-            if (overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f))
+            if (overlaps(ss->e[i].min_ts, ss->e[i].max_ts, f) &&
+                (!ss->bf || bfilter_may_match(&ss->bf[i], f)))
                 scan_block(sc, ss, ss->e[i].offset, to, 1);
         }
     }
@@ -170,7 +191,39 @@ static void scan_segment(scan_t *sc, const seg_snap_t *ss, int backward)
 int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic uint64_t *damaged,
                 const filter_t *f, int backward, store_read_fn fn, void *arg)
 {
-    scan_t sc = {.damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg};
+    return reader_scan_cancel(l, lock, visible, damaged, f, backward, fn, arg, NULL);
+}
+
+static int scan_with(scan_t *scp, const seglist_t *l, uv_rwlock_t *lock, int backward);
+
+int reader_scan_cancel(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
+                       _Atomic uint64_t *damaged, const filter_t *f, int backward, store_read_fn fn,
+                       void *arg, const _Atomic int *cancel)
+{
+    scan_t sc = {
+        .damaged = damaged, .f = f, .visible = visible, .fn = fn, .arg = arg, .cancel = cancel};
+    return scan_with(&sc, l, lock, backward);
+}
+
+int reader_scan_blocks(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible,
+                       _Atomic uint64_t *damaged, const filter_t *f, store_read_fn fn, void *arg,
+                       store_block_fn on_block, void *block_arg, const _Atomic int *cancel)
+{
+    scan_t sc = {.damaged = damaged,
+                 .f = f,
+                 .visible = visible,
+                 .fn = fn,
+                 .arg = arg,
+                 .cancel = cancel,
+                 .on_block = on_block,
+                 .block_arg = block_arg};
+    return scan_with(&sc, l, lock, 0);
+}
+
+static int scan_with(scan_t *scp, const seglist_t *l, uv_rwlock_t *lock, int backward)
+{
+    scan_t sc = *scp;
+    const filter_t *f = sc.f;
 
     if (lock)
         uv_rwlock_rdlock(lock);
@@ -193,6 +246,7 @@ int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic
         ss->records = g->ix.records;
         ss->min_ts = g->ix.min_ts;
         ss->max_ts = g->ix.max_ts;
+        ss->bf = g->compressed ? g->bf : NULL;
     }
     if (lock)
         uv_rwlock_rdunlock(lock);
@@ -213,6 +267,7 @@ int reader_scan(const seglist_t *l, uv_rwlock_t *lock, uint64_t visible, _Atomic
     }
     free(snaps);
     buf_free(&sc.block);
+    buf_free(&sc.comp);
     free(sc.recs);
     return sc.stopped < 0 ? sc.stopped : 0;
 }

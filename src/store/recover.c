@@ -42,6 +42,7 @@
 #include "reader.h"
 #include "recover.h"
 #include "reserve.h"
+#include "zseg.h"
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -49,7 +50,8 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* First seqs of the segment files in dir/segments, sorted. */
+/* First seqs of the segment files (.log, .zlog) in dir/segments, sorted,
+ * each once. A .zlog.tmp (a compression cut short, zseg.h) is removed. */
 static uint64_t *list_segments(const char *segdir, size_t *n)
 {
     DIR *d = opendir(segdir);
@@ -62,7 +64,17 @@ static uint64_t *list_segments(const char *segdir, size_t *n)
     while ((e = readdir(d))) {
         const char *name = e->d_name;
         size_t len = strlen(name);
-        if (len != 24 || strcmp(name + 20, ".log") != 0 || strspn(name, "0123456789") != 20)
+        if (strspn(name, "0123456789") != 20)
+            continue;
+        if (len == 29 && strcmp(name + 20, ".zlog.tmp") == 0) {
+            char tmp[4300];
+            snprintf(tmp, sizeof tmp, "%s/%s", segdir, name);
+            log_warn("store: removing %s (a compression cut short)", tmp);
+            unlink(tmp);
+            continue;
+        }
+        if (!(len == 24 && strcmp(name + 20, ".log") == 0) &&
+            !(len == 25 && strcmp(name + 20, ".zlog") == 0))
             continue;
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -73,6 +85,11 @@ static uint64_t *list_segments(const char *segdir, size_t *n)
     closedir(d);
     if (*n)
         qsort(v, *n, sizeof *v, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!k || v[k - 1] != v[i])
+            v[k++] = v[i];
+    *n = k;
     return v;
 }
 
@@ -137,10 +154,58 @@ static uint64_t count_frames(int fd, uint64_t from, uint64_t to)
  * one is opened read-write; metas says whether its meta frames go into
  * r->producers (step 5). Returns 0 (also when an unfinished last segment
  * was removed), or -1 with err filled. */
+/* A compressed segment (zseg.h): when its .log is there too, the rewrite
+ * was cut short after the rename; the .zlog is kept when it opens whole,
+ * and the .log goes (and the reverse). Returns 1 when the segment was
+ * taken from the .zlog, 0 when the .log is to be opened, -1 on error. */
+static int open_zseg(recover_result_t *r, const char *dir, uint64_t first, uint64_t *prev_seq,
+                     int metas, char *err, size_t errcap)
+{
+    char zpath[4200], path[4200], why[300];
+    struct stat st;
+    segment_path(zpath, sizeof zpath, dir, first, ".zlog");
+    segment_path(path, sizeof path, dir, first, ".log");
+    if (stat(zpath, &st) != 0)
+        return 0;
+    int has_log = stat(path, &st) == 0, repaired = 0;
+    segment_t *g = zseg_open(dir, first, !has_log, &repaired, why, sizeof why);
+    if (!g && has_log) {
+        log_warn("store: %s; the segment is read from its .log", why);
+        unlink(zpath);
+        return 0;
+    }
+    if (!g) {
+        snprintf(err, errcap, "%s", why);
+        return -1;
+    }
+    if (has_log) {
+        log_info("store: segment %" PRIu64 " was compressed: its .log removed", first);
+        unlink(path);
+    }
+    segment_path(path, sizeof path, dir, first, ".idx"); /* a rewrite cut short may leave it */
+    unlink(path);
+    if (repaired)
+        log_warn("store: compressed segment %" PRIu64 ": block table rebuilt (%" PRIu64
+                 " records in %zu whole blocks)",
+                 first, g->ix.records, g->ix.n);
+    if (metas && zseg_each_meta(g, apply_meta, &r->producers))
+        log_error("store: reading compressed segment %" PRIu64 ": %s", first, strerror(EIO));
+    if (g->ix.records) {
+        if (g->ix.e[0].seq <= *prev_seq)
+            log_warn("store: segment %" PRIu64 " overlaps the one before it", first);
+        *prev_seq = g->ix.last_seq;
+    }
+    seglist_push(&r->segs, g);
+    return 1;
+}
+
 static int open_one(recover_result_t *r, const char *dir, uint64_t first, int last,
                     uint64_t *prev_seq, int metas, char *err, size_t errcap)
 {
     char path[4200], hdr[SEGMENT_HDR];
+    int z = open_zseg(r, dir, first, prev_seq, metas, err, errcap);
+    if (z)
+        return z < 0 ? -1 : 0;
     segment_path(path, sizeof path, dir, first, ".log");
     int fd = open(path, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
@@ -302,7 +367,7 @@ int recover_dir(const char *dir, const store_opts_t *o, recover_result_t *r, cha
     /* an empty last segment whose name no longer fits next_seq is replaced */
     if (r->segs.n) {
         segment_t *g = r->segs.v[r->segs.n - 1];
-        if (!g->ix.records && g->first_seq != r->next_seq) {
+        if (!g->compressed && !g->ix.records && g->first_seq != r->next_seq) {
             char path[4200];
             segment_path(path, sizeof path, dir, g->first_seq, ".log");
             unlink(path);

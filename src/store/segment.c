@@ -57,6 +57,8 @@ void segment_unref(segment_t *g)
     if (g->fd >= 0)
         close(g->fd);
     index_free(&g->ix);
+    free(g->zmeta);
+    free(g->bf);
     free(g);
 }
 

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "../common/record.h"
+#include "bfilter.h"
 #include "index.h"
 
 #define SEGMENT_MAGIC   "LOGSHIP\x01"
@@ -49,6 +50,12 @@ typedef struct segment {
     int sealed;
     _Atomic int refs;
     int64_t mtime_ns; /* last write, for --retain-age */
+    /* a compressed segment (<first>.zlog, zseg.h): ix's entries are its
+     * blocks (offset: the block's header), size the end of the last
+     * block; bf[i] the filter of block i, pointing into zmeta */
+    int compressed;
+    char *zmeta;
+    bfilter_t *bf;
 } segment_t;
 
 /* A new segment_t for fd (which it now owns) holding size bytes, with an

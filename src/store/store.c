@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../common/check.h"
@@ -25,6 +27,7 @@
 #include "recover.h"
 #include "reserve.h"
 #include "segment.h"
+#include "zseg.h"
 
 #define PROBE_EVERY  (1 * NS_PER_SEC)
 #define RETAIN_EVERY (10 * NS_PER_SEC)
@@ -96,6 +99,17 @@ struct store {
      * close) under seg_lock held for writing; readers snapshot them */
     uv_rwlock_t seg_lock;
     seglist_t segs;
+
+    /* the compressor thread: sealed segments to rewrite (a reference
+     * each), under zmu */
+    uv_thread_t zthread;
+    int zstarted;
+    uv_mutex_t zmu;
+    uv_cond_t zcond;
+    segment_t **zq;
+    size_t zn, zcap;
+    _Atomic int zstop;
+    _Atomic uint64_t st_compressed, st_compress_failed, st_compressed_plain;
 };
 
 /* The store whose writer runs on this thread, if any (invariant 5). */
@@ -413,6 +427,9 @@ void store_get_stats(store_t *s, store_stats_t *st)
     st->pending_bytes = atomic_load(&s->pending_bytes);
     st->retained_segments = atomic_load(&s->st_retained_segments);
     st->retained_bytes = atomic_load(&s->st_retained_bytes);
+    st->compressed_segments = atomic_load(&s->st_compressed);
+    st->compress_failures = atomic_load(&s->st_compress_failed);
+    st->compressed_plain_bytes = atomic_load(&s->st_compressed_plain);
     st->last_seq = store_last_seq(s);
     st->first_seq = store_first_seq(s);
 }
@@ -459,6 +476,85 @@ static int open_segment(store_t *s, uint64_t first_seq)
     return 0;
 }
 
+/* Queues sealed segment g for the compressor (a reference for it). */
+static void compress_later(store_t *s, segment_t *g)
+{
+    if (!s->o.compress_level || g->compressed || !g->ix.records)
+        return;
+    segment_ref(g);
+    uv_mutex_lock(&s->zmu);
+    if (s->zn == s->zcap) {
+        s->zcap = s->zcap ? s->zcap * 2 : 16;
+        s->zq = xrealloc(s->zq, s->zcap * sizeof *s->zq);
+    }
+    s->zq[s->zn++] = g;
+    uv_cond_signal(&s->zcond);
+    uv_mutex_unlock(&s->zmu);
+}
+
+typedef struct swap {
+    store_t *s;
+    const segment_t *old;
+} swap_t;
+
+/* zseg_swap_fn: puts the compressed segment in the plain one's place. */
+static int swap_in(void *arg, segment_t *fresh)
+{
+    swap_t *w = arg;
+    store_t *s = w->s;
+    segment_t *old = NULL;
+    uv_rwlock_wrlock(&s->seg_lock);
+    for (size_t i = 0; i < s->segs.n; i++) {
+        if (s->segs.v[i] == w->old) {
+            old = s->segs.v[i];
+            fresh->mtime_ns = old->mtime_ns; /* its age is its records' */
+            s->segs.v[i] = fresh;            /* the list's reference, now fresh's */
+            break;
+        }
+    }
+    uv_rwlock_wrunlock(&s->seg_lock);
+    if (!old)
+        return 1; /* retention took it meanwhile */
+    segment_unref(old);
+    return 0;
+}
+
+static void compressor_main(void *arg)
+{
+    store_t *s = arg;
+    /* behind the loops and the writer when the CPUs are busy: ingest
+     * first, compression with what is left (Linux: nice per thread) */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+        log_debug("store: the compressor keeps the default priority: %s", strerror(errno));
+    for (;;) {
+        uv_mutex_lock(&s->zmu);
+        while (!s->zn && !atomic_load(&s->zstop))
+            uv_cond_wait(&s->zcond, &s->zmu);
+        if (atomic_load(&s->zstop)) {
+            uv_mutex_unlock(&s->zmu);
+            return;
+        }
+        segment_t *g = s->zq[0];
+        memmove(s->zq, s->zq + 1, (s->zn - 1) * sizeof *s->zq);
+        s->zn--;
+        uv_mutex_unlock(&s->zmu);
+
+        swap_t w = {s, g};
+        uint64_t plain = atomic_load(&g->size);
+        int rc = zseg_compact(s->dir, g, s->o.compress_level, &s->zstop, swap_in, &w,
+                              s->o.compress_fault, s->o.compress_fault_arg);
+        if (rc == 0) {
+            atomic_fetch_add(&s->st_compressed, 1);
+            atomic_fetch_add(&s->st_compressed_plain, plain);
+        } else if (rc != -ECANCELED && rc != -ENOENT && rc != ZSEG_CRASHED) {
+            atomic_fetch_add(&s->st_compress_failed, 1);
+            log_warn("store: cannot compress segment %" PRIu64 ": %s (it stays as it is)",
+                     g->first_seq, strerror(-rc));
+        }
+        segment_unref(g);
+    }
+}
+
 /* Seals the active segment: synced, its index saved, never written again. */
 static int seal(store_t *s)
 {
@@ -477,6 +573,7 @@ static int seal(store_t *s)
     uv_rwlock_wrunlock(&s->seg_lock);
     if (index_save(&g->ix, path))
         log_warn("store: cannot save index %s: %s (it will be rebuilt)", path, strerror(errno));
+    compress_later(s, g);
     return 0;
 }
 
@@ -511,6 +608,8 @@ static void retain(store_t *s)
         segment_path(path, sizeof path, s->dir, victim->first_seq, ".log");
         unlink(path);
         segment_path(path, sizeof path, s->dir, victim->first_seq, ".idx");
+        unlink(path);
+        segment_path(path, sizeof path, s->dir, victim->first_seq, ".zlog");
         unlink(path);
         log_info("store: retention removed segment %" PRIu64 " (%" PRIu64 " records, %" PRIu64
                  " bytes)",
@@ -791,6 +890,11 @@ static void writer_main(void *arg)
 
 static void store_free(store_t *s)
 {
+    for (size_t i = 0; i < s->zn; i++)
+        segment_unref(s->zq[i]);
+    free(s->zq);
+    uv_mutex_destroy(&s->zmu);
+    uv_cond_destroy(&s->zcond);
     seglist_free(&s->segs);
     for (int i = 0; i < 2; i++)
         buf_free(&s->groups[i].data);
@@ -852,6 +956,8 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
     s->open = &s->groups[0];
     s->open->gen = s->gen = 1;
     uv_rwlock_init(&s->seg_lock);
+    uv_mutex_init(&s->zmu);
+    uv_cond_init(&s->zcond);
     uv_mutex_init(&s->mu);
     uv_cond_init(&s->cond);
     uv_cond_init(&s->done_cond);
@@ -905,6 +1011,17 @@ store_t *store_open(uv_loop_t *loop, const store_opts_t *o, char *err, size_t er
         uv_close((uv_handle_t *)&s->async, on_async_closed);
         return NULL;
     }
+    if (s->o.compress_level) {
+        /* sealed plain segments (an older version's, or a rewrite that a
+         * stop cut short) are compressed too */
+        for (size_t i = 0; i < s->segs.n; i++)
+            if (s->segs.v[i]->sealed)
+                compress_later(s, s->segs.v[i]);
+        if (uv_thread_create(&s->zthread, compressor_main, s) == 0)
+            s->zstarted = 1;
+        else
+            log_warn("store: cannot start the compressor: segments stay plain");
+    }
     log_info("store: %zu segment(s), records %" PRIu64 "..%" PRIu64 ", next seq %" PRIu64,
              s->segs.n, store_first_seq(s), r.last_seq, s->next_seq);
     return s;
@@ -940,7 +1057,29 @@ void store_close(store_t *s)
     uv_cond_signal(&s->cond);
     uv_mutex_unlock(&s->mu);
     uv_thread_join(&s->thread);
+    if (s->zstarted) {
+        uv_mutex_lock(&s->zmu);
+        atomic_store(&s->zstop, 1);
+        uv_cond_signal(&s->zcond);
+        uv_mutex_unlock(&s->zmu);
+        uv_thread_join(&s->zthread);
+        s->zstarted = 0;
+    }
     uv_close((uv_handle_t *)&s->async, on_async_closed);
+}
+
+int store_scan_cancel(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg,
+                      const _Atomic int *cancel)
+{
+    return reader_scan_cancel(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged,
+                              f, backward, fn, arg, cancel);
+}
+
+int store_scan_blocks(store_t *s, const filter_t *f, store_read_fn fn, void *arg,
+                      store_block_fn on_block, void *block_arg, const _Atomic int *cancel)
+{
+    return reader_scan_blocks(&s->segs, &s->seg_lock, atomic_load(&s->visible_seq), &s->st_damaged,
+                              f, fn, arg, on_block, block_arg, cancel);
 }
 
 int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg)

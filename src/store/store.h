@@ -53,6 +53,13 @@
  * a group that reaches the writer in FAILED is not written and its waiters
  * get the error. The transitions are a table in store.c (transition()).
  *
+ * Compression (--compress zstd): a segment sealed by the writer is queued
+ * for the compressor thread, which rewrites it as a .zlog (zseg.h: its
+ * steps and their crash safety), then swaps it into the segment list under
+ * seg_lock (readers holding the plain one keep reading it) and removes the
+ * .log. At open, sealed plain segments are queued too. Neither the loop
+ * nor the writer waits for it; store_close() stops it between blocks.
+ *
  * Producers: a batch may carry a producer id and batch number. A meta frame
  * (RECORD_F_META) written with the batch records them; a retried batch that
  * the store already holds is answered with its original seqs. The table is
@@ -97,6 +104,12 @@ typedef struct store_opts {
     size_t memory_bytes;
     size_t max_pending;   /* bytes queued for the writer before appends are refused */
     const store_io_t *io; /* NULL: store_io_system (io.h: a test build's quota) */
+    /* --compress: sealed segments are rewritten compressed (zseg.h) at
+     * this zstd level by the store's compressor thread; 0 keeps them
+     * plain. A test's hook may stop a rewrite at any step (zseg.h). */
+    int compress_level;
+    int (*compress_fault)(void *arg, int step);
+    void *compress_fault_arg;
 } store_opts_t;
 
 typedef struct store store_t;
@@ -175,6 +188,20 @@ const ring_t *store_ring(const store_t *s);
  * Returns 0, or -errno on a read error. */
 typedef int (*store_read_fn)(void *arg, const record_t *r);
 int store_scan(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg);
+/* store_scan that also stops, before its next block, once *cancel is
+ * nonzero (a query whose client went away). */
+int store_scan_cancel(store_t *s, const filter_t *f, int backward, store_read_fn fn, void *arg,
+                      const _Atomic int *cancel);
+
+/* store_scan_blocks: before reading a block of a compressed segment,
+ * on_block sees its filter (bfilter.h: its level and value counts) and its
+ * time bounds; when it returns 1 it has taken the block's records from
+ * those (a count that needs no record), and the block is not read. Forward
+ * only. */
+struct bfilter;
+typedef int (*store_block_fn)(void *arg, const struct bfilter *bf, int64_t min_ts, int64_t max_ts);
+int store_scan_blocks(store_t *s, const filter_t *f, store_read_fn fn, void *arg,
+                      store_block_fn on_block, void *block_arg, const _Atomic int *cancel);
 
 /* Counters for /metrics and /healthz. */
 typedef struct store_stats {
@@ -182,6 +209,7 @@ typedef struct store_stats {
     uint64_t damaged; /* corrupt records skipped by readers */
     uint64_t pending_bytes;
     uint64_t retained_segments, retained_bytes; /* removed by retention */
+    uint64_t compressed_segments, compress_failures, compressed_plain_bytes;
     uint64_t first_seq, last_seq;
     int has_ts;             /* min_ts and max_ts are set: some record is stored */
     int64_t min_ts, max_ts; /* the oldest and newest record times */
