@@ -10,6 +10,7 @@
 #include "../common/json_write.h"
 #include "../common/level.h"
 #include "../query/hint.h"
+#include "../route/regex.h"
 #include "../route/topic.h"
 
 #define CACHE_SLOTS 64
@@ -44,8 +45,9 @@ struct tail_sub {
     tail_wake_fn wake;
     enum tail_framing framing;
     filter_t f;
-    buf_t strings; /* the filter's strings (filter_own) */
-    buf_t key;     /* filter_key(f): equal keys share messages */
+    struct regex *re; /* f's re=, owned */
+    buf_t strings;    /* the filter's strings (filter_own) */
+    buf_t key;        /* filter_key(f): equal keys share messages */
     uint64_t fid;
     enum tail_sub_state state; /* changed by step() only */
     uint64_t cursor;           /* next seq wanted */
@@ -292,6 +294,12 @@ void tail_params_init(tail_params_t *p)
     p->n = TAIL_BACKLOG;
 }
 
+void tail_params_close(tail_params_t *p)
+{
+    regex_destroy(p->re);
+    p->re = NULL;
+}
+
 int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
 {
     if (slice_eq(key, "n")) {
@@ -315,13 +323,25 @@ int tail_param(tail_params_t *p, slice_t key, slice_t v, const char **err)
         *err = "since, until and before are for /api/logs; a tail starts now or after a seq";
         return -1;
     }
+    if (slice_eq(key, "re")) {
+        if (p->re) {
+            *err = "re given twice: use one pattern (alternatives with |)";
+            return -1;
+        }
+        if (!(p->re = regex_create(v.p, v.n, p->err, sizeof p->err))) {
+            *err = p->err;
+            return -1;
+        }
+        filter_set_re(&p->f, p->re, v);
+        return 0;
+    }
     if (slice_eq(key, "after"))
         p->has_after = 1;
     int rc = filter_set(&p->f, key, v, err);
     if (rc > 0) {
         snprintf(p->err, sizeof p->err,
                  "unknown parameter '%.*s' (use topic, app, host, field.NAME, level, q, qi, "
-                 "not.topic, not.app, not.host, not.field.NAME, not.level, n, after)",
+                 "word, re, not.topic, not.app, not.host, not.field.NAME, not.level, n, after)",
                  (int)(key.n > 32 ? 32 : key.n), key.p);
         *err = p->err;
         return -1;
@@ -346,6 +366,7 @@ tail_t *tail_create(uv_loop_t *loop, store_t *store, size_t max_subscribers)
 
 static void sub_free(tail_sub_t *s)
 {
+    regex_destroy(s->re);
     buf_free(&s->strings);
     buf_free(&s->key);
     buf_free(&s->msg);
@@ -405,7 +426,7 @@ static void on_commit(void *arg, uint64_t first, uint64_t last)
             wake(s);
 }
 
-tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing, void *conn,
+tail_sub_t *tail_subscribe(tail_t *t, tail_params_t *p, enum tail_framing framing, void *conn,
                            tail_wake_fn wakefn, const char **err)
 {
     if (t->count >= t->max) {
@@ -418,6 +439,8 @@ tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing 
     s->wake = wakefn;
     s->framing = framing;
     s->f = p->f;
+    s->re = p->re; /* s->f points at it */
+    p->re = NULL;
     filter_own(&s->f, &s->strings); /* sized once: the slices never move */
     s->f.after = s->f.before = 0;
     s->f.since = INT64_MIN;

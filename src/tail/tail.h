@@ -122,10 +122,11 @@ enum tail_framing {
 };
 
 typedef struct tail_params {
-    filter_t f;    /* topics, app, host, fields, level, q, qi, after (strings borrowed) */
-    size_t n;      /* backlog */
-    int has_after; /* resume after f.after (which may be 0) */
-    char err[200]; /* tail_param's message for an unknown key, naming it */
+    filter_t f;       /* topics, app, host, fields, level, q, qi, word, after (strings borrowed) */
+    size_t n;         /* backlog */
+    int has_after;    /* resume after f.after (which may be 0) */
+    struct regex *re; /* re=, compiled: owned until tail_subscribe() takes it */
+    char err[200];    /* tail_param's message for an unknown key, naming it */
 } tail_params_t;
 
 /* The transport's side: the hub calls wake() when the subscriber has
@@ -143,9 +144,12 @@ void tail_destroy(tail_t *t);
  * Returns 0, or -1 with *err. Strings in p borrow from the pairs. */
 int tail_param(tail_params_t *p, slice_t key, slice_t value, const char **err);
 void tail_params_init(tail_params_t *p);
+/* Frees what p still owns (an re= that no subscriber took). */
+void tail_params_close(tail_params_t *p);
 
-/* Adds a subscriber. Returns NULL with *err when the hub is full. */
-tail_sub_t *tail_subscribe(tail_t *t, const tail_params_t *p, enum tail_framing framing, void *conn,
+/* Adds a subscriber, which takes p's re= (p->re is then NULL). Returns
+ * NULL with *err when the hub is full (p keeps what it owns). */
+tail_sub_t *tail_subscribe(tail_t *t, tail_params_t *p, enum tail_framing framing, void *conn,
                            tail_wake_fn wake, const char **err);
 /* Removes it; safe while a scan for it runs. */
 void tail_unsubscribe(tail_sub_t *s);

@@ -229,16 +229,20 @@ static int tail_request(http_conn_t *c, const http_req_t *r)
                     "use a WebSocket, or Accept: text/event-stream for SSE");
         return 0;
     }
+    tail_params_init(&p);
     if (http_query(r, &st->query, &err) ||
         params(st, &p, http_header(r, "last-event-id"), http_principal(c), &err)) {
+        tail_params_close(&p);
         reply_error(c, 400, HREJ_BAD_QUERY, err ? err : "bad query string");
         return 0;
     }
     if (count_tail(st, ctx, http_principal(c), http_peer(c))) {
+        tail_params_close(&p);
         reply_error(c, 429, HREJ_RATE, TOO_MANY_TAILS);
         return 0;
     }
     st->sub = tail_subscribe(ctx->tail, &p, TAIL_SSE, c, wake_http, &err);
+    tail_params_close(&p); /* what the subscriber did not take */
     if (!st->sub) {
         state_end(st);
         reply_error(c, 503, HREJ_STORE, err);
@@ -487,6 +491,7 @@ static int ws_open(ws_conn_t *w, const char *uri)
     tail_params_t p;
     char peer[64] = "";
 
+    tail_params_init(&p);
     st->ws = w;
     ws_query(w, &st->query);
     if (strncmp(uri, "/api/files/", 11) == 0) {
@@ -507,6 +512,7 @@ static int ws_open(ws_conn_t *w, const char *uri)
     } else {
         track(ctx, st, ws_principal(w), TAIL_NEED_TAIL);
     }
+    tail_params_close(&p); /* what no subscriber took */
     return 0;
 }
 

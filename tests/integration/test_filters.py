@@ -233,8 +233,8 @@ def test_tail_bad_parameters(server):
                      timeout=10)
     assert r.status_code == 400
     assert r.json()["error"] == ("unknown parameter 'bogus' (use topic, app, host, field.NAME, "
-                                 "level, q, qi, not.topic, not.app, not.host, not.field.NAME, not.level, n, "
-                                 "after)")
+                                 "level, q, qi, word, re, not.topic, not.app, not.host, "
+                                 "not.field.NAME, not.level, n, after)")
     r = requests.get(server.url + "/api/tail?field.=1", headers={"Accept": "text/event-stream"},
                      timeout=10)
     assert r.status_code == 400 and "field.NAME=VALUE" in r.json()["error"]
@@ -249,7 +249,7 @@ def test_tail_bad_parameters(server):
 
 def test_tail_subscribers_with_different_filters_do_not_share(server):
     """Equal filters share rendered messages; filters that differ only in
-    app, host, a field, qi or q must not."""
+    app, host, a field, qi, q, re or word must not."""
     want = {
         "": ["Timeout a", "timeout b", "c"],
         "&app=web": ["Timeout a"],
@@ -259,6 +259,9 @@ def test_tail_subscribers_with_different_filters_do_not_share(server):
         "&field.status=504": ["Timeout a", "c"],
         "&qi=TIMEOUT": ["Timeout a", "timeout b"],
         "&q=timeout": ["timeout b"],
+        "&re=%5BTt%5Dimeout": ["Timeout a", "timeout b"],
+        "&re=%5E(t%7Cend)": ["timeout b"],
+        "&word=timeout": ["Timeout a", "timeout b"],
     }
     records = [{"msg": "Timeout a", "app": "web", "host": "web-1", "topic": "web.a",
                 "status": 504},
@@ -460,3 +463,21 @@ def test_cli_tail_hint_and_errors(server):
     r = cli("tail", "--server", server.url, "--field", "a.b.c.d=1", "--app", "x" * 300)
     assert r.returncode == 2 and "at most 255 bytes" in r.stderr.decode()
     assert "--field NAME=VALUE" in cli("tail", "--help").stdout.decode()
+
+
+def test_tail_re_is_refused_clearly_when_bad(server):
+    """A pattern that does not compile is a 400 naming where, on SSE and on
+    the WebSocket (an error message, then the close); re twice too."""
+    r = requests.get(f"{server.url}/api/tail?re=a(b", headers={"Accept": "text/event-stream"},
+                     timeout=10)
+    assert r.status_code == 400 and "bad re" in r.json()["error"], r.text
+    r = requests.get(f"{server.url}/api/tail?re=a&re=b",
+                     headers={"Accept": "text/event-stream"}, timeout=10)
+    assert r.status_code == 400 and "re given twice" in r.json()["error"], r.text
+
+    async def run():
+        async with websockets.connect(ws_url(server, "re=%5B")) as ws:
+            err = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert err["type"] == "error" and err["status"] == 400, err
+            assert "bad re" in err["error"], err
+    asyncio.run(run())
