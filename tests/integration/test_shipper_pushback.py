@@ -180,6 +180,8 @@ def test_bodies_in_memory_full(make_server, path, ctype, body, ok):
         time.sleep(0.05)
     refused(r)
     assert "--max-body-memory" in r.text  # the reason, not the store's
+    # counted as /api/log's refusals are
+    assert s.metrics()['logship_http_rejected_total{reason="bodies_in_memory"}'] >= 1
     assert all_records(s) == []
     hog.send(b"a" * (100 * 1024))
     assert hog.reply().status == 400  # not JSON: refused, and its memory given back

@@ -28,6 +28,12 @@
 /* The route's counters: the HTTP input's, and its refusals. */
 static ingest_http_stats_t stats = {.in = {.ack_seconds = {.kind = &hist_seconds}}};
 
+void ingest_http_count_rejected(int reason)
+{
+    if (reason >= 0 && reason < HREJ_COUNT)
+        stats.rejected[reason]++;
+}
+
 const ingest_http_stats_t *ingest_http_stats(void)
 {
     return &stats;

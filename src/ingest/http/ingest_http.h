@@ -54,5 +54,9 @@ void ingest_http_close(ingest_http_ctx_t *ctx);
 /* The counters of the process's HTTP ingest (every context's). Loop
  * thread. */
 const ingest_http_stats_t *ingest_http_stats(void);
+/* Counts one request refused for reason (http.h's HREJ_*) by a write route
+ * that is not /api/log's own (the shippers' routes), in the same counters.
+ * Loop thread. */
+void ingest_http_count_rejected(int reason);
 
 #endif

@@ -169,6 +169,7 @@ static int on_body(http_conn_t *c, const char *p, size_t n)
         if (ctx->body_memory - st->held + want > ctx->limits.max_body_memory) {
             st->reading = 0;
             body_release(st, 0);
+            ingest_http_count_rejected(HREJ_BUSY);
             static const http_header_t retry[] = {{"Retry-After", "1"}};
             proto_out_t o = {.body = &st->resp};
             st->route->proto->store_failed(-ENOBUFS, &o);
