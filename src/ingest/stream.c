@@ -82,20 +82,32 @@ store_t *stream_store(const stream_conn_t *c)
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
 
+/* What an append's records were, counted once they are durable. */
+typedef struct counts {
+    size_t count, repaired, truncated, unknown_levels;
+} counts_t;
+
+static counts_t counts_of(const batch_t *b)
+{
+    return (counts_t){b->count, b->repaired, b->truncated, b->unknown_levels};
+}
+
 /* An append whose records the connection keeps until they are durable. */
 typedef struct inflight {
     store_waiter_t w;
     stream_conn_t *c; /* NULL once the connection is gone */
     ingest_stats_t *stats;
-    size_t bytes, count, repaired, truncated;
+    size_t bytes;
+    counts_t n;
     struct inflight *next;
 } inflight_t;
 
-static void count_durable(ingest_stats_t *st, size_t count, size_t repaired, size_t truncated)
+static void count_durable(ingest_stats_t *st, const counts_t *n)
 {
-    st->records += count;
-    st->repaired += repaired;
-    st->truncated += truncated;
+    st->records += n->count;
+    st->repaired += n->repaired;
+    st->truncated += n->truncated;
+    st->unknown_levels += n->unknown_levels;
 }
 
 static size_t unconfirmed(const stream_conn_t *c)
@@ -132,13 +144,13 @@ static void pause_all(stream_listener_t *l)
             stop_reading(c);
 }
 
-static void batch_append(batch_t *dst, const char *frames, size_t len, size_t count,
-                         size_t repaired, size_t truncated)
+static void batch_append(batch_t *dst, const char *frames, size_t len, const counts_t *n)
 {
     buf_append(&dst->frames, frames, len);
-    dst->count += count;
-    dst->repaired += repaired;
-    dst->truncated += truncated;
+    dst->count += n->count;
+    dst->repaired += n->repaired;
+    dst->truncated += n->truncated;
+    dst->unknown_levels += n->unknown_levels;
 }
 
 static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t last)
@@ -150,9 +162,9 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
     if (!c) {
         /* its connection closed meanwhile: only the counting is left */
         if (err)
-            f->stats->dropped += f->count;
+            f->stats->dropped += f->n.count;
         else
-            count_durable(f->stats, f->count, f->repaired, f->truncated);
+            count_durable(f->stats, &f->n);
         free(f);
         return;
     }
@@ -161,8 +173,8 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
         c->inf_tail = NULL;
     if (!err && !c->failed) {
         c->unconf_off += f->bytes;
-        c->unconf_count -= f->count;
-        count_durable(f->stats, f->count, f->repaired, f->truncated);
+        c->unconf_count -= f->n.count;
+        count_durable(f->stats, &f->n);
         if (c->unconf_off == c->unconf.frames.len) {
             batch_reset(&c->unconf);
             c->unconf_off = 0;
@@ -185,10 +197,9 @@ static void on_confirmed(store_waiter_t *w, int err, uint64_t first, uint64_t la
         /* every append of ours is answered: put what failed back in front
          * of what is held, in order, for when the store works again */
         batch_t again = {0};
-        batch_append(&again, c->unconf.frames.data + c->unconf_off, unconfirmed(c), c->unconf_count,
-                     0, 0);
-        batch_append(&again, c->held.frames.data, c->held.frames.len, c->held.count,
-                     c->held.repaired, c->held.truncated);
+        counts_t unconf = {.count = c->unconf_count}, held = counts_of(&c->held);
+        batch_append(&again, c->unconf.frames.data + c->unconf_off, unconfirmed(c), &unconf);
+        batch_append(&again, c->held.frames.data, c->held.frames.len, &held);
         batch_free(&c->held);
         c->held = again;
         batch_reset(&c->unconf);
@@ -212,9 +223,7 @@ static int append_now(stream_conn_t *c, batch_t *b)
     f->stats = c->l->proto->stats;
     f->w.done = on_confirmed;
     f->bytes = b->frames.len;
-    f->count = b->count;
-    f->repaired = b->repaired;
-    f->truncated = b->truncated;
+    f->n = counts_of(b);
     if (store_append(c->l->store, b, NULL, 0, STORE_NOLIMIT, &f->w, &first, &last) < 0) {
         free(f);
         return -1;
@@ -263,7 +272,8 @@ void stream_append(stream_conn_t *c, batch_t *b)
         return;
     if (c->held.count || c->failed || store_error(l->store) || append_now(c, b)) {
         /* the store cannot take them now: keep them, stop reading */
-        batch_append(&c->held, b->frames.data, b->frames.len, b->count, b->repaired, b->truncated);
+        counts_t n = counts_of(b);
+        batch_append(&c->held, b->frames.data, b->frames.len, &n);
         if (!c->lingering)
             stop_reading(c);
         pause_all(l);
@@ -735,7 +745,7 @@ typedef struct dgram_inflight {
     store_waiter_t w;
     dgram_listener_t *l; /* NULL once the listener is gone */
     ingest_stats_t *stats;
-    size_t count, repaired, truncated;
+    counts_t n;
     struct dgram_inflight *next;
 } dgram_inflight_t;
 
@@ -766,9 +776,9 @@ static void on_dgram_durable(store_waiter_t *w, int err, uint64_t first, uint64_
             l->inf_tail = NULL;
     }
     if (err)
-        f->stats->dropped += f->count; /* the write failed: they are lost */
+        f->stats->dropped += f->n.count; /* the write failed: they are lost */
     else
-        count_durable(f->stats, f->count, f->repaired, f->truncated);
+        count_durable(f->stats, &f->n);
     free(f);
 }
 
@@ -782,9 +792,7 @@ static void dgram_flush(dgram_listener_t *l)
     f->l = l;
     f->stats = l->stats;
     f->w.done = on_dgram_durable;
-    f->count = b->count;
-    f->repaired = b->repaired;
-    f->truncated = b->truncated;
+    f->n = counts_of(b);
     if (store_error(l->store) || store_backlogged(l->store) ||
         store_append(l->store, b, NULL, 0, STORE_NOLIMIT, &f->w, &first, &last) < 0) {
         /* UDP cannot push back: count what is dropped */

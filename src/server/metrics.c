@@ -101,8 +101,10 @@ static void family(buf_t *out, const char *name, const char *type, const char *h
 #define HTTP_ROUTES                                                                                \
     (1u << INPUT_LOKI | 1u << INPUT_ES | 1u << INPUT_OTLP | 1u << INPUT_GELF_HTTP |                \
      1u << INPUT_JOURNAL)
-#define ACKED     (1u << INPUT_HTTP | 1u << INPUT_TCP | 1u << INPUT_FORWARD | HTTP_ROUTES)
-#define DATAGRAMS (1u << INPUT_SYSLOG_UDP | 1u << INPUT_GELF_UDP)
+#define ACKED (1u << INPUT_HTTP | 1u << INPUT_TCP | 1u << INPUT_FORWARD | HTTP_ROUTES)
+/* the inputs whose records name their level (syslog's is a number 0-7) */
+#define NAMED_LEVELS (ALL_INPUTS & ~(1u << INPUT_SYSLOG_UDP | 1u << INPUT_SYSLOG_TCP))
+#define DATAGRAMS    (1u << INPUT_SYSLOG_UDP | 1u << INPUT_GELF_UDP)
 /* inputs that can lose records: datagrams, and what a closed peer's
  * connection held or the store refused after it was read */
 #define DROPPING (DATAGRAMS | 1u << INPUT_GELF_TCP | 1u << INPUT_FORWARD | 1u << INPUT_JOURNAL)
@@ -181,7 +183,7 @@ void metrics_render(buf_t *out, const server_stats_t *ss, const http_stats_t *hs
     per_input_of(out, "logship_records_unknown_level_total", "counter",
                  "Records whose level was not a known name or number: stored at the default "
                  "level with the original in fields.level_raw.",
-                 unknown_levels, 1u << INPUT_HTTP | HTTP_ROUTES);
+                 unknown_levels, NAMED_LEVELS);
     per_input_of(out, "logship_connections_open", "gauge", "Open client connections, by input.",
                  conns_open, CONNECTED);
     per_input_of(out, "logship_connections_total", "counter", "Connections accepted, by input.",

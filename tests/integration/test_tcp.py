@@ -41,6 +41,25 @@ def test_plain_lines(server):
     assert server.metrics()['logship_parse_errors_total{input="tcp"}'] == 1
 
 
+def test_unknown_levels_are_counted_in_both_modes(server):
+    """A level no name or number maps to is stored at info with the
+    original in fields.level_raw, and counted for the input, in plain lines
+    and in acknowledged batches alike."""
+    with tcp(server) as s:
+        s.sendall(b'{"msg":"odd one","level":"loud"}\n{"msg":"fine","level":"error"}\n')
+    got = wait_for(server, 2)
+    assert [(g["msg"], g["level"]) for g in got] == [("odd one", "info"), ("fine", "error")]
+    assert got[0]["fields"]["level_raw"] == "loud"
+    key = 'logship_records_unknown_level_total{input="tcp"}'
+    assert server.metrics()[key] == 1
+    with tcp(server) as s:
+        f = s.makefile("rwb")
+        hello(f, "node-odd")
+        send_batch(f, 1, [{"msg": "odd two", "level": "shouty"}, {"msg": "ok", "level": "info"}])
+        assert json.loads(f.readline())["logship"] == "ack"
+    assert server.metrics()[key] == 2
+
+
 def hello(f, producer):
     f.write((json.dumps({"logship": "hello", "version": 1, "producer": producer}) + "\n").encode())
     f.flush()

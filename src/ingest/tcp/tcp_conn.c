@@ -156,6 +156,7 @@ static void ev_batch(void *arg, uint64_t n, batch_t *b)
         stats.records += b->count;
         stats.repaired += b->repaired;
         stats.truncated += b->truncated;
+        stats.unknown_levels += b->unknown_levels;
     }
     flush_acks(st);
 }
