@@ -102,7 +102,7 @@ void bench_http_pace(bconn_t *c)
             per = catch_up(c, per, now);
         t = bconn_due(c, c->k + per - 1);
     }
-    uint64_t first, n = bench_claim(r, per, &first);
+    uint64_t first, n = bench_claim(r, per, t, &first);
     if (!n) {
         bconn_finish(c);
         return;

@@ -132,8 +132,11 @@ struct bench_run {
 /* The time now (uv_hrtime: monotonic ns). */
 uint64_t bench_now(void);
 /* Takes ids for n records (fewer near the end of -n's budget; 0 when it
- * is used up or the run stops). Returns how many; *first is the first id. */
-uint64_t bench_claim(bench_run_t *r, uint64_t n, uint64_t *first);
+ * is used up or the run stops). t is the time they count by
+ * (bench_measured): only measured records take from the budget, so a run
+ * behind its schedule still measures -n records. Returns how many; *first
+ * is the first id. */
+uint64_t bench_claim(bench_run_t *r, uint64_t n, uint64_t t, uint64_t *first);
 /* 1 when record time t counts (at or after the warmup). */
 static inline int bench_measured(const bench_run_t *r, uint64_t t)
 {

@@ -37,12 +37,13 @@ uint64_t bench_now(void)
     return uv_hrtime();
 }
 
-uint64_t bench_claim(bench_run_t *r, uint64_t n, uint64_t *first)
+uint64_t bench_claim(bench_run_t *r, uint64_t n, uint64_t t, uint64_t *first)
 {
     if (atomic_load_explicit(&r->stop, RELAXED))
         return 0;
-    /* -n counts measured records: the warmup's come on top */
-    if (r->o.count && bench_now() >= atomic_load_explicit(&r->warm_end, RELAXED)) {
+    /* -n counts measured records: the warmup's come on top, whenever they
+     * are sent (a run behind its schedule sends them after it) */
+    if (r->o.count && bench_measured(r, t)) {
         uint64_t left = atomic_load(&r->budget);
         do {
             if (!left)

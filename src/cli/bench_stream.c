@@ -102,7 +102,7 @@ static void stream_pace(bconn_t *c)
     uint64_t now = bench_now(), want = due_now(c, per_write(r), now);
     if (!want)
         return;
-    uint64_t first, n = bench_claim(r, want, &first);
+    uint64_t first, n = bench_claim(r, want, now, &first);
     if (!n) {
         bconn_finish(c);
         return;
@@ -135,7 +135,7 @@ static void udp_pace(bconn_t *c)
         uint64_t want = due_now(c, UDP_BATCH, now);
         if (!want)
             return;
-        uint64_t first, n = bench_claim(r, want, &first);
+        uint64_t first, n = bench_claim(r, want, now, &first);
         if (!n) {
             bconn_finish(c);
             return;
@@ -238,7 +238,7 @@ static void ack_pace(bconn_t *c)
             return;
         }
     }
-    uint64_t first, n = bench_claim(r, per, &first);
+    uint64_t first, n = bench_claim(r, per, t, &first);
     if (!n) {
         bconn_finish(c);
         return;

@@ -337,6 +337,18 @@ def test_tail_with_100_subscribers_keeps_up_with_its_schedule(make_server):
     assert out["latency_us"]["count"] == 100 * 20000, out
 
 
+def test_count_is_exact_when_the_run_is_behind_its_schedule(make_server):
+    """An open-loop rate far above what the server answers: the records due
+    during the warm-up are sent after it, and must not take from -n's
+    budget, or fewer than -n records are measured."""
+    server = make_server()
+    out = bench_json("http", "--server", server.url, "-n", "3000", "--rate", "100000",
+                     "--warmup", "100ms", "-c", "2", "--verify")
+    assert out["sent"] == 3000 and out["acked"] == 3000, out
+    assert out["latency_us"]["count"] == 3000
+    assert out["verify"]["ok"] is True, out["verify"]
+
+
 def test_count_and_warmup_are_exact(make_server):
     server = make_server()
     out = bench_json("ndjson", "--server", server.url, "-n", "5000", "--batch", "100",
