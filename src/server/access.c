@@ -16,6 +16,7 @@
 #include "../common/form_parse.h"
 #include "../common/json_write.h"
 #include "../common/log.h"
+#include "../common/secret_file.h"
 #include "../common/timeutil.h"
 #include "server.h"
 
@@ -23,34 +24,12 @@
 static auth_table_t *load(const char *path, char *err, size_t cap)
 {
     char why[AUTH_ERR_MAX];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, cap, "cannot read --auth-file %s: %s", path, strerror(errno));
+    size_t n;
+    char *text = secret_file_read(path, "--auth-file", "auth", &n, err, cap);
+    if (!text)
         return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)AUTH_FILE_MAX) {
-        snprintf(err, cap, "--auth-file %s: not a regular file of at most 1 MiB", path);
-        close(fd);
-        return NULL;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH))
-        log_warn("auth: %s can be read by others than its owner: chmod 600 it", path);
-    char *text = xmalloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
     auth_table_t *t = auth_table_parse(text, n, why, sizeof why);
-    /* the tokens are in text: leave nothing of them in freed memory */
-    OPENSSL_cleanse(text, n);
-    free(text);
+    secret_file_free(text, n); /* the tokens: nothing of them left in freed memory */
     if (!t)
         snprintf(err, cap, "--auth-file %s: %s", path, why);
     return t;

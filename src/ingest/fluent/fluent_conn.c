@@ -28,6 +28,7 @@
 #include <openssl/rand.h>
 
 #include "../../common/log.h"
+#include "../../common/secret_file.h"
 #include "../../common/timeutil.h"
 #include "fluent_parse.h"
 
@@ -307,33 +308,12 @@ static const stream_proto_t fluent_proto = {
 int fluent_auth_load(fluent_auth_t *a, const char *path, char *err, size_t cap)
 {
     char why[FLUENT_AUTH_ERR];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, cap, "cannot read --forward-auth %s: %s", path, strerror(errno));
+    size_t n;
+    char *text = secret_file_read(path, "--forward-auth", "forward", &n, err, cap);
+    if (!text)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
-        snprintf(err, cap, "--forward-auth %s: not a regular file of at most 1 MiB", path);
-        close(fd);
-        return -1;
-    }
-    if (st.st_mode & (S_IRGRP | S_IROTH))
-        log_warn("forward: %s can be read by others than its owner: chmod 600 it", path);
-    char *text = xmalloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (n < (size_t)st.st_size) {
-        ssize_t r = read(fd, text + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
     int rc = fluent_auth_parse(a, text, n, why, sizeof why);
-    OPENSSL_cleanse(text, n); /* the key and passwords */
-    free(text);
+    secret_file_free(text, n); /* the key and passwords */
     if (rc) {
         snprintf(err, cap, "--forward-auth %s: %s", path, why);
         return -1;
