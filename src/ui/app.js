@@ -36,7 +36,7 @@
 // characters are shown as visible symbols and escapes, never obeyed.
 import { parseAnsi, xterm256, showControls, showBidi, safeText } from './ansi.js';
 import { LogList } from './loglist.js';
-import { VolumeChart } from './chart.js';
+import { VolumeChart, canvasContext } from './chart.js';
 
 const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug'];
 const BADGES = ['EMERG', 'ALERT', 'CRIT', 'ERROR', 'WARN', 'NOTICE', 'INFO', 'DEBUG'];
@@ -1172,17 +1172,7 @@ async function sparkPoll() {
 }
 
 function sparkDraw() {
-  const c = $('spark');
-  const dpr = window.devicePixelRatio || 1;
-  const w = c.clientWidth || 120;
-  const h = c.clientHeight || 24;
-  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-    c.width = Math.round(w * dpr);
-    c.height = Math.round(h * dpr);
-  }
-  const g = c.getContext('2d');
-  g.setTransform(dpr, 0, 0, dpr, 0, 0);
-  g.clearRect(0, 0, w, h);
+  const { g, w, h } = canvasContext($('spark'), 120, 24);
   const s = spark.samples;
   const max = Math.max(1, ...s.map((x) => x || 0));
   const step = w / 59;

@@ -21,6 +21,22 @@ function tickLabel(ms, spanMs) {
 const STEPS = [1e3, 5e3, 10e3, 30e3, 60e3, 300e3, 600e3, 1800e3, 3600e3, 3 * 3600e3, 6 * 3600e3,
   12 * 3600e3, 86400e3, 7 * 86400e3, 30 * 86400e3];
 
+// A canvas's 2D context sized to its CSS box at the screen's pixel ratio
+// (defaults when it has no box yet), cleared; w and h in CSS pixels.
+export function canvasContext(c, defW, defH) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = c.clientWidth || defW;
+  const h = c.clientHeight || defH;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+  }
+  const g = c.getContext('2d');
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  return { g, w, h };
+}
+
 export class VolumeChart {
   constructor(canvas, { onZoom }) {
     this.canvas = canvas;
@@ -83,16 +99,7 @@ export class VolumeChart {
 
   draw() {
     const c = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const w = c.clientWidth || 300;
-    const h = c.clientHeight || 64;
-    if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-    }
-    const g = c.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, h);
+    const { g, w, h } = canvasContext(c, 300, 64);
     const d = this.data;
     if (!d) return;
     const css = getComputedStyle(document.documentElement);
