@@ -573,7 +573,6 @@ static int seal(store_t *s)
     uv_rwlock_wrunlock(&s->seg_lock);
     if (index_save(&g->ix, path))
         log_warn("store: cannot save index %s: %s (it will be rebuilt)", path, strerror(errno));
-    compress_later(s, g);
     return 0;
 }
 
@@ -620,15 +619,20 @@ static void retain(store_t *s)
     }
 }
 
-/* Rolls to a new segment starting at first_seq. */
+/* Rolls to a new segment starting at first_seq. A roll that sealed the
+ * active segment but could not open the next one (a full disk) leaves it
+ * sealed and still active: the next roll only opens the new one. The
+ * compressor gets the old one once it is no longer active. */
 static int roll(store_t *s, uint64_t first_seq)
 {
-    int rc = seal(s);
+    segment_t *old = s->active;
+    int rc = old->sealed ? 0 : seal(s);
     if (rc)
         return rc;
     rc = open_segment(s, first_seq);
     if (rc)
         return rc;
+    compress_later(s, old);
     char path[4200];
     snprintf(path, sizeof path, "%s/producers.snap", s->dir);
     if (producer_save(&s->wproducers, path, first_seq))
@@ -693,11 +697,13 @@ static int write_group(store_t *s, group_t *g)
           "store.h invariant 1: seqs are reserved on disk before they are written");
     const char *p = g->data.data, *end = p + g->data.len;
     uint64_t size = atomic_load(&s->active->size);
-    if (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size) {
+    int sealed = s->active->sealed; /* a roll that could not open the next one */
+    if (sealed || (size > SEGMENT_HDR && size + g->data.len > s->o.segment_size)) {
         const char *first = p;
         while (first < end && (frame_flags(first) & RECORD_F_META))
             first = frame_next(first);
-        if (first < end && (rc = roll(s, frame_seq(first))))
+        if ((first < end || sealed) &&
+            (rc = roll(s, first < end ? frame_seq(first) : s->written_seq + 1)))
             return rc;
     }
     segment_t *a = s->active;

@@ -537,6 +537,34 @@ static void test_interval_sync_failure(void **state)
     assert_holds_acked(f);
 }
 
+/* A roll whose new segment cannot be created (the disk full right after
+ * the old one was sealed) fails like a write; once the disk has room the
+ * next append opens the new segment instead of sealing the sealed one
+ * again (which aborted: store.h invariant 4), and nothing is lost. */
+static void test_roll_fails_after_the_seal(void **state)
+{
+    fixture_t *f = *state;
+    f->o.segment_size = 4096;
+    open_store(f);
+    atomic_store(&F.target, T_SEGMENTS);
+    append_acked(f, "first", 3, NULL, 0);
+    atomic_store(&F.room, 0); /* the seal syncs; the new segment's header fails */
+    wait_t *w = &f->w[1];
+    assert_int_equal(append_start(f, "rolled", 200, NULL, 0, w), STORE_PENDING);
+    wait_for(f, w);
+    assert_int_equal(w->err, -ENOSPC);
+    wait_failed(f);
+
+    faults_clear();
+    wait_ok(f);
+    append_acked(f, "after", 200, NULL, 0);
+    append_acked(f, "more", 200, NULL, 0);
+    assert_holds_acked(f);
+    close_store(f);
+    open_store(f);
+    assert_holds_acked(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +577,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queued_groups_get_the_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservation_write_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_sync_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roll_fails_after_the_seal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
