@@ -20,6 +20,7 @@
 #include "common/timeutil.h"
 #include "query/query.h"
 #include "store/store.h"
+#include "unit/store_wait.h"
 
 #define SEC   1000000000LL
 #define MS    1000000LL
@@ -55,28 +56,11 @@ static const struct {
     {"mail.emerg", 0, "mail", "h3", NULL, "disk full"},
 };
 
-typedef struct wait {
-    store_waiter_t w;
-    int done, err;
-} wait_t;
-
-static void on_done(store_waiter_t *w, int err, uint64_t first, uint64_t last)
-{
-    wait_t *x = container_of(w, wait_t, w);
-    x->done = 1;
-    x->err = err;
-}
-
 static void append(batch_t *b)
 {
-    wait_t w = {0};
-    w.w.done = on_done;
-    uint64_t first = 0, last = 0;
-    int rc = store_append(fx.s, b, NULL, 0, 0, &w.w, &first, &last);
-    assert_int_equal(rc, STORE_PENDING);
-    while (!w.done)
-        uv_run(&fx.loop, UV_RUN_ONCE);
-    assert_int_equal(w.err, 0);
+    int err;
+    assert_int_equal(test_append_wait(&fx.loop, fx.s, b, &err), STORE_PENDING);
+    assert_int_equal(err, 0);
     batch_free(b);
 }
 

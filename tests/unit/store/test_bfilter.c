@@ -24,6 +24,7 @@
 #include "route/regex.h"
 #include "store/bfilter.h"
 #include "store/store.h"
+#include "unit/store_wait.h"
 
 #define NREC 3000
 
@@ -289,20 +290,6 @@ static void test_blooms_rule_out(void **state)
 
 /* ---- through a compressed store ------------------------------------------- */
 
-typedef struct wait {
-    store_waiter_t w;
-    int done, err;
-} wait_t;
-
-static void on_done(store_waiter_t *w, int err, uint64_t first, uint64_t last)
-{
-    wait_t *x = container_of(w, wait_t, w);
-    (void)first;
-    (void)last;
-    x->done = 1;
-    x->err = err;
-}
-
 typedef struct got {
     uint64_t *seqs;
     size_t n;
@@ -346,12 +333,8 @@ static void test_store_answers_equal_brute_force(void **state)
                 record_t v = view(&recs[i], 0);
                 batch_add(&b, &v);
             }
-            wait_t w = {0};
-            w.w.done = on_done;
-            uint64_t first, last;
-            if (store_append(st, &b, NULL, 0, 0, &w.w, &first, &last) == STORE_PENDING)
-                while (!w.done)
-                    uv_run(&loop, UV_RUN_ONCE);
+            int aerr;
+            test_append_wait(&loop, st, &b, &aerr);
             batch_free(&b);
         }
         store_stats_t ss;

@@ -18,6 +18,7 @@
 #include "store/recover.h"
 #include "store/segment.h"
 #include "store/store.h"
+#include "unit/store_wait.h"
 #include "store/zseg.h"
 
 #define MAXREC 20000
@@ -31,20 +32,6 @@ typedef struct fixture {
     size_t lens[MAXREC];
     size_t n;
 } fixture_t;
-
-typedef struct wait {
-    store_waiter_t w;
-    int done, err;
-} wait_t;
-
-static void on_done(store_waiter_t *w, int err, uint64_t first, uint64_t last)
-{
-    wait_t *x = container_of(w, wait_t, w);
-    (void)first;
-    (void)last;
-    x->done = 1;
-    x->err = err;
-}
 
 static store_opts_t opts(const char *dir, int level)
 {
@@ -140,15 +127,9 @@ static void append_n(fixture_t *f, int n, unsigned seed)
             r.ts = (int64_t)(1000000 + f->n - 1);
             batch_add(&b, &r);
         }
-        wait_t w = {0};
-        w.w.done = on_done;
-        uint64_t first = 0, last = 0;
-        int rc = store_append(f->s, &b, NULL, 0, 0, &w.w, &first, &last);
-        if (rc == STORE_PENDING) {
-            while (!w.done)
-                uv_run(&f->loop, UV_RUN_ONCE);
-            assert_int_equal(w.err, 0);
-        }
+        int err;
+        if (test_append_wait(&f->loop, f->s, &b, &err) == STORE_PENDING)
+            assert_int_equal(err, 0);
         batch_free(&b);
     }
     if (real)
